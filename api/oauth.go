@@ -1,0 +1,111 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/openapi"
+)
+
+// oauthError is an RFC 6749 §5.2 error response.
+func oauthError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("Www-Authenticate", `Basic realm="`+auth.Realm+`"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
+// clientCredentials reads HTTP Basic client authentication, whose parts
+// are form-encoded (RFC 6749 §2.3.1).
+func clientCredentials(r *http.Request) (id, secret string, ok bool) {
+	id, secret, ok = r.BasicAuth()
+	if !ok {
+		return "", "", false
+	}
+	uid, err1 := url.QueryUnescape(id)
+	usecret, err2 := url.QueryUnescape(secret)
+	if err1 != nil || err2 != nil {
+		return id, secret, true
+	}
+	return uid, usecret, true
+}
+
+// token issues an access token for the client-credentials grant.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return
+	}
+	id, secret, ok := clientCredentials(r)
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
+		return
+	}
+	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+		return
+	}
+	tok, err := s.Auth.IssueToken(r.Context(), id, secret)
+	if errors.Is(err, auth.ErrInvalidClient) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
+		return
+	}
+	if err != nil {
+		s.logger().ErrorContext(r.Context(), "issue token", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "Unexpected error.")
+		return
+	}
+	setPrincipalName(r, id)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(map[string]any{"access_token": tok.AccessToken, "expires_in": tok.ExpiresIn, "token_type": "Bearer"})
+}
+
+// revoke revokes an access token (RFC 7009).
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return
+	}
+	id, secret, ok := clientCredentials(r)
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
+		return
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The token parameter is required.")
+		return
+	}
+	err := s.Auth.RevokeToken(r.Context(), id, secret, token)
+	if errors.Is(err, auth.ErrInvalidClient) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
+		return
+	}
+	if err != nil {
+		s.logger().ErrorContext(r.Context(), "revoke token", "err", err)
+		oauthError(w, http.StatusInternalServerError, "server_error", "Unexpected error.")
+		return
+	}
+	setPrincipalName(r, id)
+	w.WriteHeader(http.StatusOK)
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(openapi.Document)
+}

@@ -1,0 +1,35 @@
+package api
+
+import "github.com/snapexport/snapexport"
+
+// operations is the API: each operation with its versions and the role
+// Atlas's specification requires for it (x-rolesRequirements, August 2026;
+// v1.0 roles from the v1 specification).
+func (s *Server) operations() []operation {
+	const (
+		readOnly = snapexport.RoleGroupReadOnly
+		manager  = snapexport.RoleGroupBackupManager
+		owner    = snapexport.RoleGroupOwner
+	)
+	buckets := "/groups/{groupId}/backup/exportBuckets"
+	bucket := buckets + "/{exportBucketId}"
+	roles := "/groups/{groupId}/cloudProviderAccess"
+	role := roles + "/{roleId}"
+	return []operation{
+		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
+		{id: "createGroupBackupExportBucket", method: "POST", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: manager, limit: cloudBackups, handle: createBucket},
+		{id: "getGroupBackupExportBucket", method: "GET", path: bucket, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: getBucket},
+		{id: "updateGroupBackupExportBucket", method: "PATCH", path: bucket, v2: []version{v20240530}, role: manager, limit: cloudBackups, handle: updateBucket},
+		{id: "deleteGroupBackupExportBucket", method: "DELETE", path: bucket, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: deleteBucket},
+
+		{id: "listGroupCloudProviderAccess", method: "GET", path: roles, v2: []version{v20230101}, v1: true, role: readOnly, v1Role: owner, limit: cloudProviderAccess, handle: listRoles},
+		{id: "createGroupCloudProviderAccess", method: "POST", path: roles, v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: createRole},
+		{id: "getGroupCloudProviderAccess", method: "GET", path: role, v2: []version{v20230101}, v1: true, role: readOnly, v1Role: owner, limit: cloudProviderAccess, handle: getRole},
+		{id: "authorizeGroupCloudProviderAccessRole", method: "PATCH", path: role, v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: authorizeRole},
+		{id: "deauthorizeGroupCloudProviderAccessRole", method: "DELETE", path: roles + "/{cloudProvider}/{roleId}", v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: deauthorizeRole},
+
+		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
+		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},
+		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, handle: getProject},
+	}
+}

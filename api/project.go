@@ -1,0 +1,71 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/snapexport/snapexport"
+)
+
+// projectView is Atlas's Group.
+type projectView struct {
+	ClusterCount int    `json:"clusterCount"`
+	Created      string `json:"created"`
+	ID           string `json:"id"`
+	Links        []link `json:"links"`
+	Name         string `json:"name"`
+	OrgID        string `json:"orgId"`
+}
+
+func (c *call) projectView(p *snapexport.Project) projectView {
+	return projectView{Created: formatTime(p.CreatedAt), ID: p.ID, Name: p.Name, OrgID: p.OrgID,
+		Links: []link{{Href: c.baseURL() + "/api/atlas/v2/groups/" + p.ID, Rel: "self"}}}
+}
+
+func listProjects(c *call) (*response, error) {
+	p, err := parsePagination(c.r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	projects, total, err := c.srv.Service.ListProjects(c.r.Context(), c.principal, p.page())
+	if err != nil {
+		return nil, err
+	}
+	views := make([]projectView, len(projects))
+	for i, proj := range projects {
+		views[i] = c.projectView(proj)
+	}
+	return c.list(p, views, len(views), total), nil
+}
+
+func getProject(c *call) (*response, error) {
+	return ok(c.projectView(c.project))
+}
+
+func createProject(c *call) (*response, error) {
+	o, err := readObject(c.r)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.only([]string{"name", "orgId", "withDefaultAlertsSettings"}, []string{"id", "created", "clusterCount", "links"}); err != nil {
+		return nil, err
+	}
+	name, err := o.string("name", true)
+	if err != nil {
+		return nil, err
+	}
+	orgID, err := o.string("orgId", true)
+	if err != nil {
+		return nil, err
+	}
+	if !snapexport.IsObjectID(orgID) {
+		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidAttribute, "Invalid attribute %s specified: %s is not a 24-character hexadecimal id.", "orgId", orgID)
+	}
+	if _, _, err := o.boolean("withDefaultAlertsSettings", false); err != nil {
+		return nil, err
+	}
+	proj, err := c.srv.Service.CreateProject(c.r.Context(), c.principal, orgID, name)
+	if err != nil {
+		return nil, err
+	}
+	return ok(c.projectView(proj))
+}

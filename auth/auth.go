@@ -1,0 +1,245 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/snapexport/snapexport"
+)
+
+// Authenticator turns the credentials of a request into a Principal.
+type Authenticator struct {
+	Store snapexport.Store
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// NonceTTL bounds how long a digest challenge may be answered.
+	NonceTTL time.Duration
+	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
+	TokenTTL time.Duration
+}
+
+const (
+	DefaultNonceTTL = 5 * time.Minute
+	DefaultTokenTTL = time.Hour
+)
+
+func (a *Authenticator) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Authenticator) nonceTTL() time.Duration {
+	if a.NonceTTL > 0 {
+		return a.NonceTTL
+	}
+	return DefaultNonceTTL
+}
+
+func (a *Authenticator) tokenTTL() time.Duration {
+	if a.TokenTTL > 0 {
+		return a.TokenTTL
+	}
+	return DefaultTokenTTL
+}
+
+// Failure is why a request was not authenticated. When Challenge is set the
+// response is Atlas's digest challenge; otherwise it is Err.
+type Failure struct {
+	Challenge string
+	Err       *snapexport.Error
+	cause     error // storage failure, never shown to the client
+}
+
+func (f *Failure) Error() string {
+	if f.cause != nil {
+		return f.cause.Error()
+	}
+	if f.Err != nil {
+		return f.Err.Error()
+	}
+	return "digest challenge"
+}
+
+// Unwrap exposes the storage failure, if any.
+func (f *Failure) Unwrap() error { return f.cause }
+
+var errInvalidToken = snapexport.Errorf(http.StatusUnauthorized, "UNAUTHORIZED", "The access token is invalid, expired or revoked.")
+
+// Authenticate identifies the caller of r by a bearer token or a digest
+// response. Every other request gets a fresh digest challenge, as Atlas
+// answers unauthenticated calls.
+func (a *Authenticator) Authenticate(r *http.Request) (*snapexport.Principal, *Failure) {
+	ctx := r.Context()
+	header := r.Header.Get("Authorization")
+	if token, ok := strings.CutPrefix(header, "Bearer "); ok {
+		return a.bearer(ctx, strings.TrimSpace(token))
+	}
+	if c, ok := parseDigest(header); ok {
+		p, stale, err := a.digest(ctx, c, r.Method, r.URL.RequestURI())
+		if err != nil {
+			return nil, &Failure{cause: err}
+		}
+		if p != nil {
+			return p, nil
+		}
+		return nil, a.challenge(ctx, stale)
+	}
+	return nil, a.challenge(ctx, false)
+}
+
+func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
+	nonce := RandomString(32, alnum)
+	if err := a.Store.Nonces().IssueNonce(ctx, nonce, a.now().Add(a.nonceTTL())); err != nil {
+		return &Failure{cause: err}
+	}
+	return &Failure{Challenge: digestChallenge(nonce, stale)}
+}
+
+// digest verifies a digest response. The nonce is consumed whatever the
+// outcome, so a captured response can never be replayed.
+func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method, requestURI string) (p *snapexport.Principal, stale bool, err error) {
+	state, err := a.Store.Nonces().ConsumeNonce(ctx, c.Nonce, a.now())
+	if err != nil || state == snapexport.NonceUnknown {
+		return nil, false, err
+	}
+	if c.Realm != Realm || !sameURI(c.URI, requestURI) {
+		return nil, false, nil
+	}
+	var key *snapexport.APIKey
+	var roles []snapexport.RoleAssignment
+	err = a.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if key, err = tx.APIKeyByPublicKey(ctx, c.Username); err != nil {
+			return err
+		}
+		roles, err = tx.ListRoles(ctx, key.ID)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !c.verify(key.HA1, method) {
+		return nil, false, nil
+	}
+	// A correct response to an expired nonce asks the client to retry
+	// with a fresh one rather than to prompt for new credentials.
+	if state == snapexport.NonceStale {
+		return nil, true, nil
+	}
+	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, false, nil
+}
+
+// sameURI compares the digest uri with the request target, tolerating the
+// escaping differences of clients.
+func sameURI(digestURI, requestURI string) bool {
+	if digestURI == requestURI {
+		return true
+	}
+	a, err1 := url.ParseRequestURI(digestURI)
+	b, err2 := url.ParseRequestURI(requestURI)
+	return err1 == nil && err2 == nil && a.Path == b.Path && a.Query().Encode() == b.Query().Encode()
+}
+
+func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.Principal, *Failure) {
+	var sa *snapexport.ServiceAccount
+	var roles []snapexport.RoleAssignment
+	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
+		t, err := tx.AccessToken(ctx, TokenHash(token))
+		if err != nil {
+			return err
+		}
+		if t.RevokedAt != nil || !a.now().Before(t.ExpiresAt) {
+			return snapexport.ErrNotFound
+		}
+		if sa, err = tx.ServiceAccount(ctx, t.ServiceAccountID); err != nil {
+			return err
+		}
+		roles, err = tx.ListRoles(ctx, sa.ID)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, &Failure{Err: errInvalidToken}
+	}
+	if err != nil {
+		return nil, &Failure{cause: err}
+	}
+	return &snapexport.Principal{ID: sa.ID, Kind: snapexport.PrincipalServiceAccount, Name: sa.ClientID, OrgID: sa.OrgID, Roles: roles}, nil
+}
+
+// Token is a freshly issued bearer token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   int
+}
+
+// ErrInvalidClient means the client id or secret is wrong.
+var ErrInvalidClient = errors.New("invalid client credentials")
+
+// IssueToken checks a service account's credentials and issues a bearer token.
+func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
+	var sa *snapexport.ServiceAccount
+	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		sa, err = tx.ServiceAccountByClientID(ctx, clientID)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, ErrInvalidClient
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !VerifySecret(clientSecret, sa.SecretHash) {
+		return nil, ErrInvalidClient
+	}
+	token := NewAccessToken()
+	now := a.now()
+	ttl := a.tokenTTL()
+	err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
+		return tx.CreateAccessToken(ctx, &snapexport.AccessToken{Hash: TokenHash(token), ServiceAccountID: sa.ID, IssuedAt: now, ExpiresAt: now.Add(ttl)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Token{AccessToken: token, ExpiresIn: int(ttl / time.Second)}, nil
+}
+
+// RevokeToken revokes token if it was issued to the service account whose
+// credentials are given. Revoking an unknown or foreign token succeeds
+// silently (RFC 7009 §2.2), so it tells nothing about other clients' tokens.
+func (a *Authenticator) RevokeToken(ctx context.Context, clientID, clientSecret, token string) error {
+	var sa *snapexport.ServiceAccount
+	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		sa, err = tx.ServiceAccountByClientID(ctx, clientID)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return ErrInvalidClient
+	}
+	if err != nil {
+		return err
+	}
+	if !VerifySecret(clientSecret, sa.SecretHash) {
+		return ErrInvalidClient
+	}
+	return a.Store.Write(ctx, func(tx snapexport.Tx) error {
+		t, err := tx.AccessToken(ctx, TokenHash(token))
+		if errors.Is(err, snapexport.ErrNotFound) || (err == nil && t.ServiceAccountID != sa.ID) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.RevokeAccessToken(ctx, t.Hash, a.now())
+	})
+}

@@ -1,0 +1,90 @@
+// Package server assembles a complete snapexport server over a data
+// directory: the store, the business rules, authentication, rate limits and
+// the HTTP API. `snapexport serve` and the snapexporttest package both use it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/api"
+	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/ratelimit"
+	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/sqlite"
+)
+
+// Config selects where state lives and how the API behaves.
+type Config struct {
+	// DataDir holds the SQLite database; created when missing.
+	DataDir string
+	// PublicURL is the base of links in responses; derived from each
+	// request when empty.
+	PublicURL string
+	Limits    api.Limits
+	Hash      auth.HashParams
+	Logger    *slog.Logger
+}
+
+// DatabaseFile is the SQLite file inside a data directory.
+const DatabaseFile = "snapexport.db"
+
+// Server is an assembled server. Close releases the store.
+type Server struct {
+	Store   snapexport.Store
+	Service *service.Service
+	Auth    *auth.Authenticator
+	API     *api.Server
+	// Hash tunes the hashing of new client secrets.
+	Hash auth.HashParams
+}
+
+// Open opens (creating) the data directory and assembles the server.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("no data directory given")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Hash == (auth.HashParams{}) {
+		cfg.Hash = auth.DefaultHashParams
+	}
+	svc := &service.Service{Store: store, Identities: service.DefaultIdentities}
+	authn := &auth.Authenticator{Store: store}
+	return &Server{
+		Store:   store,
+		Service: svc,
+		Auth:    authn,
+		Hash:    cfg.Hash,
+		API: &api.Server{Service: svc, Auth: authn, Limiter: ratelimit.NewMemory(), Limits: cfg.Limits,
+			PublicURL: cfg.PublicURL, Logger: cfg.Logger},
+	}, nil
+}
+
+// Handler is the HTTP API.
+func (s *Server) Handler() http.Handler { return s.API.Handler() }
+
+// Initialized reports whether the store has been initialized.
+func (s *Server) Initialized(ctx context.Context) (bool, error) {
+	var n int
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		orgs, err := tx.ListOrganizations(ctx)
+		n = len(orgs)
+		return err
+	})
+	return n > 0, err
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.Store.Close() }

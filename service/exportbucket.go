@@ -1,0 +1,143 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/snapexport/snapexport"
+)
+
+// BucketInput is the body of a bucket create request, already decoded.
+type BucketInput struct {
+	Provider                 snapexport.CloudProvider
+	BucketName               string
+	RoleID                   string
+	RequirePrivateNetworking bool
+	ServiceURL               string
+}
+
+func bucketNotFound(id string) error {
+	return snapexport.Errorf(http.StatusNotFound, snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
+}
+
+// ListBuckets lists a project's buckets of the given providers (all when empty).
+func (s *Service) ListBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+	var out []*snapexport.ExportBucket
+	var total int
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		out, total, err = tx.ListExportBuckets(ctx, projectID, providers, page)
+		return err
+	})
+	return out, total, err
+}
+
+// Bucket returns one bucket or EXPORT_BUCKET_NOT_FOUND.
+func (s *Service) Bucket(ctx context.Context, projectID, id string) (*snapexport.ExportBucket, error) {
+	var b *snapexport.ExportBucket
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		b, err = tx.ExportBucket(ctx, projectID, id)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, bucketNotFound(id)
+	}
+	return b, err
+}
+
+// CreateBucket registers a bucket. The role must be an authorized role of
+// the same project and provider; names follow the provider's rules.
+func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketInput) (*snapexport.ExportBucket, error) {
+	b := &snapexport.ExportBucket{ID: NewID(), ProjectID: projectID, Provider: in.Provider, BucketName: in.BucketName,
+		RoleID: in.RoleID, RequirePrivateNetworking: in.RequirePrivateNetworking, CreatedAt: s.now()}
+	switch in.Provider {
+	case snapexport.AWS:
+		if err := snapexport.ValidateS3BucketName(in.BucketName); err != nil {
+			return nil, err
+		}
+		b.Region = s.Identities.DefaultAWSRegion
+	case snapexport.GCP:
+		if err := snapexport.ValidateGCSBucketName(in.BucketName); err != nil {
+			return nil, err
+		}
+	case snapexport.Azure:
+		_, container, err := snapexport.ParseAzureServiceURL(in.ServiceURL)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case container == "" && in.BucketName == "":
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "bucketName")
+		case container != "" && in.BucketName != "" && container != in.BucketName:
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidAzureServiceURL,
+				"The container %s in serviceUrl does not match bucketName %s.", container, in.BucketName)
+		case container != "":
+			b.BucketName = container
+		}
+		if err := snapexport.ValidateAzureContainerName(b.BucketName); err != nil {
+			return nil, err
+		}
+		b.ServiceURL = in.ServiceURL
+	}
+	if in.RequirePrivateNetworking && in.Provider != snapexport.AWS {
+		return nil, errPrivateNetworkingAWSOnly
+	}
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		role, err := tx.CloudProviderAccessRole(ctx, projectID, in.RoleID)
+		if errors.Is(err, snapexport.ErrNotFound) {
+			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
+				"No cloud provider access role with ID %s exists.", in.RoleID)
+		}
+		if err != nil {
+			return err
+		}
+		if role.Provider != in.Provider {
+			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
+				"The cloud provider access role %s belongs to %s, not %s.", in.RoleID, string(role.Provider), string(in.Provider))
+		}
+		if !role.Authorized() {
+			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleNotAuthorized,
+				"The specified Cloud Provider Access role (%s) has not been authorized.", in.RoleID)
+		}
+		b.TenantID = role.TenantID
+		return tx.CreateExportBucket(ctx, b)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+var errPrivateNetworkingAWSOnly = snapexport.Errorf(http.StatusBadRequest, snapexport.CodePrivateNetworkingAWSOnly,
+	"Private networking for snapshot export is supported for AWS export buckets only.")
+
+// SetPrivateNetworking changes requirePrivateNetworking of an AWS bucket.
+func (s *Service) SetPrivateNetworking(ctx context.Context, projectID, id string, require bool) (*snapexport.ExportBucket, error) {
+	var b *snapexport.ExportBucket
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if b, err = tx.ExportBucket(ctx, projectID, id); err != nil {
+			return err
+		}
+		if b.Provider != snapexport.AWS {
+			return errPrivateNetworkingAWSOnly
+		}
+		b.RequirePrivateNetworking = require
+		return tx.UpdateExportBucket(ctx, b)
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, bucketNotFound(id)
+	}
+	return b, err
+}
+
+// DeleteBucket removes a bucket record; the bucket's contents are untouched.
+func (s *Service) DeleteBucket(ctx context.Context, projectID, id string) error {
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.DeleteExportBucket(ctx, projectID, id) })
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return bucketNotFound(id)
+	}
+	return err
+}

@@ -1,0 +1,68 @@
+// Package service applies the rules of the export API to the store: what
+// may be created, what a resource must refer to, and which Atlas error each
+// broken rule produces. Callers (the HTTP API, the admin commands) have
+// already authenticated and authorized the caller.
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/snapexport/snapexport"
+)
+
+// Identities are the service's own cloud identities, shown to customers so
+// they can trust them (AWS account ARN, Azure application id, GCP domain).
+type Identities struct {
+	AWSAccountARN     string
+	AzureAppID        string
+	GCPProjectSuffix  string // the p-<24 chars> part of generated service accounts
+	DefaultAWSRegion  string
+}
+
+// DefaultIdentities are used when the configuration names none.
+var DefaultIdentities = Identities{
+	AWSAccountARN:    "arn:aws:iam::000000000000:root",
+	AzureAppID:       "9f2deb0d-be22-4524-a403-df531868bac0",
+	GCPProjectSuffix: "snapexport00000000000000",
+	DefaultAWSRegion: "us-east-1",
+}
+
+// Service is the export API's business logic over a Store.
+type Service struct {
+	Store      snapexport.Store
+	Identities Identities
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// NewID returns a new ObjectId in hex, the id format of every Atlas resource.
+func NewID() string { return bson.NewObjectID().Hex() }
+
+// Project returns the project with id, or GROUP_NOT_FOUND.
+func (s *Service) Project(ctx context.Context, id string) (*snapexport.Project, error) {
+	var p *snapexport.Project
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		p, err = tx.Project(ctx, id)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, groupNotFound(id)
+	}
+	return p, err
+}
+
+func groupNotFound(id string) error {
+	return snapexport.Errorf(404, snapexport.CodeGroupNotFound, "No group with ID %s exists.", id)
+}

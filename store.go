@@ -1,0 +1,108 @@
+package snapexport
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by storage lookups that match nothing. Callers turn
+// it into the Atlas error that fits the resource.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned by storage writes that break a uniqueness rule.
+var ErrConflict = errors.New("conflict")
+
+// Page selects a slice of an ordered list: Offset items skipped, at most
+// Limit returned.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// Store is the persistent state of the service. Implementations (SQLite,
+// PostgreSQL) make every committed write durable before returning.
+type Store interface {
+	// Read runs fn in a transaction that sees one consistent snapshot.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction and commits it when fn
+	// returns nil. Implementations may run fn more than once on a
+	// serialization failure, so fn must not have side effects outside tx.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Nonces keeps digest nonces outside request transactions.
+	Nonces() NonceStore
+	Close() error
+}
+
+// NonceStore keeps the nonces of HTTP Digest challenges so that each is
+// accepted once, by any server sharing the store.
+type NonceStore interface {
+	// IssueNonce records nonce as valid until expiresAt.
+	IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error
+	// ConsumeNonce removes nonce and reports NonceValid, NonceStale (it had
+	// expired) or NonceUnknown (never issued or already used).
+	ConsumeNonce(ctx context.Context, nonce string, now time.Time) (NonceState, error)
+}
+
+// NonceState is the outcome of ConsumeNonce.
+type NonceState int
+
+const (
+	NonceUnknown NonceState = iota
+	NonceValid
+	NonceStale
+)
+
+// Tx is the storage of every resource, inside one transaction. Lookups return
+// ErrNotFound when nothing matches; lists return items in creation order and
+// the total number of matching items.
+type Tx interface {
+	CreateOrganization(ctx context.Context, o *Organization) error
+	Organization(ctx context.Context, id string) (*Organization, error)
+	ListOrganizations(ctx context.Context) ([]*Organization, error)
+
+	CreateProject(ctx context.Context, p *Project) error
+	Project(ctx context.Context, id string) (*Project, error)
+	// ProjectByName finds a project by name within an organization.
+	ProjectByName(ctx context.Context, orgID, name string) (*Project, error)
+	// ListProjects lists the projects with an id in ids or belonging to an
+	// organization in orgIDs.
+	ListProjects(ctx context.Context, orgIDs, ids []string, page Page) ([]*Project, int, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByPublicKey(ctx context.Context, publicKey string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, orgID string) ([]*APIKey, error)
+	DeleteAPIKey(ctx context.Context, id string) error
+
+	CreateServiceAccount(ctx context.Context, sa *ServiceAccount) error
+	ServiceAccountByClientID(ctx context.Context, clientID string) (*ServiceAccount, error)
+	ServiceAccount(ctx context.Context, id string) (*ServiceAccount, error)
+	ListServiceAccounts(ctx context.Context, orgID string) ([]*ServiceAccount, error)
+	DeleteServiceAccount(ctx context.Context, id string) error
+
+	// AssignRole adds a role; assigning a role already held is not an error.
+	AssignRole(ctx context.Context, ra RoleAssignment) error
+	// UnassignRole removes a role; ErrNotFound when it was not held.
+	UnassignRole(ctx context.Context, ra RoleAssignment) error
+	ListRoles(ctx context.Context, principalID string) ([]RoleAssignment, error)
+
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	AccessToken(ctx context.Context, hash string) (*AccessToken, error)
+	RevokeAccessToken(ctx context.Context, hash string, at time.Time) error
+
+	CreateCloudProviderAccessRole(ctx context.Context, r *CloudProviderAccessRole) error
+	CloudProviderAccessRole(ctx context.Context, projectID, id string) (*CloudProviderAccessRole, error)
+	ListCloudProviderAccessRoles(ctx context.Context, projectID string) ([]*CloudProviderAccessRole, error)
+	UpdateCloudProviderAccessRole(ctx context.Context, r *CloudProviderAccessRole) error
+	DeleteCloudProviderAccessRole(ctx context.Context, projectID, id string) error
+
+	CreateExportBucket(ctx context.Context, b *ExportBucket) error
+	ExportBucket(ctx context.Context, projectID, id string) (*ExportBucket, error)
+	// ListExportBuckets lists a project's buckets, all providers when
+	// providers is empty.
+	ListExportBuckets(ctx context.Context, projectID string, providers []CloudProvider, page Page) ([]*ExportBucket, int, error)
+	// ExportBucketsByRole lists the buckets that reach storage through a role.
+	ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*ExportBucket, error)
+	UpdateExportBucket(ctx context.Context, b *ExportBucket) error
+	DeleteExportBucket(ctx context.Context, projectID, id string) error
+}
