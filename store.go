@@ -37,7 +37,8 @@ type Store interface {
 // NonceStore keeps the nonces of HTTP Digest challenges so that each is
 // accepted once, by any server sharing the store.
 type NonceStore interface {
-	// IssueNonce records nonce as valid until expiresAt.
+	// IssueNonce records nonce as valid until expiresAt; ErrConflict if it
+	// was issued before. Nonces need not survive a crash.
 	IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error
 	// ConsumeNonce removes nonce and reports NonceValid, NonceStale (it had
 	// expired) or NonceUnknown (never issued or already used).
@@ -54,8 +55,12 @@ const (
 )
 
 // Tx is the storage of every resource, inside one transaction. Lookups return
-// ErrNotFound when nothing matches; lists return items in creation order and
-// the total number of matching items.
+// ErrNotFound when nothing matches; lists return items in creation order
+// (ListRoles in no particular order) and, when paginated, the total number of
+// matching items. Update methods write only the fields the service changes:
+// a role's authorization (AuthorizedAt, UpdatedAt, IAMAssumedRoleARN, the
+// Azure principal, the GCP account and status) and a bucket's
+// RequirePrivateNetworking and Region.
 type Tx interface {
 	CreateOrganization(ctx context.Context, o *Organization) error
 	Organization(ctx context.Context, id string) (*Organization, error)

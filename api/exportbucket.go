@@ -67,7 +67,11 @@ func listBuckets(c *call) (*response, error) {
 
 // bucket loads the bucket of the path, hiding other providers' buckets
 // from versions that cannot show them.
-func (c *call) bucket() (*snapexport.ExportBucket, error) {
+func (c *call) bucket() (*snapexport.ExportBucket, error) { return c.bucketOf(c.multiCloud()) }
+
+// bucketOf loads the bucket of the path; unless anyProvider is set, only
+// an AWS bucket is found.
+func (c *call) bucketOf(anyProvider bool) (*snapexport.ExportBucket, error) {
 	id := c.r.PathValue("exportBucketId")
 	if !snapexport.IsObjectID(id) {
 		return nil, badRequest(snapexport.CodeInvalidPathParameter, "The path parameter exportBucketId has an invalid value %s.", id)
@@ -76,7 +80,7 @@ func (c *call) bucket() (*snapexport.ExportBucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.Provider != snapexport.AWS && !c.multiCloud() {
+	if b.Provider != snapexport.AWS && !anyProvider {
 		return nil, snapexport.Errorf(404, snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
 	}
 	return b, nil
@@ -178,7 +182,9 @@ func updateBucket(c *call) (*response, error) {
 }
 
 func deleteBucket(c *call) (*response, error) {
-	b, err := c.bucket()
+	// v2 serves DELETE in 2023-01-01 only, the version every client (the
+	// SDK included) sends to delete a bucket of any provider.
+	b, err := c.bucketOf(c.version != v1)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,10 @@ func createProject(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := o.only([]string{"name", "orgId", "withDefaultAlertsSettings"}, []string{"id", "created", "clusterCount", "links"}); err != nil {
+	// The Atlas Go SDK's Group model always serializes the read-only
+	// clusterCount and created (non-optional fields), so they are accepted
+	// and ignored, or the SDK's CreateGroup could never create a project.
+	if err := o.only([]string{"name", "orgId", "withDefaultAlertsSettings", "clusterCount", "created"}, []string{"id", "links"}); err != nil {
 		return nil, err
 	}
 	name, err := o.string("name", true)

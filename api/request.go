@@ -46,7 +46,7 @@ func queryInt(q url.Values, name string, def, lo, hi int) (int, error) {
 	n, err := strconv.Atoi(v[0])
 	if err != nil || n < lo || n > hi {
 		limit := "at least " + strconv.Itoa(lo)
-		if hi < maxInt {
+		if hi < maxInt/maxItemsPerPage {
 			limit = "between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi)
 		}
 		return 0, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected an integer "+limit+".", name, v[0])
@@ -54,7 +54,10 @@ func queryInt(q url.Values, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-const maxInt = int(^uint(0) >> 1)
+const (
+	maxInt          = int(^uint(0) >> 1)
+	maxItemsPerPage = 500
+)
 
 // pagination are the list parameters every paginated operation takes.
 type pagination struct {
@@ -66,10 +69,11 @@ type pagination struct {
 func parsePagination(q url.Values) (pagination, error) {
 	var p pagination
 	var err error
-	if p.ItemsPerPage, err = queryInt(q, "itemsPerPage", 100, 1, 500); err != nil {
+	if p.ItemsPerPage, err = queryInt(q, "itemsPerPage", 100, 1, maxItemsPerPage); err != nil {
 		return p, err
 	}
-	if p.PageNum, err = queryInt(q, "pageNum", 1, 1, maxInt); err != nil {
+	// Bounded so that the offset of any page fits in an int.
+	if p.PageNum, err = queryInt(q, "pageNum", 1, 1, maxInt/maxItemsPerPage); err != nil {
 		return p, err
 	}
 	if p.IncludeCount, err = queryBool(q, "includeCount", true); err != nil {
@@ -93,7 +97,7 @@ func readObject(r *http.Request) (object, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, snapexport.Errorf(http.StatusRequestEntityTooLarge, snapexport.CodeValidationError, "The request body is larger than %s bytes.", strconv.Itoa(maxBodyBytes))
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeValidationError, "The request body is larger than %s bytes.", strconv.Itoa(maxBodyBytes))
 		}
 		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
@@ -109,7 +113,7 @@ func readObject(r *http.Request) (object, error) {
 		}
 		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF { // anything after the object
 		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
 	if o == nil { // the body was `null`

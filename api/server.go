@@ -172,16 +172,10 @@ func (s *Server) logger() *slog.Logger {
 // authentication, version, project, role, rate limit, then the handler.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, apiVersion string) {
 	q := r.URL.Query()
-	pretty, err := queryBool(q, "pretty", false)
-	if err != nil {
-		s.writeErr(w, r, err, false, false)
-		return
-	}
-	envelope, err := queryBool(q, "envelope", false)
-	if err != nil {
-		s.writeErr(w, r, err, pretty, false)
-		return
-	}
+	// Invalid values are reported after authentication, so that an
+	// unauthenticated caller gets the digest challenge first.
+	pretty, prettyErr := queryBool(q, "pretty", false)
+	envelope, envelopeErr := queryBool(q, "envelope", false)
 	fail := func(err error) { s.writeErr(w, r, err, pretty, envelope) }
 
 	principal, failure := s.Auth.Authenticate(r)
@@ -197,6 +191,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 		return
 	}
 	setPrincipal(r, principal)
+	if prettyErr != nil {
+		s.writeErr(w, r, prettyErr, false, false)
+		return
+	}
+	if envelopeErr != nil {
+		s.writeErr(w, r, envelopeErr, pretty, false)
+		return
+	}
 
 	c := &call{r: r, version: v1, principal: principal, srv: s}
 	contentType := "application/json"
@@ -215,6 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 		if c.version == v1 && op.v1Role != "" {
 			role = op.v1Role
 		}
+		var err error
 		if c.project, err = s.authorizeProject(r, principal, groupID, role); err != nil {
 			fail(err)
 			return
@@ -359,4 +362,3 @@ func pageQuery(includeCount bool, k1 string, v1 int, k2 string, v2 int) string {
 
 // formatTime is Atlas's timestamp form: ISO-8601, UTC, seconds.
 func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-

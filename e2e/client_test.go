@@ -3,8 +3,10 @@ package e2e_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 
+	"github.com/mongodb-forks/digest"
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
@@ -17,10 +19,19 @@ import (
 // key, every response checked against our OpenAPI document.
 func digestClient(t *testing.T, srv *snapexporttest.Server, publicKey, privateKey string) *admin.APIClient {
 	t.Helper()
+	return digestClientVia(t, srv, publicKey, privateKey, validating(t))
+}
+
+// digestClientVia is digestClient sending its requests through rt, which
+// should end in validating(t).
+func digestClientVia(t *testing.T, srv *snapexporttest.Server, publicKey, privateKey string, rt http.RoundTripper) *admin.APIClient {
+	t.Helper()
+	// admin.UseDigestAuth would replace the HTTP client with one on
+	// http.DefaultTransport, bypassing rt; this is the same digest
+	// transport on top of rt.
 	c, err := admin.NewClient(
 		admin.UseBaseURL(srv.URL),
-		admin.UseHTTPClient(&http.Client{Transport: validating(t)}),
-		admin.UseDigestAuth(publicKey, privateKey),
+		admin.UseHTTPClient(&http.Client{Transport: digest.NewTransportWithHTTPRoundTripper(publicKey, privateKey, rt)}),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -33,12 +44,17 @@ func digestClient(t *testing.T, srv *snapexporttest.Server, publicKey, privateKe
 // not replace http.DefaultClient's transport.
 func oauthClient(t *testing.T, srv *snapexporttest.Server, clientID, clientSecret string) *admin.APIClient {
 	t.Helper()
-	cfg := clientcredentials.NewConfig(clientID, clientSecret)
-	cfg.TokenURL = srv.URL + clientcredentials.TokenAPIPath
-	cfg.RevokeURL = srv.URL + clientcredentials.RevokeAPIPath
+	return oauthClientVia(t, srv, clientID, clientSecret, validating(t))
+}
+
+// oauthClientVia is oauthClient sending its token requests and API calls
+// through rt, which should end in validating(t).
+func oauthClientVia(t *testing.T, srv *snapexporttest.Server, clientID, clientSecret string, rt http.RoundTripper) *admin.APIClient {
+	t.Helper()
+	cfg := oauthConfig(srv, clientID, clientSecret)
 	// The token requests and, through oauth2's transport, the API calls
-	// go through this client's validating transport.
-	ctx := context.WithValue(context.Background(), auth.HTTPClient, &http.Client{Transport: validating(t)})
+	// go through this client's transport.
+	ctx := context.WithValue(context.Background(), auth.HTTPClient, &http.Client{Transport: rt})
 	httpClient := cfg.Client(ctx)
 	c, err := admin.NewClient(admin.UseBaseURL(srv.URL), admin.UseHTTPClient(httpClient))
 	if err != nil {
@@ -47,10 +63,26 @@ func oauthClient(t *testing.T, srv *snapexporttest.Server, clientID, clientSecre
 	return c
 }
 
-var validator *openapi.Validator
+// oauthConfig is the SDK's client-credentials configuration with the
+// token and revoke URLs of srv.
+func oauthConfig(srv *snapexporttest.Server, clientID, clientSecret string) *clientcredentials.Config {
+	cfg := clientcredentials.NewConfig(clientID, clientSecret)
+	cfg.TokenURL = srv.URL + clientcredentials.TokenAPIPath
+	cfg.RevokeURL = srv.URL + clientcredentials.RevokeAPIPath
+	return cfg
+}
 
+var (
+	validatorMu sync.Mutex
+	validator   *openapi.Validator
+)
+
+// validating returns a transport that checks every response against our
+// OpenAPI document, reporting mismatches as errors of t. Safe for parallel tests.
 func validating(t *testing.T) http.RoundTripper {
 	t.Helper()
+	validatorMu.Lock()
+	defer validatorMu.Unlock()
 	if validator == nil {
 		v, err := openapi.NewValidator()
 		if err != nil {
@@ -60,7 +92,6 @@ func validating(t *testing.T) http.RoundTripper {
 	}
 	return validator.Transport(t, nil)
 }
-
 
 func TestSDKSmoke(t *testing.T) {
 	srv := snapexporttest.NewServer(t)

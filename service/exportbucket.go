@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/snapexport/snapexport"
 )
@@ -61,6 +62,12 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 	case snapexport.GCP:
 		if err := snapexport.ValidateGCSBucketName(in.BucketName); err != nil {
 			return nil, err
+		}
+		// Atlas caps bucketName at 63 characters for every provider, below
+		// the 222 that Cloud Storage allows for dotted names.
+		if n := utf8.RuneCountInString(in.BucketName); n > 63 {
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeExportBucketNameInvalid,
+				"Export Bucket name is invalid: %s must be at most 63 characters long.", in.BucketName)
 		}
 	case snapexport.Azure:
 		_, container, err := snapexport.ParseAzureServiceURL(in.ServiceURL)

@@ -17,10 +17,10 @@ import (
 // Identities are the service's own cloud identities, shown to customers so
 // they can trust them (AWS account ARN, Azure application id, GCP domain).
 type Identities struct {
-	AWSAccountARN     string
-	AzureAppID        string
-	GCPProjectSuffix  string // the p-<24 chars> part of generated service accounts
-	DefaultAWSRegion  string
+	AWSAccountARN    string
+	AzureAppID       string
+	GCPProjectSuffix string // the p-<24 chars> part of generated service accounts
+	DefaultAWSRegion string
 }
 
 // DefaultIdentities are used when the configuration names none.

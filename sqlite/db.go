@@ -30,6 +30,7 @@ var migrations embed.FS
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	nonce *sql.DB
 }
 
 var _ snapexport.Store = (*DB)(nil)
@@ -37,27 +38,34 @@ var _ snapexport.Store = (*DB)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := func(mode string) string {
+	dsn := func(mode, sync string) string {
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", mode)
 		return "file:" + path + "?" + q.Encode()
 	}
-	write, err := sql.Open("sqlite", dsn("immediate"))
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	pool := func(mode, sync string, conns int) *sql.DB {
+		p, _ := sql.Open("sqlite", dsn(mode, sync)) // fails only for an unknown driver
+		p.SetMaxOpenConns(conns)
+		return p
 	}
-	write.SetMaxOpenConns(1)
-	read, err := sql.Open("sqlite", dsn("deferred"))
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	db := &DB{
+		write: pool("immediate", "FULL", 1),
+		read:  pool("deferred", "FULL", 8),
+		// A digest nonce lost in a crash only costs its client a new
+		// challenge, so nonce writes skip the fsync of every commit.
+		nonce: pool("immediate", "NORMAL", 1),
 	}
-	read.SetMaxOpenConns(8)
-	db := &DB{write: write, read: read}
-	if err := db.migrate(ctx); err != nil {
+	// Processes creating the same new file at once can be refused with
+	// SQLITE_BUSY without the busy timeout applying (the switch to WAL
+	// would deadlock); such an open is retried.
+	err := db.migrate(ctx)
+	for deadline := time.Now().Add(10 * time.Second); isBusy(err) && time.Now().Before(deadline); err = db.migrate(ctx) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
@@ -66,7 +74,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.nonce.Close(), db.write.Close())
 }
 
 // migrate applies, in order, every embedded migration newer than the
@@ -92,6 +100,22 @@ func (db *DB) migrate(ctx context.Context) error {
 		tx, err := db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		// Another process opening the same file (two inits, init and
+		// serve) may have applied this migration since user_version was
+		// read above; under the write lock this read is authoritative.
+		var applied int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&applied); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if applied > len(names) {
+			tx.Rollback()
+			return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade snapexport", applied, len(names))
+		}
+		if applied > i {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
@@ -123,8 +147,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return err
 	}
+	// Undoes fn's writes when fn fails or panics; a no-op after Commit. A
+	// panic must not leak the transaction: it would hold the only write
+	// connection and block every later Write.
+	defer sqlTx.Rollback()
 	if err := fn(&tx{tx: sqlTx}); err != nil {
-		sqlTx.Rollback()
 		return err
 	}
 	return sqlTx.Commit()
@@ -136,7 +163,7 @@ type tx struct {
 }
 
 // Nonces implements snapexport.Store.
-func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.write} }
+func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce} }
 
 // timeFormat keeps timestamps sortable as text and exact to the nanosecond.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
@@ -178,6 +205,12 @@ func conflict(err error) error {
 		return fmt.Errorf("%w: %v", snapexport.ErrConflict, err)
 	}
 	return err
+}
+
+// isBusy reports whether err is SQLITE_BUSY or one of its extended codes.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // affected turns "no row changed" into snapexport.ErrNotFound.

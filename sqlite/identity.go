@@ -27,7 +27,8 @@ func (t *tx) Organization(ctx context.Context, id string) (*snapexport.Organizat
 }
 
 func (t *tx) ListOrganizations(ctx context.Context) ([]*snapexport.Organization, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, name, created_at FROM organizations ORDER BY created_at, id`)
+	// rowid, insertion order, breaks ties of created_at here and below.
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, name, created_at FROM organizations ORDER BY created_at, rowid`)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (t *tx) APIKeyByPublicKey(ctx context.Context, publicKey string) (*snapexpo
 }
 
 func (t *tx) ListAPIKeys(ctx context.Context, orgID string) ([]*snapexport.APIKey, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE org_id = ? ORDER BY created_at, id`, orgID)
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE org_id = ? ORDER BY created_at, rowid`, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +166,7 @@ func (t *tx) ServiceAccount(ctx context.Context, id string) (*snapexport.Service
 }
 
 func (t *tx) ListServiceAccounts(ctx context.Context, orgID string) ([]*snapexport.ServiceAccount, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+serviceAccountColumns+` FROM service_accounts WHERE org_id = ? ORDER BY created_at, id`, orgID)
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+serviceAccountColumns+` FROM service_accounts WHERE org_id = ? ORDER BY created_at, rowid`, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ type nonces struct{ db *sql.DB }
 
 func (n nonces) IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
 	_, err := n.db.ExecContext(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, expiresAt.UnixNano())
-	return err
+	return conflict(err)
 }
 
 func (n nonces) ConsumeNonce(ctx context.Context, nonce string, now time.Time) (snapexport.NonceState, error) {

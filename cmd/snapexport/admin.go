@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/snapexport/snapexport"
@@ -39,6 +41,19 @@ type adminCmd struct {
 	run    func(ctx context.Context, srv *server.Server) (any, error)
 	// text renders the result for a terminal.
 	text func(w io.Writer, v any)
+	// needed are the flags that must be given, checked before the store
+	// is opened.
+	needed []neededFlag
+}
+
+type neededFlag struct {
+	name  string
+	value *string
+}
+
+// need marks a string flag as required.
+func (c *adminCmd) need(name string, value *string) {
+	c.needed = append(c.needed, neededFlag{name, value})
 }
 
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -59,6 +74,16 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(cmd.fs, args[2:]); err != nil {
 		return err
 	}
+	for _, f := range cmd.needed {
+		if *f.value == "" {
+			return usageError{"admin " + name + ": --" + f.name + " is required"}
+		}
+	}
+	// Admin commands act on an existing installation; a mistyped --data
+	// must not quietly create an empty one.
+	if _, err := os.Stat(filepath.Join(*cmd.data, server.DatabaseFile)); err != nil {
+		return fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", *cmd.data, server.DatabaseFile, *cmd.data)
+	}
 	srv, err := server.Open(ctx, server.Config{DataDir: *cmd.data})
 	if err != nil {
 		return err
@@ -77,14 +102,6 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return enc.Encode(v)
 	}
 	cmd.text(stdout, v)
-	return nil
-}
-
-// required fails with a message naming the flag when value is empty.
-func required(flagName, value string) error {
-	if value == "" {
-		return usageError{"--" + flagName + " is required"}
-	}
 	return nil
 }
 
@@ -143,17 +160,18 @@ func principalFlags(c *adminCmd) *service.PrincipalRef {
 var adminCommands = map[string]func(*adminCmd){
 	"org create": func(c *adminCmd) {
 		name := c.fs.String("name", "", "organization name")
+		c.need("name", name)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("name", *name); err != nil {
-				return nil, err
-			}
 			o, err := srv.Service.CreateOrganization(ctx, *name)
 			if err != nil {
 				return nil, err
 			}
 			return orgJSON{o.ID, o.Name, ts(o.CreatedAt)}, nil
 		}
-		c.text = func(w io.Writer, v any) { o := v.(orgJSON); fmt.Fprintf(w, "organization %s %q created\n", o.ID, o.Name) }
+		c.text = func(w io.Writer, v any) {
+			o := v.(orgJSON)
+			fmt.Fprintf(w, "organization %s %q created\n", o.ID, o.Name)
+		}
 	},
 	"org list": func(c *adminCmd) {
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
@@ -173,27 +191,24 @@ var adminCommands = map[string]func(*adminCmd){
 	"project create": func(c *adminCmd) {
 		org := c.fs.String("org", "", "organization id")
 		name := c.fs.String("name", "", "project name")
+		c.need("org", org)
+		c.need("name", name)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
-			if err := required("name", *name); err != nil {
-				return nil, err
-			}
 			p, err := srv.Service.CreateProject(ctx, nil, *org, *name)
 			if err != nil {
 				return nil, err
 			}
 			return projectJSON{p.ID, p.OrgID, p.Name, ts(p.CreatedAt)}, nil
 		}
-		c.text = func(w io.Writer, v any) { p := v.(projectJSON); fmt.Fprintf(w, "project %s %q created\n", p.ID, p.Name) }
+		c.text = func(w io.Writer, v any) {
+			p := v.(projectJSON)
+			fmt.Fprintf(w, "project %s %q created\n", p.ID, p.Name)
+		}
 	},
 	"project list": func(c *adminCmd) {
 		org := c.fs.String("org", "", "organization id")
+		c.need("org", org)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
 			ps, err := srv.Service.OrgProjects(ctx, *org)
 			out := []projectJSON{}
 			for _, p := range ps {
@@ -212,10 +227,8 @@ var adminCommands = map[string]func(*adminCmd){
 		desc := c.fs.String("description", "", "description")
 		var roles roleList
 		c.fs.Var(&roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
+		c.need("org", org)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
 			return srv.Service.CreateAPIKey(ctx, *org, *desc, roles)
 		}
 		c.text = func(w io.Writer, v any) {
@@ -225,10 +238,8 @@ var adminCommands = map[string]func(*adminCmd){
 	},
 	"apikey list": func(c *adminCmd) {
 		org := c.fs.String("org", "", "organization id")
+		c.need("org", org)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
 			keys, err := srv.Service.APIKeys(ctx, *org)
 			out := []principalJSON{}
 			for _, k := range keys {
@@ -241,10 +252,8 @@ var adminCommands = map[string]func(*adminCmd){
 	"apikey delete": func(c *adminCmd) {
 		ref := &service.PrincipalRef{}
 		c.fs.StringVar(&ref.PublicKey, "public-key", "", "public key of the API key")
+		c.need("public-key", &ref.PublicKey)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("public-key", ref.PublicKey); err != nil {
-				return nil, err
-			}
 			return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
 		}
 		c.text = func(w io.Writer, v any) { fmt.Fprintln(w, "API key deleted") }
@@ -255,13 +264,9 @@ var adminCommands = map[string]func(*adminCmd){
 		desc := c.fs.String("description", "", "description")
 		var roles roleList
 		c.fs.Var(&roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
+		c.need("org", org)
+		c.need("name", name)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
-			if err := required("name", *name); err != nil {
-				return nil, err
-			}
 			return srv.Service.CreateServiceAccount(ctx, *org, *name, *desc, roles, srv.Hash)
 		}
 		c.text = func(w io.Writer, v any) {
@@ -271,10 +276,8 @@ var adminCommands = map[string]func(*adminCmd){
 	},
 	"serviceaccount list": func(c *adminCmd) {
 		org := c.fs.String("org", "", "organization id")
+		c.need("org", org)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("org", *org); err != nil {
-				return nil, err
-			}
 			sas, err := srv.Service.ServiceAccounts(ctx, *org)
 			out := []principalJSON{}
 			for _, sa := range sas {
@@ -287,10 +290,8 @@ var adminCommands = map[string]func(*adminCmd){
 	"serviceaccount delete": func(c *adminCmd) {
 		ref := &service.PrincipalRef{}
 		c.fs.StringVar(&ref.ClientID, "client-id", "", "client id of the service account")
+		c.need("client-id", &ref.ClientID)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			if err := required("client-id", ref.ClientID); err != nil {
-				return nil, err
-			}
 			return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
 		}
 		c.text = func(w io.Writer, v any) { fmt.Fprintln(w, "service account deleted") }
@@ -308,10 +309,8 @@ func roleChange(c *adminCmd, assign bool) {
 	ref := principalFlags(c)
 	project := c.fs.String("project", "", "project id (omit for an organization role)")
 	role := c.fs.String("role", "", "role name")
+	c.need("role", role)
 	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-		if err := required("role", *role); err != nil {
-			return nil, err
-		}
 		r := snapexport.Role(strings.ToUpper(*role))
 		var err error
 		if assign {

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package snapexporttest
+
+func memoryTempDir() string { return "" }
