@@ -21,6 +21,26 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }
 
+// readClientRequest parses the form of a token or revoke request and the
+// client's credentials, from HTTP Basic or else from the form; it answers
+// the request itself when either is missing or malformed.
+func readClientRequest(w http.ResponseWriter, r *http.Request) (id, secret string, ok bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return "", "", false
+	}
+	id, secret, ok = clientCredentials(r)
+	if !ok {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	if id == "" {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
+		return "", "", false
+	}
+	return id, secret, true
+}
+
 // clientCredentials reads HTTP Basic client authentication, whose parts
 // are form-encoded (RFC 6749 §2.3.1).
 func clientCredentials(r *http.Request) (id, secret string, ok bool) {
@@ -38,17 +58,8 @@ func clientCredentials(r *http.Request) (id, secret string, ok bool) {
 
 // token issues an access token for the client-credentials grant.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
-		return
-	}
-	id, secret, ok := clientCredentials(r)
+	id, secret, ok := readClientRequest(w, r)
 	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if id == "" {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
 		return
 	}
 	if gt := r.PostForm.Get("grant_type"); gt != "client_credentials" {
@@ -73,17 +84,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // revoke revokes an access token (RFC 7009).
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
-		return
-	}
-	id, secret, ok := clientCredentials(r)
+	id, secret, ok := readClientRequest(w, r)
 	if !ok {
-		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	}
-	if id == "" {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required.")
 		return
 	}
 	token := r.PostForm.Get("token")
