@@ -15,6 +15,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/ratelimit"
 	"github.com/snapexport/snapexport/service"
 	"github.com/snapexport/snapexport/sqlite"
@@ -30,6 +31,12 @@ type Config struct {
 	Limits    api.Limits
 	Hash      auth.HashParams
 	Logger    *slog.Logger
+	// ObjectStores says how customers' buckets are reached; the zero value
+	// keeps every provider's buckets in local folders under
+	// <DataDir>/buckets.
+	ObjectStores objectstore.Config
+	// Identities are the service's own cloud identities; defaults when zero.
+	Identities service.Identities
 }
 
 // DatabaseFile is the SQLite file inside a data directory.
@@ -38,6 +45,7 @@ const DatabaseFile = "snapexport.db"
 // Server is an assembled server. Close releases the store.
 type Server struct {
 	Store   snapexport.Store
+	Buckets *objectstore.Stores
 	Service *service.Service
 	Auth    *auth.Authenticator
 	API     *api.Server
@@ -60,10 +68,26 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Hash == (auth.HashParams{}) {
 		cfg.Hash = auth.DefaultHashParams
 	}
-	svc := &service.Service{Store: store, Identities: service.DefaultIdentities}
+	if cfg.Identities == (service.Identities{}) {
+		cfg.Identities = service.DefaultIdentities
+	}
+	osc := cfg.ObjectStores
+	if osc.LocalDir == "" {
+		osc.LocalDir = filepath.Join(cfg.DataDir, "buckets")
+	}
+	if osc.Logger == nil {
+		osc.Logger = cfg.Logger
+	}
+	buckets, err := objectstore.New(osc)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	svc := &service.Service{Store: store, Buckets: buckets, Identities: cfg.Identities}
 	authn := &auth.Authenticator{Store: store}
 	return &Server{
 		Store:   store,
+		Buckets: buckets,
 		Service: svc,
 		Auth:    authn,
 		Hash:    cfg.Hash,
@@ -86,5 +110,5 @@ func (s *Server) Initialized(ctx context.Context) (bool, error) {
 	return n > 0, err
 }
 
-// Close closes the store.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close releases the object-store clients and closes the store.
+func (s *Server) Close() error { return errors.Join(s.Buckets.Close(), s.Store.Close()) }

@@ -116,43 +116,70 @@ func validateAzurePrincipal(in RoleInput) error {
 
 // AuthorizeRole completes a role's set-up: AWS with the ARN of the
 // customer's IAM role, Azure with the service principal, GCP with nothing.
-// The provider named in the request must be the role's.
+// The provider named in the request must be the role's. The service first
+// proves it can act for the role (AWS: STS AssumeRole), outside any
+// transaction, and records the authorization only when it can.
 func (s *Service) AuthorizeRole(ctx context.Context, projectID, id string, in RoleInput) (RoleWithUsage, error) {
-	var out RoleWithUsage
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		var err error
-		out, err = roleWithUsage(ctx, tx, projectID, id)
+	var candidate *snapexport.CloudProviderAccessRole
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		cur, err := roleWithUsage(ctx, tx, projectID, id)
 		if err != nil {
 			return err
 		}
-		r := out.CloudProviderAccessRole
-		if r.Provider != in.Provider {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
-				"The cloud provider access role %s belongs to %s, not %s.", id, string(r.Provider), string(in.Provider))
+		candidate, err = s.authorized(*cur.CloudProviderAccessRole, in)
+		return err
+	})
+	if err != nil {
+		return RoleWithUsage{}, err
+	}
+	if s.Buckets != nil {
+		if err := s.Buckets.AssumeRole(ctx, candidate); err != nil {
+			return RoleWithUsage{}, err
 		}
-		now := s.now()
-		switch r.Provider {
-		case snapexport.AWS:
-			if in.IAMAssumedRoleARN == "" {
-				return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "iamAssumedRoleArn")
-			}
-			if err := snapexport.ValidateIAMRoleARN(in.IAMAssumedRoleARN); err != nil {
-				return err
-			}
-			r.IAMAssumedRoleARN = in.IAMAssumedRoleARN
-		case snapexport.Azure:
-			if err := validateAzurePrincipal(in); err != nil {
-				return err
-			}
-			r.AtlasAzureAppID, r.ServicePrincipalID, r.TenantID = strings.ToLower(in.AtlasAzureAppID), strings.ToLower(in.ServicePrincipalID), strings.ToLower(in.TenantID)
+	}
+	var out RoleWithUsage
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if out, err = roleWithUsage(ctx, tx, projectID, id); err != nil {
+			return err
 		}
-		if r.AuthorizedAt == nil {
-			r.AuthorizedAt = &now
+		r, err := s.authorized(*out.CloudProviderAccessRole, in)
+		if err != nil {
+			return err
 		}
-		r.UpdatedAt = now
+		out.CloudProviderAccessRole = r
 		return tx.UpdateCloudProviderAccessRole(ctx, r)
 	})
 	return out, err
+}
+
+// authorized returns r as the authorize request in makes it.
+func (s *Service) authorized(r snapexport.CloudProviderAccessRole, in RoleInput) (*snapexport.CloudProviderAccessRole, error) {
+	if r.Provider != in.Provider {
+		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
+			"The cloud provider access role %s belongs to %s, not %s.", r.ID, string(r.Provider), string(in.Provider))
+	}
+	now := s.now()
+	switch r.Provider {
+	case snapexport.AWS:
+		if in.IAMAssumedRoleARN == "" {
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "iamAssumedRoleArn")
+		}
+		if err := snapexport.ValidateIAMRoleARN(in.IAMAssumedRoleARN); err != nil {
+			return nil, err
+		}
+		r.IAMAssumedRoleARN = in.IAMAssumedRoleARN
+	case snapexport.Azure:
+		if err := validateAzurePrincipal(in); err != nil {
+			return nil, err
+		}
+		r.AtlasAzureAppID, r.ServicePrincipalID, r.TenantID = strings.ToLower(in.AtlasAzureAppID), strings.ToLower(in.ServicePrincipalID), strings.ToLower(in.TenantID)
+	}
+	if r.AuthorizedAt == nil {
+		r.AuthorizedAt = &now
+	}
+	r.UpdatedAt = now
+	return &r, nil
 }
 
 // DeauthorizeRole withdraws and removes a role. A role that export buckets still use

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/objectstore"
 )
 
 // BucketInput is the body of a bucket create request, already decoded.
@@ -91,30 +92,59 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 	if in.RequirePrivateNetworking && in.Provider != snapexport.AWS {
 		return nil, errPrivateNetworkingAWSOnly
 	}
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		role, err := tx.CloudProviderAccessRole(ctx, projectID, in.RoleID)
-		if errors.Is(err, snapexport.ErrNotFound) {
-			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
-				"No cloud provider access role with ID %s exists.", in.RoleID)
-		}
+	// The bucket is reached outside any transaction: a slow store must not
+	// hold the database. The role is checked again when the bucket is stored.
+	var role *snapexport.CloudProviderAccessRole
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		role, err = usableRole(ctx, tx, projectID, in)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.TenantID = role.TenantID
+	if s.Buckets != nil {
+		region, err := s.Buckets.Verify(ctx, objectstore.Target{Provider: b.Provider, Bucket: b.BucketName, ServiceURL: b.ServiceURL, Role: role})
 		if err != nil {
+			return nil, err
+		}
+		if b.Provider == snapexport.AWS && region != "" {
+			b.Region = region
+		}
+	}
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		if _, err := usableRole(ctx, tx, projectID, in); err != nil {
 			return err
 		}
-		if role.Provider != in.Provider {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
-				"The cloud provider access role %s belongs to %s, not %s.", in.RoleID, string(role.Provider), string(in.Provider))
-		}
-		if !role.Authorized() {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleNotAuthorized,
-				"The specified Cloud Provider Access role (%s) has not been authorized.", in.RoleID)
-		}
-		b.TenantID = role.TenantID
 		return tx.CreateExportBucket(ctx, b)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return b, nil
+}
+
+// usableRole returns the role a new bucket names if buckets may use it: a
+// role of the same project and provider that has been authorized.
+func usableRole(ctx context.Context, tx snapexport.Tx, projectID string, in BucketInput) (*snapexport.CloudProviderAccessRole, error) {
+	role, err := tx.CloudProviderAccessRole(ctx, projectID, in.RoleID)
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
+			"No cloud provider access role with ID %s exists.", in.RoleID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if role.Provider != in.Provider {
+		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
+			"The cloud provider access role %s belongs to %s, not %s.", in.RoleID, string(role.Provider), string(in.Provider))
+	}
+	if !role.Authorized() {
+		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleNotAuthorized,
+			"The specified Cloud Provider Access role (%s) has not been authorized.", in.RoleID)
+	}
+	return role, nil
 }
 
 var errPrivateNetworkingAWSOnly = snapexport.Errorf(http.StatusBadRequest, snapexport.CodePrivateNetworkingAWSOnly,

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/objectstore"
 )
 
 // Identities are the service's own cloud identities, shown to customers so
@@ -31,9 +32,22 @@ var DefaultIdentities = Identities{
 	DefaultAWSRegion: "us-east-1",
 }
 
+// BucketAccess reaches customers' buckets through their cloud provider
+// access roles; objectstore.Stores implements it.
+type BucketAccess interface {
+	// Verify proves the bucket is reachable and writable and returns its
+	// region (AWS; "" otherwise).
+	Verify(ctx context.Context, t objectstore.Target) (region string, err error)
+	// AssumeRole proves the service can act for the role.
+	AssumeRole(ctx context.Context, role *snapexport.CloudProviderAccessRole) error
+}
+
 // Service is the export API's business logic over a Store.
 type Service struct {
-	Store      snapexport.Store
+	Store snapexport.Store
+	// Buckets reaches customers' buckets; when nil, buckets and roles are
+	// recorded without being reached (as admin commands do).
+	Buckets    BucketAccess
 	Identities Identities
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time

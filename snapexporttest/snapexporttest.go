@@ -21,6 +21,7 @@ import (
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/server"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	// DataDir keeps the database in a given directory instead of a
 	// temporary one removed by Close.
 	DataDir string
+	// ObjectStores says how buckets are reached; by default every
+	// provider's buckets are local folders under the data directory.
+	ObjectStores *objectstore.Config
 }
 
 // APIKey is a digest API key.
@@ -96,7 +100,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger})
+	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger}
+	if o.ObjectStores != nil {
+		cfg.ObjectStores = *o.ObjectStores
+	}
+	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		s.removeTemp()
 		return nil, err

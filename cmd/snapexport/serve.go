@@ -3,22 +3,22 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/ratelimit"
+	"github.com/snapexport/snapexport/config"
 	"github.com/snapexport/snapexport/server"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
+	configPath := fs.String("config", "", "configuration file (YAML); flags override it")
 	dataDir := fs.String("data", defaultDataDir, "data directory")
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	publicURL := fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
@@ -26,20 +26,70 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cpa := fs.String("rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project, CAPACITY:REFILL/PERIOD")
 	noLimits := fs.Bool("no-rate-limit", false, "turn rate limiting off")
 	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	modes := map[string]*string{}
+	endpoints := map[string]*string{}
+	for _, p := range []string{"aws", "azure", "gcp"} {
+		modes[p] = fs.String(p+"-mode", "", "how "+p+" buckets are reached: cloud, "+compatibleMode[p]+" or local (default local)")
+		endpoints[p] = fs.String(p+"-endpoint", "", "endpoint URL in "+compatibleMode[p]+" mode")
+	}
+	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	limits := api.Limits{Disabled: *noLimits}
-	var err error
-	if limits.CloudBackups, err = parsePolicy("rate-limit-cloud-backups", "Cloud Backups", *backups); err != nil {
-		return err
+	var file config.File
+	if *configPath != "" {
+		var err error
+		if file, err = config.Load(*configPath); err != nil {
+			return err
+		}
 	}
-	if limits.CloudProviderAccess, err = parsePolicy("rate-limit-cloud-provider-access", "Cloud Provider Access", *cpa); err != nil {
-		return err
+	// A flag given on the command line wins over the file.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	choose := func(name, flagValue, fileValue string) string {
+		if given[name] || fileValue == "" {
+			return flagValue
+		}
+		return fileValue
+	}
+	for name, value := range map[string]string{"rate-limit-cloud-backups": *backups, "rate-limit-cloud-provider-access": *cpa} {
+		if _, err := config.ParsePolicy("--"+name, name, value); given[name] && err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	*dataDir = choose("data", *dataDir, file.Data)
+	*listen = choose("listen", *listen, file.Listen)
+	*publicURL = choose("public-url", *publicURL, file.PublicURL)
+	file.RateLimits.CloudBackups = choose("rate-limit-cloud-backups", *backups, file.RateLimits.CloudBackups)
+	file.RateLimits.CloudProviderAccess = choose("rate-limit-cloud-provider-access", *cpa, file.RateLimits.CloudProviderAccess)
+	file.RateLimits.Disabled = file.RateLimits.Disabled || *noLimits
+	o := &file.ObjectStores
+	for p, dst := range map[string][2]*string{
+		"aws":   {&o.AWS.Mode, &o.AWS.Endpoint},
+		"azure": {&o.Azure.Mode, &o.Azure.Endpoint},
+		"gcp":   {&o.GCP.Mode, &o.GCP.Endpoint},
+	} {
+		*dst[0] = choose(p+"-mode", *modes[p], *dst[0])
+		*dst[1] = choose(p+"-endpoint", *endpoints[p], *dst[1])
+	}
+	if given["object-store-timeout"] {
+		o.Timeout = storeTimeout.String()
+	}
+
+	limits := api.Limits{Disabled: file.RateLimits.Disabled}
+	var err error
+	if limits.CloudBackups, limits.CloudProviderAccess, err = file.Limits(); err != nil {
+		return usageError{err.Error()}
+	}
+	stores, err := file.ObjectStoreConfig()
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	stores.Logger = logger
 
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, PublicURL: *publicURL, Limits: limits, Logger: logger})
+	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, PublicURL: *publicURL, Limits: limits, Logger: logger,
+		ObjectStores: stores, Identities: file.Identities()})
 	if err != nil {
 		return err
 	}
@@ -58,6 +108,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
 			ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
 		})
+	}
+	for _, line := range srv.Buckets.Describe() {
+		logger.Info("object storage", "provider", line)
 	}
 
 	ln, err := net.Listen("tcp", *listen)
@@ -86,20 +139,4 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// parsePolicy reads CAPACITY:REFILL/PERIOD, e.g. 1200:500/1m.
-func parsePolicy(flagName, name, s string) (ratelimit.Policy, error) {
-	bad := usageError{fmt.Sprintf("--%s=%q: want CAPACITY:REFILL/PERIOD, e.g. 1200:500/1m", flagName, s)}
-	capStr, rest, ok1 := strings.Cut(s, ":")
-	refillStr, periodStr, ok2 := strings.Cut(rest, "/")
-	if !ok1 || !ok2 {
-		return ratelimit.Policy{}, bad
-	}
-	capacity, err1 := strconv.Atoi(capStr)
-	refill, err2 := strconv.Atoi(refillStr)
-	period, err3 := time.ParseDuration(periodStr)
-	p := ratelimit.Policy{Name: name, Capacity: capacity, Refill: refill, Period: period}
-	if err1 != nil || err2 != nil || err3 != nil || p.Validate() != nil {
-		return ratelimit.Policy{}, bad
-	}
-	return p, nil
-}
+var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-compatible", "gcp": "gcs-compatible"}

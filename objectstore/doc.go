@@ -1,0 +1,66 @@
+// Package objectstore reaches the customers' export buckets the way Atlas
+// does: Amazon S3 buckets through an IAM role the server assumes, Azure Blob
+// containers through the server's Entra ID application signed in to the
+// role's tenant, and Google Cloud Storage buckets by impersonating the
+// role's service account. It is built on gocloud.dev/blob (s3blob,
+// azureblob, gcsblob, fileblob) over the clouds' own SDKs, so streaming
+// writes get multipart, block and resumable uploads from the libraries.
+//
+// # Modes
+//
+// Each provider has a Mode in Config: ModeCloud (the real service),
+// ModeS3Compatible / ModeAzureCompatible / ModeGCSCompatible (an endpoint URL
+// with static credentials: MinIO, Ceph, Azurite, fake-gcs-server, …) or
+// ModeLocal (a directory). An empty Mode is local, so the zero Config plus a
+// LocalDir works with no cloud at all.
+//
+// # Local buckets
+//
+// A local bucket is the directory LocalDir/<aws|azure|gcp>/<bucket>. It is
+// created on first use, so that a server without any object-store
+// configuration accepts every bucket, as a development server should.
+// Config.LocalRequireExisting makes a missing directory a missing bucket
+// (BUCKET_NOT_FOUND) instead. Objects are plain files; no metadata sidecar
+// files are written. The region of a local S3 bucket is AWS.DefaultRegion.
+//
+// # What the server does with it
+//
+//   - Authorizing a role: Stores.AssumeRole. AWS calls STS AssumeRole with the
+//     role's iamAssumedRoleArn and atlasAssumedRoleExternalId (in cloud mode,
+//     and in s3-compatible mode when AWS.STSEndpoint is set) and answers
+//     400 CANNOT_ASSUME_ROLE when it is refused.
+//   - Creating a bucket: Stores.Verify, which looks up the region (AWS
+//     GetBucketLocation) and writes the empty object PermissionCheckKey; store
+//     the bucket, with the region returned, only when it succeeds.
+//   - Starting an export: Stores.CheckPermission again, then Stores.Open for
+//     the writes.
+//
+// Temporary AWS credentials are cached per role and renewed
+// AWS.RefreshWindow before they expire; impersonated GCP tokens likewise.
+//
+// # Errors
+//
+// Every failure of an operation is a *snapexport.Error: CANNOT_ASSUME_ROLE,
+// CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL, BUCKET_NOT_FOUND,
+// BUCKET_ACCESS_DENIED, INVALID_AWS_CREDENTIALS / INVALID_AZURE_CREDENTIALS /
+// INVALID_GOOGLE_CLOUD_CREDENTIALS (all 400), OBJECT_STORE_UNREACHABLE and
+// OBJECT_STORE_ERROR (502), OBJECT_STORE_TIMEOUT (504). Details name the
+// bucket, the endpoint and the operation tried, and the store's HTTP status
+// and error code; never a credential, a store's message or a URL's query
+// string. The underlying error goes to Config.Logger. Errors that are not
+// *snapexport.Error (an unknown provider, an empty bucket name) are
+// programming errors.
+//
+// # Time and retries
+//
+// Each operation (AssumeRole, BucketRegion, CheckPermission, Verify, and
+// the role and region resolution of Open) runs within Config.Timeout,
+// retries included; an HTTP attempt without response headers within the
+// timeout fails. Transient faults (5xx, 408, 429 and throttling codes,
+// dropped or reset connections, attempt timeouts) are retried by each SDK's
+// own retryer — aws retry.Standard, azcore's retry policy, the storage
+// client's retryer — configured from the one RetryPolicy: at most
+// MaxAttempts attempts, full-jitter exponential backoff between BaseDelay
+// and MaxDelay. Permanent faults (403, 404, refused credentials) fail at
+// once.
+package objectstore

@@ -1,0 +1,290 @@
+package objectstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob"
+
+	"github.com/snapexport/snapexport"
+)
+
+// PermissionCheckKey is the empty object written to prove write access,
+// on bucket creation and at every export start. Atlas's documentation
+// writes it with a leading slash; object keys here never have one, like the
+// export prefixes.
+const PermissionCheckKey = "exported_snapshots/.permissioncheck"
+
+// Target names one bucket and the role through which it is reached.
+type Target struct {
+	Provider snapexport.CloudProvider
+	// Bucket is the S3 bucket, Azure container or GCS bucket.
+	Bucket string
+	// Region is the S3 bucket's region when known (ExportBucket.Region);
+	// looked up when empty.
+	Region string
+	// ServiceURL is the Azure storage-account blob endpoint
+	// (ExportBucket.ServiceURL); a container path in it is ignored, Bucket
+	// names the container.
+	ServiceURL string
+	// Role is the authorized cloud provider access role; needed in every
+	// mode that acts for roles (AWS cloud or with STSEndpoint, Azure cloud,
+	// GCP cloud or with IAMCredentialsEndpoint), ignored otherwise.
+	Role *snapexport.CloudProviderAccessRole
+}
+
+// Stores reaches the buckets of every provider as its Config says. It is
+// safe for concurrent use; clients and temporary credentials are cached per
+// role.
+type Stores struct {
+	cfg  Config
+	http *http.Client
+
+	mu         sync.Mutex
+	awsBase    *aws.Config
+	awsCreds   map[string]*aws.CredentialsCache
+	s3Clients  map[string]*s3.Client
+	azCreds    map[string]azcore.TokenCredential
+	gcsClients map[string]*storage.Client
+}
+
+// New validates cfg and returns Stores for it. It contacts nothing:
+// credentials are looked up on first use.
+func New(cfg Config) (*Stores, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Stores{
+		cfg:        cfg,
+		http:       newHTTPClient(cfg.Timeout),
+		awsCreds:   map[string]*aws.CredentialsCache{},
+		s3Clients:  map[string]*s3.Client{},
+		azCreds:    map[string]azcore.TokenCredential{},
+		gcsClients: map[string]*storage.Client{},
+	}, nil
+}
+
+// Close releases cached clients and idle connections.
+func (s *Stores) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for k, c := range s.gcsClients {
+		errs = append(errs, c.Close())
+		delete(s.gcsClients, k)
+	}
+	s.http.CloseIdleConnections()
+	return errors.Join(errs...)
+}
+
+// Mode reports the mode of provider p.
+func (s *Stores) Mode(p snapexport.CloudProvider) Mode {
+	switch p {
+	case snapexport.AWS:
+		return s.cfg.AWS.Mode
+	case snapexport.Azure:
+		return s.cfg.Azure.Mode
+	case snapexport.GCP:
+		return s.cfg.GCP.Mode
+	}
+	return ""
+}
+
+func newHTTPClient(timeout time.Duration) *http.Client {
+	connect := min(timeout, 10*time.Second)
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ExpectContinueTimeout: time.Second,
+		// One attempt that gets no response headers within the timeout is a
+		// timeout; the operation's own deadline bounds all of them.
+		ResponseHeaderTimeout: timeout,
+	}}
+}
+
+func checkTarget(t Target) error {
+	switch t.Provider {
+	case snapexport.AWS, snapexport.Azure, snapexport.GCP:
+	default:
+		return fmt.Errorf("objectstore: unknown cloud provider %q", string(t.Provider))
+	}
+	if t.Bucket == "" {
+		return fmt.Errorf("objectstore: %s target without a bucket name", string(t.Provider))
+	}
+	if t.Role != nil && t.Role.Provider != "" && t.Role.Provider != t.Provider {
+		return fmt.Errorf("objectstore: %s bucket %s with a %s role", string(t.Provider), t.Bucket, string(t.Role.Provider))
+	}
+	return nil
+}
+
+// Open returns the bucket for streaming reads and writes (multipart, block
+// and resumable uploads come from the SDKs). The caller closes it. Opening
+// assumes the role and, for S3 without a Region, looks the region up, within
+// Config.Timeout; the returned bucket's operations are bounded by the
+// caller's contexts and the SDKs' retries only.
+func (s *Stores) Open(ctx context.Context, t Target) (*blob.Bucket, error) {
+	if err := checkTarget(t); err != nil {
+		return nil, err
+	}
+	octx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	b, _, err := s.open(octx, t)
+	return b, err
+}
+
+// open opens t's bucket and describes it for error messages.
+func (s *Stores) open(ctx context.Context, t Target) (*blob.Bucket, op, error) {
+	switch s.Mode(t.Provider) {
+	case ModeLocal:
+		return s.openLocal(ctx, t)
+	}
+	switch t.Provider {
+	case snapexport.AWS:
+		return s.openS3(ctx, t)
+	case snapexport.Azure:
+		return s.openAzure(ctx, t)
+	default:
+		return s.openGCS(ctx, t)
+	}
+}
+
+// BucketRegion returns the bucket's region: for S3 the answer of
+// GetBucketLocation (us-east-1 for an empty constraint, Config
+// AWS.DefaultRegion for a compatible store that names none or does not
+// implement the call), AWS.DefaultRegion for local buckets. Azure and GCS
+// buckets have no region in the export API: "".
+func (s *Stores) BucketRegion(ctx context.Context, t Target) (string, error) {
+	if err := checkTarget(t); err != nil {
+		return "", err
+	}
+	if t.Provider != snapexport.AWS {
+		return "", nil
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	return s.bucketRegion(ctx, t)
+}
+
+func (s *Stores) bucketRegion(ctx context.Context, t Target) (string, error) {
+	if s.cfg.AWS.Mode == ModeLocal {
+		b, _, err := s.openLocal(ctx, t)
+		if err != nil {
+			return "", err
+		}
+		_ = b.Close()
+		return s.cfg.AWS.DefaultRegion, nil
+	}
+	return s.s3BucketRegion(ctx, t)
+}
+
+// CheckPermission writes the empty object PermissionCheckKey, as Atlas does
+// when a bucket is created and when an export starts, within
+// Config.Timeout.
+func (s *Stores) CheckPermission(ctx context.Context, t Target) error {
+	if err := checkTarget(t); err != nil {
+		return err
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	return s.checkPermission(ctx, t)
+}
+
+func (s *Stores) checkPermission(ctx context.Context, t Target) error {
+	b, o, err := s.open(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	o.action = "PutObject " + PermissionCheckKey
+	if t.Provider == snapexport.Azure {
+		o.action = "Put Blob " + PermissionCheckKey
+	} else if t.Provider == snapexport.GCP {
+		o.action = "objects.insert " + PermissionCheckKey
+	}
+	if s.Mode(t.Provider) == ModeLocal {
+		o.action = "write " + PermissionCheckKey
+	}
+	werr := b.WriteAll(ctx, PermissionCheckKey, nil, &blob.WriterOptions{ContentType: "application/octet-stream"})
+	if werr != nil {
+		return s.fail(ctx, o, s.classify(t, werr), werr)
+	}
+	return nil
+}
+
+// Verify does what bucket creation needs: it resolves the region (AWS) and
+// runs the permission check, both within one Config.Timeout. It returns the
+// region to store with the bucket ("" for Azure and GCS).
+func (s *Stores) Verify(ctx context.Context, t Target) (string, error) {
+	if err := checkTarget(t); err != nil {
+		return "", err
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	if t.Provider == snapexport.AWS && t.Region == "" {
+		r, err := s.bucketRegion(ctx, t)
+		if err != nil {
+			return "", err
+		}
+		t.Region = r
+	}
+	if err := s.checkPermission(ctx, t); err != nil {
+		return "", err
+	}
+	return t.Region, nil
+}
+
+// AssumeRole proves the server can act for role, as authorizing a role
+// does: AWS calls STS AssumeRole (in cloud mode, and in s3-compatible mode
+// with an STSEndpoint) and caches the temporary credentials; Azure (cloud)
+// gets a storage token in the role's tenant; GCP (cloud, or with an
+// IAMCredentialsEndpoint) gets an impersonated token. In every other mode it
+// returns nil without contacting anything. Failures are CANNOT_ASSUME_ROLE
+// (parameter: the role ARN or service account) or
+// CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL, or the unreachable/timeout codes.
+func (s *Stores) AssumeRole(ctx context.Context, role *snapexport.CloudProviderAccessRole) error {
+	if role == nil {
+		return errors.New("objectstore: AssumeRole without a role")
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	switch role.Provider {
+	case snapexport.AWS:
+		return s.assumeAWSRole(ctx, role)
+	case snapexport.Azure:
+		return s.authenticateAzure(ctx, role)
+	case snapexport.GCP:
+		return s.impersonateGCP(ctx, role)
+	}
+	return fmt.Errorf("objectstore: unknown cloud provider %q", string(role.Provider))
+}
+
+// classify reduces a failure of a bucket operation to a fault.
+func (s *Stores) classify(t Target, err error) fault {
+	if s.Mode(t.Provider) == ModeLocal {
+		return classifyLocal(err)
+	}
+	switch t.Provider {
+	case snapexport.AWS:
+		return classifyAWS(err)
+	case snapexport.Azure:
+		return classifyAzure(err)
+	default:
+		return classifyGCS(err)
+	}
+}
