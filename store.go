@@ -110,4 +110,10 @@ type Tx interface {
 	ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*ExportBucket, error)
 	UpdateExportBucket(ctx context.Context, b *ExportBucket) error
 	DeleteExportBucket(ctx context.Context, projectID, id string) error
+
+	CreatePrivateEndpoint(ctx context.Context, e *PrivateEndpoint) error
+	PrivateEndpoint(ctx context.Context, projectID, id string) (*PrivateEndpoint, error)
+	// ListPrivateEndpoints lists a project's endpoints of one provider.
+	ListPrivateEndpoints(ctx context.Context, projectID string, provider CloudProvider, page Page) ([]*PrivateEndpoint, int, error)
+	DeletePrivateEndpoint(ctx context.Context, projectID, id string) error
 }

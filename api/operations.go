@@ -15,7 +15,7 @@ func (s *Server) operations() []operation {
 	bucket := buckets + "/{exportBucketId}"
 	roles := "/groups/{groupId}/cloudProviderAccess"
 	role := roles + "/{roleId}"
-	return []operation{
+	ops := []operation{
 		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
 		{id: "createGroupBackupExportBucket", method: "POST", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: manager, limit: cloudBackups, handle: createBucket},
 		{id: "getGroupBackupExportBucket", method: "GET", path: bucket, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: getBucket},
@@ -32,4 +32,17 @@ func (s *Server) operations() []operation {
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},
 		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, handle: getProject},
 	}
+	// The provider is spelled out in each path: a {cloudProvider} wildcard
+	// there would overlap /backup/exportBuckets/{exportBucketId}.
+	for _, p := range snapexport.CloudProviders {
+		h := privateEndpointHandlers{provider: p}
+		endpoints := "/groups/{groupId}/backup/" + string(p) + "/privateEndpoints"
+		ops = append(ops,
+			operation{id: "listGroupBackupPrivateEndpoints", method: "GET", path: endpoints, v2: []version{v20241113}, role: owner, limit: cloudBackups, handle: h.list},
+			operation{id: "createGroupBackupPrivateEndpoint", method: "POST", path: endpoints, v2: []version{v20241113}, role: owner, limit: cloudBackups, handle: h.create},
+			operation{id: "getGroupBackupPrivateEndpoint", method: "GET", path: endpoints + "/{endpointId}", v2: []version{v20241113}, role: owner, limit: cloudBackups, handle: h.get},
+			operation{id: "deleteGroupBackupPrivateEndpoint", method: "DELETE", path: endpoints + "/{endpointId}", v2: []version{v20241113}, role: owner, limit: cloudBackups, handle: h.delete},
+		)
+	}
+	return ops
 }

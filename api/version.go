@@ -32,6 +32,7 @@ var (
 	// multi-cloud ones of 2024-05-30 (Atlas spec: x-sunset 2027-07-01).
 	v20230101Buckets = version{Date: "2023-01-01", Deprecated: date("2024-05-30"), Sunset: date("2027-07-01")}
 	v20240530        = version{Date: "2024-05-30"}
+	v20241113        = version{Date: "2024-11-13"}
 )
 
 // v1 is the pseudo version of the legacy /api/atlas/v1.0 paths.

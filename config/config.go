@@ -68,6 +68,10 @@ type AWS struct {
 	Region             string `yaml:"region"`
 	STSEndpoint        string `yaml:"stsEndpoint"`
 	SessionDuration    string `yaml:"sessionDuration"`
+	// PrivateEndpoints maps a bucket region (us-east-1) to the URL of the
+	// interface VPC endpoint for S3 there, used in cloud mode for buckets
+	// that require private networking.
+	PrivateEndpoints map[string]string `yaml:"privateEndpoints"`
 	// AccountARN is the server's AWS principal, shown to customers as
 	// atlasAWSAccountArn for their roles' trust policies.
 	AccountARN string `yaml:"accountArn"`
@@ -137,7 +141,7 @@ func (f File) ObjectStoreConfig() (objectstore.Config, error) {
 		LocalRequireExisting: o.LocalRequireExisting,
 		AWS: objectstore.AWSConfig{Mode: objectstore.Mode(o.AWS.Mode), Endpoint: o.AWS.Endpoint, VirtualHostedStyle: o.AWS.VirtualHostedStyle,
 			AccessKeyID: o.AWS.AccessKeyID, SecretAccessKey: o.AWS.SecretAccessKey, SessionToken: o.AWS.SessionToken,
-			DefaultRegion: o.AWS.Region, STSEndpoint: o.AWS.STSEndpoint},
+			DefaultRegion: o.AWS.Region, STSEndpoint: o.AWS.STSEndpoint, PrivateEndpoints: o.AWS.PrivateEndpoints},
 		Azure: objectstore.AzureConfig{Mode: objectstore.Mode(o.Azure.Mode), Endpoint: o.Azure.Endpoint, AccountName: o.Azure.AccountName,
 			AccountKey: o.Azure.AccountKey, ClientID: o.Azure.ClientID, ClientSecret: o.Azure.ClientSecret,
 			ClientCertificateFile: o.Azure.ClientCertificateFile, AuthorityHost: o.Azure.AuthorityHost},

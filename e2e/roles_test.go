@@ -136,6 +136,12 @@ func matrixOps() []matrixOp {
 	add("listProjects", "v2", only("2023-01-01"), "GET", matrixNeedAuthenticated, 200, false, matrixPrepListProjects)
 	add("createProject", "v2", only("2023-01-01"), "POST", matrixNeedOrgOwner, 200, false, matrixPrepCreateProject)
 	add("getProject", "v2", only("2023-01-01"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetProject)
+
+	// Object-storage private endpoints (§1.5, §4.3): Project Owner, 2024-11-13.
+	add("listGroupBackupPrivateEndpoints", "v2", only("2024-11-13"), "GET", matrixNeedProjectOwner, 200, true, matrixPrepListEndpoints)
+	add("createGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "POST", matrixNeedProjectOwner, 201, true, matrixPrepCreateEndpoint)
+	add("getGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "GET", matrixNeedProjectOwner, 200, true, matrixPrepGetEndpoint)
+	add("deleteGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "DELETE", matrixNeedProjectOwner, 204, true, matrixPrepDeleteEndpoint)
 	return ops
 }
 
@@ -567,7 +573,7 @@ func checkMatrixCoversOperations(t *testing.T, ops []matrixOp) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30"}
+	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13"}
 	have := map[string]bool{}
 	for _, op := range ops {
 		have[op.String()] = true
@@ -808,4 +814,74 @@ func TestRoleMatrixDigestSigner(t *testing.T) {
 	if res := f.do(bad, "GET", path, "application/vnd.atlas.2024-05-30+json", ""); res.status != 401 {
 		t.Fatalf("wrong password: %d %s", res.status, res.body)
 	}
+}
+
+func matrixEndpointsPath(f *matrixFixture) string { return "/groups/" + f.groupID + "/backup/AWS/privateEndpoints" }
+
+// newEndpoint declares a private endpoint in a region not used before.
+func (f *matrixFixture) newEndpoint() string {
+	f.t.Helper()
+	f.n++
+	region := snapexport.PrivateEndpointRegions[f.n%len(snapexport.PrivateEndpointRegions)]
+	e, err := f.srv.Service.CreatePrivateEndpoint(context.Background(), f.groupID, service.PrivateEndpointInput{
+		Provider: snapexport.AWS, RegionName: region, VPCRegionName: snapexport.PrivateEndpointRegions[(f.n/len(snapexport.PrivateEndpointRegions))%len(snapexport.PrivateEndpointRegions)]})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return e.ID
+}
+
+func matrixCountEndpoints(t *testing.T, f *matrixFixture) int {
+	_, total, err := f.srv.Service.PrivateEndpoints(context.Background(), f.groupID, snapexport.AWS, snapexport.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total
+}
+
+func matrixPrepListEndpoints(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	want := matrixCountEndpoints(t, f)
+	return matrixPrepared{path: matrixEndpointsPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if !allowed {
+			return
+		}
+		if results, _ := res.json(t)["results"].([]any); len(results) != want {
+			t.Errorf("listed %d endpoints, want %d", len(results), want)
+		}
+	}}
+}
+
+func matrixPrepCreateEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	before := matrixCountEndpoints(t, f)
+	f.n++
+	body := fmt.Sprintf(`{"cloudProvider":"AWS","regionName":%q,"vpcRegionName":"GLOBAL"}`, snapexport.PrivateEndpointRegions[f.n%(len(snapexport.PrivateEndpointRegions)-1)])
+	return matrixPrepared{path: matrixEndpointsPath(f), body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		after := matrixCountEndpoints(t, f)
+		want := before
+		if allowed {
+			want++
+		}
+		if after != want {
+			t.Errorf("the project has %d private endpoints, want %d (allowed=%v)", after, want, allowed)
+		}
+	}}
+}
+
+func matrixPrepGetEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	id := f.newEndpoint()
+	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["id"] != id {
+			t.Errorf("got %s, want endpoint %s", res.body, id)
+		}
+	}}
+}
+
+func matrixPrepDeleteEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	id := f.newEndpoint()
+	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		_, err := f.srv.Service.PrivateEndpoint(context.Background(), f.groupID, snapexport.AWS, id)
+		if gone := err != nil; gone != allowed {
+			t.Errorf("endpoint gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
+		}
+	}}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,12 +151,15 @@ func (s *Stores) assumeAWSRole(ctx context.Context, role *snapexport.CloudProvid
 }
 
 // s3Client returns the client of region for the given credentials.
-func (s *Stores) s3Client(ctx context.Context, role *snapexport.CloudProviderAccessRole, region string) (*s3.Client, error) {
+func (s *Stores) s3Client(ctx context.Context, role *snapexport.CloudProviderAccessRole, region string, private bool) (*s3.Client, error) {
 	creds, key, err := s.awsCredentials(ctx, role)
 	if err != nil {
 		return nil, err
 	}
-	key += "|" + region
+	key += "|" + region + "|" + strconv.FormatBool(private)
+	if needed, endpoint := s.PrivateLink(region); private && needed && endpoint == "" {
+		return nil, fmt.Errorf("%w %s", errNoPrivateEndpoint, region)
+	}
 	base, _ := s.awsBaseConfig(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,6 +170,9 @@ func (s *Stores) s3Client(ctx context.Context, role *snapexport.CloudProviderAcc
 	client := s3.NewFromConfig(base, func(o *s3.Options) {
 		o.Region = region
 		o.Credentials = creds
+		if needed, endpoint := s.PrivateLink(region); private && needed {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
 		if c.Mode == ModeS3Compatible {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 			o.UsePathStyle = !c.VirtualHostedStyle
@@ -199,7 +206,7 @@ func (s *Stores) s3BucketRegion(ctx context.Context, t Target) (string, error) {
 	region := s.lookupRegion()
 	o := op{provider: snapexport.AWS, bucket: t.Bucket, endpoint: s.s3EndpointName(region), action: "GetBucketLocation",
 		role: t.Role, roleRef: roleID(t.Role)}
-	client, err := s.s3Client(ctx, t.Role, region)
+	client, err := s.s3Client(ctx, t.Role, region, false)
 	if errors.Is(err, errNoRoleARN) {
 		return "", s.fail(ctx, o, fault{kind: kindRole}, err)
 	}
@@ -227,6 +234,14 @@ func (s *Stores) s3BucketRegion(ctx context.Context, t Target) (string, error) {
 	}
 }
 
+// errNoPrivateEndpoint: private networking is required in a region
+// without a configured VPC endpoint.
+var errNoPrivateEndpoint = errors.New("no private endpoint configured for region")
+
+// CodePrivateEndpointNotConfigured: a bucket requires private networking in
+// a region the server has no VPC endpoint for.
+const CodePrivateEndpointNotConfigured = "PRIVATE_ENDPOINT_NOT_CONFIGURED"
+
 func roleID(r *snapexport.CloudProviderAccessRole) string {
 	if r == nil {
 		return ""
@@ -244,9 +259,13 @@ func (s *Stores) openS3(ctx context.Context, t Target) (*blob.Bucket, op, error)
 	}
 	o := op{provider: snapexport.AWS, bucket: t.Bucket, endpoint: s.s3EndpointName(region), action: "open",
 		role: t.Role, roleRef: roleID(t.Role)}
-	client, err := s.s3Client(ctx, t.Role, region)
+	client, err := s.s3Client(ctx, t.Role, region, t.PrivateNetworking)
 	if errors.Is(err, errNoRoleARN) {
 		return nil, o, s.fail(ctx, o, fault{kind: kindRole}, err)
+	}
+	if errors.Is(err, errNoPrivateEndpoint) {
+		return nil, o, snapexport.Errorf(http.StatusBadRequest, CodePrivateEndpointNotConfigured,
+			"No private endpoint for Amazon S3 is configured for region %s; bucket %s requires private networking.", region, t.Bucket)
 	}
 	if err != nil {
 		return nil, o, s.fail(ctx, o, fault{kind: kindCredentials}, err)

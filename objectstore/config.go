@@ -107,6 +107,11 @@ type AWSConfig struct {
 	// names none (local buckets, most S3-compatible servers). Default
 	// us-east-1.
 	DefaultRegion string
+	// PrivateEndpoints maps an AWS region (us-east-1) to the URL of the
+	// interface VPC endpoint for S3 there
+	// (https://bucket.vpce-….s3.us-east-1.vpce.amazonaws.com). In cloud mode
+	// buckets that require private networking are reached only through it.
+	PrivateEndpoints map[string]string
 	// STSEndpoint overrides the STS endpoint. In s3-compatible mode setting
 	// it turns on role assumption: S3 calls then carry each role's
 	// temporary credentials.

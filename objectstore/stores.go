@@ -40,6 +40,9 @@ type Target struct {
 	// mode that acts for roles (AWS cloud or with STSEndpoint, Azure cloud,
 	// GCP cloud or with IAMCredentialsEndpoint), ignored otherwise.
 	Role *snapexport.CloudProviderAccessRole
+	// PrivateNetworking routes an S3 bucket's traffic through the region's
+	// configured VPC endpoint (cloud mode; see AWSConfig.PrivateEndpoints).
+	PrivateNetworking bool
 }
 
 // Stores reaches the buckets of every provider as its Config says. It is
@@ -225,6 +228,16 @@ func (s *Stores) checkPermission(ctx context.Context, t Target) error {
 		return s.fail(ctx, o, s.classify(t, werr), werr)
 	}
 	return nil
+}
+
+// PrivateLink tells whether S3 traffic needs an interface VPC endpoint to
+// go private (cloud mode only: other modes are private by construction) and,
+// if so, the configured endpoint URL for the AWS region ("" when none).
+func (s *Stores) PrivateLink(region string) (needed bool, endpoint string) {
+	if s.Mode(snapexport.AWS) != ModeCloud {
+		return false, ""
+	}
+	return true, s.cfg.AWS.PrivateEndpoints[region]
 }
 
 // Verify does what bucket creation needs: it resolves the region (AWS) and

@@ -105,7 +105,19 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 	}
 	b.TenantID = role.TenantID
 	if s.Buckets != nil {
-		region, err := s.Buckets.Verify(ctx, objectstore.Target{Provider: b.Provider, Bucket: b.BucketName, ServiceURL: b.ServiceURL, Role: role})
+		target := objectstore.Target{Provider: b.Provider, Bucket: b.BucketName, ServiceURL: b.ServiceURL, Role: role}
+		if b.RequirePrivateNetworking {
+			if target, err = s.privateTarget(ctx, target); err != nil {
+				return nil, err
+			}
+			err = s.Store.Read(ctx, func(tx snapexport.Tx) error {
+				return s.requirePrivateEndpoint(ctx, tx, projectID, b.BucketName, target.Region)
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		region, err := s.Buckets.Verify(ctx, target)
 		if err != nil {
 			return nil, err
 		}
@@ -116,6 +128,11 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		if _, err := usableRole(ctx, tx, projectID, in); err != nil {
 			return err
+		}
+		if b.RequirePrivateNetworking {
+			if err := s.requirePrivateEndpoint(ctx, tx, projectID, b.BucketName, b.Region); err != nil {
+				return err
+			}
 		}
 		return tx.CreateExportBucket(ctx, b)
 	})
@@ -151,15 +168,50 @@ var errPrivateNetworkingAWSOnly = snapexport.Errorf(http.StatusBadRequest, snape
 	"Private networking for snapshot export is supported for AWS export buckets only.")
 
 // SetPrivateNetworking changes requirePrivateNetworking of an AWS bucket.
+// Turning it on needs the project's private endpoint for the bucket's
+// region (where the server reaches buckets through one) and proves the
+// bucket is reachable that way.
 func (s *Service) SetPrivateNetworking(ctx context.Context, projectID, id string, require bool) (*snapexport.ExportBucket, error) {
 	var b *snapexport.ExportBucket
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+	var role *snapexport.CloudProviderAccessRole
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
 		var err error
 		if b, err = tx.ExportBucket(ctx, projectID, id); err != nil {
 			return err
 		}
 		if b.Provider != snapexport.AWS {
 			return errPrivateNetworkingAWSOnly
+		}
+		if !require || s.Buckets == nil {
+			return nil
+		}
+		if err := s.requirePrivateEndpoint(ctx, tx, projectID, b.BucketName, b.Region); err != nil {
+			return err
+		}
+		role, err = usableRole(ctx, tx, projectID, BucketInput{Provider: b.Provider, RoleID: b.RoleID})
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, bucketNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if require && s.Buckets != nil {
+		t := objectstore.Target{Provider: b.Provider, Bucket: b.BucketName, Region: b.Region, Role: role, PrivateNetworking: true}
+		if _, err := s.Buckets.Verify(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if b, err = tx.ExportBucket(ctx, projectID, id); err != nil {
+			return err
+		}
+		if require {
+			if err := s.requirePrivateEndpoint(ctx, tx, projectID, b.BucketName, b.Region); err != nil {
+				return err
+			}
 		}
 		b.RequirePrivateNetworking = require
 		return tx.UpdateExportBucket(ctx, b)

@@ -40,6 +40,11 @@ type BucketAccess interface {
 	Verify(ctx context.Context, t objectstore.Target) (region string, err error)
 	// AssumeRole proves the service can act for the role.
 	AssumeRole(ctx context.Context, role *snapexport.CloudProviderAccessRole) error
+	// BucketRegion looks up an S3 bucket's region.
+	BucketRegion(ctx context.Context, t objectstore.Target) (string, error)
+	// PrivateLink tells whether private networking needs a VPC endpoint
+	// and which one is configured for an AWS region.
+	PrivateLink(region string) (needed bool, endpoint string)
 }
 
 // Service is the export API's business logic over a Store.

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"AccessToken", accessTokenTests},
 		{"CloudProviderAccessRole", cloudProviderAccessRoleTests},
 		{"ExportBucket", exportBucketTests},
+		{"PrivateEndpoint", privateEndpointTests},
 		{"CreationOrder", creationOrderTests},
 		{"Nonce", nonceTests},
 		{"Transaction", transactionTests},
