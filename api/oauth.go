@@ -72,8 +72,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.logger().ErrorContext(r.Context(), "issue token", "err", err)
-		oauthError(w, http.StatusInternalServerError, "server_error", "Unexpected error.")
+		s.oauthFailure(w, r, "issue token", err)
 		return
 	}
 	setPrincipalName(r, id)
@@ -99,12 +98,24 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.logger().ErrorContext(r.Context(), "revoke token", "err", err)
-		oauthError(w, http.StatusInternalServerError, "server_error", "Unexpected error.")
+		s.oauthFailure(w, r, "revoke token", err)
 		return
 	}
 	setPrincipalName(r, id)
 	w.WriteHeader(http.StatusOK)
+}
+
+// oauthFailure answers a token or revoke request that failed on the server's
+// side: 503 while the database is unreachable, 500 otherwise.
+func (s *Server) oauthFailure(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if s.Unavailable != nil && s.Unavailable(err) {
+		s.logger().WarnContext(r.Context(), what+": database unavailable", "err", err)
+		w.Header().Set("Retry-After", "1")
+		oauthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "The service is temporarily unavailable; retry the request.")
+		return
+	}
+	s.logger().ErrorContext(r.Context(), what, "err", err)
+	oauthError(w, http.StatusInternalServerError, "server_error", "Unexpected error.")
 }
 
 func serveOpenAPI(w http.ResponseWriter, r *http.Request) {

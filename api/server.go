@@ -42,6 +42,9 @@ type Server struct {
 	Logger    *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Unavailable tells errors that mean the database cannot be reached
+	// (answered 503 SERVICE_UNAVAILABLE) from other failures (500).
+	Unavailable func(error) bool
 }
 
 func (s *Server) now() time.Time {
@@ -147,6 +150,9 @@ func (op operation) prefixes() []string {
 	return out
 }
 
+var errUnavailable = snapexport.Errorf(http.StatusServiceUnavailable, snapexport.CodeServiceUnavailable,
+	"The service is temporarily unavailable; retry the request.")
+
 // fail renders an error outside any operation (no envelope or version).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	pretty, _ := queryBool(r.URL.Query(), "pretty", false)
@@ -155,6 +161,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pretty, envelope bool) {
 	e := snapexport.AsError(err)
+	if e.Status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
+		s.logger().WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, errUnavailable, pretty, envelope)
+		return
+	}
 	if e.Status >= 500 {
 		s.logger().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

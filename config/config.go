@@ -12,21 +12,39 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v4"
 
 	"github.com/snapexport/snapexport/objectstore"
+	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/ratelimit"
 	"github.com/snapexport/snapexport/service"
 )
 
 // File is the configuration file, in YAML. Every field is optional.
 type File struct {
-	Listen       string       `yaml:"listen"`
-	Data         string       `yaml:"data"`
+	Listen string `yaml:"listen"`
+	Data   string `yaml:"data"`
+	// Database is a postgres:// URL; empty for SQLite in the data directory.
+	Database     string       `yaml:"database"`
+	Postgres     Postgres     `yaml:"postgres"`
 	PublicURL    string       `yaml:"publicUrl"`
 	RateLimits   RateLimits   `yaml:"rateLimits"`
 	ObjectStores ObjectStores `yaml:"objectStores"`
+}
+
+// Postgres tunes the PostgreSQL pool and transactions.
+type Postgres struct {
+	MaxConns         int32  `yaml:"maxConns"`
+	StatementTimeout string `yaml:"statementTimeout"`
+	MaxRetries       int    `yaml:"maxRetries"`
+}
+
+// PostgresOptions turns the file's postgres section into postgres.Options.
+func (f File) PostgresOptions() (postgres.Options, error) {
+	timeout, err := duration("postgres.statementTimeout", f.Postgres.StatementTimeout)
+	return postgres.Options{MaxConns: f.Postgres.MaxConns, StatementTimeout: timeout, MaxRetries: f.Postgres.MaxRetries}, err
 }
 
 // RateLimits are the per-project token buckets, as CAPACITY:REFILL/PERIOD.
@@ -118,6 +136,9 @@ func Load(path string) (File, error) {
 	if _, _, err := f.Limits(); err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
+	if _, err := f.PostgresOptions(); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
 	return f, nil
 }
 
@@ -173,12 +194,48 @@ func (f File) ObjectStoreConfig() (objectstore.Config, error) {
 	return c, prefixed(c.Validate())
 }
 
-// prefixed names objectstore fields as the file spells them.
+// prefixed names objectstore fields as the file spells them:
+// "objectstore: AWS.Endpoint: …" becomes "objectStores.aws.endpoint: …".
 func prefixed(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("objectStores: %w", err)
+	msg, ok := strings.CutPrefix(err.Error(), "objectstore: ")
+	field, rest, ok2 := strings.Cut(msg, ": ")
+	if !ok || !ok2 || strings.ContainsAny(field, " \t") {
+		return fmt.Errorf("objectStores: %w", err)
+	}
+	parts := strings.Split(field, ".")
+	for i, p := range parts {
+		parts[i] = yamlName(p)
+	}
+	return fmt.Errorf("objectStores.%s: %s", strings.Join(parts, "."), rest)
+}
+
+// yamlName is the file's key for an objectstore field name: lower camel
+// case, with acronyms as words (STSEndpoint → stsEndpoint, ClientID →
+// clientId) and DefaultRegion, the one field named otherwise, as region.
+func yamlName(goName string) string {
+	if goName == "DefaultRegion" {
+		return "region"
+	}
+	if strings.HasSuffix(goName, "ID") {
+		goName = strings.TrimSuffix(goName, "ID") + "Id"
+	}
+	r := []rune(goName)
+	// Lower the leading capitals, but not the one that starts the next
+	// word (the C of IAMCredentials).
+	n := 0
+	for n < len(r) && unicode.IsUpper(r[n]) {
+		n++
+	}
+	if n > 1 && n < len(r) {
+		n--
+	}
+	for i := 0; i < n; i++ {
+		r[i] = unicode.ToLower(r[i])
+	}
+	return string(r)
 }
 
 // Identities are the service's own cloud identities, defaults filled in.

@@ -9,13 +9,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
 	"github.com/snapexport/snapexport/objectstore"
+	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/ratelimit"
 	"github.com/snapexport/snapexport/service"
 	"github.com/snapexport/snapexport/sqlite"
@@ -23,8 +27,14 @@ import (
 
 // Config selects where state lives and how the API behaves.
 type Config struct {
-	// DataDir holds the SQLite database; created when missing.
+	// DataDir holds the SQLite database (unless Database names another)
+	// and the folders of local buckets; created when needed.
 	DataDir string
+	// Database selects the store: empty for SQLite in DataDir, or a
+	// postgres:// (postgresql://) URL.
+	Database string
+	// Postgres tunes the PostgreSQL connection pool and transactions.
+	Postgres postgres.Options
 	// PublicURL is the base of links in responses; derived from each
 	// request when empty.
 	PublicURL string
@@ -37,6 +47,9 @@ type Config struct {
 	ObjectStores objectstore.Config
 	// Identities are the service's own cloud identities; defaults when zero.
 	Identities service.Identities
+	// Now is the clock of the service, authentication and the API;
+	// time.Now when nil.
+	Now func() time.Time
 }
 
 // DatabaseFile is the SQLite file inside a data directory.
@@ -58,10 +71,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data directory given")
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
-	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	store, limiter, unavailable, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -83,17 +93,59 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	svc := &service.Service{Store: store, Buckets: buckets, Identities: cfg.Identities}
-	authn := &auth.Authenticator{Store: store}
+	svc := &service.Service{Store: store, Buckets: buckets, Identities: cfg.Identities, Now: cfg.Now}
+	authn := &auth.Authenticator{Store: store, Now: cfg.Now}
 	return &Server{
 		Store:   store,
 		Buckets: buckets,
 		Service: svc,
 		Auth:    authn,
 		Hash:    cfg.Hash,
-		API: &api.Server{Service: svc, Auth: authn, Limiter: ratelimit.NewMemory(), Limits: cfg.Limits,
-			PublicURL: cfg.PublicURL, Logger: cfg.Logger},
+		API: &api.Server{Service: svc, Auth: authn, Limiter: limiter, Limits: cfg.Limits,
+			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: unavailable, Now: cfg.Now},
 	}, nil
+}
+
+// IsPostgres reports whether a database setting names PostgreSQL.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// openStore opens the store cfg selects, with the rate limiter that goes
+// with it (shared through PostgreSQL by every replica; in memory for the
+// single process that owns a SQLite file) and the test for errors that mean
+// the database is unreachable.
+func openStore(ctx context.Context, cfg Config) (snapexport.Store, ratelimit.Limiter, func(error) bool, error) {
+	switch {
+	case IsPostgres(cfg.Database):
+		db, err := postgres.Open(ctx, cfg.Database, cfg.Postgres)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return db, db.Limiter(), postgres.IsUnavailable, nil
+	case cfg.Database != "":
+		return nil, nil, nil, fmt.Errorf("database %q: want a postgres:// URL, or none for SQLite in the data directory", redact(cfg.Database))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return db, ratelimit.NewMemory(), nil, nil
+}
+
+// redact hides the password of a URL-like setting.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // Handler is the HTTP API.

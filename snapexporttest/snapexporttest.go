@@ -18,10 +18,12 @@ import (
 	"net/http"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
 	"github.com/snapexport/snapexport/objectstore"
+	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/server"
 )
 
@@ -38,7 +40,18 @@ type Options struct {
 	// ObjectStores says how buckets are reached; by default every
 	// provider's buckets are local folders under the data directory.
 	ObjectStores *objectstore.Config
+	// Database is a postgres:// URL: the server then keeps its state in a
+	// fresh schema of that database, dropped by Close. Empty means the
+	// environment variable SNAPEXPORTTEST_DATABASE, and when that is empty
+	// too, SQLite in the data directory.
+	Database string
+	// Now replaces the server's clock, e.g. to expire tokens and nonces.
+	Now func() time.Time
 }
+
+// EnvDatabase names the environment variable that supplies
+// Options.Database, so that a whole test suite can run against PostgreSQL.
+const EnvDatabase = "SNAPEXPORTTEST_DATABASE"
 
 // APIKey is a digest API key.
 type APIKey struct{ PublicKey, PrivateKey string }
@@ -60,6 +73,8 @@ type Server struct {
 
 	http    *http.Server
 	tempDir string
+	// dbURL and schema name the PostgreSQL schema to drop on Close.
+	dbURL, schema string
 }
 
 // testHash keeps client-secret hashing cheap: test secrets are throwaway
@@ -100,13 +115,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger}
+	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger, Now: o.Now}
+	if o.Database == "" {
+		o.Database = os.Getenv(EnvDatabase)
+	}
+	if o.Database != "" {
+		s.dbURL, s.schema = o.Database, "snapexporttest_"+auth.RandomString(16, "abcdefghijklmnopqrstuvwxyz0123456789")
+		cfg.Database, cfg.Postgres = o.Database, postgres.Options{Schema: s.schema, MaxConns: 4}
+	}
 	if o.ObjectStores != nil {
 		cfg.ObjectStores = *o.ObjectStores
 	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
-		s.removeTemp()
+		s.Close()
 		return nil, err
 	}
 	s.Server = srv
@@ -137,6 +159,11 @@ func (s *Server) Close() {
 	}
 	if s.Server != nil {
 		s.Server.Close()
+	}
+	if s.schema != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		postgres.DropSchema(ctx, s.dbURL, s.schema)
+		cancel()
 	}
 	s.removeTemp()
 }

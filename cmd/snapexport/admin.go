@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +66,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cmd := &adminCmd{fs: newFlags("admin "+name, stderr), stdout: stdout}
 	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")
 	cmd.json = cmd.fs.Bool("json", false, "print JSON")
+	db := databaseFlag(cmd.fs)
 	build, found := adminCommands[name]
 	if !found {
 		fmt.Fprint(stderr, adminUsage)
@@ -81,14 +83,20 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// Admin commands act on an existing installation; a mistyped --data
 	// must not quietly create an empty one.
-	if _, err := os.Stat(filepath.Join(*cmd.data, server.DatabaseFile)); err != nil {
+	dbURL := database(*db, "")
+	if _, err := os.Stat(filepath.Join(*cmd.data, server.DatabaseFile)); dbURL == "" && err != nil {
 		return fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", *cmd.data, server.DatabaseFile, *cmd.data)
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: *cmd.data})
+	srv, err := server.Open(ctx, server.Config{DataDir: *cmd.data, Database: dbURL})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	if initialized, err := srv.Initialized(ctx); err != nil {
+		return err
+	} else if !initialized {
+		return errors.New("the database is not initialized; run snapexport init first")
+	}
 	v, err := cmd.run(ctx, srv)
 	if err != nil {
 		if e, isAPI := err.(*snapexport.Error); isAPI {

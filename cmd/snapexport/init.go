@@ -34,20 +34,25 @@ type saCredsJSON struct {
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
 	dataDir := fs.String("data", defaultDataDir, "data directory")
+	db := databaseFlag(fs)
 	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
 	orgName := fs.String("org-name", "snapexport", "name of the organization")
 	projectName := fs.String("project-name", "default", "name of the project")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir})
+	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, "")})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	b, err := srv.Service.Init(ctx, *orgName, *projectName, srv.Hash)
 	if errors.Is(err, service.ErrAlreadyInitialized) {
-		return fmt.Errorf("data directory %s is already initialized; nothing was changed", *dataDir)
+		where := "data directory " + *dataDir
+		if d := database(*db, ""); d != "" {
+			where = "the database"
+		}
+		return fmt.Errorf("%s is already initialized; nothing was changed", where)
 	}
 	if err != nil {
 		return fmt.Errorf("initialize %s: %w", *dataDir, err)

@@ -78,6 +78,23 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// databaseFlag adds --database to a command that opens the store.
+func databaseFlag(fs *flag.FlagSet) *string {
+	return fs.String("database", "", "postgres:// URL of the database (default $SNAPEXPORT_DATABASE, else SQLite in the data directory)")
+}
+
+// database resolves the store setting: the flag, else the environment,
+// else the configuration file's.
+func database(flagValue, fileValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if env := os.Getenv("SNAPEXPORT_DATABASE"); env != "" {
+		return env
+	}
+	return fileValue
+}
+
 // parse parses args and rejects stray positional arguments.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

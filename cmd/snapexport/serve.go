@@ -20,6 +20,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "configuration file (YAML); flags override it")
 	dataDir := fs.String("data", defaultDataDir, "data directory")
+	db := databaseFlag(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	publicURL := fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
 	backups := fs.String("rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project, CAPACITY:REFILL/PERIOD")
@@ -64,12 +65,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	file.RateLimits.CloudProviderAccess = choose("rate-limit-cloud-provider-access", *cpa, file.RateLimits.CloudProviderAccess)
 	file.RateLimits.Disabled = file.RateLimits.Disabled || *noLimits
 	o := &file.ObjectStores
-	for p, dst := range map[string][2]*string{
-		"aws":   {&o.AWS.Mode, &o.AWS.Endpoint},
-		"azure": {&o.Azure.Mode, &o.Azure.Endpoint},
-		"gcp":   {&o.GCP.Mode, &o.GCP.Endpoint},
+	for p, dst := range map[string][3]*string{
+		"aws":   {&o.AWS.Mode, &o.AWS.Endpoint, &o.AWS.STSEndpoint},
+		"azure": {&o.Azure.Mode, &o.Azure.Endpoint, nil},
+		"gcp":   {&o.GCP.Mode, &o.GCP.Endpoint, &o.GCP.IAMCredentialsEndpoint},
 	} {
-		*dst[0] = choose(p+"-mode", *modes[p], *dst[0])
+		mode := choose(p+"-mode", *modes[p], *dst[0])
+		if given[p+"-mode"] {
+			// The file's endpoints belong to the file's mode: a mode given
+			// on the command line that has no use for them drops them.
+			if mode != compatibleMode[p] {
+				*dst[1] = ""
+			}
+			if (mode == "" || mode == "local") && dst[2] != nil {
+				*dst[2] = ""
+			}
+		}
+		*dst[0] = mode
 		*dst[1] = choose(p+"-endpoint", *endpoints[p], *dst[1])
 	}
 	if given["object-store-timeout"] {
@@ -85,11 +97,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	pgOptions, err := file.PostgresOptions()
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
 
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, PublicURL: *publicURL, Limits: limits, Logger: logger,
-		ObjectStores: stores, Identities: file.Identities()})
+	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
+		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities()})
 	if err != nil {
 		return err
 	}
@@ -120,7 +136,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
-	logger.Info("serving", "addr", ln.Addr().String(), "data", *dataDir, "rateLimits", !limits.Disabled)
+	storeName := "sqlite"
+	if server.IsPostgres(database(*db, file.Database)) {
+		storeName = "postgres"
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "data", *dataDir, "database", storeName, "rateLimits", !limits.Disabled)
 
 	select {
 	case err := <-served:

@@ -1,0 +1,471 @@
+// Package postgres stores the service's state in PostgreSQL (through
+// github.com/jackc/pgx/v5), so that several server replicas can share one
+// database.
+//
+// Everything that must hold across replicas is kept in the database:
+// resources, OAuth token revocations, digest nonces (NonceStore: a nonce is
+// consumed by one atomic DELETE … RETURNING, so it is accepted once by any
+// replica) and rate-limit buckets (DB.Limiter).
+//
+// Writes run in SERIALIZABLE transactions, retried on serialization failures
+// and deadlocks; reads run in REPEATABLE READ READ ONLY transactions, one
+// snapshot that never aborts. Migrations (migrations/*.sql, embedded) are
+// applied by Open under a transaction-scoped advisory lock, so replicas may
+// start at once. A lost connection surfaces as an error for which
+// IsUnavailable is true; the pool replaces broken connections by itself.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/snapexport/snapexport"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxConns         = 10
+	DefaultStatementTimeout = 30 * time.Second
+	DefaultMaxRetries       = 20
+	DefaultConnectTimeout   = 5 * time.Second
+)
+
+// Options tunes the connection pool and the transactions. A set field
+// overrides the URL's setting of the same thing (pool_max_conns,
+// statement_timeout, connect_timeout, search_path); a zero field keeps the
+// URL's, or takes the default above when the URL has none.
+type Options struct {
+	// MaxConns bounds the pool (per replica: size the server's
+	// max_connections for replicas × MaxConns).
+	MaxConns int32
+	// StatementTimeout aborts any statement that runs longer (the server's
+	// statement_timeout); negative disables it. Migrations are exempt.
+	StatementTimeout time.Duration
+	// MaxRetries is how many times Write runs fn again after a
+	// serialization failure or a deadlock; negative means never.
+	MaxRetries int
+	// ConnectTimeout bounds the opening of one connection; negative
+	// disables it (the request's context still applies).
+	ConnectTimeout time.Duration
+	// Schema, when set, is the schema holding the tables (the search_path
+	// of every connection); Open creates it when missing. Unset, the
+	// URL's search_path (a query parameter such as
+	// ?search_path=snapexport) or the server's default applies.
+	Schema string
+}
+
+// DB is a PostgreSQL-backed snapexport.Store.
+type DB struct {
+	pool       *pgxpool.Pool
+	maxConns   int
+	maxRetries int
+	limiter    *limiter
+}
+
+var _ snapexport.Store = (*DB)(nil)
+
+// Open connects to the database at url (a postgres:// URL or a key=value
+// connection string, as pgx accepts) and applies pending migrations. It
+// fails, naming both versions, when the database's schema is newer than
+// this program's.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	switch {
+	case opts.StatementTimeout > 0:
+		params["statement_timeout"] = strconv.FormatInt(max(opts.StatementTimeout.Milliseconds(), 1), 10)
+	case opts.StatementTimeout < 0:
+		params["statement_timeout"] = "0"
+	case params["statement_timeout"] == "":
+		params["statement_timeout"] = strconv.FormatInt(DefaultStatementTimeout.Milliseconds(), 10)
+	}
+	if opts.Schema != "" {
+		params["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
+	}
+	if params["application_name"] == "" {
+		params["application_name"] = "snapexport"
+	}
+	switch {
+	case opts.ConnectTimeout > 0:
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+	case opts.ConnectTimeout == 0 && cfg.ConnConfig.ConnectTimeout == 0:
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	retries := opts.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool, maxConns: int(cfg.MaxConns), maxRetries: retries}
+	db.limiter = &limiter{db: db}
+	if err := db.migrate(ctx, opts.Schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate %s: %w", describeTarget(cfg, opts.Schema), err)
+	}
+	return db, nil
+}
+
+// describeTarget names the database (never the password) in errors.
+func describeTarget(cfg *pgxpool.Config, schema string) string {
+	c := cfg.ConnConfig
+	s := fmt.Sprintf("database %q on %s:%d", c.Database, c.Host, c.Port)
+	if schema == "" {
+		schema = c.RuntimeParams["search_path"]
+	}
+	if schema != "" {
+		s += fmt.Sprintf(" (schema %s)", schema)
+	}
+	return s
+}
+
+// Close closes every connection of the pool, waiting for those in use.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Ping checks that the database answers, for readiness probes; its error
+// satisfies IsUnavailable when it does not.
+func (db *DB) Ping(ctx context.Context) error { return db.pool.Ping(ctx) }
+
+var (
+	readOptions  = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	writeOptions = pgx.TxOptions{IsoLevel: pgx.Serializable, AccessMode: pgx.ReadWrite}
+)
+
+// Read implements snapexport.Store: fn runs once, in a REPEATABLE READ READ
+// ONLY transaction, which sees one snapshot and never fails to serialize.
+func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
+	ptx, err := db.begin(ctx, readOptions)
+	if err != nil {
+		return err
+	}
+	defer rollback(ctx, ptx)
+	if err := fn(&tx{tx: ptx}); err != nil {
+		return err
+	}
+	return ptx.Commit(ctx)
+}
+
+// Write implements snapexport.Store: fn runs in a SERIALIZABLE transaction,
+// again (up to MaxRetries times, after a randomized, growing pause) when the
+// transaction fails to serialize or deadlocks. A connection lost in the
+// middle is not retried (IsUnavailable is true of the error); one found dead
+// before the transaction began is replaced.
+func (db *DB) Write(ctx context.Context, fn func(snapexport.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		retry, err := db.writeOnce(ctx, fn)
+		if err == nil || !retry {
+			return err
+		}
+		if attempt >= db.maxRetries {
+			return fmt.Errorf("postgres: transaction failed %d times on concurrent writes: %w", attempt+1, err)
+		}
+		if werr := wait(ctx, backoff(attempt)); werr != nil {
+			return errors.Join(werr, err)
+		}
+	}
+}
+
+// writeOnce runs fn in one transaction and reports whether a failure is a
+// serialization failure or deadlock, which another attempt may not meet.
+func (db *DB) writeOnce(ctx context.Context, fn func(snapexport.Tx) error) (retry bool, err error) {
+	ptx, err := db.begin(ctx, writeOptions)
+	if err != nil {
+		return false, err
+	}
+	defer rollback(ctx, ptx)
+	t := &tx{tx: ptx}
+	if err := fn(t); err != nil {
+		// fn's result stands on reads of an aborted transaction when one
+		// of its statements failed to serialize, whatever fn made of
+		// that failure; the failure is what went wrong.
+		if t.aborted != nil && !isContention(err) {
+			return true, fmt.Errorf("%w (then fn returned: %v)", t.aborted, err)
+		}
+		return isContention(err), err
+	}
+	if t.aborted != nil {
+		// fn went on after a failed statement; Commit would only roll back.
+		return true, t.aborted
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return isContention(err), err
+	}
+	return false, nil
+}
+
+// begin starts a transaction. A pooled connection whose server went away
+// since its last use fails here before anything of the caller ran, so the
+// next connection is tried, up to the pool's size; a failure to open a new
+// connection is returned at once.
+func (db *DB) begin(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	for i := 0; ; i++ {
+		t, err := db.pool.BeginTx(ctx, opts)
+		if err == nil || i >= db.maxConns || ctx.Err() != nil || !staleConn(err) {
+			return t, err
+		}
+	}
+}
+
+// rollback ends ptx unless committed; it runs on panics too, so a panicking
+// fn does not leak its connection. It does not take ctx's cancellation, so
+// that a cancelled request's connection goes back to the pool clean.
+func rollback(ctx context.Context, ptx pgx.Tx) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	ptx.Rollback(ctx)
+}
+
+// backoff is the pause before retry attempt+1: full jitter over an
+// exponentially growing window, from 2ms to 256ms.
+func backoff(attempt int) time.Duration {
+	window := 2 * time.Millisecond << min(attempt, 7)
+	return time.Duration(rand.Int64N(int64(window))) + time.Millisecond
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SQLSTATE codes and classes the package tells apart.
+const (
+	codeUniqueViolation      = "23505"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeTooManyConnections   = "53300"
+	codeAdminShutdown        = "57P01"
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
+	classConnectionException = "08"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// isContention reports a serialization failure or a deadlock: the
+// transaction was aborted for the sake of a concurrent one and may succeed
+// when run again.
+func isContention(err error) bool {
+	c := pgCode(err)
+	return c == codeSerializationFailure || c == codeDeadlockDetected
+}
+
+// IsUnavailable reports whether err means that the database could not serve
+// the request for now, so that the API answers 503 SERVICE_UNAVAILABLE and
+// the client retries later: the server is unreachable or went away (a
+// refused or failed connection, a network error, a connection closed under
+// the request, SQLSTATE class 08, 57P01 admin_shutdown, 57P02, 57P03
+// cannot_connect_now), has no connection slot left (53300), or Write gave
+// up after MaxRetries serialization failures or deadlocks. The pool replaces
+// broken connections by itself: once the server is back, later requests
+// succeed. A Write whose COMMIT was cut off may or may not have committed.
+//
+// Errors of the caller's own context (cancellation, deadline) are not
+// unavailability, nor is a statement timeout (57014).
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	switch c := pgCode(err); {
+	case c == "":
+	case strings.HasPrefix(c, classConnectionException),
+		c == codeAdminShutdown, c == codeCrashShutdown, c == codeCannotConnectNow,
+		c == codeTooManyConnections, c == codeSerializationFailure, c == codeDeadlockDetected:
+		return true
+	default:
+		// Any other error the server reported: it is up.
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) {
+		return true
+	}
+	var ne interface {
+		error
+		Timeout() bool
+	}
+	if errors.As(err, &ne) {
+		return true // net.Error, as from a read or write on the connection
+	}
+	// A connection that the server closed without a word, or a truncated
+	// message.
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// staleConn reports a pooled connection found dead when starting a
+// transaction (not a failure to open a new one).
+func staleConn(err error) bool {
+	var ce *pgconn.ConnectError
+	return !errors.As(err, &ce) && !isContention(err) && IsUnavailable(err)
+}
+
+// conflict maps a uniqueness violation to snapexport.ErrConflict.
+func conflict(err error) error {
+	if pgCode(err) == codeUniqueViolation {
+		return fmt.Errorf("%w: %v", snapexport.ErrConflict, err)
+	}
+	return err
+}
+
+// notFound maps an empty result to snapexport.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return snapexport.ErrNotFound
+	}
+	return err
+}
+
+// affected turns "no row changed" into snapexport.ErrNotFound.
+func affected(tag pgconn.CommandTag, err error) error {
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return snapexport.ErrNotFound
+	}
+	return nil
+}
+
+// inserted turns an INSERT … ON CONFLICT DO NOTHING that inserted nothing
+// into snapexport.ErrConflict. Unlike a unique violation, which aborts the
+// whole transaction in PostgreSQL, such a conflict leaves the transaction
+// usable, as it is in SQLite, so fn may go on after ErrConflict.
+func inserted(what string) func(pgconn.CommandTag, error) error {
+	return func(tag pgconn.CommandTag, err error) error {
+		if err != nil {
+			return conflict(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("%w: %s already exists (duplicate key)", snapexport.ErrConflict, what)
+		}
+		return nil
+	}
+}
+
+// tx implements snapexport.Tx; one file per resource holds its methods.
+// Every statement goes through exec, queryRow or query, which remember the
+// first serialization failure or deadlock so that Write retries fn however
+// fn handled the error.
+type tx struct {
+	tx      pgx.Tx
+	aborted error
+}
+
+func (t *tx) note(err error) error {
+	if err != nil && t.aborted == nil && isContention(err) {
+		t.aborted = err
+	}
+	return err
+}
+
+func (t *tx) exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	return tag, t.note(err)
+}
+
+type row struct {
+	t *tx
+	r pgx.Row
+}
+
+func (r row) Scan(dest ...any) error { return r.t.note(r.r.Scan(dest...)) }
+
+func (t *tx) queryRow(ctx context.Context, sql string, args ...any) row {
+	return row{t, t.tx.QueryRow(ctx, sql, args...)}
+}
+
+// query runs sql and scans every row with scan.
+func query[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), sql string, args ...any) ([]T, error) {
+	rows, err := t.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, t.note(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, t.note(err)
+		}
+		out = append(out, v)
+	}
+	return out, t.note(rows.Err())
+}
+
+type scanner interface{ Scan(...any) error }
+
+// Nonces implements snapexport.Store.
+func (db *DB) Nonces() snapexport.NonceStore { return nonces{db} }
+
+// limitOffset renders a Page as LIMIT and OFFSET parameters: a Limit of 0
+// (or less) is no limit (LIMIT NULL).
+func limitOffset(p snapexport.Page) (limit any, offset int) {
+	if p.Limit > 0 {
+		limit = p.Limit
+	}
+	return limit, max(p.Offset, 0)
+}
+
+// utc returns t in UTC, as the SQLite store returns times.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// DropSchema drops schema, with everything in it, from the database at url;
+// for throwaway schemas such as the test server's.
+func DropSchema(ctx context.Context, url, schema string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	return err
+}

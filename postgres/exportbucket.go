@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/snapexport/snapexport"
+)
+
+const bucketColumns = `id, project_id, provider, bucket_name, role_id, region, require_private_networking, service_url, tenant_id, created_at`
+
+func scanBucket(s scanner) (*snapexport.ExportBucket, error) {
+	var b snapexport.ExportBucket
+	var provider string
+	err := s.Scan(&b.ID, &b.ProjectID, &provider, &b.BucketName, &b.RoleID, &b.Region, &b.RequirePrivateNetworking,
+		&b.ServiceURL, &b.TenantID, &b.CreatedAt)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	b.Provider = snapexport.CloudProvider(provider)
+	b.CreatedAt = utc(b.CreatedAt)
+	return &b, nil
+}
+
+func (t *tx) CreateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
+	return inserted("export bucket")(t.exec(ctx, `INSERT INTO export_buckets (`+bucketColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		b.ID, b.ProjectID, string(b.Provider), b.BucketName, b.RoleID, b.Region, b.RequirePrivateNetworking,
+		b.ServiceURL, b.TenantID, b.CreatedAt))
+}
+
+func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexport.ExportBucket, error) {
+	return scanBucket(t.queryRow(ctx, `SELECT `+bucketColumns+` FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
+}
+
+func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+	where := ` WHERE project_id = $1`
+	args := []any{projectID}
+	if len(providers) > 0 {
+		names := make([]string, len(providers))
+		for i, p := range providers {
+			names[i] = string(p)
+		}
+		where += ` AND provider = ANY($2)`
+		args = append(args, names)
+	}
+	var total int
+	if err := t.queryRow(ctx, `SELECT count(*) FROM export_buckets`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limitOffset(page)
+	n := len(args)
+	args = append(args, limit, offset)
+	out, err := query(ctx, t, scanBucket, `SELECT `+bucketColumns+` FROM export_buckets`+where+
+		` ORDER BY seq LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
+	return out, total, err
+}
+
+func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {
+	return query(ctx, t, scanBucket, `SELECT `+bucketColumns+` FROM export_buckets WHERE project_id = $1 AND role_id = $2 ORDER BY seq`, projectID, roleID)
+}
+
+func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
+	return affected(t.exec(ctx, `UPDATE export_buckets SET require_private_networking = $1, region = $2 WHERE project_id = $3 AND id = $4`,
+		b.RequirePrivateNetworking, b.Region, b.ProjectID, b.ID))
+}
+
+func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string) error {
+	return affected(t.exec(ctx, `DELETE FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
+}
