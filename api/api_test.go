@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/ratelimit"
@@ -1321,7 +1323,10 @@ func TestRateLimitsDisabled(t *testing.T) {
 // ---------------------------------------------------------------- 10. secrets
 
 // TestSecretsNotStored: neither the database nor the log holds an API
-// private key, a client secret or an issued access token in clear.
+// private key, a client secret or an issued access token in clear. On
+// SQLite the database's files are scanned byte for byte; on PostgreSQL
+// (SNAPEXPORTTEST_DATABASE) every row of every table of the server's schema,
+// as text.
 func TestSecretsNotStored(t *testing.T) {
 	dir := t.TempDir()
 	var log syncBuffer
@@ -1345,10 +1350,48 @@ func TestSecretsNotStored(t *testing.T) {
 		"access token":    token,
 		"revoked token":   second,
 	}
+	var stored map[string][]byte // what the store holds, by file or table
+	if e.test.Schema != "" {
+		stored = postgresRows(t, e.test.Database, e.test.Schema)
+	} else {
+		stored = sqliteFiles(t, dir)
+	}
+	for where, data := range stored {
+		for name, s := range secrets {
+			if bytes.Contains(data, []byte(s)) {
+				t.Errorf("%s holds the %s in clear", where, name)
+			}
+		}
+	}
+	// The store does hold the service's data: the check looked at the
+	// right files or tables.
+	var found bool
+	for _, data := range stored {
+		found = found || bytes.Contains(data, []byte(roleID))
+	}
+	if !found {
+		t.Errorf("no database file or table mentions the role %s; the scan looked at the wrong place", roleID)
+	}
+
+	logged := log.Bytes()
+	if !bytes.Contains(logged, []byte("exportBuckets")) {
+		t.Fatalf("the server log recorded no request: %s", logged)
+	}
+	for name, s := range secrets {
+		if bytes.Contains(logged, []byte(s)) {
+			t.Errorf("the server log holds the %s in clear", name)
+		}
+	}
+}
+
+// sqliteFiles reads the SQLite database files of a data directory.
+func sqliteFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, server.DatabaseFile+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string][]byte{}
 	var sawDB, sawWAL bool
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -1361,35 +1404,49 @@ func TestSecretsNotStored(t *testing.T) {
 		case server.DatabaseFile + "-wal":
 			sawWAL = len(data) > 0
 		}
-		for name, s := range secrets {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds the %s in clear", filepath.Base(f), name)
-			}
-		}
+		out[filepath.Base(f)] = data
 	}
 	if !sawDB || !sawWAL {
 		t.Fatalf("database files not found or WAL empty in %s: %v", dir, files)
 	}
-	// The store does hold the service's data: the check looked at the
-	// right files.
-	var found bool
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		found = found || bytes.Contains(data, []byte(roleID))
-	}
-	if !found {
-		t.Errorf("no database file mentions the role %s; the scan looked at the wrong files", roleID)
-	}
+	return out
+}
 
-	logged := log.Bytes()
-	if !bytes.Contains(logged, []byte("exportBuckets")) {
-		t.Fatalf("the server log recorded no request: %s", logged)
+// postgresRows reads every row of every table of a PostgreSQL schema as
+// text (the row's text form, column values as PostgreSQL prints them).
+func postgresRows(t *testing.T, dbURL, schema string) map[string][]byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, s := range secrets {
-		if bytes.Contains(logged, []byte(s)) {
-			t.Errorf("the server log holds the %s in clear", name)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(tables, "export_buckets") || !slices.Contains(tables, "access_tokens") {
+		t.Fatalf("schema %s has tables %v; not the server's", schema, tables)
+	}
+	out := map[string][]byte{}
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{schema, table}.Sanitize()+` t`)
+		if err != nil {
+			t.Fatal(err)
 		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["table "+table] = []byte(strings.Join(texts, "\n"))
 	}
+	return out
 }
 
 // TestAPIKeyWithProjectRole checks the project step of the pipeline with

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
@@ -12,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -116,14 +114,16 @@ type env struct {
 	Server *server.Server
 	// Clock is set when the server runs on a fake clock.
 	Clock *fakeClock
+	// test is the snapexporttest server, which names its PostgreSQL
+	// schema when it has one.
+	test *snapexporttest.Server
 
 	hc *http.Client
 }
 
 type envOptions struct {
 	limits *api.Limits
-	// clock builds the server with server.Open and this clock instead of
-	// snapexporttest.NewServer.
+	// clock is the clock of the server (authenticator, API and service).
 	clock   *fakeClock
 	logger  *slog.Logger
 	dataDir string
@@ -132,6 +132,8 @@ type envOptions struct {
 // testHash keeps client-secret hashing cheap, as snapexporttest does.
 var testHash = auth.HashParams{Time: 1, Memory: 64, Threads: 1}
 
+// newEnv starts a server with snapexporttest: on SQLite, or on PostgreSQL
+// when SNAPEXPORTTEST_DATABASE names a database.
 func newEnv(t *testing.T, opts ...envOptions) *env {
 	t.Helper()
 	var o envOptions
@@ -143,41 +145,15 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		// Redirects would hide what the server answered.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	if o.clock == nil {
-		srv := snapexporttest.NewServer(t, snapexporttest.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir})
-		e.URL, e.OrgID, e.GroupID, e.Server = srv.URL, srv.OrgID, srv.GroupID, srv.Server
-		e.PublicKey, e.PrivateKey = srv.APIKey.PublicKey, srv.APIKey.PrivateKey
-		e.ClientID, e.ClientSecret = srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret
-		return e
+	so := snapexporttest.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir}
+	if o.clock != nil {
+		so.Now = o.clock.Now
+		e.Clock = o.clock
 	}
-	ctx := context.Background()
-	limits := api.DefaultLimits()
-	if o.limits != nil {
-		limits = *o.limits
-	}
-	logger := o.logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	dir := o.dataDir
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	srv, err := server.Open(ctx, server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger})
-	if err != nil {
-		t.Fatalf("server.Open: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	srv.Auth.Now, srv.API.Now, srv.Service.Now = o.clock.Now, o.clock.Now, o.clock.Now
-	b, err := srv.Service.Init(ctx, "org", "project", testHash)
-	if err != nil {
-		t.Fatalf("Init: %v", err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	e.URL, e.OrgID, e.GroupID, e.Server, e.Clock = ts.URL, b.Org.ID, b.Project.ID, srv, o.clock
-	e.PublicKey, e.PrivateKey = b.APIKey.PublicKey, b.APIKey.PrivateKey
-	e.ClientID, e.ClientSecret = b.ServiceAccount.ClientID, b.ServiceAccount.ClientSecret
+	srv := snapexporttest.NewServer(t, so)
+	e.URL, e.OrgID, e.GroupID, e.Server, e.test = srv.URL, srv.OrgID, srv.GroupID, srv.Server, srv
+	e.PublicKey, e.PrivateKey = srv.APIKey.PublicKey, srv.APIKey.PrivateKey
+	e.ClientID, e.ClientSecret = srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret
 	return e
 }
 

@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -25,6 +23,7 @@ import (
 	"github.com/snapexport/snapexport/auth"
 	"github.com/snapexport/snapexport/server"
 	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/snapexporttest"
 )
 
 // This file checks who may call what: every operation of the API, in every
@@ -174,7 +173,7 @@ type matrixFixture struct {
 	t        *testing.T
 	srv      *server.Server
 	url      string
-	offset   atomic.Int64 // added to the authenticator's clock, in ns
+	offset   atomic.Int64 // added to the server's clock, in ns
 	orgID    string
 	groupID  string // project A, every operation's target
 	otherID  string // project B
@@ -189,23 +188,14 @@ var matrixHash = auth.HashParams{Time: 1, Memory: 64, Threads: 1}
 func newMatrixFixture(t *testing.T) *matrixFixture {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Config{DataDir: t.TempDir(), Limits: api.Limits{Disabled: true}, Hash: matrixHash,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &matrixFixture{t: t, srv: srv}
-	// The authenticator's clock can be moved, to age bearer tokens.
-	srv.Auth.Now = func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { ts.Close(); srv.Close() })
-	f.url = ts.URL
-
-	b, err := srv.Service.Init(ctx, "matrix", "project-a", matrixHash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.orgID, f.groupID = b.Org.ID, b.Project.ID
+	f := &matrixFixture{t: t}
+	// The server's clock can be moved, to age bearer tokens. The server
+	// runs on PostgreSQL when SNAPEXPORTTEST_DATABASE names one.
+	ts := snapexporttest.NewServer(t, snapexporttest.Options{Limits: &api.Limits{Disabled: true},
+		Now: func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }})
+	srv := ts.Server
+	f.srv, f.url = srv, ts.URL
+	f.orgID, f.groupID = ts.OrgID, ts.GroupID
 	other, err := srv.Service.CreateProject(ctx, nil, f.orgID, "project-b")
 	if err != nil {
 		t.Fatal(err)
@@ -816,7 +806,9 @@ func TestRoleMatrixDigestSigner(t *testing.T) {
 	}
 }
 
-func matrixEndpointsPath(f *matrixFixture) string { return "/groups/" + f.groupID + "/backup/AWS/privateEndpoints" }
+func matrixEndpointsPath(f *matrixFixture) string {
+	return "/groups/" + f.groupID + "/backup/AWS/privateEndpoints"
+}
 
 // newEndpoint declares a private endpoint in a region not used before.
 func (f *matrixFixture) newEndpoint() string {

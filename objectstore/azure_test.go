@@ -1,166 +1,26 @@
 package objectstore_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
-
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
 )
 
-// Azurite's well-known development account.
-const (
-	azuriteAccount = "devstoreaccount1"
-	azuriteKey     = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-var azuriteState struct {
-	once     sync.Once
-	cmd      *exec.Cmd
-	endpoint string // http://127.0.0.1:N
-	skip     string
-	err      error
-}
-
-// azurite returns the blob endpoint of an Azurite started once for the test
-// binary (stopped by TestMain). Without azurite-blob the test is skipped,
-// except in CI (CI=true), where scripts/azurite installs it and a failure
-// fails the test.
-func azurite(t *testing.T) string {
-	t.Helper()
-	st := &azuriteState
-	st.once.Do(func() {
-		root, err := filepath.Abs("..")
-		if err != nil {
-			st.err = err
-			return
-		}
-		script := filepath.Join(root, "scripts", "azurite")
-		out, err := exec.Command("bash", script, "--which").Output()
-		if err != nil {
-			if os.Getenv("CI") != "true" {
-				st.skip = "Azurite not found (azurite-blob on PATH, in node_modules/.bin or the scripts/azurite cache); " +
-					"run scripts/azurite --install to get it"
-				return
-			}
-			var stderr bytes.Buffer
-			install := exec.Command("bash", script, "--install")
-			install.Stderr = &stderr
-			if out, err = install.Output(); err != nil {
-				st.err = fmt.Errorf("scripts/azurite --install: %v\n%s", err, stderr.String())
-				return
-			}
-		}
-		bin := strings.TrimSpace(string(out))
-		st.endpoint, st.cmd, st.err = startAzurite(bin)
-	})
-	if st.skip != "" {
-		t.Skip(st.skip)
-	}
-	if st.err != nil {
-		t.Fatal(st.err)
-	}
-	return st.endpoint
-}
-
-var listensRE = regexp.MustCompile(`successfully listens on (http://\S+)`)
-
-func startAzurite(bin string) (string, *exec.Cmd, error) {
-	dir, err := os.MkdirTemp("", "azurite-")
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "--blobHost", "127.0.0.1", "--blobPort", "0",
-		"--inMemoryPersistence", "--extentMemoryLimit", "256",
-		"--disableTelemetry", "--skipApiVersionCheck", "--loose")
-	cmd.Dir = dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return "", nil, err
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return "", nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	found := make(chan string, 1)
-	var seen strings.Builder
-	var seenMu sync.Mutex
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			seenMu.Lock()
-			seen.WriteString(sc.Text() + "\n")
-			seenMu.Unlock()
-			if m := listensRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return strings.TrimRight(u, "/"), cmd, nil
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		seenMu.Lock()
-		defer seenMu.Unlock()
-		return "", nil, fmt.Errorf("azurite did not start within 60s:\n%s%s", seen.String(), stderr.String())
-	}
-}
-
-func stopAzurite() {
-	if c := azuriteState.cmd; c != nil {
-		_ = c.Process.Kill()
-		_ = c.Wait()
-	}
-}
-
 func azureConfig(endpoint string) objectstore.Config {
 	return objectstore.Config{
-		Azure: objectstore.AzureConfig{Mode: objectstore.ModeAzureCompatible, Endpoint: endpoint + "/" + azuriteAccount,
-			AccountName: azuriteAccount, AccountKey: azuriteKey},
+		Azure: objectstore.AzureConfig{Mode: objectstore.ModeAzureCompatible, Endpoint: testservices.AzuriteAccountURL(endpoint),
+			AccountName: testservices.AzuriteAccount, AccountKey: testservices.AzuriteKey},
 		Timeout: 10 * time.Second,
 		Retry:   testRetry,
 		// Only used by providers left local.
 		LocalDir: unusedLocalDir,
 	}
-}
-
-// azureContainer creates a container directly with the SDK.
-func azureContainer(t *testing.T, endpoint, name string) *container.Client {
-	t.Helper()
-	cred, err := container.NewSharedKeyCredential(azuriteAccount, azuriteKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := container.NewClientWithSharedKeyCredential(endpoint+"/"+azuriteAccount+"/"+name, cred, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Create(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	// Azurite lives as long as the test binary (-count=N reruns tests).
-	t.Cleanup(func() { _, _ = c.Delete(context.Background(), nil) })
-	return c
 }
 
 func azureTarget(endpoint, name string) objectstore.Target {
@@ -169,8 +29,8 @@ func azureTarget(endpoint, name string) objectstore.Target {
 }
 
 func TestAzurePermissionCheckWritesEmptyBlob(t *testing.T) {
-	endpoint := azurite(t)
-	c := azureContainer(t, endpoint, "export-container")
+	endpoint := testservices.Azurite(t)
+	c := testservices.AzuriteContainer(t, endpoint, "export-container")
 	stores := newStores(t, azureConfig(endpoint))
 
 	region, err := stores.Verify(bg(), azureTarget(endpoint, "export-container"))
@@ -210,7 +70,7 @@ func TestAzurePermissionCheckWritesEmptyBlob(t *testing.T) {
 }
 
 func TestAzureMissingContainer(t *testing.T) {
-	endpoint := azurite(t)
+	endpoint := testservices.Azurite(t)
 	stores := newStores(t, azureConfig(endpoint))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), azureTarget(endpoint, "no-such-container")) })
 	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
@@ -221,12 +81,12 @@ func TestAzureMissingContainer(t *testing.T) {
 }
 
 func TestAzureWrongKey(t *testing.T) {
-	endpoint := azurite(t)
-	azureContainer(t, endpoint, "wrong-key")
+	endpoint := testservices.Azurite(t)
+	testservices.AzuriteContainer(t, endpoint, "wrong-key")
 	cfg := azureConfig(endpoint)
 	cfg.Azure.AccountKey = "d3JvbmcgYWNjb3VudCBrZXkgZm9yIHRoZSB0ZXN0cw=="
-	proxy := startFaultProxy(t, endpoint, func(int, *http.Request) verdict { return verdict{} })
-	cfg.Azure.Endpoint = proxy.URL + "/" + azuriteAccount
+	proxy := testservices.StartFaultProxy(t, endpoint, func(int, *http.Request) testservices.Verdict { return testservices.Verdict{} })
+	cfg.Azure.Endpoint = proxy.URL + "/" + testservices.AzuriteAccount
 	stores := newStores(t, cfg)
 	err, took := timed(func() error { return stores.CheckPermission(bg(), azureTarget(endpoint, "wrong-key")) })
 	// Azurite answers a bad signature with 403 AuthorizationFailure, which
@@ -235,63 +95,58 @@ func TestAzureWrongKey(t *testing.T) {
 	// AuthenticationFailed (injected below).
 	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
 	requireDetail(t, e, "wrong-key", "AuthorizationFailure")
-	if proxy.count() != 1 || took > time.Second {
-		t.Errorf("%d requests in %s, want 1 fast", proxy.count(), took)
+	if proxy.Count() != 1 || took > time.Second {
+		t.Errorf("%d requests in %s, want 1 fast", proxy.Count(), took)
 	}
 
-	bad := startFaultProxy(t, endpoint, func(int, *http.Request) verdict {
-		return azureError(http.StatusForbidden, "AuthenticationFailed")
+	bad := testservices.StartFaultProxy(t, endpoint, func(int, *http.Request) testservices.Verdict {
+		return testservices.AzureError(http.StatusForbidden, "AuthenticationFailed")
 	})
-	cfg.Azure.Endpoint = bad.URL + "/" + azuriteAccount
+	cfg.Azure.Endpoint = bad.URL + "/" + testservices.AzuriteAccount
 	err = newStores(t, cfg).CheckPermission(bg(), azureTarget(endpoint, "wrong-key"))
 	e = requireCode(t, err, http.StatusBadRequest, objectstore.CodeInvalidAzureCredentials)
 	requireDetail(t, e, "wrong-key", "Invalid Azure credentials", "AuthenticationFailed")
-	if bad.count() != 1 {
-		t.Errorf("%d requests, want 1", bad.count())
+	if bad.Count() != 1 {
+		t.Errorf("%d requests, want 1", bad.Count())
 	}
 }
 
-func azureError(status int, code string) verdict {
-	return verdict{action: answer, status: status, header: map[string]string{"x-ms-error-code": code, "Content-Type": "application/xml"},
-		body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>` + code + `</Code><Message>injected</Message></Error>`}
-}
-
 func TestAzureDeniedAndTransient(t *testing.T) {
-	endpoint := azurite(t)
-	azureContainer(t, endpoint, "faults")
+	endpoint := testservices.Azurite(t)
+	testservices.AzuriteContainer(t, endpoint, "faults")
 	t.Run("denied", func(t *testing.T) {
-		proxy := startFaultProxy(t, endpoint, func(int, *http.Request) verdict {
-			return azureError(http.StatusForbidden, "AuthorizationPermissionMismatch")
+		proxy := testservices.StartFaultProxy(t, endpoint, func(int, *http.Request) testservices.Verdict {
+			return testservices.AzureError(http.StatusForbidden, "AuthorizationPermissionMismatch")
 		})
 		cfg := azureConfig(endpoint)
-		cfg.Azure.Endpoint = proxy.URL + "/" + azuriteAccount
+		cfg.Azure.Endpoint = proxy.URL + "/" + testservices.AzuriteAccount
 		err := newStores(t, cfg).CheckPermission(bg(), azureTarget(endpoint, "faults"))
 		e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
 		requireDetail(t, e, "faults", "AuthorizationPermissionMismatch")
-		if proxy.count() != 1 {
-			t.Errorf("%d requests, want 1", proxy.count())
+		if proxy.Count() != 1 {
+			t.Errorf("%d requests, want 1", proxy.Count())
 		}
 	})
 	t.Run("transient", func(t *testing.T) {
-		proxy := startFaultProxy(t, endpoint, func(n int, r *http.Request) verdict {
+		proxy := testservices.StartFaultProxy(t, endpoint, func(n int, r *http.Request) testservices.Verdict {
 			switch n % 3 {
 			case 0:
-				return verdict{action: drop}
+				return testservices.Verdict{Action: testservices.Drop}
 			case 1:
-				return azureError(http.StatusServiceUnavailable, "ServerBusy")
+				return testservices.AzureError(http.StatusServiceUnavailable, "ServerBusy")
 			}
-			return verdict{}
+			return testservices.Verdict{}
 		})
 		cfg := azureConfig(endpoint)
-		cfg.Azure.Endpoint = proxy.URL + "/" + azuriteAccount
+		cfg.Azure.Endpoint = proxy.URL + "/" + testservices.AzuriteAccount
 		stores := newStores(t, cfg)
 		for i := 0; i < 3; i++ {
 			if err := stores.CheckPermission(bg(), azureTarget(endpoint, "faults")); err != nil {
 				t.Fatalf("check %d: %v", i, err)
 			}
 		}
-		if proxy.count() != 9 {
-			t.Errorf("%d requests, want 9 (two faults before each success)", proxy.count())
+		if proxy.Count() != 9 {
+			t.Errorf("%d requests, want 9 (two faults before each success)", proxy.Count())
 		}
 	})
 }

@@ -6,17 +6,15 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
-	"github.com/snapexport/snapexport/objectstore/internal/fakests"
 )
 
 // Cloud mode, exercised only where it reaches nothing but loopback: STS
 // through the endpoint override, and the role checks made before any call.
 
 func TestCloudModeAssumeRoleThroughSTSOverride(t *testing.T) {
-	sts := fakests.New()
-	t.Cleanup(sts.Close)
-	sts.AddRole(roleARN, externalID)
+	sts := testservices.STS(t, testservices.STSRole{ARN: roleARN, ExternalID: externalID})
 	stores := newStores(t, objectstore.Config{
 		AWS: objectstore.AWSConfig{Mode: objectstore.ModeCloud, AccessKeyID: testAccessKey, SecretAccessKey: testSecretKey,
 			STSEndpoint: sts.URL, SessionDuration: 2 * time.Hour},

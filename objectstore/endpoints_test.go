@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
 )
 
@@ -16,8 +17,8 @@ func configFor(p snapexport.CloudProvider, endpoint string, timeout time.Duratio
 	case snapexport.AWS:
 		cfg.AWS = s3Config(endpoint).AWS
 	case snapexport.Azure:
-		cfg.Azure = objectstore.AzureConfig{Mode: objectstore.ModeAzureCompatible, Endpoint: endpoint + "/" + azuriteAccount,
-			AccountName: azuriteAccount, AccountKey: azuriteKey}
+		cfg.Azure = objectstore.AzureConfig{Mode: objectstore.ModeAzureCompatible, Endpoint: testservices.AzuriteAccountURL(endpoint),
+			AccountName: testservices.AzuriteAccount, AccountKey: testservices.AzuriteKey}
 	case snapexport.GCP:
 		cfg.GCP = objectstore.GCPConfig{Mode: objectstore.ModeGCSCompatible, Endpoint: endpoint + "/storage/v1/"}
 	}
@@ -35,7 +36,7 @@ func target(p snapexport.CloudProvider, bucket string) objectstore.Target {
 func TestDeadEndpointIsUnreachable(t *testing.T) {
 	for _, p := range snapexport.CloudProviders {
 		t.Run(string(p), func(t *testing.T) {
-			endpoint := deadEndpoint(t)
+			endpoint := testservices.DeadEndpoint(t)
 			stores := newStores(t, configFor(p, endpoint, 3*time.Second))
 			err, took := timed(func() error { return stores.CheckPermission(bg(), target(p, "dead-bucket")) })
 			e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreUnreachable)
@@ -52,7 +53,7 @@ func TestSlowEndpointTimesOut(t *testing.T) {
 	for _, p := range snapexport.CloudProviders {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
-			endpoint := slowEndpoint(t)
+			endpoint := testservices.SlowEndpoint(t)
 			stores := newStores(t, configFor(p, endpoint, timeout))
 			err, took := timed(func() error { return stores.CheckPermission(bg(), target(p, "slow-bucket")) })
 			e := requireCode(t, err, http.StatusGatewayTimeout, objectstore.CodeObjectStoreTimeout)
@@ -65,7 +66,7 @@ func TestSlowEndpointTimesOut(t *testing.T) {
 	// Region lookup is bounded the same way.
 	t.Run("GetBucketLocation", func(t *testing.T) {
 		t.Parallel()
-		endpoint := slowEndpoint(t)
+		endpoint := testservices.SlowEndpoint(t)
 		stores := newStores(t, configFor(snapexport.AWS, endpoint, timeout))
 		err, took := timed(func() error { _, err := stores.BucketRegion(bg(), awsTarget("slow-bucket")); return err })
 		e := requireCode(t, err, http.StatusGatewayTimeout, objectstore.CodeObjectStoreTimeout)

@@ -17,41 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsouza/fake-gcs-server/fakestorage"
-
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
 )
-
-type gcsServer struct {
-	URL string // the recording front, http://127.0.0.1:N
-	srv *fakestorage.Server
-	rec *recorder
-}
-
-// startGCS runs fake-gcs-server in-process, behind a recorder.
-func startGCS(t *testing.T, buckets ...string) *gcsServer {
-	t.Helper()
-	rec := &recorder{}
-	front := httptest.NewUnstartedServer(rec)
-	frontURL := "http://" + front.Listener.Addr().String()
-	srv, err := fakestorage.NewServerWithOptions(fakestorage.Options{
-		Scheme: "http", Host: "127.0.0.1", PublicHost: "127.0.0.1", NoListener: true, Writer: io.Discard,
-		// Resumable uploads continue at the Location it answers.
-		ExternalURL: frontURL,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	for _, b := range buckets {
-		srv.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: b})
-	}
-	rec.next = srv.HTTPHandler()
-	front.Start()
-	t.Cleanup(front.Close)
-	return &gcsServer{URL: frontURL, srv: srv, rec: rec}
-}
 
 func gcsConfig(endpoint string) objectstore.Config {
 	return objectstore.Config{
@@ -68,7 +37,7 @@ func gcsTarget(bucket string) objectstore.Target {
 }
 
 func TestGCSPermissionCheckWritesEmptyObject(t *testing.T) {
-	gcs := startGCS(t, "export-bucket")
+	gcs := testservices.GCS(t, "export-bucket")
 	stores := newStores(t, gcsConfig(gcs.URL)) // "/storage/v1/" is appended
 
 	region, err := stores.Verify(bg(), gcsTarget("export-bucket"))
@@ -78,7 +47,7 @@ func TestGCSPermissionCheckWritesEmptyObject(t *testing.T) {
 	if region != "" {
 		t.Errorf("region %q", region)
 	}
-	obj, err := gcs.srv.GetObject("export-bucket", objectstore.PermissionCheckKey)
+	obj, err := gcs.Server.GetObject("export-bucket", objectstore.PermissionCheckKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +72,14 @@ func TestGCSPermissionCheckWritesEmptyObject(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := gcs.srv.GetObject("export-bucket", "p/db/c/rs0.0.json.gz")
+	got, err := gcs.Server.GetObject("export-bucket", "p/db/c/rs0.0.json.gz")
 	if err != nil || len(got.Content) != len(data) {
 		t.Fatalf("object %d bytes, %v", len(got.Content), err)
 	}
 }
 
 func TestGCSMissingBucket(t *testing.T) {
-	gcs := startGCS(t)
+	gcs := testservices.GCS(t)
 	stores := newStores(t, gcsConfig(gcs.URL+"/storage/v1/"))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), gcsTarget("no-such-bucket")) })
 	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
@@ -118,44 +87,43 @@ func TestGCSMissingBucket(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
 	}
-	if n := len(gcs.rec.requests()); n != 1 {
+	if n := len(gcs.Requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
 
-func gcsError(status int, reason string) verdict {
-	return verdict{action: answer, status: status, header: map[string]string{"Content-Type": "application/json"},
-		body: fmt.Sprintf(`{"error":{"code":%d,"message":"injected","errors":[{"reason":%q,"message":"injected"}]}}`, status, reason)}
-}
-
 func TestGCSFaults(t *testing.T) {
-	gcs := startGCS(t, "b1")
+	gcs := testservices.GCS(t, "b1")
 	t.Run("denied", func(t *testing.T) {
-		proxy := startFaultProxy(t, gcs.URL, func(int, *http.Request) verdict { return gcsError(http.StatusForbidden, "forbidden") })
+		proxy := testservices.StartFaultProxy(t, gcs.URL, func(int, *http.Request) testservices.Verdict {
+			return testservices.GCSError(http.StatusForbidden, "forbidden")
+		})
 		err := newStores(t, gcsConfig(proxy.URL)).CheckPermission(bg(), gcsTarget("b1"))
 		e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
 		requireDetail(t, e, "b1", proxy.URL, "HTTP 403 forbidden")
-		if proxy.count() != 1 {
-			t.Errorf("%d requests, want 1", proxy.count())
+		if proxy.Count() != 1 {
+			t.Errorf("%d requests, want 1", proxy.Count())
 		}
 	})
 	t.Run("bad credentials", func(t *testing.T) {
-		proxy := startFaultProxy(t, gcs.URL, func(int, *http.Request) verdict { return gcsError(http.StatusUnauthorized, "authError") })
+		proxy := testservices.StartFaultProxy(t, gcs.URL, func(int, *http.Request) testservices.Verdict {
+			return testservices.GCSError(http.StatusUnauthorized, "authError")
+		})
 		err := newStores(t, gcsConfig(proxy.URL)).CheckPermission(bg(), gcsTarget("b1"))
 		requireCode(t, err, http.StatusBadRequest, objectstore.CodeInvalidGoogleCloudCredentials)
-		if proxy.count() != 1 {
-			t.Errorf("%d requests, want 1", proxy.count())
+		if proxy.Count() != 1 {
+			t.Errorf("%d requests, want 1", proxy.Count())
 		}
 	})
 	t.Run("transient", func(t *testing.T) {
-		proxy := startFaultProxy(t, gcs.URL, func(n int, r *http.Request) verdict {
+		proxy := testservices.StartFaultProxy(t, gcs.URL, func(n int, r *http.Request) testservices.Verdict {
 			switch n % 3 {
 			case 0:
-				return verdict{action: drop}
+				return testservices.Verdict{Action: testservices.Drop}
 			case 1:
-				return gcsError(http.StatusServiceUnavailable, "backendError")
+				return testservices.GCSError(http.StatusServiceUnavailable, "backendError")
 			}
-			return verdict{}
+			return testservices.Verdict{}
 		})
 		stores := newStores(t, gcsConfig(proxy.URL))
 		for i := 0; i < 3; i++ {
@@ -163,8 +131,8 @@ func TestGCSFaults(t *testing.T) {
 				t.Fatalf("check %d: %v", i, err)
 			}
 		}
-		if proxy.count() != 9 {
-			t.Errorf("%d requests, want 9", proxy.count())
+		if proxy.Count() != 9 {
+			t.Errorf("%d requests, want 9", proxy.Count())
 		}
 	})
 }
@@ -261,7 +229,7 @@ func serviceAccountFile(t *testing.T, tokenURI string) string {
 
 func TestGCSImpersonatesTheRolesServiceAccount(t *testing.T) {
 	const sa = "mongodb-atlas-0123456789abcdef@p-0123456789abcdef01234567.iam.gserviceaccount.com"
-	gcs := startGCS(t, "b1")
+	gcs := testservices.GCS(t, "b1")
 	google := startFakeGoogle(t, sa)
 	cfg := gcsConfig(gcs.URL)
 	cfg.GCP.CredentialsFile = serviceAccountFile(t, google.URL+"/token")
@@ -279,7 +247,7 @@ func TestGCSImpersonatesTheRolesServiceAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, r := range gcs.rec.requests() {
+	for _, r := range gcs.Requests() {
 		if r.Authorization != "Bearer impersonated-"+sa {
 			t.Errorf("GCS request %s %s carried %q", r.Method, r.Path, r.Authorization)
 		}

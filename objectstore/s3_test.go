@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
 )
 
@@ -19,7 +20,7 @@ func awsTarget(bucket string) objectstore.Target {
 }
 
 func TestS3PermissionCheckWritesEmptyObject(t *testing.T) {
-	s3 := startS3(t, "export-bucket")
+	s3 := testservices.S3(t, "export-bucket")
 	stores := newStores(t, s3Config(s3.URL))
 
 	region, err := stores.Verify(bg(), awsTarget("export-bucket"))
@@ -29,11 +30,11 @@ func TestS3PermissionCheckWritesEmptyObject(t *testing.T) {
 	if region != "us-east-1" {
 		t.Errorf("region %q, want us-east-1 (the default for a store naming none)", region)
 	}
-	if n := s3.objectSize(t, "export-bucket", objectstore.PermissionCheckKey); n != 0 {
+	if n := s3.ObjectSize(t, "export-bucket", objectstore.PermissionCheckKey); n != 0 {
 		t.Errorf(".permissioncheck has %d bytes, want 0", n)
 	}
 	// GetBucketLocation, then PutObject, both signed with the static key.
-	reqs := s3.rec.requests()
+	reqs := s3.Requests()
 	if len(reqs) != 2 || reqs[0].Method != http.MethodGet || !strings.Contains(reqs[0].Query, "location") ||
 		reqs[1].Method != http.MethodPut || reqs[1].Path != "/export-bucket/exported_snapshots/.permissioncheck" {
 		t.Fatalf("requests %+v", reqs)
@@ -51,7 +52,7 @@ func TestS3PermissionCheckWritesEmptyObject(t *testing.T) {
 }
 
 func TestS3RegionDefault(t *testing.T) {
-	s3 := startS3(t, "b1")
+	s3 := testservices.S3(t, "b1")
 	cfg := s3Config(s3.URL)
 	cfg.AWS.DefaultRegion = "eu-central-1"
 	stores := newStores(t, cfg)
@@ -69,25 +70,25 @@ func TestS3RegionDefault(t *testing.T) {
 }
 
 func TestS3GetBucketLocationNotImplementedFallsBack(t *testing.T) {
-	s3 := startS3(t, "b1")
-	proxy := startFaultProxy(t, s3.URL, func(n int, r *http.Request) verdict {
+	s3 := testservices.S3(t, "b1")
+	proxy := testservices.StartFaultProxy(t, s3.URL, func(n int, r *http.Request) testservices.Verdict {
 		if r.URL.Query().Has("location") {
-			return s3Error(http.StatusNotImplemented, "NotImplemented")
+			return testservices.S3Error(http.StatusNotImplemented, "NotImplemented")
 		}
-		return verdict{}
+		return testservices.Verdict{}
 	})
 	stores := newStores(t, s3Config(proxy.URL))
 	region, err := stores.Verify(bg(), awsTarget("b1"))
 	if err != nil || region != "us-east-1" {
 		t.Fatalf("region %q, %v", region, err)
 	}
-	if proxy.count() != 2 {
-		t.Errorf("%d requests, want 2 (501 is not retried)", proxy.count())
+	if proxy.Count() != 2 {
+		t.Errorf("%d requests, want 2 (501 is not retried)", proxy.Count())
 	}
 }
 
 func TestS3MissingBucket(t *testing.T) {
-	s3 := startS3(t)
+	s3 := testservices.S3(t)
 	stores := newStores(t, s3Config(s3.URL))
 
 	err, took := timed(func() error { _, err := stores.Verify(bg(), awsTarget("no-such-bucket")); return err })
@@ -97,41 +98,41 @@ func TestS3MissingBucket(t *testing.T) {
 		t.Errorf("took %s", took)
 	}
 	// With the region known, the PutObject itself fails: once, no retry.
-	before := len(s3.rec.requests())
+	before := len(s3.Requests())
 	err = stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "no-such-bucket", Region: "us-east-1"})
 	e = requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
 	requireDetail(t, e, "PutObject exported_snapshots/.permissioncheck")
-	if n := len(s3.rec.requests()) - before; n != 1 {
+	if n := len(s3.Requests()) - before; n != 1 {
 		t.Errorf("%d requests for a 404, want 1", n)
 	}
 }
 
 func TestS3PermanentFaultsFailFast(t *testing.T) {
-	s3 := startS3(t, "b1")
+	s3 := testservices.S3(t, "b1")
 	cases := []struct {
 		name   string
-		answer verdict
+		answer testservices.Verdict
 		code   string
 		detail string
 	}{
-		{"access denied", s3Error(http.StatusForbidden, "AccessDenied"), objectstore.CodeBucketAccessDenied, "HTTP 403 AccessDenied"},
-		{"unknown key", s3Error(http.StatusForbidden, "InvalidAccessKeyId"), objectstore.CodeInvalidAWSCredentials, "Invalid AWS credentials"},
-		{"bad signature", s3Error(http.StatusForbidden, "SignatureDoesNotMatch"), objectstore.CodeInvalidAWSCredentials, "SignatureDoesNotMatch"},
-		{"expired token", s3Error(http.StatusBadRequest, "ExpiredToken"), objectstore.CodeInvalidAWSCredentials, "ExpiredToken"},
-		{"no such bucket", s3Error(http.StatusNotFound, "NoSuchBucket"), objectstore.CodeBucketNotFound, "b1"},
-		{"bare 403", verdict{action: answer, status: http.StatusForbidden}, objectstore.CodeBucketAccessDenied, "HTTP 403"},
+		{"access denied", testservices.S3Error(http.StatusForbidden, "AccessDenied"), objectstore.CodeBucketAccessDenied, "HTTP 403 AccessDenied"},
+		{"unknown key", testservices.S3Error(http.StatusForbidden, "InvalidAccessKeyId"), objectstore.CodeInvalidAWSCredentials, "Invalid AWS credentials"},
+		{"bad signature", testservices.S3Error(http.StatusForbidden, "SignatureDoesNotMatch"), objectstore.CodeInvalidAWSCredentials, "SignatureDoesNotMatch"},
+		{"expired token", testservices.S3Error(http.StatusBadRequest, "ExpiredToken"), objectstore.CodeInvalidAWSCredentials, "ExpiredToken"},
+		{"no such bucket", testservices.S3Error(http.StatusNotFound, "NoSuchBucket"), objectstore.CodeBucketNotFound, "b1"},
+		{"bare 403", testservices.Verdict{Action: testservices.Answer, Status: http.StatusForbidden}, objectstore.CodeBucketAccessDenied, "HTTP 403"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			proxy := startFaultProxy(t, s3.URL, func(int, *http.Request) verdict { return c.answer })
+			proxy := testservices.StartFaultProxy(t, s3.URL, func(int, *http.Request) testservices.Verdict { return c.answer })
 			stores := newStores(t, s3Config(proxy.URL))
 			err, took := timed(func() error {
 				return stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "b1", Region: "us-east-1"})
 			})
 			e := requireCode(t, err, http.StatusBadRequest, c.code)
 			requireDetail(t, e, "b1", proxy.URL, "PutObject", c.detail)
-			if proxy.count() != 1 {
-				t.Errorf("%d requests, want 1: permanent faults are not retried", proxy.count())
+			if proxy.Count() != 1 {
+				t.Errorf("%d requests, want 1: permanent faults are not retried", proxy.Count())
 			}
 			if took > time.Second {
 				t.Errorf("took %s", took)
@@ -141,17 +142,17 @@ func TestS3PermanentFaultsFailFast(t *testing.T) {
 }
 
 func TestS3TransientFaultsAreRetried(t *testing.T) {
-	s3 := startS3(t, "b1")
+	s3 := testservices.S3(t, "b1")
 	// Of every four requests the first loses its connection and the second
 	// gets 503 SlowDown: half of all requests fail.
-	proxy := startFaultProxy(t, s3.URL, func(n int, r *http.Request) verdict {
+	proxy := testservices.StartFaultProxy(t, s3.URL, func(n int, r *http.Request) testservices.Verdict {
 		switch n % 4 {
 		case 0:
-			return verdict{action: drop}
+			return testservices.Verdict{Action: testservices.Drop}
 		case 1:
-			return s3Error(http.StatusServiceUnavailable, "SlowDown")
+			return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
 		}
-		return verdict{}
+		return testservices.Verdict{}
 	})
 	stores := newStores(t, s3Config(proxy.URL))
 	const checks = 5
@@ -164,30 +165,32 @@ func TestS3TransientFaultsAreRetried(t *testing.T) {
 			t.Fatalf("region %q", region)
 		}
 	}
-	if got := s3.objectSize(t, "b1", objectstore.PermissionCheckKey); got != 0 {
+	if got := s3.ObjectSize(t, "b1", objectstore.PermissionCheckKey); got != 0 {
 		t.Errorf("size %d", got)
 	}
 	// 2 operations per check succeeded on the server; the proxy saw twice
 	// as many requests.
-	if n, ok := proxy.count(), len(s3.rec.requests()); n < 2*ok || ok != 2*checks {
+	if n, ok := proxy.Count(), len(s3.Requests()); n < 2*ok || ok != 2*checks {
 		t.Errorf("proxy saw %d requests, server %d", n, ok)
 	}
 }
 
 func TestS3RetriesExhausted(t *testing.T) {
-	s3 := startS3(t, "b1")
-	proxy := startFaultProxy(t, s3.URL, func(int, *http.Request) verdict { return s3Error(http.StatusServiceUnavailable, "SlowDown") })
+	s3 := testservices.S3(t, "b1")
+	proxy := testservices.StartFaultProxy(t, s3.URL, func(int, *http.Request) testservices.Verdict {
+		return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
+	})
 	stores := newStores(t, s3Config(proxy.URL))
 	err := stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "b1", Region: "us-east-1"})
 	e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreError)
 	requireDetail(t, e, "HTTP 503 SlowDown")
-	if proxy.count() != testRetry.MaxAttempts {
-		t.Errorf("%d attempts, want %d", proxy.count(), testRetry.MaxAttempts)
+	if proxy.Count() != testRetry.MaxAttempts {
+		t.Errorf("%d attempts, want %d", proxy.Count(), testRetry.MaxAttempts)
 	}
 }
 
 func TestS3StreamingMultipartUpload(t *testing.T) {
-	s3 := startS3(t, "b1")
+	s3 := testservices.S3(t, "b1")
 	stores := newStores(t, s3Config(s3.URL))
 	b, err := stores.Open(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "b1"})
 	if err != nil {
@@ -210,7 +213,7 @@ func TestS3StreamingMultipartUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	multipart := false
-	for _, r := range s3.rec.requests() {
+	for _, r := range s3.Requests() {
 		if strings.Contains(r.Query, "uploadId") {
 			multipart = true
 		}
@@ -218,7 +221,7 @@ func TestS3StreamingMultipartUpload(t *testing.T) {
 	if !multipart {
 		t.Error("no multipart upload request seen")
 	}
-	obj, err := s3.backend.GetObject("b1", "exports/db/coll/rs0.0.json.gz", nil)
+	obj, err := s3.Backend.GetObject("b1", "exports/db/coll/rs0.0.json.gz", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,9 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/fakests"
+	"github.com/snapexport/snapexport/internal/testservices"
 	"github.com/snapexport/snapexport/objectstore"
-	"github.com/snapexport/snapexport/objectstore/internal/fakests"
 )
 
 const (
@@ -22,12 +23,10 @@ func awsRole(arn, ext string) *snapexport.CloudProviderAccessRole {
 }
 
 // stsSetup is gofakes3 plus a fake STS, and Stores assuming roles there.
-func stsSetup(t *testing.T, mutate ...func(*objectstore.Config)) (*s3Server, *fakests.Server, *objectstore.Stores) {
+func stsSetup(t *testing.T, mutate ...func(*objectstore.Config)) (*testservices.S3Server, *fakests.Server, *objectstore.Stores) {
 	t.Helper()
-	s3 := startS3(t, "export-bucket")
-	sts := fakests.New()
-	t.Cleanup(sts.Close)
-	sts.AddRole(roleARN, externalID)
+	s3 := testservices.S3(t, "export-bucket")
+	sts := testservices.STS(t, testservices.STSRole{ARN: roleARN, ExternalID: externalID})
 	sts.AllowCaller(testAccessKey)
 	cfg := s3Config(s3.URL)
 	cfg.AWS.STSEndpoint = sts.URL
@@ -77,7 +76,7 @@ func TestAssumeRoleRefused(t *testing.T) {
 			t.Errorf("detail %q", e.Detail)
 		}
 	}
-	if n := len(s3.rec.requests()); n != 0 {
+	if n := len(s3.Requests()); n != 0 {
 		t.Errorf("%d S3 requests", n)
 	}
 	for _, c := range sts.Calls() {
@@ -107,14 +106,14 @@ func TestS3CallsCarryTemporaryCredentials(t *testing.T) {
 		}
 		tgt.Region = region
 	}
-	if n := s3.objectSize(t, "export-bucket", objectstore.PermissionCheckKey); n != 0 {
+	if n := s3.ObjectSize(t, "export-bucket", objectstore.PermissionCheckKey); n != 0 {
 		t.Errorf("size %d", n)
 	}
 	// Credentials last an hour: one AssumeRole for every call.
 	if n := len(sts.Calls()); n != 1 {
 		t.Errorf("%d STS calls, want 1", n)
 	}
-	reqs := s3.rec.requests()
+	reqs := s3.Requests()
 	if len(reqs) != 4 {
 		t.Fatalf("%d S3 requests, want 4", len(reqs))
 	}
@@ -143,7 +142,7 @@ func TestTemporaryCredentialsAreRefreshedBeforeExpiry(t *testing.T) {
 		t.Errorf("%d STS calls, want 3", n)
 	}
 	keys := map[string]bool{}
-	for _, r := range s3.rec.requests() {
+	for _, r := range s3.Requests() {
 		if _, ok := sts.Lookup(r.AccessKeyID); !ok {
 			t.Errorf("unknown key %q", r.AccessKeyID)
 		}
@@ -178,7 +177,7 @@ func TestAssumeRoleRetriesTransientSTSFaults(t *testing.T) {
 }
 
 func TestAssumeRoleNoopWithoutSTS(t *testing.T) {
-	s3 := startS3(t)
+	s3 := testservices.S3(t)
 	stores := newStores(t, s3Config(s3.URL))
 	if err := stores.AssumeRole(bg(), awsRole(roleARN, externalID)); err != nil {
 		t.Fatal(err)
@@ -186,7 +185,7 @@ func TestAssumeRoleNoopWithoutSTS(t *testing.T) {
 }
 
 func TestAssumeRoleUnreachableSTS(t *testing.T) {
-	dead := deadEndpoint(t)
+	dead := testservices.DeadEndpoint(t)
 	_, _, stores := stsSetup(t, func(c *objectstore.Config) { c.AWS.STSEndpoint = dead })
 	err := stores.AssumeRole(bg(), awsRole(roleARN, externalID))
 	e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreUnreachable)

@@ -9,7 +9,10 @@
 //
 // Writes run in SERIALIZABLE transactions, retried on serialization failures
 // and deadlocks; reads run in REPEATABLE READ READ ONLY transactions, one
-// snapshot that never aborts. Migrations (migrations/*.sql, embedded) are
+// snapshot that never aborts. The creations of one paged list (a project's
+// export buckets or private endpoints; projects) commit in list order, under
+// a transaction-scoped advisory lock (lockListOrder), so that concurrent
+// creations only append to what readers have seen. Migrations (migrations/*.sql, embedded) are
 // applied by Open under a transaction-scoped advisory lock, so replicas may
 // start at once. A lost connection surfaces as an error for which
 // IsUnavailable is true; the pool replaces broken connections by itself.
@@ -79,6 +82,32 @@ var _ snapexport.Store = (*DB)(nil)
 // fails, naming both versions, when the database's schema is newer than
 // this program's.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	cfg, err := poolConfig(url, opts)
+	if err != nil {
+		return nil, err
+	}
+	retries := opts.MaxRetries
+	switch {
+	case retries == 0:
+		retries = DefaultMaxRetries
+	case retries < 0:
+		retries = 0
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := &DB{pool: pool, maxConns: int(cfg.MaxConns), maxRetries: retries}
+	db.limiter = &limiter{db: db}
+	if err := db.migrate(ctx, opts.Schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate %s: %w", describeTarget(cfg, opts.Schema), err)
+	}
+	return db, nil
+}
+
+// poolConfig parses url and applies opts (all but MaxRetries) to it.
+func poolConfig(url string, opts Options) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -110,24 +139,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	case opts.ConnectTimeout == 0 && cfg.ConnConfig.ConnectTimeout == 0:
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
-	retries := opts.MaxRetries
-	switch {
-	case retries == 0:
-		retries = DefaultMaxRetries
-	case retries < 0:
-		retries = 0
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	db := &DB{pool: pool, maxConns: int(cfg.MaxConns), maxRetries: retries}
-	db.limiter = &limiter{db: db}
-	if err := db.migrate(ctx, opts.Schema); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: migrate %s: %w", describeTarget(cfg, opts.Schema), err)
-	}
-	return db, nil
+	return cfg, nil
 }
 
 // describeTarget names the database (never the password) in errors.
@@ -434,6 +446,25 @@ func query[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), sql
 }
 
 type scanner interface{ Scan(...any) error }
+
+// listOrderLock is the first key of the advisory locks of lockListOrder
+// ("list"); the second is the hash of the list's name.
+const listOrderLock = 0x6c697374
+
+// lockListOrder makes the creations of one list's items commit in the order
+// of their seq, the list's order: it takes a transaction-scoped advisory
+// lock on the list (e.g. "export_buckets/" + project id) that the creation
+// holds from before its INSERT draws a seq until it commits or rolls back.
+// Without it, a transaction that drew seq 5 could commit after one that
+// drew seq 6, and a reader that had seen 6 at the end of a page would, once
+// 5 appeared before it, find 6 again on the next page. With it, an item
+// becomes visible only after every item before it in the list, so
+// concurrent creations only ever append to what readers have seen. SQLite
+// needs nothing of the sort: its writers are serialized.
+func (t *tx) lockListOrder(ctx context.Context, list string) error {
+	_, err := t.exec(ctx, "SELECT pg_advisory_xact_lock($1, hashtext($2))", listOrderLock, list)
+	return err
+}
 
 // Nonces implements snapexport.Store.
 func (db *DB) Nonces() snapexport.NonceStore { return nonces{db} }

@@ -23,6 +23,9 @@ func scanBucket(s scanner) (*snapexport.ExportBucket, error) {
 }
 
 func (t *tx) CreateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
+	if err := t.lockListOrder(ctx, "export_buckets/"+b.ProjectID); err != nil {
+		return err
+	}
 	return inserted("export bucket")(t.exec(ctx, `INSERT INTO export_buckets (`+bucketColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 		b.ID, b.ProjectID, string(b.Provider), b.BucketName, b.RoleID, b.Region, b.RequirePrivateNetworking,

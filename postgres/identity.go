@@ -44,6 +44,10 @@ func scanProject(s scanner) (*snapexport.Project, error) {
 }
 
 func (t *tx) CreateProject(ctx context.Context, p *snapexport.Project) error {
+	// One lock for all projects: a caller's list spans organizations.
+	if err := t.lockListOrder(ctx, "projects"); err != nil {
+		return err
+	}
 	return inserted("project")(t.exec(ctx, `INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
 		p.ID, p.OrgID, p.Name, p.CreatedAt))
 }

@@ -58,6 +58,58 @@ func SchemaVersion() int {
 	return len(ms)
 }
 
+// Migrations lists the names of the embedded migrations in order
+// (0001_initial.sql, …): a database at version v has the first v applied.
+func Migrations() []string {
+	ms, err := loadMigrations()
+	if err != nil {
+		panic(err)
+	}
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.name
+	}
+	return names
+}
+
+// Version reads the schema version of the database at url (the highest
+// version in schema_migrations; 0 when the schema or that table does not
+// exist yet) without migrating or creating anything. schema is the schema
+// looked at: opts.Schema, else the first existing schema of the search_path
+// (empty when there is none). Of opts, Schema and ConnectTimeout apply.
+func Version(ctx context.Context, url string, opts Options) (version int, schema string, err error) {
+	cfg, err := poolConfig(url, opts)
+	if err != nil {
+		return 0, "", err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return 0, "", fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	schema = opts.Schema
+	if schema == "" {
+		if err := conn.QueryRow(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+			return 0, "", fmt.Errorf("postgres: %w", err)
+		}
+		if schema == "" {
+			return 0, "", nil
+		}
+	}
+	var hasTable bool
+	table := pgx.Identifier{schema, "schema_migrations"}.Sanitize()
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", table).Scan(&hasTable); err != nil {
+		return 0, schema, fmt.Errorf("postgres: %w", err)
+	}
+	if !hasTable {
+		return 0, schema, nil
+	}
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+table).Scan(&version); err != nil {
+		return 0, schema, fmt.Errorf("postgres: %w", err)
+	}
+	return version, schema, nil
+}
+
 // migrationLock is the first key of the advisory lock taken while
 // migrating ("snap"); the second is the hash of the schema's name, so that
 // stores in different schemas of one database migrate independently.

@@ -20,6 +20,9 @@ func scanEndpoint(s scanner) (*snapexport.PrivateEndpoint, error) {
 }
 
 func (t *tx) CreatePrivateEndpoint(ctx context.Context, e *snapexport.PrivateEndpoint) error {
+	if err := t.lockListOrder(ctx, "private_endpoints/"+e.ProjectID); err != nil {
+		return err
+	}
 	return inserted("private endpoint")(t.exec(ctx, `INSERT INTO private_endpoints (`+endpointColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 		e.ID, e.ProjectID, string(e.Provider), e.RegionName, e.VPCRegionName, e.Status, e.ConnectionName, e.ErrorMessage, e.CreatedAt))

@@ -70,11 +70,13 @@ type Server struct {
 	// Server gives tests direct access to the service, e.g. to add
 	// principals with other roles.
 	Server *server.Server
+	// Database is the PostgreSQL database holding the server's state (the
+	// URL of Options.Database or $SNAPEXPORTTEST_DATABASE), and Schema the
+	// throwaway schema of it that Close drops; both are empty on SQLite.
+	Database, Schema string
 
 	http    *http.Server
 	tempDir string
-	// dbURL and schema name the PostgreSQL schema to drop on Close.
-	dbURL, schema string
 }
 
 // testHash keeps client-secret hashing cheap: test secrets are throwaway
@@ -120,8 +122,8 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		o.Database = os.Getenv(EnvDatabase)
 	}
 	if o.Database != "" {
-		s.dbURL, s.schema = o.Database, "snapexporttest_"+auth.RandomString(16, "abcdefghijklmnopqrstuvwxyz0123456789")
-		cfg.Database, cfg.Postgres = o.Database, postgres.Options{Schema: s.schema, MaxConns: 4}
+		s.Database, s.Schema = o.Database, "snapexporttest_"+auth.RandomString(16, "abcdefghijklmnopqrstuvwxyz0123456789")
+		cfg.Database, cfg.Postgres = o.Database, postgres.Options{Schema: s.Schema, MaxConns: 4}
 	}
 	if o.ObjectStores != nil {
 		cfg.ObjectStores = *o.ObjectStores
@@ -160,9 +162,9 @@ func (s *Server) Close() {
 	if s.Server != nil {
 		s.Server.Close()
 	}
-	if s.schema != "" {
+	if s.Schema != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		postgres.DropSchema(ctx, s.dbURL, s.schema)
+		postgres.DropSchema(ctx, s.Database, s.Schema)
 		cancel()
 	}
 	s.removeTemp()

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,6 +72,45 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// Migrations lists the names of the embedded migrations in order
+// (0001_initial.sql, …): a database at version v (its user_version) has the
+// first v applied.
+func Migrations() []string {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		panic(err)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = path.Base(n)
+	}
+	return names
+}
+
+// SchemaVersion is the schema version this program migrates databases to.
+func SchemaVersion() int { return len(Migrations()) }
+
+// Version reads the schema version (user_version) of the database file at
+// file, opened read-only: neither created nor migrated.
+func Version(ctx context.Context, file string) (int, error) {
+	if _, err := os.Stat(file); err != nil {
+		return 0, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("mode", "ro")
+	db, err := sql.Open("sqlite", "file:"+file+"?"+q.Encode())
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("%s: %w", file, err)
+	}
+	return v, nil
 }
 
 // Close closes the database.

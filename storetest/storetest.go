@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"ExportBucket", exportBucketTests},
 		{"PrivateEndpoint", privateEndpointTests},
 		{"CreationOrder", creationOrderTests},
+		{"AppendOrder", appendOrderTests},
 		{"Nonce", nonceTests},
 		{"Transaction", transactionTests},
 	}

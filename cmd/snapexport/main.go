@@ -3,6 +3,7 @@
 //	snapexport init  --data DIR [--json]
 //	snapexport serve --data DIR --listen ADDR
 //	snapexport admin …
+//	snapexport migrate status|up [--data DIR | --database URL]
 package main
 
 import (
@@ -22,6 +23,7 @@ commands:
   init    create the database, an organization, a project and owner credentials
   serve   serve the Atlas export API
   admin   manage organizations, projects, API keys, service accounts and roles
+  migrate show (status) or apply (up) the database's schema migrations
 
 Run "snapexport <command> -h" for a command's flags.
 `
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
