@@ -116,4 +116,16 @@ type Tx interface {
 	// ListPrivateEndpoints lists a project's endpoints of one provider.
 	ListPrivateEndpoints(ctx context.Context, projectID string, provider CloudProvider, page Page) ([]*PrivateEndpoint, int, error)
 	DeletePrivateEndpoint(ctx context.Context, projectID, id string) error
+
+	// CreateCluster adds a cluster; ErrConflict when its id or its name in
+	// the project is taken.
+	CreateCluster(ctx context.Context, c *Cluster) error
+	// Cluster finds a cluster by name within a project.
+	Cluster(ctx context.Context, projectID, name string) (*Cluster, error)
+	ListClusters(ctx context.Context, projectID string, page Page) ([]*Cluster, int, error)
+	// ClustersExportingTo lists the clusters whose schedule's export policy
+	// names the bucket.
+	ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*Cluster, error)
+	// UpdateClusterSchedule writes a cluster's Schedule.
+	UpdateClusterSchedule(ctx context.Context, c *Cluster) error
 }

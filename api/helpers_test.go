@@ -22,7 +22,7 @@ import (
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
-	"github.com/snapexport/snapexport/openapi"
+	"github.com/snapexport/snapexport/openapi/openapitest"
 	"github.com/snapexport/snapexport/server"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
@@ -37,15 +37,15 @@ const (
 
 var (
 	validatorOnce sync.Once
-	validator     *openapi.Validator
+	validator     *openapitest.Validator
 	validatorErr  error
 )
 
-func docValidator(t testing.TB) *openapi.Validator {
+func docValidator(t testing.TB) *openapitest.Validator {
 	t.Helper()
-	validatorOnce.Do(func() { validator, validatorErr = openapi.NewValidator() })
+	validatorOnce.Do(func() { validator, validatorErr = openapitest.NewValidator() })
 	if validatorErr != nil {
-		t.Fatalf("openapi.NewValidator: %v", validatorErr)
+		t.Fatalf("openapitest.NewValidator: %v", validatorErr)
 	}
 	return validator
 }

@@ -15,6 +15,9 @@ func (s *Server) operations() []operation {
 	bucket := buckets + "/{exportBucketId}"
 	roles := "/groups/{groupId}/cloudProviderAccess"
 	role := roles + "/{roleId}"
+	clusters := "/groups/{groupId}/clusters"
+	cluster := clusters + "/{clusterName}"
+	schedule := cluster + "/backup/schedule"
 	ops := []operation{
 		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
 		{id: "createGroupBackupExportBucket", method: "POST", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: manager, limit: cloudBackups, handle: createBucket},
@@ -27,6 +30,11 @@ func (s *Server) operations() []operation {
 		{id: "getGroupCloudProviderAccess", method: "GET", path: role, v2: []version{v20230101}, v1: true, role: readOnly, v1Role: owner, limit: cloudProviderAccess, handle: getRole},
 		{id: "authorizeGroupCloudProviderAccessRole", method: "PATCH", path: role, v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: authorizeRole},
 		{id: "deauthorizeGroupCloudProviderAccessRole", method: "DELETE", path: roles + "/{cloudProvider}/{roleId}", v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: deauthorizeRole},
+
+		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230201, v20240805}, role: readOnly, handle: listClusters},
+		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230201, v20240805}, role: readOnly, handle: getCluster},
+		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
+		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
 
 		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},

@@ -1,7 +1,9 @@
 // Package auth authenticates API callers the ways Atlas does: API keys by
 // HTTP Digest and service accounts by OAuth 2.0 client-credentials bearer
-// tokens. It stores no secret in clear: API keys as their digest HA1, client
-// secrets as salted Argon2id hashes, bearer tokens as SHA-256 hashes.
+// tokens. It stores no secret in clear: API keys as their digest HA1 (which
+// does not reveal the key but answers digest challenges as well as it does,
+// so backups need protecting), client secrets as salted Argon2id hashes,
+// bearer tokens as SHA-256 hashes.
 package auth
 
 import (

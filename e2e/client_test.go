@@ -11,7 +11,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/auth"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
-	"github.com/snapexport/snapexport/openapi"
+	"github.com/snapexport/snapexport/openapi/openapitest"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
 
@@ -74,7 +74,7 @@ func oauthConfig(srv *snapexporttest.Server, clientID, clientSecret string) *cli
 
 var (
 	validatorMu sync.Mutex
-	validator   *openapi.Validator
+	validator   *openapitest.Validator
 )
 
 // validating returns a transport that checks every response against our
@@ -84,7 +84,7 @@ func validating(t *testing.T) http.RoundTripper {
 	validatorMu.Lock()
 	defer validatorMu.Unlock()
 	if validator == nil {
-		v, err := openapi.NewValidator()
+		v, err := openapitest.NewValidator()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -141,6 +141,13 @@ func matrixOps() []matrixOp {
 	add("createGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "POST", matrixNeedProjectOwner, 201, true, matrixPrepCreateEndpoint)
 	add("getGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "GET", matrixNeedProjectOwner, 200, true, matrixPrepGetEndpoint)
 	add("deleteGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "DELETE", matrixNeedProjectOwner, 204, true, matrixPrepDeleteEndpoint)
+
+	// Clusters (§1.6): read by any project role; the backup schedule is
+	// read with Project Read Only and changed by the Backup Manager.
+	add("listGroupClusters", "v2", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, 200, true, matrixPrepListClusters)
+	add("getGroupCluster", "v2", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetCluster)
+	add("getGroupClusterBackupSchedule", "v2", only("2024-08-05"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetSchedule)
+	add("updateGroupClusterBackupSchedule", "v2", only("2024-08-05"), "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchSchedule)
 	return ops
 }
 
@@ -563,7 +570,8 @@ func checkMatrixCoversOperations(t *testing.T, ops []matrixOp) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13"}
+	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13",
+		"v20230201": "2023-02-01", "v20240805": "2024-08-05"}
 	have := map[string]bool{}
 	for _, op := range ops {
 		have[op.String()] = true
@@ -874,6 +882,66 @@ func matrixPrepDeleteEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) m
 		_, err := f.srv.Service.PrivateEndpoint(context.Background(), f.groupID, snapexport.AWS, id)
 		if gone := err != nil; gone != allowed {
 			t.Errorf("endpoint gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
+		}
+	}}
+}
+
+// cluster registers a new cluster in project A.
+func (f *matrixFixture) cluster() string {
+	f.t.Helper()
+	c, err := f.srv.Service.CreateCluster(context.Background(), service.ClusterInput{ProjectID: f.groupID, Name: f.unique("matrix-cluster")})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c.Name
+}
+
+func matrixClustersPath(f *matrixFixture) string { return "/groups/" + f.groupID + "/clusters" }
+
+func matrixPrepListClusters(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if !allowed {
+			return
+		}
+		results, _ := res.json(t)["results"].([]any)
+		for _, r := range results {
+			if m, _ := r.(map[string]any); m["name"] == name {
+				return
+			}
+		}
+		t.Errorf("the list does not show cluster %s: %s", name, res.body)
+	}}
+}
+
+func matrixPrepGetCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["name"] != name {
+			t.Errorf("got %s, want cluster %s", res.body, name)
+		}
+	}}
+}
+
+func matrixPrepGetSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["clusterName"] != name {
+			t.Errorf("got %s, want the schedule of cluster %s", res.body, name)
+		}
+	}}
+}
+
+func matrixPrepPatchSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	body := fmt.Sprintf(`{"autoExportEnabled":false,"export":{"exportBucketId":%q,"frequencyType":"monthly"}}`, f.bucketID)
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		c, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if set := c.Schedule.ExportBucketID == f.bucketID; set != allowed {
+			t.Errorf("export policy set = %v after a call that was allowed=%v", set, allowed)
 		}
 	}}
 }

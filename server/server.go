@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/internal/redact"
 	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/ratelimit"
@@ -124,7 +124,7 @@ func openStore(ctx context.Context, cfg Config) (snapexport.Store, ratelimit.Lim
 		}
 		return db, db.Limiter(), postgres.IsUnavailable, nil
 	case cfg.Database != "":
-		return nil, nil, nil, fmt.Errorf("database %q: want a postgres:// URL, or none for SQLite in the data directory", redact(cfg.Database))
+		return nil, nil, nil, fmt.Errorf("database %q: want a postgres:// URL, or none for SQLite in the data directory", redact.URL(cfg.Database))
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, nil, nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
@@ -134,18 +134,6 @@ func openStore(ctx context.Context, cfg Config) (snapexport.Store, ratelimit.Lim
 		return nil, nil, nil, err
 	}
 	return db, ratelimit.NewMemory(), nil, nil
-}
-
-// redact hides the password of a URL-like setting.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Handler is the HTTP API.

@@ -223,8 +223,17 @@ func (s *Service) SetPrivateNetworking(ctx context.Context, projectID, id string
 }
 
 // DeleteBucket removes a bucket record; the bucket's contents are untouched.
+// A bucket a backup schedule auto-exports to cannot be deleted.
 func (s *Service) DeleteBucket(ctx context.Context, projectID, id string) error {
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.DeleteExportBucket(ctx, projectID, id) })
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		if _, err := tx.ExportBucket(ctx, projectID, id); err != nil {
+			return err
+		}
+		if err := releaseBucket(ctx, tx, projectID, id); err != nil {
+			return err
+		}
+		return tx.DeleteExportBucket(ctx, projectID, id)
+	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return bucketNotFound(id)
 	}

@@ -180,13 +180,14 @@ func (s *Service) CreateProject(ctx context.Context, p *snapexport.Principal, or
 	}
 	proj := &snapexport.Project{ID: NewID(), OrgID: orgID, Name: name, CreatedAt: s.now()}
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		// Ownership first: a caller must not learn which organizations exist.
+		if p != nil && !p.IsOrgOwner(orgID) {
+			return snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
+		}
 		if _, err := tx.Organization(ctx, orgID); errors.Is(err, snapexport.ErrNotFound) {
 			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeOrgNotFound, "No organization with ID %s exists.", orgID)
 		} else if err != nil {
 			return err
-		}
-		if p != nil && !p.IsOrgOwner(orgID) {
-			return snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
 		}
 		if _, err := tx.ProjectByName(ctx, orgID, name); err == nil {
 			return snapexport.Errorf(http.StatusConflict, snapexport.CodeDuplicateGroupName, "A group with name \"%s\" already exists.", name)

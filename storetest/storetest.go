@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"CloudProviderAccessRole", cloudProviderAccessRoleTests},
 		{"ExportBucket", exportBucketTests},
 		{"PrivateEndpoint", privateEndpointTests},
+		{"Cluster", clusterTests},
 		{"CreationOrder", creationOrderTests},
 		{"AppendOrder", appendOrderTests},
 		{"Nonce", nonceTests},

@@ -27,6 +27,8 @@ const adminUsage = `usage: snapexport admin <resource> <action> [flags]
   role assign   (--public-key KEY | --client-id ID) [--project ID] --role ROLE
   role unassign (--public-key KEY | --client-id ID) [--project ID] --role ROLE
   role list     (--public-key KEY | --client-id ID)
+  cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--label k=v …]
+  cluster list --group ID
 
 Every action takes --data DIR and --json. Roles on an organization: ORG_OWNER,
 ORG_MEMBER; on a project: GROUP_OWNER, GROUP_BACKUP_MANAGER,
@@ -155,6 +157,38 @@ type roleJSON struct {
 	Role      string `json:"role"`
 }
 
+type clusterJSON struct {
+	ID             string             `json:"id"`
+	GroupID        string             `json:"groupId"`
+	Name           string             `json:"name"`
+	ClusterType    string             `json:"clusterType"`
+	MongoDBVersion string             `json:"mongoDBVersion"`
+	Shards         []snapexport.Shard `json:"shards"`
+	Labels         []snapexport.Label `json:"labels"`
+	Created        string             `json:"created"`
+}
+
+func newClusterJSON(c *snapexport.Cluster) clusterJSON {
+	out := clusterJSON{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, c.Shards, c.Labels, ts(c.CreatedAt)}
+	if out.Labels == nil {
+		out.Labels = []snapexport.Label{}
+	}
+	return out
+}
+
+// labelList collects repeated --label k=v flags.
+type labelList []snapexport.Label
+
+func (l *labelList) String() string { return fmt.Sprint(*l) }
+func (l *labelList) Set(s string) error {
+	k, v, found := strings.Cut(s, "=")
+	if !found || k == "" {
+		return fmt.Errorf("label %q is not of the form key=value", s)
+	}
+	*l = append(*l, snapexport.Label{Key: k, Value: v})
+	return nil
+}
+
 func ts(t interface{ Format(string) string }) string { return t.Format("2006-01-02T15:04:05Z") }
 
 // principalFlags adds --public-key and --client-id.
@@ -227,6 +261,51 @@ var adminCommands = map[string]func(*adminCmd){
 		c.text = func(w io.Writer, v any) {
 			for _, p := range v.([]projectJSON) {
 				fmt.Fprintf(w, "%s  %s\n", p.ID, p.Name)
+			}
+		}
+	},
+	"cluster create": func(c *adminCmd) {
+		group := c.fs.String("group", "", "project id")
+		name := c.fs.String("name", "", "cluster name")
+		shards := c.fs.String("shards", "", "comma-separated shard replica-set names of a sharded cluster; none for a replica set")
+		version := c.fs.String("mongodb-version", service.DefaultMongoDBVersion, "MongoDB version (x.y.z)")
+		var labels labelList
+		c.fs.Var(&labels, "label", "label key=value (repeatable)")
+		c.need("group", group)
+		c.need("name", name)
+		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels}
+			if *shards != "" {
+				in.Shards = strings.Split(*shards, ",")
+			}
+			cl, err := srv.Service.CreateCluster(ctx, in)
+			if err != nil {
+				return nil, err
+			}
+			return newClusterJSON(cl), nil
+		}
+		c.text = func(w io.Writer, v any) {
+			cl := v.(clusterJSON)
+			fmt.Fprintf(w, "cluster %s %q (%s, %d shard(s)) created\n", cl.ID, cl.Name, cl.ClusterType, len(cl.Shards))
+		}
+	},
+	"cluster list": func(c *adminCmd) {
+		group := c.fs.String("group", "", "project id")
+		c.need("group", group)
+		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+			if _, err := srv.Service.Project(ctx, *group); err != nil {
+				return nil, err
+			}
+			cls, _, err := srv.Service.Clusters(ctx, *group, snapexport.Page{})
+			out := []clusterJSON{}
+			for _, cl := range cls {
+				out = append(out, newClusterJSON(cl))
+			}
+			return out, err
+		}
+		c.text = func(w io.Writer, v any) {
+			for _, cl := range v.([]clusterJSON) {
+				fmt.Fprintf(w, "%s  %s  %s  %s\n", cl.ID, cl.Name, cl.ClusterType, cl.MongoDBVersion)
 			}
 		}
 	},

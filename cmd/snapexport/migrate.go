@@ -6,9 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/snapexport/snapexport/internal/redact"
 	"io"
 	"io/fs"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -90,7 +90,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	dbURL := database(*db, file.Database)
 	if dbURL != "" && !server.IsPostgres(dbURL) {
-		return usageError{fmt.Sprintf("--database %q: want a postgres:// URL, or none for SQLite in the data directory", redactURL(dbURL))}
+		return usageError{fmt.Sprintf("--database %q: want a postgres:// URL, or none for SQLite in the data directory", redact.URL(dbURL))}
 	}
 	pgOptions, err := file.PostgresOptions()
 	if err != nil {
@@ -127,7 +127,7 @@ func (o *migrateOutput) finish(names []string) {
 }
 
 func migratePostgres(ctx context.Context, action, dbURL string, opts postgres.Options) (migrateOutput, error) {
-	out := migrateOutput{Backend: "postgres", Database: redactURL(dbURL)}
+	out := migrateOutput{Backend: "postgres", Database: redact.URL(dbURL)}
 	before, schema, err := postgres.Version(ctx, dbURL, opts)
 	if err != nil {
 		return out, err
@@ -213,13 +213,4 @@ func printMigrate(w io.Writer, action string, o migrateOutput) {
 	default:
 		fmt.Fprintf(w, "state:           %d migration(s) pending: %s; run snapexport migrate up\n", len(o.Pending), strings.Join(o.Pending, ", "))
 	}
-}
-
-// redactURL hides the password of a URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/config"
 	"github.com/snapexport/snapexport/server"
+	"github.com/snapexport/snapexport/service"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -116,14 +117,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if !initialized {
 		b, err := srv.Service.Init(ctx, "snapexport", "default", srv.Hash)
-		if err != nil {
+		switch {
+		case errors.Is(err, service.ErrAlreadyInitialized):
+			// Another replica initialized the shared database first.
+		case err != nil:
 			return fmt.Errorf("initialize %s: %w", *dataDir, err)
+		default:
+			printCredentials(stdout, initOutput{
+				OrgID: b.Org.ID, GroupID: b.Project.ID,
+				APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
+				ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
+			})
 		}
-		printCredentials(stdout, initOutput{
-			OrgID: b.Org.ID, GroupID: b.Project.ID,
-			APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
-			ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
-		})
 	}
 	for _, line := range srv.Buckets.Describe() {
 		logger.Info("object storage", "provider", line)
@@ -133,7 +138,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// Bounded reads keep slow clients from holding connections; writes may
+	// wait for a bucket check (objectStores.timeout) and a database.
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 	storeName := "sqlite"

@@ -1,4 +1,4 @@
-package openapi
+package openapitest
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"github.com/snapexport/snapexport/openapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -244,7 +245,7 @@ func TestValidateResponse(t *testing.T) {
 		{name: "revoke", method: "POST", target: "/api/oauth/revoke", status: 200, ok: true},
 		{name: "revoke bad request", method: "POST", target: "/api/oauth/revoke", status: 400, ctype: ctJSON, body: `{"error":"invalid_request","error_description":"token is required"}`, ok: true},
 		{name: "healthz", method: "GET", target: "/healthz", status: 200, ctype: "text/plain; charset=utf-8", body: "ok\n", ok: true},
-		{name: "openapi document", method: "GET", target: "/api/atlas/v2/openapi.yaml", status: 200, ctype: "application/yaml", body: string(Document), ok: true},
+		{name: "openapi document", method: "GET", target: "/api/atlas/v2/openapi.yaml", status: 200, ctype: "application/yaml", body: string(openapi.Document), ok: true},
 		{name: "HEAD ignored", method: "HEAD", target: v2, status: 200, ok: true},
 	}
 	for _, c := range checks {
@@ -483,7 +484,7 @@ func TestMatchesAtlasReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := operations(t, data)
-	ours := operations(t, Document)
+	ours := operations(t, openapi.Document)
 
 	common := 0
 	for key, r := range ref {

@@ -1,0 +1,111 @@
+package snapexport
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Cluster types Atlas reports in clusterType.
+type ClusterType string
+
+const (
+	ClusterReplicaSet ClusterType = "REPLICASET"
+	ClusterSharded    ClusterType = "SHARDED"
+)
+
+// Export frequencies of an automatic export policy. Atlas's specification
+// lists monthly and yearly; its documentation adds daily and weekly.
+var ExportFrequencies = []string{"daily", "weekly", "monthly", "yearly"}
+
+// Label is a key/value pair on a cluster (Atlas's labels and tags).
+type Label struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Shard is one replica set of a cluster: the only one of a replica set,
+// one per shard of a sharded cluster.
+type Shard struct {
+	ID             string `json:"id"`
+	ReplicaSetName string `json:"replicaSetName"`
+}
+
+// Cluster is a MongoDB deployment registered by an operator, whose
+// snapshots the service exports. Labels and Shards are nil when empty.
+type Cluster struct {
+	ID             string
+	ProjectID      string
+	Name           string
+	Type           ClusterType
+	MongoDBVersion string
+	Labels         []Label
+	Shards         []Shard
+	CreatedAt      time.Time
+	Schedule       BackupSchedule
+}
+
+// BackupSchedule is the export part of a cluster's backup schedule.
+type BackupSchedule struct {
+	AutoExportEnabled bool
+	// ExportBucketID and ExportFrequencyType are the automatic export
+	// policy; both empty when none is set.
+	ExportBucketID                    string
+	ExportFrequencyType               string
+	UseOrgAndGroupNamesInExportPrefix bool
+}
+
+var clusterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*$`)
+
+// ValidClusterName reports whether name follows Atlas's pattern for
+// cluster names (at most 64 characters).
+func ValidClusterName(name string) bool {
+	return len(name) <= 64 && clusterNamePattern.MatchString(name)
+}
+
+var mongoDBVersionPattern = regexp.MustCompile(`^([0-9]+)\.([0-9]+)\.[0-9]+$`)
+
+// MongoDBMajorVersion is the major.minor of a full version (8.0.29 → 8.0),
+// empty when v is not of the form x.y.z.
+func MongoDBMajorVersion(v string) string {
+	m := mongoDBVersionPattern.FindStringSubmatch(v)
+	if m == nil {
+		return ""
+	}
+	return m[1] + "." + m[2]
+}
+
+// EncodeClusterLists is the stored JSON text of a cluster's labels and
+// shards ("[]" when empty), for the storage backends.
+func EncodeClusterLists(c *Cluster) (labels, shards string, err error) {
+	enc := func(v any, n int) (string, error) {
+		if n == 0 {
+			return "[]", nil
+		}
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	if labels, err = enc(c.Labels, len(c.Labels)); err != nil {
+		return "", "", err
+	}
+	shards, err = enc(c.Shards, len(c.Shards))
+	return labels, shards, err
+}
+
+// DecodeClusterLists reads back what EncodeClusterLists wrote.
+func DecodeClusterLists(c *Cluster, labels, shards string) error {
+	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+		return fmt.Errorf("cluster %s labels: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(shards), &c.Shards); err != nil {
+		return fmt.Errorf("cluster %s shards: %w", c.ID, err)
+	}
+	if len(c.Labels) == 0 {
+		c.Labels = nil
+	}
+	if len(c.Shards) == 0 {
+		c.Shards = nil
+	}
+	return nil
+}

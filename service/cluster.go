@@ -1,0 +1,214 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/snapexport/snapexport"
+)
+
+// Errors of clusters and their backup schedules.
+const (
+	CodeClusterNotFound     = "CLUSTER_NOT_FOUND"
+	CodeInvalidBackupPolicy = "INVALID_BACKUP_POLICY"
+	CodeBucketInUse         = "EXPORT_BUCKET_DELETE_FAILED_BUCKET_IN_USE"
+)
+
+// DefaultMongoDBVersion is the version of clusters registered without one.
+const DefaultMongoDBVersion = "8.0.0"
+
+// DefaultExportFrequency is the frequency of an export policy set without
+// one.
+const DefaultExportFrequency = "monthly"
+
+func clusterNotFound(name, projectID string) error {
+	return snapexport.Errorf(http.StatusNotFound, CodeClusterNotFound, "No cluster named %s exists in group %s.", name, projectID)
+}
+
+func invalidBackupPolicy(reason string) error {
+	return snapexport.Errorf(http.StatusBadRequest, CodeInvalidBackupPolicy, "Invalid backup policy: %s", reason)
+}
+
+// ClusterInput registers a cluster: a replica set when Shards is empty, a
+// sharded cluster with one shard per replica-set name otherwise.
+type ClusterInput struct {
+	ProjectID      string
+	Name           string
+	Shards         []string
+	MongoDBVersion string
+	Labels         []snapexport.Label
+}
+
+var replicaSetNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// CreateCluster registers a cluster of a project (an operator action:
+// errors are plain and name the bad value).
+func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexport.Cluster, error) {
+	if !snapexport.ValidClusterName(in.Name) {
+		return nil, fmt.Errorf("cluster name %q must be 1 to 64 letters, digits and hyphens, starting with a letter or digit", in.Name)
+	}
+	if in.MongoDBVersion == "" {
+		in.MongoDBVersion = DefaultMongoDBVersion
+	}
+	if snapexport.MongoDBMajorVersion(in.MongoDBVersion) == "" {
+		return nil, fmt.Errorf("MongoDB version %q is not of the form 8.0.4", in.MongoDBVersion)
+	}
+	c := &snapexport.Cluster{ID: NewID(), ProjectID: in.ProjectID, Name: in.Name, Type: snapexport.ClusterReplicaSet,
+		MongoDBVersion: in.MongoDBVersion, CreatedAt: s.now()}
+	names := in.Shards
+	if len(names) == 0 {
+		names = []string{in.Name + "-shard-0"}
+	} else {
+		c.Type = snapexport.ClusterSharded
+	}
+	for i, n := range names {
+		if len(n) > 128 || !replicaSetNamePattern.MatchString(n) {
+			return nil, fmt.Errorf("shard replica-set name %q must be letters, digits, '.', '_' and '-', starting with a letter or digit", n)
+		}
+		if slices.Contains(names[:i], n) {
+			return nil, fmt.Errorf("shard replica-set name %q is given twice", n)
+		}
+		c.Shards = append(c.Shards, snapexport.Shard{ID: NewID(), ReplicaSetName: n})
+	}
+	for _, l := range in.Labels {
+		if strings.TrimSpace(l.Key) == "" {
+			return nil, fmt.Errorf("label %q=%q has an empty key", l.Key, l.Value)
+		}
+	}
+	if len(in.Labels) > 0 {
+		c.Labels = slices.Clone(in.Labels)
+	}
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
+			return notFoundAs(err, "project %s does not exist", in.ProjectID)
+		}
+		err := tx.CreateCluster(ctx, c)
+		if errors.Is(err, snapexport.ErrConflict) {
+			return fmt.Errorf("project %s already has a cluster named %s", in.ProjectID, in.Name)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Clusters lists a project's clusters.
+func (s *Service) Clusters(ctx context.Context, projectID string, page snapexport.Page) ([]*snapexport.Cluster, int, error) {
+	var out []*snapexport.Cluster
+	var total int
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		out, total, err = tx.ListClusters(ctx, projectID, page)
+		return err
+	})
+	return out, total, err
+}
+
+// Cluster returns one cluster or CLUSTER_NOT_FOUND.
+func (s *Service) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {
+	var c *snapexport.Cluster
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		c, err = tx.Cluster(ctx, projectID, name)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, clusterNotFound(name, projectID)
+	}
+	return c, err
+}
+
+// ExportPolicyInput is the export object of a schedule PATCH.
+type ExportPolicyInput struct {
+	BucketID      string
+	FrequencyType string // empty: DefaultExportFrequency
+}
+
+// ScheduleInput is a schedule PATCH; nil fields keep their value.
+type ScheduleInput struct {
+	AutoExportEnabled                 *bool
+	Export                            *ExportPolicyInput
+	UseOrgAndGroupNamesInExportPrefix *bool
+}
+
+// UpdateBackupSchedule changes the export settings of a cluster's backup
+// schedule. Like Atlas it needs autoExportEnabled in every request; the
+// export bucket must be one of the project's, and automatic export needs
+// an export policy.
+func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name string, in ScheduleInput) (*snapexport.Cluster, error) {
+	if in.AutoExportEnabled == nil {
+		return nil, invalidBackupPolicy("autoExportEnabled must be specified.")
+	}
+	if in.Export != nil {
+		if in.Export.FrequencyType == "" {
+			in.Export.FrequencyType = DefaultExportFrequency
+		}
+		if !slices.Contains(snapexport.ExportFrequencies, in.Export.FrequencyType) {
+			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", in.Export.FrequencyType)
+		}
+	}
+	var c *snapexport.Cluster
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if c, err = tx.Cluster(ctx, projectID, name); err != nil {
+			if errors.Is(err, snapexport.ErrNotFound) {
+				return clusterNotFound(name, projectID)
+			}
+			return err
+		}
+		sched := c.Schedule
+		sched.AutoExportEnabled = *in.AutoExportEnabled
+		if in.Export != nil {
+			if _, err := tx.ExportBucket(ctx, projectID, in.Export.BucketID); err != nil {
+				if errors.Is(err, snapexport.ErrNotFound) {
+					return bucketNotFound(in.Export.BucketID)
+				}
+				return err
+			}
+			sched.ExportBucketID, sched.ExportFrequencyType = in.Export.BucketID, in.Export.FrequencyType
+		}
+		if in.UseOrgAndGroupNamesInExportPrefix != nil {
+			sched.UseOrgAndGroupNamesInExportPrefix = *in.UseOrgAndGroupNamesInExportPrefix
+		}
+		if sched.AutoExportEnabled && sched.ExportBucketID == "" {
+			return invalidBackupPolicy("autoExportEnabled requires an export policy (export.exportBucketId).")
+		}
+		c.Schedule = sched
+		return tx.UpdateClusterSchedule(ctx, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// releaseBucket prepares the deletion of a bucket: it fails while a
+// cluster's schedule auto-exports to the bucket, and otherwise removes the
+// export policy of the schedules that still name it, as clients (Terraform)
+// wait for no schedule to name a deleted bucket.
+func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID string) error {
+	clusters, err := tx.ClustersExportingTo(ctx, projectID, bucketID)
+	if err != nil {
+		return err
+	}
+	for _, c := range clusters {
+		if c.Schedule.AutoExportEnabled {
+			return snapexport.Errorf(http.StatusBadRequest, CodeBucketInUse,
+				"Export bucket %s cannot be deleted: the backup schedule of cluster %s exports to it automatically.", bucketID, c.Name)
+		}
+	}
+	for _, c := range clusters {
+		c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType = "", ""
+		if err := tx.UpdateClusterSchedule(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
