@@ -175,17 +175,9 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 	return &snapexport.Principal{ID: sa.ID, Kind: snapexport.PrincipalServiceAccount, Name: sa.ClientID, OrgID: sa.OrgID, Roles: roles}, nil
 }
 
-// Token is a freshly issued bearer token.
-type Token struct {
-	AccessToken string
-	ExpiresIn   int
-}
-
-// ErrInvalidClient means the client id or secret is wrong.
-var ErrInvalidClient = errors.New("invalid client credentials")
-
-// IssueToken checks a service account's credentials and issues a bearer token.
-func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
+// authenticateClient returns the service account whose credentials are
+// given, or ErrInvalidClient.
+func (a *Authenticator) authenticateClient(ctx context.Context, clientID, clientSecret string) (*snapexport.ServiceAccount, error) {
 	var sa *snapexport.ServiceAccount
 	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
 		var err error
@@ -200,6 +192,24 @@ func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret s
 	}
 	if !VerifySecret(clientSecret, sa.SecretHash) {
 		return nil, ErrInvalidClient
+	}
+	return sa, nil
+}
+
+// Token is a freshly issued bearer token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   int
+}
+
+// ErrInvalidClient means the client id or secret is wrong.
+var ErrInvalidClient = errors.New("invalid client credentials")
+
+// IssueToken checks a service account's credentials and issues a bearer token.
+func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
+	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
+	if err != nil {
+		return nil, err
 	}
 	token := NewAccessToken()
 	now := a.now()
@@ -217,20 +227,9 @@ func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret s
 // credentials are given. Revoking an unknown or foreign token succeeds
 // silently (RFC 7009 §2.2), so it tells nothing about other clients' tokens.
 func (a *Authenticator) RevokeToken(ctx context.Context, clientID, clientSecret, token string) error {
-	var sa *snapexport.ServiceAccount
-	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		sa, err = tx.ServiceAccountByClientID(ctx, clientID)
-		return err
-	})
-	if errors.Is(err, snapexport.ErrNotFound) {
-		return ErrInvalidClient
-	}
+	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
 	if err != nil {
 		return err
-	}
-	if !VerifySecret(clientSecret, sa.SecretHash) {
-		return ErrInvalidClient
 	}
 	return a.Store.Write(ctx, func(tx snapexport.Tx) error {
 		t, err := tx.AccessToken(ctx, TokenHash(token))

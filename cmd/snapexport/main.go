@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/snapexport/snapexport/config"
 	"io"
 	"os"
 	"os/signal"
@@ -97,6 +98,18 @@ func database(flagValue, fileValue string) string {
 		return env
 	}
 	return fileValue
+}
+
+// loadConfig reads the --config file, when one is named, and reports which
+// flags the command line set, since those win over the file.
+func loadConfig(fs *flag.FlagSet, path string) (config.File, map[string]bool, error) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if path == "" {
+		return config.File{}, given, nil
+	}
+	file, err := config.Load(path)
+	return file, given, err
 }
 
 // parse parses args and rejects stray positional arguments.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"github.com/snapexport/snapexport/internal/redact"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/snapexport/snapexport/config"
 	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/server"
 	"github.com/snapexport/snapexport/sqlite"
@@ -76,15 +74,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	var file config.File
-	if *configPath != "" {
-		var err error
-		if file, err = config.Load(*configPath); err != nil {
-			return err
-		}
+	file, given, err := loadConfig(fs, *configPath)
+	if err != nil {
+		return err
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if !given["data"] && file.Data != "" {
 		*dataDir = file.Data
 	}

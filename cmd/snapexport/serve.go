@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,16 +37,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var file config.File
-	if *configPath != "" {
-		var err error
-		if file, err = config.Load(*configPath); err != nil {
-			return err
-		}
+	file, given, err := loadConfig(fs, *configPath)
+	if err != nil {
+		return err
 	}
 	// A flag given on the command line wins over the file.
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	choose := func(name, flagValue, fileValue string) string {
 		if given[name] || fileValue == "" {
 			return flagValue
@@ -90,7 +84,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	limits := api.Limits{Disabled: file.RateLimits.Disabled}
-	var err error
 	if limits.CloudBackups, limits.CloudProviderAccess, err = file.Limits(); err != nil {
 		return usageError{err.Error()}
 	}
