@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -20,6 +22,12 @@ type Authenticator struct {
 	NonceTTL time.Duration
 	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
 	TokenTTL time.Duration
+
+	// verifySlots bounds the concurrent Argon2id checks of client secrets,
+	// each of which takes tens of MiB: a burst of token requests waits
+	// instead of exhausting memory.
+	verifyOnce  sync.Once
+	verifySlots chan struct{}
 }
 
 const (
@@ -190,7 +198,15 @@ func (a *Authenticator) authenticateClient(ctx context.Context, clientID, client
 	if err != nil {
 		return nil, err
 	}
-	if !VerifySecret(clientSecret, sa.SecretHash) {
+	a.verifyOnce.Do(func() { a.verifySlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0)) })
+	select {
+	case a.verifySlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	ok := VerifySecret(clientSecret, sa.SecretHash)
+	<-a.verifySlots
+	if !ok {
 		return nil, ErrInvalidClient
 	}
 	return sa, nil

@@ -26,6 +26,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -73,6 +74,8 @@ type DB struct {
 	maxConns   int
 	maxRetries int
 	limiter    *limiter
+	// noncesIssued paces the sweep of unanswered nonces.
+	noncesIssued atomic.Int64
 }
 
 var _ snapexport.Store = (*DB)(nil)

@@ -21,8 +21,19 @@ const staleSweep = time.Hour
 
 func (n nonces) IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
 	_, err := n.db.pool.Exec(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES ($1, $2)`, nonce, expiresAt)
-	return conflict(err)
+	if err != nil {
+		return conflict(err)
+	}
+	// Unanswered challenges are swept as they are issued too, so that
+	// unauthenticated traffic cannot grow the table without bound.
+	if n.db.noncesIssued.Add(1)%nonceSweepEvery == 0 {
+		_, err = n.db.pool.Exec(ctx, `DELETE FROM digest_nonces WHERE expires_at < $1`, expiresAt.Add(-staleSweep))
+	}
+	return err
 }
+
+// nonceSweepEvery is how many issued nonces pass between sweeps.
+const nonceSweepEvery = 64
 
 func (n nonces) ConsumeNonce(ctx context.Context, nonce string, now time.Time) (snapexport.NonceState, error) {
 	// The same statement sweeps the nonces of clients that never came back.

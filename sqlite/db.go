@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,6 +34,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	nonce *sql.DB
+	// noncesIssued paces the sweep of unanswered nonces.
+	noncesIssued atomic.Int64
 }
 
 var _ snapexport.Store = (*DB)(nil)
@@ -204,7 +207,7 @@ type tx struct {
 }
 
 // Nonces implements snapexport.Store.
-func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce} }
+func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce, &db.noncesIssued} }
 
 // timeFormat keeps timestamps sortable as text and exact to the nanosecond.
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"

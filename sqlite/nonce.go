@@ -4,16 +4,33 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/snapexport/snapexport"
 )
 
-type nonces struct{ db *sql.DB }
+type nonces struct {
+	db     *sql.DB
+	issued *atomic.Int64
+}
+
+// sweepEvery is how many issued nonces pass between sweeps of the ones
+// nobody answered: unauthenticated requests each issue one, so the table
+// is bounded by sweeping as they are issued, not only as they are consumed.
+const sweepEvery = 64
 
 func (n nonces) IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
 	_, err := n.db.ExecContext(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, expiresAt.UnixNano())
-	return conflict(err)
+	if err != nil {
+		return conflict(err)
+	}
+	if n.issued.Add(1)%sweepEvery == 0 {
+		// expiresAt is now plus the nonce lifetime (minutes): an hour
+		// more is well past every nonce still worth answering.
+		_, err = n.db.ExecContext(ctx, `DELETE FROM digest_nonces WHERE expires_at < ?`, expiresAt.Add(-time.Hour).UnixNano())
+	}
+	return err
 }
 
 func (n nonces) ConsumeNonce(ctx context.Context, nonce string, now time.Time) (snapexport.NonceState, error) {

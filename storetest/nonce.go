@@ -42,6 +42,18 @@ func (e *env) consume(what, nonce string, now time.Time, want snapexport.NonceSt
 }
 
 var nonceTests = []test{
+	{"UnansweredSweptAsOthersAreIssued", func(t *testing.T, e *env) {
+		// A nonce nobody answered, long expired, must not outlive a burst
+		// of new challenges: unauthenticated traffic would otherwise grow
+		// the table without bound.
+		now := e.now()
+		e.issue("abandoned", now.Add(-2*time.Hour))
+		for i := range 200 {
+			e.issue(fmt.Sprintf("fresh-%d", i), now.Add(5*time.Minute))
+		}
+		e.consume("abandoned nonce after 200 new ones", "abandoned", now, snapexport.NonceUnknown)
+		e.consume("a fresh nonce", "fresh-199", now, snapexport.NonceValid)
+	}},
 	{"ConsumeOnce", func(t *testing.T, e *env) {
 		now := e.now()
 		e.issue("n1", now.Add(5*time.Minute))
