@@ -23,8 +23,8 @@ type Error struct {
 
 // FieldError names one attribute of a request body and what is wrong with it.
 type FieldError struct {
-	Field       string `json:"field"`
 	Description string `json:"description"`
+	Field       string `json:"field"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Detail }

@@ -132,7 +132,61 @@ func (v *Validator) validate(req *http.Request, status int, header http.Header, 
 	if err := checkVersionEcho(req, route.Path, status, header); err != nil {
 		return err
 	}
+	if err := checkKeyOrder(req, status, header, body); err != nil {
+		return err
+	}
 	return checkErrorConsistency(status, header, body)
+}
+
+// checkKeyOrder: Atlas sends the keys of every JSON object in alphabetical
+// order. The digest challenge (Atlas's own fixed order) and pretty output
+// are exempt.
+func checkKeyOrder(req *http.Request, status int, header http.Header, body []byte) error {
+	if req.URL.Query().Get("pretty") == "true" || header.Get("Www-Authenticate") != "" || len(bytes.TrimSpace(body)) == 0 ||
+		!strings.Contains(header.Get("Content-Type"), "json") || strings.HasPrefix(req.URL.Path, "/api/oauth/") {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type level struct {
+		object  bool
+		lastKey string
+		wantKey bool
+	}
+	var stack []level
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("answered %d with a body that is not JSON: %w", status, err)
+		}
+		top := len(stack) - 1
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top >= 0 && stack[top].object {
+					stack[top].wantKey = true
+				}
+				stack = append(stack, level{object: t == '{', wantKey: t == '{'})
+			default:
+				stack = stack[:top]
+			}
+			continue
+		case string:
+			if top >= 0 && stack[top].object && stack[top].wantKey {
+				if stack[top].lastKey != "" && t < stack[top].lastKey {
+					return fmt.Errorf("answered %d with key %q after %q: Atlas orders keys alphabetically", status, t, stack[top].lastKey)
+				}
+				stack[top].lastKey, stack[top].wantKey = t, false
+				continue
+			}
+		}
+		if top >= 0 && stack[top].object {
+			stack[top].wantKey = true
+		}
+	}
 }
 
 // validateUnrouted handles responses to paths or methods the document does
