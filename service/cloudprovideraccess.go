@@ -126,8 +126,17 @@ func (s *Service) AuthorizeRole(ctx context.Context, projectID, id string, in Ro
 		if err != nil {
 			return err
 		}
-		candidate, err = s.authorized(*cur.CloudProviderAccessRole, in)
-		return err
+		if candidate, err = s.authorized(*cur.CloudProviderAccessRole, in); err != nil {
+			return err
+		}
+		// Buckets record the tenant they were created in; moving the role
+		// to another tenant would leave them pointing at storage it no
+		// longer reaches.
+		if len(cur.Buckets) > 0 && candidate.TenantID != cur.TenantID {
+			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleInUse,
+				"The cloud provider access role %s is used by export bucket %s; its tenant cannot change.", id, cur.Buckets[0].ID)
+		}
+		return nil
 	})
 	if err != nil {
 		return RoleWithUsage{}, err

@@ -118,3 +118,34 @@ func TestRequirePrivateNetworkingInCloudMode(t *testing.T) {
 		t.Error("a refused PATCH changed requirePrivateNetworking")
 	}
 }
+
+func TestAzureTenantFixedWhileBucketsUseTheRole(t *testing.T) {
+	ctx := context.Background()
+	svc, project, _ := newService(t, nil)
+	azure := func(tenant string) service.RoleInput {
+		return service.RoleInput{Provider: snapexport.Azure, AtlasAzureAppID: "9f2deb0d-be22-4524-a403-df531868bac0",
+			ServicePrincipalID: "22f1d2a6-d0e9-482a-83a4-b8dd7dddc2c1", TenantID: tenant}
+	}
+	const first, second = "91402290-a7e4-4f6f-8a6f-1a0d6e2c52a4", "0c3c5b7e-3f0a-4a39-9b4a-6cf0e1b5b2d0"
+	role, err := svc.CreateRole(ctx, project, azure(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthorizeRole(ctx, project, role.ID, azure(first)); err != nil {
+		t.Fatal(err)
+	}
+	// Unused, the role may move to another tenant.
+	if _, err := svc.AuthorizeRole(ctx, project, role.ID, azure(second)); err != nil {
+		t.Fatalf("moving an unused role: %v", err)
+	}
+	if _, err := svc.CreateBucket(ctx, project, service.BucketInput{Provider: snapexport.Azure, RoleID: role.ID,
+		ServiceURL: "https://account.blob.core.windows.net/container"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthorizeRole(ctx, project, role.ID, azure(first)); snapexport.ErrorCode(err) != snapexport.CodeCloudProviderAccessRoleInUse {
+		t.Errorf("moving a role a bucket uses: %v, want %s", err, snapexport.CodeCloudProviderAccessRoleInUse)
+	}
+	if _, err := svc.AuthorizeRole(ctx, project, role.ID, azure(second)); err != nil {
+		t.Errorf("re-authorizing in the same tenant: %v", err)
+	}
+}
