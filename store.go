@@ -128,4 +128,24 @@ type Tx interface {
 	ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*Cluster, error)
 	// UpdateClusterSchedule writes a cluster's Schedule.
 	UpdateClusterSchedule(ctx context.Context, c *Cluster) error
+
+	// CreateSnapshot adds a snapshot; ErrConflict when its id is taken.
+	CreateSnapshot(ctx context.Context, s *Snapshot) error
+	// Snapshot finds a snapshot of a cluster by id, members of sharded
+	// snapshots included.
+	Snapshot(ctx context.Context, projectID, clusterID, id string) (*Snapshot, error)
+	// ListSnapshots lists a cluster's snapshots of one kind that belong to
+	// no sharded-cluster snapshot (ParentID empty).
+	ListSnapshots(ctx context.Context, projectID, clusterID string, kind SnapshotKind, page Page) ([]*Snapshot, int, error)
+	// SnapshotsTakenAt lists a cluster's replica-set snapshots taken at t
+	// that belong to no sharded-cluster snapshot yet.
+	SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, t time.Time) ([]*Snapshot, error)
+	// UpdateSnapshot writes a snapshot's ParentID and ExpiresAt.
+	UpdateSnapshot(ctx context.Context, s *Snapshot) error
+	// DeleteSnapshot removes one snapshot (not its members).
+	DeleteSnapshot(ctx context.Context, projectID, id string) error
+	// ExpiredSnapshots lists up to limit snapshots of any project that
+	// expired before t and belong to no sharded-cluster snapshot, earliest
+	// expiry first.
+	ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*Snapshot, error)
 }

@@ -45,6 +45,9 @@ type Server struct {
 	// Unavailable tells errors that mean the database cannot be reached
 	// (answered 503 SERVICE_UNAVAILABLE) from other failures (500).
 	Unavailable func(error) bool
+	// MaxUploadBytes bounds an archive sent to the upload endpoint
+	// (DefaultMaxUploadBytes when zero).
+	MaxUploadBytes int64
 }
 
 func (s *Server) now() time.Time {
@@ -129,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/oauth/token", s.token)
 	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
 	mux.HandleFunc("GET /api/atlas/v2/openapi.yaml", serveOpenAPI)
+	mux.HandleFunc("POST "+UploadPath, s.upload)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"OK"}`))

@@ -27,11 +27,14 @@ type File struct {
 	Listen string `yaml:"listen"`
 	Data   string `yaml:"data"`
 	// Database is a postgres:// URL; empty for SQLite in the data directory.
-	Database     string       `yaml:"database"`
-	Postgres     Postgres     `yaml:"postgres"`
-	PublicURL    string       `yaml:"publicUrl"`
-	RateLimits   RateLimits   `yaml:"rateLimits"`
-	ObjectStores ObjectStores `yaml:"objectStores"`
+	Database  string   `yaml:"database"`
+	Postgres  Postgres `yaml:"postgres"`
+	PublicURL string   `yaml:"publicUrl"`
+	// SnapshotStore is the blob URL of snapshots' data; empty for
+	// <data>/snapshots.
+	SnapshotStore string       `yaml:"snapshotStore"`
+	RateLimits    RateLimits   `yaml:"rateLimits"`
+	ObjectStores  ObjectStores `yaml:"objectStores"`
 }
 
 // Postgres tunes the PostgreSQL pool and transactions.

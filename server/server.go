@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"gocloud.dev/blob"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
@@ -22,6 +24,7 @@ import (
 	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/ratelimit"
 	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/snapshotstore"
 	"github.com/snapexport/snapexport/sqlite"
 )
 
@@ -45,6 +48,13 @@ type Config struct {
 	// keeps every provider's buckets in local folders under
 	// <DataDir>/buckets.
 	ObjectStores objectstore.Config
+	// SnapshotStore is where snapshots' data lives: a gocloud.dev blob URL
+	// (s3://, azblob://, gs://, file://), or empty for <DataDir>/snapshots.
+	// Replicas sharing a database must share it too.
+	SnapshotStore string
+	// MaxUploadBytes bounds an archive sent to the upload endpoint
+	// (api.DefaultMaxUploadBytes when zero).
+	MaxUploadBytes int64
 	// Identities are the service's own cloud identities; defaults when zero.
 	Identities service.Identities
 	// Now is the clock of the service, authentication and the API;
@@ -59,9 +69,11 @@ const DatabaseFile = "snapexport.db"
 type Server struct {
 	Store   snapexport.Store
 	Buckets *objectstore.Stores
-	Service *service.Service
-	Auth    *auth.Authenticator
-	API     *api.Server
+	// Snapshots holds snapshots' data.
+	Snapshots *snapshotstore.Store
+	Service   *service.Service
+	Auth      *auth.Authenticator
+	API       *api.Server
 	// Hash tunes the hashing of new client secrets.
 	Hash auth.HashParams
 }
@@ -93,16 +105,25 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
-	svc := &service.Service{Store: store, Buckets: buckets, Identities: cfg.Identities, Now: cfg.Now}
+	snapshots, err := openSnapshots(ctx, cfg)
+	if err != nil {
+		buckets.Close()
+		store.Close()
+		return nil, err
+	}
+	svc := &service.Service{Store: store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
+		Logger: cfg.Logger, Now: cfg.Now}
 	authn := &auth.Authenticator{Store: store, Now: cfg.Now}
 	return &Server{
-		Store:   store,
-		Buckets: buckets,
-		Service: svc,
-		Auth:    authn,
-		Hash:    cfg.Hash,
+		Store:     store,
+		Buckets:   buckets,
+		Snapshots: snapshots,
+		Service:   svc,
+		Auth:      authn,
+		Hash:      cfg.Hash,
 		API: &api.Server{Service: svc, Auth: authn, Limiter: limiter, Limits: cfg.Limits,
-			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: unavailable, Now: cfg.Now},
+			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: unavailable, Now: cfg.Now,
+			MaxUploadBytes: cfg.MaxUploadBytes},
 	}, nil
 }
 
@@ -151,4 +172,18 @@ func (s *Server) Initialized(ctx context.Context) (bool, error) {
 }
 
 // Close releases the object-store clients and closes the store.
-func (s *Server) Close() error { return errors.Join(s.Buckets.Close(), s.Store.Close()) }
+func (s *Server) Close() error {
+	return errors.Join(s.Buckets.Close(), s.Snapshots.Close(), s.Store.Close())
+}
+
+// openSnapshots opens the snapshot store that cfg names.
+func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error) {
+	if cfg.SnapshotStore == "" {
+		return snapshotstore.OpenDir(ctx, filepath.Join(cfg.DataDir, "snapshots"), snapshotstore.Options{Now: cfg.Now})
+	}
+	b, err := blob.OpenBucket(ctx, cfg.SnapshotStore)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot store %s: %w", redact.URL(cfg.SnapshotStore), err)
+	}
+	return snapshotstore.NewOwning(b, snapshotstore.Options{Now: cfg.Now}), nil
+}

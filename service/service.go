@@ -7,6 +7,7 @@ package service
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -54,8 +55,21 @@ type Service struct {
 	// recorded without being reached (as admin commands do).
 	Buckets    BucketAccess
 	Identities Identities
+	// SnapshotData keeps snapshots' data; snapshots cannot be imported
+	// when nil.
+	SnapshotData SnapshotData
+	// Logger receives what fails after a request has been answered;
+	// slog.Default() when nil.
+	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
 }
 
 func (s *Service) now() time.Time {

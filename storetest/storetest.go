@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"ExportBucket", exportBucketTests},
 		{"PrivateEndpoint", privateEndpointTests},
 		{"Cluster", clusterTests},
+		{"Snapshot", snapshotTests},
 		{"CreationOrder", creationOrderTests},
 		{"AppendOrder", appendOrderTests},
 		{"Nonce", nonceTests},

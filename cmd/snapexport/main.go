@@ -4,6 +4,7 @@
 //	snapexport serve --data DIR --listen ADDR
 //	snapexport admin …
 //	snapexport migrate status|up [--data DIR | --database URL]
+//	snapexport snapshot import --group ID --cluster NAME (--archive FILE|- | --dir DIR) …
 package main
 
 import (
@@ -25,6 +26,7 @@ commands:
   serve   serve the Atlas export API
   admin   manage organizations, projects, API keys, service accounts and roles
   migrate show (status) or apply (up) the database's schema migrations
+  snapshot import mongodump output as a snapshot
 
 Run "snapexport <command> -h" for a command's flags.
 `
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runAdmin(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "snapshot":
+		return runSnapshot(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary builds the snapexport command once per test run.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		if buildDir, buildErr = os.MkdirTemp("", "snapexport-bin-"); buildErr != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/snapexport/snapexport/api"
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		modes[p] = fs.String(p+"-mode", "", "how "+p+" buckets are reached: cloud, "+compatibleMode[p]+" or local (default local)")
 		endpoints[p] = fs.String(p+"-endpoint", "", "endpoint URL in "+compatibleMode[p]+" mode")
 	}
+	snapshotStore := fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
+	sweep := fs.Duration("snapshot-sweep-interval", time.Minute, "how often expired snapshots are removed")
 	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -56,6 +59,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	*dataDir = choose("data", *dataDir, file.Data)
 	*listen = choose("listen", *listen, file.Listen)
 	*publicURL = choose("public-url", *publicURL, file.PublicURL)
+	// Like --database: the flag, else the environment, else the file.
+	if !given["snapshot-store"] {
+		*snapshotStore = os.Getenv("SNAPEXPORT_SNAPSHOT_STORE")
+		if *snapshotStore == "" {
+			*snapshotStore = file.SnapshotStore
+		}
+	}
+	if *sweep <= 0 {
+		return usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
+	}
 	file.RateLimits.CloudBackups = choose("rate-limit-cloud-backups", *backups, file.RateLimits.CloudBackups)
 	file.RateLimits.CloudProviderAccess = choose("rate-limit-cloud-provider-access", *cpa, file.RateLimits.CloudProviderAccess)
 	file.RateLimits.Disabled = file.RateLimits.Disabled || *noLimits
@@ -99,7 +112,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stores.Logger = logger
 
 	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
-		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities()})
+		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities(),
+		SnapshotStore: *snapshotStore})
 	if err != nil {
 		return err
 	}
@@ -126,6 +140,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, line := range srv.Buckets.Describe() {
 		logger.Info("object storage", "provider", line)
 	}
+
+	sweepCtx, stopSweeping := context.WithCancel(ctx)
+	defer stopSweeping()
+	go sweepSnapshots(sweepCtx, srv.Service, *sweep, logger)
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -161,3 +179,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-compatible", "gcp": "gcs-compatible"}
+
+// sweepSnapshots removes expired snapshots every interval until ctx ends.
+func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := svc.SweepExpiredSnapshots(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("sweeping expired snapshots", "error", err)
+		case n > 0:
+			logger.Info("expired snapshots removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

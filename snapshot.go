@@ -1,0 +1,121 @@
+package snapexport
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// SnapshotKind is a snapshot's type in Atlas's API.
+type SnapshotKind string
+
+const (
+	// SnapshotReplicaSet holds the data of one replica set: the only one
+	// of a replica-set cluster, or one shard of a sharded cluster (then it
+	// is a member of a sharded-cluster snapshot).
+	SnapshotReplicaSet SnapshotKind = "replicaSet"
+	// SnapshotShardedCluster groups one replica-set snapshot per shard,
+	// all taken at the same time, and holds no data of its own.
+	SnapshotShardedCluster SnapshotKind = "shardedCluster"
+)
+
+// SnapshotStatus is a snapshot's status in Atlas's API.
+type SnapshotStatus string
+
+const (
+	SnapshotQueued     SnapshotStatus = "queued"
+	SnapshotInProgress SnapshotStatus = "inProgress"
+	SnapshotCompleted  SnapshotStatus = "completed"
+	SnapshotFailed     SnapshotStatus = "failed"
+)
+
+// Snapshot is a Cloud Backup snapshot of a cluster. Its data lives in the
+// snapshot store, not in the database; a snapshot is stored only once all of
+// its data is written.
+type Snapshot struct {
+	ID          string
+	ProjectID   string
+	ClusterID   string
+	ClusterName string
+	Kind        SnapshotKind
+	// ParentID is the sharded-cluster snapshot a shard's snapshot belongs
+	// to; empty for the snapshot of a replica-set cluster and for a shard
+	// snapshot whose sibling shards are not all imported yet.
+	ParentID string
+	// ReplicaSetName is the replica set whose data a replica-set snapshot
+	// holds; empty for a sharded-cluster snapshot.
+	ReplicaSetName string
+	// Members are the shards' snapshots of a sharded-cluster snapshot, in
+	// the cluster's shard order; nil otherwise.
+	Members       []SnapshotMember
+	Description   string
+	SnapshotType  string // onDemand, scheduled or fallback
+	FrequencyType string // ondemand, hourly, daily, weekly, monthly or yearly
+	Status        SnapshotStatus
+	MongodVersion string
+	CloudProvider CloudProvider
+	// StorageSizeBytes is the size of the documents (of all members for a
+	// sharded-cluster snapshot).
+	StorageSizeBytes int64
+	// CreatedAt is when the snapshot was taken (the dump's time), ExpiresAt
+	// when the sweeper removes it.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// ImportedAt is when the snapshot became complete in the store.
+	ImportedAt time.Time
+	// Collections lists what a replica-set snapshot holds, in dump order;
+	// nil for a sharded-cluster snapshot.
+	Collections []SnapshotCollection
+}
+
+// SnapshotMember is one shard's snapshot within a sharded-cluster snapshot.
+type SnapshotMember struct {
+	ID             string `json:"id"`
+	ReplicaSetName string `json:"replicaSetName"`
+}
+
+// SnapshotCollection summarises one collection of a replica-set snapshot.
+// Views are not kept in snapshots, as exports skip them.
+type SnapshotCollection struct {
+	DB   string `json:"db"`
+	Name string `json:"name"`
+	// Type is "collection", "view" or "timeseries".
+	Type  string `json:"type"`
+	UUID  string `json:"uuid,omitempty"`
+	Count int64  `json:"count"`
+	Size  int64  `json:"size"`
+}
+
+// EncodeSnapshotLists is the stored JSON text of a snapshot's members and
+// collections ("[]" when empty), for the storage backends.
+func EncodeSnapshotLists(s *Snapshot) (members, collections string, err error) {
+	enc := func(v any, n int) (string, error) {
+		if n == 0 {
+			return "[]", nil
+		}
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	if members, err = enc(s.Members, len(s.Members)); err != nil {
+		return "", "", err
+	}
+	collections, err = enc(s.Collections, len(s.Collections))
+	return members, collections, err
+}
+
+// DecodeSnapshotLists reads back what EncodeSnapshotLists wrote.
+func DecodeSnapshotLists(s *Snapshot, members, collections string) error {
+	if err := json.Unmarshal([]byte(members), &s.Members); err != nil {
+		return fmt.Errorf("snapshot %s members: %w", s.ID, err)
+	}
+	if err := json.Unmarshal([]byte(collections), &s.Collections); err != nil {
+		return fmt.Errorf("snapshot %s collections: %w", s.ID, err)
+	}
+	if len(s.Members) == 0 {
+		s.Members = nil
+	}
+	if len(s.Collections) == 0 {
+		s.Collections = nil
+	}
+	return nil
+}

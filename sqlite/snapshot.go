@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/snapexport/snapexport"
+)
+
+const snapshotColumns = `id, project_id, cluster_id, cluster_name, kind, parent_id, replica_set_name, members, description, snapshot_type,
+	frequency_type, status, mongod_version, cloud_provider, storage_size_bytes, created_at, expires_at, imported_at, collections`
+
+func scanSnapshot(s interface{ Scan(...any) error }) (*snapexport.Snapshot, error) {
+	var sn snapexport.Snapshot
+	var kind, members, status, provider, created, expires, imported, collections string
+	err := s.Scan(&sn.ID, &sn.ProjectID, &sn.ClusterID, &sn.ClusterName, &kind, &sn.ParentID, &sn.ReplicaSetName, &members,
+		&sn.Description, &sn.SnapshotType, &sn.FrequencyType, &status, &sn.MongodVersion, &provider, &sn.StorageSizeBytes,
+		&created, &expires, &imported, &collections)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	sn.Kind = snapexport.SnapshotKind(kind)
+	sn.Status = snapexport.SnapshotStatus(status)
+	sn.CloudProvider = snapexport.CloudProvider(provider)
+	sn.CreatedAt, sn.ExpiresAt, sn.ImportedAt = parseTime(created), parseTime(expires), parseTime(imported)
+	if err := snapexport.DecodeSnapshotLists(&sn, members, collections); err != nil {
+		return nil, err
+	}
+	return &sn, nil
+}
+
+func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
+	members, collections, err := snapexport.EncodeSnapshotLists(s)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO snapshots (`+snapshotColumns+`) VALUES (`+placeholders(19)+`)`,
+		s.ID, s.ProjectID, s.ClusterID, s.ClusterName, string(s.Kind), s.ParentID, s.ReplicaSetName, members,
+		s.Description, s.SnapshotType, s.FrequencyType, string(s.Status), s.MongodVersion, string(s.CloudProvider), s.StorageSizeBytes,
+		formatTime(s.CreatedAt), formatTime(s.ExpiresAt), formatTime(s.ImportedAt), collections)
+	return conflict(err)
+}
+
+func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {
+	return scanSnapshot(t.tx.QueryRowContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE project_id = ? AND cluster_id = ? AND id = ?`,
+		projectID, clusterID, id))
+}
+
+func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
+	const where = ` FROM snapshots WHERE project_id = ? AND cluster_id = ? AND kind = ? AND parent_id = ''`
+	var total int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*)`+where, projectID, clusterID, string(kind)).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+snapshotColumns+where+` ORDER BY seq`+limitOffset(page), projectID, clusterID, string(kind))
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := collect(rows, scanSnapshot)
+	return out, total, err
+}
+
+func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, at time.Time) ([]*snapexport.Snapshot, error) {
+	// formatTime writes every instant as one string, so text equality is
+	// equality of instants.
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots
+		WHERE project_id = ? AND cluster_id = ? AND created_at = ? AND kind = ? AND parent_id = '' ORDER BY seq`,
+		projectID, clusterID, formatTime(at), string(snapexport.SnapshotReplicaSet))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSnapshot)
+}
+
+func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
+	return affected(t.tx.ExecContext(ctx, `UPDATE snapshots SET parent_id = ?, expires_at = ? WHERE project_id = ? AND id = ?`,
+		s.ParentID, formatTime(s.ExpiresAt), s.ProjectID, s.ID))
+}
+
+func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string) error {
+	return affected(t.tx.ExecContext(ctx, `DELETE FROM snapshots WHERE project_id = ? AND id = ?`, projectID, id))
+}
+
+func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*snapexport.Snapshot, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE expires_at < ? AND parent_id = ''
+		ORDER BY expires_at, seq`+limitOffset(snapexport.Page{Limit: limit}), formatTime(before))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSnapshot)
+}
