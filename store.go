@@ -137,8 +137,8 @@ type Tx interface {
 	// ListSnapshots lists a cluster's snapshots of one kind that belong to
 	// no sharded-cluster snapshot (ParentID empty).
 	ListSnapshots(ctx context.Context, projectID, clusterID string, kind SnapshotKind, page Page) ([]*Snapshot, int, error)
-	// SnapshotsTakenAt lists a cluster's replica-set snapshots taken at t
-	// that belong to no sharded-cluster snapshot yet.
+	// SnapshotsTakenAt lists a cluster's replica-set snapshots taken at t,
+	// members of sharded-cluster snapshots included.
 	SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, t time.Time) ([]*Snapshot, error)
 	// UpdateSnapshot writes a snapshot's ParentID and ExpiresAt.
 	UpdateSnapshot(ctx context.Context, s *Snapshot) error

@@ -64,7 +64,7 @@ func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kin
 
 func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, at time.Time) ([]*snapexport.Snapshot, error) {
 	return query(ctx, t, scanSnapshot, `SELECT `+snapshotColumns+` FROM snapshots
-		WHERE project_id = $1 AND cluster_id = $2 AND created_at = $3 AND kind = $4 AND parent_id = '' ORDER BY seq`,
+		WHERE project_id = $1 AND cluster_id = $2 AND created_at = $3 AND kind = $4 ORDER BY seq`,
 		projectID, clusterID, at, string(snapexport.SnapshotReplicaSet))
 }
 

@@ -422,7 +422,9 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 	}
 	byShard := map[string]*snapexport.Snapshot{}
 	for _, t := range taken {
-		byShard[t.ReplicaSetName] = t
+		if t.ParentID == "" {
+			byShard[t.ReplicaSetName] = t
+		}
 	}
 	sharded := &snapexport.Snapshot{ID: NewID(), ProjectID: c.ProjectID, ClusterID: c.ID, ClusterName: c.Name,
 		Kind: snapexport.SnapshotShardedCluster, Description: latest.Description, SnapshotType: latest.SnapshotType,

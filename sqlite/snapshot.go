@@ -64,7 +64,7 @@ func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, 
 	// formatTime writes every instant as one string, so text equality is
 	// equality of instants.
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots
-		WHERE project_id = ? AND cluster_id = ? AND created_at = ? AND kind = ? AND parent_id = '' ORDER BY seq`,
+		WHERE project_id = ? AND cluster_id = ? AND created_at = ? AND kind = ? ORDER BY seq`,
 		projectID, clusterID, formatTime(at), string(snapexport.SnapshotReplicaSet))
 	if err != nil {
 		return nil, err

@@ -189,15 +189,15 @@ var snapshotTests = []test{
 				return nil
 			})
 		}
-		taken("at", at, a, b)
-		taken("at, in another zone", at.In(otherZone), a, b)
+		taken("at", at, a, grouped, b)
+		taken("at, in another zone", at.In(otherZone), a, grouped, b)
 		taken("a microsecond later", at.Add(time.Microsecond), after)
 		taken("a microsecond earlier", at.Add(-time.Microsecond), before)
 		taken("a second later", at.Add(time.Second))
 
 		a.ParentID = sharded.ID
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, a) })
-		taken("at, once grouped", at, b)
+		taken("at, once grouped", at, a, grouped, b)
 	}},
 	{"Update", func(t *testing.T, e *env) {
 		o := e.org()
