@@ -18,6 +18,10 @@ func (s *Server) operations() []operation {
 	clusters := "/groups/{groupId}/clusters"
 	cluster := clusters + "/{clusterName}"
 	schedule := cluster + "/backup/schedule"
+	snapshots := cluster + "/backup/snapshots"
+	snapshot := snapshots + "/{snapshotId}"
+	sharded := snapshots + "/shardedCluster/{snapshotId}"
+	rs, sh := replicaSetSnapshots, shardedSnapshots
 	ops := []operation{
 		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
 		{id: "createGroupBackupExportBucket", method: "POST", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: manager, limit: cloudBackups, handle: createBucket},
@@ -35,6 +39,18 @@ func (s *Server) operations() []operation {
 		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230201, v20240805}, role: readOnly, handle: getCluster},
 		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
 		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
+
+		// Taking an on-demand snapshot (POST snapshots) is not served: the
+		// service runs no cluster to take it from; snapshots are imported.
+		// The ServeMux prefers the literal shardedClusters segment to the
+		// {snapshotId} wildcard.
+		{id: "listGroupClusterBackupSnapshots", method: "GET", path: snapshots, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: rs.list},
+		{id: "getGroupClusterBackupSnapshot", method: "GET", path: snapshot, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: rs.get},
+		{id: "updateGroupClusterBackupSnapshot", method: "PATCH", path: snapshot, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: rs.update},
+		{id: "deleteGroupClusterBackupSnapshot", method: "DELETE", path: snapshot, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: rs.delete},
+		{id: "listGroupClusterBackupSnapshotShardedClusters", method: "GET", path: snapshots + "/shardedClusters", v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: sh.list},
+		{id: "getGroupClusterBackupSnapshotShardedCluster", method: "GET", path: sharded, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: sh.get},
+		{id: "deleteGroupClusterBackupSnapshotShardedCluster", method: "DELETE", path: sharded, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: sh.delete},
 
 		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},

@@ -148,6 +148,22 @@ func matrixOps() []matrixOp {
 	add("getGroupCluster", "v2", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetCluster)
 	add("getGroupClusterBackupSchedule", "v2", only("2024-08-05"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetSchedule)
 	add("updateGroupClusterBackupSchedule", "v2", only("2024-08-05"), "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchSchedule)
+
+	// Snapshots (§1.4, §4.3): read with Project Read Only, expiry changes
+	// and deletes by the Backup Manager; 2023-01-01 only. v1.0 has the
+	// same roles.
+	for _, a := range []struct {
+		api      string
+		versions []string
+	}{{"v2", only("2023-01-01")}, {"v1.0", v1}} {
+		add("listGroupClusterBackupSnapshots", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepListSnapshots)
+		add("getGroupClusterBackupSnapshot", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetSnapshot)
+		add("updateGroupClusterBackupSnapshot", a.api, a.versions, "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchSnapshot)
+		add("deleteGroupClusterBackupSnapshot", a.api, a.versions, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteSnapshot)
+		add("listGroupClusterBackupSnapshotShardedClusters", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepListShardedSnapshots)
+		add("getGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetShardedSnapshot)
+		add("deleteGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteShardedSnapshot)
+	}
 	return ops
 }
 
@@ -944,4 +960,108 @@ func matrixPrepPatchSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 			t.Errorf("export policy set = %v after a call that was allowed=%v", set, allowed)
 		}
 	}}
+}
+
+// snapshotCluster registers a new cluster in project A, sharded when
+// shards are named.
+func (f *matrixFixture) snapshotCluster(shards ...string) *snapexport.Cluster {
+	f.t.Helper()
+	c, err := f.srv.Service.CreateCluster(context.Background(), service.ClusterInput{ProjectID: f.groupID, Name: f.unique("matrix-snapshots"), Shards: shards})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func matrixSnapshotsPath(f *matrixFixture, c *snapexport.Cluster) string {
+	return matrixClustersPath(f) + "/" + c.Name + "/backup/snapshots"
+}
+
+// matrixListed checks that an allowed list shows the snapshot id.
+func matrixListed(id string) func(t *testing.T, res *matrixResult, allowed bool) {
+	return func(t *testing.T, res *matrixResult, allowed bool) {
+		if !allowed {
+			return
+		}
+		results, _ := res.json(t)["results"].([]any)
+		for _, r := range results {
+			if m, _ := r.(map[string]any); m["id"] == id {
+				return
+			}
+		}
+		t.Errorf("the list does not show snapshot %s: %s", id, res.body)
+	}
+}
+
+// matrixGone checks that a snapshot is gone exactly when the call was allowed.
+func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *testing.T, res *matrixResult, allowed bool) {
+	return func(t *testing.T, res *matrixResult, allowed bool) {
+		for _, id := range ids {
+			if gone := !snapshotStored(t, f.srv, c, id); gone != allowed {
+				t.Errorf("snapshot %s gone = %v after a call that was allowed=%v", id, gone, allowed)
+			}
+		}
+		if allowed && len(res.body) != 0 {
+			t.Errorf("204 with a body: %s", res.body)
+		}
+	}
+}
+
+func matrixPrepListSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster()
+	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed(s.ID)}
+}
+
+func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster()
+	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["id"] != s.ID {
+			t.Errorf("got %s, want snapshot %s", res.body, s.ID)
+		}
+	}}
+}
+
+func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster()
+	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	body := `{"retentionUnit":"YEARS","retentionValue":5}`
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		got, err := f.srv.Service.Snapshot(context.Background(), f.groupID, c.Name, s.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed := !got.ExpiresAt.Equal(s.ExpiresAt); changed != allowed {
+			t.Errorf("expiresAt changed = %v (%v) after a call that was allowed=%v", changed, got.ExpiresAt, allowed)
+		}
+	}}
+}
+
+func matrixPrepDeleteSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster()
+	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: matrixGone(f, c, s.ID)}
+}
+
+func matrixPrepListShardedSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster("rs0", "rs1")
+	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed(s.ID)}
+}
+
+func matrixPrepGetShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster("rs0", "rs1")
+	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["id"] != s.ID {
+			t.Errorf("got %s, want snapshot %s", res.body, s.ID)
+		}
+	}}
+}
+
+func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster("rs0", "rs1")
+	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGone(f, c, s.ID, s.Members[0].ID, s.Members[1].ID)}
 }

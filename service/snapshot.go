@@ -138,7 +138,21 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 			return err
 		}
 		snap.ExpiresAt = expires
-		return tx.UpdateSnapshot(ctx, snap)
+		if err := tx.UpdateSnapshot(ctx, snap); err != nil {
+			return err
+		}
+		// A sharded snapshot's members expire with it.
+		for _, m := range snap.Members {
+			member, err := tx.Snapshot(ctx, projectID, snap.ClusterID, m.ID)
+			if err != nil {
+				return err
+			}
+			member.ExpiresAt = expires
+			if err := tx.UpdateSnapshot(ctx, member); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

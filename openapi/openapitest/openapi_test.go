@@ -491,7 +491,9 @@ func TestMatchesAtlasReference(t *testing.T) {
 		o, ok := ours[key]
 		if !ok {
 			// Everything Atlas has for the resources we serve must be here.
-			if strings.Contains(key, "/exportBuckets") || strings.Contains(key, "/cloudProviderAccess") {
+			// Taking a snapshot is the one snapshot operation not served.
+			if strings.Contains(key, "/exportBuckets") || strings.Contains(key, "/cloudProviderAccess") ||
+				strings.Contains(key, "/backup/snapshots") && !strings.HasPrefix(key, "POST ") {
 				t.Errorf("%s: in the Atlas reference but not documented here", key)
 			}
 			continue
@@ -509,9 +511,10 @@ func TestMatchesAtlasReference(t *testing.T) {
 			}
 		}
 	}
-	// v2: 5 bucket + 5 cloud provider access operations; v1.0: 4 + 5.
-	if common < 19 {
-		t.Errorf("only %d operations in common with the reference, want at least 19", common)
+	// v2: 5 bucket + 5 cloud provider access + 7 snapshot operations;
+	// v1.0: 4 + 5.
+	if common < 26 {
+		t.Errorf("only %d operations in common with the reference, want at least 26", common)
 	}
 	t.Logf("%d operations compared with %s", common, refFile)
 }
@@ -568,6 +571,57 @@ func TestRecordedAtlasResponses(t *testing.T) {
 	}
 	if replayed < 4 {
 		t.Errorf("replayed %d recorded export-bucket responses, want at least 4", replayed)
+	}
+}
+
+// recordedSnapshotCall matches a recorded read or delete of one snapshot,
+// e.g. "GET_api_atlas_v2_groups_<id>_clusters_<name>_backup_snapshots_<id>_1.snaphost".
+var recordedSnapshotCall = regexp.MustCompile(`__(GET|DELETE)_api_atlas_v2_groups_([0-9a-f]{24})_clusters_([a-zA-Z0-9-]+)_backup_snapshots_([0-9a-f]{24})_\d+\.snaphost$`)
+
+// TestRecordedAtlasSnapshotResponses replays Atlas's recorded snapshot
+// answers, from queued to completed and the delete, through the
+// validator: the document must accept what Atlas really sends.
+func TestRecordedAtlasSnapshotResponses(t *testing.T) {
+	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("recorded responses %s are missing in CI", dir)
+		}
+		t.Skipf("recorded responses %s not present", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(t)
+	replayed := 0
+	for _, e := range entries {
+		m := recordedSnapshotCall.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		path := "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/snapshots/" + m[4]
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(m[1], "http://localhost:8080"+path, nil)
+		resp, err := http.ReadResponse(bufioReader(raw), req)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		req.Header.Set("Accept", acc2023)
+		if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+		}
+		replayed++
+	}
+	if replayed < 5 {
+		t.Errorf("replayed %d recorded snapshot responses, want at least 5", replayed)
 	}
 }
 

@@ -1,0 +1,289 @@
+package api
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/snapexport/snapexport"
+)
+
+// snapshotMemberView is one shard's snapshot inside a sharded-cluster
+// snapshot.
+type snapshotMemberView struct {
+	CloudProvider  string `json:"cloudProvider"`
+	ID             string `json:"id"`
+	ReplicaSetName string `json:"replicaSetName"`
+}
+
+// replicaSetSnapshotView is Atlas's DiskBackupReplicaSet. Optional fields
+// a snapshot may lack are omitted, as Atlas omits them while a snapshot is
+// being taken; copyRegions and policyItems are always empty lists here
+// (no copies to other regions, no backup policy), as recorded.
+type replicaSetSnapshotView struct {
+	CloudProvider    string   `json:"cloudProvider,omitempty"`
+	CopyRegions      []string `json:"copyRegions"`
+	CreatedAt        string   `json:"createdAt,omitempty"`
+	Description      string   `json:"description,omitempty"`
+	ExpiresAt        string   `json:"expiresAt,omitempty"`
+	FrequencyType    string   `json:"frequencyType"`
+	ID               string   `json:"id"`
+	Links            []link   `json:"links"`
+	MongodVersion    string   `json:"mongodVersion,omitempty"`
+	PolicyItems      []string `json:"policyItems"`
+	ReplicaSetName   string   `json:"replicaSetName"`
+	SnapshotType     string   `json:"snapshotType"`
+	Status           string   `json:"status"`
+	StorageSizeBytes int64    `json:"storageSizeBytes"`
+	Type             string   `json:"type"`
+}
+
+// shardedSnapshotView is Atlas's DiskBackupShardedClusterSnapshot. The
+// config server's data is not kept apart from the shards', so the config
+// server is reported as embedded.
+type shardedSnapshotView struct {
+	ConfigServerType string               `json:"configServerType"`
+	CreatedAt        string               `json:"createdAt,omitempty"`
+	Description      string               `json:"description,omitempty"`
+	ExpiresAt        string               `json:"expiresAt,omitempty"`
+	FrequencyType    string               `json:"frequencyType"`
+	ID               string               `json:"id"`
+	Links            []link               `json:"links"`
+	Members          []snapshotMemberView `json:"members"`
+	MongodVersion    string               `json:"mongodVersion,omitempty"`
+	PolicyItems      []string             `json:"policyItems"`
+	SnapshotIDs      []string             `json:"snapshotIds"`
+	SnapshotType     string               `json:"snapshotType"`
+	Status           string               `json:"status"`
+	StorageSizeBytes int64                `json:"storageSizeBytes"`
+	Type             string               `json:"type"`
+}
+
+// optionalTime leaves a zero time out of the body rather than printing
+// year 1.
+func optionalTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return formatTime(t)
+}
+
+// apiPrefix is the root of the API the call came in through, so that
+// links lead back to the same API.
+func (c *call) apiPrefix() string {
+	if c.version == v1 {
+		return c.baseURL() + "/api/atlas/v1.0"
+	}
+	return c.baseURL() + "/api/atlas/v2"
+}
+
+// snapshotView renders a snapshot in the shape of its kind: either can come
+// back from the replica-set paths, which Atlas's type field tells apart.
+func (c *call) snapshotView(s *snapexport.Snapshot) any {
+	cluster := c.apiPrefix() + "/groups/" + s.ProjectID + "/clusters/" + url.PathEscape(s.ClusterName)
+	if s.Kind == snapexport.SnapshotShardedCluster {
+		v := shardedSnapshotView{ConfigServerType: "EMBEDDED", CreatedAt: optionalTime(s.CreatedAt), Description: s.Description,
+			ExpiresAt: optionalTime(s.ExpiresAt), FrequencyType: s.FrequencyType, ID: s.ID,
+			Links: []link{
+				{Href: cluster + "/backup/snapshots/shardedCluster/" + s.ID, Rel: "self"},
+				{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
+			},
+			Members: []snapshotMemberView{}, MongodVersion: s.MongodVersion, PolicyItems: []string{}, SnapshotIDs: []string{},
+			SnapshotType: s.SnapshotType, Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
+		for _, m := range s.Members {
+			// Every shard's snapshot is stored where the sharded one is.
+			v.Members = append(v.Members, snapshotMemberView{CloudProvider: string(s.CloudProvider), ID: m.ID, ReplicaSetName: m.ReplicaSetName})
+			v.SnapshotIDs = append(v.SnapshotIDs, m.ID)
+		}
+		return v
+	}
+	return replicaSetSnapshotView{CloudProvider: string(s.CloudProvider), CopyRegions: []string{}, CreatedAt: optionalTime(s.CreatedAt),
+		Description: s.Description, ExpiresAt: optionalTime(s.ExpiresAt), FrequencyType: s.FrequencyType, ID: s.ID,
+		Links: []link{
+			{Href: cluster + "/backup/snapshots/" + s.ID, Rel: "self"},
+			{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
+		},
+		MongodVersion: s.MongodVersion, PolicyItems: []string{}, ReplicaSetName: s.ReplicaSetName, SnapshotType: s.SnapshotType,
+		Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
+}
+
+// snapshotHandlers serve the operations of one snapshot path family: the
+// replica-set paths (kind replicaSet for the list, any kind for one
+// snapshot) or the sharded-cluster paths.
+type snapshotHandlers struct {
+	// kind is what the list returns.
+	kind snapexport.SnapshotKind
+	// one is the kind a single snapshot must have; empty for either.
+	one snapexport.SnapshotKind
+}
+
+var (
+	replicaSetSnapshots = snapshotHandlers{kind: snapexport.SnapshotReplicaSet}
+	shardedSnapshots    = snapshotHandlers{kind: snapexport.SnapshotShardedCluster, one: snapexport.SnapshotShardedCluster}
+)
+
+func (h snapshotHandlers) list(c *call) (*response, error) {
+	name, err := c.clusterName()
+	if err != nil {
+		return nil, err
+	}
+	q := c.r.URL.Query()
+	p, err := parsePagination(q)
+	if err != nil {
+		return nil, err
+	}
+	var at *time.Time
+	if h.kind == snapexport.SnapshotReplicaSet {
+		if at, err = pointInTime(q); err != nil {
+			return nil, err
+		}
+	}
+	if at != nil {
+		return h.listAt(c, name, p, *at)
+	}
+	snaps, total, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, p.page())
+	if err != nil {
+		return nil, err
+	}
+	views := make([]any, len(snaps))
+	for i, s := range snaps {
+		views[i] = c.snapshotView(s)
+	}
+	return c.list(p, views, len(views), total), nil
+}
+
+// listAt answers a point-in-time query: the latest snapshot taken at or
+// before at, as a list of one (none when every snapshot is later).
+func (h snapshotHandlers) listAt(c *call, name string, p pagination, at time.Time) (*response, error) {
+	snaps, _, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, snapexport.Page{})
+	if err != nil {
+		return nil, err
+	}
+	var best *snapexport.Snapshot
+	for _, s := range snaps {
+		if !s.CreatedAt.After(at) && (best == nil || !s.CreatedAt.Before(best.CreatedAt)) {
+			best = s
+		}
+	}
+	views := []any{}
+	total := 0
+	if best != nil {
+		total = 1
+		if p.PageNum == 1 {
+			views = append(views, c.snapshotView(best))
+		}
+	}
+	return c.list(p, views, len(views), total), nil
+}
+
+// pointInTime reads the point-in-time selectors of the replica-set list:
+// pointInTimeUtcSeconds, or the pair oplogTs and oplogInc (whose seconds
+// part, oplogTs, is the time: snapshot times have no finer resolution).
+func pointInTime(q url.Values) (*time.Time, error) {
+	read := func(name string) (int64, bool, error) {
+		v, ok := q[name]
+		if !ok || len(v) == 0 {
+			return 0, false, nil
+		}
+		n, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || n < 0 {
+			return 0, true, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected a non-negative integer.", name, v[0])
+		}
+		return n, true, nil
+	}
+	secs, hasSecs, err := read("pointInTimeUtcSeconds")
+	if err != nil {
+		return nil, err
+	}
+	ts, hasTs, err := read("oplogTs")
+	if err != nil {
+		return nil, err
+	}
+	_, hasInc, err := read("oplogInc")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case hasSecs && (hasTs || hasInc):
+		return nil, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s cannot be combined with %s.", "pointInTimeUtcSeconds", "oplogTs and oplogInc")
+	case hasTs != hasInc:
+		return nil, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s must be given together.", "oplogTs and oplogInc")
+	case hasSecs:
+		t := time.Unix(secs, 0).UTC()
+		return &t, nil
+	case hasTs:
+		t := time.Unix(ts, 0).UTC()
+		return &t, nil
+	}
+	return nil, nil
+}
+
+func (h snapshotHandlers) get(c *call) (*response, error) {
+	name, err := c.clusterName()
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.srv.Service.Snapshot(c.r.Context(), c.project.ID, name, c.r.PathValue("snapshotId"), h.one)
+	if err != nil {
+		return nil, err
+	}
+	return ok(c.snapshotView(s))
+}
+
+// update changes when a snapshot expires, counting from now
+// (BackupSnapshotRetention); the SDK always sends both attributes.
+func (h snapshotHandlers) update(c *call) (*response, error) {
+	name, err := c.clusterName()
+	if err != nil {
+		return nil, err
+	}
+	o, err := readObject(c.r)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.only([]string{"retentionUnit", "retentionValue"}, []string{"links"}); err != nil {
+		return nil, err
+	}
+	unit, err := o.string("retentionUnit", true)
+	if err != nil {
+		return nil, err
+	}
+	value, err := o.int32("retentionValue", true)
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.srv.Service.ChangeSnapshotExpiry(c.r.Context(), c.project.ID, name, c.r.PathValue("snapshotId"), unit, value)
+	if err != nil {
+		return nil, err
+	}
+	return ok(c.snapshotView(s))
+}
+
+func (h snapshotHandlers) delete(c *call) (*response, error) {
+	name, err := c.clusterName()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.srv.Service.DeleteSnapshot(c.r.Context(), c.project.ID, name, c.r.PathValue("snapshotId"), h.one); err != nil {
+		return nil, err
+	}
+	return noContent, nil
+}
+
+// int32 reads an integer attribute of Atlas's int32 range; fractions and
+// values out of range are of the wrong format.
+func (o object) int32(name string, required bool) (int, error) {
+	raw, ok := o[name]
+	if !ok {
+		if required {
+			return 0, missing(name)
+		}
+		return 0, nil
+	}
+	var n int32
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, wrongType(name)
+	}
+	return int(n), nil
+}
