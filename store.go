@@ -148,4 +148,24 @@ type Tx interface {
 	// expired before t and belong to no sharded-cluster snapshot, earliest
 	// expiry first.
 	ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*Snapshot, error)
+
+	// CreateExportJob adds an export job; ErrConflict when its id is taken.
+	CreateExportJob(ctx context.Context, j *ExportJob) error
+	// ExportJob finds a job of a project by id, components included.
+	ExportJob(ctx context.Context, projectID, id string) (*ExportJob, error)
+	// ListExportJobs lists a cluster's jobs that are not components of a
+	// sharded export (ParentID empty).
+	ListExportJobs(ctx context.Context, projectID, clusterID string, page Page) ([]*ExportJob, int, error)
+	// ActiveExportJobs lists a project's jobs in an active state (Queued,
+	// InProgress) that export snapshotID, when it is not empty, or write
+	// to bucketID, when it is not empty; components included.
+	ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucketID string) ([]*ExportJob, error)
+	// UpdateExportJob writes a job's State, StateReason, FinishedAt,
+	// Progress and CancelRequested.
+	UpdateExportJob(ctx context.Context, j *ExportJob) error
+	// ClaimExportJob gives runner the job's lease until until, when the
+	// lease is free (never taken, or lapsed at now) or already runner's;
+	// it reports whether runner holds it. A zero until releases it.
+	// ErrNotFound when there is no such job.
+	ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
 }

@@ -71,6 +71,7 @@ type Options struct {
 // DB is a PostgreSQL-backed snapexport.Store.
 type DB struct {
 	pool       *pgxpool.Pool
+	schema     string
 	maxConns   int
 	maxRetries int
 	limiter    *limiter
@@ -100,7 +101,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db := &DB{pool: pool, maxConns: int(cfg.MaxConns), maxRetries: retries}
+	db := &DB{pool: pool, maxConns: int(cfg.MaxConns), maxRetries: retries, schema: opts.Schema}
 	db.limiter = &limiter{db: db}
 	if err := db.migrate(ctx, opts.Schema); err != nil {
 		pool.Close()
@@ -502,4 +503,25 @@ func DropSchema(ctx context.Context, url, schema string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 	return err
+}
+
+// Pool is the connection pool, for the job queue, which keeps its own
+// tables (in the same schema).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// WithMigrationLock runs fn while holding the advisory lock under which
+// migrations run, so that another component's migrations (the job
+// queue's) are applied by one replica at a time too.
+func (db *DB) WithMigrationLock(ctx context.Context, fn func() error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	key := db.schema + "/queue"
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", migrationLock, key); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext($2))", migrationLock, key)
+	return fn()
 }

@@ -34,6 +34,7 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	nonce *sql.DB
+	queue *sql.DB
 	// noncesIssued paces the sweep of unanswered nonces.
 	noncesIssued atomic.Int64
 }
@@ -62,6 +63,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		// A digest nonce lost in a crash only costs its client a new
 		// challenge, so nonce writes skip the fsync of every commit.
 		nonce: pool("immediate", "NORMAL", 1),
+		// The job queue's own writer; contention with the store's waits
+		// out the busy timeout.
+		queue: pool("immediate", "FULL", 1),
 	}
 	// Processes creating the same new file at once can be refused with
 	// SQLITE_BUSY without the busy timeout applying (the switch to WAL
@@ -118,7 +122,7 @@ func Version(ctx context.Context, file string) (int, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.nonce.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.nonce.Close(), db.queue.Close(), db.write.Close())
 }
 
 // migrate applies, in order, every embedded migration newer than the
@@ -284,3 +288,7 @@ func limitOffset(p snapexport.Page) string {
 	}
 	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(p.Offset, 0))
 }
+
+// QueuePool is a pool of one connection to the database file, for the job
+// queue, which keeps its own tables in it.
+func (db *DB) QueuePool() *sql.DB { return db.queue }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"PrivateEndpoint", privateEndpointTests},
 		{"Cluster", clusterTests},
 		{"Snapshot", snapshotTests},
+		{"ExportJob", exportJobTests},
 		{"CreationOrder", creationOrderTests},
 		{"AppendOrder", appendOrderTests},
 		{"Nonce", nonceTests},

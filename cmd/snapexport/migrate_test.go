@@ -56,8 +56,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0004_snapshots.sql" {
-			t.Fatalf("the test undoes 0004_snapshots.sql; the last migration is now %s", last)
+		if last != "0005_export_jobs.sql" {
+			t.Fatalf("the test undoes 0005_export_jobs.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)
@@ -74,7 +74,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec("DROP TABLE snapshots; PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
+		if _, err := db.Exec("DROP TABLE export_jobs; PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
@@ -128,7 +128,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP TABLE snapshots; DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
+		if _, err := conn.Exec(ctx, "DROP TABLE export_jobs; DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
 			t.Fatal(err)
 		}
 		wantMigrate(t, "status one behind", migrateJSON(t, "status"), n-1, names[n-1:], nil)

@@ -1,0 +1,122 @@
+package snapexport
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ExportState is an export job's state in Atlas's API.
+type ExportState string
+
+const (
+	ExportQueued     ExportState = "Queued"
+	ExportInProgress ExportState = "InProgress"
+	ExportSuccessful ExportState = "Successful"
+	ExportFailed     ExportState = "Failed"
+	ExportCancelled  ExportState = "Cancelled"
+)
+
+// Active reports whether a job in state s has not ended.
+func (s ExportState) Active() bool { return s == ExportQueued || s == ExportInProgress }
+
+// ExportJob writes a snapshot's data into an export bucket. The export of
+// a sharded cluster is a parent job with one component job per shard; the
+// components do the writing and the parent reports on them.
+type ExportJob struct {
+	ID             string
+	ProjectID      string
+	ClusterID      string
+	ClusterName    string
+	SnapshotID     string
+	ExportBucketID string
+	// ParentID is the sharded export a component belongs to; empty
+	// otherwise.
+	ParentID string
+	// ReplicaSetName is the replica set a job exports (empty for the parent
+	// of a sharded export), and SourceSnapshotID the replica-set snapshot
+	// holding its data.
+	ReplicaSetName   string
+	SourceSnapshotID string
+	// Components are a sharded export's jobs, in shard order; nil
+	// otherwise.
+	Components []ExportComponent
+	CustomData []Label
+	// Prefix is the object-key prefix of every object of the export.
+	Prefix      string
+	State       ExportState
+	StateReason *ExportStateReason
+	CreatedAt   time.Time
+	// FinishedAt is set when the job ends.
+	FinishedAt *time.Time
+	// Progress is updated as collections finish.
+	Progress ExportProgress
+	// CancelRequested asks the job's runner to stop.
+	CancelRequested bool
+}
+
+// ExportComponent is one shard's job within a sharded export.
+type ExportComponent struct {
+	ExportID       string `json:"exportId"`
+	ReplicaSetName string `json:"replicaSetName"`
+}
+
+// ExportStateReason says why a job failed.
+type ExportStateReason struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+// ExportProgress is how far a job has come. Collections are exported in
+// the snapshot's order; ExportedCollections of them are complete in the
+// bucket, with Files objects written for them.
+type ExportProgress struct {
+	TotalCollections    int   `json:"totalCollections"`
+	ExportedCollections int   `json:"exportedCollections"`
+	Files               int   `json:"files"`
+	Documents           int64 `json:"documents"`
+	Bytes               int64 `json:"bytes"`
+	TotalDocuments      int64 `json:"totalDocuments"`
+	TotalBytes          int64 `json:"totalBytes"`
+}
+
+// EncodeExportJobLists is the stored JSON text of a job's components,
+// custom data and state reason ("[]" or "null" when empty), for the
+// storage backends.
+func EncodeExportJobLists(j *ExportJob) (components, customData, reason string, err error) {
+	enc := func(v any, empty bool, zero string) (string, error) {
+		if empty {
+			return zero, nil
+		}
+		b, err := json.Marshal(v)
+		return string(b), err
+	}
+	if components, err = enc(j.Components, len(j.Components) == 0, "[]"); err != nil {
+		return
+	}
+	if customData, err = enc(j.CustomData, len(j.CustomData) == 0, "[]"); err != nil {
+		return
+	}
+	reason, err = enc(j.StateReason, j.StateReason == nil, "null")
+	return
+}
+
+// DecodeExportJobLists reads back what EncodeExportJobLists wrote.
+func DecodeExportJobLists(j *ExportJob, components, customData, reason string) error {
+	if err := json.Unmarshal([]byte(components), &j.Components); err != nil {
+		return fmt.Errorf("export job %s components: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(customData), &j.CustomData); err != nil {
+		return fmt.Errorf("export job %s custom data: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(reason), &j.StateReason); err != nil {
+		return fmt.Errorf("export job %s state reason: %w", j.ID, err)
+	}
+	if len(j.Components) == 0 {
+		j.Components = nil
+	}
+	if len(j.CustomData) == 0 {
+		j.CustomData = nil
+	}
+	return nil
+}
