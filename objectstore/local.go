@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -68,3 +69,34 @@ func classifyLocal(err error) fault {
 	}
 	return fault{kind: kindOther}
 }
+
+// RemoveIncomplete deletes what writes cut short by a crash left under
+// prefix in a local bucket: fileblob writes each object to
+// "<key>.<hex nanoseconds>.tmp" beside it and renames it when complete, so
+// a killed writer leaves such a file, which a listing would show. Other
+// stores never show an upload that was not completed, so this does
+// nothing for them. Callers must be the only writer under prefix.
+func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string) error {
+	if s.Mode(t.Provider).orLocal() != ModeLocal {
+		return nil
+	}
+	root := filepath.Join(s.localRoot(t.Provider), t.Bucket, filepath.FromSlash(prefix))
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !d.IsDir() && incompleteLocalObject.MatchString(d.Name()) {
+			return os.Remove(path)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+var incompleteLocalObject = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)

@@ -19,6 +19,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/exportrunner"
 	"github.com/snapexport/snapexport/internal/redact"
 	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/postgres"
@@ -52,6 +53,9 @@ type Config struct {
 	// (s3://, azblob://, gs://, file://), or empty for <DataDir>/snapshots.
 	// Replicas sharing a database must share it too.
 	SnapshotStore string
+	// Exports tunes the export-job runner (its Service, Buckets and
+	// Snapshots are set by Open).
+	Exports exportrunner.Config
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (api.DefaultMaxUploadBytes when zero).
 	MaxUploadBytes int64
@@ -71,9 +75,12 @@ type Server struct {
 	Buckets *objectstore.Stores
 	// Snapshots holds snapshots' data.
 	Snapshots *snapshotstore.Store
-	Service   *service.Service
-	Auth      *auth.Authenticator
-	API       *api.Server
+	// Exports runs export jobs once started (StartExports); until then
+	// jobs are only queued.
+	Exports *exportrunner.Runner
+	Service *service.Service
+	Auth    *auth.Authenticator
+	API     *api.Server
 	// Hash tunes the hashing of new client secrets.
 	Hash auth.HashParams
 }
@@ -113,11 +120,25 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	svc := &service.Service{Store: store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
 		Logger: cfg.Logger, Now: cfg.Now}
+	rc := cfg.Exports
+	rc.Service, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
+	if rc.Logger == nil {
+		rc.Logger = cfg.Logger
+	}
+	runner, err := openRunner(ctx, store, rc)
+	if err != nil {
+		snapshots.Close()
+		buckets.Close()
+		store.Close()
+		return nil, err
+	}
+	svc.Exports = runner
 	authn := &auth.Authenticator{Store: store, Now: cfg.Now}
 	return &Server{
 		Store:     store,
 		Buckets:   buckets,
 		Snapshots: snapshots,
+		Exports:   runner,
 		Service:   svc,
 		Auth:      authn,
 		Hash:      cfg.Hash,
@@ -175,6 +196,24 @@ func (s *Server) Initialized(ctx context.Context) (bool, error) {
 func (s *Server) Close() error {
 	return errors.Join(s.Buckets.Close(), s.Snapshots.Close(), s.Store.Close())
 }
+
+// openRunner makes the export runner over the store's database.
+func openRunner(ctx context.Context, store snapexport.Store, cfg exportrunner.Config) (*exportrunner.Runner, error) {
+	switch db := store.(type) {
+	case *sqlite.DB:
+		return exportrunner.NewSQLite(ctx, db.QueuePool(), cfg)
+	case *postgres.DB:
+		return exportrunner.NewPostgres(ctx, db.Pool(), cfg, db.WithMigrationLock)
+	}
+	return nil, fmt.Errorf("no job queue for a %T store", store)
+}
+
+// StartExports starts running export jobs, including those a previous run
+// left unfinished.
+func (s *Server) StartExports(ctx context.Context) error { return s.Exports.Start(ctx) }
+
+// StopExports stops running export jobs; they resume on the next start.
+func (s *Server) StopExports(ctx context.Context) error { return s.Exports.Stop(ctx) }
 
 // openSnapshots opens the snapshot store that cfg names.
 func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error) {

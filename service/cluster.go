@@ -189,11 +189,20 @@ func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name stri
 	return c, nil
 }
 
-// releaseBucket prepares the deletion of a bucket: it fails while a
-// cluster's schedule auto-exports to the bucket, and otherwise removes the
+// releaseBucket prepares the deletion of a bucket: it fails while an
+// export job writes to the bucket or a cluster's schedule auto-exports to
+// it, and otherwise removes the
 // export policy of the schedules that still name it, as clients (Terraform)
 // wait for no schedule to name a deleted bucket.
 func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID string) error {
+	active, err := tx.ActiveExportJobs(ctx, projectID, "", bucketID)
+	if err != nil {
+		return err
+	}
+	if len(active) > 0 {
+		return snapexport.Errorf(http.StatusBadRequest, CodeBucketInUse,
+			"Export bucket %s cannot be deleted: export job %s is writing to it.", bucketID, active[0].ID)
+	}
 	clusters, err := tx.ClustersExportingTo(ctx, projectID, bucketID)
 	if err != nil {
 		return err

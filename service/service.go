@@ -58,6 +58,9 @@ type Service struct {
 	// SnapshotData keeps snapshots' data; snapshots cannot be imported
 	// when nil.
 	SnapshotData SnapshotData
+	// Exports runs export jobs; when nil, jobs are recorded and stay
+	// queued.
+	Exports ExportQueue
 	// Logger receives what fails after a request has been answered;
 	// slog.Default() when nil.
 	Logger *slog.Logger

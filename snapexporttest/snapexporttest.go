@@ -22,6 +22,7 @@ import (
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/exportrunner"
 	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/server"
@@ -47,6 +48,11 @@ type Options struct {
 	Database string
 	// Now replaces the server's clock, e.g. to expire tokens and nonces.
 	Now func() time.Time
+	// Exports tunes the export-job runner (e.g. a small ChunkBytes); by
+	// default it polls for jobs every 50 ms and retries after 100 ms.
+	Exports *exportrunner.Config
+	// NoExports leaves export jobs queued instead of running them.
+	NoExports bool
 }
 
 // EnvDatabase names the environment variable that supplies
@@ -77,6 +83,7 @@ type Server struct {
 
 	http    *http.Server
 	tempDir string
+	exports bool
 }
 
 // testHash keeps client-secret hashing cheap: test secrets are throwaway
@@ -128,6 +135,10 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if o.ObjectStores != nil {
 		cfg.ObjectStores = *o.ObjectStores
 	}
+	cfg.Exports = exportrunner.Config{PollInterval: 50 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
+	if o.Exports != nil {
+		cfg.Exports = *o.Exports
+	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		s.Close()
@@ -151,6 +162,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	s.URL = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: srv.Handler()}
 	go s.http.Serve(ln)
+	if !o.NoExports {
+		if err := srv.StartExports(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.exports = true
+	}
 	return s, nil
 }
 
@@ -158,6 +176,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 func (s *Server) Close() {
 	if s.http != nil {
 		s.http.Close()
+	}
+	if s.exports {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		s.Server.StopExports(ctx)
+		cancel()
 	}
 	if s.Server != nil {
 		s.Server.Close()

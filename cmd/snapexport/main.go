@@ -27,6 +27,7 @@ commands:
   admin   manage organizations, projects, API keys, service accounts and roles
   migrate show (status) or apply (up) the database's schema migrations
   snapshot import mongodump output as a snapshot
+  export  cancel, watch or verify an export job
 
 Run "snapexport <command> -h" for a command's flags.
 `
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "snapshot":
 		return runSnapshot(ctx, args[1:], stdout, stderr)
+	case "export":
+		return runExport(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

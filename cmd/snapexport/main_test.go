@@ -764,8 +764,17 @@ var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
 // /healthz answers 200.
 func startServe(t *testing.T, dir string, extra ...string) *serveProc {
 	t.Helper()
+	return startServeEnv(t, dir, nil, extra...)
+}
+
+// startServeEnv is startServe with more environment variables.
+func startServeEnv(t *testing.T, dir string, env []string, extra ...string) *serveProc {
+	t.Helper()
 	args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, extra...)
 	p := &serveProc{cmd: exec.Command(binary(t), args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/config"
+	"github.com/snapexport/snapexport/export"
+	"github.com/snapexport/snapexport/exportrunner"
 	"github.com/snapexport/snapexport/server"
 	"github.com/snapexport/snapexport/service"
 )
@@ -36,6 +38,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	snapshotStore := fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
 	sweep := fs.Duration("snapshot-sweep-interval", time.Minute, "how often expired snapshots are removed")
+	exportJobs := fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
+	exportChunk := fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
+	exportLease := fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
 	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -65,6 +70,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *snapshotStore == "" {
 			*snapshotStore = file.SnapshotStore
 		}
+	}
+	if *exportJobs < 1 || *exportChunk < 1 || *exportLease < time.Second {
+		return usageError{"--export-jobs and --export-chunk-bytes must be positive and --export-lease at least 1s"}
 	}
 	if *sweep <= 0 {
 		return usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
@@ -113,7 +121,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
 		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities(),
-		SnapshotStore: *snapshotStore})
+		SnapshotStore: *snapshotStore,
+		Exports:       exportrunner.Config{MaxJobs: *exportJobs, ChunkBytes: *exportChunk, Lease: *exportLease, RescueAfter: max(exportrunner.DefaultRescueAfter, 4**exportLease)}})
 	if err != nil {
 		return err
 	}
@@ -141,6 +150,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		logger.Info("object storage", "provider", line)
 	}
 
+	if err := srv.StartExports(ctx); err != nil {
+		return fmt.Errorf("start export jobs: %w", err)
+	}
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
 	defer stopSweeping()
 	go sweepSnapshots(sweepCtx, srv.Service, *sweep, logger)
@@ -174,6 +186,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Running exports stop where they are and resume at the next start.
+	if err := srv.StopExports(shutdownCtx); err != nil {
+		return fmt.Errorf("stop export jobs: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,434 @@
+package exportrunner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"gocloud.dev/gcerrors"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/export"
+	"github.com/snapexport/snapexport/snapshotstore"
+)
+
+// Codes of a failed job's stateReason.
+const (
+	ReasonAccessDenied   = "BUCKET_ACCESS_DENIED"
+	ReasonBucketNotFound = "BUCKET_NOT_FOUND"
+	ReasonSnapshotData   = "SNAPSHOT_DATA_UNREADABLE"
+	ReasonExportFailed   = "EXPORT_FAILED"
+)
+
+type worker struct {
+	river.WorkerDefaults[Args]
+	r *Runner
+}
+
+// permanent marks an error that running the job again cannot fix.
+type permanent struct {
+	code string
+	err  error
+}
+
+func (p *permanent) Error() string { return p.err.Error() }
+func (p *permanent) Unwrap() error { return p.err }
+
+// errLeaseHeld means another runner is working on the job.
+var errLeaseHeld = errors.New("another runner holds the job")
+
+// errCancelled means the job was cancelled while it ran.
+var errCancelled = errors.New("export cancelled")
+
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	r := w.r
+	err := r.run(ctx, job.Args)
+	var p *permanent
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errLeaseHeld):
+		return river.JobSnooze(r.cfg.Lease)
+	case errors.Is(err, errCancelled):
+		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportCancelled, nil)
+	case ctx.Err() != nil:
+		// The server is stopping: the next start resumes the job.
+		return err
+	case errors.As(err, &p):
+		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportFailed, reason(p.code, err))
+	case job.Attempt >= job.MaxAttempts:
+		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportFailed, reason(ReasonExportFailed,
+			fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err)))
+	}
+	r.cfg.Logger.Warn("export attempt failed; retrying", "group", job.Args.ProjectID, "export", job.Args.JobID,
+		"attempt", job.Attempt, "error", err)
+	return err
+}
+
+func reason(code string, err error) *snapexport.ExportStateReason {
+	return &snapexport.ExportStateReason{ErrorCode: code, Message: err.Error()}
+}
+
+// classify sorts the failures of a run: refusals of the bucket and
+// unreadable snapshot data are permanent, the rest may pass.
+func classify(err error) error {
+	var apiErr *snapexport.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr) && apiErr.Status < 500:
+		return &permanent{code: apiErr.Code, err: err}
+	case errors.Is(err, snapshotstore.ErrCorrupt), errors.Is(err, snapshotstore.ErrNotFound):
+		return &permanent{code: ReasonSnapshotData, err: err}
+	}
+	switch gcerrors.Code(err) {
+	case gcerrors.PermissionDenied:
+		return &permanent{code: ReasonAccessDenied, err: err}
+	case gcerrors.NotFound:
+		return &permanent{code: ReasonBucketNotFound, err: err}
+	case gcerrors.InvalidArgument, gcerrors.FailedPrecondition, gcerrors.Unimplemented:
+		return &permanent{code: ReasonExportFailed, err: err}
+	}
+	return err
+}
+
+// load reads an export job.
+func (r *Runner) load(ctx context.Context, args Args) (*snapexport.ExportJob, error) {
+	var job *snapexport.ExportJob
+	err := r.cfg.Service.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		job, err = tx.ExportJob(ctx, args.ProjectID, args.JobID)
+		return err
+	})
+	return job, err
+}
+
+// run works on an export job until it ends or fails.
+func (r *Runner) run(ctx context.Context, args Args) error {
+	job, err := r.load(ctx, args)
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil // removed with its project
+	}
+	if err != nil {
+		return err
+	}
+	if !job.State.Active() {
+		return nil
+	}
+	if len(job.Components) > 0 {
+		return r.finishSharded(ctx, job)
+	}
+	if job.CancelRequested {
+		return errCancelled
+	}
+	if err := r.claim(ctx, job); err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	go r.keepLease(runCtx, stop, job.ProjectID, job.ID)
+
+	err = r.export(runCtx, job)
+	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
+	}
+	if err != nil {
+		r.release(context.WithoutCancel(ctx), job)
+		return classify(err)
+	}
+	return nil
+}
+
+// export writes the job's collections from the first unfinished one, then
+// ends the job.
+func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
+	loc := snapshotstore.Location{ProjectID: job.ProjectID, SnapshotID: job.SourceSnapshotID}
+	m, err := r.cfg.Snapshots.Manifest(ctx, loc)
+	if err != nil {
+		return err
+	}
+	target, err := r.cfg.Service.ExportTarget(ctx, job.ProjectID, job.ExportBucketID)
+	if err != nil {
+		return err
+	}
+	bucket, err := r.cfg.Buckets.Open(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer bucket.Close()
+	if err := export.WritePermissionCheck(ctx, bucket); err != nil {
+		return err
+	}
+	// A run cut short may have left a partial object (in a local
+	// bucket); the lease makes this runner the only writer.
+	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix); err != nil {
+		return err
+	}
+	cols := export.Collections(m)
+	// Counts restart from the finished collections: a collection cut
+	// short is counted again as it is written again.
+	p := snapexport.ExportProgress{TotalCollections: len(cols), ExportedCollections: job.Progress.ExportedCollections,
+		Files: job.Progress.Files}
+	for i, c := range cols {
+		p.TotalDocuments += m.Namespaces[c].Count
+		p.TotalBytes += m.Namespaces[c].Size
+		if i < p.ExportedCollections {
+			p.Documents += m.Namespaces[c].Count
+			p.Bytes += m.Namespaces[c].Size
+		}
+	}
+	if err := r.update(ctx, job, func(j *snapexport.ExportJob) {
+		j.State, j.Progress = snapexport.ExportInProgress, p
+	}); err != nil {
+		return err
+	}
+	if job.ParentID != "" {
+		if err := r.markRunning(ctx, job.ProjectID, job.ParentID); err != nil {
+			return err
+		}
+	}
+	src := export.Source{Store: r.cfg.Snapshots, Location: loc, Manifest: m, ReplicaSetName: job.ReplicaSetName}
+	opts := export.Options{ChunkBytes: r.cfg.ChunkBytes}
+	for i := p.ExportedCollections; i < len(cols); i++ {
+		done := p
+		res, err := export.ExportCollection(ctx, bucket, job.Prefix, src, cols[i], opts, func(docs, bytes int64) {
+			r.setLive(job.ID, done.Documents+docs, done.Bytes+bytes)
+			crashAt("documents", done.Documents+docs)
+		})
+		if err != nil {
+			return err
+		}
+		p.ExportedCollections++
+		p.Files += res.Objects
+		p.Documents += m.Namespaces[cols[i]].Count
+		p.Bytes += m.Namespaces[cols[i]].Size
+		if err := r.update(ctx, job, func(j *snapexport.ExportJob) { j.Progress = p }); err != nil {
+			return err
+		}
+		crashAt("collections", int64(p.ExportedCollections))
+	}
+	if job.ParentID != "" {
+		return r.endComponent(ctx, job)
+	}
+	c, err := r.cfg.Service.CompleteDocument(ctx, job)
+	if err != nil {
+		return err
+	}
+	c.TotalFiles = p.Files
+	crashAt("complete", 1)
+	if err := export.WriteComplete(ctx, bucket, job.Prefix, c); err != nil {
+		return err
+	}
+	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+}
+
+// setLive records the documents and bytes of a collection being written,
+// for watchers; the lease renewal stores them.
+func (r *Runner) setLive(jobID string, docs, bytes int64) {
+	r.live.Store(jobID, [2]int64{docs, bytes})
+}
+
+// claim takes the job's lease, or errLeaseHeld.
+func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob) error {
+	var got bool
+	now := time.Now()
+	err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		got, err = tx.ClaimExportJob(ctx, job.ProjectID, job.ID, r.id, now, now.Add(r.cfg.Lease))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !got {
+		return errLeaseHeld
+	}
+	return nil
+}
+
+// release gives the lease up at once, so that a retry here or elsewhere
+// need not wait for it to lapse.
+func (r *Runner) release(ctx context.Context, job *snapexport.ExportJob) {
+	_ = r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.ClaimExportJob(ctx, job.ProjectID, job.ID, r.id, time.Now(), time.Time{})
+		return err
+	})
+}
+
+// keepLease renews the lease until ctx ends; it stops the run when the
+// lease is lost or the job is cancelled.
+func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, projectID, jobID string) {
+	t := time.NewTicker(min(r.cfg.Lease/3, time.Second))
+	defer t.Stop()
+	defer r.live.Delete(jobID)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var held, cancelled bool
+		now := time.Now()
+		err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+			var err error
+			if held, err = tx.ClaimExportJob(ctx, projectID, jobID, r.id, now, now.Add(r.cfg.Lease)); err != nil || !held {
+				return err
+			}
+			current, err := tx.ExportJob(ctx, projectID, jobID)
+			if err != nil {
+				return err
+			}
+			cancelled = current.CancelRequested
+			if v, ok := r.live.Load(jobID); ok {
+				live := v.([2]int64)
+				current.Progress.Documents, current.Progress.Bytes = live[0], live[1]
+				return tx.UpdateExportJob(ctx, current)
+			}
+			return nil
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			r.cfg.Logger.Warn("export lease not renewed", "export", jobID, "error", err)
+		case err == nil && !held:
+			stop(errLeaseHeld)
+			return
+		case cancelled:
+			stop(errCancelled)
+			return
+		}
+	}
+}
+
+// update changes a job's progress or state as its runner.
+func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, change func(*snapexport.ExportJob)) error {
+	return r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		current, err := tx.ExportJob(ctx, job.ProjectID, job.ID)
+		if err != nil {
+			return err
+		}
+		if current.CancelRequested {
+			return errCancelled
+		}
+		change(current)
+		return tx.UpdateExportJob(ctx, current)
+	})
+}
+
+// endNow ends a job in state with reason (for Failed).
+func (r *Runner) endNow(ctx context.Context, job *snapexport.ExportJob, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+	return r.end(ctx, Args{ProjectID: job.ProjectID, JobID: job.ID}, state, why)
+}
+
+// end ends an active job and, for a shard's job, lets its sharded export
+// conclude.
+func (r *Runner) end(ctx context.Context, args Args, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+	var parent string
+	err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		job, err := tx.ExportJob(ctx, args.ProjectID, args.JobID)
+		if err != nil || !job.State.Active() {
+			return err
+		}
+		now := time.Now().UTC()
+		job.State, job.StateReason, job.FinishedAt = state, why, &now
+		parent = job.ParentID
+		return tx.UpdateExportJob(ctx, job)
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if parent != "" {
+		return r.Enqueue(ctx, args.ProjectID, parent)
+	}
+	return nil
+}
+
+func (r *Runner) endComponent(ctx context.Context, job *snapexport.ExportJob) error {
+	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+}
+
+// finishSharded concludes a sharded export once its components have
+// ended: Successful (after .complete) when all succeeded, Failed when one
+// failed (the others are cancelled), Cancelled when one was cancelled.
+func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) error {
+	var comps []*snapexport.ExportJob
+	err := r.cfg.Service.Store.Read(ctx, func(tx snapexport.Tx) error {
+		for _, c := range job.Components {
+			comp, err := tx.ExportJob(ctx, job.ProjectID, c.ExportID)
+			if err != nil {
+				return err
+			}
+			comps = append(comps, comp)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var failed, cancelled *snapexport.ExportJob
+	active, files := 0, 0
+	for _, c := range comps {
+		switch c.State {
+		case snapexport.ExportFailed:
+			failed = c
+		case snapexport.ExportCancelled:
+			cancelled = c
+		case snapexport.ExportSuccessful:
+			files += c.Progress.Files
+		default:
+			active++
+		}
+	}
+	switch {
+	case failed != nil || cancelled != nil:
+		if active > 0 {
+			if _, err := r.cfg.Service.CancelExportJobByID(ctx, job.ProjectID, job.ID); err != nil {
+				return err
+			}
+			return nil // the last component to stop brings the parent here again
+		}
+		if failed != nil {
+			why := *failed.StateReason
+			why.Message = "shard " + failed.ReplicaSetName + ": " + why.Message
+			return r.endNow(ctx, job, snapexport.ExportFailed, &why)
+		}
+		return r.endNow(ctx, job, snapexport.ExportCancelled, nil)
+	case active > 0:
+		return nil
+	}
+	target, err := r.cfg.Service.ExportTarget(ctx, job.ProjectID, job.ExportBucketID)
+	if err != nil {
+		return classify(err)
+	}
+	bucket, err := r.cfg.Buckets.Open(ctx, target)
+	if err != nil {
+		return classify(err)
+	}
+	defer bucket.Close()
+	c, err := r.cfg.Service.CompleteDocument(ctx, job)
+	if err != nil {
+		return err
+	}
+	c.TotalFiles = files
+	if err := export.WriteComplete(ctx, bucket, job.Prefix, c); err != nil {
+		return classify(err)
+	}
+	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+}
+
+// markRunning moves a sharded export to InProgress when its first
+// component starts.
+func (r *Runner) markRunning(ctx context.Context, projectID, id string) error {
+	return r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		j, err := tx.ExportJob(ctx, projectID, id)
+		if err != nil || j.State != snapexport.ExportQueued {
+			return err
+		}
+		j.State = snapexport.ExportInProgress
+		return tx.UpdateExportJob(ctx, j)
+	})
+}
