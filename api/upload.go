@@ -30,6 +30,7 @@ const CodeUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
 // ImportView is a finished import, as `snapexport snapshot import --json`
 // prints it and the upload endpoint answers it.
 type ImportView struct {
+	AutoExportID      string                          `json:"autoExportId,omitempty"`
 	ClusterName       string                          `json:"clusterName"`
 	Collections       []snapexport.SnapshotCollection `json:"collections"`
 	CreatedAt         string                          `json:"createdAt"`
@@ -60,6 +61,9 @@ func NewImportView(res *service.ImportResult) ImportView {
 	}
 	if res.Sharded != nil {
 		v.ShardedSnapshotID = res.Sharded.ID
+	}
+	if res.AutoExport != nil {
+		v.AutoExportID = res.AutoExport.ID
 	}
 	return v
 }

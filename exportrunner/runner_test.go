@@ -272,3 +272,39 @@ func TestActiveExportHoldsBucket(t *testing.T) {
 		t.Errorf("delete of an unused bucket: %v", err)
 	}
 }
+
+// TestAutoExport: a snapshot whose frequency is the schedule's export
+// policy's is exported on arrival; others are not.
+func TestAutoExport(t *testing.T) {
+	ds := dumptest.Generate(dumptest.Options{Seed: 7, DocsPerCollection: 10})
+	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{PollInterval: 20 * time.Millisecond}}, ds)
+	ctx := context.Background()
+	bucketID := f.bucket(t, "auto")
+	on := true
+	if _, err := f.svc.UpdateBackupSchedule(ctx, f.srv.GroupID, "Cluster0", service.ScheduleInput{AutoExportEnabled: &on,
+		Export: &service.ExportPolicyInput{BucketID: bucketID, FrequencyType: "monthly"}}); err != nil {
+		t.Fatal(err)
+	}
+	imp := func(frequency string) *service.ImportResult {
+		res, err := f.srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0", FrequencyType: frequency},
+			bytes.NewReader(dumptest.ArchiveBytes(ds, true, false)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := imp("daily"); res.AutoExport != nil {
+		t.Errorf("a daily snapshot was auto-exported by a monthly policy: %s", res.AutoExport.ID)
+	}
+	res := imp("monthly")
+	if res.AutoExport == nil || res.AutoExport.SnapshotID != res.Snapshot.ID || res.AutoExport.ExportBucketID != bucketID {
+		t.Fatalf("monthly snapshot: auto-export %+v", res.AutoExport)
+	}
+	if done := f.wait(t, res.AutoExport.ID, time.Minute); done.State != snapexport.ExportSuccessful {
+		t.Fatalf("auto-export ended %s", done.State)
+	}
+	jobs, total, err := f.svc.ExportJobs(ctx, f.srv.GroupID, "Cluster0", snapexport.Page{})
+	if err != nil || total != 1 || jobs[0].ID != res.AutoExport.ID {
+		t.Errorf("export jobs = %d %v", total, err)
+	}
+}

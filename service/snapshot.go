@@ -277,6 +277,9 @@ type ImportResult struct {
 	Snapshot *snapexport.Snapshot
 	Sharded  *snapexport.Snapshot
 	Notes    []string
+	// AutoExport is the export job the cluster's backup schedule started
+	// for the new snapshot, if any.
+	AutoExport *snapexport.ExportJob
 }
 
 // ImportSnapshot reads a mongodump output into a new snapshot. The
@@ -357,6 +360,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		if current.ID != c.ID {
 			return clusterNotFound(c.Name, c.ProjectID)
 		}
+		c.Schedule = current.Schedule
 		in := in
 		if err := checkImportTarget(ctx, tx, c, &in); err != nil {
 			return err
@@ -378,6 +382,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		}
 		return nil, err
 	}
+	s.autoExport(ctx, c, res)
 	return res, nil
 }
 
@@ -468,4 +473,26 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 		}
 	}
 	return sharded, nil
+}
+
+// autoExport starts the export the cluster's backup schedule asks for: a
+// snapshot (of a replica set, or a complete sharded-cluster snapshot)
+// whose frequency is the export policy's. A failure is logged, as Atlas
+// reports it in its activity feed rather than to the snapshot's maker.
+func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, res *ImportResult) {
+	snap := res.Snapshot
+	if c.Type == snapexport.ClusterSharded {
+		snap = res.Sharded
+	}
+	sched := c.Schedule
+	if snap == nil || !sched.AutoExportEnabled || sched.ExportBucketID == "" || sched.ExportFrequencyType != snap.FrequencyType {
+		return
+	}
+	job, err := s.CreateExportJob(ctx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
+		ExportBucketID: sched.ExportBucketID})
+	if err != nil {
+		s.logger().Warn("automatic export not started", "group", c.ProjectID, "cluster", c.Name, "snapshot", snap.ID, "error", err)
+		return
+	}
+	res.AutoExport = job
 }
