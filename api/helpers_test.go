@@ -22,6 +22,7 @@ import (
 
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/auth"
+	"github.com/snapexport/snapexport/exportrunner"
 	"github.com/snapexport/snapexport/openapi/openapitest"
 	"github.com/snapexport/snapexport/server"
 	"github.com/snapexport/snapexport/snapexporttest"
@@ -127,6 +128,10 @@ type envOptions struct {
 	clock   *fakeClock
 	logger  *slog.Logger
 	dataDir string
+	// noExports leaves export jobs queued; exports tunes the runner
+	// otherwise.
+	noExports bool
+	exports   *exportrunner.Config
 }
 
 // testHash keeps client-secret hashing cheap, as snapexporttest does.
@@ -145,7 +150,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		// Redirects would hide what the server answered.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	so := snapexporttest.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir}
+	so := snapexporttest.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports}
 	if o.clock != nil {
 		so.Now = o.clock.Now
 		e.Clock = o.clock

@@ -9,6 +9,7 @@ func (s *Server) operations() []operation {
 	const (
 		readOnly = snapexport.RoleGroupReadOnly
 		manager  = snapexport.RoleGroupBackupManager
+		exporter = snapexport.RoleGroupBackupExportOperator
 		owner    = snapexport.RoleGroupOwner
 	)
 	buckets := "/groups/{groupId}/backup/exportBuckets"
@@ -21,6 +22,7 @@ func (s *Server) operations() []operation {
 	snapshots := cluster + "/backup/snapshots"
 	snapshot := snapshots + "/{snapshotId}"
 	sharded := snapshots + "/shardedCluster/{snapshotId}"
+	exports := cluster + "/backup/exports"
 	rs, sh := replicaSetSnapshots, shardedSnapshots
 	ops := []operation{
 		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
@@ -51,6 +53,12 @@ func (s *Server) operations() []operation {
 		{id: "listGroupClusterBackupSnapshotShardedClusters", method: "GET", path: snapshots + "/shardedClusters", v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: sh.list},
 		{id: "getGroupClusterBackupSnapshotShardedCluster", method: "GET", path: sharded, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: sh.get},
 		{id: "deleteGroupClusterBackupSnapshotShardedCluster", method: "DELETE", path: sharded, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: sh.delete},
+
+		// Creating an export needs the Export Operator in v2 but the Backup
+		// Manager in v1.0, who alone may read jobs back in either.
+		{id: "listGroupClusterBackupExports", method: "GET", path: exports, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: listExportJobs},
+		{id: "createGroupClusterBackupExport", method: "POST", path: exports, v2: []version{v20230101}, v1: true, role: exporter, v1Role: manager, limit: cloudBackups, handle: createExportJob},
+		{id: "getGroupClusterBackupExport", method: "GET", path: exports + "/{exportId}", v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: getExportJob},
 
 		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},

@@ -133,6 +133,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
 	mux.HandleFunc("GET /api/atlas/v2/openapi.yaml", serveOpenAPI)
 	mux.HandleFunc("POST "+UploadPath, s.upload)
+	mux.HandleFunc("POST "+CancelExportPath, s.cancelExport)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"OK"}`))

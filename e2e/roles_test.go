@@ -37,11 +37,12 @@ import (
 type matrixNeed string
 
 const (
-	matrixNeedAuthenticated matrixNeed = "any authenticated caller"
-	matrixNeedReadOnly      matrixNeed = "Project Read Only"
-	matrixNeedBackupManager matrixNeed = "Project Backup Manager"
-	matrixNeedProjectOwner  matrixNeed = "Project Owner"
-	matrixNeedOrgOwner      matrixNeed = "Organization Owner"
+	matrixNeedAuthenticated  matrixNeed = "any authenticated caller"
+	matrixNeedReadOnly       matrixNeed = "Project Read Only"
+	matrixNeedBackupManager  matrixNeed = "Project Backup Manager"
+	matrixNeedExportOperator matrixNeed = "Project Backup Export Operator"
+	matrixNeedProjectOwner   matrixNeed = "Project Owner"
+	matrixNeedOrgOwner       matrixNeed = "Organization Owner"
 )
 
 // matrixSatisfiedBy is the "Roles that satisfy it" column of atlas-facts §4.3
@@ -53,8 +54,10 @@ var matrixSatisfiedBy = map[matrixNeed][]snapexport.Role{
 		snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner,
 	},
 	matrixNeedBackupManager: {snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
-	matrixNeedProjectOwner:  {snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
-	matrixNeedOrgOwner:      {snapexport.RoleOrgOwner},
+	matrixNeedExportOperator: {snapexport.RoleGroupBackupExportOperator, snapexport.RoleGroupBackupManager,
+		snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
+	matrixNeedProjectOwner: {snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
+	matrixNeedOrgOwner:     {snapexport.RoleOrgOwner},
 }
 
 // matrixOp is one operation in one API version.
@@ -164,6 +167,16 @@ func matrixOps() []matrixOp {
 		add("getGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetShardedSnapshot)
 		add("deleteGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteShardedSnapshot)
 	}
+
+	// Export jobs (§1.2, §4.3): 2023-01-01; create needs the Export
+	// Operator, list and get the Backup Manager; v1.0 all three the Backup
+	// Manager.
+	add("listGroupClusterBackupExports", "v2", only("2023-01-01"), "GET", matrixNeedBackupManager, 200, true, matrixPrepListExports)
+	add("createGroupClusterBackupExport", "v2", only("2023-01-01"), "POST", matrixNeedExportOperator, 200, true, matrixPrepCreateExport)
+	add("getGroupClusterBackupExport", "v2", only("2023-01-01"), "GET", matrixNeedBackupManager, 200, true, matrixPrepGetExport)
+	add("listGroupClusterBackupExports", "v1.0", v1, "GET", matrixNeedBackupManager, 200, true, matrixPrepListExports)
+	add("createGroupClusterBackupExport", "v1.0", v1, "POST", matrixNeedBackupManager, 200, true, matrixPrepCreateExport)
+	add("getGroupClusterBackupExport", "v1.0", v1, "GET", matrixNeedBackupManager, 200, true, matrixPrepGetExport)
 	return ops
 }
 
@@ -214,7 +227,9 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	f := &matrixFixture{t: t}
 	// The server's clock can be moved, to age bearer tokens. The server
 	// runs on PostgreSQL when SNAPEXPORTTEST_DATABASE names one.
-	ts := snapexporttest.NewServer(t, snapexporttest.Options{Limits: &api.Limits{Disabled: true},
+	// Export jobs the matrix creates stay queued: their snapshots have no
+	// data to export.
+	ts := snapexporttest.NewServer(t, snapexporttest.Options{Limits: &api.Limits{Disabled: true}, NoExports: true,
 		Now: func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }})
 	srv := ts.Server
 	f.srv, f.url = srv, ts.URL
@@ -1064,4 +1079,59 @@ func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCa
 	c := f.snapshotCluster("rs0", "rs1")
 	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGone(f, c, s.ID, s.Members[0].ID, s.Members[1].ID)}
+}
+
+// exportCluster registers a new cluster in project A with one snapshot
+// to export.
+func (f *matrixFixture) exportCluster() (*snapexport.Cluster, *snapexport.Snapshot) {
+	f.t.Helper()
+	c := f.snapshotCluster()
+	return c, storeSnapshot(f.t, f.srv, c, snapexport.Snapshot{})
+}
+
+// exportJob creates an export job of a new cluster.
+func (f *matrixFixture) exportJob() (*snapexport.Cluster, *snapexport.ExportJob) {
+	f.t.Helper()
+	c, s := f.exportCluster()
+	j, err := f.srv.Service.CreateExportJob(context.Background(), service.ExportJobInput{ProjectID: f.groupID, ClusterName: c.Name,
+		SnapshotID: s.ID, ExportBucketID: f.bucketID})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c, j
+}
+
+func matrixExportsPath(f *matrixFixture, c *snapexport.Cluster) string {
+	return matrixClustersPath(f) + "/" + c.Name + "/backup/exports"
+}
+
+func matrixPrepListExports(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c, j := f.exportJob()
+	return matrixPrepared{path: matrixExportsPath(f, c), check: matrixListed(j.ID)}
+}
+
+func matrixPrepCreateExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c, s := f.exportCluster()
+	body := fmt.Sprintf(`{"exportBucketId":%q,"snapshotId":%q}`, f.bucketID, s.ID)
+	return matrixPrepared{path: matrixExportsPath(f, c), body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		jobs, _, err := f.srv.Service.ExportJobs(context.Background(), f.groupID, c.Name, snapexport.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case allowed && (len(jobs) != 1 || res.json(t)["id"] != jobs[0].ID || jobs[0].SnapshotID != s.ID):
+			t.Errorf("after a 200 the cluster's jobs are %v, want the one created (%s)", jobs, res.body)
+		case !allowed && len(jobs) != 0:
+			t.Errorf("a refused create still created job %s", jobs[0].ID)
+		}
+	}}
+}
+
+func matrixPrepGetExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c, j := f.exportJob()
+	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
+		if allowed && res.json(t)["id"] != j.ID {
+			t.Errorf("got %s, want export job %s", res.body, j.ID)
+		}
+	}}
 }

@@ -2,6 +2,7 @@ package exportrunner
 
 import (
 	"context"
+	"log/slog"
 	"database/sql"
 	"fmt"
 
@@ -15,9 +16,10 @@ import (
 
 // NewSQLite makes a runner whose queue lives in a SQLite database, through
 // db: a pool of one connection to the store's file (SQLite has one writer;
-// River's own advice). River's tables are created or migrated first.
-func NewSQLite(ctx context.Context, db *sql.DB, cfg Config) (*Runner, error) {
-	return newWithDriver[*sql.Tx](ctx, riversqlite.New(db), cfg, nil)
+// River's own advice). River's tables are created or migrated first,
+// under lock, which keeps other processes from migrating at the same time.
+func NewSQLite(ctx context.Context, db *sql.DB, cfg Config, lock func(ctx context.Context, fn func() error) error) (*Runner, error) {
+	return newWithDriver[*sql.Tx](ctx, riversqlite.New(db), cfg, lock)
 }
 
 // NewPostgres makes a runner whose queue lives in the PostgreSQL database
@@ -30,7 +32,8 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, lock func(
 func newWithDriver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg Config, lock func(context.Context, func() error) error) (*Runner, error) {
 	r := newRunner(cfg)
 	migrate := func() error {
-		m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: r.cfg.Logger})
+		// "No migrations to apply" at every start is not news.
+		m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: slog.New(warnOnly{r.cfg.Logger.Handler()})})
 		if err != nil {
 			return err
 		}
@@ -52,4 +55,11 @@ func newWithDriver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 	}
 	r.queue = riverQueue[TTx]{client}
 	return r, nil
+}
+
+// warnOnly passes on warnings and errors only.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
 }

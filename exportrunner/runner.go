@@ -81,7 +81,9 @@ func (c Config) withDefaults() Config {
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
 	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		// Commands that only queue jobs (admin, import) print nothing of
+		// the queue's.
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

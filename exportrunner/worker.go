@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -126,6 +127,8 @@ func (r *Runner) run(ctx context.Context, args Args) error {
 	if err := r.claim(ctx, job); err != nil {
 		return err
 	}
+	r.cfg.Logger.Info("export running", "group", job.ProjectID, "export", job.ID, "runner", r.id,
+		"fromCollection", job.Progress.ExportedCollections)
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	go r.keepLease(runCtx, stop, job.ProjectID, job.ID)
@@ -162,8 +165,18 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 		return err
 	}
 	// A run cut short may have left a partial object (in a local
-	// bucket); the lease makes this runner the only writer.
-	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix); err != nil {
+	// bucket). The lease makes this runner the only writer of its
+	// replica set's objects; the other shards of a sharded export write
+	// beside it, and a partial metadata.json of theirs is spared unless
+	// it is too old to be in progress.
+	var keep func(string, time.Time) bool
+	if job.ParentID != "" {
+		own := job.ReplicaSetName + "."
+		keep = func(name string, modified time.Time) bool {
+			return !strings.HasPrefix(name, own) && time.Since(modified) < time.Minute
+		}
+	}
+	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix, keep); err != nil {
 		return err
 	}
 	cols := export.Collections(m)
@@ -192,10 +205,13 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 	src := export.Source{Store: r.cfg.Snapshots, Location: loc, Manifest: m, ReplicaSetName: job.ReplicaSetName}
 	opts := export.Options{ChunkBytes: r.cfg.ChunkBytes}
 	for i := p.ExportedCollections; i < len(cols); i++ {
-		done := p
-		res, err := export.ExportCollection(ctx, bucket, job.Prefix, src, cols[i], opts, func(docs, bytes int64) {
-			r.setLive(job.ID, done.Documents+docs, done.Bytes+bytes)
-			crashAt("documents", done.Documents+docs)
+		// progress is told of each batch written; the totals go on from
+		// the finished collections'.
+		docs, bytes := p.Documents, p.Bytes
+		res, err := export.ExportCollection(ctx, bucket, job.Prefix, src, cols[i], opts, func(d, b int64) {
+			docs, bytes = docs+d, bytes+b
+			r.setLive(job.ID, docs, bytes)
+			crashAt("documents", docs)
 		})
 		if err != nil {
 			return err
@@ -330,7 +346,7 @@ func (r *Runner) end(ctx context.Context, args Args, state snapexport.ExportStat
 		if err != nil || !job.State.Active() {
 			return err
 		}
-		now := time.Now().UTC()
+		now := r.cfg.Service.Time()
 		job.State, job.StateReason, job.FinishedAt = state, why, &now
 		parent = job.ParentID
 		return tx.UpdateExportJob(ctx, job)
@@ -370,7 +386,7 @@ func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) e
 		return err
 	}
 	var failed, cancelled *snapexport.ExportJob
-	active, files := 0, 0
+	active := 0
 	for _, c := range comps {
 		switch c.State {
 		case snapexport.ExportFailed:
@@ -378,7 +394,6 @@ func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) e
 		case snapexport.ExportCancelled:
 			cancelled = c
 		case snapexport.ExportSuccessful:
-			files += c.Progress.Files
 		default:
 			active++
 		}
@@ -409,15 +424,44 @@ func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) e
 		return classify(err)
 	}
 	defer bucket.Close()
+	files, err := r.shardedFiles(ctx, comps)
+	if err != nil {
+		return classify(err)
+	}
+	// Every shard has finished: no writer is left under the prefix.
+	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix, nil); err != nil {
+		return classify(err)
+	}
 	c, err := r.cfg.Service.CompleteDocument(ctx, job)
 	if err != nil {
 		return err
 	}
 	c.TotalFiles = files
+	crashAt("complete", 1)
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, c); err != nil {
 		return classify(err)
 	}
 	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+}
+
+// shardedFiles counts the objects of a sharded export: each shard's data
+// objects, and one metadata.json per collection, which the shards holding
+// the collection all write.
+func (r *Runner) shardedFiles(ctx context.Context, comps []*snapexport.ExportJob) (int, error) {
+	files := 0
+	collections := map[string]bool{}
+	for _, c := range comps {
+		m, err := r.cfg.Snapshots.Manifest(ctx, snapshotstore.Location{ProjectID: c.ProjectID, SnapshotID: c.SourceSnapshotID})
+		if err != nil {
+			return 0, err
+		}
+		exported := export.Collections(m)
+		files += c.Progress.Files - len(exported)
+		for _, i := range exported {
+			collections[m.Namespaces[i].DB+"\x00"+m.Namespaces[i].Name] = true
+		}
+	}
+	return files + len(collections), nil
 }
 
 // markRunning moves a sharded export to InProgress when its first

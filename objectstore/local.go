@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
@@ -75,8 +76,11 @@ func classifyLocal(err error) fault {
 // "<key>.<hex nanoseconds>.tmp" beside it and renames it when complete, so
 // a killed writer leaves such a file, which a listing would show. Other
 // stores never show an upload that was not completed, so this does
-// nothing for them. Callers must be the only writer under prefix.
-func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string) error {
+// nothing for them.
+//
+// keep, when not nil, spares the partial objects it returns true for (by
+// base name and modification time): those of other writers under prefix.
+func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string, keep func(name string, modified time.Time) bool) error {
 	if s.Mode(t.Provider).orLocal() != ModeLocal {
 		return nil
 	}
@@ -88,8 +92,17 @@ func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !d.IsDir() && incompleteLocalObject.MatchString(d.Name()) {
-			return os.Remove(path)
+		if d.IsDir() || !incompleteLocalObject.MatchString(d.Name()) {
+			return nil
+		}
+		if keep != nil {
+			info, err := d.Info()
+			if err != nil || keep(d.Name(), info.ModTime()) {
+				return nil
+			}
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 		return nil
 	})

@@ -201,7 +201,7 @@ func (s *Server) Close() error {
 func openRunner(ctx context.Context, store snapexport.Store, cfg exportrunner.Config) (*exportrunner.Runner, error) {
 	switch db := store.(type) {
 	case *sqlite.DB:
-		return exportrunner.NewSQLite(ctx, db.QueuePool(), cfg)
+		return exportrunner.NewSQLite(ctx, db.QueuePool(), cfg, db.WithQueueLock)
 	case *postgres.DB:
 		return exportrunner.NewPostgres(ctx, db.Pool(), cfg, db.WithMigrationLock)
 	}

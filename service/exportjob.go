@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/export"
@@ -83,6 +84,21 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 		if c.Schedule.UseOrgAndGroupNamesInExportPrefix {
 			orgPart, groupPart = export.SanitizeName(org.Name), export.SanitizeName(project.Name)
 		}
+		// The prefix ends in the job's creation second: two jobs of the
+		// cluster's snapshots of one minute created in the same second
+		// would share it, and each overwrite the other's .complete. Such
+		// a job is dated one second later instead.
+		prior, _, err := tx.ListExportJobs(ctx, in.ProjectID, c.ID, snapexport.Page{})
+		if err != nil {
+			return err
+		}
+		taken := map[string]bool{}
+		for _, p := range prior {
+			taken[p.Prefix] = true
+		}
+		for taken[export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now)] {
+			now = now.Add(time.Second)
+		}
 		job = &snapexport.ExportJob{ID: NewID(), ProjectID: in.ProjectID, ClusterID: c.ID, ClusterName: c.Name,
 			SnapshotID: snap.ID, ExportBucketID: in.ExportBucketID, CustomData: in.CustomData,
 			Prefix: export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now), State: snapexport.ExportQueued,
@@ -94,6 +110,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 			for _, m := range snap.Members {
 				comp := *job
 				comp.ID, comp.ParentID, comp.ReplicaSetName, comp.SourceSnapshotID = NewID(), job.ID, m.ReplicaSetName, m.ID
+				comp.Components = nil
 				job.Components = append(job.Components, snapexport.ExportComponent{ExportID: comp.ID, ReplicaSetName: m.ReplicaSetName})
 				queued = append(queued, &comp)
 			}

@@ -75,6 +75,9 @@ func (s *Service) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// Time is the service's clock, in UTC.
+func (s *Service) Time() time.Time { return s.now() }
+
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()

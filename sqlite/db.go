@@ -31,6 +31,7 @@ var migrations embed.FS
 // connection, which is how SQLite serializes writers anyway, so callers wait
 // in Go instead of spinning on SQLITE_BUSY; reads use a pool.
 type DB struct {
+	path  string
 	write *sql.DB
 	read  *sql.DB
 	nonce *sql.DB
@@ -58,6 +59,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return p
 	}
 	db := &DB{
+		path:  path,
 		write: pool("immediate", "FULL", 1),
 		read:  pool("deferred", "FULL", 8),
 		// A digest nonce lost in a crash only costs its client a new
@@ -292,3 +294,15 @@ func limitOffset(p snapexport.Page) string {
 // QueuePool is a pool of one connection to the database file, for the job
 // queue, which keeps its own tables in it.
 func (db *DB) QueuePool() *sql.DB { return db.queue }
+
+// WithQueueLock runs fn holding a lock that other processes opening the
+// same database file take too, so that the job queue's migrations, which
+// are not atomic, run in one process at a time.
+func (db *DB) WithQueueLock(ctx context.Context, fn func() error) error {
+	unlock, err := lockFile(db.path + ".queue-lock")
+	if err != nil {
+		return fmt.Errorf("lock %s.queue-lock: %w", db.path, err)
+	}
+	defer unlock()
+	return fn()
+}

@@ -121,6 +121,7 @@ const (
 	azureRole      = `{"_id":"` + role + `","atlasAzureAppId":"9d1c2b3a-4e5f-4a6b-8c7d-0e1f2a3b4c5d","createdDate":"2026-08-10T03:00:00Z","featureUsages":[],"lastUpdatedDate":"2026-08-10T03:00:00Z","providerName":"AZURE","servicePrincipalId":"7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d","tenantId":"0b6a2f0e-7f1c-4c55-9a57-1f2e3d4c5b6a"}`
 	gcpRole        = `{"createdDate":"2026-08-10T03:00:00Z","featureUsages":[],"gcpServiceAccountForAtlas":"mongodb-atlas-0123456789abcdef@p-0123456789abcdef01234567.iam.gserviceaccount.com","providerName":"GCP","roleId":"` + role + `","status":"COMPLETE"}`
 	project        = `{"clusterCount":0,"created":"2026-08-10T02:59:00Z","id":"` + grp + `","links":[{"href":"http://127.0.0.1:8080/api/atlas/v2/groups/` + grp + `","rel":"self"}],"name":"exports","orgId":"` + org + `"}`
+	exportJob      = `{"createdAt":"2026-08-10T03:28:25Z","customData":[],"exportBucketId":"` + bucket + `","exportStatus":{"exportedCollections":0,"totalCollections":0},"id":"` + role + `","prefix":"exported_snapshots/` + org + `/` + grp + `/cluster-0/2026-08-10T0327/1786332505","snapshotId":"` + bucket + `","state":"Queued"}`
 	notFound       = `{"detail":"No group with ID ` + grp + ` exists.","error":404,"errorCode":"GROUP_NOT_FOUND","parameters":["` + grp + `"],"reason":"Not Found"}`
 )
 
@@ -168,6 +169,18 @@ func TestValidateResponse(t *testing.T) {
 		{name: "delete served as 2024", method: "DELETE", target: v2 + "/backup/exportBuckets/" + bucket, status: 204, ctype: ct2024},
 		{name: "patch served as 2023", method: "PATCH", target: v2 + "/backup/exportBuckets/" + bucket, status: 200, ctype: ct2023, body: awsBucketReg},
 		{name: "bad rate limit header", method: "GET", target: v2 + "/backup/exportBuckets/" + bucket, accept: acc2024, status: 200, ctype: ct2024, header: map[string]string{"Ratelimit-Limit": "lots"}, body: awsBucketReg},
+
+		// ---- export jobs
+		{name: "job queued (recorded shape)", method: "POST", target: v2 + "/clusters/cluster-0/backup/exports", accept: acc2023, status: 200, ctype: ct2023, body: exportJob, ok: true},
+		{name: "job sharded failed", method: "GET", target: v2 + "/clusters/cluster-0/backup/exports/" + bucket, accept: acc2023, status: 200, ctype: ct2023,
+			body: `{"components":[{"exportId":"` + role + `","replicaSetName":"rs0"}],"createdAt":"2026-08-10T03:28:25Z","customData":[{"key":"k","value":"v"}],"exportBucketId":"` + bucket +
+				`","exportStatus":{"exportedCollections":1,"totalCollections":3},"finishedAt":"2026-08-10T03:43:05Z","id":"` + role + `","prefix":"p","snapshotId":"` + bucket +
+				`","state":"Failed","stateReason":{"errorCode":"BUCKET_ACCESS_DENIED","message":"denied"}}`, ok: true},
+		{name: "job list", method: "GET", target: v1 + "/clusters/cluster-0/backup/exports", status: 200, ctype: ctJSON, body: `{"links":[],"results":[` + exportJob + `],"totalCount":1}`, ok: true},
+		{name: "job cancel", method: "POST", target: "/api/snapexport/v1/groups/" + grp + "/clusters/cluster-0/backup/exports/" + bucket + "/cancel", status: 200, ctype: ctJSON, body: exportJob, ok: true},
+		{name: "job with links", method: "GET", target: v2 + "/clusters/cluster-0/backup/exports/" + bucket, accept: acc2023, status: 200, ctype: ct2023, body: `{"links":[],` + strings.TrimPrefix(exportJob, "{")},
+		{name: "job state lower case", method: "GET", target: v2 + "/clusters/cluster-0/backup/exports/" + bucket, accept: acc2023, status: 200, ctype: ct2023, body: strings.Replace(exportJob, "Queued", "queued", 1)},
+		{name: "job create answers 201", method: "POST", target: v2 + "/clusters/cluster-0/backup/exports", accept: acc2023, status: 201, ctype: ct2023, body: exportJob},
 
 		// ---- errors, valid and invalid
 		{name: "404 group not found", method: "GET", target: v2 + "/backup/exportBuckets", accept: acc2024, status: 404, ctype: ctJSON, header: errHdr("GROUP_NOT_FOUND"), body: notFound, ok: true},
@@ -493,6 +506,7 @@ func TestMatchesAtlasReference(t *testing.T) {
 			// Everything Atlas has for the resources we serve must be here.
 			// Taking a snapshot is the one snapshot operation not served.
 			if strings.Contains(key, "/exportBuckets") || strings.Contains(key, "/cloudProviderAccess") ||
+				strings.Contains(key, "/backup/exports") ||
 				strings.Contains(key, "/backup/snapshots") && !strings.HasPrefix(key, "POST ") {
 				t.Errorf("%s: in the Atlas reference but not documented here", key)
 			}
@@ -511,10 +525,10 @@ func TestMatchesAtlasReference(t *testing.T) {
 			}
 		}
 	}
-	// v2: 5 bucket + 5 cloud provider access + 7 snapshot operations;
-	// v1.0: 4 + 5.
-	if common < 26 {
-		t.Errorf("only %d operations in common with the reference, want at least 26", common)
+	// v2: 5 bucket + 5 cloud provider access + 7 snapshot + 3 export-job
+	// operations; v1.0: 4 + 5 + 3 export-job ones.
+	if common < 32 {
+		t.Errorf("only %d operations in common with the reference, want at least 32", common)
 	}
 	t.Logf("%d operations compared with %s", common, refFile)
 }
@@ -622,6 +636,61 @@ func TestRecordedAtlasSnapshotResponses(t *testing.T) {
 	}
 	if replayed < 5 {
 		t.Errorf("replayed %d recorded snapshot responses, want at least 5", replayed)
+	}
+}
+
+// recordedExportJobCall matches a recorded export-job call, e.g.
+// "POST_api_atlas_v2_groups_<id>_clusters_<name>_backup_exports_1.snaphost"
+// or "GET_…_backup_exports_<id>_1.snaphost".
+var recordedExportJobCall = regexp.MustCompile(`__(GET|POST)_api_atlas_v2_groups_([0-9a-f]{24})_clusters_([a-zA-Z0-9-]+)_backup_exports(?:_([0-9a-f]{24}))?_\d+\.snaphost$`)
+
+// TestRecordedAtlasExportJobResponses replays Atlas's recorded export-job
+// answers (create, each state while watching, get and list) through the
+// validator.
+func TestRecordedAtlasExportJobResponses(t *testing.T) {
+	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("recorded responses %s are missing in CI", dir)
+		}
+		t.Skipf("recorded responses %s not present", dir)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(t)
+	replayed := 0
+	for _, e := range entries {
+		m := recordedExportJobCall.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		path := "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/exports"
+		if m[4] != "" {
+			path += "/" + m[4]
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(m[1], "http://localhost:8080"+path, nil)
+		resp, err := http.ReadResponse(bufioReader(raw), req)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		req.Header.Set("Accept", acc2023)
+		if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
+		}
+		replayed++
+	}
+	if replayed < 6 {
+		t.Errorf("replayed %d recorded export-job responses, want at least 6", replayed)
 	}
 }
 

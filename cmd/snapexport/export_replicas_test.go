@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport/dump/dumptest"
+	"github.com/snapexport/snapexport/exportrunner"
+)
+
+var exportRunning = regexp.MustCompile(`msg="export running" group=\S+ export=([0-9a-f]{24})`)
+
+// TestReplicasShareExports runs two serve processes on one PostgreSQL
+// schema (and one data directory, for the local buckets and snapshots):
+// each export job runs on one replica at a time, and the job of a replica
+// killed mid-export is finished by the other, without a restart.
+func TestReplicasShareExports(t *testing.T) {
+	u, creds := initPostgres(t)
+	dir := filepath.Join(t.TempDir(), "shared")
+	g := creds.GroupID
+	if res := execBinary(t, "admin", "cluster", "create", "--data", dir, "--database", u, "--group", g, "--name", "Cluster0"); res.code != 0 {
+		t.Fatalf("cluster create: %s", res.stderr)
+	}
+	var snapshots []string
+	for seed := range 4 {
+		archive := filepath.Join(t.TempDir(), "dump.archive")
+		ds := dumptest.Generate(dumptest.Options{Seed: uint64(seed + 30), DocsPerCollection: 200, BulkBytes: 2 << 20})
+		if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, false), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res := execBinary(t, "snapshot", "import", "--data", dir, "--database", u, "--group", g, "--cluster", "Cluster0",
+			"--archive", archive, "--json")
+		if res.code != 0 {
+			t.Fatalf("import: %s", res.stderr)
+		}
+		snapshots = append(snapshots, jsonField(t, []byte(res.stdout), "id"))
+	}
+	flags := []string{"--database", u, "--no-rate-limit", "--export-chunk-bytes", "32768", "--export-lease", "1s",
+		"--export-rescue-after", "2s", "--export-jobs", "2"}
+	// Replica a runs alone first and takes the first two jobs; replica b
+	// starts while a works on them (and waits: a holds their leases);
+	// a is killed at its 1500th document of a job; b finishes a's jobs
+	// and runs the other two.
+	a := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=documents:1500"}, flags...)
+	owner := &apiClient{base: a.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	role := awsRole(t, owner, g)
+	st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
+		`{"bucketName":"shared","cloudProvider":"AWS","iamRoleId":"`+role+`"}`)
+	if st != 200 {
+		t.Fatalf("bucket: %d %s", st, body)
+	}
+	bucketID := jsonField(t, body, "_id")
+	exportsPath := "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports"
+	var jobs []string
+	prefixes := map[string]string{}
+	create := func(c *apiClient, snapshotID string) {
+		st, body := c.do(t, "POST", exportsPath, v2("2023-01-01"), `{"snapshotId":"`+snapshotID+`","exportBucketId":"`+bucketID+`"}`)
+		if st != 200 {
+			t.Fatalf("create export: %d %s", st, body)
+		}
+		id := jsonField(t, body, "id")
+		jobs = append(jobs, id)
+		prefixes[id] = jsonField(t, body, "prefix")
+	}
+	create(owner, snapshots[0])
+	create(owner, snapshots[1])
+	b := startServe(t, dir, flags...)
+	if a.exited() {
+		t.Fatal("replica a died before replica b started: make a's exports longer")
+	}
+	select {
+	case <-a.done:
+	case <-time.After(time.Minute):
+		t.Fatal("replica a was not killed")
+	}
+	owner = owner.at(b.base)
+	create(owner, snapshots[2])
+	create(owner, snapshots[3])
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, id := range jobs {
+		for {
+			st, body := owner.do(t, "GET", exportsPath+"/"+id, v2("2023-01-01"), "")
+			if st != 200 {
+				t.Fatalf("get export: %d %s", st, body)
+			}
+			state := jsonField(t, body, "state")
+			if state == "Successful" {
+				break
+			}
+			if state != "Queued" && state != "InProgress" {
+				t.Fatalf("export %s ended %s: %s", id, state, body)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("export %s still %s\nreplica b: %s", id, state, b.stderr)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	runs := func(log string) map[string]int {
+		n := map[string]int{}
+		for _, m := range exportRunning.FindAllStringSubmatch(log, -1) {
+			n[m[1]]++
+		}
+		return n
+	}
+	onA, onB := runs(a.stderr.String()), runs(b.stderr.String())
+	taken := 0
+	for _, id := range jobs {
+		switch {
+		case onA[id] == 1 && onB[id] == 1:
+			taken++ // a's job, finished by b
+		case onA[id]+onB[id] != 1:
+			t.Errorf("export %s ran %d times on a and %d on b", id, onA[id], onB[id])
+		}
+		objs := localObjects(t, dir, "shared", prefixes[id])
+		var c struct {
+			TotalFiles int `json:"totalFiles"`
+		}
+		if err := json.Unmarshal(objs[".complete"], &c); err != nil || c.TotalFiles != len(objs)-1 {
+			t.Errorf("export %s: .complete %s with %d objects", id, objs[".complete"], len(objs))
+		}
+		for key := range objs {
+			if strings.HasSuffix(key, ".tmp") {
+				t.Errorf("export %s left %s", id, key)
+			}
+		}
+	}
+	if taken == 0 {
+		t.Errorf("no job moved from the killed replica to the other\nruns on a %v, on b %v", onA, onB)
+	}
+}
