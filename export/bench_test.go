@@ -101,6 +101,8 @@ func benchmarkExport(b *testing.B, data string) {
 			b.SetBytes(src.Manifest.Namespaces[i].Size)
 			b.ReportAllocs()
 			var res export.Result
+			report := peakRSS(b)
+			defer report()
 			for b.Loop() {
 				var err error
 				res, err = export.ExportCollection(context.Background(), bucket, testPrefix, src, i, export.Options{MarshalWorkers: tc.workers, GzipLevel: tc.level}, nil)
@@ -128,6 +130,8 @@ func benchmarkReference(b *testing.B, data string) {
 	b.SetBytes(src.Manifest.Namespaces[i].Size)
 	b.ReportAllocs()
 	var jsonBytes, gzBytes int64
+	report := peakRSS(b)
+	defer report()
 	for b.Loop() {
 		f, err := os.Create(path)
 		if err != nil {

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/snapexport/snapexport/dump/dumptest"
+)
+
+// TestExportCommands watches, verifies and cancels an export with the
+// export commands, beside a running server.
+func TestExportCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	var creds initCreds
+	mustJSON(t, &creds, "init", "--data", dir)
+	g := creds.GroupID
+	var cl clusterOut
+	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0")
+	archive := filepath.Join(t.TempDir(), "dump.archive")
+	ds := dumptest.Generate(dumptest.Options{Seed: 12, DocsPerCollection: 50})
+	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, false), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var snap struct {
+		ID        string `json:"id"`
+		Documents int64  `json:"documents"`
+	}
+	res := runInProcess(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
+	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &snap) != nil {
+		t.Fatalf("import: %d %s", res.code, res.stderr)
+	}
+
+	p := startServe(t, dir, "--no-rate-limit", "--export-chunk-bytes", "16384")
+	owner := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	role := awsRole(t, owner, g)
+	st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
+		`{"bucketName":"cli","cloudProvider":"AWS","iamRoleId":"`+role+`"}`)
+	if st != 200 {
+		t.Fatalf("bucket: %d %s", st, body)
+	}
+	st, body = owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/clusters/Cluster0/backup/exports", v2("2023-01-01"),
+		`{"snapshotId":"`+snap.ID+`","exportBucketId":"`+jsonField(t, body, "_id")+`"}`)
+	if st != 200 {
+		t.Fatalf("export: %d %s", st, body)
+	}
+	job, prefix := jsonField(t, body, "id"), jsonField(t, body, "prefix")
+	sel := []string{"--data", dir, "--group", g, "--cluster", "Cluster0", "--export", job}
+
+	res = runInProcess(t, append(append([]string{"export", "watch"}, sel...), "--interval", "20ms", "--json")...)
+	var watched jobJSON
+	if res.code != 0 || json.Unmarshal([]byte(res.stdout), &watched) != nil {
+		t.Fatalf("watch: %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if watched.State != "Successful" || watched.Progress.Documents != snap.Documents || watched.Progress.ExportedCollections == 0 {
+		t.Errorf("watch ended with %+v", watched)
+	}
+	if !strings.Contains(res.stderr, "collections") {
+		t.Errorf("watch printed no progress: %q", res.stderr)
+	}
+
+	var verified verifyJSON
+	mustJSON(t, &verified, append([]string{"export", "verify"}, sel...)...)
+	if verified.Documents != snap.Documents || verified.Collections == 0 || verified.Objects <= verified.Collections {
+		t.Errorf("verify = %+v, want %d documents", verified, snap.Documents)
+	}
+
+	// Cancelling an ended job leaves it as it is.
+	var cancelled jobJSON
+	mustJSON(t, &cancelled, append([]string{"export", "cancel"}, sel...)...)
+	if cancelled.State != "Successful" || cancelled.CancelRequested {
+		t.Errorf("cancel of a finished job = %+v", cancelled)
+	}
+
+	// A damaged object is found and named.
+	data := localObject(dir, "cli", prefix+"/app/orders/Cluster0-shard-0.0.json.gz")
+	if err := os.WriteFile(data, []byte("not gzip"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{"app/orders/Cluster0-shard-0.0.json.gz"}, append([]string{"export", "verify"}, sel...)...)
+	mustFail(t, 1, []string{"0123456789abcdef01234567"}, "export", "watch", "--data", dir, "--group", g, "--cluster", "Cluster0", "--export", "0123456789abcdef01234567")
+	mustFail(t, 2, []string{"--export"}, "export", "verify", "--data", dir, "--group", g, "--cluster", "Cluster0")
+}
