@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +46,10 @@ var errCancelled = errors.New("export cancelled")
 
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	r := w.r
-	err := r.run(ctx, job.Args)
+	// The lease holder is this run, not this server: two River jobs of
+	// one export (a requeue beside a rescue) may reach the same server.
+	holder := r.id + "/" + strconv.FormatInt(job.ID, 10)
+	err := r.run(ctx, job.Args, holder)
 	var p *permanent
 	switch {
 	case err == nil:
@@ -107,7 +111,7 @@ func (r *Runner) load(ctx context.Context, args Args) (*snapexport.ExportJob, er
 }
 
 // run works on an export job until it ends or fails.
-func (r *Runner) run(ctx context.Context, args Args) error {
+func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 	job, err := r.load(ctx, args)
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return nil // removed with its project
@@ -124,21 +128,21 @@ func (r *Runner) run(ctx context.Context, args Args) error {
 	if job.CancelRequested {
 		return errCancelled
 	}
-	if err := r.claim(ctx, job); err != nil {
+	if err := r.claim(ctx, job, holder); err != nil {
 		return err
 	}
-	r.cfg.Logger.Info("export running", "group", job.ProjectID, "export", job.ID, "runner", r.id,
+	r.cfg.Logger.Info("export running", "group", job.ProjectID, "export", job.ID, "runner", holder,
 		"fromCollection", job.Progress.ExportedCollections)
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	go r.keepLease(runCtx, stop, job.ProjectID, job.ID)
+	go r.keepLease(runCtx, stop, job.ProjectID, job.ID, holder)
 
 	err = r.export(runCtx, job)
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
 	if err != nil {
-		r.release(context.WithoutCancel(ctx), job)
+		r.release(context.WithoutCancel(ctx), job, holder)
 		return classify(err)
 	}
 	return nil
@@ -247,12 +251,12 @@ func (r *Runner) setLive(jobID string, docs, bytes int64) {
 }
 
 // claim takes the job's lease, or errLeaseHeld.
-func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob) error {
+func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob, holder string) error {
 	var got bool
 	now := time.Now()
 	err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
-		got, err = tx.ClaimExportJob(ctx, job.ProjectID, job.ID, r.id, now, now.Add(r.cfg.Lease))
+		got, err = tx.ClaimExportJob(ctx, job.ProjectID, job.ID, holder, now, now.Add(r.cfg.Lease))
 		return err
 	})
 	if err != nil {
@@ -266,16 +270,16 @@ func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob) error {
 
 // release gives the lease up at once, so that a retry here or elsewhere
 // need not wait for it to lapse.
-func (r *Runner) release(ctx context.Context, job *snapexport.ExportJob) {
+func (r *Runner) release(ctx context.Context, job *snapexport.ExportJob, holder string) {
 	_ = r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
-		_, err := tx.ClaimExportJob(ctx, job.ProjectID, job.ID, r.id, time.Now(), time.Time{})
+		_, err := tx.ClaimExportJob(ctx, job.ProjectID, job.ID, holder, time.Now(), time.Time{})
 		return err
 	})
 }
 
 // keepLease renews the lease until ctx ends; it stops the run when the
 // lease is lost or the job is cancelled.
-func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, projectID, jobID string) {
+func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, projectID, jobID, holder string) {
 	t := time.NewTicker(min(r.cfg.Lease/3, time.Second))
 	defer t.Stop()
 	defer r.live.Delete(jobID)
@@ -289,7 +293,7 @@ func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, pr
 		now := time.Now()
 		err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
 			var err error
-			if held, err = tx.ClaimExportJob(ctx, projectID, jobID, r.id, now, now.Add(r.cfg.Lease)); err != nil || !held {
+			if held, err = tx.ClaimExportJob(ctx, projectID, jobID, holder, now, now.Add(r.cfg.Lease)); err != nil || !held {
 				return err
 			}
 			current, err := tx.ExportJob(ctx, projectID, jobID)

