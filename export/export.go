@@ -45,6 +45,9 @@ type Options struct {
 	// Parallel is the number of collections Export writes at once
 	// (default 1).
 	Parallel int
+	// Skip is the number of collections, in Collections order, that
+	// Export takes as written already: a resumed export starts after them.
+	Skip int
 	// GzipLevel is the compression level: 0 means gzip.DefaultCompression,
 	// otherwise 1-9, gzip.DefaultCompression, gzip.HuffmanOnly or
 	// gzip.ConstantCompression of github.com/klauspost/compress/gzip.
@@ -129,8 +132,8 @@ func Collections(m *snapshotstore.Manifest) []int {
 	return out
 }
 
-// Export writes every collection of Collections(src.Manifest), Parallel at
-// a time, and returns their results in that order. progress (may be nil)
+// Export writes every collection of Collections(src.Manifest) after the
+// first opts.Skip, Parallel at a time, and returns their results in that order. progress (may be nil)
 // receives increments of documents and BSON bytes written; done (may be
 // nil) is called with each collection's result in snapshot order, as soon
 // as it and every collection before it are complete, so a runner can
@@ -143,6 +146,7 @@ func Export(ctx context.Context, bucket *blob.Bucket, prefix string, src Source,
 	progress func(docs, bytes int64), done func(Result)) ([]Result, error) {
 	opts = opts.withDefaults()
 	idx := Collections(src.Manifest)
+	idx = idx[min(max(opts.Skip, 0), len(idx)):]
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 

@@ -2,9 +2,9 @@ package exportrunner
 
 import (
 	"context"
-	"log/slog"
 	"database/sql"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"

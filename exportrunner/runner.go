@@ -55,6 +55,9 @@ type Config struct {
 	// ChunkBytes is the amount of Extended JSON per data object (the
 	// engine's default when zero).
 	ChunkBytes int64
+	// ParallelCollections is how many collections of one job are written
+	// at once (default 1, as Atlas exports one at a time).
+	ParallelCollections int
 	// Lease is how long a runner's claim on a job lasts without renewal:
 	// a job whose runner died is resumed elsewhere after it.
 	Lease time.Duration

@@ -125,7 +125,7 @@ func objects(t *testing.T, b *blob.Bucket, prefix string) map[string][]byte {
 func TestExportToLocalBucket(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 5, DocsPerCollection: 60})
 	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{ChunkBytes: 8 << 10, PollInterval: 20 * time.Millisecond,
-		RetryDelay: 50 * time.Millisecond}}, ds)
+		RetryDelay: 50 * time.Millisecond, ParallelCollections: 3}}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "exports")
 	custom := []snapexport.Label{{Key: "ticket", Value: "OPS-1 <&>"}}

@@ -207,27 +207,34 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 		}
 	}
 	src := export.Source{Store: r.cfg.Snapshots, Location: loc, Manifest: m, ReplicaSetName: job.ReplicaSetName}
-	opts := export.Options{ChunkBytes: r.cfg.ChunkBytes}
-	for i := p.ExportedCollections; i < len(cols); i++ {
-		// progress is told of each batch written; the totals go on from
-		// the finished collections'.
-		docs, bytes := p.Documents, p.Bytes
-		res, err := export.ExportCollection(ctx, bucket, job.Prefix, src, cols[i], opts, func(d, b int64) {
-			docs, bytes = docs+d, bytes+b
-			r.setLive(job.ID, docs, bytes)
-			crashAt("documents", docs)
-		})
-		if err != nil {
-			return err
-		}
+	opts := export.Options{ChunkBytes: r.cfg.ChunkBytes, Parallel: r.cfg.ParallelCollections, Skip: p.ExportedCollections}
+	// progress is told of each batch written, done of each collection
+	// finished in order (with every one before it): the totals go on from
+	// the finished collections', and each finished collection is recorded
+	// so that a resumed run starts after it.
+	docs, bytes := p.Documents, p.Bytes
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	_, err = export.Export(ctx, bucket, job.Prefix, src, opts, func(d, b int64) {
+		docs, bytes = docs+d, bytes+b
+		r.setLive(job.ID, docs, bytes)
+		crashAt("documents", docs)
+	}, func(res export.Result) {
 		p.ExportedCollections++
 		p.Files += res.Objects
-		p.Documents += m.Namespaces[cols[i]].Count
-		p.Bytes += m.Namespaces[cols[i]].Size
+		p.Documents += m.Namespaces[res.Index].Count
+		p.Bytes += m.Namespaces[res.Index].Size
 		if err := r.update(ctx, job, func(j *snapexport.ExportJob) { j.Progress = p }); err != nil {
-			return err
+			stop(err)
+			return
 		}
 		crashAt("collections", int64(p.ExportedCollections))
+	})
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	if err != nil {
+		return err
 	}
 	if job.ParentID != "" {
 		return r.endComponent(ctx, job)

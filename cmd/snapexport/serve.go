@@ -39,6 +39,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	snapshotStore := fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
 	sweep := fs.Duration("snapshot-sweep-interval", time.Minute, "how often expired snapshots are removed")
 	exportJobs := fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
+	exportParallel := fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
 	exportChunk := fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
 	exportLease := fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
 	exportRescue := fs.Duration("export-rescue-after", exportrunner.DefaultRescueAfter, "how long a running export job may go before another replica checks on it (at least 4 leases)")
@@ -72,8 +73,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			*snapshotStore = file.SnapshotStore
 		}
 	}
-	if *exportJobs < 1 || *exportChunk < 1 || *exportLease < time.Second {
-		return usageError{"--export-jobs and --export-chunk-bytes must be positive and --export-lease at least 1s"}
+	if *exportJobs < 1 || *exportParallel < 1 || *exportChunk < 1 || *exportLease < time.Second {
+		return usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least 1s"}
 	}
 	if *sweep <= 0 {
 		return usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
@@ -123,7 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
 		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities(),
 		SnapshotStore: *snapshotStore,
-		Exports:       exportrunner.Config{MaxJobs: *exportJobs, ChunkBytes: *exportChunk, Lease: *exportLease, RescueAfter: max(*exportRescue, 4**exportLease)}})
+		Exports:       exportrunner.Config{MaxJobs: *exportJobs, ParallelCollections: *exportParallel, ChunkBytes: *exportChunk, Lease: *exportLease, RescueAfter: max(*exportRescue, 4**exportLease)}})
 	if err != nil {
 		return err
 	}
