@@ -42,7 +42,7 @@ func TestReplicasShareExports(t *testing.T) {
 	}
 	flags := []string{"--database", u, "--no-rate-limit", "--export-chunk-bytes", "32768", "--export-lease", "1s",
 		"--export-rescue-after", "2s", "--export-jobs", "2"}
-	// Replica a runs alone first and takes the first two jobs; replica b
+	// Replica a runs alone first and takes the first jobs; replica b
 	// starts while a works on them (and waits: a holds their leases);
 	// a is killed at its 2500th document of a job; b finishes a's jobs
 	// and runs the other two.
@@ -69,9 +69,9 @@ func TestReplicasShareExports(t *testing.T) {
 	}
 	create(owner, snapshots[0])
 	create(owner, snapshots[1])
-	for deadline := time.Now().Add(30 * time.Second); len(exportRunning.FindAllString(a.stderr.String(), -1)) < 2; {
+	for deadline := time.Now().Add(30 * time.Second); len(exportRunning.FindAllString(a.stderr.String(), -1)) < 1; {
 		if a.exited() || time.Now().After(deadline) {
-			t.Fatalf("replica a did not start both exports\n%s", a.stderr)
+			t.Fatalf("replica a did not start exporting\n%s", a.stderr)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
