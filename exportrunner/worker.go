@@ -55,7 +55,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, errLeaseHeld):
-		return river.JobSnooze(r.cfg.Lease)
+		// Soon again: the holder may be a sharded export's other wake-up,
+		// done in a moment, or a dead runner whose lease lapses.
+		return river.JobSnooze(max(min(r.cfg.Lease/3, 2*time.Second), 100*time.Millisecond))
 	case errors.Is(err, errCancelled):
 		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportCancelled, nil)
 	case ctx.Err() != nil:
@@ -123,6 +125,15 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 		return nil
 	}
 	if len(job.Components) > 0 {
+		// Each shard that ends wakes the parent: the lease keeps two
+		// wake-ups from concluding it (and writing .complete) at once.
+		if err := r.claim(ctx, job, holder); err != nil {
+			return err
+		}
+		defer r.release(context.WithoutCancel(ctx), job, holder)
+		if job, err = r.load(ctx, args); err != nil || !job.State.Active() {
+			return err
+		}
 		return r.finishSharded(ctx, job)
 	}
 	if job.CancelRequested {
