@@ -41,6 +41,9 @@ func (p *permanent) Unwrap() error { return p.err }
 // errLeaseHeld means another runner is working on the job.
 var errLeaseHeld = errors.New("another runner holds the job")
 
+// errEnded means the job ended while this run worked on it.
+var errEnded = errors.New("export already ended")
+
 // errCancelled means the job was cancelled while it ran.
 var errCancelled = errors.New("export cancelled")
 
@@ -53,6 +56,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	var p *permanent
 	switch {
 	case err == nil:
+		return nil
+	case errors.Is(err, errEnded):
 		return nil
 	case errors.Is(err, errLeaseHeld):
 		// Soon again: the holder may be a sharded export's other wake-up,
@@ -140,6 +145,11 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 		return errCancelled
 	}
 	if err := r.claim(ctx, job, holder); err != nil {
+		return err
+	}
+	// Another run may have ended the job before this one got the lease.
+	if job, err = r.load(ctx, args); err != nil || !job.State.Active() {
+		r.release(context.WithoutCancel(ctx), &snapexport.ExportJob{ProjectID: args.ProjectID, ID: args.JobID}, holder)
 		return err
 	}
 	r.cfg.Logger.Info("export running", "group", job.ProjectID, "export", job.ID, "runner", holder,
@@ -348,6 +358,9 @@ func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, change f
 		}
 		if current.CancelRequested {
 			return errCancelled
+		}
+		if !current.State.Active() {
+			return errEnded
 		}
 		change(current)
 		return tx.UpdateExportJob(ctx, current)
