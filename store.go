@@ -131,8 +131,9 @@ type Tx interface {
 
 	// CreateSnapshot adds a snapshot; ErrConflict when its id is taken.
 	CreateSnapshot(ctx context.Context, s *Snapshot) error
-	// Snapshot finds a snapshot of a cluster by id, members of sharded
-	// snapshots included.
+	// Snapshot finds a snapshot of a cluster (of any cluster of the
+	// project when clusterID is empty) by id, members of sharded snapshots
+	// included.
 	Snapshot(ctx context.Context, projectID, clusterID, id string) (*Snapshot, error)
 	// ListSnapshots lists a cluster's snapshots of one kind that belong to
 	// no sharded-cluster snapshot (ParentID empty).

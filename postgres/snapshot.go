@@ -46,7 +46,7 @@ func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
 }
 
 func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {
-	return scanSnapshot(t.queryRow(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE project_id = $1 AND cluster_id = $2 AND id = $3`,
+	return scanSnapshot(t.queryRow(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE project_id = $1 AND ($2 = '' OR cluster_id = $2) AND id = $3`,
 		projectID, clusterID, id))
 }
 

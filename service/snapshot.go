@@ -496,3 +496,55 @@ func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, res *Im
 	}
 	res.AutoExport = job
 }
+
+// OrphanGrace is how long the data of a snapshot the store does not know
+// is left alone: an import writes for as long as its dump takes, and its
+// snapshot is stored only at the end. (An import that spends longer than
+// this on one collection of a store that shows no partial object, such as
+// S3, would lose its earlier parts.)
+const OrphanGrace = 24 * time.Hour
+
+// SweepOrphanedSnapshotData removes snapshot folders that no snapshot owns
+// and that nothing has written to for grace: what an import killed before
+// it finished (or before it could clean up) left behind.
+func (s *Service) SweepOrphanedSnapshotData(ctx context.Context, grace time.Duration) (int, error) {
+	store, ok := s.SnapshotData.(*snapshotstore.Store)
+	if !ok {
+		return 0, nil
+	}
+	folders, err := store.Folders(ctx)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, f := range folders {
+		owned := false
+		err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+			_, err := tx.Snapshot(ctx, f.ProjectID, "", f.SnapshotID)
+			owned = err == nil
+			if errors.Is(err, snapexport.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return removed, err
+		}
+		if owned {
+			continue
+		}
+		last, err := store.LastWrite(ctx, f)
+		if err != nil {
+			return removed, err
+		}
+		if s.now().Sub(last) < grace {
+			continue
+		}
+		if err := store.Delete(ctx, f); err != nil {
+			return removed, err
+		}
+		s.logger().Info("orphaned snapshot data removed", "group", f.ProjectID, "snapshot", f.SnapshotID, "lastWrite", last)
+		removed++
+	}
+	return removed, nil
+}

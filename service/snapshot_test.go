@@ -224,3 +224,39 @@ func TestConcurrentShardImports(t *testing.T) {
 }
 
 func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// TestSweepOrphanedSnapshotData: the data of an import that died before
+// storing its snapshot is removed once old enough; a stored snapshot's
+// data and recent writes are left alone.
+func TestSweepOrphanedSnapshotData(t *testing.T) {
+	ctx := context.Background()
+	e := newSnapshotEnv(t)
+	owned, err := e.importArchive(t, service.ImportInput{ClusterName: "rs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := snapshotstore.Location{ProjectID: e.group, SnapshotID: service.NewID()}
+	src, err := dump.OpenArchive(bytesReader(e.archive), "orphan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.data.Import(ctx, orphan, "rs-shard-0", src, nil); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	e.clock.now = time.Now().Add(time.Hour)
+	if n, err := e.svc.SweepOrphanedSnapshotData(ctx, 2*time.Hour); err != nil || n != 0 {
+		t.Fatalf("sweep within the grace removed %d (%v)", n, err)
+	}
+	e.clock.now = time.Now().Add(3 * time.Hour)
+	if n, err := e.svc.SweepOrphanedSnapshotData(ctx, 2*time.Hour); err != nil || n != 1 {
+		t.Fatalf("sweep removed %d (%v), want the orphan", n, err)
+	}
+	if e.hasData(t, orphan.SnapshotID) || !e.hasData(t, owned.Snapshot.ID) {
+		t.Errorf("after the sweep: orphan kept %v, owned kept %v", e.hasData(t, orphan.SnapshotID), e.hasData(t, owned.Snapshot.ID))
+	}
+	if folders, err := e.data.Folders(ctx); err != nil || len(folders) != 1 || folders[0].SnapshotID != owned.Snapshot.ID {
+		t.Errorf("folders left: %v (%v)", folders, err)
+	}
+}

@@ -42,8 +42,8 @@ func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
 }
 
 func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {
-	return scanSnapshot(t.tx.QueryRowContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE project_id = ? AND cluster_id = ? AND id = ?`,
-		projectID, clusterID, id))
+	return scanSnapshot(t.tx.QueryRowContext(ctx, `SELECT `+snapshotColumns+` FROM snapshots WHERE project_id = ? AND (? = '' OR cluster_id = ?) AND id = ?`,
+		projectID, clusterID, clusterID, id))
 }
 
 func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {

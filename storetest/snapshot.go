@@ -84,12 +84,17 @@ var snapshotTests = []test{
 				noErr(t, "Snapshot", err)
 				same(t, "Snapshot("+want.ID+")", got, want)
 				wantNilLists(t, "Snapshot("+want.ID+")", got, want)
+				got, err = tx.Snapshot(e.ctx, p.ID, "", want.ID)
+				noErr(t, "Snapshot(any cluster)", err)
+				same(t, "Snapshot(any cluster, "+want.ID+")", got, want)
 			}
 			for _, k := range []struct{ what, project, cluster, id string }{
 				{"another project's", other.ID, c.ID, rs.ID},
 				{"another cluster's", p.ID, c2.ID, rs.ID},
 				{"the same-named cluster of another project", other.ID, oc.ID, rs.ID},
 				{"unknown id", p.ID, c.ID, e.id()},
+				{"another project's, any cluster", other.ID, "", rs.ID},
+				{"unknown id, any cluster", p.ID, "", e.id()},
 			} {
 				_, err := tx.Snapshot(e.ctx, k.project, k.cluster, k.id)
 				wantErr(t, "Snapshot("+k.what+")", err, snapexport.ErrNotFound)

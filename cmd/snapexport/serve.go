@@ -202,6 +202,7 @@ var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-c
 func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var lastOrphanSweep time.Time
 	for {
 		n, err := svc.SweepExpiredSnapshots(ctx)
 		switch {
@@ -209,6 +210,14 @@ func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Dur
 			logger.Warn("sweeping expired snapshots", "error", err)
 		case n > 0:
 			logger.Info("expired snapshots removed", "count", n)
+		}
+		// Folders no snapshot owns are rare (an import killed midway) and
+		// listing the store costs more: once an hour.
+		if time.Since(lastOrphanSweep) >= time.Hour {
+			lastOrphanSweep = time.Now()
+			if _, err := svc.SweepOrphanedSnapshotData(ctx, service.OrphanGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("sweeping orphaned snapshot data", "error", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
