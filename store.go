@@ -169,4 +169,8 @@ type Tx interface {
 	// it reports whether runner holds it. A zero until releases it.
 	// ErrNotFound when there is no such job.
 	ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
+	// LapsedExportJobs lists up to limit active jobs of any project whose
+	// lease was taken and has lapsed at now (their runner died), oldest
+	// first.
+	LapsedExportJobs(ctx context.Context, now time.Time, limit int) ([]*ExportJob, error)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/service"
 	"github.com/snapexport/snapexport/snapshotstore"
@@ -125,6 +126,9 @@ type Runner struct {
 	// live holds the documents and bytes written so far by each running
 	// job, stored with each lease renewal.
 	live sync.Map
+
+	stopSweep context.CancelFunc
+	swept     chan struct{}
 }
 
 func newRunner(cfg Config) *Runner {
@@ -165,12 +169,56 @@ func (r *Runner) Start(ctx context.Context) error {
 	if err := r.queue.start(ctx); err != nil {
 		return err
 	}
-	return r.cfg.Service.RequeueExportJobs(ctx)
+	if err := r.cfg.Service.RequeueExportJobs(ctx); err != nil {
+		return err
+	}
+	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.stopSweep = cancel
+	r.swept = make(chan struct{})
+	go r.requeueLapsed(sweepCtx)
+	return nil
+}
+
+// requeueLapsed queues again, every half lease, the jobs whose runner
+// stopped renewing its lease: a server that died, on any replica. River
+// does not rescue jobs that have no timeout, and exports have none.
+func (r *Runner) requeueLapsed(ctx context.Context) {
+	defer close(r.swept)
+	t := time.NewTicker(max(r.cfg.Lease/2, 500*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var lapsed []*snapexport.ExportJob
+		err := r.cfg.Service.Store.Read(ctx, func(tx snapexport.Tx) error {
+			var err error
+			lapsed, err = tx.LapsedExportJobs(ctx, time.Now(), 100)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				r.cfg.Logger.Warn("looking for exports whose runner died", "error", err)
+			}
+			continue
+		}
+		for _, j := range lapsed {
+			if err := r.Enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
+				r.cfg.Logger.Warn("export of a dead runner not queued", "export", j.ID, "error", err)
+			}
+		}
+	}
 }
 
 // Stop stops fetching jobs and waits for running ones to stop: they are
 // cancelled, keep their progress, and resume on the next start.
 func (r *Runner) Stop(ctx context.Context) error {
+	if r.stopSweep != nil {
+		r.stopSweep()
+		<-r.swept
+	}
 	err := r.queue.stop(ctx)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil

@@ -255,6 +255,9 @@ func TestActiveExportHoldsBucket(t *testing.T) {
 	if err := f.svc.DeleteBucket(ctx, f.srv.GroupID, bucketID); snapexport.ErrorCode(err) != service.CodeBucketInUse {
 		t.Errorf("delete of a bucket in use: %v", err)
 	}
+	if err := f.svc.DeleteSnapshot(ctx, f.srv.GroupID, "Cluster0", f.snapID, ""); snapexport.ErrorCode(err) != service.CodeSnapshotBeingExported {
+		t.Errorf("delete of a snapshot being exported: %v", err)
+	}
 	_, err = f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
 		SnapshotID: f.snapID, ExportBucketID: other})
 	if snapexport.ErrorCode(err) != service.CodeExportInProgress {

@@ -50,8 +50,9 @@ var errCancelled = errors.New("export cancelled")
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	r := w.r
 	// The lease holder is this run, not this server: two River jobs of
-	// one export (a requeue beside a rescue) may reach the same server.
-	holder := r.id + "/" + strconv.FormatInt(job.ID, 10)
+	// one export (a requeue beside a rescue), or two attempts of one, may
+	// reach the same server.
+	holder := r.id + "/" + strconv.FormatInt(job.ID, 10) + "/" + strconv.Itoa(job.Attempt)
 	err := r.run(ctx, job.Args, holder)
 	var p *permanent
 	switch {
@@ -64,14 +65,14 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// done in a moment, or a dead runner whose lease lapses.
 		return river.JobSnooze(max(min(r.cfg.Lease/3, 2*time.Second), 100*time.Millisecond))
 	case errors.Is(err, errCancelled):
-		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportCancelled, nil)
+		return r.end(context.WithoutCancel(ctx), job.Args, holder, snapexport.ExportCancelled, nil)
 	case ctx.Err() != nil:
 		// The server is stopping: the next start resumes the job.
 		return err
 	case errors.As(err, &p):
-		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportFailed, reason(p.code, err))
+		return r.end(context.WithoutCancel(ctx), job.Args, holder, snapexport.ExportFailed, reason(p.code, err))
 	case job.Attempt >= job.MaxAttempts:
-		return r.end(context.WithoutCancel(ctx), job.Args, snapexport.ExportFailed, reason(ReasonExportFailed,
+		return r.end(context.WithoutCancel(ctx), job.Args, holder, snapexport.ExportFailed, reason(ReasonExportFailed,
 			fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err)))
 	}
 	r.cfg.Logger.Warn("export attempt failed; retrying", "group", job.Args.ProjectID, "export", job.Args.JobID,
@@ -127,6 +128,11 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 		return err
 	}
 	if !job.State.Active() {
+		if job.ParentID != "" {
+			// The run that ended it may have died before waking the
+			// parent.
+			return r.Enqueue(ctx, job.ProjectID, job.ParentID)
+		}
 		return nil
 	}
 	if len(job.Components) > 0 {
@@ -139,7 +145,7 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 		if job, err = r.load(ctx, args); err != nil || !job.State.Active() {
 			return err
 		}
-		return r.finishSharded(ctx, job)
+		return r.finishSharded(ctx, job, holder)
 	}
 	if job.CancelRequested {
 		return errCancelled
@@ -158,7 +164,7 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 	defer stop(nil)
 	go r.keepLease(runCtx, stop, job.ProjectID, job.ID, holder)
 
-	err = r.export(runCtx, job)
+	err = r.export(runCtx, job, holder)
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
@@ -171,7 +177,7 @@ func (r *Runner) run(ctx context.Context, args Args, holder string) error {
 
 // export writes the job's collections from the first unfinished one, then
 // ends the job.
-func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
+func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob, holder string) error {
 	loc := snapshotstore.Location{ProjectID: job.ProjectID, SnapshotID: job.SourceSnapshotID}
 	m, err := r.cfg.Snapshots.Manifest(ctx, loc)
 	if err != nil {
@@ -192,14 +198,12 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 	// A run cut short may have left a partial object (in a local
 	// bucket). The lease makes this runner the only writer of its
 	// replica set's objects; the other shards of a sharded export write
-	// beside it, and a partial metadata.json of theirs is spared unless
-	// it is too old to be in progress.
+	// beside it (metadata.json included), and their partial objects are
+	// left to the sharded export's conclusion.
 	var keep func(string, time.Time) bool
 	if job.ParentID != "" {
 		own := job.ReplicaSetName + "."
-		keep = func(name string, modified time.Time) bool {
-			return !strings.HasPrefix(name, own) && time.Since(modified) < time.Minute
-		}
+		keep = func(name string, _ time.Time) bool { return !strings.HasPrefix(name, own) }
 	}
 	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix, keep); err != nil {
 		return err
@@ -217,7 +221,7 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 			p.Bytes += m.Namespaces[c].Size
 		}
 	}
-	if err := r.update(ctx, job, func(j *snapexport.ExportJob) {
+	if err := r.update(ctx, job, holder, func(j *snapexport.ExportJob) {
 		j.State, j.Progress = snapexport.ExportInProgress, p
 	}); err != nil {
 		return err
@@ -245,7 +249,7 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 		p.Files += res.Objects
 		p.Documents += m.Namespaces[res.Index].Count
 		p.Bytes += m.Namespaces[res.Index].Size
-		if err := r.update(ctx, job, func(j *snapexport.ExportJob) { j.Progress = p }); err != nil {
+		if err := r.update(ctx, job, holder, func(j *snapexport.ExportJob) { j.Progress = p }); err != nil {
 			stop(err)
 			return
 		}
@@ -258,7 +262,7 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 		return err
 	}
 	if job.ParentID != "" {
-		return r.endComponent(ctx, job)
+		return r.endNow(ctx, job, holder, snapexport.ExportSuccessful, nil)
 	}
 	c, err := r.cfg.Service.CompleteDocument(ctx, job)
 	if err != nil {
@@ -269,7 +273,7 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob) error {
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, c); err != nil {
 		return err
 	}
-	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+	return r.endNow(ctx, job, holder, snapexport.ExportSuccessful, nil)
 }
 
 // setLive records the documents and bytes of a collection being written,
@@ -350,8 +354,18 @@ func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, pr
 }
 
 // update changes a job's progress or state as its runner.
-func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, change func(*snapexport.ExportJob)) error {
+func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, holder string, change func(*snapexport.ExportJob)) error {
 	return r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		// Only the lease's holder writes: a run that lost it (stalled
+		// past its lease) stops here.
+		now := time.Now()
+		held, err := tx.ClaimExportJob(ctx, job.ProjectID, job.ID, holder, now, now.Add(r.cfg.Lease))
+		if err != nil {
+			return err
+		}
+		if !held {
+			return errLeaseHeld
+		}
 		current, err := tx.ExportJob(ctx, job.ProjectID, job.ID)
 		if err != nil {
 			return err
@@ -368,21 +382,29 @@ func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, change f
 }
 
 // endNow ends a job in state with reason (for Failed).
-func (r *Runner) endNow(ctx context.Context, job *snapexport.ExportJob, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
-	return r.end(ctx, Args{ProjectID: job.ProjectID, JobID: job.ID}, state, why)
+func (r *Runner) endNow(ctx context.Context, job *snapexport.ExportJob, holder string, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+	return r.end(ctx, Args{ProjectID: job.ProjectID, JobID: job.ID}, holder, state, why)
 }
 
 // end ends an active job and, for a shard's job, lets its sharded export
 // conclude.
-func (r *Runner) end(ctx context.Context, args Args, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+func (r *Runner) end(ctx context.Context, args Args, holder string, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
 	var parent string
 	err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		parent = ""
+		// A job another run holds is that run's to end (it sees a
+		// cancellation at its next lease renewal).
+		now := time.Now()
+		held, err := tx.ClaimExportJob(ctx, args.ProjectID, args.JobID, holder, now, now.Add(r.cfg.Lease))
+		if err != nil || !held {
+			return err
+		}
 		job, err := tx.ExportJob(ctx, args.ProjectID, args.JobID)
 		if err != nil || !job.State.Active() {
 			return err
 		}
-		now := r.cfg.Service.Time()
-		job.State, job.StateReason, job.FinishedAt = state, why, &now
+		finished := r.cfg.Service.Time()
+		job.State, job.StateReason, job.FinishedAt = state, why, &finished
 		parent = job.ParentID
 		return tx.UpdateExportJob(ctx, job)
 	})
@@ -398,14 +420,10 @@ func (r *Runner) end(ctx context.Context, args Args, state snapexport.ExportStat
 	return nil
 }
 
-func (r *Runner) endComponent(ctx context.Context, job *snapexport.ExportJob) error {
-	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
-}
-
 // finishSharded concludes a sharded export once its components have
 // ended: Successful (after .complete) when all succeeded, Failed when one
 // failed (the others are cancelled), Cancelled when one was cancelled.
-func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) error {
+func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob, holder string) error {
 	var comps []*snapexport.ExportJob
 	err := r.cfg.Service.Store.Read(ctx, func(tx snapexport.Tx) error {
 		for _, c := range job.Components {
@@ -444,9 +462,9 @@ func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) e
 		if failed != nil {
 			why := *failed.StateReason
 			why.Message = "shard " + failed.ReplicaSetName + ": " + why.Message
-			return r.endNow(ctx, job, snapexport.ExportFailed, &why)
+			return r.endNow(ctx, job, holder, snapexport.ExportFailed, &why)
 		}
-		return r.endNow(ctx, job, snapexport.ExportCancelled, nil)
+		return r.endNow(ctx, job, holder, snapexport.ExportCancelled, nil)
 	case active > 0:
 		return nil
 	}
@@ -476,7 +494,7 @@ func (r *Runner) finishSharded(ctx context.Context, job *snapexport.ExportJob) e
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, c); err != nil {
 		return classify(err)
 	}
-	return r.endNow(ctx, job, snapexport.ExportSuccessful, nil)
+	return r.endNow(ctx, job, holder, snapexport.ExportSuccessful, nil)
 }
 
 // shardedFiles counts the objects of a sharded export: each shard's data

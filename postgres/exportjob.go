@@ -115,3 +115,9 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 	}
 	return false, nil
 }
+
+func (t *tx) LapsedExportJobs(ctx context.Context, now time.Time, limit int) ([]*snapexport.ExportJob, error) {
+	return query(ctx, t, scanExportJob, `SELECT `+exportJobColumns+` FROM export_jobs
+		WHERE state IN ($1, $2) AND lease_until IS NOT NULL AND lease_until < $3 ORDER BY seq LIMIT $4`,
+		string(snapexport.ExportQueued), string(snapexport.ExportInProgress), now, limit)
+}

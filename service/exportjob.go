@@ -133,6 +133,8 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 	// A job recorded but not queued (a crash here, a queue failure) is
 	// queued again when the server starts: see RequeueExportJobs.
 	if s.Exports != nil {
+		// The job is recorded: queue it even if the client has gone.
+		ctx := context.WithoutCancel(ctx)
 		for _, q := range queued {
 			if err := s.Exports.Enqueue(ctx, q.ProjectID, q.ID); err != nil {
 				s.logger().Warn("export job not queued yet", "group", q.ProjectID, "export", q.ID, "error", err)
@@ -300,6 +302,7 @@ func (s *Service) enqueueCancelled(ctx context.Context, job *snapexport.ExportJo
 	for _, c := range job.Components {
 		ids = append(ids, c.ExportID)
 	}
+	ctx = context.WithoutCancel(ctx)
 	for _, id := range ids {
 		if err := s.Exports.Enqueue(ctx, job.ProjectID, id); err != nil {
 			s.logger().Warn("cancelled export job not queued", "export", id, "error", err)
@@ -376,6 +379,10 @@ func (s *Service) ExportTarget(ctx context.Context, projectID, bucketID string) 
 			return err
 		}
 		role, err := tx.CloudProviderAccessRole(ctx, projectID, b.RoleID)
+		if errors.Is(err, snapexport.ErrNotFound) {
+			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
+				"No cloud provider access role with ID %s exists.", b.RoleID)
+		}
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,9 @@ const (
 	CodeSnapshotNotFound      = "SNAPSHOT_NOT_FOUND"
 	CodeInvalidSnapshotID     = "INVALID_SNAPSHOT_ID"
 	CodeRetentionValueInvalid = "BACKUP_SNAPSHOT_RETENTION_VALUE_INVALID"
+	// CodeSnapshotBeingExported refuses to delete a snapshot an active
+	// export reads; Atlas documents no code for it.
+	CodeSnapshotBeingExported = "SNAPSHOT_EXPORT_IN_PROGRESS"
 	// Codes of snapshot imports, which Atlas does not have.
 	CodeInvalidImport = "INVALID_SNAPSHOT_IMPORT"
 	CodeInvalidDump   = "INVALID_DUMP"
@@ -182,6 +185,14 @@ func (s *Service) DeleteSnapshot(ctx context.Context, projectID, clusterName, id
 // removeSnapshot deletes a snapshot and its members from the store and
 // returns those that held data.
 func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot) ([]*snapexport.Snapshot, error) {
+	active, err := tx.ActiveExportJobs(ctx, snap.ProjectID, snap.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	if len(active) > 0 {
+		return nil, snapexport.Errorf(http.StatusBadRequest, CodeSnapshotBeingExported,
+			"Snapshot %s cannot be deleted while export job %s exports it.", snap.ID, active[0].ID)
+	}
 	if err := tx.DeleteSnapshot(ctx, snap.ProjectID, snap.ID); err != nil {
 		return nil, err
 	}
@@ -224,6 +235,9 @@ func (s *Service) deleteSnapshotData(ctx context.Context, gone []*snapexport.Sna
 // snapshot another one removed first is skipped.
 func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 	removed := 0
+	// A snapshot being exported waits for its export to end; a batch that
+	// removes nothing ends the sweep, so that such snapshots are not read
+	// again and again.
 	for {
 		var expired []*snapexport.Snapshot
 		err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
@@ -234,6 +248,7 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 		if err != nil || len(expired) == 0 {
 			return removed, err
 		}
+		batch := 0
 		for _, snap := range expired {
 			var gone []*snapexport.Snapshot
 			err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
@@ -241,7 +256,7 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 				gone, err = removeSnapshot(ctx, tx, snap)
 				return err
 			})
-			if errors.Is(err, snapexport.ErrNotFound) {
+			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == CodeSnapshotBeingExported {
 				continue
 			}
 			if err != nil {
@@ -249,6 +264,10 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 			}
 			s.deleteSnapshotData(ctx, gone)
 			removed++
+			batch++
+		}
+		if batch == 0 {
+			return removed, nil
 		}
 	}
 }

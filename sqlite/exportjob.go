@@ -117,3 +117,13 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 	}
 	return false, nil
 }
+
+func (t *tx) LapsedExportJobs(ctx context.Context, now time.Time, limit int) ([]*snapexport.ExportJob, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+exportJobColumns+` FROM export_jobs
+		WHERE state IN (?, ?) AND lease_until IS NOT NULL AND lease_until < ? ORDER BY seq LIMIT ?`,
+		string(snapexport.ExportQueued), string(snapexport.ExportInProgress), formatTime(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanExportJob)
+}

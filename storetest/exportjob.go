@@ -355,6 +355,37 @@ var exportJobTests = []test{
 		claim("lapsed", "b", now.Add(91*time.Second), now.Add(3*time.Minute), true)
 		claim("released by b", "b", now.Add(92*time.Second), time.Time{}, true)
 		claim("released", "a", now.Add(93*time.Second), now.Add(4*time.Minute), true)
+		// Lapsed leases, across projects: a's job once b released it is not
+		// lapsed (no lease), an ended job's lapsed lease does not count.
+		o2 := e.project(o.ID)
+		j2 := e.exportJob(e.newExportJob(e.cluster(o2.ID, "c1"), snapexport.ExportQueued))
+		ended := e.exportJob(e.newExportJob(c, snapexport.ExportSuccessful))
+		e.mustWrite(func(tx snapexport.Tx) error {
+			for _, x := range []*snapexport.ExportJob{j2, ended} {
+				if _, err := tx.ClaimExportJob(e.ctx, x.ProjectID, x.ID, "c", now, now.Add(10*time.Second)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		lapsed := func(what string, at time.Time, want ...*snapexport.ExportJob) {
+			t.Helper()
+			e.mustRead(func(tx snapexport.Tx) error {
+				got, err := tx.LapsedExportJobs(e.ctx, at, 10)
+				noErr(t, "LapsedExportJobs", err)
+				sameOrder(t, "LapsedExportJobs("+what+")", got, want, func(j *snapexport.ExportJob) string { return j.ID })
+				return nil
+			})
+		}
+		lapsed("before any lapse", now.Add(5*time.Second))
+		lapsed("after j2's lease", now.Add(11*time.Second), j2)
+		lapsed("after a's", now.Add(5*time.Minute), j, j2)
+		e.mustRead(func(tx snapexport.Tx) error {
+			got, err := tx.LapsedExportJobs(e.ctx, now.Add(5*time.Minute), 1)
+			noErr(t, "LapsedExportJobs(limit 1)", err)
+			sameOrder(t, "LapsedExportJobs(limit 1)", got, []*snapexport.ExportJob{j}, func(j *snapexport.ExportJob) string { return j.ID })
+			return nil
+		})
 		err := e.write(func(tx snapexport.Tx) error {
 			_, err := tx.ClaimExportJob(e.ctx, other.ID, j.ID, "a", now, now.Add(time.Minute))
 			return err

@@ -82,4 +82,43 @@ func TestExportCommands(t *testing.T) {
 	mustFail(t, 1, []string{"app/orders/Cluster0-shard-0.0.json.gz"}, append([]string{"export", "verify"}, sel...)...)
 	mustFail(t, 1, []string{"0123456789abcdef01234567"}, "export", "watch", "--data", dir, "--group", g, "--cluster", "Cluster0", "--export", "0123456789abcdef01234567")
 	mustFail(t, 2, []string{"--export"}, "export", "verify", "--data", dir, "--group", g, "--cluster", "Cluster0")
+
+	// A sharded export: both shards hold every collection, and write its
+	// metadata.json once between them.
+	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "sh", "--shards", "rs0,rs1")
+	var sharded string
+	for _, shard := range []string{"rs0", "rs1"} {
+		res := runInProcess(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "sh", "--shard", shard,
+			"--taken-at", "2026-08-10T03:27:08Z", "--archive", archive, "--json")
+		if res.code != 0 {
+			t.Fatalf("import %s: %s", shard, res.stderr)
+		}
+		sharded = jsonField(t, []byte(res.stdout), "shardedSnapshotId")
+	}
+	_, body = owner.do(t, "GET", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"), "")
+	var buckets struct {
+		Results []struct {
+			ID string `json:"_id"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(body, &buckets); err != nil || len(buckets.Results) != 1 {
+		t.Fatalf("buckets: %v %s", err, body)
+	}
+	bucketID := buckets.Results[0].ID
+	st, body = owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/clusters/sh/backup/exports", v2("2023-01-01"),
+		`{"snapshotId":"`+sharded+`","exportBucketId":"`+bucketID+`"}`)
+	if st != 200 {
+		t.Fatalf("sharded export: %d %s", st, body)
+	}
+	shSel := []string{"--data", dir, "--group", g, "--cluster", "sh", "--export", jsonField(t, body, "id")}
+	res = runInProcess(t, append(append([]string{"export", "watch"}, shSel...), "--interval", "20ms", "--json")...)
+	if res.code != 0 {
+		t.Fatalf("watch sharded: %d %s", res.code, res.stderr)
+	}
+	var shVerified verifyJSON
+	mustJSON(t, &shVerified, append([]string{"export", "verify"}, shSel...)...)
+	if shVerified.Documents != 2*snap.Documents || shVerified.Collections != 2*verified.Collections ||
+		shVerified.Objects >= 2*verified.Objects {
+		t.Errorf("verify of the sharded export = %+v (replica set: %+v)", shVerified, verified)
+	}
 }

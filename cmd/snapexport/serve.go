@@ -155,6 +155,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.StartExports(ctx); err != nil {
 		return fmt.Errorf("start export jobs: %w", err)
 	}
+	// Running exports stop where they are (and resume at the next start)
+	// before the store closes, however serve ends.
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := srv.StopExports(stopCtx); err != nil {
+			logger.Warn("stopping export jobs", "error", err)
+		}
+	}()
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
 	defer stopSweeping()
 	go sweepSnapshots(sweepCtx, srv.Service, *sweep, logger)
@@ -188,10 +197,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
-	}
-	// Running exports stop where they are and resume at the next start.
-	if err := srv.StopExports(shutdownCtx); err != nil {
-		return fmt.Errorf("stop export jobs: %w", err)
 	}
 	return nil
 }

@@ -30,3 +30,4 @@ CREATE TABLE export_jobs (
 CREATE INDEX export_jobs_list ON export_jobs (project_id, cluster_id, parent_id, seq);
 CREATE INDEX export_jobs_snapshot ON export_jobs (project_id, snapshot_id, state);
 CREATE INDEX export_jobs_bucket ON export_jobs (project_id, export_bucket_id, state);
+CREATE INDEX export_jobs_lease ON export_jobs (lease_until) WHERE lease_until IS NOT NULL;
