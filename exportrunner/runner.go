@@ -41,7 +41,6 @@ const (
 	// more replica sets are exporting.
 	DefaultMaxJobs     = 5
 	DefaultLease       = 30 * time.Second
-	DefaultRescueAfter = 2 * time.Minute
 	DefaultMaxAttempts = 10
 )
 
@@ -62,9 +61,6 @@ type Config struct {
 	// Lease is how long a runner's claim on a job lasts without renewal:
 	// a job whose runner died is resumed elsewhere after it.
 	Lease time.Duration
-	// RescueAfter is how long a job may run before River hands it to
-	// another runner (which waits while the lease is held).
-	RescueAfter time.Duration
 	// MaxAttempts bounds the runs of a job failing with transient faults;
 	// the last failure fails the job.
 	MaxAttempts int
@@ -80,7 +76,6 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	c.MaxJobs = cmp.Or(c.MaxJobs, DefaultMaxJobs)
 	c.Lease = cmp.Or(c.Lease, DefaultLease)
-	c.RescueAfter = cmp.Or(c.RescueAfter, DefaultRescueAfter)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
 	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
@@ -142,16 +137,17 @@ func (r *Runner) riverConfig() *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{r: r})
 	return &river.Config{
-		ID:                   r.id,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.cfg.MaxJobs}},
-		Workers:              workers,
-		JobTimeout:           -1, // exports take as long as they take; leases bound a dead runner
-		RescueStuckJobsAfter: r.cfg.RescueAfter,
-		MaxAttempts:          r.cfg.MaxAttempts,
-		RetryPolicy:          retryPolicy{base: r.cfg.RetryDelay},
-		FetchPollInterval:    r.cfg.PollInterval,
-		FetchCooldown:        min(100*time.Millisecond, r.cfg.PollInterval),
-		Logger:               r.cfg.Logger.With("component", "river"),
+		ID:      r.id,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.cfg.MaxJobs}},
+		Workers: workers,
+		// Exports take as long as they take: no timeout, and so no rescue
+		// by River; leases and requeueLapsed take over a dead runner's jobs.
+		JobTimeout:        -1,
+		MaxAttempts:       r.cfg.MaxAttempts,
+		RetryPolicy:       retryPolicy{base: r.cfg.RetryDelay},
+		FetchPollInterval: r.cfg.PollInterval,
+		FetchCooldown:     min(100*time.Millisecond, r.cfg.PollInterval),
+		Logger:            r.cfg.Logger.With("component", "river"),
 	}
 }
 

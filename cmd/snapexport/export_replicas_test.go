@@ -41,7 +41,7 @@ func TestReplicasShareExports(t *testing.T) {
 		snapshots = append(snapshots, jsonField(t, []byte(res.stdout), "id"))
 	}
 	flags := []string{"--database", u, "--no-rate-limit", "--export-chunk-bytes", "32768", "--export-lease", "1s",
-		"--export-rescue-after", "2s", "--export-jobs", "2"}
+		"--export-jobs", "2"}
 	// Replica a runs alone first and takes the first jobs; replica b
 	// starts while a works on them (and waits: a holds their leases);
 	// a is killed at its 2500th document of a job; b finishes a's jobs

@@ -42,7 +42,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	exportParallel := fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
 	exportChunk := fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
 	exportLease := fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
-	exportRescue := fs.Duration("export-rescue-after", exportrunner.DefaultRescueAfter, "how long a running export job may go before another replica checks on it (at least 4 leases)")
 	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -124,7 +123,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
 		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities(),
 		SnapshotStore: *snapshotStore,
-		Exports:       exportrunner.Config{MaxJobs: *exportJobs, ParallelCollections: *exportParallel, ChunkBytes: *exportChunk, Lease: *exportLease, RescueAfter: max(*exportRescue, 4**exportLease)}})
+		Exports: exportrunner.Config{MaxJobs: *exportJobs, ParallelCollections: *exportParallel, ChunkBytes: *exportChunk,
+			Lease: *exportLease}})
 	if err != nil {
 		return err
 	}
