@@ -1,7 +1,6 @@
 package snapexport
 
 import (
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"time"
@@ -79,33 +78,20 @@ func MongoDBMajorVersion(v string) string {
 // EncodeClusterLists is the stored JSON text of a cluster's labels and
 // shards ("[]" when empty), for the storage backends.
 func EncodeClusterLists(c *Cluster) (labels, shards string, err error) {
-	enc := func(v any, n int) (string, error) {
-		if n == 0 {
-			return "[]", nil
-		}
-		b, err := json.Marshal(v)
-		return string(b), err
-	}
-	if labels, err = enc(c.Labels, len(c.Labels)); err != nil {
+	if labels, err = storedList(c.Labels); err != nil {
 		return "", "", err
 	}
-	shards, err = enc(c.Shards, len(c.Shards))
+	shards, err = storedList(c.Shards)
 	return labels, shards, err
 }
 
 // DecodeClusterLists reads back what EncodeClusterLists wrote.
 func DecodeClusterLists(c *Cluster, labels, shards string) error {
-	if err := json.Unmarshal([]byte(labels), &c.Labels); err != nil {
+	if err := loadList(labels, &c.Labels); err != nil {
 		return fmt.Errorf("cluster %s labels: %w", c.ID, err)
 	}
-	if err := json.Unmarshal([]byte(shards), &c.Shards); err != nil {
+	if err := loadList(shards, &c.Shards); err != nil {
 		return fmt.Errorf("cluster %s shards: %w", c.ID, err)
-	}
-	if len(c.Labels) == 0 {
-		c.Labels = nil
-	}
-	if len(c.Shards) == 0 {
-		c.Shards = nil
 	}
 	return nil
 }

@@ -81,42 +81,29 @@ type ExportProgress struct {
 }
 
 // EncodeExportJobLists is the stored JSON text of a job's components,
-// custom data and state reason ("[]" or "null" when empty), for the
-// storage backends.
+// custom data ("[]" when empty) and state reason ("null" when none), for
+// the storage backends.
 func EncodeExportJobLists(j *ExportJob) (components, customData, reason string, err error) {
-	enc := func(v any, empty bool, zero string) (string, error) {
-		if empty {
-			return zero, nil
-		}
-		b, err := json.Marshal(v)
-		return string(b), err
-	}
-	if components, err = enc(j.Components, len(j.Components) == 0, "[]"); err != nil {
+	if components, err = storedList(j.Components); err != nil {
 		return
 	}
-	if customData, err = enc(j.CustomData, len(j.CustomData) == 0, "[]"); err != nil {
+	if customData, err = storedList(j.CustomData); err != nil {
 		return
 	}
-	reason, err = enc(j.StateReason, j.StateReason == nil, "null")
-	return
+	b, err := json.Marshal(j.StateReason)
+	return components, customData, string(b), err
 }
 
 // DecodeExportJobLists reads back what EncodeExportJobLists wrote.
 func DecodeExportJobLists(j *ExportJob, components, customData, reason string) error {
-	if err := json.Unmarshal([]byte(components), &j.Components); err != nil {
+	if err := loadList(components, &j.Components); err != nil {
 		return fmt.Errorf("export job %s components: %w", j.ID, err)
 	}
-	if err := json.Unmarshal([]byte(customData), &j.CustomData); err != nil {
+	if err := loadList(customData, &j.CustomData); err != nil {
 		return fmt.Errorf("export job %s custom data: %w", j.ID, err)
 	}
 	if err := json.Unmarshal([]byte(reason), &j.StateReason); err != nil {
 		return fmt.Errorf("export job %s state reason: %w", j.ID, err)
-	}
-	if len(j.Components) == 0 {
-		j.Components = nil
-	}
-	if len(j.CustomData) == 0 {
-		j.CustomData = nil
 	}
 	return nil
 }

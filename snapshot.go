@@ -1,7 +1,6 @@
 package snapexport
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -89,33 +88,20 @@ type SnapshotCollection struct {
 // EncodeSnapshotLists is the stored JSON text of a snapshot's members and
 // collections ("[]" when empty), for the storage backends.
 func EncodeSnapshotLists(s *Snapshot) (members, collections string, err error) {
-	enc := func(v any, n int) (string, error) {
-		if n == 0 {
-			return "[]", nil
-		}
-		b, err := json.Marshal(v)
-		return string(b), err
-	}
-	if members, err = enc(s.Members, len(s.Members)); err != nil {
+	if members, err = storedList(s.Members); err != nil {
 		return "", "", err
 	}
-	collections, err = enc(s.Collections, len(s.Collections))
+	collections, err = storedList(s.Collections)
 	return members, collections, err
 }
 
 // DecodeSnapshotLists reads back what EncodeSnapshotLists wrote.
 func DecodeSnapshotLists(s *Snapshot, members, collections string) error {
-	if err := json.Unmarshal([]byte(members), &s.Members); err != nil {
+	if err := loadList(members, &s.Members); err != nil {
 		return fmt.Errorf("snapshot %s members: %w", s.ID, err)
 	}
-	if err := json.Unmarshal([]byte(collections), &s.Collections); err != nil {
+	if err := loadList(collections, &s.Collections); err != nil {
 		return fmt.Errorf("snapshot %s collections: %w", s.ID, err)
-	}
-	if len(s.Members) == 0 {
-		s.Members = nil
-	}
-	if len(s.Collections) == 0 {
-		s.Collections = nil
 	}
 	return nil
 }

@@ -180,30 +180,16 @@ func (o object) labels(name string) ([]snapexport.Label, error) {
 // Operator); the call counts against the Cloud Backups rate limit.
 func (s *Server) cancelExport(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) { s.writeErr(w, r, err, false, false) }
-	principal, failure := s.Auth.Authenticate(r)
-	if failure != nil {
-		switch {
-		case failure.Challenge != "":
-			writeChallenge(w, failure.Challenge)
-		case failure.Err != nil:
-			fail(failure.Err)
-		default:
-			fail(failure)
-		}
-		return
-	}
-	setPrincipal(r, principal)
-	project, err := s.authorizeProject(r, principal, r.PathValue("groupId"), snapexport.RoleGroupBackupExportOperator)
-	if err != nil {
-		fail(err)
+	project := s.authorizeOwn(w, r, snapexport.RoleGroupBackupExportOperator, fail)
+	if project == nil {
 		return
 	}
 	if !s.takeToken(w, r, operation{id: "cancelExportJob", limit: cloudBackups}, project.ID, fail) {
 		return
 	}
-	name := r.PathValue("clusterName")
-	if !snapexport.ValidClusterName(name) {
-		fail(badRequest(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name))
+	name, err := clusterName(r)
+	if err != nil {
+		fail(err)
 		return
 	}
 	j, err := s.Service.CancelExportJob(r.Context(), project.ID, name, r.PathValue("exportId"))

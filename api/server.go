@@ -195,19 +195,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	envelope, envelopeErr := queryBool(q, "envelope", false)
 	fail := func(err error) { s.writeErr(w, r, err, pretty, envelope) }
 
-	principal, failure := s.Auth.Authenticate(r)
-	if failure != nil {
-		switch {
-		case failure.Challenge != "":
-			writeChallenge(w, failure.Challenge)
-		case failure.Err != nil:
-			fail(failure.Err)
-		default:
-			fail(failure)
-		}
+	principal := s.authenticate(w, r, fail)
+	if principal == nil {
 		return
 	}
-	setPrincipal(r, principal)
 	if prettyErr != nil {
 		s.writeErr(w, r, prettyErr, false, false)
 		return
@@ -267,6 +258,41 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(resp.status)
 	w.Write(data)
+}
+
+// authenticate identifies the caller of r. When it cannot, it answers the
+// digest challenge or the failure (through fail) and returns nil.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(error)) *snapexport.Principal {
+	principal, failure := s.Auth.Authenticate(r)
+	if failure != nil {
+		switch {
+		case failure.Challenge != "":
+			writeChallenge(w, failure.Challenge)
+		case failure.Err != nil:
+			fail(failure.Err)
+		default:
+			fail(failure)
+		}
+		return nil
+	}
+	setPrincipal(r, principal)
+	return principal
+}
+
+// authorizeOwn passes a call to one of snapexport's own endpoints (not
+// Atlas's): the caller must hold role on the path's project. Otherwise it
+// answers the refusal and returns nil.
+func (s *Server) authorizeOwn(w http.ResponseWriter, r *http.Request, role snapexport.Role, fail func(error)) *snapexport.Project {
+	principal := s.authenticate(w, r, fail)
+	if principal == nil {
+		return nil
+	}
+	project, err := s.authorizeProject(r, principal, r.PathValue("groupId"), role)
+	if err != nil {
+		fail(err)
+		return nil
+	}
+	return project
 }
 
 // envelopeOf wraps a body for envelope=true: lists gain a status field,

@@ -74,22 +74,8 @@ func NewImportView(res *service.ImportResult) ImportView {
 // (retentionDays), the frequency (frequencyType) and a description.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	fail := func(err error) { s.writeErr(w, r, err, false, false) }
-	principal, failure := s.Auth.Authenticate(r)
-	if failure != nil {
-		switch {
-		case failure.Challenge != "":
-			writeChallenge(w, failure.Challenge)
-		case failure.Err != nil:
-			fail(failure.Err)
-		default:
-			fail(failure)
-		}
-		return
-	}
-	setPrincipal(r, principal)
-	project, err := s.authorizeProject(r, principal, r.PathValue("groupId"), snapexport.RoleGroupBackupCreator)
-	if err != nil {
-		fail(err)
+	project := s.authorizeOwn(w, r, snapexport.RoleGroupBackupCreator, fail)
+	if project == nil {
 		return
 	}
 	in, err := uploadInput(r, project.ID)

@@ -1,12 +1,14 @@
 package export
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/snapexport/snapexport/dump"
 	"github.com/snapexport/snapexport/snapshotstore"
 )
 
@@ -25,68 +27,29 @@ import (
 // Values are copied unchanged, so option and index key order and number
 // types stay as the dump had them.
 func MetadataJSON(c *snapshotstore.Collection) ([]byte, error) {
-	var options, indexes bson.RawValue
-	uuid := c.UUID
-	isTimeseries := c.Type == "timeseries"
-	if len(c.Metadata) > 0 {
-		var raw bson.Raw
-		if err := bson.UnmarshalExtJSON(c.Metadata, true, &raw); err != nil {
-			return nil, fmt.Errorf("metadata of %s.%s: %w", c.DB, c.Name, err)
-		}
-		elems, err := raw.Elements()
-		if err != nil {
-			return nil, fmt.Errorf("metadata of %s.%s: %w", c.DB, c.Name, err)
-		}
-		for _, e := range elems {
-			v := e.Value()
-			switch e.Key() {
-			case "options":
-				d, ok := v.DocumentOK()
-				if !ok {
-					return nil, fmt.Errorf("metadata of %s.%s: options is %s, not a document", c.DB, c.Name, v.Type)
-				}
-				// an empty document is 5 bytes
-				if len(d) > 5 {
-					options = v
-				}
-			case "indexes":
-				switch v.Type {
-				case bson.TypeArray:
-					indexes = v
-				case bson.TypeNull:
-				default:
-					return nil, fmt.Errorf("metadata of %s.%s: indexes is %s, not an array", c.DB, c.Name, v.Type)
-				}
-			case "uuid":
-				if s, ok := v.StringValueOK(); ok && s != "" {
-					uuid = s
-				}
-			case "type":
-				if s, ok := v.StringValueOK(); ok && s == "timeseries" {
-					isTimeseries = true
-				}
-			}
-		}
+	m, err := dump.ParseMetadata(c.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s.%s: %w", c.DB, c.Name, err)
 	}
 	d := make(bson.D, 0, 5)
-	if options.Type != 0 {
-		d = append(d, bson.E{Key: "options", Value: options})
+	// an empty document is 5 bytes
+	if len(m.Options) > 5 {
+		d = append(d, bson.E{Key: "options", Value: m.Options})
 	}
-	if indexes.Type != 0 {
-		d = append(d, bson.E{Key: "indexes", Value: indexes})
-	} else {
-		d = append(d, bson.E{Key: "indexes", Value: bson.A{}})
+	indexes := make(bson.A, len(m.Indexes))
+	for i, ix := range m.Indexes {
+		indexes[i] = ix
 	}
-	if uuid != "" {
-		uuid = strings.ToLower(uuid)
+	d = append(d, bson.E{Key: "indexes", Value: indexes})
+	if uuid := strings.ToLower(cmp.Or(m.UUID, c.UUID)); uuid != "" {
 		if b, err := hex.DecodeString(uuid); err != nil || len(b) != 16 {
 			return nil, fmt.Errorf("metadata of %s.%s: uuid %q is not 32 hex digits", c.DB, c.Name, uuid)
 		}
 		d = append(d, bson.E{Key: "uuid", Value: uuid})
 	}
 	d = append(d, bson.E{Key: "collectionName", Value: c.Name})
-	if isTimeseries {
-		d = append(d, bson.E{Key: "type", Value: "timeseries"})
+	if c.Type == dump.TypeTimeseries || m.Type == dump.TypeTimeseries {
+		d = append(d, bson.E{Key: "type", Value: dump.TypeTimeseries})
 	}
 	out, err := bson.MarshalExtJSON(d, true, false)
 	if err != nil {

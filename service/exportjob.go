@@ -21,6 +21,11 @@ const (
 	CodeInvalidExportJobID = "INVALID_EXPORT_ID"
 )
 
+// ExportQueue runs export jobs: Enqueue asks for a job to be run (again).
+type ExportQueue interface {
+	Enqueue(ctx context.Context, projectID, jobID string) error
+}
+
 func exportJobNotFound(id string) error {
 	return snapexport.Errorf(http.StatusNotFound, CodeExportJobNotFound, "No export job with ID %s exists.", id)
 }
