@@ -14,11 +14,52 @@ var ErrNotFound = errors.New("not found")
 var ErrConflict = errors.New("conflict")
 
 // Page selects a slice of an ordered list: Offset items skipped, at most
-// Limit returned.
+// Limit returned. With AsOf, the list is the one of that mark: the items
+// created before it that were not removed before it, removed ones with the
+// fields they had when removed, in the same order. Lists that nothing is
+// ever removed from ignore AsOf.
 type Page struct {
 	Offset int
 	Limit  int
+	AsOf   *ListMark
 }
+
+// ListMark is a point in the history of a project's lists that items are
+// removed from: export buckets, private endpoints and snapshots. It is
+// read in the same transaction as a page, so that later pages can be
+// served from the list that page was cut from.
+type ListMark struct {
+	// Removals is the point in the history of the removals from the
+	// project's lists (deletions, and snapshots that became members of a
+	// sharded-cluster snapshot), in the store's own terms: SQLite counts
+	// them, PostgreSQL names the transactions it could see.
+	Removals string
+	// Buckets, Endpoints and Snapshots are the highest creation sequence
+	// numbers of the project's items of each list. Creations of one list
+	// commit in sequence order, so the items of the mark are those with a
+	// number up to it.
+	Buckets, Endpoints, Snapshots int64
+}
+
+// Listing is a client's pass through the pages of one list: the first page
+// records the mark of the list it was cut from, and later pages of the same
+// pass are cut from that list too, so that removals during the pass neither
+// skip nor repeat an item.
+type Listing struct {
+	// Key names the pass: the client and the list (path and filters).
+	Key       string
+	Mark      ListMark
+	ExpiresAt time.Time
+}
+
+const (
+	// ListingLifetime is how long a first page's listing serves later
+	// pages; a pass that takes longer goes on from the list as it is.
+	ListingLifetime = 15 * time.Minute
+	// RemovedRetention is how long removed items are kept for listings:
+	// ListingLifetime and a margin for clocks that differ between servers.
+	RemovedRetention = time.Hour
+)
 
 // Store is the persistent state of the service. Implementations (SQLite,
 // PostgreSQL) make every committed write durable before returning.
@@ -109,13 +150,17 @@ type Tx interface {
 	// ExportBucketsByRole lists the buckets that reach storage through a role.
 	ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*ExportBucket, error)
 	UpdateExportBucket(ctx context.Context, b *ExportBucket) error
-	DeleteExportBucket(ctx context.Context, projectID, id string) error
+	// DeleteExportBucket removes a bucket at the given time, kept for
+	// listings opened before it (see Listing).
+	DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error
 
 	CreatePrivateEndpoint(ctx context.Context, e *PrivateEndpoint) error
 	PrivateEndpoint(ctx context.Context, projectID, id string) (*PrivateEndpoint, error)
 	// ListPrivateEndpoints lists a project's endpoints of one provider.
 	ListPrivateEndpoints(ctx context.Context, projectID string, provider CloudProvider, page Page) ([]*PrivateEndpoint, int, error)
-	DeletePrivateEndpoint(ctx context.Context, projectID, id string) error
+	// DeletePrivateEndpoint removes an endpoint at the given time, kept for
+	// listings opened before it.
+	DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error
 
 	// CreateCluster adds a cluster; ErrConflict when its id or its name in
 	// the project is taken.
@@ -129,6 +174,18 @@ type Tx interface {
 	// UpdateClusterSchedule writes a cluster's Schedule.
 	UpdateClusterSchedule(ctx context.Context, c *Cluster) error
 
+	// ListMark is the current mark of a project's lists; zero for a project
+	// that does not exist.
+	ListMark(ctx context.Context, projectID string) (ListMark, error)
+	// SaveListing records a listing, replacing the one with its key, and
+	// forgets the listings expired at now.
+	SaveListing(ctx context.Context, l *Listing, now time.Time) error
+	// Listing finds a listing by key that has not expired at now.
+	Listing(ctx context.Context, key string, now time.Time) (*Listing, error)
+	// PurgeRemoved forgets the items removed before the given time, which
+	// lists of marks no longer show, and reports how many.
+	PurgeRemoved(ctx context.Context, before time.Time) (int, error)
+
 	// CreateSnapshot adds a snapshot; ErrConflict when its id is taken.
 	CreateSnapshot(ctx context.Context, s *Snapshot) error
 	// Snapshot finds a snapshot of a cluster (of any cluster of the
@@ -141,10 +198,13 @@ type Tx interface {
 	// SnapshotsTakenAt lists a cluster's replica-set snapshots taken at t,
 	// members of sharded-cluster snapshots included.
 	SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, t time.Time) ([]*Snapshot, error)
-	// UpdateSnapshot writes a snapshot's ParentID and ExpiresAt.
-	UpdateSnapshot(ctx context.Context, s *Snapshot) error
-	// DeleteSnapshot removes one snapshot (not its members).
-	DeleteSnapshot(ctx context.Context, projectID, id string) error
+	// UpdateSnapshot writes a snapshot's ParentID and ExpiresAt at the
+	// given time. A snapshot given a parent leaves its cluster's list and
+	// is kept there for listings opened before it.
+	UpdateSnapshot(ctx context.Context, s *Snapshot, at time.Time) error
+	// DeleteSnapshot removes one snapshot (not its members) at the given
+	// time, kept for listings opened before it.
+	DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error
 	// ExpiredSnapshots lists up to limit snapshots of any project that
 	// expired before t and belong to no sharded-cluster snapshot, earliest
 	// expiry first.

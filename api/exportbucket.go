@@ -54,7 +54,7 @@ func listBuckets(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	buckets, total, err := c.srv.Service.ListBuckets(c.r.Context(), c.project.ID, c.bucketProviders(), p.page())
+	buckets, total, err := c.srv.Service.ListBuckets(c.r.Context(), c.project.ID, c.bucketProviders(), p.page(), c.pass())
 	if err != nil {
 		return nil, err
 	}

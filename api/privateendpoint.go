@@ -42,7 +42,7 @@ func (h privateEndpointHandlers) list(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoints, total, err := c.srv.Service.PrivateEndpoints(c.r.Context(), c.project.ID, h.provider, p.page())
+	endpoints, total, err := c.srv.Service.PrivateEndpoints(c.r.Context(), c.project.ID, h.provider, p.page(), c.pass())
 	if err != nil {
 		return nil, err
 	}

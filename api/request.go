@@ -214,3 +214,17 @@ func (o object) provider(name string, allowed []snapexport.CloudProvider) (snape
 	}
 	return p, nil
 }
+
+// pass names the client's pass through the pages of the list a request
+// reads (see service.Service.ListBuckets): the principal, the path and the
+// query without the parameters that choose a page or how it is rendered.
+func (c *call) pass() string {
+	if c.principal == nil {
+		return ""
+	}
+	q := c.r.URL.Query()
+	for _, k := range []string{"pageNum", "itemsPerPage", "includeCount", "envelope", "pretty"} {
+		q.Del(k)
+	}
+	return c.principal.ID + "\n" + c.r.URL.Path + "?" + q.Encode()
+}

@@ -142,7 +142,7 @@ func (h snapshotHandlers) list(c *call) (*response, error) {
 	if at != nil {
 		return h.listAt(c, name, p, *at)
 	}
-	snaps, total, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, p.page())
+	snaps, total, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, p.page(), c.pass())
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (h snapshotHandlers) list(c *call) (*response, error) {
 // listAt answers a point-in-time query: the latest snapshot taken at or
 // before at, as a list of one (none when every snapshot is later).
 func (h snapshotHandlers) listAt(c *call, name string, p pagination, at time.Time) (*response, error) {
-	snaps, _, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, snapexport.Page{})
+	snaps, _, err := c.srv.Service.Snapshots(c.r.Context(), c.project.ID, name, h.kind, snapexport.Page{}, "")
 	if err != nil {
 		return nil, err
 	}

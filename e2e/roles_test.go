@@ -863,7 +863,7 @@ func (f *matrixFixture) newEndpoint() string {
 }
 
 func matrixCountEndpoints(t *testing.T, f *matrixFixture) int {
-	_, total, err := f.srv.Service.PrivateEndpoints(context.Background(), f.groupID, snapexport.AWS, snapexport.Page{})
+	_, total, err := f.srv.Service.PrivateEndpoints(context.Background(), f.groupID, snapexport.AWS, snapexport.Page{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"strconv"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -37,7 +37,7 @@ func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexpor
 }
 
 func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
-	where := ` WHERE project_id = $1`
+	where := `project_id = $1`
 	args := []any{projectID}
 	if len(providers) > 0 {
 		names := make([]string, len(providers))
@@ -47,16 +47,7 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 		where += ` AND provider = ANY($2)`
 		args = append(args, names)
 	}
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM export_buckets`+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	n := len(args)
-	args = append(args, limit, offset)
-	out, err := query(ctx, t, scanBucket, `SELECT `+bucketColumns+` FROM export_buckets`+where+
-		` ORDER BY seq LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2), args...)
-	return out, total, err
+	return pageOf(ctx, t, scanBucket, "export_buckets", bucketColumns, where, args, page, func(m snapexport.ListMark) int64 { return m.Buckets })
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {
@@ -68,6 +59,9 @@ func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket)
 		b.RequirePrivateNetworking, b.Region, b.ProjectID, b.ID))
 }
 
-func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string) error {
+func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "export_buckets", bucketColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.exec(ctx, `DELETE FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
 }

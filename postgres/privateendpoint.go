@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -33,16 +34,13 @@ func (t *tx) PrivateEndpoint(ctx context.Context, projectID, id string) (*snapex
 }
 
 func (t *tx) ListPrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM private_endpoints WHERE project_id = $1 AND provider = $2`, projectID, string(provider)).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, scanEndpoint, `SELECT `+endpointColumns+` FROM private_endpoints WHERE project_id = $1 AND provider = $2 ORDER BY seq LIMIT $3 OFFSET $4`,
-		projectID, string(provider), limit, offset)
-	return out, total, err
+	return pageOf(ctx, t, scanEndpoint, "private_endpoints", endpointColumns, `project_id = $1 AND provider = $2`,
+		[]any{projectID, string(provider)}, page, func(m snapexport.ListMark) int64 { return m.Endpoints })
 }
 
-func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string) error {
+func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "private_endpoints", endpointColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.exec(ctx, `DELETE FROM private_endpoints WHERE project_id = $1 AND id = $2`, projectID, id))
 }

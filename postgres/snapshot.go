@@ -51,15 +51,8 @@ func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*sn
 }
 
 func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
-	const where = ` FROM snapshots WHERE project_id = $1 AND cluster_id = $2 AND kind = $3 AND parent_id = ''`
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*)`+where, projectID, clusterID, string(kind)).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, scanSnapshot, `SELECT `+snapshotColumns+where+` ORDER BY seq LIMIT $4 OFFSET $5`,
-		projectID, clusterID, string(kind), limit, offset)
-	return out, total, err
+	return pageOf(ctx, t, scanSnapshot, "snapshots", snapshotColumns, `project_id = $1 AND cluster_id = $2 AND kind = $3 AND parent_id = ''`,
+		[]any{projectID, clusterID, string(kind)}, page, func(m snapexport.ListMark) int64 { return m.Snapshots })
 }
 
 func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, at time.Time) ([]*snapexport.Snapshot, error) {
@@ -68,12 +61,28 @@ func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, 
 		projectID, clusterID, at, string(snapexport.SnapshotReplicaSet))
 }
 
-func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
+func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time.Time) error {
+	if s.ParentID != "" {
+		var parent string
+		err := t.queryRow(ctx, `SELECT parent_id FROM snapshots WHERE project_id = $1 AND id = $2`, s.ProjectID, s.ID).Scan(&parent)
+		if err != nil {
+			return notFound(err)
+		}
+		if parent == "" {
+			// It leaves its cluster's list for its parent's members.
+			if err := t.remove(ctx, "snapshots", snapshotColumns, s.ProjectID, s.ID, at); err != nil {
+				return err
+			}
+		}
+	}
 	return affected(t.exec(ctx, `UPDATE snapshots SET parent_id = $1, expires_at = $2 WHERE project_id = $3 AND id = $4`,
 		s.ParentID, s.ExpiresAt, s.ProjectID, s.ID))
 }
 
-func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string) error {
+func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "snapshots", snapshotColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.exec(ctx, `DELETE FROM snapshots WHERE project_id = $1 AND id = $2`, projectID, id))
 }
 

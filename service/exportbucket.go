@@ -23,14 +23,15 @@ func bucketNotFound(id string) error {
 	return snapexport.Errorf(http.StatusNotFound, snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
 }
 
-// ListBuckets lists a project's buckets of the given providers (all when empty).
-func (s *Service) ListBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+// ListBuckets lists a project's buckets of the given providers (all when
+// empty), in a client's pass through the list's pages (see listPage).
+func (s *Service) ListBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.ExportBucket, int, error) {
 	var out []*snapexport.ExportBucket
 	var total int
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
 		var err error
 		out, total, err = tx.ListExportBuckets(ctx, projectID, providers, page)
-		return err
+		return len(out), total, err
 	})
 	return out, total, err
 }
@@ -232,7 +233,7 @@ func (s *Service) DeleteBucket(ctx context.Context, projectID, id string) error 
 		if err := releaseBucket(ctx, tx, projectID, id); err != nil {
 			return err
 		}
-		return tx.DeleteExportBucket(ctx, projectID, id)
+		return tx.DeleteExportBucket(ctx, projectID, id, s.now())
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return bucketNotFound(id)

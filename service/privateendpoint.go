@@ -88,14 +88,15 @@ func connectionName(endpoint string) string {
 	return u.Hostname()
 }
 
-// PrivateEndpoints lists a project's endpoints of one provider.
-func (s *Service) PrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
+// PrivateEndpoints lists a project's endpoints of one provider, in a
+// client's pass through the list's pages (see listPage).
+func (s *Service) PrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.PrivateEndpoint, int, error) {
 	var out []*snapexport.PrivateEndpoint
 	var total int
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
 		var err error
 		out, total, err = tx.ListPrivateEndpoints(ctx, projectID, provider, page)
-		return err
+		return len(out), total, err
 	})
 	return out, total, err
 }
@@ -134,7 +135,7 @@ func (s *Service) DeletePrivateEndpoint(ctx context.Context, projectID string, p
 					"Export bucket %s requires private networking through object storage private endpoint %s.", b.ID, id)
 			}
 		}
-		return tx.DeletePrivateEndpoint(ctx, projectID, id)
+		return tx.DeletePrivateEndpoint(ctx, projectID, id, s.now())
 	})
 }
 

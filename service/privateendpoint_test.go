@@ -68,7 +68,7 @@ func TestRequirePrivateNetworkingInCloudMode(t *testing.T) {
 	if len(aws.reached) != 0 {
 		t.Errorf("the bucket was reached (%+v) before the endpoint was checked", aws.reached)
 	}
-	if _, total, _ := svc.ListBuckets(ctx, project, nil, snapexport.Page{}); total != 0 {
+	if _, total, _ := svc.ListBuckets(ctx, project, nil, snapexport.Page{}, ""); total != 0 {
 		t.Errorf("%d buckets stored after a refused create", total)
 	}
 

@@ -69,17 +69,18 @@ func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name
 // Snapshots lists a cluster's snapshots of one kind: replica-set snapshots
 // of a replica-set cluster, sharded-cluster snapshots of a sharded one (the
 // shards' own snapshots are reached through their sharded snapshot). A
-// list of the other kind is empty.
-func (s *Service) Snapshots(ctx context.Context, projectID, clusterName string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
+// list of the other kind is empty. The list is read in a client's pass
+// through its pages (see listPage).
+func (s *Service) Snapshots(ctx context.Context, projectID, clusterName string, kind snapexport.SnapshotKind, page snapexport.Page, pass string) ([]*snapexport.Snapshot, int, error) {
 	var out []*snapexport.Snapshot
 	var total int
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
 		c, err := s.cluster(ctx, tx, projectID, clusterName)
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		out, total, err = tx.ListSnapshots(ctx, projectID, c.ID, kind, page)
-		return err
+		return len(out), total, err
 	})
 	return out, total, err
 }
@@ -141,7 +142,7 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 			return err
 		}
 		snap.ExpiresAt = expires
-		if err := tx.UpdateSnapshot(ctx, snap); err != nil {
+		if err := tx.UpdateSnapshot(ctx, snap, now); err != nil {
 			return err
 		}
 		// A sharded snapshot's members expire with it.
@@ -151,7 +152,7 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 				return err
 			}
 			member.ExpiresAt = expires
-			if err := tx.UpdateSnapshot(ctx, member); err != nil {
+			if err := tx.UpdateSnapshot(ctx, member, now); err != nil {
 				return err
 			}
 		}
@@ -172,7 +173,7 @@ func (s *Service) DeleteSnapshot(ctx context.Context, projectID, clusterName, id
 		if err != nil {
 			return err
 		}
-		gone, err = removeSnapshot(ctx, tx, snap)
+		gone, err = removeSnapshot(ctx, tx, snap, s.now())
 		return err
 	})
 	if err != nil {
@@ -184,7 +185,7 @@ func (s *Service) DeleteSnapshot(ctx context.Context, projectID, clusterName, id
 
 // removeSnapshot deletes a snapshot and its members from the store and
 // returns those that held data.
-func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot) ([]*snapexport.Snapshot, error) {
+func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot, at time.Time) ([]*snapexport.Snapshot, error) {
 	active, err := tx.ActiveExportJobs(ctx, snap.ProjectID, snap.ID, "")
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snap
 		return nil, snapexport.Errorf(http.StatusBadRequest, CodeSnapshotBeingExported,
 			"Snapshot %s cannot be deleted while export job %s exports it.", snap.ID, active[0].ID)
 	}
-	if err := tx.DeleteSnapshot(ctx, snap.ProjectID, snap.ID); err != nil {
+	if err := tx.DeleteSnapshot(ctx, snap.ProjectID, snap.ID, at); err != nil {
 		return nil, err
 	}
 	if snap.Kind != snapexport.SnapshotShardedCluster {
@@ -208,7 +209,7 @@ func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snap
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.DeleteSnapshot(ctx, snap.ProjectID, m.ID); err != nil {
+		if err := tx.DeleteSnapshot(ctx, snap.ProjectID, m.ID, at); err != nil {
 			return nil, err
 		}
 		gone = append(gone, member)
@@ -253,7 +254,7 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 			var gone []*snapexport.Snapshot
 			err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 				var err error
-				gone, err = removeSnapshot(ctx, tx, snap)
+				gone, err = removeSnapshot(ctx, tx, snap, s.now())
 				return err
 			})
 			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == CodeSnapshotBeingExported {
@@ -389,7 +390,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 			return err
 		}
 		if c.Type == snapexport.ClusterSharded {
-			if res.Sharded, err = groupShards(ctx, tx, c, snap); res.Sharded != nil {
+			if res.Sharded, err = groupShards(ctx, tx, c, snap, s.now()); res.Sharded != nil {
 				snap.ParentID, snap.ExpiresAt = res.Sharded.ID, res.Sharded.ExpiresAt
 			}
 		}
@@ -453,7 +454,7 @@ func checkImportTarget(ctx context.Context, tx snapexport.Tx, c *snapexport.Clus
 
 // groupShards makes the sharded-cluster snapshot once every shard has a
 // snapshot taken at the same time; nil while shards are missing.
-func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, latest *snapexport.Snapshot) (*snapexport.Snapshot, error) {
+func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, latest *snapexport.Snapshot, at time.Time) (*snapexport.Snapshot, error) {
 	taken, err := tx.SnapshotsTakenAt(ctx, c.ProjectID, c.ID, latest.CreatedAt)
 	if err != nil {
 		return nil, err
@@ -487,7 +488,7 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 	for _, m := range members {
 		m.ParentID = sharded.ID
 		m.ExpiresAt = sharded.ExpiresAt
-		if err := tx.UpdateSnapshot(ctx, m); err != nil {
+		if err := tx.UpdateSnapshot(ctx, m, at); err != nil {
 			return nil, err
 		}
 	}

@@ -140,7 +140,7 @@ func TestShardedSnapshot(t *testing.T) {
 			t.Fatal(err)
 		}
 		members = append(members, res.Snapshot)
-		list, total, err := e.svc.Snapshots(ctx, e.group, "sh", snapexport.SnapshotShardedCluster, snapexport.Page{})
+		list, total, err := e.svc.Snapshots(ctx, e.group, "sh", snapexport.SnapshotShardedCluster, snapexport.Page{}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

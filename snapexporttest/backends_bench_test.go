@@ -18,8 +18,8 @@ import (
 	"github.com/snapexport/snapexport/snapexporttest"
 )
 
-// BenchmarkBackends measures export-bucket creates and gets per second over
-// HTTP, with an OAuth bearer token, on each store: sqlite (the data
+// BenchmarkBackends measures export-bucket creates, gets, list pages and
+// create-then-delete pairs per second over HTTP, with an OAuth bearer token, on each store: sqlite (the data
 // directory on disk, under $TMPDIR or the system's temporary directory, not
 // /dev/shm: SQLite commits with synchronous=FULL as `snapexport serve`
 // does; the local buckets' folders go to /dev/shm, see bucketDir) and postgres (a fresh schema of the server named by
@@ -71,10 +71,33 @@ func BenchmarkBackends(b *testing.B) {
 				_, err := c.call("GET", path+"/"+ids[g.Add(1)%int64(len(ids))], "", 200)
 				return err
 			}
+			// Pages of 10 of the list the creates grew: a first page
+			// records its pass's listing, a second is read as of it.
+			listPage := func(pageNum int) func() error {
+				return func() error {
+					_, err := c.call("GET", fmt.Sprintf("%s?itemsPerPage=10&pageNum=%d", path, pageNum), "", 200)
+					return err
+				}
+			}
+			createDelete := func() error {
+				body := fmt.Sprintf(`{"bucketName":"bench-%d","cloudProvider":"AWS","iamRoleId":%q}`, n.Add(1), roleID)
+				out, err := c.call("POST", path, body, 200)
+				if err != nil {
+					return err
+				}
+				var bucket struct {
+					ID string `json:"_id"`
+				}
+				if err := json.Unmarshal(out, &bucket); err != nil {
+					return err
+				}
+				_, err = c.call("DELETE", path+"/"+bucket.ID, "", 204)
+				return err
+			}
 			for _, op := range []struct {
 				name string
 				fn   func() error
-			}{{"create", create}, {"get", get}} {
+			}{{"create", create}, {"get", get}, {"list-first-page", listPage(1)}, {"list-next-page", listPage(2)}, {"create+delete", createDelete}} {
 				b.Run(op.name+"/sequential", func(b *testing.B) { run(b, op.fn) })
 				b.Run(op.name+"/parallel", func(b *testing.B) {
 					b.SetParallelism(4)
@@ -139,7 +162,7 @@ func newBenchClient(b *testing.B, srv *snapexporttest.Server) *benchClient {
 // call sends one request and checks its status.
 func (c *benchClient) call(method, path, body string, want int) ([]byte, error) {
 	accept := "application/vnd.atlas.2024-05-30+json"
-	if strings.Contains(path, "/cloudProviderAccess") {
+	if strings.Contains(path, "/cloudProviderAccess") || method == "DELETE" {
 		accept = "application/vnd.atlas.2023-01-01+json"
 	}
 	var rd io.Reader

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -41,16 +42,7 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 			args = append(args, string(p))
 		}
 	}
-	var total int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM export_buckets WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+bucketColumns+` FROM export_buckets WHERE `+where+` ORDER BY seq`+limitOffset(page), args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := collect(rows, scanBucket)
-	return out, total, err
+	return pageOf(ctx, t, scanBucket, "export_buckets", bucketColumns, where, args, page, func(m snapexport.ListMark) int64 { return m.Buckets })
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {
@@ -66,6 +58,9 @@ func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket)
 		b.RequirePrivateNetworking, b.Region, b.ProjectID, b.ID))
 }
 
-func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string) error {
+func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "export_buckets", bucketColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.tx.ExecContext(ctx, `DELETE FROM export_buckets WHERE project_id = ? AND id = ?`, projectID, id))
 }

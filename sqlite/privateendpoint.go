@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -30,18 +31,13 @@ func (t *tx) PrivateEndpoint(ctx context.Context, projectID, id string) (*snapex
 }
 
 func (t *tx) ListPrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
-	var total int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM private_endpoints WHERE project_id = ? AND provider = ?`, projectID, string(provider)).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+endpointColumns+` FROM private_endpoints WHERE project_id = ? AND provider = ? ORDER BY seq`+limitOffset(page), projectID, string(provider))
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := collect(rows, scanEndpoint)
-	return out, total, err
+	return pageOf(ctx, t, scanEndpoint, "private_endpoints", endpointColumns, `project_id = ? AND provider = ?`,
+		[]any{projectID, string(provider)}, page, func(m snapexport.ListMark) int64 { return m.Endpoints })
 }
 
-func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string) error {
+func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "private_endpoints", endpointColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.tx.ExecContext(ctx, `DELETE FROM private_endpoints WHERE project_id = ? AND id = ?`, projectID, id))
 }

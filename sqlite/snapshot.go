@@ -47,17 +47,8 @@ func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*sn
 }
 
 func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
-	const where = ` FROM snapshots WHERE project_id = ? AND cluster_id = ? AND kind = ? AND parent_id = ''`
-	var total int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*)`+where, projectID, clusterID, string(kind)).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+snapshotColumns+where+` ORDER BY seq`+limitOffset(page), projectID, clusterID, string(kind))
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := collect(rows, scanSnapshot)
-	return out, total, err
+	return pageOf(ctx, t, scanSnapshot, "snapshots", snapshotColumns, `project_id = ? AND cluster_id = ? AND kind = ? AND parent_id = ''`,
+		[]any{projectID, clusterID, string(kind)}, page, func(m snapexport.ListMark) int64 { return m.Snapshots })
 }
 
 func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, at time.Time) ([]*snapexport.Snapshot, error) {
@@ -72,12 +63,28 @@ func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, 
 	return collect(rows, scanSnapshot)
 }
 
-func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
+func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time.Time) error {
+	if s.ParentID != "" {
+		var parent string
+		err := t.tx.QueryRowContext(ctx, `SELECT parent_id FROM snapshots WHERE project_id = ? AND id = ?`, s.ProjectID, s.ID).Scan(&parent)
+		if err != nil {
+			return notFound(err)
+		}
+		if parent == "" {
+			// It leaves its cluster's list for its parent's members.
+			if err := t.remove(ctx, "snapshots", snapshotColumns, s.ProjectID, s.ID, at); err != nil {
+				return err
+			}
+		}
+	}
 	return affected(t.tx.ExecContext(ctx, `UPDATE snapshots SET parent_id = ?, expires_at = ? WHERE project_id = ? AND id = ?`,
 		s.ParentID, formatTime(s.ExpiresAt), s.ProjectID, s.ID))
 }
 
-func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string) error {
+func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, "snapshots", snapshotColumns, projectID, id, at); err != nil {
+		return err
+	}
 	return affected(t.tx.ExecContext(ctx, `DELETE FROM snapshots WHERE project_id = ? AND id = ?`, projectID, id))
 }
 

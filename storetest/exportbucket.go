@@ -182,9 +182,9 @@ var exportBucketTests = []test{
 		p, other := e.project(o.ID), e.project(o.ID)
 		r := e.role(p.ID, snapexport.GCP)
 		b, kept := e.bucket(r), e.bucket(r)
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, b.ID) })
+		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, b.ID, e.now()) })
 		wantErr(t, "DeleteExportBucket(bucket of another project)", err, snapexport.ErrNotFound)
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
 			_, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
 			wantErr(t, "ExportBucket(deleted)", err, snapexport.ErrNotFound)
@@ -199,7 +199,7 @@ var exportBucketTests = []test{
 			sameOrder(t, "ExportBucketsByRole after delete", got, []*snapexport.ExportBucket{kept}, bucketID)
 			return nil
 		})
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now()) })
 		wantErr(t, "DeleteExportBucket(already deleted)", err, snapexport.ErrNotFound)
 	}},
 }

@@ -54,10 +54,10 @@ var privateEndpointTests = []test{
 		err := e.write(func(tx snapexport.Tx) error { return tx.CreatePrivateEndpoint(e.ctx, dup) })
 		wantErr(t, "CreatePrivateEndpoint(duplicate id)", err, snapexport.ErrConflict)
 
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID) })
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID, e.now()) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID, e.now()) })
 		wantErr(t, "DeletePrivateEndpoint(deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, other.ID, made[1].ID) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, other.ID, made[1].ID, e.now()) })
 		wantErr(t, "DeletePrivateEndpoint(another project's)", err, snapexport.ErrNotFound)
 	}},
 }

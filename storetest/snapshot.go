@@ -201,7 +201,7 @@ var snapshotTests = []test{
 		taken("a second later", at.Add(time.Second))
 
 		a.ParentID = sharded.ID
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, a) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, a, e.now()) })
 		taken("at, once grouped", at, a, grouped, b)
 	}},
 	{"Update", func(t *testing.T, e *env) {
@@ -218,7 +218,7 @@ var snapshotTests = []test{
 		u.ClusterName, u.Description, u.Status, u.StorageSizeBytes = "renamed", "changed", snapexport.SnapshotFailed, 1
 		u.CreatedAt, u.ImportedAt = e.now(), e.now()
 		u.Collections = nil
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &u) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &u, e.now()) })
 		want := *s
 		want.ParentID, want.ExpiresAt = u.ParentID, u.ExpiresAt
 		e.mustRead(func(tx snapexport.Tx) error {
@@ -239,7 +239,7 @@ var snapshotTests = []test{
 
 		// And the parent cleared again.
 		want.ParentID = ""
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &want) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &want, e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
 			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, s.ID)
 			noErr(t, "Snapshot", err)
@@ -248,11 +248,11 @@ var snapshotTests = []test{
 		})
 
 		missing := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, missing) })
+		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, missing, e.now()) })
 		wantErr(t, "UpdateSnapshot(missing)", err, snapexport.ErrNotFound)
 		foreign := want
 		foreign.ProjectID, foreign.ParentID = other.ID, e.id()
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &foreign) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &foreign, e.now()) })
 		wantErr(t, "UpdateSnapshot(under another project)", err, snapexport.ErrNotFound)
 		e.mustRead(func(tx snapexport.Tx) error {
 			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, s.ID)
@@ -273,12 +273,12 @@ var snapshotTests = []test{
 		for _, s := range []*snapexport.Snapshot{sharded, member, kept} {
 			e.snapshot(s)
 		}
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, other.ID, sharded.ID) })
+		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, other.ID, sharded.ID, e.now()) })
 		wantErr(t, "DeleteSnapshot(under another project)", err, snapexport.ErrNotFound)
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID) })
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID, e.now()) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID, e.now()) })
 		wantErr(t, "DeleteSnapshot(deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, e.id()) })
+		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, e.id(), e.now()) })
 		wantErr(t, "DeleteSnapshot(unknown)", err, snapexport.ErrNotFound)
 		e.mustRead(func(tx snapexport.Tx) error {
 			_, err := tx.Snapshot(e.ctx, p.ID, c.ID, sharded.ID)
@@ -294,7 +294,7 @@ var snapshotTests = []test{
 			sameOrder(t, "ListSnapshots after a delete", list, []*snapexport.Snapshot{kept}, snapshotID)
 			return nil
 		})
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, member.ID) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, member.ID, e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
 			_, err := tx.Snapshot(e.ctx, p.ID, c.ID, member.ID)
 			wantErr(t, "Snapshot(deleted member)", err, snapexport.ErrNotFound)
@@ -340,7 +340,7 @@ var snapshotTests = []test{
 		expired("at the earliest expiry", now.Add(-3*time.Hour), 10)
 		expired("in two hours", now.Add(2*time.Hour), 10, e1, e3, e2, e4, exact, fresh)
 
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, q.ID, e1.ID) })
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, q.ID, e1.ID, e.now()) })
 		expired("after a delete", now, 10, e3, e2, e4)
 	}},
 	{"AppendOrder", func(t *testing.T, e *env) {

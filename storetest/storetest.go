@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"ExportJob", exportJobTests},
 		{"CreationOrder", creationOrderTests},
 		{"AppendOrder", appendOrderTests},
+		{"Listing", listingTests},
 		{"Nonce", nonceTests},
 		{"Transaction", transactionTests},
 	}

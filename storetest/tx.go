@@ -146,7 +146,7 @@ var transactionTests = []test{
 				{"UpdateExportBucket", tx.UpdateExportBucket(e.ctx, &ub)},
 				{"RevokeAccessToken", tx.RevokeAccessToken(e.ctx, tok.Hash, e.now())},
 				{"UnassignRole", tx.UnassignRole(e.ctx, ra)},
-				{"DeleteExportBucket", tx.DeleteExportBucket(e.ctx, p.ID, b.ID)},
+				{"DeleteExportBucket", tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now())},
 				{"DeleteCloudProviderAccessRole", tx.DeleteCloudProviderAccessRole(e.ctx, p.ID, r.ID)},
 				{"DeleteServiceAccount", tx.DeleteServiceAccount(e.ctx, sa.ID)},
 				{"DeleteAPIKey", tx.DeleteAPIKey(e.ctx, k.ID)},

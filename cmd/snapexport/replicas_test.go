@@ -109,9 +109,11 @@ func TestReplicas(t *testing.T) {
 			mu      sync.Mutex
 			created = map[string]string{} // _id → bucketName of every acknowledged create
 			deleted = map[string]bool{}   // _id of every acknowledged delete
-			stop    atomic.Bool
-			wg      sync.WaitGroup
-			passes  atomic.Int64
+			// When each bucket's create was acknowledged and its delete sent.
+			ackedAt, removingAt = map[string]time.Time{}, map[string]time.Time{}
+			stop                atomic.Bool
+			wg                  sync.WaitGroup
+			passes              atomic.Int64
 		)
 		transport := &http.Transport{MaxIdleConnsPerHost: workers}
 		defer transport.CloseIdleConnections()
@@ -129,6 +131,9 @@ func TestReplicas(t *testing.T) {
 					c := client(w + i)
 					if i%3 == 2 && len(mine) > 0 {
 						id := mine[0]
+						mu.Lock()
+						removingAt[id] = time.Now()
+						mu.Unlock()
 						st, body, err := c.try("DELETE", bucketsPath+"/"+id, v2("2023-01-01"), "")
 						if err != nil || st != http.StatusNoContent {
 							t.Errorf("delete %s on %s: %d %s %v", id, c.base, st, body, err)
@@ -158,18 +163,22 @@ func TestReplicas(t *testing.T) {
 					mine = append(mine, id)
 					mu.Lock()
 					created[id] = name
+					ackedAt[id] = time.Now()
 					mu.Unlock()
 				}
 			}()
 		}
 		// Meanwhile a reader pages through the list, alternating replicas,
-		// in small pages: creates only append (new buckets sort last), so
-		// no pass may list a bucket twice; deletes may make it miss some.
+		// in small pages: no pass may list a bucket twice or miss one that
+		// was there from before the pass began until after it ended, and
+		// every page of a pass gives the same totalCount.
 		readerDone := make(chan struct{})
 		go func() {
 			defer close(readerDone)
 			for pass := 0; !stop.Load(); pass++ {
 				seen := map[string]int{}
+				began := time.Now()
+				total := -1
 				for page := 1; page < 1000; page++ {
 					c := client(pass + page)
 					st, body, err := c.try("GET", fmt.Sprintf("%s?itemsPerPage=7&pageNum=%d", bucketsPath, page), v2("2024-05-30"), "")
@@ -181,11 +190,16 @@ func TestReplicas(t *testing.T) {
 						Results []struct {
 							ID string `json:"_id"`
 						} `json:"results"`
+						TotalCount int `json:"totalCount"`
 					}
 					if err := json.Unmarshal(body, &l); err != nil {
 						t.Errorf("list page %d: %v", page, err)
 						return
 					}
+					if total >= 0 && l.TotalCount != total {
+						t.Errorf("pass %d: page %d on %s says totalCount %d, page 1 said %d", pass, page, c.base, l.TotalCount, total)
+					}
+					total = l.TotalCount
 					for _, b := range l.Results {
 						if p, dup := seen[b.ID]; dup {
 							t.Errorf("a pass through the list during creates and deletes listed bucket %s on page %d and again on page %d", b.ID, p, page)
@@ -196,6 +210,15 @@ func TestReplicas(t *testing.T) {
 						break
 					}
 				}
+				ended := time.Now()
+				mu.Lock()
+				for id, acked := range ackedAt {
+					removing, removed := removingAt[id]
+					if _, listed := seen[id]; !listed && acked.Before(began) && (!removed || removing.After(ended)) {
+						t.Errorf("pass %d missed bucket %s, there from before the pass began until after it ended", pass, id)
+					}
+				}
+				mu.Unlock()
 				passes.Add(1)
 			}
 		}()

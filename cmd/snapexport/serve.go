@@ -203,7 +203,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-compatible", "gcp": "gcs-compatible"}
 
-// sweepSnapshots removes expired snapshots every interval until ctx ends.
+// sweepSnapshots removes expired snapshots, and the deleted items kept for
+// paginated listings once they are old enough, every interval until ctx
+// ends.
 func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -215,6 +217,9 @@ func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Dur
 			logger.Warn("sweeping expired snapshots", "error", err)
 		case n > 0:
 			logger.Info("expired snapshots removed", "count", n)
+		}
+		if _, err := svc.SweepRemovedItems(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("sweeping deleted items kept for listings", "error", err)
 		}
 		// Folders no snapshot owns are rare (an import killed midway) and
 		// listing the store costs more: once an hour.

@@ -229,7 +229,7 @@ func (f *importFixture) snapshots(t *testing.T, cluster string, kind snapexport.
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	out, _, err := srv.Service.Snapshots(ctx, f.group, cluster, kind, snapexport.Page{})
+	out, _, err := srv.Service.Snapshots(ctx, f.group, cluster, kind, snapexport.Page{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

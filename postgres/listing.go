@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/snapexport/snapexport"
+)
+
+func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMark, error) {
+	var m snapexport.ListMark
+	err := t.queryRow(ctx, `SELECT pg_current_snapshot()::text,
+		coalesce((SELECT max(seq) FROM export_buckets WHERE project_id = $1), 0),
+		coalesce((SELECT max(seq) FROM private_endpoints WHERE project_id = $1), 0),
+		coalesce((SELECT max(seq) FROM snapshots WHERE project_id = $1), 0)`, projectID).
+		Scan(&m.Removals, &m.Buckets, &m.Endpoints, &m.Snapshots)
+	return m, err
+}
+
+func (t *tx) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
+	if _, err := t.exec(ctx, `DELETE FROM listings WHERE expires_at <= $1`, now); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
+			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
+		l.Key, l.Mark.Removals, l.Mark.Buckets, l.Mark.Endpoints, l.Mark.Snapshots, l.ExpiresAt)
+	return err
+}
+
+func (t *tx) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
+	l := snapexport.Listing{Key: key}
+	err := t.queryRow(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
+		WHERE key = $1 AND expires_at > $2`, key, now).
+		Scan(&l.Mark.Removals, &l.Mark.Buckets, &l.Mark.Endpoints, &l.Mark.Snapshots, &l.ExpiresAt)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	l.ExpiresAt = utc(l.ExpiresAt)
+	return &l, nil
+}
+
+// pageOf reads the total and one page of a list: the rows of table that
+// match where (whose parameters are $1 to $len(args)) or, for a page with
+// a mark, the rows of the list of the mark: those of table and of
+// removed_<table> created up to the mark's sequence number (seq of the
+// mark) and, for removed ones, removed after it (not visible in the
+// mark's snapshot), merged in seq order.
+func pageOf[T any](ctx context.Context, t *tx, scan func(scanner) (*T, error),
+	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64) ([]*T, int, error) {
+	limit, offset := limitOffset(page)
+	n := len(args)
+	param := func(i int) string { return "$" + strconv.Itoa(i) }
+	if page.AsOf == nil {
+		var total int
+		if err := t.queryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&total); err != nil {
+			return nil, 0, err
+		}
+		out, err := query(ctx, t, scan, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY seq LIMIT `+param(n+1)+` OFFSET `+param(n+2),
+			append(args[:n:n], limit, offset)...)
+		return out, total, err
+	}
+	m := *page.AsOf
+	live := ` FROM ` + table + ` WHERE ` + where + ` AND seq <= ` + param(n+1)
+	removed := ` FROM removed_` + table + ` WHERE ` + where + ` AND seq <= ` + param(n+1) + ` AND NOT pg_visible_in_snapshot(removal, ` + param(n+2) + `::text::pg_snapshot)`
+	args = append(args[:n:n], seq(m), m.Removals)
+	var total int
+	if err := t.queryRow(ctx, `SELECT (SELECT count(*)`+live+`) + (SELECT count(*)`+removed+`)`, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	// A UNION ALL in FROM becomes an append of its two index scans,
+	// which the planner merges in seq order; a top-level one it sorts.
+	out, err := query(ctx, t, scan, `SELECT `+columns+` FROM (SELECT seq, `+columns+live+` UNION ALL SELECT seq, `+columns+removed+`) AS listed
+		ORDER BY seq LIMIT `+param(n+3)+` OFFSET `+param(n+4), append(args, limit, offset)...)
+	return out, total, err
+}
+
+// remove keeps the row id of table, one of the lists items are removed
+// from, in removed_<table> with the id of the removing transaction;
+// ErrNotFound when there is no such row. The caller deletes or changes the
+// row itself.
+func (t *tx) remove(ctx context.Context, table, columns, projectID, id string, at time.Time) error {
+	return affected(t.exec(ctx, `INSERT INTO removed_`+table+` (seq, `+columns+`, removal, removed_at)
+		SELECT seq, `+columns+`, pg_current_xact_id(), $2 FROM `+table+`
+		WHERE project_id = $1 AND id = $3`, projectID, at, id))
+}
+
+// removedTables are the tables remove keeps rows in.
+var removedTables = []string{"removed_export_buckets", "removed_private_endpoints", "removed_snapshots"}
+
+func (t *tx) PurgeRemoved(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	for _, table := range removedTables {
+		tag, err := t.exec(ctx, `DELETE FROM `+table+` WHERE removed_at < $1`, before)
+		if err != nil {
+			return n, err
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}

@@ -1,0 +1,86 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+
+	"github.com/snapexport/snapexport"
+)
+
+// listPage reads one page of a project's list that items are removed from,
+// in a client's pass through its pages. Atlas's pages are offsets, computed
+// at each request, so a removal before a client's position would move the
+// next page's first item onto the page the client has read. The first page
+// of a pass therefore records the mark of the list it is cut from (when
+// more pages follow) and later pages are cut from the list of that mark:
+// items present at the first page keep their positions until the pass
+// ends, removed ones as they were. pass names the client and the list
+// (path and filters); "" reads the list as it is. read lists page in tx
+// and returns the number of items of the page and the list's total.
+func (s *Service) listPage(ctx context.Context, projectID, pass string, page snapexport.Page,
+	read func(tx snapexport.Tx, page snapexport.Page) (n, total int, err error)) error {
+	if pass == "" {
+		return s.Store.Read(ctx, func(tx snapexport.Tx) error {
+			_, _, err := read(tx, page)
+			return err
+		})
+	}
+	key := listingKey(pass)
+	now := s.now()
+	var opened *snapexport.ListMark
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		opened = nil
+		p := page
+		if page.Offset > 0 {
+			l, err := tx.Listing(ctx, key, now)
+			if err == nil {
+				p.AsOf = &l.Mark
+			} else if !errors.Is(err, snapexport.ErrNotFound) {
+				return err
+			}
+		}
+		var mark snapexport.ListMark
+		if p.AsOf == nil {
+			// A first page, or a pass whose listing has expired.
+			var err error
+			if mark, err = tx.ListMark(ctx, projectID); err != nil {
+				return err
+			}
+		}
+		n, total, err := read(tx, p)
+		if err != nil {
+			return err
+		}
+		if p.AsOf == nil && page.Limit > 0 && page.Offset+n < total {
+			opened = &mark
+		}
+		return nil
+	})
+	if err != nil || opened == nil {
+		return err
+	}
+	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		return tx.SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
+	})
+}
+
+// listingKey is the stored name of a pass: a digest, of fixed size, that
+// does not spell out who lists what.
+func listingKey(pass string) string {
+	sum := sha256.Sum256([]byte(pass))
+	return hex.EncodeToString(sum[:])
+}
+
+// SweepRemovedItems forgets the deleted items kept for listings once they
+// are older than snapexport.RemovedRetention, and reports how many.
+func (s *Service) SweepRemovedItems(ctx context.Context) (int, error) {
+	var n int
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		n, err = tx.PurgeRemoved(ctx, s.now().Add(-snapexport.RemovedRetention))
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,85 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/service"
+)
+
+func TestPassListingExpires(t *testing.T) {
+	ctx := context.Background()
+	svc, project, roleID := newService(t, &cloudAWS{})
+	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return clock }
+	var ids []string
+	for i := range 6 {
+		b, err := svc.CreateBucket(ctx, project, service.BucketInput{Provider: snapexport.AWS, BucketName: fmt.Sprintf("pass-%d", i), RoleID: roleID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	page := func(pass string, offset int, want []string, wantTotal int) {
+		t.Helper()
+		got, total, err := svc.ListBuckets(ctx, project, nil, snapexport.Page{Offset: offset, Limit: 2}, pass)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []string
+		for _, b := range got {
+			gotIDs = append(gotIDs, b.ID)
+		}
+		if !slices.Equal(gotIDs, want) || total != wantTotal {
+			t.Errorf("pass %q offset %d: %v of %d, want %v of %d", pass, offset, gotIDs, total, want, wantTotal)
+		}
+	}
+
+	page("a", 0, ids[0:2], 6)
+	clock = clock.Add(time.Minute)
+	if err := svc.DeleteBucket(ctx, project, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	page("a", 2, ids[2:4], 6)
+	page("b", 2, ids[3:5], 5) // a pass that never read its first page
+	page("", 2, ids[3:5], 5)  // no pass at all
+
+	// Past its lifetime, a's listing is gone: the pass goes on from the
+	// list as it is, and later pages keep to that list.
+	clock = clock.Add(snapexport.ListingLifetime)
+	page("a", 2, ids[3:5], 5)
+	if err := svc.DeleteBucket(ctx, project, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	page("a", 4, ids[5:6], 5)
+	// A new pass starts from the list as it is.
+	page("a", 0, ids[2:4], 4)
+}
+
+func TestSweepRemovedItems(t *testing.T) {
+	ctx := context.Background()
+	svc, project, roleID := newService(t, &cloudAWS{})
+	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return clock }
+	b, err := svc.CreateBucket(ctx, project, service.BucketInput{Provider: snapexport.AWS, BucketName: "swept", RoleID: roleID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteBucket(ctx, project, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		after time.Duration
+		want  int
+	}{{snapexport.RemovedRetention, 0}, {time.Second, 1}, {time.Hour, 0}} {
+		clock = clock.Add(c.after)
+		n, err := svc.SweepRemovedItems(ctx)
+		if err != nil || n != c.want {
+			t.Errorf("SweepRemovedItems at +%v = %d, %v; want %d", c.after, n, err, c.want)
+		}
+	}
+}
