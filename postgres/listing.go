@@ -70,10 +70,14 @@ func pageOf[T any](ctx context.Context, t *tx, scan func(scanner) (*T, error),
 	if err := t.queryRow(ctx, `SELECT (SELECT count(*)`+live+`) + (SELECT count(*)`+removed+`)`, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	// A UNION ALL in FROM becomes an append of its two index scans,
-	// which the planner merges in seq order; a top-level one it sorts.
-	out, err := query(ctx, t, scan, `SELECT `+columns+` FROM (SELECT seq, `+columns+live+` UNION ALL SELECT seq, `+columns+removed+`) AS listed
-		ORDER BY seq LIMIT `+param(n+3)+` OFFSET `+param(n+4), append(args, limit, offset)...)
+	// The page is among the first offset+limit live rows and the removed
+	// ones (few: an hour's deletions of the list). Bounding the live rows
+	// lets the planner merge the two index scans in seq order instead of
+	// sorting the whole list.
+	out, err := query(ctx, t, scan, `SELECT `+columns+` FROM (
+			(SELECT seq, `+columns+live+` ORDER BY seq LIMIT `+param(n+3)+`::bigint + `+param(n+4)+`::bigint)
+			UNION ALL SELECT seq, `+columns+removed+`) AS listed
+		ORDER BY seq LIMIT `+param(n+3)+`::bigint OFFSET `+param(n+4)+`::bigint`, append(args, limit, offset)...)
 	return out, total, err
 }
 
