@@ -28,10 +28,10 @@ func bucketNotFound(id string) error {
 func (s *Service) ListBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.ExportBucket, int, error) {
 	var out []*snapexport.ExportBucket
 	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
 		var err error
 		out, total, err = tx.ListExportBuckets(ctx, projectID, providers, page)
-		return len(out), total, err
+		return len(out), err
 	})
 	return out, total, err
 }

@@ -13,17 +13,17 @@ import (
 // in a client's pass through its pages. Atlas's pages are offsets, computed
 // at each request, so a removal before a client's position would move the
 // next page's first item onto the page the client has read. The first page
-// of a pass therefore records the mark of the list it is cut from (when
-// more pages follow) and later pages are cut from the list of that mark:
+// of a pass therefore records the mark of the list it is cut from (when it
+// is full: more pages may follow) and later pages are cut from the list of that mark:
 // items present at the first page keep their positions until the pass
 // ends, removed ones as they were. pass names the client and the list
 // (path and filters); "" reads the list as it is. read lists page in tx
-// and returns the number of items of the page and the list's total.
+// and returns the number of items of the page.
 func (s *Service) listPage(ctx context.Context, projectID, pass string, page snapexport.Page,
-	read func(tx snapexport.Tx, page snapexport.Page) (n, total int, err error)) error {
+	read func(tx snapexport.Tx, page snapexport.Page) (n int, err error)) error {
 	if pass == "" {
 		return s.Store.Read(ctx, func(tx snapexport.Tx) error {
-			_, _, err := read(tx, page)
+			_, err := read(tx, page)
 			return err
 		})
 	}
@@ -49,11 +49,13 @@ func (s *Service) listPage(ctx context.Context, projectID, pass string, page sna
 				return err
 			}
 		}
-		n, total, err := read(tx, p)
+		n, err := read(tx, p)
 		if err != nil {
 			return err
 		}
-		if p.AsOf == nil && page.Limit > 0 && page.Offset+n < total {
+		// A full page may have pages after it, or clients that read on
+		// until a short one.
+		if p.AsOf == nil && page.Limit > 0 && n == page.Limit {
 			opened = &mark
 		}
 		return nil

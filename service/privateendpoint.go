@@ -93,10 +93,10 @@ func connectionName(endpoint string) string {
 func (s *Service) PrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.PrivateEndpoint, int, error) {
 	var out []*snapexport.PrivateEndpoint
 	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
 		var err error
 		out, total, err = tx.ListPrivateEndpoints(ctx, projectID, provider, page)
-		return len(out), total, err
+		return len(out), err
 	})
 	return out, total, err
 }

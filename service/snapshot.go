@@ -74,13 +74,13 @@ func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name
 func (s *Service) Snapshots(ctx context.Context, projectID, clusterName string, kind snapexport.SnapshotKind, page snapexport.Page, pass string) ([]*snapexport.Snapshot, int, error) {
 	var out []*snapexport.Snapshot
 	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, int, error) {
+	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
 		c, err := s.cluster(ctx, tx, projectID, clusterName)
 		if err != nil {
-			return 0, 0, err
+			return 0, err
 		}
 		out, total, err = tx.ListSnapshots(ctx, projectID, c.ID, kind, page)
-		return len(out), total, err
+		return len(out), err
 	})
 	return out, total, err
 }
