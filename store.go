@@ -72,6 +72,9 @@ type Store interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 	// Nonces keeps digest nonces outside request transactions.
 	Nonces() NonceStore
+	// Listings keeps the listings of paginated passes outside request
+	// transactions.
+	Listings() ListingStore
 	Close() error
 }
 
@@ -84,6 +87,18 @@ type NonceStore interface {
 	// ConsumeNonce removes nonce and reports NonceValid, NonceStale (it had
 	// expired) or NonceUnknown (never issued or already used).
 	ConsumeNonce(ctx context.Context, nonce string, now time.Time) (NonceState, error)
+}
+
+// ListingStore keeps the listings of paginated passes, by any server
+// sharing the store. Listings need not survive a crash: a pass whose
+// listing is lost goes on from the list as it is.
+type ListingStore interface {
+	// SaveListing records a listing, replacing the one with its key, and
+	// forgets the listings expired at now.
+	SaveListing(ctx context.Context, l *Listing, now time.Time) error
+	// Listing finds a listing by key that has not expired at now;
+	// ErrNotFound when there is none.
+	Listing(ctx context.Context, key string, now time.Time) (*Listing, error)
 }
 
 // NonceState is the outcome of ConsumeNonce.
@@ -177,11 +192,6 @@ type Tx interface {
 	// ListMark is the current mark of a project's lists; zero for a project
 	// that does not exist.
 	ListMark(ctx context.Context, projectID string) (ListMark, error)
-	// SaveListing records a listing, replacing the one with its key, and
-	// forgets the listings expired at now.
-	SaveListing(ctx context.Context, l *Listing, now time.Time) error
-	// Listing finds a listing by key that has not expired at now.
-	Listing(ctx context.Context, key string, now time.Time) (*Listing, error)
 	// PurgeRemoved forgets the items removed before the given time, which
 	// lists of marks no longer show, and reports how many.
 	PurgeRemoved(ctx context.Context, before time.Time) (int, error)

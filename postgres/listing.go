@@ -18,21 +18,27 @@ func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMar
 	return m, err
 }
 
-func (t *tx) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	if _, err := t.exec(ctx, `DELETE FROM listings WHERE expires_at <= $1`, now); err != nil {
-		return err
-	}
-	_, err := t.exec(ctx, `INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
+// listings runs each operation as one statement outside any transaction
+// of Write, on a table that is not logged: a listing lost in a crash costs
+// its pass only the guarantee of its later pages.
+type listings struct{ db *DB }
+
+// Listings implements snapexport.Store.
+func (db *DB) Listings() snapexport.ListingStore { return listings{db} }
+
+func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
+	_, err := ls.db.pool.Exec(ctx, `WITH expired AS (DELETE FROM listings WHERE expires_at <= $7 AND key <> $1)
+		INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
 			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
-		l.Key, l.Mark.Removals, l.Mark.Buckets, l.Mark.Endpoints, l.Mark.Snapshots, l.ExpiresAt)
+		l.Key, l.Mark.Removals, l.Mark.Buckets, l.Mark.Endpoints, l.Mark.Snapshots, l.ExpiresAt, now)
 	return err
 }
 
-func (t *tx) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
+func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
 	l := snapexport.Listing{Key: key}
-	err := t.queryRow(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
+	err := ls.db.pool.QueryRow(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
 		WHERE key = $1 AND expires_at > $2`, key, now).
 		Scan(&l.Mark.Removals, &l.Mark.Buckets, &l.Mark.Endpoints, &l.Mark.Snapshots, &l.ExpiresAt)
 	if err != nil {

@@ -29,18 +29,20 @@ func (s *Service) listPage(ctx context.Context, projectID, pass string, page sna
 	}
 	key := listingKey(pass)
 	now := s.now()
+	var asOf *snapexport.ListMark
+	if page.Offset > 0 {
+		l, err := s.Store.Listings().Listing(ctx, key, now)
+		if err == nil {
+			asOf = &l.Mark
+		} else if !errors.Is(err, snapexport.ErrNotFound) {
+			return err
+		}
+	}
 	var opened *snapexport.ListMark
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
 		opened = nil
 		p := page
-		if page.Offset > 0 {
-			l, err := tx.Listing(ctx, key, now)
-			if err == nil {
-				p.AsOf = &l.Mark
-			} else if !errors.Is(err, snapexport.ErrNotFound) {
-				return err
-			}
-		}
+		p.AsOf = asOf
 		var mark snapexport.ListMark
 		if p.AsOf == nil {
 			// A first page, or a pass whose listing has expired.
@@ -63,9 +65,7 @@ func (s *Service) listPage(ctx context.Context, projectID, pass string, page sna
 	if err != nil || opened == nil {
 		return err
 	}
-	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		return tx.SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
-	})
+	return s.Store.Listings().SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
 }
 
 // listingKey is the stored name of a pass: a digest, of fixed size, that

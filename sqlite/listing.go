@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -23,11 +24,19 @@ func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMar
 	return m, err
 }
 
-func (t *tx) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM listings WHERE expires_at <= ?`, formatTime(now)); err != nil {
+// listings keeps listings through the connection of the nonces, whose
+// commits skip the fsync: a listing lost in a crash costs its pass only the
+// guarantee of its later pages.
+type listings struct{ db *sql.DB }
+
+// Listings implements snapexport.Store.
+func (db *DB) Listings() snapexport.ListingStore { return listings{db.nonce} }
+
+func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
+	if _, err := ls.db.ExecContext(ctx, `DELETE FROM listings WHERE expires_at <= ?`, formatTime(now)); err != nil {
 		return err
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
+	_, err := ls.db.ExecContext(ctx, `INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
 			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
@@ -35,10 +44,10 @@ func (t *tx) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Ti
 	return err
 }
 
-func (t *tx) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
+func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
 	l := snapexport.Listing{Key: key}
 	var expires string
-	err := t.tx.QueryRowContext(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
+	err := ls.db.QueryRowContext(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
 		WHERE key = ? AND expires_at > ?`, key, formatTime(now)).
 		Scan(&l.Mark.Removals, &l.Mark.Buckets, &l.Mark.Endpoints, &l.Mark.Snapshots, &expires)
 	if err != nil {

@@ -218,15 +218,14 @@ var listingTests = []test{
 		now := e.now()
 		l := &snapexport.Listing{Key: e.id(), Mark: snapexport.ListMark{Removals: "3:9:", Buckets: 1 << 40, Endpoints: 7, Snapshots: 9},
 			ExpiresAt: now.Add(snapexport.ListingLifetime)}
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.SaveListing(e.ctx, l, now) })
+		listings := e.store.Listings()
+		save := func(l *snapexport.Listing, now time.Time) {
+			t.Helper()
+			noErr(t, "SaveListing", listings.SaveListing(e.ctx, l, now))
+		}
+		save(l, now)
 		find := func(key string, at time.Time) (*snapexport.Listing, error) {
-			var got *snapexport.Listing
-			err := e.read(func(tx snapexport.Tx) error {
-				var err error
-				got, err = tx.Listing(e.ctx, key, at)
-				return err
-			})
-			return got, err
+			return listings.Listing(e.ctx, key, at)
 		}
 		got, err := find(l.Key, now.Add(snapexport.ListingLifetime-time.Microsecond))
 		noErr(t, "Listing(before expiry)", err)
@@ -239,7 +238,7 @@ var listingTests = []test{
 		// Saving again under the key replaces the listing.
 		again := &snapexport.Listing{Key: l.Key, Mark: snapexport.ListMark{Removals: "4", Buckets: 2, Endpoints: 8, Snapshots: 10},
 			ExpiresAt: now.Add(2 * snapexport.ListingLifetime)}
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.SaveListing(e.ctx, again, now) })
+		save(again, now)
 		got, err = find(l.Key, now)
 		noErr(t, "Listing(replaced)", err)
 		same(t, "Listing(replaced)", got, again)
@@ -247,13 +246,20 @@ var listingTests = []test{
 		// Saving forgets the listings expired by then, whatever time a
 		// later lookup gives.
 		other := &snapexport.Listing{Key: e.id(), ExpiresAt: now.Add(time.Minute)}
-		e.mustWrite(func(tx snapexport.Tx) error { return tx.SaveListing(e.ctx, other, now) })
-		e.mustWrite(func(tx snapexport.Tx) error {
-			return tx.SaveListing(e.ctx, &snapexport.Listing{Key: e.id(), ExpiresAt: now.Add(time.Hour)}, now.Add(2*time.Minute))
-		})
+		save(other, now)
+		save(&snapexport.Listing{Key: e.id(), ExpiresAt: now.Add(time.Hour)}, now.Add(2*time.Minute))
 		_, err = find(other.Key, now)
 		wantErr(t, "Listing(expired before a later save)", err, snapexport.ErrNotFound)
 		_, err = find(l.Key, now)
 		noErr(t, "Listing(unexpired at a later save)", err)
+
+		// A listing saved again after its own expiry is replaced, not
+		// swept.
+		later := now.Add(3 * snapexport.ListingLifetime)
+		renewed := &snapexport.Listing{Key: l.Key, Mark: snapexport.ListMark{Removals: "5"}, ExpiresAt: later.Add(snapexport.ListingLifetime)}
+		save(renewed, later)
+		got, err = find(l.Key, later)
+		noErr(t, "Listing(saved again after its expiry)", err)
+		same(t, "Listing(saved again after its expiry)", got, renewed)
 	}},
 }
