@@ -87,6 +87,48 @@ var listingTests = []test{
 		got, total = listOf(e, list, snapexport.Page{AsOf: &now})
 		wantList(t, "ListExportBuckets(as of a new mark)", got, total, []*snapexport.ExportBucket{made[0], made[2], made[3], added}, 4, bucketID)
 	}},
+	{"MarkWhileRemovalInFlight", func(t *testing.T, e *env) {
+		// A delete that has not committed when the mark is read is after
+		// the mark: the page read with the mark lists the bucket, so the
+		// list of the mark must go on listing it once the delete commits.
+		p := e.project(e.org().ID)
+		role := e.role(p.ID, snapexport.AWS)
+		a, b := e.bucket(role), e.bucket(role)
+		removing, marked := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		at := e.now()
+		go func() {
+			first := true
+			done <- e.store.Write(e.ctx, func(tx snapexport.Tx) error {
+				if err := tx.DeleteExportBucket(e.ctx, p.ID, a.ID, at); err != nil {
+					return err
+				}
+				if first {
+					first = false
+					close(removing)
+					<-marked
+				}
+				return nil
+			})
+		}()
+		select {
+		case <-removing:
+		case err := <-done:
+			t.Fatalf("Write: %v", err)
+		}
+		m := e.mark(p.ID)
+		list := func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+			return tx.ListExportBuckets(e.ctx, p.ID, nil, page)
+		}
+		got, total := listOf(e, list, snapexport.Page{})
+		close(marked)
+		noErr(t, "Write(delete)", <-done)
+		wantList(t, "ListExportBuckets(while the delete is in flight)", got, total, []*snapexport.ExportBucket{a, b}, 2, bucketID)
+		got, total = listOf(e, list, snapexport.Page{AsOf: &m})
+		wantList(t, "ListExportBuckets(as of a mark read while the delete was in flight)", got, total, []*snapexport.ExportBucket{a, b}, 2, bucketID)
+		got, total = listOf(e, list, snapexport.Page{})
+		wantList(t, "ListExportBuckets(after the delete)", got, total, []*snapexport.ExportBucket{b}, 1, bucketID)
+	}},
 	{"MarkOfEmptyProject", func(t *testing.T, e *env) {
 		p := e.project(e.org().ID)
 		for _, projectID := range []string{p.ID, e.id()} {
