@@ -780,3 +780,88 @@ func (p *proxy) stop() {
 	}
 	p.conns = nil
 }
+
+// TestSnapshotMarkAcrossClusters holds one cluster's snapshot creation
+// open while another cluster's is attempted, then reads a mark: the list
+// of the mark must stay what the mark's transaction saw once both commit.
+// (A mark takes the highest number among all the project's snapshots, so
+// creations commit in number order across clusters; ordered per cluster
+// only, the other cluster's creation would commit first with a higher
+// number and bring the held one into the list of the mark.)
+func TestSnapshotMarkAcrossClusters(t *testing.T) {
+	db := open(t, pgtest.Schema(t, pgtest.URL(t)), Options{})
+	ctx := context.Background()
+	createOrg(t, db, testOrg)
+	p := &snapexport.Project{ID: "6500000000000000000000c1", OrgID: testOrg.ID, Name: "marks", CreatedAt: time.Now()}
+	a := &snapexport.Cluster{ID: "6500000000000000000000c2", ProjectID: p.ID, Name: "a", Type: snapexport.ClusterReplicaSet,
+		MongoDBVersion: "8.0.1", Shards: []snapexport.Shard{{ID: "6500000000000000000000c3", ReplicaSetName: "a-rs"}}, CreatedAt: time.Now()}
+	b := *a
+	b.ID, b.Name, b.Shards = "6500000000000000000000c4", "b", []snapexport.Shard{{ID: "6500000000000000000000c5", ReplicaSetName: "b-rs"}}
+	err := db.Write(ctx, func(tx snapexport.Tx) error {
+		if err := tx.CreateProject(ctx, p); err != nil {
+			return err
+		}
+		if err := tx.CreateCluster(ctx, a); err != nil {
+			return err
+		}
+		return tx.CreateCluster(ctx, &b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := func(c *snapexport.Cluster, id string) *snapexport.Snapshot {
+		now := time.Now()
+		return &snapexport.Snapshot{ID: id, ProjectID: p.ID, ClusterID: c.ID, ClusterName: c.Name, Kind: snapexport.SnapshotReplicaSet,
+			ReplicaSetName: c.Shards[0].ReplicaSetName, SnapshotType: "onDemand", FrequencyType: "ondemand", Status: snapexport.SnapshotCompleted,
+			MongodVersion: "8.0.1", CloudProvider: snapexport.AWS, CreatedAt: now, ExpiresAt: now.Add(time.Hour), ImportedAt: now}
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	heldDone, otherDone := make(chan error, 1), make(chan error, 1)
+	go func() {
+		first := true
+		heldDone <- db.Write(ctx, func(tx snapexport.Tx) error {
+			if err := tx.CreateSnapshot(ctx, snap(a, "6500000000000000000000d1")); err != nil {
+				return err
+			}
+			if first {
+				first = false
+				close(held)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-held
+	go func() { otherDone <- db.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, snap(&b, "6500000000000000000000d2")) }) }()
+	// Time for the other creation to commit, were it not held back.
+	time.Sleep(300 * time.Millisecond)
+	var m snapexport.ListMark
+	var seen int
+	err = db.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if m, err = tx.ListMark(ctx, p.ID); err != nil {
+			return err
+		}
+		_, seen, err = tx.ListSnapshots(ctx, p.ID, a.ID, snapexport.SnapshotReplicaSet, snapexport.Page{})
+		return err
+	})
+	close(release)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, done := range []chan error{heldDone, otherDone} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = db.Read(ctx, func(tx snapexport.Tx) error {
+		got, total, err := tx.ListSnapshots(ctx, p.ID, a.ID, snapexport.SnapshotReplicaSet, snapexport.Page{AsOf: &m})
+		if err == nil && total != seen {
+			t.Errorf("cluster a as of the mark: %d snapshots (%v), the mark's transaction saw %d", total, got, seen)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -34,8 +34,11 @@ func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
 	if err != nil {
 		return err
 	}
-	// ListSnapshots pages through one cluster's snapshots.
-	if err := t.lockListOrder(ctx, "snapshots/"+s.ProjectID+"/"+s.ClusterID); err != nil {
+	// ListSnapshots pages through one cluster's snapshots, but a list's
+	// mark (ListMark) takes the highest number among all of the project's
+	// snapshots, so the project's snapshots commit in order, not only each
+	// cluster's.
+	if err := t.lockListOrder(ctx, "snapshots/"+s.ProjectID); err != nil {
 		return err
 	}
 	return inserted("snapshot")(t.exec(ctx, `INSERT INTO snapshots (`+snapshotColumns+`)
