@@ -832,7 +832,9 @@ func TestSnapshotMarkAcrossClusters(t *testing.T) {
 		})
 	}()
 	<-held
-	go func() { otherDone <- db.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, snap(&b, "6500000000000000000000d2")) }) }()
+	go func() {
+		otherDone <- db.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, snap(&b, "6500000000000000000000d2")) })
+	}()
 	// Time for the other creation to commit, were it not held back.
 	time.Sleep(300 * time.Millisecond)
 	var m snapexport.ListMark
