@@ -78,7 +78,7 @@ type SnapshotMember struct {
 type SnapshotCollection struct {
 	DB   string `json:"db"`
 	Name string `json:"name"`
-	// Type is "collection", "view" or "timeseries".
+	// Type is "collection" or "timeseries".
 	Type  string `json:"type"`
 	UUID  string `json:"uuid,omitempty"`
 	Count int64  `json:"count"`

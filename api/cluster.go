@@ -22,6 +22,15 @@ type labelView struct {
 	Value string `json:"value"`
 }
 
+// labelViews renders labels, never as null.
+func labelViews(labels []snapexport.Label) []labelView {
+	out := make([]labelView, len(labels))
+	for i, l := range labels {
+		out[i] = labelView(l)
+	}
+	return out
+}
+
 // replicationSpecView is a replication spec. The service does not run the
 // cluster, so it knows no provider, region or hardware: regionConfigs is
 // empty.
@@ -54,10 +63,7 @@ type clusterView struct {
 const zoneName = "Zone 1"
 
 func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
-	labels := make([]labelView, len(cl.Labels))
-	for i, l := range cl.Labels {
-		labels[i] = labelView(l)
-	}
+	labels := labelViews(cl.Labels)
 	self := c.baseURL() + "/api/atlas/v2/groups/" + cl.ProjectID + "/clusters/" + url.PathEscape(cl.Name)
 	v := clusterView{BackupEnabled: true, ClusterType: string(cl.Type), CreateDate: formatTime(cl.CreatedAt),
 		GroupID: cl.ProjectID, ID: cl.ID, Labels: labels,

@@ -48,20 +48,15 @@ type exportJobView struct {
 }
 
 func newExportJobView(j *snapexport.ExportJob) exportJobView {
-	v := exportJobView{CreatedAt: formatTime(j.CreatedAt), CustomData: make([]labelView, len(j.CustomData)),
+	v := exportJobView{CreatedAt: formatTime(j.CreatedAt), CustomData: labelViews(j.CustomData),
 		ExportBucketID: j.ExportBucketID, ID: j.ID, Prefix: j.Prefix, SnapshotID: j.SnapshotID, State: string(j.State),
-		ExportStatus: exportStatusView{ExportedCollections: j.Progress.ExportedCollections, TotalCollections: j.Progress.TotalCollections}}
-	for i, l := range j.CustomData {
-		v.CustomData[i] = labelView(l)
-	}
+		ExportStatus: exportStatusView{ExportedCollections: j.Progress.ExportedCollections, TotalCollections: j.Progress.TotalCollections},
+		StateReason:  (*stateReasonView)(j.StateReason)}
 	for _, c := range j.Components {
 		v.Components = append(v.Components, exportComponentView(c))
 	}
 	if j.FinishedAt != nil {
 		v.FinishedAt = formatTime(*j.FinishedAt)
-	}
-	if j.StateReason != nil {
-		v.StateReason = &stateReasonView{ErrorCode: j.StateReason.ErrorCode, Message: j.StateReason.Message}
 	}
 	return v
 }

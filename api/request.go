@@ -190,6 +190,23 @@ func (o object) boolean(name string, required bool) (value, present bool, err er
 	return value, true, nil
 }
 
+// int32 reads an integer attribute of Atlas's int32 range; fractions and
+// values out of range are of the wrong format.
+func (o object) int32(name string, required bool) (int, error) {
+	raw, ok := o[name]
+	if !ok {
+		if required {
+			return 0, missing(name)
+		}
+		return 0, nil
+	}
+	var n int32
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, wrongType(name)
+	}
+	return int(n), nil
+}
+
 // objectID reads a string attribute that must be an ObjectId.
 func (o object) objectID(name string, required bool) (string, error) {
 	s, err := o.string(name, required)

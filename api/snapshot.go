@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -269,21 +268,4 @@ func (h snapshotHandlers) delete(c *call) (*response, error) {
 		return nil, err
 	}
 	return noContent, nil
-}
-
-// int32 reads an integer attribute of Atlas's int32 range; fractions and
-// values out of range are of the wrong format.
-func (o object) int32(name string, required bool) (int, error) {
-	raw, ok := o[name]
-	if !ok {
-		if required {
-			return 0, missing(name)
-		}
-		return 0, nil
-	}
-	var n int32
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return 0, wrongType(name)
-	}
-	return int(n), nil
 }

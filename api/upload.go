@@ -104,10 +104,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		err = tooLarge(limit)
-	} else if fe := (*dump.FormatError)(nil); errors.As(err, &fe) && snapexport.ErrorCode(err) == "" {
-		err = snapexport.Errorf(http.StatusBadRequest, service.CodeInvalidDump, "%s", fe.Error())
 	}
-	fail(err)
+	fail(service.InvalidDump(err))
 }
 
 func tooLarge(limit int64) error {

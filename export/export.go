@@ -103,9 +103,6 @@ type Result struct {
 	// Keys are the objects written: the data objects in order, then
 	// metadata.json.
 	Keys []string
-	// Objects is len(Keys): what the collection adds to .complete's
-	// totalFiles.
-	Objects int
 	// Documents and Bytes count the documents and their BSON size.
 	Documents, Bytes int64
 	// JSONBytes and CompressedBytes are the data objects' sizes before
@@ -298,7 +295,6 @@ func ExportCollection(ctx context.Context, bucket *blob.Bucket, prefix string, s
 		return res, err
 	}
 	res.Keys = append(res.Keys, key)
-	res.Objects = len(res.Keys)
 	return res, nil
 }
 
@@ -385,7 +381,7 @@ func marshalBatches(work <-chan *batch) {
 		b.lines = b.lines[:0]
 		rest := b.bson
 		for len(rest) > 0 {
-			n := int(uint32(rest[0]) | uint32(rest[1])<<8 | uint32(rest[2])<<16 | uint32(rest[3])<<24)
+			n := le32(rest)
 			if out, ok := appendExtJSON(*dst, rest[:n]); ok {
 				*dst = append(out, '\n')
 				b.lines = append(b.lines, len(*dst))

@@ -1,8 +1,10 @@
 package export
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"slices"
 	"strconv"
@@ -56,7 +58,7 @@ func appendDoc(dst, b []byte, array bool, depth int) ([]byte, bool) {
 			}
 			break
 		}
-		k := indexZero(b[p:])
+		k := bytes.IndexByte(b[p:], 0)
 		if k < 0 {
 			return dst, false
 		}
@@ -78,15 +80,6 @@ func appendDoc(dst, b []byte, array bool, depth int) ([]byte, bool) {
 		return append(dst, ']'), true
 	}
 	return append(dst, '}'), true
-}
-
-func indexZero(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return -1
 }
 
 // readString reads a BSON string at b[p:], as the driver does: a positive
@@ -161,7 +154,7 @@ func appendValue(dst []byte, t byte, b []byte, p, depth int) ([]byte, int, bool)
 			return dst, p, false
 		}
 		dst = append(dst, `{"$oid":"`...)
-		dst = appendHex(dst, b[p:p+12])
+		dst = hex.AppendEncode(dst, b[p:p+12])
 		return append(dst, `"}`...), p + 12, true
 	case bson.TypeBoolean:
 		if !need(1) || b[p] > 1 {
@@ -181,13 +174,13 @@ func appendValue(dst []byte, t byte, b []byte, p, depth int) ([]byte, int, bool)
 	case bson.TypeNull:
 		return append(dst, "null"...), p, true
 	case bson.TypeRegex:
-		k := indexZero(b[p:])
+		k := bytes.IndexByte(b[p:], 0)
 		if k < 0 {
 			return dst, p, false
 		}
 		pattern := b[p : p+k]
 		p += k + 1
-		k = indexZero(b[p:])
+		k = bytes.IndexByte(b[p:], 0)
 		if k < 0 {
 			return dst, p, false
 		}
@@ -218,7 +211,7 @@ func appendValue(dst []byte, t byte, b []byte, p, depth int) ([]byte, int, bool)
 		dst = append(dst, `{"$dbPointer":{"$ref":"`...)
 		dst = append(dst, ns...)
 		dst = append(dst, `","$id":{"$oid":"`...)
-		dst = appendHex(dst, b[next:next+12])
+		dst = hex.AppendEncode(dst, b[next:next+12])
 		return append(dst, `"}}}`...), next + 12, true
 	case bson.TypeJavaScript, bson.TypeSymbol:
 		s, next, ok := readString(b, p)
@@ -290,13 +283,6 @@ func appendValue(dst []byte, t byte, b []byte, p, depth int) ([]byte, int, bool)
 }
 
 const hexDigits = "0123456789abcdef"
-
-func appendHex(dst, b []byte) []byte {
-	for _, c := range b {
-		dst = append(dst, hexDigits[c>>4], hexDigits[c&15])
-	}
-	return dst
-}
 
 // appendDouble is the driver's formatDouble: 'G' with the fewest digits,
 // ".0" added to integers.

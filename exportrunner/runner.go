@@ -6,7 +6,7 @@
 // Each export job of a replica set (or of one shard) is one River job. The
 // export job's row is the source of truth: River only decides when a job
 // runs. A runner holds a lease on the export job while it works
-// (renewed every Lease/3) and records each finished collection, so a job
+// (renewed every Lease/3 or every second, whichever is sooner) and records each finished collection, so a job
 // whose runner died is taken over by the next runner that gets it (River's
 // rescue of stuck jobs, or the re-queue at start) and continues after the
 // last recorded collection. Since the export engine is deterministic,

@@ -246,7 +246,7 @@ func (r *Runner) export(ctx context.Context, job *snapexport.ExportJob, holder s
 		crashAt("documents", docs)
 	}, func(res export.Result) {
 		p.ExportedCollections++
-		p.Files += res.Objects
+		p.Files += len(res.Keys)
 		p.Documents += m.Namespaces[res.Index].Count
 		p.Bytes += m.Namespaces[res.Index].Size
 		if err := r.update(ctx, job, holder, func(j *snapexport.ExportJob) { j.Progress = p }); err != nil {
@@ -285,10 +285,9 @@ func (r *Runner) setLive(jobID string, docs, bytes int64) {
 // claim takes the job's lease, or errLeaseHeld.
 func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob, holder string) error {
 	var got bool
-	now := time.Now()
 	err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
-		got, err = tx.ClaimExportJob(ctx, job.ProjectID, job.ID, holder, now, now.Add(r.cfg.Lease))
+		got, err = r.renew(ctx, tx, job.ProjectID, job.ID, holder)
 		return err
 	})
 	if err != nil {
@@ -298,6 +297,14 @@ func (r *Runner) claim(ctx context.Context, job *snapexport.ExportJob, holder st
 		return errLeaseHeld
 	}
 	return nil
+}
+
+// renew gives holder the job's lease for another r.cfg.Lease from now, in
+// tx, when it is free or already holder's; it reports whether holder holds
+// it.
+func (r *Runner) renew(ctx context.Context, tx snapexport.Tx, projectID, jobID, holder string) (bool, error) {
+	now := time.Now()
+	return tx.ClaimExportJob(ctx, projectID, jobID, holder, now, now.Add(r.cfg.Lease))
 }
 
 // release gives the lease up at once, so that a retry here or elsewhere
@@ -322,10 +329,9 @@ func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, pr
 		case <-t.C:
 		}
 		var held, cancelled bool
-		now := time.Now()
 		err := r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
 			var err error
-			if held, err = tx.ClaimExportJob(ctx, projectID, jobID, holder, now, now.Add(r.cfg.Lease)); err != nil || !held {
+			if held, err = r.renew(ctx, tx, projectID, jobID, holder); err != nil || !held {
 				return err
 			}
 			current, err := tx.ExportJob(ctx, projectID, jobID)
@@ -358,8 +364,7 @@ func (r *Runner) update(ctx context.Context, job *snapexport.ExportJob, holder s
 	return r.cfg.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
 		// Only the lease's holder writes: a run that lost it (stalled
 		// past its lease) stops here.
-		now := time.Now()
-		held, err := tx.ClaimExportJob(ctx, job.ProjectID, job.ID, holder, now, now.Add(r.cfg.Lease))
+		held, err := r.renew(ctx, tx, job.ProjectID, job.ID, holder)
 		if err != nil {
 			return err
 		}
@@ -394,8 +399,7 @@ func (r *Runner) end(ctx context.Context, args Args, holder string, state snapex
 		parent = ""
 		// A job another run holds is that run's to end (it sees a
 		// cancellation at its next lease renewal).
-		now := time.Now()
-		held, err := tx.ClaimExportJob(ctx, args.ProjectID, args.JobID, holder, now, now.Add(r.cfg.Lease))
+		held, err := r.renew(ctx, tx, args.ProjectID, args.JobID, holder)
 		if err != nil || !held {
 			return err
 		}

@@ -509,9 +509,10 @@ func DropSchema(ctx context.Context, url, schema string) error {
 // tables (in the same schema).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// WithMigrationLock runs fn while holding the advisory lock under which
-// migrations run, so that another component's migrations (the job
-// queue's) are applied by one replica at a time too.
+// WithMigrationLock runs fn while holding an advisory lock of the
+// migrations' lock space (its own key, the schema's "/queue"), so that
+// another component's migrations (the job queue's) are applied by one
+// replica at a time too.
 func (db *DB) WithMigrationLock(ctx context.Context, fn func() error) error {
 	conn, err := db.pool.Acquire(ctx)
 	if err != nil {

@@ -116,12 +116,9 @@ func (s *Service) Cluster(ctx context.Context, projectID, name string) (*snapexp
 	var c *snapexport.Cluster
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
 		var err error
-		c, err = tx.Cluster(ctx, projectID, name)
+		c, err = s.cluster(ctx, tx, projectID, name)
 		return err
 	})
-	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, clusterNotFound(name, projectID)
-	}
 	return c, err
 }
 
@@ -157,10 +154,7 @@ func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name stri
 	var c *snapexport.Cluster
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
-		if c, err = tx.Cluster(ctx, projectID, name); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return clusterNotFound(name, projectID)
-			}
+		if c, err = s.cluster(ctx, tx, projectID, name); err != nil {
 			return err
 		}
 		sched := c.Schedule
@@ -191,9 +185,9 @@ func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name stri
 
 // releaseBucket prepares the deletion of a bucket: it fails while an
 // export job writes to the bucket or a cluster's schedule auto-exports to
-// it, and otherwise removes the
-// export policy of the schedules that still name it, as clients (Terraform)
-// wait for no schedule to name a deleted bucket.
+// it, and otherwise removes the export policy of the schedules that still
+// name it, as clients (Terraform) wait for no schedule to name a deleted
+// bucket.
 func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID string) error {
 	active, err := tx.ActiveExportJobs(ctx, projectID, "", bucketID)
 	if err != nil {
@@ -220,4 +214,13 @@ func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID st
 		}
 	}
 	return nil
+}
+
+// cluster finds a project's cluster by name, or CLUSTER_NOT_FOUND.
+func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name string) (*snapexport.Cluster, error) {
+	c, err := tx.Cluster(ctx, projectID, name)
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, clusterNotFound(name, projectID)
+	}
+	return c, err
 }

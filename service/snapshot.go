@@ -43,6 +43,10 @@ var SnapshotFrequencies = []string{"ondemand", "hourly", "daily", "weekly", "mon
 type SnapshotData interface {
 	Import(ctx context.Context, loc snapshotstore.Location, replicaSetName string, src dump.Source, progress func(snapshotstore.Progress)) (*snapshotstore.Manifest, error)
 	Delete(ctx context.Context, loc snapshotstore.Location) error
+	// Folders lists the snapshots the store holds data of, and LastWrite
+	// tells when one of them was last written to.
+	Folders(ctx context.Context) ([]snapshotstore.Location, error)
+	LastWrite(ctx context.Context, loc snapshotstore.Location) (time.Time, error)
 }
 
 func snapshotNotFound(id, clusterName string) error {
@@ -56,14 +60,6 @@ func checkSnapshotID(id string) error {
 		return snapexport.Errorf(http.StatusNotFound, CodeInvalidSnapshotID, "An invalid snapshot ID %s was specified.", id)
 	}
 	return nil
-}
-
-func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name string) (*snapexport.Cluster, error) {
-	c, err := tx.Cluster(ctx, projectID, name)
-	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, clusterNotFound(name, projectID)
-	}
-	return c, err
 }
 
 // Snapshots lists a cluster's snapshots of one kind: replica-set snapshots
@@ -359,15 +355,10 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 	loc := snapshotstore.Location{ProjectID: c.ProjectID, SnapshotID: snap.ID}
 	m, err := s.SnapshotData.Import(ctx, loc, in.Shard, src, progress)
 	if err != nil {
-		if fe := (*dump.FormatError)(nil); errors.As(err, &fe) {
-			return nil, &dumpError{api: snapexport.Errorf(http.StatusBadRequest, CodeInvalidDump, "%s", fe.Error()), format: fe}
-		}
-		return nil, err
+		return nil, InvalidDump(err)
 	}
 	snap.Collections = m.Collections()
-	for _, col := range snap.Collections {
-		snap.StorageSizeBytes += col.Size
-	}
+	snap.StorageSizeBytes = m.Size()
 	snap.ImportedAt = s.now()
 
 	res := &ImportResult{Snapshot: snap, Notes: append(src.Notes(), m.Notes...)}
@@ -404,6 +395,17 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 	}
 	s.autoExport(ctx, c, res)
 	return res, nil
+}
+
+// InvalidDump turns an error that wraps a *dump.FormatError (a dump that
+// cannot be read) into INVALID_DUMP, which still unwraps to it; it returns
+// other errors, and those that already carry an Atlas error, unchanged.
+func InvalidDump(err error) error {
+	fe := (*dump.FormatError)(nil)
+	if !errors.As(err, &fe) || snapexport.ErrorCode(err) != "" {
+		return err
+	}
+	return &dumpError{api: snapexport.Errorf(http.StatusBadRequest, CodeInvalidDump, "%s", fe.Error()), format: fe}
 }
 
 // dumpError is INVALID_DUMP, which unwraps to the *dump.FormatError.
@@ -528,8 +530,8 @@ const OrphanGrace = 24 * time.Hour
 // and that nothing has written to for grace: what an import killed before
 // it finished (or before it could clean up) left behind.
 func (s *Service) SweepOrphanedSnapshotData(ctx context.Context, grace time.Duration) (int, error) {
-	store, ok := s.SnapshotData.(*snapshotstore.Store)
-	if !ok {
+	store := s.SnapshotData
+	if store == nil {
 		return 0, nil
 	}
 	folders, err := store.Folders(ctx)

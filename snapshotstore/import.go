@@ -129,7 +129,6 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 	if err != nil {
 		return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", loc, err)
 	}
-	im.written = append(im.written, loc.ManifestKey())
 	if err := s.writeObject(ctx, loc.ManifestKey(), "application/json", data); err != nil {
 		return nil, err
 	}
@@ -149,10 +148,8 @@ type importer struct {
 	nOpen    int
 	nextPart []int
 	parts    [][]Part // completed parts by collection index
-	// written lists every key the import may have created, for abort.
-	written []string
-	clock   uint64
-	spare   []*bufio.Writer
+	clock    uint64
+	spare    []*bufio.Writer
 }
 
 type openPart struct {
@@ -194,11 +191,9 @@ func (im *importer) openPart(i int) (*openPart, error) {
 	c := im.colls[i]
 	key := partKey(im.loc, c.DB, c.Collection, im.nextPart[i])
 	im.nextPart[i]++
-	im.written = append(im.written, key)
 	ctx, cancel := context.WithCancel(im.ctx)
 	w, err := im.store.bucket.NewWriter(ctx, key, &blob.WriterOptions{
 		ContentType: "application/octet-stream",
-		BufferSize:  im.store.opts.WriterBufferSize,
 	})
 	if err != nil {
 		cancel()
@@ -269,22 +264,10 @@ func (im *importer) abort() error {
 	im.nOpen = 0
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(im.ctx), cleanupTimeout)
 	defer cancel()
-	// the manifest first: should the rest fail, what is left is incomplete
-	var manifest, data []string
-	for _, k := range im.written {
-		if k == im.loc.ManifestKey() {
-			manifest = append(manifest, k)
-		} else {
-			data = append(data, k)
-		}
-	}
-	if err := im.store.deleteKeys(ctx, manifest); err != nil {
+	// The import had the folder to itself (it emptied it first).
+	if err := im.store.Delete(ctx, im.loc); err != nil {
 		return fmt.Errorf("snapshotstore: cleaning up the failed import of %s: %w", im.loc, err)
 	}
-	if err := im.store.deleteKeys(ctx, data); err != nil {
-		return fmt.Errorf("snapshotstore: cleaning up the failed import of %s: %w", im.loc, err)
-	}
-	im.store.removeEmptyDirs(im.loc)
 	return nil
 }
 

@@ -8,8 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,11 +45,8 @@ const (
 type Options struct {
 	// MaxOpenParts bounds the parts being written at once during an
 	// import (default 32). Each open part holds a 64 KiB buffer plus the
-	// backend's upload buffer (see WriterBufferSize).
+	// backend's upload buffer (its default: 5 MiB for S3, for instance).
 	MaxOpenParts int
-	// WriterBufferSize is passed to the backend as blob.WriterOptions
-	// BufferSize; 0 keeps the backend's default (5 MiB for S3, for instance).
-	WriterBufferSize int
 	// Now stamps manifests' importedAt (default time.Now).
 	Now func() time.Time
 }
@@ -242,11 +238,9 @@ func (s *Store) removeEmptyDirs(loc Location) {
 		}
 		return nil
 	})
-	// deepest first, so that parents are empty by the time they come
-	sort.Slice(dirs, func(i, j int) bool {
-		return strings.Count(dirs[i], string(filepath.Separator)) > strings.Count(dirs[j], string(filepath.Separator))
-	})
-	for _, d := range dirs {
+	// WalkDir lists parents before their children: backwards, children
+	// go first and leave their parents empty.
+	for _, d := range slices.Backward(dirs) {
 		_ = os.Remove(d) // fails, harmlessly, on a directory that is not empty
 	}
 }

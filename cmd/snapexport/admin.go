@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/snapexport/snapexport"
@@ -83,13 +81,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{"admin " + name + ": --" + f.name + " is required"}
 		}
 	}
-	// Admin commands act on an existing installation; a mistyped --data
-	// must not quietly create an empty one.
-	dbURL := database(*db, "")
-	if _, err := os.Stat(filepath.Join(*cmd.data, server.DatabaseFile)); dbURL == "" && err != nil {
-		return fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", *cmd.data, server.DatabaseFile, *cmd.data)
-	}
-	srv, err := server.Open(ctx, server.Config{DataDir: *cmd.data, Database: dbURL})
+	srv, err := openInstallation(ctx, server.Config{DataDir: *cmd.data, Database: database(*db, "")})
 	if err != nil {
 		return err
 	}
@@ -101,10 +93,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	v, err := cmd.run(ctx, srv)
 	if err != nil {
-		if e, isAPI := err.(*snapexport.Error); isAPI {
-			return fmt.Errorf("admin %s: %s", name, e.Detail)
-		}
-		return fmt.Errorf("admin %s: %w", name, err)
+		return apiFailure("admin "+name, err)
 	}
 	if *cmd.json || cmd.text == nil {
 		enc := json.NewEncoder(stdout)

@@ -6,12 +6,10 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -68,7 +66,7 @@ func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, er
 			return nil, usageError{c.fs.Name() + ": --" + name + " is required"}
 		}
 	}
-	file, _, err := loadConfig(c.fs, *c.config)
+	file, given, err := loadConfig(c.fs, *c.config)
 	if err != nil {
 		return nil, err
 	}
@@ -76,27 +74,11 @@ func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, er
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	if file.Data != "" && !flagGiven(c.fs, "data") {
+	if file.Data != "" && !given["data"] {
 		*c.data = file.Data
 	}
-	dbURL := database(*c.db, file.Database)
-	if _, err := os.Stat(filepath.Join(*c.data, server.DatabaseFile)); dbURL == "" && err != nil {
-		return nil, fmt.Errorf("data directory %s is not initialized (no %s)", *c.data, server.DatabaseFile)
-	}
-	store := *c.store
-	if store == "" {
-		store = os.Getenv("SNAPEXPORT_SNAPSHOT_STORE")
-	}
-	if store == "" {
-		store = file.SnapshotStore
-	}
-	return server.Open(ctx, server.Config{DataDir: *c.data, Database: dbURL, SnapshotStore: store, ObjectStores: stores})
-}
-
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
+	return openInstallation(ctx, server.Config{DataDir: *c.data, Database: database(*c.db, file.Database),
+		SnapshotStore: snapshotStoreURL(*c.store, file.SnapshotStore), ObjectStores: stores})
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -114,14 +96,6 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprint(stderr, exportUsage)
 	return usageError{fmt.Sprintf("unknown export action %q", args[0])}
-}
-
-// apiFailure turns an Atlas error into the command's message.
-func apiFailure(what string, err error) error {
-	if e := (*snapexport.Error)(nil); errors.As(err, &e) {
-		return fmt.Errorf("%s: %s", what, e.Detail)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }
 
 // jobJSON is a job as the export commands print it.

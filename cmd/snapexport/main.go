@@ -12,11 +12,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/snapexport/snapexport/config"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/config"
+	"github.com/snapexport/snapexport/server"
 )
 
 const usage = `usage: snapexport <command> [flags]
@@ -105,6 +109,35 @@ func database(flagValue, fileValue string) string {
 		return env
 	}
 	return fileValue
+}
+
+// snapshotStoreURL resolves the snapshot store setting as database does:
+// the flag, else $SNAPEXPORT_SNAPSHOT_STORE, else the file's.
+func snapshotStoreURL(flagValue, fileValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if env := os.Getenv("SNAPEXPORT_SNAPSHOT_STORE"); env != "" {
+		return env
+	}
+	return fileValue
+}
+
+// openInstallation opens an existing installation for a command that acts
+// on one: a mistyped --data must not quietly create an empty database.
+func openInstallation(ctx context.Context, cfg server.Config) (*server.Server, error) {
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, server.DatabaseFile)); cfg.Database == "" && err != nil {
+		return nil, fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", cfg.DataDir, server.DatabaseFile, cfg.DataDir)
+	}
+	return server.Open(ctx, cfg)
+}
+
+// apiFailure turns an Atlas error into the command's message.
+func apiFailure(what string, err error) error {
+	if e := (*snapexport.Error)(nil); errors.As(err, &e) {
+		return fmt.Errorf("%s: %s", what, e.Detail)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // loadConfig reads the --config file, when one is named, and reports which

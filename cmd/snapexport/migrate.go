@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/snapexport/snapexport/internal/redact"
 	"io"
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/snapexport/snapexport/internal/redact"
 
 	"github.com/snapexport/snapexport/postgres"
 	"github.com/snapexport/snapexport/server"

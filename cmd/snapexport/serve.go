@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/snapexport/snapexport/api"
@@ -67,10 +66,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	*publicURL = choose("public-url", *publicURL, file.PublicURL)
 	// Like --database: the flag, else the environment, else the file.
 	if !given["snapshot-store"] {
-		*snapshotStore = os.Getenv("SNAPEXPORT_SNAPSHOT_STORE")
-		if *snapshotStore == "" {
-			*snapshotStore = file.SnapshotStore
-		}
+		*snapshotStore = snapshotStoreURL("", file.SnapshotStore)
 	}
 	if *exportJobs < 1 || *exportParallel < 1 || *exportChunk < 1 || *exportLease < time.Second {
 		return usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least 1s"}

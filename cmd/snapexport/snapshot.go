@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/api"
 	"github.com/snapexport/snapexport/dump"
 	"github.com/snapexport/snapexport/server"
@@ -77,14 +75,7 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 		in.TakenAt = t.UTC()
 	}
 
-	dbURL := database(*db, "")
-	if _, err := os.Stat(filepath.Join(*dataDir, server.DatabaseFile)); dbURL == "" && err != nil {
-		return fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", *dataDir, server.DatabaseFile, *dataDir)
-	}
-	if *store == "" {
-		*store = os.Getenv("SNAPEXPORT_SNAPSHOT_STORE")
-	}
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: dbURL, SnapshotStore: *store})
+	srv, err := openInstallation(ctx, server.Config{DataDir: *dataDir, Database: database(*db, ""), SnapshotStore: snapshotStoreURL(*store, "")})
 	if err != nil {
 		return err
 	}
@@ -98,11 +89,8 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	bar := newImportProgress(stderr, size)
 	res, err := srv.Service.ImportSnapshot(ctx, in, src.Source, bar.update(src))
 	bar.finish(err == nil)
-	if e := (*snapexport.Error)(nil); errors.As(err, &e) {
-		return fmt.Errorf("snapshot import: %s", e.Detail)
-	}
 	if err != nil {
-		return fmt.Errorf("snapshot import: %w", err)
+		return apiFailure("snapshot import", err)
 	}
 	out := api.NewImportView(res)
 	if *asJSON {
