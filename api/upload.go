@@ -114,8 +114,12 @@ func tooLarge(limit int64) error {
 }
 
 func uploadInput(r *http.Request, projectID string) (service.ImportInput, error) {
+	name, err := clusterName(r)
+	if err != nil {
+		return service.ImportInput{}, err
+	}
 	q := r.URL.Query()
-	in := service.ImportInput{ProjectID: projectID, ClusterName: r.PathValue("clusterName"), Shard: q.Get("shard"),
+	in := service.ImportInput{ProjectID: projectID, ClusterName: name, Shard: q.Get("shard"),
 		Description: q.Get("description"), FrequencyType: q.Get("frequencyType")}
 	bad := func(name string) error {
 		return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)

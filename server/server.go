@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,6 +220,12 @@ func (s *Server) StopExports(ctx context.Context) error { return s.Exports.Stop(
 func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error) {
 	if cfg.SnapshotStore == "" {
 		return snapshotstore.OpenDir(ctx, filepath.Join(cfg.DataDir, "snapshots"), snapshotstore.Options{Now: cfg.Now})
+	}
+	// A plain file:// URL is a local folder: OpenDir writes temporary files
+	// next to their objects (fileblob's URL opener puts them in $TMPDIR,
+	// from where the final rename can cross file systems).
+	if u, err := url.Parse(cfg.SnapshotStore); err == nil && u.Scheme == "file" && u.RawQuery == "" && u.Path != "" {
+		return snapshotstore.OpenDir(ctx, filepath.FromSlash(u.Path), snapshotstore.Options{Now: cfg.Now})
 	}
 	b, err := blob.OpenBucket(ctx, cfg.SnapshotStore)
 	if err != nil {

@@ -81,6 +81,15 @@ func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, er
 		SnapshotStore: snapshotStoreURL(*c.store, file.SnapshotStore), ObjectStores: stores})
 }
 
+// timeLeft is how long the remaining bytes take at rate bytes per second,
+// to the second; "?" without a rate.
+func timeLeft(remaining int64, rate float64) string {
+	if rate <= 0 || remaining <= 0 {
+		return "?"
+	}
+	return time.Duration(float64(remaining) / rate * float64(time.Second)).Round(time.Second).String()
+}
+
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, exportUsage)
@@ -168,10 +177,7 @@ func runExportWatch(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		elapsed := time.Since(start).Seconds()
 		rate := float64(p.Bytes-startBytes) / max(elapsed, 1e-9)
-		eta := "?"
-		if rate > 0 && p.TotalBytes > p.Bytes {
-			eta = (time.Duration(float64(p.TotalBytes-p.Bytes)/rate) * time.Second / time.Second).Round(time.Second).String()
-		}
+		eta := timeLeft(p.TotalBytes-p.Bytes, rate)
 		line := fmt.Sprintf("%s: %d/%d collections, %d/%d documents, %.1f/%.1f MiB, %.1f MiB/s, ETA %s", j.State,
 			p.ExportedCollections, p.TotalCollections, p.Documents, p.TotalDocuments,
 			float64(p.Bytes)/(1<<20), float64(p.TotalBytes)/(1<<20), rate/(1<<20), eta)

@@ -122,3 +122,21 @@ func TestExportCommands(t *testing.T) {
 		t.Errorf("verify of the sharded export = %+v (replica set: %+v)", shVerified, verified)
 	}
 }
+
+func TestTimeLeft(t *testing.T) {
+	for _, tc := range []struct {
+		remaining int64
+		rate      float64
+		want      string
+	}{
+		{300 << 20, 1 << 20, "5m0s"},
+		{1 << 20, 4 << 20, "0s"},
+		{3 << 20, 2 << 20, "2s"},
+		{1 << 20, 0, "?"},
+		{0, 1 << 20, "?"},
+	} {
+		if got := timeLeft(tc.remaining, tc.rate); got != tc.want {
+			t.Errorf("timeLeft(%d, %g) = %s, want %s", tc.remaining, tc.rate, got, tc.want)
+		}
+	}
+}

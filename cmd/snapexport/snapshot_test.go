@@ -142,6 +142,19 @@ func TestSnapshotImport(t *testing.T) {
 	}
 }
 
+// TestSnapshotImportFileStore: a file:// snapshot store is a folder of
+// the machine, made when missing, and the import's objects land in it.
+func TestSnapshotImportFileStore(t *testing.T) {
+	f := newImportFixture(t)
+	dir := filepath.Join(t.TempDir(), "made", "by", "import")
+	var got api.ImportView
+	mustJSON(t, &got, append(f.args("--cluster", "Cluster0", "--archive", f.archive, "--snapshot-store", "file://"+filepath.ToSlash(dir)), "--json")...)
+	f.checkImport(t, "file store", got, "Cluster0-shard-0")
+	if _, err := os.Stat(filepath.Join(dir, f.group, got.ID, "manifest.json")); err != nil {
+		t.Errorf("manifest not in the file store: %v", err)
+	}
+}
+
 func TestSnapshotImportSharded(t *testing.T) {
 	f := newImportFixture(t)
 	taken := "2026-08-10T03:27:08.5Z"

@@ -72,8 +72,13 @@ func TestSnapshotUpload(t *testing.T) {
 		{"bad time", "?takenAt=yesterday", string(gz), 400, "INVALID_QUERY_PARAMETER", []string{"takenAt"}},
 		{"bad retention", "?retentionDays=0", string(gz), 400, "INVALID_QUERY_PARAMETER", []string{"retentionDays"}},
 		{"unknown shard", "?shard=rs9", string(gz), 400, "INVALID_SNAPSHOT_IMPORT", []string{"rs9"}},
+		{"malformed cluster name", "", string(gz), 400, "INVALID_PATH_PARAMETER", []string{"clusterName", "-bad"}},
 	} {
-		st, body := creator.do(t, "POST", path+tc.query, "application/json", tc.body)
+		target := path + tc.query
+		if tc.name == "malformed cluster name" {
+			target = "/api/snapexport/v1/groups/" + f.group + "/clusters/-bad/snapshots"
+		}
+		st, body := creator.do(t, "POST", target, "application/json", tc.body)
 		if st != tc.status || jsonField(t, body, "errorCode") != tc.code {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, st, body, tc.status, tc.code)
 		}
