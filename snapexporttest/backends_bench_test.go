@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/snapexport/snapexport/api"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/pgtest"
-	"github.com/snapexport/snapexport/objectstore"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
 

@@ -12,7 +12,7 @@ import (
 	sdkauth "go.mongodb.org/atlas-sdk/v20250312020/auth"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
-	"github.com/snapexport/snapexport/api"
+	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
 

@@ -20,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/auth"
-	"github.com/snapexport/snapexport/exportrunner"
-	"github.com/snapexport/snapexport/objectstore"
-	"github.com/snapexport/snapexport/postgres"
-	"github.com/snapexport/snapexport/server"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/postgres"
+	"github.com/snapexport/snapexport/internal/server"
 )
 
 // Options tune a test server. The zero value gives Atlas's behaviour.

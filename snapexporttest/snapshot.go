@@ -5,8 +5,8 @@ import (
 	"io"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/dump"
-	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/internal/dump"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 // CreateCluster registers a cluster in the server's project, as

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 const adminUsage = `usage: snapexport admin <resource> <action> [flags]

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/snapexport/snapexport/dump/dumptest"
+	"github.com/snapexport/snapexport/internal/dumptest"
 )
 
 // BenchmarkImport1GiB imports a generated archive of 1 GiB of documents

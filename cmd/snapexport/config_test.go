@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/testservices"
-	"github.com/snapexport/snapexport/server"
 )
 
 // How `serve --config FILE` combines the file with flags: the file gives

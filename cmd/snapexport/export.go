@@ -18,9 +18,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/export"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/snapshotstore"
+	"github.com/snapexport/snapexport/internal/export"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
 const exportUsage = `usage: snapexport export <action> --group ID --cluster NAME --export ID [flags]

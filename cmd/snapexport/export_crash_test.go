@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/dump/dumptest"
-	"github.com/snapexport/snapexport/exportrunner"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exportrunner"
 )
 
 // TestExportSurvivesCrashes kills serve with SIGKILL at eleven points of

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/dump/dumptest"
-	"github.com/snapexport/snapexport/exportrunner"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exportrunner"
 )
 
 var exportRunning = regexp.MustCompile(`msg="export running" group=\S+ export=([0-9a-f]{24})`)

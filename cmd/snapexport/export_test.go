@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapexport/snapexport/dump/dumptest"
+	"github.com/snapexport/snapexport/internal/dumptest"
 )
 
 // TestExportCommands watches, verifies and cancels an export with the

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 const defaultDataDir = "./snapexport-data"

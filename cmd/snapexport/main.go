@@ -19,8 +19,8 @@ import (
 	"syscall"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/config"
-	"github.com/snapexport/snapexport/server"
+	"github.com/snapexport/snapexport/internal/config"
+	"github.com/snapexport/snapexport/internal/server"
 )
 
 const usage = `usage: snapexport <command> [flags]

@@ -26,8 +26,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/server"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/server"
 )
 
 // The command's contract as an operator and a script see it: what init

@@ -12,9 +12,9 @@ import (
 
 	"github.com/snapexport/snapexport/internal/redact"
 
-	"github.com/snapexport/snapexport/postgres"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/sqlite"
+	"github.com/snapexport/snapexport/internal/postgres"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 const migrateUsage = `usage: snapexport migrate <status|up> [--data DIR | --database URL] [--config FILE] [--json]

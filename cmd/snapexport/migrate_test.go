@@ -14,9 +14,9 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/snapexport/snapexport/internal/pgtest"
-	"github.com/snapexport/snapexport/postgres"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/sqlite"
+	"github.com/snapexport/snapexport/internal/postgres"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 // migrateJSON runs `migrate ACTION --json` with args and decodes its output.

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/config"
-	"github.com/snapexport/snapexport/export"
-	"github.com/snapexport/snapexport/exportrunner"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/config"
+	"github.com/snapexport/snapexport/internal/export"
+	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {

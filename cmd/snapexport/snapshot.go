@@ -12,11 +12,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/dump"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/service"
-	"github.com/snapexport/snapexport/snapshotstore"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/dump"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
 const snapshotUsage = `usage: snapexport snapshot <action> [flags]

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/dump/dumptest"
-	"github.com/snapexport/snapexport/server"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/server"
 )
 
 // importFixture is an initialized data directory with a replica-set

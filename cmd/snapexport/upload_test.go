@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/api"
-	"github.com/snapexport/snapexport/dump/dumptest"
-	"github.com/snapexport/snapexport/server"
-	"github.com/snapexport/snapexport/service"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 func startUploadServer(t *testing.T, dir string, maxUpload int64) string {

@@ -1,0 +1,1476 @@
+package api_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
+)
+
+// ---------------------------------------------------------------- 1. v1.0
+
+// TestV1SeedRequest sends the request a legacy client makes: a bearer token
+// from the token endpoint, then a v1.0 create in application/json.
+func TestV1SeedRequest(t *testing.T) {
+	e := newEnv(t)
+	token := e.token(t)
+	roleID := e.role(t, "AWS", true)
+
+	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json",
+		body: `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + roleID + `","requirePrivateNetworking":true}`,
+		auth: bearer(token)})
+	wantStatus(t, got, http.StatusOK)
+	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type: want application/json, got %q", ct)
+	}
+	wantSuccessBody(t, got)
+	var b struct {
+		ID                       string `json:"_id"`
+		BucketName               string `json:"bucketName"`
+		CloudProvider            string `json:"cloudProvider"`
+		IAMRoleID                string `json:"iamRoleId"`
+		RequirePrivateNetworking *bool  `json:"requirePrivateNetworking"`
+	}
+	got.decode(t, &b)
+	if !snapexport.IsObjectID(b.ID) || b.BucketName != "export-bucket" || b.CloudProvider != "AWS" || b.IAMRoleID != roleID ||
+		b.RequirePrivateNetworking == nil || !*b.RequirePrivateNetworking {
+		t.Errorf("created bucket: %s", got.Body)
+	}
+	if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"_id", "bucketName", "cloudProvider", "iamRoleId", "requirePrivateNetworking"}) {
+		t.Errorf("create keys: %v (region and links must be absent)", keys)
+	}
+
+	// List.
+	list := e.do(t, req{path: e.bucketsPath("v1.0"), accept: "application/json", auth: bearer(token)})
+	wantStatus(t, list, http.StatusOK)
+	if ct := list.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("list Content-Type: want application/json, got %q", ct)
+	}
+	var page struct {
+		Results    []map[string]any `json:"results"`
+		TotalCount int              `json:"totalCount"`
+	}
+	list.decode(t, &page)
+	if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0]["_id"] != b.ID {
+		t.Errorf("v1.0 list: %s", list.Body)
+	}
+
+	// Get carries the region.
+	one := e.do(t, req{path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
+	wantStatus(t, one, http.StatusOK)
+	if m := one.object(t); m["region"] != "us-east-1" || m["_id"] != b.ID || m["requirePrivateNetworking"] != true {
+		t.Errorf("v1.0 get: %s", one.Body)
+	}
+
+	// Delete, then it is gone.
+	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
+	wantStatus(t, del, http.StatusNoContent)
+	if len(del.Body) != 0 {
+		t.Errorf("v1.0 delete body: %q", del.Body)
+	}
+	gone := e.do(t, req{path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
+	if apiErr := wantError(t, gone, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND"); !slices.Equal(apiErr.params(), []string{b.ID}) {
+		t.Errorf("parameters: %v", apiErr.params())
+	}
+}
+
+// TestV1AWSOnly: v1.0 knows AWS buckets only, on input and on output.
+func TestV1AWSOnly(t *testing.T) {
+	e := newEnv(t)
+	aws := e.createBucket(t, awsBucketBody("aws-bucket", e.role(t, "AWS", true)))
+	azure := e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
+	gcp := e.createBucket(t, `{"bucketName":"gcs-bucket","cloudProvider":"GCP","roleId":"`+e.role(t, "GCP", true)+`"}`)
+
+	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json",
+		body: `{"bucketName":"examplecontainer","cloudProvider":"AZURE","roleId":"` + e.role(t, "AZURE", true) + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`})
+	if apiErr := wantError(t, got, http.StatusBadRequest, "INVALID_ENUM_VALUE"); !slices.Equal(apiErr.params(), []string{"AZURE"}) {
+		t.Errorf("parameters: %v", apiErr.params())
+	}
+
+	ids := func(r *res) []string {
+		t.Helper()
+		wantStatus(t, r, http.StatusOK)
+		var page struct {
+			Results []struct {
+				ID            string `json:"_id"`
+				CloudProvider string `json:"cloudProvider"`
+			} `json:"results"`
+			TotalCount int `json:"totalCount"`
+		}
+		r.decode(t, &page)
+		var out []string
+		for _, b := range page.Results {
+			out = append(out, b.ID)
+		}
+		if page.TotalCount != len(out) {
+			t.Errorf("totalCount %d for %d results: %s", page.TotalCount, len(out), r.Body)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, path, accept string
+		want               []string
+	}{
+		{"v1.0", e.bucketsPath("v1.0"), "application/json", []string{aws}},
+		{"2023-01-01", e.bucketsPath("v2"), v20230101, []string{aws}},
+		{"2024-05-30", e.bucketsPath("v2"), v20240530, []string{aws, azure, gcp}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ids(e.do(t, req{path: tc.path, accept: tc.accept})); !slices.Equal(got, tc.want) {
+				t.Errorf("listed %v, want %v", got, tc.want)
+			}
+			for _, id := range []string{azure, gcp} {
+				got := e.do(t, req{path: tc.path + "/" + id, accept: tc.accept})
+				if len(tc.want) == 1 {
+					wantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
+				} else {
+					wantStatus(t, got, http.StatusOK)
+				}
+			}
+		})
+	}
+	// v1.0 cannot delete what it cannot see; v2 deletes in 2023-01-01,
+	// the only version of DELETE, whatever the provider.
+	for _, id := range []string{azure, gcp} {
+		got := e.do(t, req{method: "DELETE", path: e.bucketsPath("v1.0") + "/" + id, accept: "application/json"})
+		wantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
+		got = e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + id, accept: v20230101})
+		wantStatus(t, got, http.StatusNoContent)
+	}
+	if got := e.bucketIDs(t); !slices.Equal(got, []string{aws}) {
+		t.Errorf("after deleting the Azure and GCP buckets: %v", got)
+	}
+}
+
+// ---------------------------------------------------------------- 2. versions
+
+func TestVersionNegotiation(t *testing.T) {
+	e := newEnv(t)
+	bucket := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+	list := e.bucketsPath("v2")
+	one := list + "/" + bucket
+
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		accept string
+		body   string
+	}{
+		{"no Accept", "GET", list, "", ""},
+		{"application/json", "GET", list, "application/json", ""},
+		{"undeclared date", "GET", list, "application/vnd.atlas.2025-01-01+json", ""},
+		{"malformed date", "GET", list, "application/vnd.atlas.2024-5-30+json", ""},
+		{"not a date", "GET", list, "application/vnd.atlas.latest+json", ""},
+		{"no +json", "GET", list, "application/vnd.atlas.2024-05-30", ""},
+		{"wildcard", "GET", list, "*/*", ""},
+		{"PATCH with 2023-01-01", "PATCH", one, v20230101, `{"requirePrivateNetworking":false}`},
+		{"DELETE with 2024-05-30", "DELETE", one, v20240530, ""},
+		{"create with undeclared date", "POST", list, "application/vnd.atlas.2023-02-01+json", awsBucketBody("other-bucket", "0123456789abcdef01234567")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.do(t, req{method: tc.method, path: tc.path, accept: tc.accept, body: tc.body})
+			apiErr := wantError(t, got, http.StatusNotAcceptable, "INVALID_VERSION_DATE")
+			if apiErr.Detail != "Invalid accept header or version date." {
+				t.Errorf("detail: %q", apiErr.Detail)
+			}
+		})
+	}
+
+	// Accepted forms: a media-type parameter, a list naming one served
+	// version, and the versioned type as the body's Content-Type.
+	for _, tc := range []struct {
+		name, accept, served string
+	}{
+		{"charset parameter", v20240530 + ";charset=utf-8", "2024-05-30"},
+		{"list", "application/json, " + v20230101, "2023-01-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.do(t, req{path: list, accept: tc.accept})
+			wantStatus(t, got, http.StatusOK)
+			if ct, want := got.Header.Get("Content-Type"), "application/vnd.atlas."+tc.served+"+json;charset=utf-8"; ct != want {
+				t.Errorf("Content-Type %q, want %q", ct, want)
+			}
+		})
+	}
+	got := e.do(t, req{method: "PATCH", path: one, accept: v20240530, contentType: v20240530, body: `{"requirePrivateNetworking":true}`})
+	wantStatus(t, got, http.StatusOK)
+
+	// Nothing above changed the bucket: the refused DELETE kept it and the
+	// refused PATCH did not clear requirePrivateNetworking.
+	got = e.do(t, req{path: one, accept: v20240530})
+	wantStatus(t, got, http.StatusOK)
+	if m := got.object(t); m["requirePrivateNetworking"] != true {
+		t.Errorf("bucket after refused calls: %s", got.Body)
+	}
+	if n := e.bucketCount(t); n != 1 {
+		t.Errorf("bucket count after refused calls: %d", n)
+	}
+}
+
+// TestVersionHeaders: the served version is echoed in Content-Type (with
+// charset, on 204 too) and the deprecated 2023-01-01 bucket schemas
+// announce their deprecation and sunset.
+func TestVersionHeaders(t *testing.T) {
+	e := newEnv(t)
+	roleID := e.role(t, "AWS", true)
+	const (
+		deprecation = "Thu, 30 May 2024 00:00:00 GMT"
+		sunset      = "Thu, 1 Jul 2027 00:00:00 GMT"
+	)
+	for _, tc := range []struct {
+		name       string
+		method     string
+		accept     string
+		status     int
+		deprecated bool
+		path       func(id string) string
+		body       string
+	}{
+		{"list 2023-01-01", "GET", v20230101, 200, true, func(string) string { return e.bucketsPath("v2") }, ""},
+		{"list 2024-05-30", "GET", v20240530, 200, false, func(string) string { return e.bucketsPath("v2") }, ""},
+		{"create 2023-01-01", "POST", v20230101, 200, true, func(string) string { return e.bucketsPath("v2") }, awsBucketBody("bucket-a", roleID)},
+		{"create 2024-05-30", "POST", v20240530, 200, false, func(string) string { return e.bucketsPath("v2") }, awsBucketBody("bucket-b", roleID)},
+		{"get 2023-01-01", "GET", v20230101, 200, true, func(id string) string { return e.bucketsPath("v2") + "/" + id }, ""},
+		{"get 2024-05-30", "GET", v20240530, 200, false, func(id string) string { return e.bucketsPath("v2") + "/" + id }, ""},
+		{"patch 2024-05-30", "PATCH", v20240530, 200, false, func(id string) string { return e.bucketsPath("v2") + "/" + id }, `{"requirePrivateNetworking":false}`},
+		// DELETE exists only in 2023-01-01, which is not deprecated for it.
+		{"delete 2023-01-01", "DELETE", v20230101, 204, false, func(id string) string { return e.bucketsPath("v2") + "/" + id }, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := e.createBucket(t, awsBucketBody("export-bucket", roleID))
+			got := e.do(t, req{method: tc.method, path: tc.path(id), accept: tc.accept, body: tc.body})
+			wantStatus(t, got, tc.status)
+			wantCT := tc.accept + ";charset=utf-8"
+			if ct := got.Header.Get("Content-Type"); ct != wantCT {
+				t.Errorf("Content-Type: want %q, got %q", wantCT, ct)
+			}
+			dep, sun := got.Header.Get("Deprecation"), got.Header.Get("Sunset")
+			if tc.deprecated && (dep != deprecation || sun != sunset) {
+				t.Errorf("Deprecation %q, Sunset %q: want %q and %q", dep, sun, deprecation, sunset)
+			}
+			if !tc.deprecated && (dep != "" || sun != "") {
+				t.Errorf("Deprecation %q, Sunset %q: want neither", dep, sun)
+			}
+			if tc.status == http.StatusNoContent && len(got.Body) != 0 {
+				t.Errorf("204 with a body: %q", got.Body)
+			}
+		})
+	}
+}
+
+// TestVersionGone: past its sunset a version answers 410; the other
+// version and the DELETE's 2023-01-01 (not sunset) keep working.
+func TestVersionGone(t *testing.T) {
+	clock := newClock(time.Date(2027, 6, 30, 23, 59, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock})
+	bucket := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+
+	// The day before the sunset the version is still served, deprecated.
+	got := e.do(t, req{path: e.bucketsPath("v2"), accept: v20230101})
+	wantStatus(t, got, http.StatusOK)
+
+	clock.Set(time.Date(2027, 7, 2, 0, 0, 0, 0, time.UTC))
+	for _, tc := range []struct{ name, method, path string }{
+		{"list", "GET", e.bucketsPath("v2")},
+		{"get", "GET", e.bucketsPath("v2") + "/" + bucket},
+		{"create", "POST", e.bucketsPath("v2")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			if tc.method == "POST" {
+				body = awsBucketBody("late-bucket", bucket)
+			}
+			got := e.do(t, req{method: tc.method, path: tc.path, accept: v20230101, body: body})
+			wantError(t, got, http.StatusGone, "VERSION_GONE")
+		})
+	}
+	got = e.do(t, req{path: e.bucketsPath("v2") + "/" + bucket, accept: v20240530})
+	wantStatus(t, got, http.StatusOK)
+	got = e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + bucket, accept: v20230101})
+	wantStatus(t, got, http.StatusNoContent)
+}
+
+// ---------------------------------------------------------------- 3. body shape
+
+// TestSuccessBodyShape: success bodies are compact with keys in
+// alphabetical order at every level, in every version.
+func TestSuccessBodyShape(t *testing.T) {
+	e := newEnv(t)
+	roleID := e.role(t, "AWS", true)
+	id := e.createBucket(t, awsBucketBody("export-bucket", roleID))
+	e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
+	for _, tc := range []struct {
+		name string
+		r    req
+	}{
+		{"create 2024-05-30", req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: awsBucketBody("shape-bucket", roleID)}},
+		{"create 2023-01-01", req{method: "POST", path: e.bucketsPath("v2"), accept: v20230101, body: awsBucketBody("shape-bucket", roleID)}},
+		{"list 2024-05-30", req{path: e.bucketsPath("v2"), accept: v20240530}},
+		{"list 2023-01-01", req{path: e.bucketsPath("v2"), accept: v20230101}},
+		{"list v1.0", req{path: e.bucketsPath("v1.0"), accept: "application/json"}},
+		{"get 2024-05-30", req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530}},
+		{"patch 2024-05-30", req{method: "PATCH", path: e.bucketsPath("v2") + "/" + id, accept: v20240530, body: `{"requirePrivateNetworking":true}`}},
+		{"roles", req{path: e.rolesPath(), accept: v20230101}},
+		{"project", req{path: "/api/atlas/v2/groups/" + e.GroupID, accept: v20230101}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.do(t, tc.r)
+			wantStatus(t, got, http.StatusOK)
+			wantSuccessBody(t, got)
+		})
+	}
+}
+
+// Recorded Atlas answers (mongodb/mongodb-atlas-cli test/e2e, August 2026):
+// the headers of interest and the body, the list cut to two items.
+const (
+	recordedCreate = "HTTP/2.0 200 OK\r\n" +
+		"Content-Type: application/vnd.atlas.2024-05-30+json;charset=utf-8\r\n" +
+		"Ratelimit-Limit: 1200\r\nRatelimit-Remaining: 1199\r\n\r\n" +
+		`{"_id":"6a793f752c88faeba59bba56","bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":"c0123456789abcdef012345c","requirePrivateNetworking":false}`
+	recordedGet = "HTTP/2.0 200 OK\r\n" +
+		"Content-Type: application/vnd.atlas.2024-05-30+json;charset=utf-8\r\n" +
+		"Ratelimit-Limit: 1200\r\nRatelimit-Remaining: 1197\r\n\r\n" +
+		`{"_id":"6a793f752c88faeba59bba56","bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":"c0123456789abcdef012345c","region":"us-east-1","requirePrivateNetworking":false}`
+	recordedList = "HTTP/2.0 200 OK\r\n" +
+		"Content-Type: application/vnd.atlas.2024-05-30+json;charset=utf-8\r\n" +
+		"Ratelimit-Limit: 1200\r\nRatelimit-Remaining: 1198\r\n\r\n" +
+		`{"links":[{"href":"http://localhost:8080/api/atlas/v2/groups/b0123456789abcdef012345b/backup/exportBuckets?includeCount=true&pageNum=1&itemsPerPage=100","rel":"self"},{"href":"http://localhost:8080/api/atlas/v2/groups/b0123456789abcdef012345b/backup/exportBuckets?includeCount=true&itemsPerPage=100&pageNum=2","rel":"next"}],"results":[{"_id":"65566a5f1d4b3b0ca4f3b78b","bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":"60113b99ce5a6a3d72ea7454","requirePrivateNetworking":false},{"_id":"655747a6d598e72693f4f99e","bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":"60113b99ce5a6a3d72ea7454","requirePrivateNetworking":false}],"totalCount":2508}`
+	recordedDelete = "HTTP/2.0 204 No Content\r\n" +
+		"Content-Type: application/vnd.atlas.2023-01-01+json;charset=utf-8\r\n" +
+		"Ratelimit-Limit: 1200\r\nRatelimit-Remaining: 1196\r\n\r\n"
+)
+
+func parseRecorded(t *testing.T, raw string) *res {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), nil)
+	if err != nil {
+		t.Fatalf("recorded response: %v", err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	return &res{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
+}
+
+// TestMatchesRecordedAtlas replays the Atlas CLI's recorded bucket calls
+// and compares what a client sees: status, the Content-Type, the rate-limit
+// headers, and the fields of the body in their order.
+func TestMatchesRecordedAtlas(t *testing.T) {
+	e := newEnv(t)
+	roleID := e.role(t, "AWS", true)
+	e.createBucket(t, awsBucketBody("test-bucket", roleID))
+	body := fmt.Sprintf(`{"bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":%q}`, roleID)
+
+	create := e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: body})
+	var created struct {
+		ID string `json:"_id"`
+	}
+	create.decode(t, &created)
+	get := e.do(t, req{path: e.bucketsPath("v2") + "/" + created.ID, accept: v20240530})
+	list := e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530})
+	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + created.ID, accept: v20230101})
+
+	for _, tc := range []struct {
+		name     string
+		got      *res
+		recorded string
+	}{
+		{"create", create, recordedCreate},
+		{"get", get, recordedGet},
+		{"list", list, recordedList},
+		{"delete", del, recordedDelete},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := parseRecorded(t, tc.recorded)
+			if tc.got.Status != want.Status {
+				t.Fatalf("status: Atlas %d, here %s", want.Status, tc.got)
+			}
+			if got, w := tc.got.Header.Get("Content-Type"), want.Header.Get("Content-Type"); got != w {
+				t.Errorf("Content-Type: Atlas %q, here %q", w, got)
+			}
+			// Same capacity (Atlas's default limits); what remains depends
+			// on the calls made before.
+			if got, w := tc.got.Header.Get("Ratelimit-Limit"), want.Header.Get("Ratelimit-Limit"); got != w {
+				t.Errorf("Ratelimit-Limit: Atlas %q, here %q", w, got)
+			}
+			if n, err := strconv.Atoi(tc.got.Header.Get("Ratelimit-Remaining")); err != nil || n < 0 || n >= 1200 {
+				t.Errorf("Ratelimit-Remaining: Atlas %q, here %q", want.Header.Get("Ratelimit-Remaining"), tc.got.Header.Get("Ratelimit-Remaining"))
+			}
+			if len(want.Body) == 0 {
+				if len(tc.got.Body) != 0 {
+					t.Errorf("body: Atlas none, here %q", tc.got.Body)
+				}
+				return
+			}
+			wantSuccessBody(t, tc.got)
+			wantOrders, err := keyOrders(want.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotOrders, err := keyOrders(tc.got.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.name != "list" {
+				if !reflect.DeepEqual(gotOrders, wantOrders) {
+					t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)
+				}
+				return
+			}
+			// A list: the envelope's fields, then each link's and each
+			// item's (Atlas's page had a next link; ours has one page).
+			if !slices.Equal(gotOrders[0], wantOrders[0]) {
+				t.Errorf("list fields: Atlas %v, here %v", wantOrders[0], gotOrders[0])
+			}
+			for _, keys := range gotOrders[1:] {
+				if !slices.Equal(keys, wantOrders[1]) && !slices.Equal(keys, wantOrders[len(wantOrders)-1]) {
+					t.Errorf("list member fields %v match neither Atlas's link %v nor item %v", keys, wantOrders[1], wantOrders[len(wantOrders)-1])
+				}
+			}
+			var page struct {
+				Links []struct{ Href, Rel string }
+			}
+			tc.got.decode(t, &page)
+			wantSelf := e.URL + e.bucketsPath("v2") + "?includeCount=true&pageNum=1&itemsPerPage=100"
+			if len(page.Links) != 1 || page.Links[0].Rel != "self" || page.Links[0].Href != wantSelf {
+				t.Errorf("links: %+v, want only self %s", page.Links, wantSelf)
+			}
+		})
+	}
+}
+
+// TestErrorBodyShape checks the Atlas error conventions on a range of
+// errors from each stage of the pipeline.
+func TestErrorBodyShape(t *testing.T) {
+	e := newEnv(t)
+	unknownGroup := "111111111111111111111111"
+	got := e.do(t, req{path: "/api/atlas/v2/groups/" + unknownGroup + "/backup/exportBuckets", accept: v20240530})
+	apiErr := wantError(t, got, http.StatusNotFound, "GROUP_NOT_FOUND")
+	// Atlas's recorded answer, byte for byte.
+	want := `{"detail":"No group with ID 111111111111111111111111 exists.","error":404,"errorCode":"GROUP_NOT_FOUND","parameters":["111111111111111111111111"],"reason":"Not Found"}`
+	if string(got.Body) != want {
+		t.Errorf("body:\n got %s\nwant %s", got.Body, want)
+	}
+	if !slices.Equal(apiErr.params(), []string{unknownGroup}) {
+		t.Errorf("parameters: %v", apiErr.params())
+	}
+	if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"detail", "error", "errorCode", "parameters", "reason"}) {
+		t.Errorf("error fields: %v", keys)
+	}
+}
+
+// ---------------------------------------------------------------- 4. envelope and pretty
+
+func TestEnvelope(t *testing.T) {
+	e := newEnv(t)
+	id := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+
+	t.Run("single entity", func(t *testing.T) {
+		plain := e.do(t, req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530})
+		got := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?envelope=true", accept: v20240530})
+		wantStatus(t, got, http.StatusOK)
+		wantSuccessBody(t, got)
+		if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"content", "status"}) {
+			t.Errorf("envelope fields: %v", keys)
+		}
+		var env struct {
+			Content json.RawMessage `json:"content"`
+			Status  int             `json:"status"`
+		}
+		got.decode(t, &env)
+		if env.Status != 200 || string(env.Content) != string(plain.Body) {
+			t.Errorf("envelope %s does not wrap %s", got.Body, plain.Body)
+		}
+	})
+	t.Run("create", func(t *testing.T) {
+		got := e.do(t, req{method: "POST", path: e.bucketsPath("v2") + "?envelope=true", accept: v20240530,
+			body: awsBucketBody("enveloped-bucket", e.role(t, "AWS", true))})
+		wantStatus(t, got, http.StatusOK)
+		m := got.object(t)
+		content, _ := m["content"].(map[string]any)
+		if m["status"] != float64(200) || content["bucketName"] != "enveloped-bucket" {
+			t.Errorf("enveloped create: %s", got.Body)
+		}
+	})
+	t.Run("list", func(t *testing.T) {
+		got := e.do(t, req{path: e.bucketsPath("v2") + "?envelope=true", accept: v20240530})
+		wantStatus(t, got, http.StatusOK)
+		wantSuccessBody(t, got)
+		if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"links", "results", "status", "totalCount"}) {
+			t.Errorf("enveloped list fields: %v", keys)
+		}
+		if m := got.object(t); m["status"] != float64(200) {
+			t.Errorf("status field: %v", m["status"])
+		}
+	})
+	t.Run("error", func(t *testing.T) {
+		missing := "0123456789abcdef01234567"
+		got := e.do(t, req{path: e.bucketsPath("v2") + "/" + missing + "?envelope=true", accept: v20240530})
+		// The HTTP status stays the error's; the body is wrapped.
+		if got.Status != http.StatusNotFound || got.Header.Get("X-Error-Code") != "EXPORT_BUCKET_NOT_FOUND" {
+			t.Fatalf("enveloped error: %s (X-Error-Code %q)", got, got.Header.Get("X-Error-Code"))
+		}
+		if err := checkSortedKeys(got.Body); err != nil {
+			t.Error(err)
+		}
+		var env struct {
+			Content apiErrorBody `json:"content"`
+			Status  int          `json:"status"`
+		}
+		got.decode(t, &env)
+		if env.Status != 404 || env.Content.ErrorCode != "EXPORT_BUCKET_NOT_FOUND" || env.Content.Error != 404 {
+			t.Errorf("enveloped error body: %s", got.Body)
+		}
+	})
+	t.Run("204", func(t *testing.T) {
+		other := e.createBucket(t, awsBucketBody("doomed-bucket", e.role(t, "AWS", true)))
+		got := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + other + "?envelope=true", accept: v20230101})
+		wantStatus(t, got, http.StatusNoContent)
+		if len(got.Body) != 0 {
+			t.Errorf("enveloped 204 has a body: %q", got.Body)
+		}
+	})
+}
+
+func TestPretty(t *testing.T) {
+	e := newEnv(t)
+	roleID := e.role(t, "AWS", true)
+	id := e.createBucket(t, awsBucketBody("export-bucket", roleID))
+
+	got := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?pretty=true", accept: v20240530})
+	wantStatus(t, got, http.StatusOK)
+	want := `{
+  "_id" : "` + id + `",
+  "bucketName" : "export-bucket",
+  "cloudProvider" : "AWS",
+  "iamRoleId" : "` + roleID + `",
+  "region" : "us-east-1",
+  "requirePrivateNetworking" : true
+}`
+	if string(got.Body) != want {
+		t.Errorf("pretty get:\n got %s\nwant %s", got.Body, want)
+	}
+
+	list := e.do(t, req{path: e.bucketsPath("v2") + "?pretty=true&itemsPerPage=1", accept: v20240530})
+	wantStatus(t, list, http.StatusOK)
+	wantList := `{
+  "links" : [ {
+    "href" : "` + e.URL + e.bucketsPath("v2") + `?includeCount=true&pageNum=1&itemsPerPage=1",
+    "rel" : "self"
+  } ],
+  "results" : [ {
+    "_id" : "` + id + `",
+    "bucketName" : "export-bucket",
+    "cloudProvider" : "AWS",
+    "iamRoleId" : "` + roleID + `",
+    "requirePrivateNetworking" : true
+  } ],
+  "totalCount" : 1
+}`
+	if string(list.Body) != wantList {
+		t.Errorf("pretty list:\n got %s\nwant %s", list.Body, wantList)
+	}
+
+	errResp := e.do(t, req{path: e.bucketsPath("v2") + "/0123456789abcdef01234567?pretty=true", accept: v20240530})
+	if errResp.Status != http.StatusNotFound || errResp.Header.Get("X-Error-Code") != "EXPORT_BUCKET_NOT_FOUND" {
+		t.Fatalf("pretty error: %s", errResp)
+	}
+	if !bytes.Contains(errResp.Body, []byte("\n  \"errorCode\" : \"EXPORT_BUCKET_NOT_FOUND\",\n")) {
+		t.Errorf("pretty error body is not indented Jackson style: %s", errResp.Body)
+	}
+	if err := checkSortedKeys(errResp.Body); err != nil {
+		t.Error(err)
+	}
+
+	both := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?pretty=true&envelope=true", accept: v20240530})
+	wantStatus(t, both, http.StatusOK)
+	if !strings.HasPrefix(string(both.Body), "{\n  \"content\" : {\n    \"_id\" : ") || !strings.HasSuffix(string(both.Body), "\n  },\n  \"status\" : 200\n}") {
+		t.Errorf("pretty envelope: %s", both.Body)
+	}
+}
+
+func TestInvalidBooleanQuery(t *testing.T) {
+	e := newEnv(t)
+	for _, q := range []string{"envelope=yes", "pretty=1", "envelope=", "includeCount=maybe", "pretty=on"} {
+		t.Run(q, func(t *testing.T) {
+			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
+			wantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+		})
+	}
+	for _, q := range []string{"envelope=TRUE", "pretty=False", "includeCount=true"} {
+		t.Run(q, func(t *testing.T) {
+			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
+			wantStatus(t, got, http.StatusOK)
+		})
+	}
+}
+
+// ---------------------------------------------------------------- 5. pagination
+
+type pageView struct {
+	Links []struct {
+		Href string `json:"href"`
+		Rel  string `json:"rel"`
+	} `json:"links"`
+	Results []struct {
+		ID string `json:"_id"`
+	} `json:"results"`
+	TotalCount *int `json:"totalCount"`
+}
+
+func (p pageView) ids() []string {
+	var out []string
+	for _, r := range p.Results {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func (p pageView) links() map[string]string {
+	out := map[string]string{}
+	for _, l := range p.Links {
+		out[l.Rel] = l.Href
+	}
+	return out
+}
+
+func TestPagination(t *testing.T) {
+	e := newEnv(t)
+	roleID := e.role(t, "AWS", true)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, e.createBucket(t, awsBucketBody(fmt.Sprintf("bucket-%d", i), roleID)))
+	}
+	base := e.URL + e.bucketsPath("v2")
+	self := func(include bool, n, m int) string {
+		return fmt.Sprintf("%s?includeCount=%t&pageNum=%d&itemsPerPage=%d", base, include, n, m)
+	}
+	other := func(include bool, n, m int) string {
+		return fmt.Sprintf("%s?includeCount=%t&itemsPerPage=%d&pageNum=%d", base, include, m, n)
+	}
+
+	for _, tc := range []struct {
+		query string
+		ids   []string
+		total int // -1: absent
+		links map[string]string
+	}{
+		{"", ids, 5, map[string]string{"self": self(true, 1, 100)}},
+		{"?itemsPerPage=2", ids[:2], 5, map[string]string{"self": self(true, 1, 2), "next": other(true, 2, 2)}},
+		{"?itemsPerPage=2&pageNum=2", ids[2:4], 5, map[string]string{"self": self(true, 2, 2), "previous": other(true, 1, 2), "next": other(true, 3, 2)}},
+		{"?pageNum=3&itemsPerPage=2", ids[4:], 5, map[string]string{"self": self(true, 3, 2), "previous": other(true, 2, 2)}},
+		{"?itemsPerPage=2&pageNum=4", nil, 5, map[string]string{"self": self(true, 4, 2), "previous": other(true, 3, 2)}},
+		{"?itemsPerPage=5", ids, 5, map[string]string{"self": self(true, 1, 5)}},
+		{"?itemsPerPage=1&pageNum=5", ids[4:], 5, map[string]string{"self": self(true, 5, 1), "previous": other(true, 4, 1)}},
+		{"?itemsPerPage=500", ids, 5, map[string]string{"self": self(true, 1, 500)}},
+		{"?includeCount=false&itemsPerPage=2", ids[:2], -1, map[string]string{"self": self(false, 1, 2), "next": other(false, 2, 2)}},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			got := e.do(t, req{path: e.bucketsPath("v2") + tc.query, accept: v20240530})
+			wantStatus(t, got, http.StatusOK)
+			var p pageView
+			got.decode(t, &p)
+			if !slices.Equal(p.ids(), tc.ids) {
+				t.Errorf("results: %v, want %v", p.ids(), tc.ids)
+			}
+			if p.Results == nil {
+				t.Errorf("results must be an array, even when empty: %s", got.Body)
+			}
+			switch {
+			case tc.total < 0 && p.TotalCount != nil:
+				t.Errorf("totalCount present with includeCount=false: %d", *p.TotalCount)
+			case tc.total >= 0 && (p.TotalCount == nil || *p.TotalCount != tc.total):
+				t.Errorf("totalCount: want %d, got %s", tc.total, got.Body)
+			}
+			if !reflect.DeepEqual(p.links(), tc.links) {
+				t.Errorf("links:\n got %v\nwant %v", p.links(), tc.links)
+			}
+			if p.Links[0].Rel != "self" {
+				t.Errorf("first link is %q, want self", p.Links[0].Rel)
+			}
+		})
+	}
+
+	t.Run("bad values", func(t *testing.T) {
+		for _, q := range []string{"itemsPerPage=0", "itemsPerPage=501", "itemsPerPage=abc", "itemsPerPage=-1", "itemsPerPage=2.5",
+			"pageNum=0", "pageNum=-3", "pageNum=x", "includeCount=2"} {
+			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
+			wantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+		}
+	})
+
+	t.Run("links use the request host", func(t *testing.T) {
+		got := e.do(t, req{path: e.bucketsPath("v2") + "?itemsPerPage=2", accept: v20240530, host: "backup.example.com:8443"})
+		wantStatus(t, got, http.StatusOK)
+		var p pageView
+		got.decode(t, &p)
+		wantPrefix := "http://backup.example.com:8443" + e.bucketsPath("v2") + "?"
+		for _, l := range p.Links {
+			if !strings.HasPrefix(l.Href, wantPrefix) {
+				t.Errorf("%s link %q does not start with %q", l.Rel, l.Href, wantPrefix)
+			}
+		}
+	})
+
+	t.Run("v1.0 links", func(t *testing.T) {
+		got := e.do(t, req{path: e.bucketsPath("v1.0") + "?itemsPerPage=4&pageNum=2", accept: "application/json"})
+		wantStatus(t, got, http.StatusOK)
+		var p pageView
+		got.decode(t, &p)
+		b := e.URL + e.bucketsPath("v1.0")
+		want := map[string]string{
+			"self":     b + "?includeCount=true&pageNum=2&itemsPerPage=4",
+			"previous": b + "?includeCount=true&itemsPerPage=4&pageNum=1",
+		}
+		if !reflect.DeepEqual(p.links(), want) || !slices.Equal(p.ids(), ids[4:]) {
+			t.Errorf("v1.0 page: %s", got.Body)
+		}
+	})
+}
+
+// ---------------------------------------------------------------- 6. request bodies and paths
+
+func TestCreateBucketRejections(t *testing.T) {
+	e := newEnv(t)
+	aws := e.role(t, "AWS", true)
+	unauthorized := e.role(t, "AWS", false)
+	gcp := e.role(t, "GCP", true)
+	azure := e.role(t, "AZURE", true)
+	e.createBucket(t, awsBucketBody("existing-bucket", aws))
+	foreign := e.foreignRole(t)
+	awsBody := func(name string) string { return awsBucketBody(name, aws) }
+	gcsBody := func(name string) string {
+		return fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"GCP","roleId":%q}`, name, gcp)
+	}
+	azureBody := func(serviceURL string) string {
+		return fmt.Sprintf(`{"cloudProvider":"AZURE","roleId":%q,"serviceUrl":%q}`, azure, serviceURL)
+	}
+	before := e.bucketIDs(t)
+	huge := `{"bucketName":"` + strings.Repeat("a", 1<<20) + `","cloudProvider":"AWS","iamRoleId":"` + aws + `"}`
+
+	for _, tc := range []struct {
+		name   string
+		accept string // default 2024-05-30
+		body   string
+		status int
+		code   string
+		params []string // checked when not nil
+	}{
+		{"malformed JSON", "", `{"bucketName":`, 400, "MALFORMED_JSON", nil},
+		{"trailing garbage", "", awsBody("export-bucket") + `}`, 400, "MALFORMED_JSON", nil},
+		{"JSON array", "", `[` + awsBody("export-bucket") + `]`, 400, "INVALID_JSON", nil},
+		{"JSON string", "", `"export-bucket"`, 400, "INVALID_JSON", nil},
+		{"unknown attribute", "", `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `","color":"blue"}`, 400, "INVALID_ATTRIBUTE", []string{"color"}},
+		{"misspelled attribute", "", `{"bucketname":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "INVALID_ATTRIBUTE", []string{"bucketname"}},
+		{"read-only _id", "", `{"_id":"0123456789abcdef01234567","bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "ATTRIBUTE_READ_ONLY", []string{"_id"}},
+		{"read-only region", "", `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `","region":"us-east-1"}`, 400, "ATTRIBUTE_READ_ONLY", []string{"region"}},
+		{"read-only region 2023-01-01", v20230101, `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `","region":"us-east-1"}`, 400, "ATTRIBUTE_READ_ONLY", []string{"region"}},
+		{"missing bucketName", "", `{"cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "MISSING_ATTRIBUTE", []string{"bucketName"}},
+		{"empty bucketName", "", `{"bucketName":"","cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "MISSING_ATTRIBUTE", []string{"bucketName"}},
+		{"missing iamRoleId", "", `{"bucketName":"export-bucket","cloudProvider":"AWS"}`, 400, "MISSING_ATTRIBUTE", []string{"iamRoleId"}},
+		{"missing cloudProvider", "", `{"bucketName":"export-bucket","iamRoleId":"` + aws + `"}`, 400, "MISSING_ATTRIBUTE", []string{"cloudProvider"}},
+		{"empty body", "", " ", 400, "MISSING_ATTRIBUTE", []string{"cloudProvider"}},
+		{"null bucketName", "", `{"bucketName":null,"cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "MISSING_ATTRIBUTE", []string{"bucketName"}},
+		{"null body", "", `null`, 400, "MISSING_ATTRIBUTE", []string{"cloudProvider"}},
+		{"missing roleId (GCP)", "", `{"bucketName":"gcs-bucket","cloudProvider":"GCP"}`, 400, "MISSING_ATTRIBUTE", []string{"roleId"}},
+		{"missing serviceUrl (Azure)", "", `{"cloudProvider":"AZURE","roleId":"` + azure + `","bucketName":"container"}`, 400, "MISSING_ATTRIBUTE", []string{"serviceUrl"}},
+		{"bucketName number", "", `{"bucketName":5,"cloudProvider":"AWS","iamRoleId":"` + aws + `"}`, 400, "INVALID_JSON_ATTRIBUTE", []string{"bucketName"}},
+		{"requirePrivateNetworking string", "", `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `","requirePrivateNetworking":"yes"}`, 400, "INVALID_JSON_ATTRIBUTE", []string{"requirePrivateNetworking"}},
+		{"cloudProvider object", "", `{"bucketName":"export-bucket","cloudProvider":{"name":"AWS"},"iamRoleId":"` + aws + `"}`, 400, "INVALID_JSON_ATTRIBUTE", []string{"cloudProvider"}},
+		{"bad enum", "", `{"bucketName":"export-bucket","cloudProvider":"S3","iamRoleId":"` + aws + `"}`, 400, "INVALID_ENUM_VALUE", []string{"S3"}},
+		{"lower-case enum", "", `{"bucketName":"export-bucket","cloudProvider":"aws","iamRoleId":"` + aws + `"}`, 400, "INVALID_ENUM_VALUE", []string{"aws"}},
+		{"AZURE in 2023-01-01", v20230101, azureBody("https://examplestorageaccount.blob.core.windows.net/examplecontainer"), 400, "INVALID_ENUM_VALUE", []string{"AZURE"}},
+		{"GCP in 2023-01-01", v20230101, gcsBody("gcs-bucket"), 400, "INVALID_ENUM_VALUE", []string{"GCP"}},
+		{"malformed iamRoleId", "", awsBucketBody("export-bucket", "not-an-id"), 400, "INVALID_ATTRIBUTE", nil},
+		{"upper-case iamRoleId", "", awsBucketBody("export-bucket", strings.ToUpper(aws)), 400, "INVALID_ATTRIBUTE", nil},
+		{"unauthorized role", "", awsBucketBody("export-bucket", unauthorized), 400, "CLOUD_PROVIDER_ACCESS_ROLE_NOT_AUTHORIZED", []string{unauthorized}},
+		{"unknown role", "", awsBucketBody("export-bucket", "0123456789abcdef01234567"), 404, "CLOUD_PROVIDER_ACCESS_ROLE_NOT_FOUND", []string{"0123456789abcdef01234567"}},
+		{"role of another project", "", awsBucketBody("export-bucket", foreign), 404, "CLOUD_PROVIDER_ACCESS_ROLE_NOT_FOUND", []string{foreign}},
+		{"role of another provider", "", awsBucketBody("export-bucket", gcp), 400, "CLOUD_PROVIDER_ACCESS_ROLE_PROVIDER_MISMATCH", nil},
+		{"private networking on GCP", "", `{"bucketName":"gcs-bucket","cloudProvider":"GCP","roleId":"` + gcp + `","requirePrivateNetworking":true}`, 400, "INVALID_ATTRIBUTE", []string{"requirePrivateNetworking"}},
+
+		// Amazon S3 naming rules.
+		{"S3 too short", "", awsBody("ab"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 too long", "", awsBody(strings.Repeat("a", 64)), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 upper case", "", awsBody("Export-Bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 underscore", "", awsBody("export_bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 leading hyphen", "", awsBody("-export-bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 trailing dot", "", awsBody("export-bucket."), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 adjacent dots", "", awsBody("export..bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 IP address", "", awsBody("192.168.5.4"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 xn-- prefix", "", awsBody("xn--export"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 -s3alias suffix", "", awsBody("export-s3alias"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"S3 space", "", awsBody("export bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+
+		// Google Cloud Storage naming rules.
+		{"GCS too short", "", gcsBody("ab"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS upper case", "", gcsBody("Gcs-Bucket"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS goog prefix", "", gcsBody("goog-exports"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS contains google", "", gcsBody("my-google-exports"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS g00gle look-alike", "", gcsBody("my-g00gle-exports"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS 64 chars without dots", "", gcsBody(strings.Repeat("a", 64)), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS leading underscore", "", gcsBody("_exports"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"GCS IP address", "", gcsBody("10.0.0.1"), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+
+		// Azure service URLs and container names.
+		{"Azure http", "", azureBody("http://examplestorageaccount.blob.core.windows.net/examplecontainer"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure other host", "", azureBody("https://examplestorageaccount.blob.core.windows.net.example.com/c1"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure file endpoint", "", azureBody("https://examplestorageaccount.file.core.windows.net/examplecontainer"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure port", "", azureBody("https://examplestorageaccount.blob.core.windows.net:443/examplecontainer"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure query", "", azureBody("https://examplestorageaccount.blob.core.windows.net/examplecontainer?sv=1"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure two segments", "", azureBody("https://examplestorageaccount.blob.core.windows.net/examplecontainer/dir"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure bad container", "", azureBody("https://examplestorageaccount.blob.core.windows.net/Bad_Container"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure upper-case account", "", azureBody("https://ExampleAccount.blob.core.windows.net/examplecontainer"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure too short", "", azureBody("https://a.blob.core.windows.net"), 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure container mismatch", "", `{"bucketName":"othercontainer","cloudProvider":"AZURE","roleId":"` + azure + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`, 400, "INVALID_AZURE_SERVICE_URL", nil},
+		{"Azure no container", "", azureBody("https://examplestorageaccount.blob.core.windows.net"), 400, "MISSING_ATTRIBUTE", []string{"bucketName"}},
+		{"Azure bad bucketName", "", `{"bucketName":"Bad--Name","cloudProvider":"AZURE","roleId":"` + azure + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net"}`, 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+
+		{"GCS over 63 with dots", "", gcsBody(strings.Repeat("a", 63) + "." + strings.Repeat("b", 63)), 400, "EXPORT_BUCKET_NAME_INVALID", nil},
+		{"body over 1 MiB", "", huge, 400, "VALIDATION_ERROR", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			accept := tc.accept
+			if accept == "" {
+				accept = v20240530
+			}
+			got := e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: accept, body: tc.body})
+			apiErr := wantError(t, got, tc.status, tc.code)
+			if tc.params != nil && !slices.Equal(apiErr.params(), tc.params) {
+				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.params())
+			}
+			if after := e.bucketIDs(t); !slices.Equal(after, before) {
+				t.Errorf("a refused create changed the bucket list: %v, was %v", after, before)
+			}
+		})
+	}
+
+	// The v1.0 path applies the same rules.
+	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json", body: `{"bucketName":"export-bucket","cloudProvider":"AWS"}`})
+	wantError(t, got, http.StatusBadRequest, "MISSING_ATTRIBUTE")
+	got = e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json", body: `{`})
+	wantError(t, got, http.StatusBadRequest, "MALFORMED_JSON")
+	if after := e.bucketIDs(t); !slices.Equal(after, before) {
+		t.Errorf("refused v1.0 creates changed the bucket list: %v, was %v", after, before)
+	}
+
+	// Names the rules allow are accepted, and null means absent.
+	for _, body := range []string{
+		`{"bucketName":"nulls-bucket","cloudProvider":"AWS","iamRoleId":"` + aws + `","requirePrivateNetworking":null}`,
+		awsBody("a.b-c.1"), awsBody(strings.Repeat("a", 63)),
+		gcsBody("gcs_bucket-1"), gcsBody("gcs.bucket.example"),
+		azureBody("https://examplestorageaccount.blob.core.windows.net/examplecontainer/"),
+		`{"bucketName":"examplecontainer","cloudProvider":"AZURE","roleId":"` + azure + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net"}`,
+	} {
+		e.createBucket(t, body)
+	}
+}
+
+func TestUpdateBucketRejections(t *testing.T) {
+	e := newEnv(t)
+	id := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+	path := e.bucketsPath("v2") + "/" + id
+	for _, tc := range []struct {
+		name, body, code string
+	}{
+		{"missing", `{}`, "MISSING_ATTRIBUTE"},
+		{"wrong type", `{"requirePrivateNetworking":"false"}`, "INVALID_JSON_ATTRIBUTE"},
+		{"read-only bucketName", `{"bucketName":"renamed","requirePrivateNetworking":false}`, "ATTRIBUTE_READ_ONLY"},
+		{"unknown", `{"requirePrivateNetworking":false,"speed":"fast"}`, "INVALID_ATTRIBUTE"},
+		{"malformed", `{"requirePrivateNetworking":`, "MALFORMED_JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.do(t, req{method: "PATCH", path: path, accept: v20240530, body: tc.body})
+			wantError(t, got, http.StatusBadRequest, tc.code)
+		})
+	}
+	azure := e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
+	got := e.do(t, req{method: "PATCH", path: e.bucketsPath("v2") + "/" + azure, accept: v20240530, body: `{"requirePrivateNetworking":true}`})
+	wantError(t, got, http.StatusBadRequest, "PRIVATE_NETWORKING_NOT_SUPPORTED")
+
+	got = e.do(t, req{path: path, accept: v20240530})
+	if m := got.object(t); m["requirePrivateNetworking"] != true || m["bucketName"] != "export-bucket" {
+		t.Errorf("bucket changed by refused updates: %s", got.Body)
+	}
+	got = e.do(t, req{method: "PATCH", path: path, accept: v20240530, body: `{"requirePrivateNetworking":false}`})
+	wantStatus(t, got, http.StatusOK)
+	if m := got.object(t); m["requirePrivateNetworking"] != false || m["region"] != "us-east-1" {
+		t.Errorf("patched bucket: %s", got.Body)
+	}
+}
+
+func TestPathErrors(t *testing.T) {
+	e := newEnv(t)
+	id := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+	unknownGroup := "0123456789abcdef01234567"
+	unknownBucket := "76543210fedcba9876543210"
+	groups := "/api/atlas/v2/groups/"
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		accept string
+		status int
+		code   string
+		params []string
+	}{
+		{"malformed bucket id", "GET", e.bucketsPath("v2") + "/not-an-id", v20240530, 400, "INVALID_PATH_PARAMETER", nil},
+		{"upper-case bucket id", "GET", e.bucketsPath("v2") + "/" + strings.ToUpper(id), v20240530, 400, "INVALID_PATH_PARAMETER", nil},
+		{"malformed bucket id on delete", "DELETE", e.bucketsPath("v2") + "/123", v20230101, 400, "INVALID_PATH_PARAMETER", nil},
+		{"malformed bucket id v1.0", "GET", e.bucketsPath("v1.0") + "/123", "application/json", 400, "INVALID_PATH_PARAMETER", nil},
+		{"malformed group id", "GET", groups + "not-a-group/backup/exportBuckets", v20240530, 404, "INVALID_GROUP_ID", []string{"not-a-group"}},
+		{"malformed group id v1.0", "GET", "/api/atlas/v1.0/groups/xyz/backup/exportBuckets", "application/json", 404, "INVALID_GROUP_ID", []string{"xyz"}},
+		{"unknown group", "GET", groups + unknownGroup + "/backup/exportBuckets", v20240530, 404, "GROUP_NOT_FOUND", []string{unknownGroup}},
+		{"unknown group v1.0", "GET", "/api/atlas/v1.0/groups/" + unknownGroup + "/backup/exportBuckets", "application/json", 404, "GROUP_NOT_FOUND", []string{unknownGroup}},
+		{"unknown group create", "POST", groups + unknownGroup + "/backup/exportBuckets", v20240530, 404, "GROUP_NOT_FOUND", []string{unknownGroup}},
+		{"unknown bucket", "GET", e.bucketsPath("v2") + "/" + unknownBucket, v20240530, 404, "EXPORT_BUCKET_NOT_FOUND", []string{unknownBucket}},
+		{"unknown bucket delete", "DELETE", e.bucketsPath("v2") + "/" + unknownBucket, v20230101, 404, "EXPORT_BUCKET_NOT_FOUND", []string{unknownBucket}},
+		{"unknown bucket patch", "PATCH", e.bucketsPath("v2") + "/" + unknownBucket, v20240530, 404, "EXPORT_BUCKET_NOT_FOUND", []string{unknownBucket}},
+		{"unknown path", "GET", groups + e.GroupID + "/backup/exportBucketz", v20240530, 404, "RESOURCE_NOT_FOUND", nil},
+		{"unknown API version", "GET", "/api/atlas/v3/groups/" + e.GroupID + "/backup/exportBuckets", v20240530, 404, "RESOURCE_NOT_FOUND", nil},
+		{"PUT on a bucket", "PUT", e.bucketsPath("v2") + "/" + id, v20240530, 405, "METHOD_NOT_ALLOWED", nil},
+		{"DELETE on the list", "DELETE", e.bucketsPath("v2"), v20230101, 405, "METHOD_NOT_ALLOWED", nil},
+		{"PATCH on v1.0", "PATCH", e.bucketsPath("v1.0") + "/" + id, "application/json", 405, "METHOD_NOT_ALLOWED", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			if tc.method == "POST" || tc.method == "PATCH" || tc.method == "PUT" {
+				body = `{"requirePrivateNetworking":false}`
+			}
+			r := req{method: tc.method, path: tc.path, accept: tc.accept, body: body}
+			var got *res
+			if tc.status == 404 && tc.code == "RESOURCE_NOT_FOUND" || tc.status == 405 {
+				// Answered before authentication: no challenge comes first.
+				got = e.send(t, r, "")
+			} else {
+				got = e.do(t, r)
+			}
+			apiErr := wantError(t, got, tc.status, tc.code)
+			if tc.params != nil && !slices.Equal(apiErr.params(), tc.params) {
+				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.params())
+			}
+		})
+	}
+	// The unknown group is only revealed to an authenticated caller.
+	got := e.send(t, req{path: groups + unknownGroup + "/backup/exportBuckets", accept: v20240530}, "")
+	wantChallenge(t, got, false)
+	// Nothing was deleted or changed.
+	if n := e.bucketCount(t); n != 1 {
+		t.Errorf("bucket count: %d", n)
+	}
+}
+
+// ---------------------------------------------------------------- 7. digest
+
+func TestDigestChallenge(t *testing.T) {
+	e := newEnv(t)
+	r := req{path: e.bucketsPath("v2"), accept: v20240530}
+	first := e.send(t, r, "")
+	n1 := wantChallenge(t, first, false)
+	n2 := wantChallenge(t, e.send(t, r, ""), false)
+	if n1 == n2 {
+		t.Errorf("two challenges carry the same nonce %q", n1)
+	}
+	// The challenge comes before version negotiation.
+	wantChallenge(t, e.send(t, req{path: e.bucketsPath("v2"), accept: "application/json"}, ""), false)
+	// And before the v1.0 handlers.
+	wantChallenge(t, e.send(t, req{path: e.bucketsPath("v1.0"), accept: "application/json"}, ""), false)
+}
+
+func TestDigestAuthentication(t *testing.T) {
+	e := newEnv(t)
+	list := req{path: e.bucketsPath("v2"), accept: v20240530}
+	sign := func(t *testing.T, r req, user, pass string) string {
+		if r.method == "" {
+			r.method = http.MethodGet
+		}
+		return signDigest(t, e.challenge(t, r), r.method, requestURI(t, r.path), user, pass)
+	}
+
+	t.Run("correct", func(t *testing.T) {
+		got := e.send(t, list, sign(t, list, e.PublicKey, e.PrivateKey))
+		wantStatus(t, got, http.StatusOK)
+	})
+	t.Run("with a query string", func(t *testing.T) {
+		r := req{path: e.bucketsPath("v2") + "?itemsPerPage=3&pageNum=1", accept: v20240530}
+		wantStatus(t, e.send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
+	})
+	t.Run("POST with a body", func(t *testing.T) {
+		r := req{method: "POST", path: e.rolesPath(), accept: v20230101, body: `{"providerName":"AWS"}`}
+		wantStatus(t, e.send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		challenge := e.challenge(t, list)
+		got := e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, "wrong-"+e.PrivateKey))
+		nonce := wantChallenge(t, got, false)
+		if nonce == parseChallenge(t, challenge)["nonce"] {
+			t.Errorf("the new challenge reuses the answered nonce")
+		}
+	})
+	t.Run("unknown public key", func(t *testing.T) {
+		got := e.send(t, list, sign(t, list, "zzzzzzzz", e.PrivateKey))
+		wantChallenge(t, got, false)
+	})
+	t.Run("replayed", func(t *testing.T) {
+		h := sign(t, list, e.PublicKey, e.PrivateKey)
+		wantStatus(t, e.send(t, list, h), http.StatusOK)
+		wantChallenge(t, e.send(t, list, h), false)
+	})
+	t.Run("nonce not issued", func(t *testing.T) {
+		h := digestHeader(e.PublicKey, e.PrivateKey, "MMS Public API", strings.Repeat("a", 32), "GET", requestURI(t, list.path))
+		wantChallenge(t, e.send(t, list, h), false)
+	})
+	t.Run("other uri", func(t *testing.T) {
+		c := e.challenge(t, list)
+		h := signDigest(t, c, "GET", requestURI(t, e.rolesPath()), e.PublicKey, e.PrivateKey)
+		wantChallenge(t, e.send(t, list, h), false)
+	})
+	t.Run("other method", func(t *testing.T) {
+		c := e.challenge(t, list)
+		h := signDigest(t, c, "DELETE", requestURI(t, list.path), e.PublicKey, e.PrivateKey)
+		wantChallenge(t, e.send(t, list, h), false)
+	})
+	t.Run("other realm", func(t *testing.T) {
+		nonce := parseChallenge(t, e.challenge(t, list))["nonce"]
+		h := digestHeader(e.PublicKey, e.PrivateKey, "Other Realm", nonce, "GET", requestURI(t, list.path))
+		wantChallenge(t, e.send(t, list, h), false)
+	})
+	t.Run("garbage bearer", func(t *testing.T) {
+		got := e.send(t, list, "Bearer not-a-token")
+		wantError(t, got, http.StatusUnauthorized, "UNAUTHORIZED")
+	})
+	t.Run("basic", func(t *testing.T) {
+		got := e.send(t, list, basicAuth(e.PublicKey, e.PrivateKey))
+		wantChallenge(t, got, false)
+	})
+}
+
+func TestDigestStaleNonce(t *testing.T) {
+	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock})
+	list := req{path: e.bucketsPath("v2"), accept: v20240530}
+
+	challenge := e.challenge(t, list)
+	clock.Advance(4 * time.Minute)
+	wantStatus(t, e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey)), http.StatusOK)
+
+	challenge = e.challenge(t, list)
+	clock.Advance(10 * time.Minute)
+	got := e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey))
+	wantChallenge(t, got, true)
+	// The client retries with the fresh nonce of the stale challenge.
+	retry := e.send(t, list, signDigest(t, got.Header.Get("Www-Authenticate"), "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey))
+	wantStatus(t, retry, http.StatusOK)
+
+	// A wrong password on an expired nonce is not stale: the credentials
+	// are wrong whatever the nonce.
+	challenge = e.challenge(t, list)
+	clock.Advance(10 * time.Minute)
+	got = e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, "wrong"))
+	wantChallenge(t, got, false)
+}
+
+// ---------------------------------------------------------------- 8. OAuth
+
+func TestOAuthToken(t *testing.T) {
+	e := newEnv(t)
+	grant := url.Values{"grant_type": {"client_credentials"}}
+
+	t.Run("issued", func(t *testing.T) {
+		got := e.form(t, "/api/oauth/token", basicAuth(e.ClientID, e.ClientSecret), grant)
+		wantStatus(t, got, http.StatusOK)
+		if ct := got.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if cc := got.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("Cache-Control %q, want no-store", cc)
+		}
+		var tok tokenResponse
+		got.decode(t, &tok)
+		if tok.ExpiresIn != 3600 || tok.TokenType != "Bearer" || len(tok.AccessToken) < 32 {
+			t.Errorf("token: %s", got.Body)
+		}
+		wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(tok.AccessToken)}), http.StatusOK)
+		// The token is reusable.
+		wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(tok.AccessToken)}), http.StatusOK)
+		if other := e.token(t); other == tok.AccessToken {
+			t.Errorf("two token requests returned the same token")
+		}
+	})
+	for _, tc := range []struct {
+		name          string
+		authorization string
+		form          url.Values
+		status        int
+		code          string
+	}{
+		{"wrong secret", basicAuth(e.ClientID, e.ClientSecret+"x"), grant, 401, "invalid_client"},
+		{"unknown client", basicAuth("mdb_sa_id_000000000000000000000000", e.ClientSecret), grant, 401, "invalid_client"},
+		{"missing authentication", "", grant, 401, "invalid_client"},
+		{"API key as client", basicAuth(e.PublicKey, e.PrivateKey), grant, 401, "invalid_client"},
+		{"password grant", basicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
+		{"no grant", basicAuth(e.ClientID, e.ClientSecret), url.Values{}, 400, "unsupported_grant_type"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := e.form(t, "/api/oauth/token", tc.authorization, tc.form)
+			if got.Status != tc.status {
+				t.Fatalf("status: want %d, got %s", tc.status, got)
+			}
+			var body struct {
+				Error       string `json:"error"`
+				AccessToken string `json:"access_token"`
+			}
+			got.decode(t, &body)
+			if body.Error != tc.code || body.AccessToken != "" {
+				t.Errorf("body: want error %q, got %s", tc.code, got.Body)
+			}
+			if tc.status == 401 && !strings.HasPrefix(got.Header.Get("Www-Authenticate"), "Basic ") {
+				t.Errorf("401 without a Basic challenge: %q", got.Header.Get("Www-Authenticate"))
+			}
+		})
+	}
+	t.Run("client credentials in the form", func(t *testing.T) {
+		got := e.form(t, "/api/oauth/token", "", url.Values{"grant_type": {"client_credentials"}, "client_id": {e.ClientID}, "client_secret": {e.ClientSecret}})
+		wantStatus(t, got, http.StatusOK)
+	})
+}
+
+func TestOAuthTokenExpiry(t *testing.T) {
+	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock})
+	token := e.token(t)
+	list := req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}
+
+	clock.Advance(59*time.Minute + 59*time.Second)
+	wantStatus(t, e.do(t, list), http.StatusOK)
+	clock.Advance(time.Second)
+	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	clock.Advance(24 * time.Hour)
+	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	// A new token works.
+	wantStatus(t, e.do(t, req{path: list.path, accept: v20240530, auth: bearer(e.token(t))}), http.StatusOK)
+}
+
+func TestOAuthRevoke(t *testing.T) {
+	e := newEnv(t)
+	other, err := e.Server.Service.CreateServiceAccount(context.Background(), e.OrgID, "other", "another client", []snapexport.Role{snapexport.RoleOrgOwner}, testHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := e.token(t)
+	list := req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}
+	revoke := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+
+	// Another client cannot revoke it; the answer does not tell.
+	got := e.form(t, "/api/oauth/revoke", basicAuth(other.ClientID, other.ClientSecret), revoke)
+	wantStatus(t, got, http.StatusOK)
+	wantStatus(t, e.do(t, list), http.StatusOK)
+
+	// Wrong credentials are refused and do not revoke.
+	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, "wrong"), revoke)
+	wantStatus(t, got, http.StatusUnauthorized)
+	got = e.form(t, "/api/oauth/revoke", "", revoke)
+	wantStatus(t, got, http.StatusUnauthorized)
+	wantStatus(t, e.do(t, list), http.StatusOK)
+
+	// Missing token.
+	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{})
+	wantStatus(t, got, http.StatusBadRequest)
+
+	// The owner revokes it.
+	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), revoke)
+	wantStatus(t, got, http.StatusOK)
+	if len(got.Body) != 0 {
+		t.Errorf("revoke body: %q", got.Body)
+	}
+	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	// Revoking again, or an unknown token, still succeeds.
+	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), revoke), http.StatusOK)
+	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {"unknown"}}), http.StatusOK)
+	// Other tokens of the same client are untouched.
+	wantStatus(t, e.do(t, req{path: list.path, accept: v20240530, auth: bearer(e.token(t))}), http.StatusOK)
+}
+
+// ---------------------------------------------------------------- 9. rate limits
+
+func TestRateLimits(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{
+		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 3, Refill: 1, Period: time.Minute},
+		CloudProviderAccess: ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 5, Refill: 1, Period: time.Minute},
+	}})
+	list := e.bucketsPath("v2")
+	for i, want := range []string{"2", "1", "0"} {
+		got := e.do(t, req{path: list, accept: v20240530})
+		wantStatus(t, got, http.StatusOK)
+		if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != "3" || r != want {
+			t.Errorf("call %d: Ratelimit-Limit %q Ratelimit-Remaining %q, want 3 and %s", i+1, l, r, want)
+		}
+	}
+	got := e.do(t, req{path: list, accept: v20240530})
+	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	retry, err := strconv.Atoi(got.Header.Get("Retry-After"))
+	if err != nil || retry < 1 || retry > 60 {
+		t.Errorf("Retry-After %q, want 1..60 seconds", got.Header.Get("Retry-After"))
+	}
+	if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != "3" || r != "0" {
+		t.Errorf("429: Ratelimit-Limit %q Ratelimit-Remaining %q", l, r)
+	}
+	resource := strings.TrimPrefix(list, "/")
+	if want := []string{resource, strconv.Itoa(retry), "3", "1", "60"}; !slices.Equal(apiErr.params(), want) {
+		t.Errorf("parameters: %q, want %q", apiErr.params(), want)
+	}
+	wantDetail := fmt.Sprintf("Rate limit exceeded for %s. Please retry after %d seconds. Request capacity: 3. Refill rate: 1 per 60 seconds.", resource, retry)
+	if apiErr.Detail != wantDetail {
+		t.Errorf("detail: %q, want %q", apiErr.Detail, wantDetail)
+	}
+
+	// The bucket is per project and endpoint set, not per path or version.
+	for _, r := range []req{
+		{path: e.bucketsPath("v1.0"), accept: "application/json"},
+		{path: list + "/0123456789abcdef01234567", accept: v20230101},
+		{method: "POST", path: list, accept: v20240530, body: awsBucketBody("export-bucket", "0123456789abcdef01234567")},
+	} {
+		wantError(t, e.do(t, r), http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	}
+
+	// Cloud provider access has its own bucket.
+	cpa := e.do(t, req{path: e.rolesPath(), accept: v20230101})
+	wantStatus(t, cpa, http.StatusOK)
+	if l, r := cpa.Header.Get("Ratelimit-Limit"), cpa.Header.Get("Ratelimit-Remaining"); l != "5" || r != "4" {
+		t.Errorf("cloudProviderAccess: Ratelimit-Limit %q Ratelimit-Remaining %q, want 5 and 4", l, r)
+	}
+
+	// Another project is unaffected.
+	created := e.do(t, req{method: "POST", path: "/api/atlas/v2/groups", accept: v20230101, body: `{"name":"second","orgId":"` + e.OrgID + `"}`})
+	wantStatus(t, created, http.StatusOK)
+	var project struct {
+		ID string `json:"id"`
+	}
+	created.decode(t, &project)
+	other := e.do(t, req{path: "/api/atlas/v2/groups/" + project.ID + "/backup/exportBuckets", accept: v20240530})
+	wantStatus(t, other, http.StatusOK)
+	if r := other.Header.Get("Ratelimit-Remaining"); r != "2" {
+		t.Errorf("other project: Ratelimit-Remaining %q, want 2", r)
+	}
+}
+
+// TestRateLimitRefill runs the limiter on a fake clock: the bucket refills
+// at the policy's rate and Retry-After says when.
+func TestRateLimitRefill(t *testing.T) {
+	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock, limits: &api.Limits{
+		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 2, Refill: 1, Period: 30 * time.Second},
+		CloudProviderAccess: ratelimit.CloudProviderAccess(),
+	}})
+	list := req{path: e.bucketsPath("v2"), accept: v20240530}
+	wantStatus(t, e.do(t, list), http.StatusOK)
+	wantStatus(t, e.do(t, list), http.StatusOK)
+	got := e.do(t, list)
+	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	if ra := got.Header.Get("Retry-After"); ra != "30" {
+		t.Errorf("Retry-After %q, want 30", ra)
+	}
+	if want := []string{strings.TrimPrefix(list.path, "/"), "30", "2", "1", "30"}; !slices.Equal(apiErr.params(), want) {
+		t.Errorf("parameters: %q, want %q", apiErr.params(), want)
+	}
+	clock.Advance(20 * time.Second)
+	got = e.do(t, list)
+	wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	if ra := got.Header.Get("Retry-After"); ra != "10" {
+		t.Errorf("Retry-After %q after 20 s, want 10", ra)
+	}
+	clock.Advance(10 * time.Second)
+	got = e.do(t, list)
+	wantStatus(t, got, http.StatusOK)
+	if r := got.Header.Get("Ratelimit-Remaining"); r != "0" {
+		t.Errorf("Ratelimit-Remaining %q, want 0", r)
+	}
+}
+
+func TestRateLimitsDisabled(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{Disabled: true}})
+	for range 3 {
+		got := e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530})
+		wantStatus(t, got, http.StatusOK)
+		if h := got.Header.Get("Ratelimit-Limit"); h != "" {
+			t.Errorf("Ratelimit-Limit %q with limits disabled", h)
+		}
+	}
+}
+
+// ---------------------------------------------------------------- 10. secrets
+
+// TestSecretsNotStored: neither the database nor the log holds an API
+// private key, a client secret or an issued access token in clear. On
+// SQLite the database's files are scanned byte for byte; on PostgreSQL
+// (SNAPEXPORTTEST_DATABASE) every row of every table of the server's schema,
+// as text.
+func TestSecretsNotStored(t *testing.T) {
+	dir := t.TempDir()
+	var log syncBuffer
+	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, envOptions{dataDir: dir, logger: logger})
+
+	token := e.token(t)
+	second := e.token(t)
+	roleID := e.role(t, "AWS", true)
+	wantStatus(t, e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: awsBucketBody("export-bucket", roleID), auth: bearer(token)}), http.StatusOK)
+	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}), http.StatusOK)
+	wantStatus(t, e.do(t, req{path: e.bucketsPath("v1.0") + "?pageNum=1", accept: "application/json"}), http.StatusOK)
+	// Failed attempts carry secrets too.
+	e.form(t, "/api/oauth/token", basicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}})
+	e.do(t, req{path: e.bucketsPath("v2") + "?token=" + url.QueryEscape(token), accept: "application/json", auth: bearer(token)})
+	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {second}}), http.StatusOK)
+
+	secrets := map[string]string{
+		"API private key": e.PrivateKey,
+		"client secret":   e.ClientSecret,
+		"access token":    token,
+		"revoked token":   second,
+	}
+	var stored map[string][]byte // what the store holds, by file or table
+	if e.test.Schema != "" {
+		stored = postgresRows(t, e.test.Database, e.test.Schema)
+	} else {
+		stored = sqliteFiles(t, dir)
+	}
+	for where, data := range stored {
+		for name, s := range secrets {
+			if bytes.Contains(data, []byte(s)) {
+				t.Errorf("%s holds the %s in clear", where, name)
+			}
+		}
+	}
+	// The store does hold the service's data: the check looked at the
+	// right files or tables.
+	var found bool
+	for _, data := range stored {
+		found = found || bytes.Contains(data, []byte(roleID))
+	}
+	if !found {
+		t.Errorf("no database file or table mentions the role %s; the scan looked at the wrong place", roleID)
+	}
+
+	logged := log.Bytes()
+	if !bytes.Contains(logged, []byte("exportBuckets")) {
+		t.Fatalf("the server log recorded no request: %s", logged)
+	}
+	for name, s := range secrets {
+		if bytes.Contains(logged, []byte(s)) {
+			t.Errorf("the server log holds the %s in clear", name)
+		}
+	}
+}
+
+// sqliteFiles reads the SQLite database files of a data directory.
+func sqliteFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, server.DatabaseFile+"*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	var sawDB, sawWAL bool
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch filepath.Base(f) {
+		case server.DatabaseFile:
+			sawDB = true
+		case server.DatabaseFile + "-wal":
+			sawWAL = len(data) > 0
+		}
+		out[filepath.Base(f)] = data
+	}
+	if !sawDB || !sawWAL {
+		t.Fatalf("database files not found or WAL empty in %s: %v", dir, files)
+	}
+	return out
+}
+
+// postgresRows reads every row of every table of a PostgreSQL schema as
+// text (the row's text form, column values as PostgreSQL prints them).
+func postgresRows(t *testing.T, dbURL, schema string) map[string][]byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(tables, "export_buckets") || !slices.Contains(tables, "access_tokens") {
+		t.Fatalf("schema %s has tables %v; not the server's", schema, tables)
+	}
+	out := map[string][]byte{}
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{schema, table}.Sanitize()+` t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["table "+table] = []byte(strings.Join(texts, "\n"))
+	}
+	return out
+}
+
+// TestAPIKeyWithProjectRole checks the project step of the pipeline with
+// a key holding one project role.
+func TestAPIKeyWithProjectRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
+	creds, err := e.Server.Service.CreateAPIKey(ctx, e.OrgID, "reader", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := digestAs(creds.PublicKey, creds.PrivateKey)
+	// Without any role the project is not the caller's.
+	wantError(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: reader}), http.StatusUnauthorized, "NOT_IN_GROUP")
+
+	if err := e.Server.Service.AssignRole(ctx, service.PrincipalRef{PublicKey: creds.PublicKey}, e.GroupID, snapexport.RoleGroupReadOnly); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: reader}), http.StatusOK)
+	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530, auth: reader}), http.StatusOK)
+	wantError(t, e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + id, accept: v20230101, auth: reader}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
+	wantError(t, e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, auth: reader, body: awsBucketBody("x-bucket", id)}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
+	if n := e.bucketCount(t); n != 1 {
+		t.Errorf("bucket count %d", n)
+	}
+}

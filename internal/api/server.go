@@ -1,0 +1,407 @@
+// Package api serves the Atlas Administration API for export buckets, cloud
+// provider access roles and projects, under /api/atlas/v1.0 and
+// /api/atlas/v2, with Atlas's versions, authentication, errors, pagination
+// and rate limits.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/service"
+)
+
+// Limits are the token buckets of each endpoint set, per project.
+type Limits struct {
+	CloudBackups        ratelimit.Policy
+	CloudProviderAccess ratelimit.Policy
+	// Disabled turns rate limiting off.
+	Disabled bool
+}
+
+// DefaultLimits are Atlas's published capacities and refill rates.
+func DefaultLimits() Limits {
+	return Limits{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess()}
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Service *service.Service
+	Auth    *auth.Authenticator
+	Limiter ratelimit.Limiter
+	Limits  Limits
+	// PublicURL is the base of absolute links (e.g. https://backup.example.com);
+	// when empty, links are built from the request's scheme and Host.
+	PublicURL string
+	Logger    *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Unavailable tells errors that mean the database cannot be reached
+	// (answered 503 SERVICE_UNAVAILABLE) from other failures (500).
+	Unavailable func(error) bool
+	// MaxUploadBytes bounds an archive sent to the upload endpoint
+	// (DefaultMaxUploadBytes when zero).
+	MaxUploadBytes int64
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// limitSet names the rate-limit set of an operation.
+type limitSet int
+
+const (
+	noLimit limitSet = iota
+	cloudBackups
+	cloudProviderAccess
+)
+
+// operation is one API operation: where it lives, which versions serve it,
+// which project role it needs and how it is handled.
+type operation struct {
+	id     string // Atlas operationId, for logs
+	method string
+	path   string // below /api/atlas/<version>
+	v2     []version
+	v1     bool
+	// role is the project role the caller needs when the path has a
+	// groupId; v1Role overrides it for the v1.0 path.
+	role, v1Role snapexport.Role
+	limit        limitSet
+	handle       func(*call) (*response, error)
+}
+
+// call is one request to an operation, past authentication, versioning
+// and authorization.
+type call struct {
+	r         *http.Request
+	version   string // date, or v1
+	principal *snapexport.Principal
+	project   *snapexport.Project
+	srv       *Server
+}
+
+// response is what a handler produced: a status and a body (nil for none).
+type response struct {
+	status int
+	body   any
+}
+
+func ok(body any) (*response, error) { return &response{status: http.StatusOK, body: body}, nil }
+
+var noContent = &response{status: http.StatusNoContent}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	byPath := map[string]map[string]operation{}
+	for _, op := range s.operations() {
+		for _, prefix := range op.prefixes() {
+			p := prefix + op.path
+			if byPath[p] == nil {
+				byPath[p] = map[string]operation{}
+			}
+			byPath[p][op.method] = op
+		}
+	}
+	for p, ops := range byPath {
+		apiVersion := v1
+		if strings.HasPrefix(p, "/api/atlas/v2") {
+			apiVersion = "2"
+		}
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			op, found := ops[r.Method]
+			if !found {
+				s.fail(w, r, snapexport.Errorf(http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed,
+					"Method %s is not allowed on %s.", r.Method, r.URL.Path))
+				return
+			}
+			s.serve(w, r, op, apiVersion)
+		})
+	}
+	mux.HandleFunc("POST /api/oauth/token", s.token)
+	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
+	mux.HandleFunc("GET /api/atlas/v2/openapi.yaml", serveOpenAPI)
+	mux.HandleFunc("POST "+UploadPath, s.upload)
+	mux.HandleFunc("POST "+CancelExportPath, s.cancelExport)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"OK"}`))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, snapexport.Errorf(http.StatusNotFound, snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+	})
+	return s.logRequests(mux)
+}
+
+func (op operation) prefixes() []string {
+	var out []string
+	if len(op.v2) > 0 {
+		out = append(out, "/api/atlas/v2")
+	}
+	if op.v1 {
+		out = append(out, "/api/atlas/v1.0")
+	}
+	return out
+}
+
+var errUnavailable = snapexport.Errorf(http.StatusServiceUnavailable, snapexport.CodeServiceUnavailable,
+	"The service is temporarily unavailable; retry the request.")
+
+// fail renders an error outside any operation (no envelope or version).
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	pretty, _ := queryBool(r.URL.Query(), "pretty", false)
+	s.writeErr(w, r, err, pretty, false)
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pretty, envelope bool) {
+	e := snapexport.AsError(err)
+	if e.Status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
+		s.logger().WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, errUnavailable, pretty, envelope)
+		return
+	}
+	if e.Status >= 500 {
+		s.logger().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, e, pretty, envelope)
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// serve runs the steps every operation shares, in Atlas's order:
+// authentication, version, project, role, rate limit, then the handler.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, apiVersion string) {
+	q := r.URL.Query()
+	// Invalid values are reported after authentication, so that an
+	// unauthenticated caller gets the digest challenge first.
+	pretty, prettyErr := queryBool(q, "pretty", false)
+	envelope, envelopeErr := queryBool(q, "envelope", false)
+	fail := func(err error) { s.writeErr(w, r, err, pretty, envelope) }
+
+	principal := s.authenticate(w, r, fail)
+	if principal == nil {
+		return
+	}
+	if prettyErr != nil {
+		s.writeErr(w, r, prettyErr, false, false)
+		return
+	}
+	if envelopeErr != nil {
+		s.writeErr(w, r, envelopeErr, pretty, false)
+		return
+	}
+
+	c := &call{r: r, version: v1, principal: principal, srv: s}
+	contentType := "application/json"
+	if apiVersion != v1 {
+		v, err := negotiate(r.Header.Get("Accept"), op.v2, s.now())
+		if err != nil {
+			fail(err)
+			return
+		}
+		v.setHeaders(w.Header())
+		c.version, contentType = v.Date, v.contentType()
+	}
+
+	if groupID := r.PathValue("groupId"); groupID != "" {
+		role := op.role
+		if c.version == v1 && op.v1Role != "" {
+			role = op.v1Role
+		}
+		var err error
+		if c.project, err = s.authorizeProject(r, principal, groupID, role); err != nil {
+			fail(err)
+			return
+		}
+		if !s.takeToken(w, r, op, c.project.ID, fail) {
+			return
+		}
+	}
+
+	resp, err := op.handle(c)
+	if err != nil {
+		fail(err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	if resp.body == nil {
+		w.WriteHeader(resp.status)
+		return
+	}
+	var body any = resp.body
+	if envelope {
+		body = envelopeOf(resp)
+	}
+	data, err := encode(body, pretty)
+	if err != nil {
+		fail(err)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(resp.status)
+	w.Write(data)
+}
+
+// authenticate identifies the caller of r. When it cannot, it answers the
+// digest challenge or the failure (through fail) and returns nil.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(error)) *snapexport.Principal {
+	principal, failure := s.Auth.Authenticate(r)
+	if failure != nil {
+		switch {
+		case failure.Challenge != "":
+			writeChallenge(w, failure.Challenge)
+		case failure.Err != nil:
+			fail(failure.Err)
+		default:
+			fail(failure)
+		}
+		return nil
+	}
+	setPrincipal(r, principal)
+	return principal
+}
+
+// authorizeOwn passes a call to one of snapexport's own endpoints (not
+// Atlas's): the caller must hold role on the path's project. Otherwise it
+// answers the refusal and returns nil.
+func (s *Server) authorizeOwn(w http.ResponseWriter, r *http.Request, role snapexport.Role, fail func(error)) *snapexport.Project {
+	principal := s.authenticate(w, r, fail)
+	if principal == nil {
+		return nil
+	}
+	project, err := s.authorizeProject(r, principal, r.PathValue("groupId"), role)
+	if err != nil {
+		fail(err)
+		return nil
+	}
+	return project
+}
+
+// envelopeOf wraps a body for envelope=true: lists gain a status field,
+// single entities become {"status", "content"}.
+func envelopeOf(resp *response) any {
+	if l, isList := resp.body.(listView); isList {
+		l.Status = resp.status
+		return l
+	}
+	return map[string]any{"status": resp.status, "content": resp.body}
+}
+
+func (s *Server) authorizeProject(r *http.Request, p *snapexport.Principal, groupID string, role snapexport.Role) (*snapexport.Project, error) {
+	if !snapexport.IsObjectID(groupID) {
+		return nil, snapexport.Errorf(http.StatusNotFound, snapexport.CodeInvalidGroupID, "An invalid group ID %s was specified.", groupID)
+	}
+	project, err := s.Service.Project(r.Context(), groupID)
+	if err != nil {
+		return nil, err
+	}
+	if !p.InProject(project.OrgID, project.ID) {
+		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeNotInGroup, "The current user is not in the group, or the group does not exist.")
+	}
+	if !p.CanAccessProject(project.OrgID, project.ID, role) {
+		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
+	}
+	return project, nil
+}
+
+// takeToken applies the operation's rate limit and sets the RateLimit
+// headers; on refusal it writes the 429 and returns false.
+func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation, projectID string, fail func(error)) bool {
+	if s.Limits.Disabled || s.Limiter == nil {
+		return true
+	}
+	var policy ratelimit.Policy
+	switch op.limit {
+	case cloudBackups:
+		policy = s.Limits.CloudBackups
+	case cloudProviderAccess:
+		policy = s.Limits.CloudProviderAccess
+	default:
+		return true
+	}
+	d, err := s.Limiter.Take(r.Context(), projectID, policy, s.now())
+	if err != nil {
+		fail(err)
+		return false
+	}
+	d.SetHeaders(w.Header())
+	if d.Allowed {
+		return true
+	}
+	resource := strings.TrimPrefix(r.URL.Path, "/")
+	e := snapexport.Errorf(http.StatusTooManyRequests, snapexport.CodeRateLimitedTokenBucket, "%s",
+		policy.ExceededDetail(resource, d))
+	e.Params = []string{resource, strconv.Itoa(d.RetryAfterSeconds()), strconv.Itoa(policy.Capacity),
+		strconv.Itoa(policy.Refill), strconv.Itoa(int(policy.Period / time.Second))}
+	fail(e)
+	return false
+}
+
+// baseURL is the scheme and host links start with.
+func (c *call) baseURL() string {
+	if c.srv.PublicURL != "" {
+		return strings.TrimSuffix(c.srv.PublicURL, "/")
+	}
+	scheme := "http"
+	if c.r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.r.Host
+}
+
+// link is Atlas's Link object.
+type link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+}
+
+// listView is a paginated list.
+type listView struct {
+	Links      []link `json:"links"`
+	Results    any    `json:"results"`
+	Status     int    `json:"status,omitempty"`
+	TotalCount *int   `json:"totalCount,omitempty"`
+}
+
+// list builds a page of results with Atlas's self, previous and next links.
+func (c *call) list(p pagination, results any, n, total int) *response {
+	u := c.baseURL() + c.r.URL.Path
+	links := []link{{Href: u + "?" + pageQuery(p.IncludeCount, "pageNum", p.PageNum, "itemsPerPage", p.ItemsPerPage), Rel: "self"}}
+	if p.PageNum > 1 {
+		links = append(links, link{Href: u + "?" + pageQuery(p.IncludeCount, "itemsPerPage", p.ItemsPerPage, "pageNum", p.PageNum-1), Rel: "previous"})
+	}
+	if (p.PageNum-1)*p.ItemsPerPage+n < total {
+		links = append(links, link{Href: u + "?" + pageQuery(p.IncludeCount, "itemsPerPage", p.ItemsPerPage, "pageNum", p.PageNum+1), Rel: "next"})
+	}
+	v := listView{Links: links, Results: results}
+	if p.IncludeCount {
+		v.TotalCount = &total
+	}
+	return &response{status: http.StatusOK, body: v}
+}
+
+// pageQuery spells the query of a page link in Atlas's parameter order.
+func pageQuery(includeCount bool, k1 string, v1 int, k2 string, v2 int) string {
+	return "includeCount=" + strconv.FormatBool(includeCount) + "&" + k1 + "=" + strconv.Itoa(v1) + "&" + k2 + "=" + strconv.Itoa(v2)
+}
+
+// formatTime is Atlas's timestamp form: ISO-8601, UTC, seconds.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }

@@ -1,0 +1,297 @@
+// Package config reads the server's configuration file: where it listens,
+// its data, its rate limits and how it reaches each cloud's object storage.
+// Command-line flags override the file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/postgres"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/service"
+)
+
+// File is the configuration file, in YAML. Every field is optional.
+type File struct {
+	Listen string `yaml:"listen"`
+	Data   string `yaml:"data"`
+	// Database is a postgres:// URL; empty for SQLite in the data directory.
+	Database  string   `yaml:"database"`
+	Postgres  Postgres `yaml:"postgres"`
+	PublicURL string   `yaml:"publicUrl"`
+	// SnapshotStore is the blob URL of snapshots' data; empty for
+	// <data>/snapshots.
+	SnapshotStore string       `yaml:"snapshotStore"`
+	RateLimits    RateLimits   `yaml:"rateLimits"`
+	ObjectStores  ObjectStores `yaml:"objectStores"`
+}
+
+// Postgres tunes the PostgreSQL pool and transactions.
+type Postgres struct {
+	MaxConns         int32  `yaml:"maxConns"`
+	StatementTimeout string `yaml:"statementTimeout"`
+	MaxRetries       int    `yaml:"maxRetries"`
+}
+
+// PostgresOptions turns the file's postgres section into postgres.Options.
+func (f File) PostgresOptions() (postgres.Options, error) {
+	timeout, err := duration("postgres.statementTimeout", f.Postgres.StatementTimeout)
+	return postgres.Options{MaxConns: f.Postgres.MaxConns, StatementTimeout: timeout, MaxRetries: f.Postgres.MaxRetries}, err
+}
+
+// RateLimits are the per-project token buckets, as CAPACITY:REFILL/PERIOD.
+type RateLimits struct {
+	CloudBackups        string `yaml:"cloudBackups"`
+	CloudProviderAccess string `yaml:"cloudProviderAccess"`
+	Disabled            bool   `yaml:"disabled"`
+}
+
+// ObjectStores says how each provider's buckets are reached.
+type ObjectStores struct {
+	// LocalDir holds the buckets of providers in local mode; default
+	// <data>/buckets.
+	LocalDir string `yaml:"localDir"`
+	// LocalRequireExisting refuses local buckets whose folder is missing.
+	LocalRequireExisting bool   `yaml:"localRequireExisting"`
+	Timeout              string `yaml:"timeout"`
+	Retry                Retry  `yaml:"retry"`
+	AWS                  AWS    `yaml:"aws"`
+	Azure                Azure  `yaml:"azure"`
+	GCP                  GCP    `yaml:"gcp"`
+}
+
+// Retry is the policy for transient object-store faults.
+type Retry struct {
+	MaxAttempts int    `yaml:"maxAttempts"`
+	BaseDelay   string `yaml:"baseDelay"`
+	MaxDelay    string `yaml:"maxDelay"`
+}
+
+// AWS configures S3 and STS.
+type AWS struct {
+	Mode               string `yaml:"mode"`
+	Endpoint           string `yaml:"endpoint"`
+	VirtualHostedStyle bool   `yaml:"virtualHostedStyle"`
+	AccessKeyID        string `yaml:"accessKeyId"`
+	SecretAccessKey    string `yaml:"secretAccessKey"`
+	SessionToken       string `yaml:"sessionToken"`
+	Region             string `yaml:"region"`
+	STSEndpoint        string `yaml:"stsEndpoint"`
+	SessionDuration    string `yaml:"sessionDuration"`
+	// PrivateEndpoints maps a bucket region (us-east-1) to the URL of the
+	// interface VPC endpoint for S3 there, used in cloud mode for buckets
+	// that require private networking.
+	PrivateEndpoints map[string]string `yaml:"privateEndpoints"`
+	// AccountARN is the server's AWS principal, shown to customers as
+	// atlasAWSAccountArn for their roles' trust policies.
+	AccountARN string `yaml:"accountArn"`
+}
+
+// Azure configures Blob Storage and the server's Entra ID application.
+type Azure struct {
+	Mode                  string `yaml:"mode"`
+	Endpoint              string `yaml:"endpoint"`
+	AccountName           string `yaml:"accountName"`
+	AccountKey            string `yaml:"accountKey"`
+	ClientID              string `yaml:"clientId"`
+	ClientSecret          string `yaml:"clientSecret"`
+	ClientCertificateFile string `yaml:"clientCertificateFile"`
+	AuthorityHost         string `yaml:"authorityHost"`
+}
+
+// GCP configures Cloud Storage and service-account impersonation.
+type GCP struct {
+	Mode                   string `yaml:"mode"`
+	Endpoint               string `yaml:"endpoint"`
+	CredentialsFile        string `yaml:"credentialsFile"`
+	IAMCredentialsEndpoint string `yaml:"iamCredentialsEndpoint"`
+	// ProjectSuffix is the p-<24 characters> project part of the service
+	// accounts made for GCP roles.
+	ProjectSuffix string `yaml:"projectSuffix"`
+}
+
+// Load reads and checks the file at path; errors name the file and field.
+func Load(path string) (File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, err
+	}
+	var f File
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.ObjectStoreConfig(); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, _, err := f.Limits(); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.PostgresOptions(); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func duration(field, s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s: %q is not a duration such as 30s or 5m", field, s)
+	}
+	return d, nil
+}
+
+// ObjectStoreConfig turns the file's objectStores into objectstore.Config
+// (LocalDir left empty when the file names none).
+func (f File) ObjectStoreConfig() (objectstore.Config, error) {
+	o := f.ObjectStores
+	c := objectstore.Config{
+		LocalDir:             o.LocalDir,
+		LocalRequireExisting: o.LocalRequireExisting,
+		AWS: objectstore.AWSConfig{Mode: objectstore.Mode(o.AWS.Mode), Endpoint: o.AWS.Endpoint, VirtualHostedStyle: o.AWS.VirtualHostedStyle,
+			AccessKeyID: o.AWS.AccessKeyID, SecretAccessKey: o.AWS.SecretAccessKey, SessionToken: o.AWS.SessionToken,
+			DefaultRegion: o.AWS.Region, STSEndpoint: o.AWS.STSEndpoint, PrivateEndpoints: o.AWS.PrivateEndpoints},
+		Azure: objectstore.AzureConfig{Mode: objectstore.Mode(o.Azure.Mode), Endpoint: o.Azure.Endpoint, AccountName: o.Azure.AccountName,
+			AccountKey: o.Azure.AccountKey, ClientID: o.Azure.ClientID, ClientSecret: o.Azure.ClientSecret,
+			ClientCertificateFile: o.Azure.ClientCertificateFile, AuthorityHost: o.Azure.AuthorityHost},
+		GCP: objectstore.GCPConfig{Mode: objectstore.Mode(o.GCP.Mode), Endpoint: o.GCP.Endpoint, CredentialsFile: o.GCP.CredentialsFile,
+			IAMCredentialsEndpoint: o.GCP.IAMCredentialsEndpoint},
+		Retry: objectstore.RetryPolicy{MaxAttempts: o.Retry.MaxAttempts},
+	}
+	var err error
+	for _, d := range []struct {
+		field string
+		value string
+		dst   *time.Duration
+	}{
+		{"objectStores.timeout", o.Timeout, &c.Timeout},
+		{"objectStores.retry.baseDelay", o.Retry.BaseDelay, &c.Retry.BaseDelay},
+		{"objectStores.retry.maxDelay", o.Retry.MaxDelay, &c.Retry.MaxDelay},
+		{"objectStores.aws.sessionDuration", o.AWS.SessionDuration, &c.AWS.SessionDuration},
+	} {
+		if *d.dst, err = duration(d.field, d.value); err != nil {
+			return c, err
+		}
+	}
+	if c.LocalDir == "" {
+		// Validated with a placeholder: the server fills in <data>/buckets.
+		probe := c
+		probe.LocalDir = "buckets"
+		return c, prefixed(probe.Validate())
+	}
+	return c, prefixed(c.Validate())
+}
+
+// prefixed names objectstore fields as the file spells them:
+// "objectstore: AWS.Endpoint: …" becomes "objectStores.aws.endpoint: …".
+func prefixed(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg, ok := strings.CutPrefix(err.Error(), "objectstore: ")
+	field, rest, ok2 := strings.Cut(msg, ": ")
+	if !ok || !ok2 || strings.ContainsAny(field, " \t") {
+		return fmt.Errorf("objectStores: %w", err)
+	}
+	parts := strings.Split(field, ".")
+	for i, p := range parts {
+		parts[i] = yamlName(p)
+	}
+	return fmt.Errorf("objectStores.%s: %s", strings.Join(parts, "."), rest)
+}
+
+// yamlName is the file's key for an objectstore field name: lower camel
+// case, with acronyms as words (STSEndpoint → stsEndpoint, ClientID →
+// clientId) and DefaultRegion, the one field named otherwise, as region.
+func yamlName(goName string) string {
+	if goName == "DefaultRegion" {
+		return "region"
+	}
+	if strings.HasSuffix(goName, "ID") {
+		goName = strings.TrimSuffix(goName, "ID") + "Id"
+	}
+	r := []rune(goName)
+	// Lower the leading capitals, but not the one that starts the next
+	// word (the C of IAMCredentials).
+	n := 0
+	for n < len(r) && unicode.IsUpper(r[n]) {
+		n++
+	}
+	if n > 1 && n < len(r) {
+		n--
+	}
+	for i := 0; i < n; i++ {
+		r[i] = unicode.ToLower(r[i])
+	}
+	return string(r)
+}
+
+// Identities are the service's own cloud identities, defaults filled in.
+func (f File) Identities() service.Identities {
+	id := service.DefaultIdentities
+	o := f.ObjectStores
+	if o.AWS.AccountARN != "" {
+		id.AWSAccountARN = o.AWS.AccountARN
+	}
+	if o.AWS.Region != "" {
+		id.DefaultAWSRegion = o.AWS.Region
+	}
+	if o.Azure.ClientID != "" {
+		id.AzureAppID = o.Azure.ClientID
+	}
+	if o.GCP.ProjectSuffix != "" {
+		id.GCPProjectSuffix = o.GCP.ProjectSuffix
+	}
+	return id
+}
+
+// Limits returns the rate-limit policies (Atlas's when not given) and
+// whether limiting is disabled.
+func (f File) Limits() (backups, cpa ratelimit.Policy, err error) {
+	backups, cpa = ratelimit.CloudBackups(), ratelimit.CloudProviderAccess()
+	if f.RateLimits.CloudBackups != "" {
+		if backups, err = ParsePolicy("rateLimits.cloudBackups", backups.Name, f.RateLimits.CloudBackups); err != nil {
+			return
+		}
+	}
+	if f.RateLimits.CloudProviderAccess != "" {
+		if cpa, err = ParsePolicy("rateLimits.cloudProviderAccess", cpa.Name, f.RateLimits.CloudProviderAccess); err != nil {
+			return
+		}
+	}
+	return backups, cpa, nil
+}
+
+// ParsePolicy reads CAPACITY:REFILL/PERIOD, e.g. 1200:500/1m; field names
+// the setting in errors.
+func ParsePolicy(field, name, s string) (ratelimit.Policy, error) {
+	bad := fmt.Errorf("%s: %q is not CAPACITY:REFILL/PERIOD, e.g. 1200:500/1m", field, s)
+	capStr, rest, ok1 := strings.Cut(s, ":")
+	refillStr, periodStr, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 {
+		return ratelimit.Policy{}, bad
+	}
+	capacity, err1 := strconv.Atoi(capStr)
+	refill, err2 := strconv.Atoi(refillStr)
+	period, err3 := time.ParseDuration(periodStr)
+	p := ratelimit.Policy{Name: name, Capacity: capacity, Refill: refill, Period: period}
+	if err1 != nil || err2 != nil || err3 != nil || p.Validate() != nil {
+		return ratelimit.Policy{}, bad
+	}
+	return p, nil
+}

@@ -1,0 +1,365 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport/internal/config"
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/service"
+)
+
+// writeFile writes a configuration file and returns its path.
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "snapexport.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// fullFile sets every key of the file.
+const fullFile = `
+listen: 0.0.0.0:8443
+data: /var/lib/snapexport
+publicUrl: https://backups.example.com
+rateLimits:
+  cloudBackups: 100:50/1m
+  cloudProviderAccess: 200:100/30s
+  disabled: true
+objectStores:
+  localDir: /srv/buckets
+  localRequireExisting: true
+  timeout: 45s
+  retry:
+    maxAttempts: 6
+    baseDelay: 100ms
+    maxDelay: 10s
+  aws:
+    mode: s3-compatible
+    endpoint: https://minio.example.com:9000
+    virtualHostedStyle: true
+    accessKeyId: snapexport
+    secretAccessKey: minio-secret
+    sessionToken: minio-session
+    region: eu-central-1
+    stsEndpoint: https://minio.example.com:9000
+    sessionDuration: 2h
+    privateEndpoints:
+      eu-central-1: https://bucket.vpce-0123456789abcdef0-abcdefgh.s3.eu-central-1.vpce.amazonaws.com
+    accountArn: arn:aws:iam::111122223333:user/snapexport
+  azure:
+    mode: cloud
+    clientId: 0f2c8a8e-6a53-4b5e-9a55-3f0e6f7c1a11
+    clientCertificateFile: /etc/snapexport/azure.pem
+    authorityHost: https://login.microsoftonline.us/
+  gcp:
+    mode: gcs-compatible
+    endpoint: http://127.0.0.1:4443/storage/v1/
+    credentialsFile: /etc/snapexport/google.json
+    iamCredentialsEndpoint: http://127.0.0.1:8085/
+    projectSuffix: acmesnapexport0000000001
+`
+
+func TestLoadFullFile(t *testing.T) {
+	f, err := config.Load(writeFile(t, fullFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Listen != "0.0.0.0:8443" || f.Data != "/var/lib/snapexport" || f.PublicURL != "https://backups.example.com" {
+		t.Errorf("server keys: %+v", f)
+	}
+	backups, cpa, err := f.Limits()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if backups != (ratelimit.Policy{Name: ratelimit.CloudBackups().Name, Capacity: 100, Refill: 50, Period: time.Minute}) ||
+		cpa != (ratelimit.Policy{Name: ratelimit.CloudProviderAccess().Name, Capacity: 200, Refill: 100, Period: 30 * time.Second}) ||
+		!f.RateLimits.Disabled {
+		t.Errorf("rate limits: %+v %+v %+v", backups, cpa, f.RateLimits)
+	}
+	got, err := f.ObjectStoreConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := objectstore.Config{
+		LocalDir: "/srv/buckets", LocalRequireExisting: true, Timeout: 45 * time.Second,
+		Retry: objectstore.RetryPolicy{MaxAttempts: 6, BaseDelay: 100 * time.Millisecond, MaxDelay: 10 * time.Second},
+		AWS: objectstore.AWSConfig{Mode: objectstore.ModeS3Compatible, Endpoint: "https://minio.example.com:9000", VirtualHostedStyle: true,
+			AccessKeyID: "snapexport", SecretAccessKey: "minio-secret", SessionToken: "minio-session", DefaultRegion: "eu-central-1",
+			STSEndpoint: "https://minio.example.com:9000", SessionDuration: 2 * time.Hour,
+			PrivateEndpoints: map[string]string{"eu-central-1": "https://bucket.vpce-0123456789abcdef0-abcdefgh.s3.eu-central-1.vpce.amazonaws.com"}},
+		Azure: objectstore.AzureConfig{Mode: objectstore.ModeCloud, ClientID: "0f2c8a8e-6a53-4b5e-9a55-3f0e6f7c1a11",
+			ClientCertificateFile: "/etc/snapexport/azure.pem", AuthorityHost: "https://login.microsoftonline.us/"},
+		GCP: objectstore.GCPConfig{Mode: objectstore.ModeGCSCompatible, Endpoint: "http://127.0.0.1:4443/storage/v1/",
+			CredentialsFile: "/etc/snapexport/google.json", IAMCredentialsEndpoint: "http://127.0.0.1:8085/"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ObjectStoreConfig:\n got %+v\nwant %+v", got, want)
+	}
+	if id := f.Identities(); id != (service.Identities{AWSAccountARN: "arn:aws:iam::111122223333:user/snapexport",
+		AzureAppID: "0f2c8a8e-6a53-4b5e-9a55-3f0e6f7c1a11", GCPProjectSuffix: "acmesnapexport0000000001", DefaultAWSRegion: "eu-central-1"}) {
+		t.Errorf("Identities: %+v", id)
+	}
+
+	// The Azure keys fullFile cannot set with the others.
+	for body, want := range map[string]objectstore.AzureConfig{
+		azureCompatibleFile: {Mode: objectstore.ModeAzureCompatible, Endpoint: "http://127.0.0.1:10000/devstoreaccount1",
+			AccountName: "devstoreaccount1", AccountKey: "a2V5"},
+		azureSecretFile: {Mode: objectstore.ModeCloud, ClientID: "0f2c8a8e-6a53-4b5e-9a55-3f0e6f7c1a11", ClientSecret: "entra-secret"},
+	} {
+		f, err := config.Load(writeFile(t, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.ObjectStoreConfig(); err != nil || c.Azure != want {
+			t.Errorf("Azure %+v %v, want %+v", c.Azure, err, want)
+		}
+	}
+
+	// Every key whose mapping this test checks is set by one of these
+	// files: a key added there must be added here. (Every key of the file
+	// must be in docs/configuration.md: TestDocumentedExamplesLoad.)
+	all := fullFile + azureCompatibleFile + azureSecretFile
+	for _, key := range fileKeys() {
+		if !slices.Contains([]string{"listen", "data", "publicUrl"}, key) &&
+			!strings.HasPrefix(key, "rateLimits") && !strings.HasPrefix(key, "objectStores") {
+			continue
+		}
+		leaf := key[strings.LastIndex(key, ".")+1:]
+		if !regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(leaf) + `:`).MatchString(all) {
+			t.Errorf("no test file sets %s", key)
+		}
+	}
+}
+
+const azureCompatibleFile = `
+objectStores:
+  azure:
+    mode: azure-compatible
+    endpoint: http://127.0.0.1:10000/devstoreaccount1
+    accountName: devstoreaccount1
+    accountKey: a2V5
+`
+
+const azureSecretFile = `
+objectStores:
+  azure:
+    mode: cloud
+    clientId: 0f2c8a8e-6a53-4b5e-9a55-3f0e6f7c1a11
+    clientSecret: entra-secret
+`
+
+func TestLoadEmptyFileIsTheDefault(t *testing.T) {
+	for _, body := range []string{"", "# nothing configured\n", "objectStores: {}\n"} {
+		f, err := config.Load(writeFile(t, body))
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		c, err := f.ObjectStoreConfig()
+		if err != nil || !reflect.DeepEqual(c, objectstore.Config{}) {
+			t.Errorf("%q: objectStores %+v %v, want the zero Config (every provider local)", body, c, err)
+		}
+		if f.Identities() != service.DefaultIdentities {
+			t.Errorf("%q: identities %+v", body, f.Identities())
+		}
+	}
+}
+
+// TestLoadRejects: every mistake is refused with a message naming the file
+// and the key as the file spells it (or its line).
+func TestLoadRejects(t *testing.T) {
+	keys := fileKeys()
+	for _, tc := range []struct {
+		name, body string
+		field      string // the key named, as the file spells it ("" for YAML errors)
+		want       string // also in the message
+	}{
+		{"unknown key", "listn: 127.0.0.1:8080\n", "", "line 1: field listn not found"},
+		{"unknown nested key", "objectStores:\n  aws:\n    endpont: http://127.0.0.1:9000\n", "", "line 3: field endpont not found"},
+		{"unknown provider", "objectStores:\n  ibm:\n    mode: cloud\n", "", "field ibm not found"},
+		{"duplicate key", "listen: a\nlisten: b\n", "", `"listen" already defined`},
+		{"wrong type", "objectStores:\n  retry:\n    maxAttempts: many\n", "", "line 3"},
+		{"not a mapping", "- listen\n", "", "line 1"},
+		{"bad timeout", "objectStores:\n  timeout: 5 minutes\n", "objectStores.timeout", "not a duration"},
+		{"unitless timeout", "objectStores:\n  timeout: 30\n", "objectStores.timeout", "not a duration"},
+		{"negative timeout", "objectStores:\n  timeout: -1s\n", "objectStores.timeout", "not a duration"},
+		{"bad base delay", "objectStores:\n  retry:\n    baseDelay: soon\n", "objectStores.retry.baseDelay", "not a duration"},
+		{"bad max delay", "objectStores:\n  retry:\n    maxDelay: 1 s\n", "objectStores.retry.maxDelay", "not a duration"},
+		{"max below base", "objectStores:\n  retry:\n    baseDelay: 2s\n    maxDelay: 1s\n", "objectStores.retry.maxDelay", "BaseDelay"},
+		{"negative attempts", "objectStores:\n  retry:\n    maxAttempts: -1\n", "objectStores.retry.maxAttempts", "negative"},
+		{"bad session duration", "objectStores:\n  aws:\n    mode: cloud\n    sessionDuration: forever\n", "objectStores.aws.sessionDuration", "not a duration"},
+		{"short session", "objectStores:\n  aws:\n    mode: cloud\n    sessionDuration: 5m\n", "objectStores.aws.sessionDuration", "15m..12h"},
+		{"bad AWS mode", "objectStores:\n  aws:\n    mode: s3\n", "objectStores.aws.mode", `"s3" is not one of cloud, s3-compatible, local`},
+		{"Azure mode of another provider", "objectStores:\n  azure:\n    mode: s3-compatible\n", "objectStores.azure.mode", "azure-compatible"},
+		{"bad GCP mode", "objectStores:\n  gcp:\n    mode: gcs\n", "objectStores.gcp.mode", "gcs-compatible"},
+		{"S3 endpoint missing", "objectStores:\n  aws:\n    mode: s3-compatible\n    accessKeyId: a\n    secretAccessKey: b\n",
+			"objectStores.aws.endpoint", "required in mode s3-compatible"},
+		{"Azure endpoint missing", "objectStores:\n  azure:\n    mode: azure-compatible\n    accountName: a\n    accountKey: a2V5\n",
+			"objectStores.azure.endpoint", "required in mode azure-compatible"},
+		{"GCS endpoint missing", "objectStores:\n  gcp:\n    mode: gcs-compatible\n", "objectStores.gcp.endpoint", "required in mode gcs-compatible"},
+		{"endpoint in cloud mode", "objectStores:\n  aws:\n    mode: cloud\n    endpoint: http://127.0.0.1:9000\n", "objectStores.aws.endpoint", "not used in mode cloud"},
+		{"endpoint in local mode", "objectStores:\n  gcp:\n    endpoint: http://127.0.0.1:4443\n", "objectStores.gcp.endpoint", "not used in mode local"},
+		{"endpoint not http", "objectStores:\n  aws:\n    mode: s3-compatible\n    endpoint: minio:9000\n    accessKeyId: a\n    secretAccessKey: b\n",
+			"objectStores.aws.endpoint", "scheme"},
+		{"credentials in the endpoint", "objectStores:\n  azure:\n    mode: azure-compatible\n    endpoint: http://admin:hunter2@127.0.0.1:10000/acct\n    accountName: a\n    accountKey: a2V5\n",
+			"objectStores.azure.endpoint", "credentials do not belong in the URL"},
+		{"S3 without credentials", "objectStores:\n  aws:\n    mode: s3-compatible\n    endpoint: http://127.0.0.1:9000\n",
+			"objectStores.aws.accessKeyId", "required"},
+		{"secret without key id", "objectStores:\n  aws:\n    mode: cloud\n    secretAccessKey: s\n", "objectStores.aws.secretAccessKey", "go together"},
+		{"STS in local mode", "objectStores:\n  aws:\n    stsEndpoint: http://127.0.0.1:9000\n", "objectStores.aws.stsEndpoint", "local"},
+		{"bad region", "objectStores:\n  aws:\n    region: US East\n", "objectStores.aws.region", "not a region"},
+		{"Azurite without key", "objectStores:\n  azure:\n    mode: azure-compatible\n    endpoint: http://127.0.0.1:10000/devstoreaccount1\n    accountName: devstoreaccount1\n",
+			"objectStores.azure.accountKey", "required"},
+		{"Azure secret without client id", "objectStores:\n  azure:\n    mode: cloud\n    clientSecret: s\n", "objectStores.azure.clientId", "required"},
+		{"Azure secret and certificate", "objectStores:\n  azure:\n    mode: cloud\n    clientId: c\n    clientSecret: s\n    clientCertificateFile: /c.pem\n",
+			"objectStores.azure.clientCertificateFile", "either"},
+		{"impersonation in local mode", "objectStores:\n  gcp:\n    iamCredentialsEndpoint: http://127.0.0.1:8085\n", "objectStores.gcp.iamCredentialsEndpoint", "local"},
+		{"bad rate limit", "rateLimits:\n  cloudBackups: lots\n", "rateLimits.cloudBackups", "CAPACITY:REFILL/PERIOD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.body)
+			_, err := config.Load(path)
+			if err == nil {
+				t.Fatalf("Load accepted:\n%s", tc.body)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, path+": ") {
+				t.Errorf("%q does not start with the file name", msg)
+			}
+			if tc.field != "" {
+				if !strings.Contains(msg, ": "+tc.field+": ") {
+					t.Errorf("%q does not name %s", msg, tc.field)
+				}
+				if !slices.Contains(keys, tc.field) {
+					t.Errorf("the message names %s, which is not a key of the file", tc.field)
+				}
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Errorf("%q does not say %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "hunter2") {
+				t.Errorf("%q shows a password", msg)
+			}
+		})
+	}
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// fileKeys lists every key of the file as dotted paths
+// (objectStores.aws.endpoint), from File's yaml tags.
+func fileKeys() []string {
+	var keys []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			key := prefix + name
+			keys = append(keys, key)
+			if f.Type.Kind() == reflect.Struct {
+				walk(key+".", f.Type)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(config.File{}))
+	return keys
+}
+
+// yamlBlocks returns the ```yaml blocks of a Markdown file.
+func yamlBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	var cur *strings.Builder
+	for _, line := range strings.Split(string(data), "\n") {
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```yaml":
+			cur = &strings.Builder{}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(line + "\n")
+		}
+	}
+	if cur != nil {
+		t.Fatalf("%s: unterminated ```yaml block", path)
+	}
+	return blocks
+}
+
+// TestDocumentedExamplesLoad loads every YAML example of
+// docs/configuration.md and README.md, so that the documentation cannot
+// drift from the file format, and checks that together they show every
+// provider in every mode, and that the reference names every key.
+func TestDocumentedExamplesLoad(t *testing.T) {
+	modes := map[string]bool{}
+	var s3WithSTS, s3Static bool
+	for _, doc := range []string{"../../docs/configuration.md", "../../README.md"} {
+		for i, block := range yamlBlocks(t, doc) {
+			f, err := config.Load(writeFile(t, block))
+			if err != nil {
+				t.Errorf("%s, YAML example %d: %v\n%s", doc, i+1, err, block)
+				continue
+			}
+			c, err := f.ObjectStoreConfig()
+			if err != nil {
+				t.Errorf("%s, YAML example %d: %v", doc, i+1, err)
+				continue
+			}
+			c.LocalDir = "/data/buckets"
+			if _, err := objectstore.New(c); err != nil {
+				t.Errorf("%s, YAML example %d: objectstore.New: %v", doc, i+1, err)
+			}
+			for p, m := range map[string]objectstore.Mode{"aws": c.AWS.Mode, "azure": c.Azure.Mode, "gcp": c.GCP.Mode} {
+				if m == "" {
+					m = objectstore.ModeLocal
+				}
+				modes[p+":"+string(m)] = true
+			}
+			if c.AWS.Mode == objectstore.ModeS3Compatible {
+				if c.AWS.STSEndpoint != "" {
+					s3WithSTS = true
+				} else {
+					s3Static = true
+				}
+			}
+		}
+	}
+	for _, want := range []string{"aws:cloud", "aws:s3-compatible", "aws:local", "azure:cloud", "azure:azure-compatible", "azure:local",
+		"gcp:cloud", "gcp:gcs-compatible", "gcp:local"} {
+		if !modes[want] {
+			t.Errorf("no documented example configures %s", want)
+		}
+	}
+	if !s3WithSTS || !s3Static {
+		t.Errorf("S3-compatible examples: with STS %v, static credentials %v; want both", s3WithSTS, s3Static)
+	}
+
+	ref, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range fileKeys() {
+		if !strings.Contains(string(ref), "`"+key+"`") {
+			t.Errorf("docs/configuration.md does not document `%s`: add it to the Reference table", key)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"go.mongodb.org/atlas-sdk/v20250312020/admin"
+
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testservices"
+)
+
+// TestSDKExportToEachCloud exports a snapshot with every BSON type into
+// an S3 bucket (gofakes3), an Azure container (Azurite) and a GCS bucket
+// (fake-gcs-server) through the SDK, and reads each back: Atlas's layout,
+// every document, metadata.json per collection, .complete last.
+func TestSDKExportToEachCloud(t *testing.T) {
+	ds := dumptest.Generate(dumptest.Options{Seed: 17, DocsPerCollection: 40})
+	archive := dumptest.ArchiveBytes(ds, true, true)
+	azurite := testservices.Azurite(t)
+	for _, provider := range []string{"AWS", "AZURE", "GCP"} {
+		t.Run(provider, func(t *testing.T) {
+			var cfg objectstore.Config
+			var bucket func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest
+			switch provider {
+			case "AWS":
+				s3 := testservices.S3(t, "s3-exports")
+				cfg.AWS = s3Compatible(s3.URL)
+				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+					return awsBucket("s3-exports", c.awsRole(t, g, true))
+				}
+			case "AZURE":
+				name := uniqueName("e2e-export")
+				testservices.AzuriteContainer(t, azurite, name)
+				cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
+				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+					id, _ := c.azureRole(t, g, true)
+					return azureBucket(azureServiceURL(name), id)
+				}
+			case "GCP":
+				gcs := testservices.GCS(t, "gcs-exports")
+				cfg.GCP = gcsCompatible(gcs.URL)
+				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+					return gcpBucket("gcs-exports", c.gcpRole(t, g))
+				}
+			}
+			c := storeServer(t, "digest", cfg)
+			srv, g, ctx := c.srv, c.srv.GroupID, context.Background()
+			if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
+				t.Fatal(err)
+			}
+			res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0"}, bytes.NewReader(archive))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := c.createBucket(t, g, bucket(c, g))
+			created, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
+				SnapshotId: res.Snapshot.ID, ExportBucketId: b.GetId()}).Execute()
+			if err != nil {
+				t.Fatal(err)
+			}
+			job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
+			store := exportBucket(t, srv, b.GetId())
+			prefix := job.GetPrefix()
+			all := bucketKeys(t, store, prefix+"/")
+			var read []string
+			for _, col := range exportedCollections(ds) {
+				read = append(read, checkCollection(t, store, prefix, "Cluster0-shard-0", col, all)...)
+			}
+			complete := prefix + "/.complete"
+			rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
+			slices.Sort(read)
+			if !slices.Equal(read, rest) || len(rest) != len(all)-1 {
+				t.Errorf("objects under the prefix:\n%q\nwant the collections' objects and .complete:\n%q", all, read)
+			}
+			var doc completeDoc
+			if err := json.Unmarshal(readObject(t, store, complete), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc.TotalFiles != len(rest) {
+				t.Errorf(".complete totalFiles %d, want %d", doc.TotalFiles, len(rest))
+			}
+		})
+	}
+}

@@ -1,0 +1,162 @@
+package exportrunner_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testservices"
+	"github.com/snapexport/snapexport/snapexporttest"
+)
+
+// faultyS3 is gofakes3 behind a proxy that forwards everything until
+// fail is set, and then answers as fail says.
+type faultyS3 struct {
+	s3   *testservices.S3Server
+	fail atomic.Pointer[func(n int, r *http.Request) testservices.Verdict]
+	cfg  objectstore.Config
+}
+
+func newFaultyS3(t *testing.T, bucket string) *faultyS3 {
+	f := &faultyS3{s3: testservices.S3(t, bucket)}
+	proxy := testservices.StartFaultProxy(t, f.s3.URL, func(n int, r *http.Request) testservices.Verdict {
+		if fail := f.fail.Load(); fail != nil {
+			return (*fail)(n, r)
+		}
+		return testservices.Verdict{}
+	})
+	f.cfg = objectstore.Config{
+		AWS: objectstore.AWSConfig{Mode: objectstore.ModeS3Compatible, Endpoint: proxy.URL,
+			AccessKeyID: "AKIDEXPORTFAULTS", SecretAccessKey: "export-faults-secret"},
+		Timeout: 5 * time.Second,
+		Retry:   objectstore.RetryPolicy{MaxAttempts: 6, BaseDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond},
+	}
+	return f
+}
+
+func (f *faultyS3) failWith(fn func(n int, r *http.Request) testservices.Verdict) { f.fail.Store(&fn) }
+
+func faultFixture(t *testing.T, s3 *faultyS3) *fixture {
+	ds := dumptest.Generate(dumptest.Options{Seed: 8, DocsPerCollection: 80})
+	return newFixture(t, snapexporttest.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond, Lease: 3 * time.Second}}, ds)
+}
+
+// TestExportRidesOutTransientFaults: 503s and dropped connections on a
+// share of the bucket's requests are retried; the export succeeds with
+// every object.
+func TestExportRidesOutTransientFaults(t *testing.T) {
+	s3 := newFaultyS3(t, "flaky")
+	f := faultFixture(t, s3)
+	ctx := context.Background()
+	bucketID := f.bucket(t, "flaky")
+	var faults atomic.Int64
+	s3.failWith(func(n int, r *http.Request) testservices.Verdict {
+		switch {
+		case n%4 == 1:
+			faults.Add(1)
+			return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
+		case n%7 == 3:
+			faults.Add(1)
+			return testservices.Verdict{Action: testservices.Drop}
+		}
+		return testservices.Verdict{}
+	})
+	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
+		SnapshotID: f.snapID, ExportBucketID: bucketID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportSuccessful {
+		t.Fatalf("export under transient faults ended %s: %+v", done.State, done.StateReason)
+	}
+	if faults.Load() < 5 {
+		t.Fatalf("only %d faults injected", faults.Load())
+	}
+	s3.fail.Store(nil)
+	objs := objects(t, f.open(t, bucketID), job.Prefix)
+	if _, ok := objs[job.Prefix+"/.complete"]; !ok || len(objs)-1 != done.Progress.Files {
+		t.Errorf("%d objects, %d files recorded, .complete present %v", len(objs), done.Progress.Files, ok)
+	}
+}
+
+// TestExportFailsOnRefusal: a bucket that starts refusing writes (403)
+// fails the job with a reason naming the refusal, and no .complete.
+func TestExportFailsOnRefusal(t *testing.T) {
+	s3 := newFaultyS3(t, "refusing")
+	f := faultFixture(t, s3)
+	ctx := context.Background()
+	bucketID := f.bucket(t, "refusing")
+	var puts atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method == http.MethodPut && puts.Add(1) > 5 {
+			return testservices.S3Error(http.StatusForbidden, "AccessDenied")
+		}
+		return testservices.Verdict{}
+	})
+	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
+		SnapshotID: f.snapID, ExportBucketID: bucketID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
+		t.Fatalf("export refused by the bucket ended %+v", done)
+	}
+	if r := done.StateReason; r.ErrorCode != "BUCKET_ACCESS_DENIED" || !strings.Contains(r.Message, job.Prefix) {
+		t.Errorf("stateReason = %+v, want BUCKET_ACCESS_DENIED naming the object", r)
+	}
+	if s3.s3.HasObject("refusing", job.Prefix+"/.complete") {
+		t.Error("a failed export wrote .complete")
+	}
+	if puts.Load() > 10 {
+		t.Errorf("%d PUTs: a refusal was retried", puts.Load())
+	}
+}
+
+// TestCancelRunningExport cancels an export while it writes: it ends
+// Cancelled, without .complete.
+func TestCancelRunningExport(t *testing.T) {
+	ds := dumptest.Generate(dumptest.Options{Seed: 4, DocsPerCollection: 20, BulkBytes: 24 << 20, BulkDocSize: 4 << 10})
+	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{ChunkBytes: 64 << 10,
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}, ds)
+	ctx := context.Background()
+	bucketID := f.bucket(t, "cancelled")
+	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
+		SnapshotID: f.snapID, ExportBucketID: bucketID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		j, err := f.svc.ExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == snapexport.ExportInProgress {
+			break
+		}
+		if !j.State.Active() || time.Now().After(deadline) {
+			t.Fatalf("export did not start: %s", j.State)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := f.svc.CancelExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := f.wait(t, job.ID, 30*time.Second)
+	if done.State != snapexport.ExportCancelled || done.FinishedAt == nil {
+		t.Fatalf("cancelled export ended %+v", done)
+	}
+	if _, ok := objects(t, f.open(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
+		t.Error("a cancelled export wrote .complete")
+	}
+}

@@ -1,0 +1,107 @@
+// Package service applies the rules of the export API to the store: what
+// may be created, what a resource must refer to, and which Atlas error each
+// broken rule produces. Callers (the HTTP API, the admin commands) have
+// already authenticated and authorized the caller.
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/objectstore"
+)
+
+// Identities are the service's own cloud identities, shown to customers so
+// they can trust them (AWS account ARN, Azure application id, GCP domain).
+type Identities struct {
+	AWSAccountARN    string
+	AzureAppID       string
+	GCPProjectSuffix string // the p-<24 chars> part of generated service accounts
+	DefaultAWSRegion string
+}
+
+// DefaultIdentities are used when the configuration names none.
+var DefaultIdentities = Identities{
+	AWSAccountARN:    "arn:aws:iam::000000000000:root",
+	AzureAppID:       "9f2deb0d-be22-4524-a403-df531868bac0",
+	GCPProjectSuffix: "snapexport00000000000000",
+	DefaultAWSRegion: "us-east-1",
+}
+
+// BucketAccess reaches customers' buckets through their cloud provider
+// access roles; objectstore.Stores implements it.
+type BucketAccess interface {
+	// Verify proves the bucket is reachable and writable and returns its
+	// region (AWS; "" otherwise).
+	Verify(ctx context.Context, t objectstore.Target) (region string, err error)
+	// AssumeRole proves the service can act for the role.
+	AssumeRole(ctx context.Context, role *snapexport.CloudProviderAccessRole) error
+	// BucketRegion looks up an S3 bucket's region.
+	BucketRegion(ctx context.Context, t objectstore.Target) (string, error)
+	// PrivateLink tells whether private networking needs a VPC endpoint
+	// and which one is configured for an AWS region.
+	PrivateLink(region string) (needed bool, endpoint string)
+}
+
+// Service is the export API's business logic over a Store.
+type Service struct {
+	Store snapexport.Store
+	// Buckets reaches customers' buckets; when nil, buckets and roles are
+	// recorded without being reached (as admin commands do).
+	Buckets    BucketAccess
+	Identities Identities
+	// SnapshotData keeps snapshots' data; snapshots cannot be imported
+	// when nil.
+	SnapshotData SnapshotData
+	// Exports runs export jobs; when nil, jobs are recorded and stay
+	// queued.
+	Exports ExportQueue
+	// Logger receives what fails after a request has been answered;
+	// slog.Default() when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Time is the service's clock, in UTC.
+func (s *Service) Time() time.Time { return s.now() }
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// NewID returns a new ObjectId in hex, the id format of every Atlas resource.
+func NewID() string { return bson.NewObjectID().Hex() }
+
+// Project returns the project with id, or GROUP_NOT_FOUND.
+func (s *Service) Project(ctx context.Context, id string) (*snapexport.Project, error) {
+	var p *snapexport.Project
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		p, err = tx.Project(ctx, id)
+		return err
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, groupNotFound(id)
+	}
+	return p, err
+}
+
+func groupNotFound(id string) error {
+	return snapexport.Errorf(404, snapexport.CodeGroupNotFound, "No group with ID %s exists.", id)
+}
