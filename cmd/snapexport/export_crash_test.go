@@ -204,3 +204,29 @@ func localObjects(t *testing.T, dataDir, bucket, prefix string) map[string][]byt
 	}
 	return out
 }
+
+// TestShippedBinaryHasNoCrashPoints builds the command as users do and
+// checks that no crash point made it in: neither the variable that arms
+// one nor the code that reads it.
+func TestShippedBinaryHasNoCrashPoints(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "snapexport")
+	if err := goBuild(bin); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(exportrunner.CrashEnv)) {
+		t.Errorf("the shipped binary mentions %s", exportrunner.CrashEnv)
+	}
+	// The test binary is built with the crash points: the check above
+	// can fail.
+	armed, err := os.ReadFile(binary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(armed, []byte(exportrunner.CrashEnv)) {
+		t.Errorf("the test binary, built with -tags crashpoints, does not mention %s", exportrunner.CrashEnv)
+	}
+}

@@ -50,7 +50,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// binary builds the snapexport command once per test run.
+// binary builds the snapexport command once per test run, with the crash
+// points of the export runner (exportrunner.CrashEnv) that the crash tests
+// trigger; the shipped binary has none (TestShippedBinaryHasNoCrashPoints).
 func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -58,15 +60,21 @@ func binary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "snapexport")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		buildErr = goBuild(binPath, "-tags", "crashpoints")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// goBuild builds the command into out with extra flags.
+func goBuild(out string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out, ".")
+	if b, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return nil
 }
 
 // execResult is what a finished command left behind.

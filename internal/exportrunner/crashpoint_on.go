@@ -1,3 +1,5 @@
+//go:build crashpoints && unix
+
 package exportrunner
 
 import (
@@ -6,14 +8,6 @@ import (
 	"strings"
 	"syscall"
 )
-
-// CrashEnv names the environment variable that kills the process (SIGKILL,
-// as a crash would) at a point of an export, for the tests that prove
-// exports survive crashes: "documents:N" once N documents of a job have
-// been handed to the bucket (mid-collection, possibly before its
-// metadata.json), "collections:N" once N collections are recorded as
-// finished, "complete:1" just before .complete is written.
-const CrashEnv = "SNAPEXPORT_CRASH_POINT"
 
 var crashPoint = func() (p struct {
 	what string
