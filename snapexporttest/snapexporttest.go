@@ -15,17 +15,18 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 // Options tune a test server. The zero value gives Atlas's behaviour.
@@ -81,9 +82,8 @@ type Server struct {
 	// throwaway schema of it that Close drops; both are empty on SQLite.
 	Database, Schema string
 
-	http    *http.Server
+	served  chan error
 	tempDir string
-	exports bool
 }
 
 // testHash keeps client-secret hashing cheap: test secrets are throwaway
@@ -124,13 +124,20 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger, Now: o.Now}
+	// The sweeps of expired snapshots and removed items start a minute
+	// in, so that a test's fixtures of any age outlive its first minute.
+	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
+		SweepInterval: time.Minute, SweepDelay: time.Minute}
 	if o.Database == "" {
 		o.Database = os.Getenv(EnvDatabase)
 	}
 	if o.Database != "" {
 		s.Database, s.Schema = o.Database, "snapexporttest_"+auth.RandomString(16, "abcdefghijklmnopqrstuvwxyz0123456789")
-		cfg.Database, cfg.Postgres = o.Database, postgres.Options{Schema: s.Schema, MaxConns: 4}
+		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) {
+			return postgres.OpenBackend(ctx, s.Database, postgres.Options{Schema: s.Schema, MaxConns: 4})
+		}
+	} else {
+		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }
 	}
 	if o.ObjectStores != nil {
 		cfg.ObjectStores = *o.ObjectStores
@@ -145,7 +152,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.Server = srv
-	b, err := srv.Service.Init(ctx, "snapexporttest", "test", testHash)
+	b, err := srv.Init(ctx, "snapexporttest", "test")
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -160,27 +167,19 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.URL = "http://" + ln.Addr().String()
-	s.http = &http.Server{Handler: srv.Handler()}
-	go s.http.Serve(ln)
-	if !o.NoExports {
-		if err := srv.StartExports(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
-		s.exports = true
-	}
+	s.served = make(chan error, 1)
+	go func() { s.served <- srv.Serve(context.Background(), ln) }()
 	return s, nil
 }
 
-// Close stops the server and removes its temporary data.
+// Close stops the server and removes its temporary data. Requests still in
+// flight are cut short, as httptest.Server.Close does.
 func (s *Server) Close() {
-	if s.http != nil {
-		s.http.Close()
-	}
-	if s.exports {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		s.Server.StopExports(ctx)
+	if s.served != nil {
+		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
+		s.Server.Shutdown(ctx)
+		<-s.served
 	}
 	if s.Server != nil {
 		s.Server.Close()

@@ -81,7 +81,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usageError{"admin " + name + ": --" + f.name + " is required"}
 		}
 	}
-	srv, err := openInstallation(ctx, server.Config{DataDir: *cmd.data, Database: database(*db, "")})
+	srv, err := openInstallation(ctx, server.Config{DataDir: *cmd.data}, database(*db, ""))
 	if err != nil {
 		return err
 	}
@@ -343,7 +343,7 @@ var adminCommands = map[string]func(*adminCmd){
 		c.need("org", org)
 		c.need("name", name)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			return srv.Service.CreateServiceAccount(ctx, *org, *name, *desc, roles, srv.Hash)
+			return srv.CreateServiceAccount(ctx, *org, *name, *desc, roles)
 		}
 		c.text = func(w io.Writer, v any) {
 			k := v.(service.Credentials)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
 
@@ -144,7 +144,7 @@ func TestServeConfigFile(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "data="+dir) {
 		t.Errorf("serve did not use the file's data directory %s:\n%s", dir, p.stderr)
 	}
-	if _, err := os.Stat(filepath.Join(dir, server.DatabaseFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, sqlite.DatabaseFile)); err != nil {
 		t.Errorf("database: %v", err)
 	}
 	lines := p.storage(t)

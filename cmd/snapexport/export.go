@@ -77,8 +77,8 @@ func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, er
 	if file.Data != "" && !given["data"] {
 		*c.data = file.Data
 	}
-	return openInstallation(ctx, server.Config{DataDir: *c.data, Database: database(*c.db, file.Database),
-		SnapshotStore: snapshotStoreURL(*c.store, file.SnapshotStore), ObjectStores: stores})
+	return openInstallation(ctx, server.Config{DataDir: *c.data, SnapshotStore: snapshotStoreURL(*c.store, file.SnapshotStore),
+		ObjectStores: stores}, database(*c.db, file.Database))
 }
 
 // timeLeft is how long the remaining bytes take at rate bytes per second,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
 )
@@ -41,12 +42,16 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, "")})
+	cfg, err := withDatabase(server.Config{DataDir: *dataDir}, database(*db, ""), postgres.Options{})
+	if err != nil {
+		return err
+	}
+	srv, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	b, err := srv.Service.Init(ctx, *orgName, *projectName, srv.Hash)
+	b, err := srv.Init(ctx, *orgName, *projectName)
 	if errors.Is(err, service.ErrAlreadyInitialized) {
 		where := "data directory " + *dataDir
 		if d := database(*db, ""); d != "" {

@@ -19,8 +19,12 @@ import (
 	"syscall"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/config"
+	"github.com/snapexport/snapexport/internal/postgres"
+	"github.com/snapexport/snapexport/internal/redact"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 const usage = `usage: snapexport <command> [flags]
@@ -123,11 +127,30 @@ func snapshotStoreURL(flagValue, fileValue string) string {
 	return fileValue
 }
 
+// withDatabase sets cfg.Backend to the database a command is given:
+// PostgreSQL at a postgres:// URL, else SQLite in cfg.DataDir.
+func withDatabase(cfg server.Config, database string, pg postgres.Options) (server.Config, error) {
+	switch {
+	case postgres.IsURL(database):
+		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) { return postgres.OpenBackend(ctx, database, pg) }
+	case database != "":
+		return cfg, fmt.Errorf("database %q: want a postgres:// URL, or none for SQLite in the data directory", redact.URL(database))
+	default:
+		dir := cfg.DataDir
+		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }
+	}
+	return cfg, nil
+}
+
 // openInstallation opens an existing installation for a command that acts
 // on one: a mistyped --data must not quietly create an empty database.
-func openInstallation(ctx context.Context, cfg server.Config) (*server.Server, error) {
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, server.DatabaseFile)); cfg.Database == "" && err != nil {
-		return nil, fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", cfg.DataDir, server.DatabaseFile, cfg.DataDir)
+func openInstallation(ctx context.Context, cfg server.Config, database string) (*server.Server, error) {
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, sqlite.DatabaseFile)); database == "" && err != nil {
+		return nil, fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", cfg.DataDir, sqlite.DatabaseFile, cfg.DataDir)
+	}
+	cfg, err := withDatabase(cfg, database, postgres.Options{})
+	if err != nil {
+		return nil, err
 	}
 	return server.Open(ctx, cfg)
 }

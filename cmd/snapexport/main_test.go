@@ -27,7 +27,9 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 // The command's contract as an operator and a script see it: what init
@@ -227,7 +229,7 @@ func TestInitJSON(t *testing.T) {
 	}
 
 	// A second init refuses and changes nothing.
-	db := filepath.Join(dir, server.DatabaseFile)
+	db := filepath.Join(dir, sqlite.DatabaseFile)
 	before := fileHash(t, db)
 	again := execBinary(t, "init", "--data", dir, "--json")
 	if again.code == 0 {
@@ -574,11 +576,17 @@ func orgIDs(orgs []orgOut) []string {
 	return out
 }
 
+// overSQLite is cfg over SQLite in its data directory.
+func overSQLite(cfg server.Config) server.Config {
+	cfg, _ = withDatabase(cfg, "", postgres.Options{})
+	return cfg
+}
+
 // startInProcess serves dir in-process, as `serve` would, until the test ends.
 func startInProcess(t *testing.T, dir string) string {
 	t.Helper()
-	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.Open(context.Background(), overSQLite(server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatal(err)
 	}

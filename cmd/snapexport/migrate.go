@@ -13,7 +13,6 @@ import (
 	"github.com/snapexport/snapexport/internal/redact"
 
 	"github.com/snapexport/snapexport/internal/postgres"
-	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
@@ -83,7 +82,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		*dataDir = file.Data
 	}
 	dbURL := database(*db, file.Database)
-	if dbURL != "" && !server.IsPostgres(dbURL) {
+	if dbURL != "" && !postgres.IsURL(dbURL) {
 		return usageError{fmt.Sprintf("--database %q: want a postgres:// URL, or none for SQLite in the data directory", redact.URL(dbURL))}
 	}
 	pgOptions, err := file.PostgresOptions()
@@ -149,12 +148,12 @@ func migratePostgres(ctx context.Context, action, dbURL string, opts postgres.Op
 }
 
 func migrateSQLite(ctx context.Context, action, dataDir string) (migrateOutput, error) {
-	file := filepath.Join(dataDir, server.DatabaseFile)
+	file := filepath.Join(dataDir, sqlite.DatabaseFile)
 	out := migrateOutput{Backend: "sqlite", Database: file}
 	before, err := sqlite.Version(ctx, file)
 	if errors.Is(err, fs.ErrNotExist) {
 		// A mistyped --data must not quietly create an empty database.
-		return out, fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", dataDir, server.DatabaseFile, dataDir)
+		return out, fmt.Errorf("data directory %s is not initialized (no %s); run snapexport init --data %s first", dataDir, sqlite.DatabaseFile, dataDir)
 	}
 	if err != nil {
 		return out, err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/snapexport/snapexport/internal/pgtest"
 	"github.com/snapexport/snapexport/internal/postgres"
-	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
@@ -75,7 +74,7 @@ func TestMigrate(t *testing.T) {
 
 		// Undo the last migration, as if the database came from the
 		// previous release.
-		db, err := sql.Open("sqlite", filepath.Join(dir, server.DatabaseFile))
+		db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.DatabaseFile))
 		if err != nil {
 			t.Fatal(err)
 		}

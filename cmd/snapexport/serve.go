@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/snapexport/snapexport/internal/api"
@@ -15,10 +13,41 @@ import (
 	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/server"
-	"github.com/snapexport/snapexport/internal/service"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, listen, err := serveConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	srv, err := server.Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
+	if err != nil {
+		return fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
+	}
+	if b != nil {
+		printCredentials(stdout, initOutput{
+			OrgID: b.Org.ID, GroupID: b.Project.ID,
+			APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
+			ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
+		})
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// serveConfig turns serve's flags, the environment and the --config file
+// into the server's configuration and the address to listen on. A flag
+// given on the command line wins over the environment, which wins over the
+// file.
+func serveConfig(args []string, stderr io.Writer) (server.Config, string, error) {
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "configuration file (YAML); flags override it")
 	dataDir := fs.String("data", defaultDataDir, "data directory")
@@ -28,7 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	backups := fs.String("rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project, CAPACITY:REFILL/PERIOD")
 	cpa := fs.String("rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project, CAPACITY:REFILL/PERIOD")
 	noLimits := fs.Bool("no-rate-limit", false, "turn rate limiting off")
-	drain := fs.Duration("shutdown-timeout", 30*time.Second, "how long to wait for in-flight requests on shutdown")
+	drain := fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	modes := map[string]*string{}
 	endpoints := map[string]*string{}
 	for _, p := range []string{"aws", "azure", "gcp"} {
@@ -36,18 +65,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		endpoints[p] = fs.String(p+"-endpoint", "", "endpoint URL in "+compatibleMode[p]+" mode")
 	}
 	snapshotStore := fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
-	sweep := fs.Duration("snapshot-sweep-interval", time.Minute, "how often expired snapshots are removed")
+	sweep := fs.Duration("snapshot-sweep-interval", server.DefaultSweepInterval, "how often expired snapshots are removed")
 	exportJobs := fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
 	exportParallel := fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
 	exportChunk := fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
 	exportLease := fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
 	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
+	var cfg server.Config
 	if err := parse(fs, args); err != nil {
-		return err
+		return cfg, "", err
 	}
 	file, given, err := loadConfig(fs, *configPath)
 	if err != nil {
-		return err
+		return cfg, "", err
 	}
 	// A flag given on the command line wins over the file.
 	choose := func(name, flagValue, fileValue string) string {
@@ -58,7 +88,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for name, value := range map[string]string{"rate-limit-cloud-backups": *backups, "rate-limit-cloud-provider-access": *cpa} {
 		if _, err := config.ParsePolicy("--"+name, name, value); given[name] && err != nil {
-			return usageError{err.Error()}
+			return cfg, "", usageError{err.Error()}
 		}
 	}
 	*dataDir = choose("data", *dataDir, file.Data)
@@ -69,10 +99,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*snapshotStore = snapshotStoreURL("", file.SnapshotStore)
 	}
 	if *exportJobs < 1 || *exportParallel < 1 || *exportChunk < 1 || *exportLease < time.Second {
-		return usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least 1s"}
+		return cfg, "", usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least 1s"}
 	}
 	if *sweep <= 0 {
-		return usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
+		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
 	}
 	file.RateLimits.CloudBackups = choose("rate-limit-cloud-backups", *backups, file.RateLimits.CloudBackups)
 	file.RateLimits.CloudProviderAccess = choose("rate-limit-cloud-provider-access", *cpa, file.RateLimits.CloudProviderAccess)
@@ -103,132 +133,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	limits := api.Limits{Disabled: file.RateLimits.Disabled}
 	if limits.CloudBackups, limits.CloudProviderAccess, err = file.Limits(); err != nil {
-		return usageError{err.Error()}
+		return cfg, "", usageError{err.Error()}
 	}
 	stores, err := file.ObjectStoreConfig()
 	if err != nil {
-		return usageError{err.Error()}
+		return cfg, "", usageError{err.Error()}
 	}
 	pgOptions, err := file.PostgresOptions()
 	if err != nil {
-		return usageError{err.Error()}
+		return cfg, "", usageError{err.Error()}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
-
-	srv, err := server.Open(ctx, server.Config{DataDir: *dataDir, Database: database(*db, file.Database), Postgres: pgOptions,
-		PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores, Identities: file.Identities(),
-		SnapshotStore: *snapshotStore,
+	cfg = server.Config{DataDir: *dataDir, PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores,
+		Identities: file.Identities(), SnapshotStore: *snapshotStore, SweepInterval: *sweep, ShutdownTimeout: *drain,
 		Exports: exportrunner.Config{MaxJobs: *exportJobs, ParallelCollections: *exportParallel, ChunkBytes: *exportChunk,
-			Lease: *exportLease}})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	initialized, err := srv.Initialized(ctx)
-	if err != nil {
-		return err
-	}
-	if !initialized {
-		b, err := srv.Service.Init(ctx, "snapexport", "default", srv.Hash)
-		switch {
-		case errors.Is(err, service.ErrAlreadyInitialized):
-			// Another replica initialized the shared database first.
-		case err != nil:
-			return fmt.Errorf("initialize %s: %w", *dataDir, err)
-		default:
-			printCredentials(stdout, initOutput{
-				OrgID: b.Org.ID, GroupID: b.Project.ID,
-				APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
-				ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
-			})
-		}
-	}
-	for _, line := range srv.Buckets.Describe() {
-		logger.Info("object storage", "provider", line)
-	}
-
-	if err := srv.StartExports(ctx); err != nil {
-		return fmt.Errorf("start export jobs: %w", err)
-	}
-	// Running exports stop where they are (and resume at the next start)
-	// before the store closes, however serve ends.
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := srv.StopExports(stopCtx); err != nil {
-			logger.Warn("stopping export jobs", "error", err)
-		}
-	}()
-	sweepCtx, stopSweeping := context.WithCancel(ctx)
-	defer stopSweeping()
-	go sweepSnapshots(sweepCtx, srv.Service, *sweep, logger)
-
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
-	}
-	// Bounded reads keep slow clients from holding connections; writes may
-	// wait for a bucket check (objectStores.timeout) and a database.
-	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
-	storeName := "sqlite"
-	if server.IsPostgres(database(*db, file.Database)) {
-		storeName = "postgres"
-	}
-	logger.Info("serving", "addr", ln.Addr().String(), "data", *dataDir, "database", storeName, "rateLimits", !limits.Disabled)
-
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), *drain)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+			Lease: *exportLease}}
+	cfg, err = withDatabase(cfg, database(*db, file.Database), pgOptions)
+	return cfg, *listen, err
 }
 
 var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-compatible", "gcp": "gcs-compatible"}
-
-// sweepSnapshots removes expired snapshots, and the deleted items kept for
-// paginated listings once they are old enough, every interval until ctx
-// ends.
-func sweepSnapshots(ctx context.Context, svc *service.Service, interval time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	var lastOrphanSweep time.Time
-	for {
-		n, err := svc.SweepExpiredSnapshots(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			logger.Warn("sweeping expired snapshots", "error", err)
-		case n > 0:
-			logger.Info("expired snapshots removed", "count", n)
-		}
-		if _, err := svc.SweepRemovedItems(ctx); err != nil && ctx.Err() == nil {
-			logger.Warn("sweeping deleted items kept for listings", "error", err)
-		}
-		// Folders no snapshot owns are rare (an import killed midway) and
-		// listing the store costs more: once an hour.
-		if time.Since(lastOrphanSweep) >= time.Hour {
-			lastOrphanSweep = time.Now()
-			if _, err := svc.SweepOrphanedSnapshotData(ctx, service.OrphanGrace); err != nil && ctx.Err() == nil {
-				logger.Warn("sweeping orphaned snapshot data", "error", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -75,7 +75,7 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 		in.TakenAt = t.UTC()
 	}
 
-	srv, err := openInstallation(ctx, server.Config{DataDir: *dataDir, Database: database(*db, ""), SnapshotStore: snapshotStoreURL(*store, "")})
+	srv, err := openInstallation(ctx, server.Config{DataDir: *dataDir, SnapshotStore: snapshotStoreURL(*store, "")}, database(*db, ""))
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func TestSnapshotImportBadInput(t *testing.T) {
 func (f *importFixture) snapshots(t *testing.T, cluster string, kind snapexport.SnapshotKind) []*snapexport.Snapshot {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.Open(ctx, server.Config{DataDir: f.dir})
+	srv, err := server.Open(ctx, overSQLite(server.Config{DataDir: f.dir}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ import (
 
 func startUploadServer(t *testing.T, dir string, maxUpload int64) string {
 	t.Helper()
-	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxUploadBytes: maxUpload})
+	srv, err := server.Open(context.Background(), overSQLite(server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxUploadBytes: maxUpload}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/ratelimit"
-	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 // ---------------------------------------------------------------- 1. v1.0
@@ -1387,7 +1387,7 @@ func TestSecretsNotStored(t *testing.T) {
 // sqliteFiles reads the SQLite database files of a data directory.
 func sqliteFiles(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, server.DatabaseFile+"*"))
+	files, err := filepath.Glob(filepath.Join(dir, sqlite.DatabaseFile+"*"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1399,9 +1399,9 @@ func sqliteFiles(t *testing.T, dir string) map[string][]byte {
 			t.Fatal(err)
 		}
 		switch filepath.Base(f) {
-		case server.DatabaseFile:
+		case sqlite.DatabaseFile:
 			sawDB = true
-		case server.DatabaseFile + "-wal":
+		case sqlite.DatabaseFile + "-wal":
 			sawWAL = len(data) > 0
 		}
 		out[filepath.Base(f)] = data

@@ -5,10 +5,11 @@
 //
 // Each export job of a replica set (or of one shard) is one River job. The
 // export job's row is the source of truth: River only decides when a job
-// runs. A runner holds a lease on the export job while it works
-// (renewed every Lease/3 or every second, whichever is sooner) and records each finished collection, so a job
-// whose runner died is taken over by the next runner that gets it (River's
-// rescue of stuck jobs, or the re-queue at start) and continues after the
+// runs. A runner holds a lease on the export job while it works (renewed
+// every Lease/3 or every second, whichever is sooner) and records each
+// finished collection, through the service's rules (Jobs), so a job whose
+// runner died is taken over by the next runner that gets it (queued again
+// once its lease lapses, or at the next start) and continues after the
 // last recorded collection. Since the export engine is deterministic,
 // the collection that was cut short is written again with the same
 // objects and bytes.
@@ -30,8 +31,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/backend"
+	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/objectstore"
-	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
@@ -44,9 +46,44 @@ const (
 	DefaultMaxAttempts = 10
 )
 
+// Jobs is the life of export jobs as a runner lives it: the rules of
+// claims, progress and ends are the service's (service.Service implements
+// it); the runner writes the objects.
+type Jobs interface {
+	// LoadExportJob reads a job, components included;
+	// snapexport.ErrNotFound when it is gone.
+	LoadExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error)
+	// ClaimExportJob takes the job's lease for c's run and returns the job
+	// as it is then; snapexport.ErrLeaseHeld when another run holds it.
+	ClaimExportJob(ctx context.Context, c snapexport.ExportClaim) (*snapexport.ExportJob, error)
+	// ReleaseExportJob gives the lease up.
+	ReleaseExportJob(ctx context.Context, c snapexport.ExportClaim) error
+	// RenewExportClaim extends the lease, records live progress when
+	// given, and reports whether the job was asked to stop;
+	// snapexport.ErrLeaseHeld when the lease was lost.
+	RenewExportClaim(ctx context.Context, c snapexport.ExportClaim, live *snapexport.LiveProgress) (cancelRequested bool, err error)
+	// RecordExportProgress records the job's progress (it is then
+	// InProgress); snapexport.ErrLeaseHeld, ErrExportCancelled or
+	// ErrExportEnded when the run must stop.
+	RecordExportProgress(ctx context.Context, c snapexport.ExportClaim, p snapexport.ExportProgress) error
+	// EndExportJob ends the job in state (why for Failed) when the run
+	// holds it, and wakes the sharded export of a shard's job.
+	EndExportJob(ctx context.Context, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error
+	// ConcludeShardedExport ends a sharded export that failed or was
+	// cancelled, or returns its components, ready, when all succeeded.
+	ConcludeShardedExport(ctx context.Context, c snapexport.ExportClaim, job *snapexport.ExportJob) (comps []*snapexport.ExportJob, ready bool, err error)
+	// CompleteDocument is the job's .complete object but its totalFiles.
+	CompleteDocument(ctx context.Context, job *snapexport.ExportJob) (export.Complete, error)
+	// ExportTarget is how the job's bucket is reached.
+	ExportTarget(ctx context.Context, projectID, bucketID string) (objectstore.Target, error)
+	// LapsedExportJobs lists active jobs whose run stopped renewing its
+	// lease.
+	LapsedExportJobs(ctx context.Context, limit int) ([]*snapexport.ExportJob, error)
+}
+
 // Config configures a Runner.
 type Config struct {
-	Service   *service.Service
+	Jobs      Jobs
 	Buckets   *objectstore.Stores
 	Snapshots *snapshotstore.Store
 	// MaxJobs is how many export jobs (replica sets) this server runs at
@@ -96,28 +133,41 @@ type Args struct {
 // Kind names the job kind in River's tables.
 func (Args) Kind() string { return "snapexport_export" }
 
-// queue is the part of a River client the runner uses, whatever its
-// driver.
-type queue interface {
-	insert(ctx context.Context, args Args) error
-	start(ctx context.Context) error
-	stop(ctx context.Context) error
+// Queue is where export jobs wait for a runner, in the backend's database:
+// the service queues the jobs it records, and a runner of any server
+// sharing the database runs them.
+type Queue struct {
+	backend backend.Queue
+	client  backend.QueueClient
 }
 
-type riverQueue[TTx any] struct{ client *river.Client[TTx] }
+// OpenQueue brings the job queue's tables up to date and opens it for
+// queueing.
+func OpenQueue(ctx context.Context, q backend.Queue, logger *slog.Logger) (*Queue, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := q.Migrate(ctx, logger); err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	client, err := q.NewClient(&river.Config{Logger: logger.With("component", "river")})
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{backend: q, client: client}, nil
+}
 
-func (q riverQueue[TTx]) insert(ctx context.Context, args Args) error {
-	_, err := q.client.Insert(ctx, args, nil)
+// Enqueue asks for an export job to run.
+func (q *Queue) Enqueue(ctx context.Context, projectID, jobID string) error {
+	_, err := q.client.Insert(ctx, Args{ProjectID: projectID, JobID: jobID}, nil)
 	return err
 }
-func (q riverQueue[TTx]) start(ctx context.Context) error { return q.client.Start(ctx) }
-func (q riverQueue[TTx]) stop(ctx context.Context) error  { return q.client.StopAndCancel(ctx) }
 
 // Runner runs export jobs.
 type Runner struct {
-	cfg   Config
-	id    string
-	queue queue
+	cfg    Config
+	id     string
+	client backend.QueueClient
 	// live holds the documents and bytes written so far by each running
 	// job, stored with each lease renewal.
 	live sync.Map
@@ -126,11 +176,18 @@ type Runner struct {
 	swept     chan struct{}
 }
 
-func newRunner(cfg Config) *Runner {
+// New makes a runner of the jobs of q.
+func New(q *Queue, cfg Config) (*Runner, error) {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
 	rand.Read(b)
-	return &Runner{cfg: cfg.withDefaults(), id: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))}
+	r := &Runner{cfg: cfg.withDefaults(), id: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))}
+	client, err := q.backend.NewClient(r.riverConfig())
+	if err != nil {
+		return nil, err
+	}
+	r.client = client
+	return r, nil
 }
 
 func (r *Runner) riverConfig() *river.Config {
@@ -151,21 +208,16 @@ func (r *Runner) riverConfig() *river.Config {
 	}
 }
 
-// ID identifies this runner in leases.
-func (r *Runner) ID() string { return r.id }
-
-// Enqueue asks for an export job to run.
-func (r *Runner) Enqueue(ctx context.Context, projectID, jobID string) error {
-	return r.queue.insert(ctx, Args{ProjectID: projectID, JobID: jobID})
+// enqueue asks for an export job to run (again).
+func (r *Runner) enqueue(ctx context.Context, projectID, jobID string) error {
+	_, err := r.client.Insert(ctx, Args{ProjectID: projectID, JobID: jobID}, nil)
+	return err
 }
 
-// Start starts working and queues again the active jobs that no runner
-// holds (jobs of a server that stopped or died).
+// Start starts working, and queueing again every half lease the jobs
+// whose runner died.
 func (r *Runner) Start(ctx context.Context) error {
-	if err := r.queue.start(ctx); err != nil {
-		return err
-	}
-	if err := r.cfg.Service.RequeueExportJobs(ctx); err != nil {
+	if err := r.client.Start(ctx); err != nil {
 		return err
 	}
 	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -188,12 +240,7 @@ func (r *Runner) requeueLapsed(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		var lapsed []*snapexport.ExportJob
-		err := r.cfg.Service.Store.Read(ctx, func(tx snapexport.Tx) error {
-			var err error
-			lapsed, err = tx.LapsedExportJobs(ctx, time.Now(), 100)
-			return err
-		})
+		lapsed, err := r.cfg.Jobs.LapsedExportJobs(ctx, 100)
 		if err != nil {
 			if ctx.Err() == nil {
 				r.cfg.Logger.Warn("looking for exports whose runner died", "error", err)
@@ -201,7 +248,7 @@ func (r *Runner) requeueLapsed(ctx context.Context) {
 			continue
 		}
 		for _, j := range lapsed {
-			if err := r.Enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
+			if err := r.enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
 				r.cfg.Logger.Warn("export of a dead runner not queued", "export", j.ID, "error", err)
 			}
 		}
@@ -215,7 +262,7 @@ func (r *Runner) Stop(ctx context.Context) error {
 		r.stopSweep()
 		<-r.swept
 	}
-	err := r.queue.stop(ctx)
+	err := r.client.StopAndCancel(ctx)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}

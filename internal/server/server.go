@@ -1,18 +1,22 @@
-// Package server assembles a complete snapexport server over a data
-// directory: the store, the business rules, authentication, rate limits and
-// the HTTP API. `snapexport serve` and the snapexporttest package both use it.
+// Package server runs a complete snapexport server over a backend (a
+// database) and a data directory: the store, the business rules,
+// authentication, rate limits, the HTTP API, the export runner and the
+// sweeps of expired and removed items, from start to graceful shutdown.
+// `snapexport serve` and package snapexporttest both run it; the other
+// commands open it to act on an installation without serving.
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 	"time"
 
 	"gocloud.dev/blob"
@@ -20,26 +24,28 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
-	"github.com/snapexport/snapexport/internal/postgres"
-	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/redact"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
-	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
-// Config selects where state lives and how the API behaves.
+// Defaults of Config.
+const (
+	DefaultSweepInterval   = time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Config selects where state lives and how the server behaves.
 type Config struct {
-	// DataDir holds the SQLite database (unless Database names another)
-	// and the folders of local buckets; created when needed.
+	// Backend opens the database (sqlite.OpenBackend of the data
+	// directory, postgres.OpenBackend); the server closes it.
+	Backend func(ctx context.Context) (*backend.Backend, error)
+	// DataDir holds the folders of local buckets and snapshots, and
+	// SQLite's database when Backend keeps it there.
 	DataDir string
-	// Database selects the store: empty for SQLite in DataDir, or a
-	// postgres:// (postgresql://) URL.
-	Database string
-	// Postgres tunes the PostgreSQL connection pool and transactions.
-	Postgres postgres.Options
 	// PublicURL is the base of links in responses; derived from each
 	// request when empty.
 	PublicURL string
@@ -54,9 +60,12 @@ type Config struct {
 	// (s3://, azblob://, gs://, file://), or empty for <DataDir>/snapshots.
 	// Replicas sharing a database must share it too.
 	SnapshotStore string
-	// Exports tunes the export-job runner (its Service, Buckets and
+	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
 	Exports exportrunner.Config
+	// NoExports leaves export jobs queued while serving, for another
+	// server to run.
+	NoExports bool
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (api.DefaultMaxUploadBytes when zero).
 	MaxUploadBytes int64
@@ -65,35 +74,46 @@ type Config struct {
 	// Now is the clock of the service, authentication and the API;
 	// time.Now when nil.
 	Now func() time.Time
+	// SweepInterval is how often expired snapshots and the removed items
+	// kept for listings are swept while serving (DefaultSweepInterval
+	// when zero).
+	SweepInterval time.Duration
+	// SweepDelay is how long after the start of Serve the first sweep
+	// runs: at once when zero, so that what expired while no server ran
+	// goes first.
+	SweepDelay time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight when serving
+	// ends (DefaultShutdownTimeout when zero).
+	ShutdownTimeout time.Duration
 }
 
-// DatabaseFile is the SQLite file inside a data directory.
-const DatabaseFile = "snapexport.db"
-
-// Server is an assembled server. Close releases the store.
+// Server is an open server. Serve serves it; Close releases it.
 type Server struct {
 	Store   snapexport.Store
 	Buckets *objectstore.Stores
 	// Snapshots holds snapshots' data.
 	Snapshots *snapshotstore.Store
-	// Exports runs export jobs once started (StartExports); until then
-	// jobs are only queued.
-	Exports *exportrunner.Runner
-	Service *service.Service
-	Auth    *auth.Authenticator
-	API     *api.Server
-	// Hash tunes the hashing of new client secrets.
-	Hash auth.HashParams
+	Service   *service.Service
+	Auth      *auth.Authenticator
+	API       *api.Server
+
+	cfg     Config
+	backend *backend.Backend
+	exports *exportrunner.Runner
+
+	mu     sync.Mutex
+	http   *http.Server  // while serving
+	served chan struct{} // closed when Serve returns
 }
 
-// Open opens (creating) the data directory and assembles the server.
-func Open(ctx context.Context, cfg Config) (*Server, error) {
+// Open opens the backend and the data directory and assembles the server.
+// It neither initializes the store nor starts anything: Serve does.
+func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("no data directory given")
 	}
-	store, limiter, unavailable, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
+	if cfg.Backend == nil {
+		return nil, errors.New("no database given")
 	}
 	if cfg.Hash == (auth.HashParams{}) {
 		cfg.Hash = auth.DefaultHashParams
@@ -101,6 +121,21 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Identities == (service.Identities{}) {
 		cfg.Identities = service.DefaultIdentities
 	}
+	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+	b, err := cfg.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, b.Close)
 	osc := cfg.ObjectStores
 	if osc.LocalDir == "" {
 		osc.LocalDir = filepath.Join(cfg.DataDir, "buckets")
@@ -110,73 +145,43 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	buckets, err := objectstore.New(osc)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
+	closers = append(closers, buckets.Close)
 	snapshots, err := openSnapshots(ctx, cfg)
 	if err != nil {
-		buckets.Close()
-		store.Close()
 		return nil, err
 	}
-	svc := &service.Service{Store: store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
-		Logger: cfg.Logger, Now: cfg.Now}
+	closers = append(closers, snapshots.Close)
 	rc := cfg.Exports
-	rc.Service, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
 	if rc.Logger == nil {
 		rc.Logger = cfg.Logger
 	}
-	runner, err := openRunner(ctx, store, rc)
+	queue, err := exportrunner.OpenQueue(ctx, b.Queue, rc.Logger)
 	if err != nil {
-		snapshots.Close()
-		buckets.Close()
-		store.Close()
 		return nil, err
 	}
-	svc.Exports = runner
-	authn := &auth.Authenticator{Store: store, Now: cfg.Now}
+	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
+		Exports: queue, Logger: cfg.Logger, Now: cfg.Now}
+	rc.Jobs, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
+	runner, err := exportrunner.New(queue, rc)
+	if err != nil {
+		return nil, err
+	}
+	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now}
 	return &Server{
-		Store:     store,
+		Store:     b.Store,
 		Buckets:   buckets,
 		Snapshots: snapshots,
-		Exports:   runner,
 		Service:   svc,
 		Auth:      authn,
-		Hash:      cfg.Hash,
-		API: &api.Server{Service: svc, Auth: authn, Limiter: limiter, Limits: cfg.Limits,
-			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: unavailable, Now: cfg.Now,
+		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
+			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
 			MaxUploadBytes: cfg.MaxUploadBytes},
+		cfg:     cfg,
+		backend: b,
+		exports: runner,
 	}, nil
-}
-
-// IsPostgres reports whether a database setting names PostgreSQL.
-func IsPostgres(database string) bool {
-	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
-}
-
-// openStore opens the store cfg selects, with the rate limiter that goes
-// with it (shared through PostgreSQL by every replica; in memory for the
-// single process that owns a SQLite file) and the test for errors that mean
-// the database is unreachable.
-func openStore(ctx context.Context, cfg Config) (snapexport.Store, ratelimit.Limiter, func(error) bool, error) {
-	switch {
-	case IsPostgres(cfg.Database):
-		db, err := postgres.Open(ctx, cfg.Database, cfg.Postgres)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return db, db.Limiter(), postgres.IsUnavailable, nil
-	case cfg.Database != "":
-		return nil, nil, nil, fmt.Errorf("database %q: want a postgres:// URL, or none for SQLite in the data directory", redact.URL(cfg.Database))
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return db, ratelimit.NewMemory(), nil, nil
 }
 
 // Handler is the HTTP API.
@@ -193,28 +198,193 @@ func (s *Server) Initialized(ctx context.Context) (bool, error) {
 	return n > 0, err
 }
 
-// Close releases the object-store clients and closes the store.
-func (s *Server) Close() error {
-	return errors.Join(s.Buckets.Close(), s.Snapshots.Close(), s.Store.Close())
+// Init creates the first organization and project, and credentials that
+// own them; service.ErrAlreadyInitialized when the store has an
+// organization.
+func (s *Server) Init(ctx context.Context, orgName, projectName string) (*service.Bootstrap, error) {
+	return s.Service.Init(ctx, orgName, projectName, s.cfg.Hash)
 }
 
-// openRunner makes the export runner over the store's database.
-func openRunner(ctx context.Context, store snapexport.Store, cfg exportrunner.Config) (*exportrunner.Runner, error) {
-	switch db := store.(type) {
-	case *sqlite.DB:
-		return exportrunner.NewSQLite(ctx, db.QueuePool(), cfg, db.WithQueueLock)
-	case *postgres.DB:
-		return exportrunner.NewPostgres(ctx, db.Pool(), cfg, db.WithMigrationLock)
+// InitIfEmpty is Init on a store that has no organization yet; on one
+// that has, initialized by an earlier start or by another replica at the
+// same time, it returns nil and changes nothing.
+func (s *Server) InitIfEmpty(ctx context.Context, orgName, projectName string) (*service.Bootstrap, error) {
+	initialized, err := s.Initialized(ctx)
+	if err != nil || initialized {
+		return nil, err
 	}
-	return nil, fmt.Errorf("no job queue for a %T store", store)
+	b, err := s.Init(ctx, orgName, projectName)
+	if errors.Is(err, service.ErrAlreadyInitialized) {
+		return nil, nil
+	}
+	return b, err
 }
 
-// StartExports starts running export jobs, including those a previous run
-// left unfinished.
-func (s *Server) StartExports(ctx context.Context) error { return s.Exports.Start(ctx) }
+// CreateServiceAccount creates an OAuth client, its secret hashed as the
+// server hashes them.
+func (s *Server) CreateServiceAccount(ctx context.Context, orgID, name, description string, roles []snapexport.Role) (service.Credentials, error) {
+	return s.Service.CreateServiceAccount(ctx, orgID, name, description, roles, s.cfg.Hash)
+}
 
-// StopExports stops running export jobs; they resume on the next start.
-func (s *Server) StopExports(ctx context.Context) error { return s.Exports.Stop(ctx) }
+// Serve runs export jobs (unless Config.NoExports) and the sweeps, and
+// serves the API on ln, until ctx ends or Shutdown is called. Then it
+// stops accepting requests, waits up to Config.ShutdownTimeout for those
+// in flight, and stops running exports where they are (they resume at the
+// next start, here or on another server). It returns nil once stopped so.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer ln.Close() // when serving never starts
+	logger := s.logger()
+	httpSrv := &http.Server{Handler: s.Handler(),
+		// Bounded reads keep slow clients from holding connections; writes
+		// may wait for a bucket check (objectStores.timeout) and a
+		// database. Uploads push their own read deadline.
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	s.mu.Lock()
+	if s.served != nil {
+		s.mu.Unlock()
+		return errors.New("server: Serve called twice")
+	}
+	s.http, s.served = httpSrv, make(chan struct{})
+	s.mu.Unlock()
+	defer close(s.served)
+
+	for _, line := range s.Buckets.Describe() {
+		logger.Info("object storage", "provider", line)
+	}
+	if !s.cfg.NoExports {
+		if err := s.startExports(ctx); err != nil {
+			return err
+		}
+		// Running exports stop where they are (and resume at the next
+		// start) before the store closes, however serving ends.
+		defer func() {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.exports.Stop(stopCtx); err != nil {
+				logger.Warn("stopping export jobs", "error", err)
+			}
+		}()
+	}
+	sweepCtx, stopSweeping := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		s.sweep(sweepCtx)
+	}()
+	defer func() {
+		stopSweeping()
+		<-swept
+	}()
+
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "database", s.backend.Name,
+		"rateLimits", !s.cfg.Limits.Disabled)
+	select {
+	case err := <-served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil // Shutdown
+		}
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startExports starts running export jobs and queues again the active ones
+// that no runner holds: jobs recorded while no queue could take them, and
+// jobs of a server that stopped or died.
+func (s *Server) startExports(ctx context.Context) error {
+	if err := s.exports.Start(ctx); err != nil {
+		return fmt.Errorf("start export jobs: %w", err)
+	}
+	if err := s.Service.RequeueExportJobs(ctx); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		s.exports.Stop(stopCtx)
+		return fmt.Errorf("start export jobs: %w", err)
+	}
+	return nil
+}
+
+// Shutdown ends Serve: it stops accepting requests and waits for those in
+// flight until ctx ends, then closes their connections; it returns once
+// Serve has returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	httpSrv, served := s.http, s.served
+	s.mu.Unlock()
+	if httpSrv == nil {
+		return nil
+	}
+	err := httpSrv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, httpSrv.Close())
+	}
+	<-served
+	return err
+}
+
+// Close releases the object-store clients and closes the store; call it
+// once Serve has returned.
+func (s *Server) Close() error {
+	return errors.Join(s.Buckets.Close(), s.Snapshots.Close(), s.backend.Close())
+}
+
+// sweep removes expired snapshots, and the deleted items kept for
+// paginated listings once they are old enough, every SweepInterval until
+// ctx ends, from SweepDelay on; snapshot data that no snapshot owns, once
+// an hour.
+func (s *Server) sweep(ctx context.Context) {
+	logger := s.logger()
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	if s.cfg.SweepDelay > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.cfg.SweepDelay):
+		}
+	}
+	var lastOrphanSweep time.Time
+	for {
+		n, err := s.Service.SweepExpiredSnapshots(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("sweeping expired snapshots", "error", err)
+		case n > 0:
+			logger.Info("expired snapshots removed", "count", n)
+		}
+		if _, err := s.Service.SweepRemovedItems(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("sweeping deleted items kept for listings", "error", err)
+		}
+		// Folders no snapshot owns are rare (an import killed midway) and
+		// listing the store costs more: once an hour.
+		if time.Since(lastOrphanSweep) >= time.Hour {
+			lastOrphanSweep = time.Now()
+			if _, err := s.Service.SweepOrphanedSnapshotData(ctx, service.OrphanGrace); err != nil && ctx.Err() == nil {
+				logger.Warn("sweeping orphaned snapshot data", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) logger() *slog.Logger { return cmp.Or(s.cfg.Logger, slog.Default()) }
 
 // openSnapshots opens the snapshot store that cfg names.
 func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error) {

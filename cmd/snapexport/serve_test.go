@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport/internal/export"
+	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/server"
+)
+
+// TestServeConfig checks how serve turns its flags, the environment and
+// the --config file into the server's configuration: defaults, a flag over
+// the environment over the file, and what it refuses.
+func TestServeConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "snapexport.yaml")
+	if err := os.WriteFile(file, []byte(`
+listen: 127.0.0.1:9090
+data: `+filepath.Join(dir, "from-file")+`
+publicUrl: https://file.example.com
+snapshotStore: file:///from-file
+rateLimits:
+  cloudBackups: "10:5/1m"
+objectStores:
+  aws:
+    mode: s3-compatible
+    endpoint: http://s3.file.example.com
+    accessKeyId: AKIAFILE
+    secretAccessKey: file-secret
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		listen, data, publicURL, snapshotStore string
+		backups                                ratelimit.Policy
+		noLimits                               bool
+		sweep, drain, lease                    time.Duration
+		jobs, parallel                         int
+		chunk                                  int64
+		awsMode                                objectstore.Mode
+		awsEndpoint                            string
+		backend                                string // the backend Open opens, or the start of its error
+	}
+	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(),
+		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
+		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite"}
+	with := func(change func(*want)) want {
+		w := defaults
+		change(&w)
+		return w
+	}
+	fromFile := with(func(w *want) {
+		w.listen, w.data, w.publicURL, w.snapshotStore = "127.0.0.1:9090", filepath.Join(dir, "from-file"), "https://file.example.com", "file:///from-file"
+		w.backups = ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 5, Period: time.Minute}
+		w.awsMode, w.awsEndpoint = objectstore.ModeS3Compatible, "http://s3.file.example.com"
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want want
+	}{
+		{name: "defaults", want: defaults},
+		{name: "flags", args: []string{"--data", filepath.Join(dir, "d"), "--listen", "127.0.0.1:0", "--public-url", "https://x.example.com",
+			"--no-rate-limit", "--snapshot-sweep-interval", "5s", "--shutdown-timeout", "3s", "--export-jobs", "2",
+			"--export-parallel-collections", "4", "--export-chunk-bytes", "1024", "--export-lease", "2s",
+			"--snapshot-store", "file:///flag", "--aws-mode", "cloud"},
+			want: with(func(w *want) {
+				w.data, w.listen, w.publicURL, w.noLimits, w.sweep, w.drain = filepath.Join(dir, "d"), "127.0.0.1:0", "https://x.example.com", true, 5*time.Second, 3*time.Second
+				w.jobs, w.parallel, w.chunk, w.lease, w.snapshotStore, w.awsMode = 2, 4, 1024, 2*time.Second, "file:///flag", objectstore.ModeCloud
+			})},
+		{name: "file", args: []string{"--config", file}, want: fromFile},
+		{name: "environment over file", args: []string{"--config", file}, env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
+			want: with(func(w *want) { *w = fromFile; w.snapshotStore = "file:///env" })},
+		{name: "flags over environment and file", env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
+			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--snapshot-store", "file:///flag",
+				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local"},
+			want: with(func(w *want) {
+				*w = fromFile
+				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
+				w.awsMode, w.awsEndpoint = objectstore.ModeLocal, ""
+			})},
+		{name: "postgres from the environment", env: map[string]string{"SNAPEXPORT_DATABASE": "postgres://u@127.0.0.1:1/db?connect_timeout=1"},
+			want: with(func(w *want) { w.backend = "postgres" })},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("SNAPEXPORT_DATABASE", "")
+			t.Setenv("SNAPEXPORT_SNAPSHOT_STORE", "")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if !strings.HasPrefix(tc.want.data, dir) {
+				// The default data directory is relative: open it in a
+				// folder of the test's.
+				t.Chdir(t.TempDir())
+			}
+			cfg, listen, err := serveConfig(tc.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := tc.want
+			got := want{listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
+				backups: cfg.Limits.CloudBackups, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
+				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
+				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
+				backend: openedBackend(t, cfg)}
+			if got != w {
+				t.Errorf("serve %s:\n got %+v\nwant %+v", strings.Join(tc.args, " "), got, w)
+			}
+			if cfg.Logger == nil || cfg.ObjectStores.Logger == nil {
+				t.Error("serve's configuration has no logger")
+			}
+		})
+	}
+}
+
+// openedBackend is the name of the backend cfg opens, or "postgres" for a
+// PostgreSQL server that cannot be reached.
+func openedBackend(t *testing.T, cfg server.Config) string {
+	t.Helper()
+	if cfg.Backend == nil {
+		return "none"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := cfg.Backend(ctx)
+	if err != nil {
+		if strings.Contains(err.Error(), "postgres") {
+			return "postgres"
+		}
+		t.Fatalf("opening the backend: %v", err)
+	}
+	defer b.Close()
+	return b.Name
+}
+
+// TestServeConfigRefuses checks that serve names what is wrong with its
+// command line and starts nothing.
+func TestServeConfigRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		want  string
+		usage bool
+	}{
+		{[]string{"--export-jobs", "0"}, "--export-jobs", true},
+		{[]string{"--export-lease", "10ms"}, "--export-lease at least 1s", true},
+		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
+		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
+		{[]string{"--aws-mode", "nearby"}, "nearby", true},
+		{[]string{"--database", "mysql://db/x"}, `database "mysql://db/x": want a postgres:// URL`, false},
+		{[]string{"stray"}, `unexpected argument "stray"`, true},
+		{[]string{"--config", "/nonexistent/snapexport.yaml"}, "/nonexistent/snapexport.yaml", false},
+	} {
+		_, _, err := serveConfig(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("serve %s: error %v, want one naming %q", strings.Join(tc.args, " "), err, tc.want)
+			continue
+		}
+		var u usageError
+		if errors.As(err, &u) != tc.usage {
+			t.Errorf("serve %s: usage error %t, want %t (%v)", strings.Join(tc.args, " "), !tc.usage, tc.usage, err)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+// Package backend is what a database supplies to the server: the store,
+// the rate limiter, the test for failures that mean the database cannot be
+// reached, and the job queue of export jobs, which lives in the same
+// database. Package sqlite and package postgres each open one; the server
+// runs over whichever it is given.
+package backend
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+)
+
+// Backend is one open database and what runs over it. Close closes it.
+type Backend struct {
+	// Name names the kind of database in logs: "sqlite", "postgres".
+	Name  string
+	Store snapexport.Store
+	// Limiter keeps the rate-limit token buckets: in memory for the one
+	// process that owns a database file, in the database for replicas
+	// sharing it.
+	Limiter ratelimit.Limiter
+	// Unavailable reports failures that mean the database cannot be
+	// reached right now (answered 503, to be retried) rather than a fault.
+	Unavailable func(error) bool
+	// Queue is River's job queue in the database.
+	Queue Queue
+}
+
+// Close closes the database.
+func (b *Backend) Close() error { return b.Store.Close() }
+
+// Queue makes River clients over a backend's database.
+type Queue interface {
+	// Migrate creates or updates River's tables. Servers starting together
+	// over one database migrate one at a time.
+	Migrate(ctx context.Context, logger *slog.Logger) error
+	// NewClient makes a River client; one configured without Workers only
+	// inserts jobs.
+	NewClient(cfg *river.Config) (QueueClient, error)
+}
+
+// QueueClient is what snapexport uses of a River client, whatever the
+// transaction type of its driver.
+type QueueClient interface {
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Start(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// NewQueue is the Queue of a River driver; lock runs River's migrations,
+// which are not atomic, holding a lock that every server over the same
+// database takes too.
+func NewQueue[TTx any](driver riverdriver.Driver[TTx], lock func(ctx context.Context, fn func() error) error) Queue {
+	return &riverQueue[TTx]{driver: driver, lock: lock}
+}
+
+type riverQueue[TTx any] struct {
+	driver riverdriver.Driver[TTx]
+	lock   func(context.Context, func() error) error
+}
+
+func (q *riverQueue[TTx]) Migrate(ctx context.Context, logger *slog.Logger) error {
+	return q.lock(ctx, func() error {
+		// "No migrations to apply" at every start is not news.
+		m, err := rivermigrate.New(q.driver, &rivermigrate.Config{Logger: slog.New(warnOnly{logger.Handler()})})
+		if err != nil {
+			return err
+		}
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	})
+}
+
+func (q *riverQueue[TTx]) NewClient(cfg *river.Config) (QueueClient, error) {
+	return river.NewClient(q.driver, cfg)
+}
+
+// warnOnly passes on warnings and errors only.
+type warnOnly struct{ slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}

@@ -1,0 +1,232 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/snapexport/snapexport"
+)
+
+// The operations below are an export job's life as its runner lives it:
+// claim the job, record its progress, renew the claim, end the job, and for
+// a sharded export conclude it once its shards have ended. Each write is
+// made only while the run holds the job's lease, so that a run that
+// stalled past its lease stops at its next write instead of racing the run
+// that took over.
+
+// LoadExportJob reads a job by id for its runner, components included;
+// snapexport.ErrNotFound when it is gone (removed with its project).
+func (s *Service) LoadExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {
+	var job *snapexport.ExportJob
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		job, err = tx.ExportJob(ctx, projectID, id)
+		return err
+	})
+	return job, err
+}
+
+// ClaimExportJob gives c's run the job's lease, when it is free or already
+// c's, and returns the job as it is then; snapexport.ErrLeaseHeld when
+// another run holds it.
+func (s *Service) ClaimExportJob(ctx context.Context, c snapexport.ExportClaim) (*snapexport.ExportJob, error) {
+	var job *snapexport.ExportJob
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		held, err := renewLease(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return snapexport.ErrLeaseHeld
+		}
+		job, err = tx.ExportJob(ctx, c.ProjectID, c.JobID)
+		return err
+	})
+	return job, err
+}
+
+// ReleaseExportJob gives c's lease up at once, so that a retry here or
+// elsewhere need not wait for it to lapse.
+func (s *Service) ReleaseExportJob(ctx context.Context, c snapexport.ExportClaim) error {
+	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.ClaimExportJob(ctx, c.ProjectID, c.JobID, c.Holder, time.Now(), time.Time{})
+		return err
+	})
+}
+
+// RenewExportClaim extends c's lease, records live progress when given,
+// and reports whether the job was asked to stop;
+// snapexport.ErrLeaseHeld when the lease was lost to another run.
+func (s *Service) RenewExportClaim(ctx context.Context, c snapexport.ExportClaim, live *snapexport.LiveProgress) (cancelRequested bool, err error) {
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		held, err := renewLease(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if !held {
+			return snapexport.ErrLeaseHeld
+		}
+		job, err := tx.ExportJob(ctx, c.ProjectID, c.JobID)
+		if err != nil {
+			return err
+		}
+		cancelRequested = job.CancelRequested
+		if live == nil {
+			return nil
+		}
+		job.Progress.Documents, job.Progress.Bytes = live.Documents, live.Bytes
+		return tx.UpdateExportJob(ctx, job)
+	})
+	return cancelRequested, err
+}
+
+// RecordExportProgress records the progress of c's job, which is then
+// InProgress, as is its sharded export when it was still Queued. It fails
+// with snapexport.ErrLeaseHeld when another run holds the job,
+// snapexport.ErrExportCancelled when the job was asked to stop and
+// snapexport.ErrExportEnded when it has ended.
+func (s *Service) RecordExportProgress(ctx context.Context, c snapexport.ExportClaim, p snapexport.ExportProgress) error {
+	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		job, err := heldActiveJob(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		job.State, job.Progress = snapexport.ExportInProgress, p
+		if err := tx.UpdateExportJob(ctx, job); err != nil {
+			return err
+		}
+		if job.ParentID == "" {
+			return nil
+		}
+		parent, err := tx.ExportJob(ctx, job.ProjectID, job.ParentID)
+		if err != nil || parent.State != snapexport.ExportQueued {
+			return err
+		}
+		parent.State = snapexport.ExportInProgress
+		return tx.UpdateExportJob(ctx, parent)
+	})
+}
+
+// heldActiveJob reads c's job for a write of its run: only the lease's
+// holder writes, to a job still active that nobody asked to stop.
+func heldActiveJob(ctx context.Context, tx snapexport.Tx, c snapexport.ExportClaim) (*snapexport.ExportJob, error) {
+	held, err := renewLease(ctx, tx, c)
+	if err != nil {
+		return nil, err
+	}
+	if !held {
+		return nil, snapexport.ErrLeaseHeld
+	}
+	job, err := tx.ExportJob(ctx, c.ProjectID, c.JobID)
+	switch {
+	case err != nil:
+		return nil, err
+	case job.CancelRequested:
+		return nil, snapexport.ErrExportCancelled
+	case !job.State.Active():
+		return nil, snapexport.ErrExportEnded
+	}
+	return job, nil
+}
+
+// EndExportJob ends c's job in state, with why for Failed, and wakes the
+// sharded export of a shard's job so that it can conclude. A job another
+// run holds is that run's to end (it sees a cancellation at its next
+// renewal), and an ended or removed job is left as it is.
+func (s *Service) EndExportJob(ctx context.Context, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+	var parent string
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		parent = ""
+		held, err := renewLease(ctx, tx, c)
+		if err != nil || !held {
+			return err
+		}
+		job, err := tx.ExportJob(ctx, c.ProjectID, c.JobID)
+		if err != nil || !job.State.Active() {
+			return err
+		}
+		finished := s.now()
+		job.State, job.StateReason, job.FinishedAt = state, why, &finished
+		parent = job.ParentID
+		return tx.UpdateExportJob(ctx, job)
+	})
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil
+	}
+	if err != nil || parent == "" || s.Exports == nil {
+		return err
+	}
+	return s.Exports.Enqueue(ctx, c.ProjectID, parent)
+}
+
+// ConcludeShardedExport decides the sharded export c holds, as its
+// components stand: when one failed or was cancelled, the others are
+// cancelled and, once none is active, the export ends Failed (with the
+// shard's reason) or Cancelled. It returns the components, ready true,
+// when every one succeeded: the runner then writes the export's .complete
+// and ends it Successful. Otherwise the export waits for its components,
+// the last of which wakes it again.
+func (s *Service) ConcludeShardedExport(ctx context.Context, c snapexport.ExportClaim, job *snapexport.ExportJob) (comps []*snapexport.ExportJob, ready bool, err error) {
+	err = s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		comps = comps[:0]
+		for _, comp := range job.Components {
+			j, err := tx.ExportJob(ctx, job.ProjectID, comp.ExportID)
+			if err != nil {
+				return err
+			}
+			comps = append(comps, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	var failed, cancelled *snapexport.ExportJob
+	active := 0
+	for _, comp := range comps {
+		switch comp.State {
+		case snapexport.ExportFailed:
+			failed = comp
+		case snapexport.ExportCancelled:
+			cancelled = comp
+		case snapexport.ExportSuccessful:
+		default:
+			active++
+		}
+	}
+	switch {
+	case (failed != nil || cancelled != nil) && active > 0:
+		_, err := s.CancelExportJobByID(ctx, job.ProjectID, job.ID)
+		return nil, false, err
+	case failed != nil:
+		why := *failed.StateReason
+		why.Message = "shard " + failed.ReplicaSetName + ": " + why.Message
+		return nil, false, s.EndExportJob(ctx, c, snapexport.ExportFailed, &why)
+	case cancelled != nil:
+		return nil, false, s.EndExportJob(ctx, c, snapexport.ExportCancelled, nil)
+	case active > 0:
+		return nil, false, nil
+	}
+	return comps, true, nil
+}
+
+// LapsedExportJobs lists up to limit active jobs of any project whose
+// runner stopped renewing its lease: a server that died, on any replica.
+func (s *Service) LapsedExportJobs(ctx context.Context, limit int) ([]*snapexport.ExportJob, error) {
+	var lapsed []*snapexport.ExportJob
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		lapsed, err = tx.LapsedExportJobs(ctx, time.Now(), limit)
+		return err
+	})
+	return lapsed, err
+}
+
+// renewLease gives c's run the job's lease for another c.Lease from now,
+// in tx, when it is free or already the run's; it reports whether the run
+// holds it.
+func renewLease(ctx context.Context, tx snapexport.Tx, c snapexport.ExportClaim) (bool, error) {
+	now := time.Now()
+	return tx.ClaimExportJob(ctx, c.ProjectID, c.JobID, c.Holder, now, now.Add(c.Lease))
+}

@@ -1,0 +1,34 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/snapexport/snapexport/internal/backend"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+)
+
+// DatabaseFile is the database file inside a data directory.
+const DatabaseFile = "snapexport.db"
+
+// OpenBackend opens (creating it and the directory when needed) the
+// database of the data directory dir. Its rate limits live in memory: the
+// one process that owns the file is the only one to count them. Its job
+// queue gets a pool of its own, of one connection (SQLite has one writer;
+// River's own advice).
+func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	db, err := Open(ctx, filepath.Join(dir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(),
+		Unavailable: func(error) bool { return false },
+		Queue:       backend.NewQueue(riversqlite.New(db.queue), db.WithQueueLock)}, nil
+}
