@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/snapexport/snapexport/internal/api"
-	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/pgtest"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
@@ -35,8 +33,8 @@ import (
 func BenchmarkBackends(b *testing.B) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
-			o := snapexporttest.Options{Limits: &api.Limits{Disabled: true}, DataDir: b.TempDir(),
-				ObjectStores: &objectstore.Config{LocalDir: bucketDir(b)}}
+			o := snapexporttest.Options{RateLimits: &snapexporttest.RateLimits{Disabled: true}, DataDir: b.TempDir(),
+				Buckets: &snapexporttest.Buckets{LocalDir: bucketDir(b)}}
 			if backend == "postgres" {
 				o.Database = pgtest.URL(b)
 			} else {

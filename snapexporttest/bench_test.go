@@ -12,7 +12,6 @@ import (
 	sdkauth "go.mongodb.org/atlas-sdk/v20250312020/auth"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
-	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
 
@@ -96,7 +95,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func forEachClient(b *testing.B, bench func(b *testing.B, c *admin.APIClient, groupID, roleID string)) {
 	for _, method := range []string{"digest", "bearer"} {
 		b.Run(method, func(b *testing.B) {
-			srv := snapexporttest.NewServer(b, snapexporttest.Options{Limits: &api.Limits{Disabled: true}})
+			srv := snapexporttest.NewServer(b, snapexporttest.Options{RateLimits: &snapexporttest.RateLimits{Disabled: true}})
 			var c *admin.APIClient
 			var err error
 			switch method {

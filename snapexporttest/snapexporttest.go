@@ -7,41 +7,39 @@
 //		admin.UseDigestAuth(srv.APIKey.PublicKey, srv.APIKey.PrivateKey))
 //
 // The server is initialized with one organization, one project (GroupID)
-// and an API key and a service account that own the organization.
+// and an API key and a service account that own the organization. It runs
+// export jobs and sweeps expired snapshots as `snapexport serve` does.
 package snapexporttest
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
-	"github.com/snapexport/snapexport/internal/auth"
-	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
-	"github.com/snapexport/snapexport/internal/postgres"
-	"github.com/snapexport/snapexport/internal/server"
-	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // Options tune a test server. The zero value gives Atlas's behaviour.
 type Options struct {
-	// Limits replaces Atlas's rate limits (e.g. Disabled, or a small capacity
-	// to test a client's handling of 429).
-	Limits *api.Limits
+	// RateLimits replaces Atlas's rate limits (e.g. Disabled, or a small
+	// capacity to test a client's handling of 429).
+	RateLimits *RateLimits
 	// Logger receives the server's request log; discarded when nil.
 	Logger *slog.Logger
-	// DataDir keeps the database in a given directory instead of a
-	// temporary one removed by Close.
+	// DataDir keeps the database and local buckets in a given directory
+	// instead of a temporary one removed by Close.
 	DataDir string
-	// ObjectStores says how buckets are reached; by default every
+	// Buckets says how export buckets are reached; by default every
 	// provider's buckets are local folders under the data directory.
-	ObjectStores *objectstore.Config
+	Buckets *Buckets
 	// Database is a postgres:// URL: the server then keeps its state in a
 	// fresh schema of that database, dropped by Close. Empty means the
 	// environment variable SNAPEXPORTTEST_DATABASE, and when that is empty
@@ -49,16 +47,97 @@ type Options struct {
 	Database string
 	// Now replaces the server's clock, e.g. to expire tokens and nonces.
 	Now func() time.Time
-	// Exports tunes the export-job runner (e.g. a small ChunkBytes); by
-	// default it polls for jobs every 50 ms and retries after 100 ms.
-	Exports *exportrunner.Config
+	// Exports tunes how export jobs run; by default the server looks for
+	// new jobs every 50 ms and retries a failed attempt after 100 ms.
+	Exports *Exports
 	// NoExports leaves export jobs queued instead of running them.
 	NoExports bool
+	// SweepInterval is how often expired snapshots are removed, the first
+	// time one interval after the start, so that a test's fixtures of any
+	// age outlive it (default a minute).
+	SweepInterval time.Duration
+}
+
+// RateLimits are the per-project token buckets of the API.
+type RateLimits struct {
+	// Disabled turns rate limiting off.
+	Disabled bool
+	// CloudBackups and CloudProviderAccess replace Atlas's token bucket of
+	// each endpoint set (its snapshots, exports and export buckets; its
+	// cloud provider access roles); nil keeps Atlas's.
+	CloudBackups, CloudProviderAccess *TokenBucket
+}
+
+// TokenBucket holds Capacity requests and regains Refill of them every
+// Period.
+type TokenBucket struct {
+	Capacity, Refill int
+	Period           time.Duration
+}
+
+// Buckets says where export buckets are kept. Each provider's buckets are
+// folders under LocalDir unless an emulator (or a compatible server) of
+// the provider is given.
+type Buckets struct {
+	// LocalDir holds the local buckets, a folder per provider and bucket
+	// (aws/NAME, azure/NAME, gcp/NAME); default <DataDir>/buckets.
+	LocalDir string
+	// S3 reaches AWS buckets on an S3-compatible server.
+	S3 *S3Compatible
+	// Azure reaches Azure containers on an Azure Blob emulator (Azurite).
+	Azure *AzureCompatible
+	// GCS reaches Google Cloud buckets on a GCS emulator (fake-gcs-server).
+	GCS *GCSCompatible
+	// Timeout bounds each check of a bucket (default 30 s).
+	Timeout time.Duration
+}
+
+// S3Compatible is an S3-compatible server and the static credentials the
+// test server signs with.
+type S3Compatible struct {
+	Endpoint                     string
+	AccessKeyID, SecretAccessKey string
+	Region                       string
+	VirtualHostedStyle           bool
+}
+
+// AzureCompatible is the blob service of one storage account, e.g.
+// Azurite's http://127.0.0.1:10000/devstoreaccount1, and its shared key.
+type AzureCompatible struct {
+	Endpoint                string
+	AccountName, AccountKey string
+}
+
+// GCSCompatible is a GCS JSON API endpoint, reached without
+// authentication.
+type GCSCompatible struct {
+	Endpoint string
+}
+
+// Exports tunes how export jobs run; zero fields keep the defaults.
+type Exports struct {
+	// ChunkBytes is the Extended JSON per data object (64 MiB by
+	// default, as Atlas writes them).
+	ChunkBytes int64
+	// ParallelCollections is how many collections of one job are
+	// written at once (one, as Atlas).
+	ParallelCollections int
+	// MaxJobs is how many jobs (replica sets) run at once (five, as
+	// Atlas).
+	MaxJobs int
+	// PollInterval is how often the queue is looked at for new jobs.
+	PollInterval time.Duration
+	// RetryDelay is the wait before retrying an attempt that failed with
+	// a transient fault, doubled for each next one.
+	RetryDelay time.Duration
+	// MaxAttempts bounds the attempts of a job failing with transient
+	// faults.
+	MaxAttempts int
 }
 
 // EnvDatabase names the environment variable that supplies
 // Options.Database, so that a whole test suite can run against PostgreSQL.
-const EnvDatabase = "SNAPEXPORTTEST_DATABASE"
+const EnvDatabase = testserver.EnvDatabase
 
 // APIKey is a digest API key.
 type APIKey struct{ PublicKey, PrivateKey string }
@@ -69,26 +148,16 @@ type ServiceAccount struct{ ClientID, ClientSecret string }
 // Server is a running test server.
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:40123, to give to clients.
-	URL            string
-	OrgID          string
-	GroupID        string
+	URL string
+	// OrgID and GroupID are the organization and the project the server
+	// was initialized with.
+	OrgID, GroupID string
+	// APIKey and ServiceAccount own the organization.
 	APIKey         APIKey
 	ServiceAccount ServiceAccount
-	// Server gives tests direct access to the service, e.g. to add
-	// principals with other roles.
-	Server *server.Server
-	// Database is the PostgreSQL database holding the server's state (the
-	// URL of Options.Database or $SNAPEXPORTTEST_DATABASE), and Schema the
-	// throwaway schema of it that Close drops; both are empty on SQLite.
-	Database, Schema string
 
-	served  chan error
-	tempDir string
+	srv *testserver.Server
 }
-
-// testHash keeps client-secret hashing cheap: test secrets are throwaway
-// and start-up time matters more in a test suite.
-var testHash = auth.HashParams{Time: 1, Memory: 64, Threads: 1}
 
 // NewServer starts a server and closes it when the test ends.
 func NewServer(tb testing.TB, opts ...Options) *Server {
@@ -107,110 +176,122 @@ func NewServer(tb testing.TB, opts ...Options) *Server {
 
 // Start starts a server; call Close when done.
 func Start(ctx context.Context, o Options) (*Server, error) {
-	s := &Server{}
-	dir := o.DataDir
-	if dir == "" {
-		var err error
-		if dir, err = makeTempDir(); err != nil {
-			return nil, err
-		}
-		s.tempDir = dir
-	}
-	limits := api.DefaultLimits()
-	if o.Limits != nil {
-		limits = *o.Limits
-	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	// The sweeps of expired snapshots and removed items start a minute
-	// in, so that a test's fixtures of any age outlive its first minute.
-	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
-		SweepInterval: time.Minute, SweepDelay: time.Minute}
-	if o.Database == "" {
-		o.Database = os.Getenv(EnvDatabase)
-	}
-	if o.Database != "" {
-		s.Database, s.Schema = o.Database, "snapexporttest_"+auth.RandomString(16, "abcdefghijklmnopqrstuvwxyz0123456789")
-		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) {
-			return postgres.OpenBackend(ctx, s.Database, postgres.Options{Schema: s.Schema, MaxConns: 4})
-		}
-	} else {
-		cfg.Backend = func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }
-	}
-	if o.ObjectStores != nil {
-		cfg.ObjectStores = *o.ObjectStores
-	}
-	cfg.Exports = exportrunner.Config{PollInterval: 50 * time.Millisecond, RetryDelay: 100 * time.Millisecond}
-	if o.Exports != nil {
-		cfg.Exports = *o.Exports
-	}
-	srv, err := server.Open(ctx, cfg)
+	srv, err := testserver.Start(ctx, o.internal())
 	if err != nil {
-		s.Close()
 		return nil, err
 	}
-	s.Server = srv
-	b, err := srv.Init(ctx, "snapexporttest", "test")
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.OrgID, s.GroupID = b.Org.ID, b.Project.ID
-	s.APIKey = APIKey{b.APIKey.PublicKey, b.APIKey.PrivateKey}
-	s.ServiceAccount = ServiceAccount{b.ServiceAccount.ClientID, b.ServiceAccount.ClientSecret}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.URL = "http://" + ln.Addr().String()
-	s.served = make(chan error, 1)
-	go func() { s.served <- srv.Serve(context.Background(), ln) }()
-	return s, nil
+	return &Server{URL: srv.URL, OrgID: srv.OrgID, GroupID: srv.GroupID, APIKey: APIKey(srv.APIKey),
+		ServiceAccount: ServiceAccount(srv.ServiceAccount), srv: srv}, nil
 }
 
 // Close stops the server and removes its temporary data. Requests still in
 // flight are cut short, as httptest.Server.Close does.
-func (s *Server) Close() {
-	if s.served != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		s.Server.Shutdown(ctx)
-		<-s.served
-	}
-	if s.Server != nil {
-		s.Server.Close()
-	}
-	if s.Schema != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		postgres.DropSchema(ctx, s.Database, s.Schema)
-		cancel()
-	}
-	s.removeTemp()
+func (s *Server) Close() { s.srv.Close() }
+
+// AddAPIKey creates an API key of the server's organization that holds
+// role: on the organization for ORG_OWNER or ORG_MEMBER, on the server's
+// project for a project role (e.g. snapexport.RoleGroupReadOnly), to test
+// what a client may do with fewer rights.
+func (s *Server) AddAPIKey(ctx context.Context, role snapexport.Role) (APIKey, error) {
+	k, err := s.srv.AddAPIKey(ctx, role)
+	return APIKey(k), err
 }
 
-// makeTempDir makes a throwaway data directory: in $TMPDIR when it is set;
-// otherwise, on Linux, in /dev/shm when it is a memory file system with
-// room; otherwise in the system's temporary directory. A throwaway database
-// needs no durability, and on a disk SQLite's fsyncs (ten per Start and
-// Close under synchronous=FULL, up to several ms each on a virtual disk)
-// are most of start-up (docs/performance.md).
-func makeTempDir() (string, error) {
-	if os.Getenv("TMPDIR") == "" {
-		if parent := memoryTempDir(); parent != "" {
-			if dir, err := os.MkdirTemp(parent, "snapexporttest-"); err == nil {
-				return dir, nil
-			}
+// AddServiceAccount creates a service account of the server's organization
+// that holds role, as AddAPIKey does.
+func (s *Server) AddServiceAccount(ctx context.Context, role snapexport.Role) (ServiceAccount, error) {
+	sa, err := s.srv.AddServiceAccount(ctx, role)
+	return ServiceAccount(sa), err
+}
+
+// CreateCluster registers a cluster in the server's project, as
+// `snapexport admin cluster create` does: a replica set, or a sharded
+// cluster when shards names its replica sets.
+func (s *Server) CreateCluster(ctx context.Context, name string, shards ...string) (*snapexport.Cluster, error) {
+	return s.srv.CreateCluster(ctx, name, shards...)
+}
+
+// Import says what an imported archive is a snapshot of.
+type Import struct {
+	// ClusterName is the cluster (of the server's project) the snapshot
+	// is of.
+	ClusterName string
+	// Shard is the replica set the archive comes from: required for a
+	// sharded cluster.
+	Shard string
+	// TakenAt is the snapshot's time (the import's when zero); the
+	// shards of one sharded-cluster snapshot share it.
+	TakenAt time.Time
+	// Retention is how long the snapshot is kept after the import (30
+	// days when zero).
+	Retention     time.Duration
+	Description   string
+	FrequencyType string // "ondemand" when empty
+}
+
+// Imported is a snapshot made from an archive.
+type Imported struct {
+	Snapshot *snapexport.Snapshot
+	// Sharded is the sharded-cluster snapshot the import completed, if
+	// any.
+	Sharded *snapexport.Snapshot
+	// AutoExport is the export job the cluster's backup schedule started
+	// for the snapshot, if any.
+	AutoExport *snapexport.ExportJob
+	// Notes say what of the archive was left out, and why.
+	Notes []string
+}
+
+// ImportArchive imports a mongodump archive (gzipped or not) as a completed
+// snapshot, as `snapexport snapshot import` does.
+func (s *Server) ImportArchive(ctx context.Context, in Import, archive io.Reader) (*Imported, error) {
+	res, err := s.srv.ImportArchive(ctx, service.ImportInput{ClusterName: in.ClusterName, Shard: in.Shard, TakenAt: in.TakenAt,
+		Retention: in.Retention, Description: in.Description, FrequencyType: in.FrequencyType}, archive)
+	if err != nil {
+		return nil, err
+	}
+	return &Imported{Snapshot: res.Snapshot, Sharded: res.Sharded, AutoExport: res.AutoExport, Notes: res.Notes}, nil
+}
+
+// internal is the test server's configuration of o.
+func (o Options) internal() testserver.Options {
+	out := testserver.Options{Logger: o.Logger, DataDir: o.DataDir, Database: o.Database, Now: o.Now, NoExports: o.NoExports,
+		SweepInterval: o.SweepInterval}
+	if l := o.RateLimits; l != nil {
+		limits := api.DefaultLimits()
+		limits.Disabled = l.Disabled
+		if b := l.CloudBackups; b != nil {
+			limits.CloudBackups = ratelimit.Policy{Name: limits.CloudBackups.Name, Capacity: b.Capacity, Refill: b.Refill, Period: b.Period}
+		}
+		if b := l.CloudProviderAccess; b != nil {
+			limits.CloudProviderAccess = ratelimit.Policy{Name: limits.CloudProviderAccess.Name, Capacity: b.Capacity, Refill: b.Refill, Period: b.Period}
+		}
+		out.Limits = &limits
+	}
+	if b := o.Buckets; b != nil {
+		c := &objectstore.Config{LocalDir: b.LocalDir, Timeout: b.Timeout}
+		if s3 := b.S3; s3 != nil {
+			c.AWS = objectstore.AWSConfig{Mode: objectstore.ModeS3Compatible, Endpoint: s3.Endpoint, AccessKeyID: s3.AccessKeyID,
+				SecretAccessKey: s3.SecretAccessKey, DefaultRegion: s3.Region, VirtualHostedStyle: s3.VirtualHostedStyle}
+		}
+		if az := b.Azure; az != nil {
+			c.Azure = objectstore.AzureConfig{Mode: objectstore.ModeAzureCompatible, Endpoint: az.Endpoint, AccountName: az.AccountName,
+				AccountKey: az.AccountKey}
+		}
+		if gcs := b.GCS; gcs != nil {
+			c.GCP = objectstore.GCPConfig{Mode: objectstore.ModeGCSCompatible, Endpoint: gcs.Endpoint}
+		}
+		out.ObjectStores = c
+	}
+	if e := o.Exports; e != nil {
+		out.Exports = &exportrunner.Config{ChunkBytes: e.ChunkBytes, ParallelCollections: e.ParallelCollections, MaxJobs: e.MaxJobs,
+			PollInterval: e.PollInterval, RetryDelay: e.RetryDelay, MaxAttempts: e.MaxAttempts}
+		if out.Exports.PollInterval == 0 {
+			out.Exports.PollInterval = 50 * time.Millisecond
+		}
+		if out.Exports.RetryDelay == 0 {
+			out.Exports.RetryDelay = 100 * time.Millisecond
 		}
 	}
-	return os.MkdirTemp("", "snapexporttest-")
-}
-
-func (s *Server) removeTemp() {
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
-	}
+	return out
 }

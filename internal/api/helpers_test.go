@@ -25,7 +25,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/openapi/openapitest"
 	"github.com/snapexport/snapexport/internal/server"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // Media types of the two export-bucket versions.
@@ -115,9 +115,9 @@ type env struct {
 	Server *server.Server
 	// Clock is set when the server runs on a fake clock.
 	Clock *fakeClock
-	// test is the snapexporttest server, which names its PostgreSQL
+	// test is the test server, which names its PostgreSQL
 	// schema when it has one.
-	test *snapexporttest.Server
+	test *testserver.Server
 
 	hc *http.Client
 }
@@ -134,10 +134,10 @@ type envOptions struct {
 	exports   *exportrunner.Config
 }
 
-// testHash keeps client-secret hashing cheap, as snapexporttest does.
+// testHash keeps client-secret hashing cheap, as the test server does.
 var testHash = auth.HashParams{Time: 1, Memory: 64, Threads: 1}
 
-// newEnv starts a server with snapexporttest: on SQLite, or on PostgreSQL
+// newEnv starts a test server: on SQLite, or on PostgreSQL
 // when SNAPEXPORTTEST_DATABASE names a database.
 func newEnv(t *testing.T, opts ...envOptions) *env {
 	t.Helper()
@@ -150,12 +150,12 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		// Redirects would hide what the server answered.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	so := snapexporttest.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports}
+	so := testserver.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports}
 	if o.clock != nil {
 		so.Now = o.clock.Now
 		e.Clock = o.clock
 	}
-	srv := snapexporttest.NewServer(t, so)
+	srv := testserver.NewServer(t, so)
 	e.URL, e.OrgID, e.GroupID, e.Server, e.test = srv.URL, srv.OrgID, srv.GroupID, srv.Server, srv
 	e.PublicKey, e.PrivateKey = srv.APIKey.PublicKey, srv.APIKey.PrivateKey
 	e.ClientID, e.ClientSecret = srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret

@@ -25,8 +25,8 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
 	"github.com/snapexport/snapexport/internal/objectstore"
+	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
-	"github.com/snapexport/snapexport/snapexporttest"
 )
 
 // The server's own static S3 credentials in these tests; no answer may
@@ -75,7 +75,7 @@ func storeServer(t *testing.T, mode string, cfg objectstore.Config) *sdkClient {
 	if cfg.Retry == (objectstore.RetryPolicy{}) {
 		cfg.Retry = storeRetry
 	}
-	srv := snapexporttest.NewServer(t, snapexporttest.Options{ObjectStores: &cfg})
+	srv := testserver.NewServer(t, testserver.Options{ObjectStores: &cfg})
 	return newSDKClient(t, srv, mode)
 }
 
@@ -387,7 +387,7 @@ func TestBucketsGCS(t *testing.T) {
 func TestBucketsLocalByDefault(t *testing.T) {
 	forEachMode(t, func(t *testing.T, mode string) {
 		dir := t.TempDir()
-		srv := snapexporttest.NewServer(t, snapexporttest.Options{DataDir: dir})
+		srv := testserver.NewServer(t, testserver.Options{DataDir: dir})
 		c := newSDKClient(t, srv, mode)
 		g := srv.GroupID
 		awsRoleID := c.awsRole(t, g, true)

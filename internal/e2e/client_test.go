@@ -12,19 +12,19 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
 	"github.com/snapexport/snapexport/internal/openapi/openapitest"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // digestClient returns an SDK client authenticating with the server's API
 // key, every response checked against our OpenAPI document.
-func digestClient(t *testing.T, srv *snapexporttest.Server, publicKey, privateKey string) *admin.APIClient {
+func digestClient(t *testing.T, srv *testserver.Server, publicKey, privateKey string) *admin.APIClient {
 	t.Helper()
 	return digestClientVia(t, srv, publicKey, privateKey, validating(t))
 }
 
 // digestClientVia is digestClient sending its requests through rt, which
 // should end in validating(t).
-func digestClientVia(t *testing.T, srv *snapexporttest.Server, publicKey, privateKey string, rt http.RoundTripper) *admin.APIClient {
+func digestClientVia(t *testing.T, srv *testserver.Server, publicKey, privateKey string, rt http.RoundTripper) *admin.APIClient {
 	t.Helper()
 	// admin.UseDigestAuth would replace the HTTP client with one on
 	// http.DefaultTransport, bypassing rt; this is the same digest
@@ -42,14 +42,14 @@ func digestClientVia(t *testing.T, srv *snapexporttest.Server, publicKey, privat
 // oauthClient returns an SDK client authenticating as a service account.
 // The token client is built by hand so that the SDK's OAuth modifier does
 // not replace http.DefaultClient's transport.
-func oauthClient(t *testing.T, srv *snapexporttest.Server, clientID, clientSecret string) *admin.APIClient {
+func oauthClient(t *testing.T, srv *testserver.Server, clientID, clientSecret string) *admin.APIClient {
 	t.Helper()
 	return oauthClientVia(t, srv, clientID, clientSecret, validating(t))
 }
 
 // oauthClientVia is oauthClient sending its token requests and API calls
 // through rt, which should end in validating(t).
-func oauthClientVia(t *testing.T, srv *snapexporttest.Server, clientID, clientSecret string, rt http.RoundTripper) *admin.APIClient {
+func oauthClientVia(t *testing.T, srv *testserver.Server, clientID, clientSecret string, rt http.RoundTripper) *admin.APIClient {
 	t.Helper()
 	cfg := oauthConfig(srv, clientID, clientSecret)
 	// The token requests and, through oauth2's transport, the API calls
@@ -65,7 +65,7 @@ func oauthClientVia(t *testing.T, srv *snapexporttest.Server, clientID, clientSe
 
 // oauthConfig is the SDK's client-credentials configuration with the
 // token and revoke URLs of srv.
-func oauthConfig(srv *snapexporttest.Server, clientID, clientSecret string) *clientcredentials.Config {
+func oauthConfig(srv *testserver.Server, clientID, clientSecret string) *clientcredentials.Config {
 	cfg := clientcredentials.NewConfig(clientID, clientSecret)
 	cfg.TokenURL = srv.URL + clientcredentials.TokenAPIPath
 	cfg.RevokeURL = srv.URL + clientcredentials.RevokeAPIPath
@@ -94,7 +94,7 @@ func validating(t *testing.T) http.RoundTripper {
 }
 
 func TestSDKSmoke(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	for name, c := range map[string]*admin.APIClient{
 		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),

@@ -9,7 +9,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/service"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // sdkExportBucket creates an authorized AWS role and a bucket on it.
@@ -36,7 +36,7 @@ func sdkExportBucket(t *testing.T, c *admin.APIClient, groupID, name string) str
 // TestSDKClusters reads clusters and reads and patches their backup
 // schedules with the SDK, every response checked against the document.
 func TestSDKClusters(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
@@ -150,7 +150,7 @@ func terraformBucketDeleted(t *testing.T, c *admin.APIClient, groupID, bucketID 
 // TestSDKTerraformBucketDelete: the same wait on a project without
 // clusters answers an empty list rather than 404.
 func TestSDKTerraformBucketDelete(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	bucket := sdkExportBucket(t, c, srv.GroupID, "tf-bucket")
 	if _, err := c.CloudBackupsApi.DeleteExportBucket(context.Background(), srv.GroupID, bucket).Execute(); err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/service"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // exportedCollections are the collections of ds an export writes: not
@@ -44,7 +44,7 @@ func exportedCollections(ds *dumptest.Dataset) []*dumptest.Collection {
 // jobs watch` does, until it ends; it fails the test unless it ended in
 // want, telling the states of a sharded export's components, which the
 // API does not show.
-func waitExport(t *testing.T, srv *snapexporttest.Server, c *admin.APIClient, groupID, cluster, id, want string) *admin.DiskBackupExportJob {
+func waitExport(t *testing.T, srv *testserver.Server, c *admin.APIClient, groupID, cluster, id, want string) *admin.DiskBackupExportJob {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
@@ -87,7 +87,7 @@ func waitExport(t *testing.T, srv *snapexporttest.Server, c *admin.APIClient, gr
 }
 
 // exportBucket opens the bucket a job wrote to, as the runner does.
-func exportBucket(t *testing.T, srv *snapexporttest.Server, bucketID string) *blob.Bucket {
+func exportBucket(t *testing.T, srv *testserver.Server, bucketID string) *blob.Bucket {
 	t.Helper()
 	ctx := context.Background()
 	target, err := srv.Server.Service.ExportTarget(ctx, srv.GroupID, bucketID)
@@ -259,7 +259,7 @@ func sameDocument(got, want bson.Raw) bool {
 // reads the bucket back: every document, metadata.json, and .complete
 // last with the cluster's labels and the job's custom data.
 func TestSDKExportReplicaSet(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
@@ -347,7 +347,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 // job reports one component per shard, each shard writes its own data
 // objects, and one .complete counts them all.
 func TestSDKExportShardedCluster(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // bucketPage reads one page of the project's buckets and returns their
@@ -32,7 +32,7 @@ func (c *sdkClient) bucketPage(groupID string, pageNum, itemsPerPage int) (ids [
 }
 
 func TestPagesOfAPassKeepTheirItemsWhileOthersDelete(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	g := srv.GroupID
 	a, b := newSDKClient(t, srv, "digest"), newSDKClient(t, srv, "oauth")
 	role := a.gcpRole(t, g)
@@ -81,7 +81,7 @@ func TestPagesOfAPassKeepTheirItemsWhileOthersDelete(t *testing.T) {
 // pass lists each bucket at most once, and every bucket that existed from
 // before the pass began until after it ended.
 func TestPassesWhileOthersCreateAndDelete(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	g := srv.GroupID
 	reader, writer := newSDKClient(t, srv, "digest"), newSDKClient(t, srv, "oauth")
 	role := writer.gcpRole(t, g)

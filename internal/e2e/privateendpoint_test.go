@@ -7,7 +7,7 @@ import (
 
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // TestSDKPrivateEndpoints drives the object-storage private endpoint
@@ -15,7 +15,7 @@ import (
 // configuration the server reaches buckets directly, so every declared
 // endpoint is usable at once.
 func TestSDKPrivateEndpoints(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	for name, c := range map[string]*admin.APIClient{
 		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),

@@ -23,7 +23,7 @@ import (
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // This file checks who may call what: every operation of the API, in every
@@ -229,7 +229,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	// runs on PostgreSQL when SNAPEXPORTTEST_DATABASE names one.
 	// Export jobs the matrix creates stay queued: their snapshots have no
 	// data to export.
-	ts := snapexporttest.NewServer(t, snapexporttest.Options{Limits: &api.Limits{Disabled: true}, NoExports: true,
+	ts := testserver.NewServer(t, testserver.Options{Limits: &api.Limits{Disabled: true}, NoExports: true,
 		Now: func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }})
 	srv := ts.Server
 	f.srv, f.url = srv, ts.URL

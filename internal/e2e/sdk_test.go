@@ -25,7 +25,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth"
 
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // ---------------------------------------------------------------- harness
@@ -35,7 +35,7 @@ import (
 // do not have, such as featureUsages[].featureId.exportBucketId).
 type sdkClient struct {
 	*admin.APIClient
-	srv    *snapexporttest.Server
+	srv    *testserver.Server
 	bodies *bodyRecorder
 }
 
@@ -48,13 +48,13 @@ func forEachAuth(t *testing.T, f func(t *testing.T, c *sdkClient)) {
 	t.Helper()
 	for _, mode := range authModes {
 		t.Run(mode, func(t *testing.T) {
-			srv := snapexporttest.NewServer(t)
+			srv := testserver.NewServer(t)
 			f(t, newSDKClient(t, srv, mode))
 		})
 	}
 }
 
-func newSDKClient(t *testing.T, srv *snapexporttest.Server, mode string) *sdkClient {
+func newSDKClient(t *testing.T, srv *testserver.Server, mode string) *sdkClient {
 	t.Helper()
 	rec := &bodyRecorder{base: validating(t)}
 	c := &sdkClient{srv: srv, bodies: rec}
@@ -1201,14 +1201,14 @@ func TestSDKProjects(t *testing.T) {
 func TestSDKTokenRevocation(t *testing.T) {
 	revokers := []struct {
 		name   string
-		revoke func(t *testing.T, srv *snapexporttest.Server, tok *auth.Token) error
+		revoke func(t *testing.T, srv *testserver.Server, tok *auth.Token) error
 	}{
-		{"clientcredentials.RevokeToken", func(t *testing.T, srv *snapexporttest.Server, tok *auth.Token) error {
+		{"clientcredentials.RevokeToken", func(t *testing.T, srv *testserver.Server, tok *auth.Token) error {
 			cfg := oauthConfig(srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
 			revokeCtx := context.WithValue(sdkCtx, auth.HTTPClient, &http.Client{Transport: validating(t)})
 			return cfg.RevokeToken(revokeCtx, tok)
 		}},
-		{"POST /api/oauth/revoke", func(t *testing.T, srv *snapexporttest.Server, tok *auth.Token) error {
+		{"POST /api/oauth/revoke", func(t *testing.T, srv *testserver.Server, tok *auth.Token) error {
 			form := url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}
 			req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/oauth/revoke", strings.NewReader(form.Encode()))
 			if err != nil {
@@ -1230,7 +1230,7 @@ func TestSDKTokenRevocation(t *testing.T) {
 	}
 	for _, r := range revokers {
 		t.Run(r.name, func(t *testing.T) {
-			srv := snapexporttest.NewServer(t)
+			srv := testserver.NewServer(t)
 			// A client whose token we hold, as Terraform holds its token to
 			// revoke it at exit.
 			cfg := oauthConfig(srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)

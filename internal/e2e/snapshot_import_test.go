@@ -13,14 +13,14 @@ import (
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // TestImportedSnapshotsThroughSDK imports generated dumps, one through the
 // test server's import and two shards through the upload endpoint, reads
 // them with the SDK, and reads the stored data back.
 func TestImportedSnapshotsThroughSDK(t *testing.T) {
-	srv := snapexporttest.NewServer(t)
+	srv := testserver.NewServer(t)
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID

@@ -13,8 +13,8 @@ import (
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
-	"github.com/snapexport/snapexport/snapexporttest"
 )
 
 // faultyS3 is gofakes3 behind a proxy that forwards everything until
@@ -46,7 +46,7 @@ func (f *faultyS3) failWith(fn func(n int, r *http.Request) testservices.Verdict
 
 func faultFixture(t *testing.T, s3 *faultyS3) *fixture {
 	ds := dumptest.Generate(dumptest.Options{Seed: 8, DocsPerCollection: 80})
-	return newFixture(t, snapexporttest.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
+	return newFixture(t, testserver.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
 		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond, Lease: 3 * time.Second}}, ds)
 }
 
@@ -127,7 +127,7 @@ func TestExportFailsOnRefusal(t *testing.T) {
 // Cancelled, without .complete.
 func TestCancelRunningExport(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 4, DocsPerCollection: 20, BulkBytes: 24 << 20, BulkDocSize: 4 << 10})
-	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{ChunkBytes: 64 << 10,
+	f := newFixture(t, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 64 << 10,
 		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "cancelled")

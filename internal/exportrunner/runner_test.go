@@ -19,20 +19,20 @@ import (
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/service"
-	"github.com/snapexport/snapexport/snapexporttest"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 type fixture struct {
-	srv    *snapexporttest.Server
+	srv    *testserver.Server
 	svc    *service.Service
 	ds     *dumptest.Dataset
 	snapID string
 }
 
-func newFixture(t *testing.T, opts snapexporttest.Options, ds *dumptest.Dataset) *fixture {
+func newFixture(t *testing.T, opts testserver.Options, ds *dumptest.Dataset) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	srv := snapexporttest.NewServer(t, opts)
+	srv := testserver.NewServer(t, opts)
 	f := &fixture{srv: srv, svc: srv.Server.Service, ds: ds}
 	if _, err := f.svc.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0",
 		Labels: []snapexport.Label{{Key: "env", Value: "test"}}}); err != nil {
@@ -124,7 +124,7 @@ func objects(t *testing.T, b *blob.Bucket, prefix string) map[string][]byte {
 
 func TestExportToLocalBucket(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 5, DocsPerCollection: 60})
-	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{ChunkBytes: 8 << 10, PollInterval: 20 * time.Millisecond,
+	f := newFixture(t, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 8 << 10, PollInterval: 20 * time.Millisecond,
 		RetryDelay: 50 * time.Millisecond, ParallelCollections: 3}}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "exports")
@@ -243,7 +243,7 @@ func sameDocument(t *testing.T, where string, n int, line []byte, parsed, want b
 // be deleted, nor can a second export of the same snapshot start.
 func TestActiveExportHoldsBucket(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 6, DocsPerCollection: 5})
-	f := newFixture(t, snapexporttest.Options{NoExports: true}, ds)
+	f := newFixture(t, testserver.Options{NoExports: true}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "held")
 	other := f.bucket(t, "other")
@@ -280,7 +280,7 @@ func TestActiveExportHoldsBucket(t *testing.T) {
 // policy's is exported on arrival; others are not.
 func TestAutoExport(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 7, DocsPerCollection: 10})
-	f := newFixture(t, snapexporttest.Options{Exports: &exportrunner.Config{PollInterval: 20 * time.Millisecond}}, ds)
+	f := newFixture(t, testserver.Options{Exports: &exportrunner.Config{PollInterval: 20 * time.Millisecond}}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "auto")
 	on := true

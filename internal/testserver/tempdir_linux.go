@@ -1,6 +1,6 @@
 //go:build linux
 
-package snapexporttest
+package testserver
 
 import "syscall"
 

@@ -1,5 +1,5 @@
 //go:build !linux
 
-package snapexporttest
+package testserver
 
 func memoryTempDir() string { return "" }

@@ -1,4 +1,4 @@
-package snapexporttest
+package testserver
 
 import (
 	"context"
