@@ -1,9 +1,9 @@
-package snapexport
+package sqlrow
 
 import "encoding/json"
 
-// storedList is the JSON text the storage backends keep for a list: "[]"
-// when it is empty.
+// storedList is the JSON text the stores keep for a list: "[]" when it is
+// empty.
 func storedList[T any](list []T) (string, error) {
 	if len(list) == 0 {
 		return "[]", nil

@@ -1,0 +1,51 @@
+package sqlrow
+
+import (
+	"fmt"
+
+	"github.com/snapexport/snapexport"
+)
+
+// ClusterColumns are the columns of clusters that ClusterValues fills and
+// ScanCluster reads, in that order. Labels and shards are kept as JSON
+// text.
+const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, created_at`
+
+func ClusterValues(c *snapexport.Cluster) ([]any, error) {
+	labels, err := storedList(c.Labels)
+	if err != nil {
+		return nil, err
+	}
+	shards, err := storedList(c.Shards)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, labels, shards, c.Schedule.AutoExportEnabled,
+		c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix, c.CreatedAt}, nil
+}
+
+func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
+	var c snapexport.Cluster
+	var labels, shards string
+	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, &labels, &shards, &c.Schedule.AutoExportEnabled,
+		&c.Schedule.ExportBucketID, &c.Schedule.ExportFrequencyType, &c.Schedule.UseOrgAndGroupNamesInExportPrefix, timeColumn{&c.CreatedAt})
+	if err != nil {
+		return nil, NotFound(err)
+	}
+	if err := loadList(labels, &c.Labels); err != nil {
+		return nil, fmt.Errorf("cluster %s labels: %w", c.ID, err)
+	}
+	if err := loadList(shards, &c.Shards); err != nil {
+		return nil, fmt.Errorf("cluster %s shards: %w", c.ID, err)
+	}
+	return &c, nil
+}
+
+// ClusterScheduleValues are the values of an update of a cluster's
+// schedule (Tx.UpdateClusterSchedule): auto_export_enabled,
+// export_bucket_id, export_frequency_type and use_org_and_group_names, then
+// the project_id and id of the row.
+func ClusterScheduleValues(c *snapexport.Cluster) []any {
+	s := c.Schedule
+	return []any{s.AutoExportEnabled, s.ExportBucketID, s.ExportFrequencyType, s.UseOrgAndGroupNamesInExportPrefix, c.ProjectID, c.ID}
+}
