@@ -8,14 +8,10 @@ import (
 )
 
 func (t *tx) CreateCluster(ctx context.Context, c *snapexport.Cluster) error {
-	values, err := sqlrow.ClusterValues(c)
-	if err != nil {
-		return err
-	}
 	if err := t.lockListOrder(ctx, "clusters/"+c.ProjectID); err != nil {
 		return err
 	}
-	return t.insert(ctx, "cluster", "clusters", sqlrow.ClusterColumns, values)
+	return t.insert(ctx, "cluster", "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
 }
 
 func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {

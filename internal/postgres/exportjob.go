@@ -10,15 +10,11 @@ import (
 )
 
 func (t *tx) CreateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
-	values, err := sqlrow.ExportJobValues(j)
-	if err != nil {
-		return err
-	}
 	// ListExportJobs pages through one cluster's jobs.
 	if err := t.lockListOrder(ctx, "export_jobs/"+j.ProjectID+"/"+j.ClusterID); err != nil {
 		return err
 	}
-	return t.insert(ctx, "export job", "export_jobs", sqlrow.ExportJobColumns, values)
+	return t.insert(ctx, "export job", "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
 }
 
 func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {
@@ -54,14 +50,10 @@ func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucket
 }
 
 func (t *tx) UpdateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
-	values, err := sqlrow.ExportJobUpdateValues(j)
-	if err != nil {
-		return err
-	}
 	return affected(t.exec(ctx, `UPDATE export_jobs SET state = $1, state_reason = $2, finished_at = $3,
 		total_collections = $4, exported_collections = $5, files = $6, documents = $7, bytes = $8, total_documents = $9, total_bytes = $10,
 		cancel_requested = $11
-		WHERE project_id = $12 AND id = $13`, values...))
+		WHERE project_id = $12 AND id = $13`, sqlrow.ExportJobUpdateValues(j)...))
 }
 
 func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {

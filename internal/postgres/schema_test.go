@@ -59,6 +59,29 @@ func (c columns) add(table, column string) {
 	c[table][column] = true
 }
 
+// storeColumns reads rows of (table, column) of the store's own tables.
+func storeColumns(t *testing.T, rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) columns {
+	t.Helper()
+	out := columns{}
+	for rows.Next() {
+		var table, column string
+		if err := rows.Scan(&table, &column); err != nil {
+			t.Fatal(err)
+		}
+		if storeTable(table) {
+			out.add(table, column)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // storeTable reports whether table is one of the store's own.
 func storeTable(table string) bool {
 	return !strings.HasPrefix(table, "river_") && !strings.HasPrefix(table, "sqlite_") && table != "schema_migrations"
@@ -83,20 +106,7 @@ func sqliteColumns(t *testing.T) columns {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	out := columns{}
-	for rows.Next() {
-		var table, column string
-		if err := rows.Scan(&table, &column); err != nil {
-			t.Fatal(err)
-		}
-		if storeTable(table) {
-			out.add(table, column)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return storeColumns(t, rows)
 }
 
 func postgresColumns(t *testing.T) columns {
@@ -109,19 +119,7 @@ func postgresColumns(t *testing.T) columns {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	out := columns{}
-	for rows.Next() {
-		var table, column string
-		if err := rows.Scan(&table, &column); err != nil {
-			t.Fatal(err)
-		}
-		if storeTable(table) {
-			out.add(table, column)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	out := storeColumns(t, rows)
 	if len(out) == 0 {
 		t.Fatal("no tables in the migrated PostgreSQL schema")
 	}

@@ -9,10 +9,6 @@ import (
 )
 
 func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
-	values, err := sqlrow.SnapshotValues(s)
-	if err != nil {
-		return err
-	}
 	// ListSnapshots pages through one cluster's snapshots, but a list's
 	// mark (ListMark) takes the highest number among all of the project's
 	// snapshots, so the project's snapshots commit in order, not only each
@@ -20,7 +16,7 @@ func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
 	if err := t.lockListOrder(ctx, "snapshots/"+s.ProjectID); err != nil {
 		return err
 	}
-	return t.insert(ctx, "snapshot", "snapshots", sqlrow.SnapshotColumns, values)
+	return t.insert(ctx, "snapshot", "snapshots", sqlrow.SnapshotColumns, sqlrow.SnapshotValues(s))
 }
 
 func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {

@@ -8,11 +8,7 @@ import (
 )
 
 func (t *tx) CreateCluster(ctx context.Context, c *snapexport.Cluster) error {
-	values, err := sqlrow.ClusterValues(c)
-	if err != nil {
-		return err
-	}
-	return insert(ctx, t.tx, "clusters", sqlrow.ClusterColumns, values)
+	return insert(ctx, t.tx, "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
 }
 
 func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {

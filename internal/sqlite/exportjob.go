@@ -9,11 +9,7 @@ import (
 )
 
 func (t *tx) CreateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
-	values, err := sqlrow.ExportJobValues(j)
-	if err != nil {
-		return err
-	}
-	return insert(ctx, t.tx, "export_jobs", sqlrow.ExportJobColumns, values)
+	return insert(ctx, t.tx, "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
 }
 
 func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {
@@ -47,14 +43,10 @@ func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucket
 }
 
 func (t *tx) UpdateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
-	values, err := sqlrow.ExportJobUpdateValues(j)
-	if err != nil {
-		return err
-	}
 	return affected(exec(ctx, t.tx, `UPDATE export_jobs SET state = ?, state_reason = ?, finished_at = ?,
 		total_collections = ?, exported_collections = ?, files = ?, documents = ?, bytes = ?, total_documents = ?, total_bytes = ?,
 		cancel_requested = ?
-		WHERE project_id = ? AND id = ?`, values...))
+		WHERE project_id = ? AND id = ?`, sqlrow.ExportJobUpdateValues(j)...))
 }
 
 func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {

@@ -9,11 +9,7 @@ import (
 )
 
 func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
-	values, err := sqlrow.SnapshotValues(s)
-	if err != nil {
-		return err
-	}
-	return insert(ctx, t.tx, "snapshots", sqlrow.SnapshotColumns, values)
+	return insert(ctx, t.tx, "snapshots", sqlrow.SnapshotColumns, sqlrow.SnapshotValues(s))
 }
 
 func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {

@@ -11,17 +11,10 @@ import (
 // text.
 const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, created_at`
 
-func ClusterValues(c *snapexport.Cluster) ([]any, error) {
-	labels, err := storedList(c.Labels)
-	if err != nil {
-		return nil, err
-	}
-	shards, err := storedList(c.Shards)
-	if err != nil {
-		return nil, err
-	}
-	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, labels, shards, c.Schedule.AutoExportEnabled,
-		c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix, c.CreatedAt}, nil
+func ClusterValues(c *snapexport.Cluster) []any {
+	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, storedList(c.Labels), storedList(c.Shards),
+		c.Schedule.AutoExportEnabled, c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix,
+		c.CreatedAt}
 }
 
 func ScanCluster(s Scanner) (*snapexport.Cluster, error) {

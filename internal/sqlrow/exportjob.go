@@ -15,23 +15,12 @@ const ExportJobColumns = `id, project_id, cluster_id, cluster_name, snapshot_id,
 	source_snapshot_id, components, custom_data, prefix, state, state_reason, created_at, finished_at,
 	total_collections, exported_collections, files, documents, bytes, total_documents, total_bytes, cancel_requested`
 
-func ExportJobValues(j *snapexport.ExportJob) ([]any, error) {
-	components, err := storedList(j.Components)
-	if err != nil {
-		return nil, err
-	}
-	customData, err := storedList(j.CustomData)
-	if err != nil {
-		return nil, err
-	}
-	reason, err := json.Marshal(j.StateReason)
-	if err != nil {
-		return nil, err
-	}
+func ExportJobValues(j *snapexport.ExportJob) []any {
 	p := j.Progress
 	return []any{j.ID, j.ProjectID, j.ClusterID, j.ClusterName, j.SnapshotID, j.ExportBucketID, j.ParentID, j.ReplicaSetName,
-		j.SourceSnapshotID, components, customData, j.Prefix, string(j.State), string(reason), j.CreatedAt, j.FinishedAt,
-		p.TotalCollections, p.ExportedCollections, p.Files, p.Documents, p.Bytes, p.TotalDocuments, p.TotalBytes, j.CancelRequested}, nil
+		j.SourceSnapshotID, storedList(j.Components), storedList(j.CustomData), j.Prefix, string(j.State), storedJSON(j.StateReason),
+		j.CreatedAt, j.FinishedAt,
+		p.TotalCollections, p.ExportedCollections, p.Files, p.Documents, p.Bytes, p.TotalDocuments, p.TotalBytes, j.CancelRequested}
 }
 
 func ScanExportJob(s Scanner) (*snapexport.ExportJob, error) {
@@ -61,13 +50,9 @@ func ScanExportJob(s Scanner) (*snapexport.ExportJob, error) {
 // total_collections, exported_collections, files, documents, bytes,
 // total_documents, total_bytes and cancel_requested, then the project_id
 // and id of the row.
-func ExportJobUpdateValues(j *snapexport.ExportJob) ([]any, error) {
-	reason, err := json.Marshal(j.StateReason)
-	if err != nil {
-		return nil, err
-	}
+func ExportJobUpdateValues(j *snapexport.ExportJob) []any {
 	p := j.Progress
-	return []any{string(j.State), string(reason), j.FinishedAt,
+	return []any{string(j.State), storedJSON(j.StateReason), j.FinishedAt,
 		p.TotalCollections, p.ExportedCollections, p.Files, p.Documents, p.Bytes, p.TotalDocuments, p.TotalBytes,
-		j.CancelRequested, j.ProjectID, j.ID}, nil
+		j.CancelRequested, j.ProjectID, j.ID}
 }

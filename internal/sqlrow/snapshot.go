@@ -12,18 +12,10 @@ import (
 const SnapshotColumns = `id, project_id, cluster_id, cluster_name, kind, parent_id, replica_set_name, members, description, snapshot_type,
 	frequency_type, status, mongod_version, cloud_provider, storage_size_bytes, created_at, expires_at, imported_at, collections`
 
-func SnapshotValues(s *snapexport.Snapshot) ([]any, error) {
-	members, err := storedList(s.Members)
-	if err != nil {
-		return nil, err
-	}
-	collections, err := storedList(s.Collections)
-	if err != nil {
-		return nil, err
-	}
-	return []any{s.ID, s.ProjectID, s.ClusterID, s.ClusterName, string(s.Kind), s.ParentID, s.ReplicaSetName, members,
+func SnapshotValues(s *snapexport.Snapshot) []any {
+	return []any{s.ID, s.ProjectID, s.ClusterID, s.ClusterName, string(s.Kind), s.ParentID, s.ReplicaSetName, storedList(s.Members),
 		s.Description, s.SnapshotType, s.FrequencyType, string(s.Status), s.MongodVersion, string(s.CloudProvider), s.StorageSizeBytes,
-		s.CreatedAt, s.ExpiresAt, s.ImportedAt, collections}, nil
+		s.CreatedAt, s.ExpiresAt, s.ImportedAt, storedList(s.Collections)}
 }
 
 func ScanSnapshot(s Scanner) (*snapexport.Snapshot, error) {

@@ -1,15 +1,28 @@
 package sqlrow
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
-// storedList is the JSON text the stores keep for a list: "[]" when it is
-// empty.
-func storedList[T any](list []T) (string, error) {
-	if len(list) == 0 {
-		return "[]", nil
+// storedJSON is the JSON text the stores keep for a list ("[]" when it is
+// empty) or another value. The lists and values kept are of structs of
+// strings and integers, which always encode: a failure is a field that
+// JSON cannot represent added to one of them, a programming error.
+func storedJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("sqlrow: %T has no JSON form: %v", v, err))
 	}
-	b, err := json.Marshal(list)
-	return string(b), err
+	return string(b)
+}
+
+// storedList is storedJSON of a list: "[]" when it is empty.
+func storedList[T any](list []T) string {
+	if len(list) == 0 {
+		return "[]"
+	}
+	return storedJSON(list)
 }
 
 // loadList reads back what storedList wrote; an empty list reads as nil,
