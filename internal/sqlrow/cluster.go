@@ -1,7 +1,7 @@
 package sqlrow
 
 import (
-	"fmt"
+	"cmp"
 
 	"github.com/snapexport/snapexport"
 )
@@ -25,11 +25,10 @@ func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
 	if err != nil {
 		return nil, NotFound(err)
 	}
-	if err := loadList(labels, &c.Labels); err != nil {
-		return nil, fmt.Errorf("cluster %s labels: %w", c.ID, err)
-	}
-	if err := loadList(shards, &c.Shards); err != nil {
-		return nil, fmt.Errorf("cluster %s shards: %w", c.ID, err)
+	err = cmp.Or(loadList(labels, &c.Labels, "cluster", c.ID, "labels"),
+		loadList(shards, &c.Shards, "cluster", c.ID, "shards"))
+	if err != nil {
+		return nil, err
 	}
 	return &c, nil
 }

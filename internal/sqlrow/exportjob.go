@@ -1,8 +1,7 @@
 package sqlrow
 
 import (
-	"encoding/json"
-	"fmt"
+	"cmp"
 
 	"github.com/snapexport/snapexport"
 )
@@ -33,14 +32,11 @@ func ScanExportJob(s Scanner) (*snapexport.ExportJob, error) {
 	if err != nil {
 		return nil, NotFound(err)
 	}
-	if err := loadList(components, &j.Components); err != nil {
-		return nil, fmt.Errorf("export job %s components: %w", j.ID, err)
-	}
-	if err := loadList(customData, &j.CustomData); err != nil {
-		return nil, fmt.Errorf("export job %s custom data: %w", j.ID, err)
-	}
-	if err := json.Unmarshal([]byte(reason), &j.StateReason); err != nil {
-		return nil, fmt.Errorf("export job %s state reason: %w", j.ID, err)
+	err = cmp.Or(loadList(components, &j.Components, "export job", j.ID, "components"),
+		loadList(customData, &j.CustomData, "export job", j.ID, "custom data"),
+		loadJSON(reason, &j.StateReason, "export job", j.ID, "state reason"))
+	if err != nil {
+		return nil, err
 	}
 	return &j, nil
 }

@@ -1,7 +1,7 @@
 package sqlrow
 
 import (
-	"fmt"
+	"cmp"
 
 	"github.com/snapexport/snapexport"
 )
@@ -27,11 +27,10 @@ func ScanSnapshot(s Scanner) (*snapexport.Snapshot, error) {
 	if err != nil {
 		return nil, NotFound(err)
 	}
-	if err := loadList(members, &sn.Members); err != nil {
-		return nil, fmt.Errorf("snapshot %s members: %w", sn.ID, err)
-	}
-	if err := loadList(collections, &sn.Collections); err != nil {
-		return nil, fmt.Errorf("snapshot %s collections: %w", sn.ID, err)
+	err = cmp.Or(loadList(members, &sn.Members, "snapshot", sn.ID, "members"),
+		loadList(collections, &sn.Collections, "snapshot", sn.ID, "collections"))
+	if err != nil {
+		return nil, err
 	}
 	return &sn, nil
 }

@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,18 +21,17 @@ func (r row) Scan(dest ...any) error {
 		return fmt.Errorf("%d destinations for %d columns", len(dest), len(r))
 	}
 	for i, d := range dest {
-		var err error
-		switch d := d.(type) {
-		case sql.Scanner:
-			err = d.Scan(r[i])
-		case *string:
-			*d, _ = r[i].(string)
-		default:
-			err = fmt.Errorf("column %d: destination %T", i, d)
+		if s, ok := d.(sql.Scanner); ok {
+			if err := s.Scan(r[i]); err != nil {
+				return fmt.Errorf("column %d: %w", i, err)
+			}
+			continue
 		}
-		if err != nil {
-			return fmt.Errorf("column %d: %w", i, err)
+		v, to := reflect.ValueOf(r[i]), reflect.ValueOf(d).Elem()
+		if !v.Type().ConvertibleTo(to.Type()) {
+			return fmt.Errorf("column %d: %T into %T", i, r[i], d)
 		}
+		to.Set(v.Convert(to.Type()))
 	}
 	return nil
 }
@@ -115,7 +116,17 @@ func TestStoredLists(t *testing.T) {
 		t.Errorf("labels %v, shards %v", labels, shards)
 	}
 	var back []snapexport.Shard
-	if err := loadList("[]", &back); err != nil || back != nil {
+	if err := loadList("[]", &back, "cluster", "c", "shards"); err != nil || back != nil {
 		t.Errorf(`loadList("[]") = %v, %v; want nil`, back, err)
+	}
+}
+
+// TestStoredListErrors checks that a list that does not read back names
+// the item and the list.
+func TestStoredListErrors(t *testing.T) {
+	at := FormatTime(time.Now())
+	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "not JSON", true, "", "", false, at})
+	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
+		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
 	}
 }

@@ -26,13 +26,22 @@ func storedList[T any](list []T) string {
 }
 
 // loadList reads back what storedList wrote; an empty list reads as nil,
-// as the domain types keep empty lists.
-func loadList[T any](text string, list *[]T) error {
-	if err := json.Unmarshal([]byte(text), list); err != nil {
+// as the domain types keep empty lists. An error names the list: the
+// field of the kind of item with the id.
+func loadList[T any](text string, list *[]T, kind, id, field string) error {
+	if err := loadJSON(text, list, kind, id, field); err != nil {
 		return err
 	}
 	if len(*list) == 0 {
 		*list = nil
+	}
+	return nil
+}
+
+// loadJSON reads back what storedJSON wrote into v.
+func loadJSON(text string, v any, kind, id, field string) error {
+	if err := json.Unmarshal([]byte(text), v); err != nil {
+		return fmt.Errorf("%s %s %s: %w", kind, id, field, err)
 	}
 	return nil
 }
