@@ -1,7 +1,6 @@
 package snapexport
 
 import (
-	"fmt"
 	"regexp"
 	"time"
 )
@@ -73,25 +72,4 @@ func MongoDBMajorVersion(v string) string {
 		return ""
 	}
 	return m[1] + "." + m[2]
-}
-
-// EncodeClusterLists is the stored JSON text of a cluster's labels and
-// shards ("[]" when empty), for the storage backends.
-func EncodeClusterLists(c *Cluster) (labels, shards string, err error) {
-	if labels, err = storedList(c.Labels); err != nil {
-		return "", "", err
-	}
-	shards, err = storedList(c.Shards)
-	return labels, shards, err
-}
-
-// DecodeClusterLists reads back what EncodeClusterLists wrote.
-func DecodeClusterLists(c *Cluster, labels, shards string) error {
-	if err := loadList(labels, &c.Labels); err != nil {
-		return fmt.Errorf("cluster %s labels: %w", c.ID, err)
-	}
-	if err := loadList(shards, &c.Shards); err != nil {
-		return fmt.Errorf("cluster %s shards: %w", c.ID, err)
-	}
-	return nil
 }

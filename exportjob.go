@@ -1,10 +1,6 @@
 package snapexport
 
-import (
-	"encoding/json"
-	"fmt"
-	"time"
-)
+import "time"
 
 // ExportState is an export job's state in Atlas's API.
 type ExportState string
@@ -78,32 +74,4 @@ type ExportProgress struct {
 	Bytes               int64 `json:"bytes"`
 	TotalDocuments      int64 `json:"totalDocuments"`
 	TotalBytes          int64 `json:"totalBytes"`
-}
-
-// EncodeExportJobLists is the stored JSON text of a job's components,
-// custom data ("[]" when empty) and state reason ("null" when none), for
-// the storage backends.
-func EncodeExportJobLists(j *ExportJob) (components, customData, reason string, err error) {
-	if components, err = storedList(j.Components); err != nil {
-		return
-	}
-	if customData, err = storedList(j.CustomData); err != nil {
-		return
-	}
-	b, err := json.Marshal(j.StateReason)
-	return components, customData, string(b), err
-}
-
-// DecodeExportJobLists reads back what EncodeExportJobLists wrote.
-func DecodeExportJobLists(j *ExportJob, components, customData, reason string) error {
-	if err := loadList(components, &j.Components); err != nil {
-		return fmt.Errorf("export job %s components: %w", j.ID, err)
-	}
-	if err := loadList(customData, &j.CustomData); err != nil {
-		return fmt.Errorf("export job %s custom data: %w", j.ID, err)
-	}
-	if err := json.Unmarshal([]byte(reason), &j.StateReason); err != nil {
-		return fmt.Errorf("export job %s state reason: %w", j.ID, err)
-	}
-	return nil
 }

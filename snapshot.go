@@ -1,9 +1,6 @@
 package snapexport
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // SnapshotKind is a snapshot's type in Atlas's API.
 type SnapshotKind string
@@ -83,25 +80,4 @@ type SnapshotCollection struct {
 	UUID  string `json:"uuid,omitempty"`
 	Count int64  `json:"count"`
 	Size  int64  `json:"size"`
-}
-
-// EncodeSnapshotLists is the stored JSON text of a snapshot's members and
-// collections ("[]" when empty), for the storage backends.
-func EncodeSnapshotLists(s *Snapshot) (members, collections string, err error) {
-	if members, err = storedList(s.Members); err != nil {
-		return "", "", err
-	}
-	collections, err = storedList(s.Collections)
-	return members, collections, err
-}
-
-// DecodeSnapshotLists reads back what EncodeSnapshotLists wrote.
-func DecodeSnapshotLists(s *Snapshot, members, collections string) error {
-	if err := loadList(members, &s.Members); err != nil {
-		return fmt.Errorf("snapshot %s members: %w", s.ID, err)
-	}
-	if err := loadList(collections, &s.Collections); err != nil {
-		return fmt.Errorf("snapshot %s collections: %w", s.ID, err)
-	}
-	return nil
 }

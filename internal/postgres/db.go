@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
 // Defaults of Options.
@@ -364,14 +365,6 @@ func conflict(err error) error {
 	return err
 }
 
-// notFound maps an empty result to snapexport.ErrNotFound.
-func notFound(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return snapexport.ErrNotFound
-	}
-	return err
-}
-
 // affected turns "no row changed" into snapexport.ErrNotFound.
 func affected(tag pgconn.CommandTag, err error) error {
 	if err != nil {
@@ -397,6 +390,16 @@ func inserted(what string) func(pgconn.CommandTag, error) error {
 		}
 		return nil
 	}
+}
+
+// insert adds a row of values to the columns of table; what names the
+// resource in the ErrConflict of a row already there (see inserted).
+func (t *tx) insert(ctx context.Context, what, table, columns string, values []any) error {
+	params := make([]string, len(values))
+	for i := range params {
+		params[i] = "$" + strconv.Itoa(i+1)
+	}
+	return inserted(what)(t.exec(ctx, `INSERT INTO `+table+` (`+columns+`) VALUES (`+strings.Join(params, ", ")+`) ON CONFLICT DO NOTHING`, values...))
 }
 
 // tx implements snapexport.Tx; one file per resource holds its methods.
@@ -432,7 +435,7 @@ func (t *tx) queryRow(ctx context.Context, sql string, args ...any) row {
 }
 
 // query runs sql and scans every row with scan.
-func query[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), sql string, args ...any) ([]T, error) {
+func query[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (T, error), sql string, args ...any) ([]T, error) {
 	rows, err := t.tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, t.note(err)
@@ -448,8 +451,6 @@ func query[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), sql
 	}
 	return out, t.note(rows.Err())
 }
-
-type scanner interface{ Scan(...any) error }
 
 // listOrderLock is the first key of the advisory locks of lockListOrder
 // ("list"); the second is the hash of the list's name.
@@ -480,17 +481,6 @@ func limitOffset(p snapexport.Page) (limit any, offset int) {
 		limit = p.Limit
 	}
 	return limit, max(p.Offset, 0)
-}
-
-// utc returns t in UTC, as the SQLite store returns times.
-func utc(t time.Time) time.Time { return t.UTC() }
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 // DropSchema drops schema, with everything in it, from the database at url;

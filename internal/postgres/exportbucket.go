@@ -5,35 +5,18 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
-
-const bucketColumns = `id, project_id, provider, bucket_name, role_id, region, require_private_networking, service_url, tenant_id, created_at`
-
-func scanBucket(s scanner) (*snapexport.ExportBucket, error) {
-	var b snapexport.ExportBucket
-	var provider string
-	err := s.Scan(&b.ID, &b.ProjectID, &provider, &b.BucketName, &b.RoleID, &b.Region, &b.RequirePrivateNetworking,
-		&b.ServiceURL, &b.TenantID, &b.CreatedAt)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	b.Provider = snapexport.CloudProvider(provider)
-	b.CreatedAt = utc(b.CreatedAt)
-	return &b, nil
-}
 
 func (t *tx) CreateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
 	if err := t.lockListOrder(ctx, "export_buckets/"+b.ProjectID); err != nil {
 		return err
 	}
-	return inserted("export bucket")(t.exec(ctx, `INSERT INTO export_buckets (`+bucketColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-		b.ID, b.ProjectID, string(b.Provider), b.BucketName, b.RoleID, b.Region, b.RequirePrivateNetworking,
-		b.ServiceURL, b.TenantID, b.CreatedAt))
+	return t.insert(ctx, "export bucket", "export_buckets", sqlrow.ExportBucketColumns, sqlrow.ExportBucketValues(b))
 }
 
 func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexport.ExportBucket, error) {
-	return scanBucket(t.queryRow(ctx, `SELECT `+bucketColumns+` FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
+	return sqlrow.ScanExportBucket(t.queryRow(ctx, `SELECT `+sqlrow.ExportBucketColumns+` FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
 }
 
 func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
@@ -47,20 +30,21 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 		where += ` AND provider = ANY($2)`
 		args = append(args, names)
 	}
-	return pageOf(ctx, t, scanBucket, "export_buckets", bucketColumns, where, args, page, func(m snapexport.ListMark) int64 { return m.Buckets })
+	return pageOf(ctx, t, sqlrow.ScanExportBucket, "export_buckets", sqlrow.ExportBucketColumns, where, args, page,
+		func(m snapexport.ListMark) int64 { return m.Buckets })
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {
-	return query(ctx, t, scanBucket, `SELECT `+bucketColumns+` FROM export_buckets WHERE project_id = $1 AND role_id = $2 ORDER BY seq`, projectID, roleID)
+	return query(ctx, t, sqlrow.ScanExportBucket, `SELECT `+sqlrow.ExportBucketColumns+` FROM export_buckets WHERE project_id = $1 AND role_id = $2 ORDER BY seq`, projectID, roleID)
 }
 
 func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
 	return affected(t.exec(ctx, `UPDATE export_buckets SET require_private_networking = $1, region = $2 WHERE project_id = $3 AND id = $4`,
-		b.RequirePrivateNetworking, b.Region, b.ProjectID, b.ID))
+		sqlrow.ExportBucketUpdateValues(b)...))
 }
 
 func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "export_buckets", bucketColumns, projectID, id, at); err != nil {
+	if err := t.remove(ctx, "export_buckets", sqlrow.ExportBucketColumns, projectID, id, at); err != nil {
 		return err
 	}
 	return affected(t.exec(ctx, `DELETE FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))

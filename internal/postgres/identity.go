@@ -5,42 +5,22 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
 // Creation order: seq, the identity column, breaks ties of created_at here
 // and below, as rowid does in the SQLite store.
 
 func (t *tx) CreateOrganization(ctx context.Context, o *snapexport.Organization) error {
-	return inserted("organization")(t.exec(ctx, `INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		o.ID, o.Name, o.CreatedAt))
-}
-
-func scanOrganization(s scanner) (*snapexport.Organization, error) {
-	var o snapexport.Organization
-	if err := s.Scan(&o.ID, &o.Name, &o.CreatedAt); err != nil {
-		return nil, notFound(err)
-	}
-	o.CreatedAt = utc(o.CreatedAt)
-	return &o, nil
+	return t.insert(ctx, "organization", "organizations", sqlrow.OrganizationColumns, sqlrow.OrganizationValues(o))
 }
 
 func (t *tx) Organization(ctx context.Context, id string) (*snapexport.Organization, error) {
-	return scanOrganization(t.queryRow(ctx, `SELECT id, name, created_at FROM organizations WHERE id = $1`, id))
+	return sqlrow.ScanOrganization(t.queryRow(ctx, `SELECT `+sqlrow.OrganizationColumns+` FROM organizations WHERE id = $1`, id))
 }
 
 func (t *tx) ListOrganizations(ctx context.Context) ([]*snapexport.Organization, error) {
-	return query(ctx, t, scanOrganization, `SELECT id, name, created_at FROM organizations ORDER BY created_at, seq`)
-}
-
-const projectColumns = `id, org_id, name, created_at`
-
-func scanProject(s scanner) (*snapexport.Project, error) {
-	var p snapexport.Project
-	if err := s.Scan(&p.ID, &p.OrgID, &p.Name, &p.CreatedAt); err != nil {
-		return nil, notFound(err)
-	}
-	p.CreatedAt = utc(p.CreatedAt)
-	return &p, nil
+	return query(ctx, t, sqlrow.ScanOrganization, `SELECT `+sqlrow.OrganizationColumns+` FROM organizations ORDER BY created_at, seq`)
 }
 
 func (t *tx) CreateProject(ctx context.Context, p *snapexport.Project) error {
@@ -48,16 +28,15 @@ func (t *tx) CreateProject(ctx context.Context, p *snapexport.Project) error {
 	if err := t.lockListOrder(ctx, "projects"); err != nil {
 		return err
 	}
-	return inserted("project")(t.exec(ctx, `INSERT INTO projects (id, org_id, name, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		p.ID, p.OrgID, p.Name, p.CreatedAt))
+	return t.insert(ctx, "project", "projects", sqlrow.ProjectColumns, sqlrow.ProjectValues(p))
 }
 
 func (t *tx) Project(ctx context.Context, id string) (*snapexport.Project, error) {
-	return scanProject(t.queryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
+	return sqlrow.ScanProject(t.queryRow(ctx, `SELECT `+sqlrow.ProjectColumns+` FROM projects WHERE id = $1`, id))
 }
 
 func (t *tx) ProjectByName(ctx context.Context, orgID, name string) (*snapexport.Project, error) {
-	return scanProject(t.queryRow(ctx, `SELECT `+projectColumns+` FROM projects WHERE org_id = $1 AND name = $2`, orgID, name))
+	return sqlrow.ScanProject(t.queryRow(ctx, `SELECT `+sqlrow.ProjectColumns+` FROM projects WHERE org_id = $1 AND name = $2`, orgID, name))
 }
 
 func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapexport.Page) ([]*snapexport.Project, int, error) {
@@ -69,7 +48,7 @@ func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapex
 		return nil, 0, err
 	}
 	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, scanProject, `SELECT `+projectColumns+` FROM projects`+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
+	out, err := query(ctx, t, sqlrow.ScanProject, `SELECT `+sqlrow.ProjectColumns+` FROM projects`+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
 		orgIDs, ids, limit, offset)
 	return out, total, err
 }
@@ -82,27 +61,15 @@ func nonNil(s []string) []string {
 }
 
 func (t *tx) CreateAPIKey(ctx context.Context, k *snapexport.APIKey) error {
-	return inserted("API key")(t.exec(ctx, `INSERT INTO api_keys (id, org_id, public_key, ha1, description, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-		k.ID, k.OrgID, k.PublicKey, k.HA1, k.Description, k.CreatedAt))
-}
-
-const apiKeyColumns = `id, org_id, public_key, ha1, description, created_at`
-
-func scanAPIKey(s scanner) (*snapexport.APIKey, error) {
-	var k snapexport.APIKey
-	if err := s.Scan(&k.ID, &k.OrgID, &k.PublicKey, &k.HA1, &k.Description, &k.CreatedAt); err != nil {
-		return nil, notFound(err)
-	}
-	k.CreatedAt = utc(k.CreatedAt)
-	return &k, nil
+	return t.insert(ctx, "API key", "api_keys", sqlrow.APIKeyColumns, sqlrow.APIKeyValues(k))
 }
 
 func (t *tx) APIKeyByPublicKey(ctx context.Context, publicKey string) (*snapexport.APIKey, error) {
-	return scanAPIKey(t.queryRow(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE public_key = $1`, publicKey))
+	return sqlrow.ScanAPIKey(t.queryRow(ctx, `SELECT `+sqlrow.APIKeyColumns+` FROM api_keys WHERE public_key = $1`, publicKey))
 }
 
 func (t *tx) ListAPIKeys(ctx context.Context, orgID string) ([]*snapexport.APIKey, error) {
-	return query(ctx, t, scanAPIKey, `SELECT `+apiKeyColumns+` FROM api_keys WHERE org_id = $1 ORDER BY created_at, seq`, orgID)
+	return query(ctx, t, sqlrow.ScanAPIKey, `SELECT `+sqlrow.APIKeyColumns+` FROM api_keys WHERE org_id = $1 ORDER BY created_at, seq`, orgID)
 }
 
 func (t *tx) DeleteAPIKey(ctx context.Context, id string) error {
@@ -113,32 +80,20 @@ func (t *tx) DeleteAPIKey(ctx context.Context, id string) error {
 	return err
 }
 
-const serviceAccountColumns = `id, org_id, client_id, secret_hash, name, description, created_at`
-
-func scanServiceAccount(s scanner) (*snapexport.ServiceAccount, error) {
-	var sa snapexport.ServiceAccount
-	if err := s.Scan(&sa.ID, &sa.OrgID, &sa.ClientID, &sa.SecretHash, &sa.Name, &sa.Description, &sa.CreatedAt); err != nil {
-		return nil, notFound(err)
-	}
-	sa.CreatedAt = utc(sa.CreatedAt)
-	return &sa, nil
-}
-
 func (t *tx) CreateServiceAccount(ctx context.Context, sa *snapexport.ServiceAccount) error {
-	return inserted("service account")(t.exec(ctx, `INSERT INTO service_accounts (`+serviceAccountColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		sa.ID, sa.OrgID, sa.ClientID, sa.SecretHash, sa.Name, sa.Description, sa.CreatedAt))
+	return t.insert(ctx, "service account", "service_accounts", sqlrow.ServiceAccountColumns, sqlrow.ServiceAccountValues(sa))
 }
 
 func (t *tx) ServiceAccountByClientID(ctx context.Context, clientID string) (*snapexport.ServiceAccount, error) {
-	return scanServiceAccount(t.queryRow(ctx, `SELECT `+serviceAccountColumns+` FROM service_accounts WHERE client_id = $1`, clientID))
+	return sqlrow.ScanServiceAccount(t.queryRow(ctx, `SELECT `+sqlrow.ServiceAccountColumns+` FROM service_accounts WHERE client_id = $1`, clientID))
 }
 
 func (t *tx) ServiceAccount(ctx context.Context, id string) (*snapexport.ServiceAccount, error) {
-	return scanServiceAccount(t.queryRow(ctx, `SELECT `+serviceAccountColumns+` FROM service_accounts WHERE id = $1`, id))
+	return sqlrow.ScanServiceAccount(t.queryRow(ctx, `SELECT `+sqlrow.ServiceAccountColumns+` FROM service_accounts WHERE id = $1`, id))
 }
 
 func (t *tx) ListServiceAccounts(ctx context.Context, orgID string) ([]*snapexport.ServiceAccount, error) {
-	return query(ctx, t, scanServiceAccount, `SELECT `+serviceAccountColumns+` FROM service_accounts WHERE org_id = $1 ORDER BY created_at, seq`, orgID)
+	return query(ctx, t, sqlrow.ScanServiceAccount, `SELECT `+sqlrow.ServiceAccountColumns+` FROM service_accounts WHERE org_id = $1 ORDER BY created_at, seq`, orgID)
 }
 
 func (t *tx) DeleteServiceAccount(ctx context.Context, id string) error {
@@ -153,47 +108,32 @@ func (t *tx) DeleteServiceAccount(ctx context.Context, id string) error {
 }
 
 func (t *tx) AssignRole(ctx context.Context, ra snapexport.RoleAssignment) error {
-	_, err := t.exec(ctx, `INSERT INTO role_assignments (principal_id, org_id, project_id, role) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		ra.PrincipalID, ra.OrgID, ra.ProjectID, string(ra.Role))
+	_, err := t.exec(ctx, `INSERT INTO role_assignments (`+sqlrow.RoleAssignmentColumns+`) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		sqlrow.RoleAssignmentValues(ra)...)
 	return err
 }
 
 func (t *tx) UnassignRole(ctx context.Context, ra snapexport.RoleAssignment) error {
 	return affected(t.exec(ctx, `DELETE FROM role_assignments WHERE principal_id = $1 AND org_id = $2 AND project_id = $3 AND role = $4`,
-		ra.PrincipalID, ra.OrgID, ra.ProjectID, string(ra.Role)))
+		sqlrow.RoleAssignmentValues(ra)...))
 }
 
 func (t *tx) ListRoles(ctx context.Context, principalID string) ([]snapexport.RoleAssignment, error) {
-	return query(ctx, t, func(s scanner) (snapexport.RoleAssignment, error) {
-		var ra snapexport.RoleAssignment
-		var role string
-		err := s.Scan(&ra.PrincipalID, &ra.OrgID, &ra.ProjectID, &role)
-		ra.Role = snapexport.Role(role)
-		return ra, err
-	}, `SELECT principal_id, org_id, project_id, role FROM role_assignments WHERE principal_id = $1 ORDER BY org_id, project_id, role`, principalID)
+	return query(ctx, t, sqlrow.ScanRoleAssignment, `SELECT `+sqlrow.RoleAssignmentColumns+` FROM role_assignments WHERE principal_id = $1 ORDER BY org_id, project_id, role`, principalID)
 }
 
 func (t *tx) CreateAccessToken(ctx context.Context, at *snapexport.AccessToken) error {
-	err := inserted("access token")(t.exec(ctx, `INSERT INTO access_tokens (hash, service_account_id, issued_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		at.Hash, at.ServiceAccountID, at.IssuedAt, at.ExpiresAt, at.RevokedAt))
-	if err != nil {
+	if err := t.insert(ctx, "access token", "access_tokens", sqlrow.AccessTokenColumns, sqlrow.AccessTokenValues(at)); err != nil {
 		return err
 	}
 	// Expired tokens are useless; drop them as new ones arrive so the table
 	// stays the size of the live set.
-	_, err = t.exec(ctx, `DELETE FROM access_tokens WHERE expires_at < $1`, at.IssuedAt)
+	_, err := t.exec(ctx, `DELETE FROM access_tokens WHERE expires_at < $1`, at.IssuedAt)
 	return err
 }
 
 func (t *tx) AccessToken(ctx context.Context, hash string) (*snapexport.AccessToken, error) {
-	var at snapexport.AccessToken
-	err := t.queryRow(ctx, `SELECT hash, service_account_id, issued_at, expires_at, revoked_at FROM access_tokens WHERE hash = $1`, hash).
-		Scan(&at.Hash, &at.ServiceAccountID, &at.IssuedAt, &at.ExpiresAt, &at.RevokedAt)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	at.IssuedAt, at.ExpiresAt, at.RevokedAt = utc(at.IssuedAt), utc(at.ExpiresAt), utcPtr(at.RevokedAt)
-	return &at, nil
+	return sqlrow.ScanAccessToken(t.queryRow(ctx, `SELECT `+sqlrow.AccessTokenColumns+` FROM access_tokens WHERE hash = $1`, hash))
 }
 
 func (t *tx) RevokeAccessToken(ctx context.Context, hash string, at time.Time) error {

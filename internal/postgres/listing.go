@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
 func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMark, error) {
@@ -28,24 +29,17 @@ func (db *DB) Listings() snapexport.ListingStore { return listings{db} }
 
 func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
 	_, err := ls.db.pool.Exec(ctx, `WITH expired AS (DELETE FROM listings WHERE expires_at <= $7 AND key <> $1)
-		INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
+		INSERT INTO listings (`+sqlrow.ListingColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
 			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
-		l.Key, l.Mark.Removals, l.Mark.Buckets, l.Mark.Endpoints, l.Mark.Snapshots, l.ExpiresAt, now)
+		append(sqlrow.ListingValues(l), now)...)
 	return err
 }
 
 func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
-	l := snapexport.Listing{Key: key}
-	err := ls.db.pool.QueryRow(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
-		WHERE key = $1 AND expires_at > $2`, key, now).
-		Scan(&l.Mark.Removals, &l.Mark.Buckets, &l.Mark.Endpoints, &l.Mark.Snapshots, &l.ExpiresAt)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	l.ExpiresAt = utc(l.ExpiresAt)
-	return &l, nil
+	return sqlrow.ScanListing(ls.db.pool.QueryRow(ctx, `SELECT `+sqlrow.ListingColumns+` FROM listings
+		WHERE key = $1 AND expires_at > $2`, key, now))
 }
 
 // pageOf reads the total and one page of a list: the rows of table that
@@ -54,7 +48,7 @@ func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*sna
 // removed_<table> created up to the mark's sequence number (seq of the
 // mark) and, for removed ones, removed after it (not visible in the
 // mark's snapshot), merged in seq order.
-func pageOf[T any](ctx context.Context, t *tx, scan func(scanner) (*T, error),
+func pageOf[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
 	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64) ([]*T, int, error) {
 	limit, offset := limitOffset(page)
 	n := len(args)

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
 //go:embed migrations/*.sql
@@ -215,39 +217,6 @@ type tx struct {
 // Nonces implements snapexport.Store.
 func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce, &db.noncesIssued} }
 
-// timeFormat keeps timestamps sortable as text and exact to the nanosecond.
-const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
-
-func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeFormat, s)
-	return t
-}
-
-func formatTimePtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return formatTime(*t)
-}
-
-func parseTimePtr(s sql.NullString) *time.Time {
-	if !s.Valid {
-		return nil
-	}
-	t := parseTime(s.String)
-	return &t
-}
-
-// notFound maps an empty result to snapexport.ErrNotFound.
-func notFound(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return snapexport.ErrNotFound
-	}
-	return err
-}
-
 // conflict maps a uniqueness violation to snapexport.ErrConflict.
 func conflict(err error) error {
 	var se *sqlite.Error
@@ -276,6 +245,80 @@ func affected(res sql.Result, err error) error {
 		return snapexport.ErrNotFound
 	}
 	return nil
+}
+
+// querier runs statements: the *sql.Tx of a Tx, or the pool of the nonces
+// and listings.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exec, queryRow and query run every statement of the store, with the
+// times among args written as the text that time columns hold
+// (sqlrow.FormatTime) and a nil *time.Time as NULL: the driver would write
+// a time.Time in a form of its own, which neither sorts nor compares with
+// the stored text.
+func exec(ctx context.Context, q querier, stmt string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, stmt, timesAsText(args)...)
+}
+
+func queryRow(ctx context.Context, q querier, stmt string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, stmt, timesAsText(args)...)
+}
+
+// query runs stmt and scans every row with scan.
+func query[T any](ctx context.Context, q querier, scan func(sqlrow.Scanner) (T, error), stmt string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, stmt, timesAsText(args)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// timesAsText returns args with each time.Time and *time.Time replaced by
+// its text, or nil; args itself when it holds none, and never changed, as
+// callers pass the same arguments to several statements.
+func timesAsText(args []any) []any {
+	var out []any
+	for i, a := range args {
+		var text any
+		switch v := a.(type) {
+		case time.Time:
+			text = sqlrow.FormatTime(v)
+		case *time.Time:
+			if v != nil {
+				text = sqlrow.FormatTime(*v)
+			}
+		default:
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = text
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+// insert adds a row of values to the columns of table; ErrConflict when
+// it breaks a uniqueness rule.
+func insert(ctx context.Context, q querier, table, columns string, values []any) error {
+	_, err := exec(ctx, q, `INSERT INTO `+table+` (`+columns+`) VALUES (`+placeholders(len(values))+`)`, values...)
+	return conflict(err)
 }
 
 // placeholders returns "?, ?, ?" for n values.

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
 func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMark, error) {
 	var m snapexport.ListMark
 	var removals int64
-	err := t.tx.QueryRowContext(ctx, `SELECT
+	err := queryRow(ctx, t.tx, `SELECT
 		coalesce((SELECT removals FROM projects WHERE id = ?1), 0),
 		coalesce((SELECT max(seq) FROM export_buckets WHERE project_id = ?1), 0),
 		coalesce((SELECT max(seq) FROM private_endpoints WHERE project_id = ?1), 0),
@@ -33,28 +34,20 @@ type listings struct{ db *sql.DB }
 func (db *DB) Listings() snapexport.ListingStore { return listings{db.nonce} }
 
 func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	if _, err := ls.db.ExecContext(ctx, `DELETE FROM listings WHERE expires_at <= ?`, formatTime(now)); err != nil {
+	if _, err := exec(ctx, ls.db, `DELETE FROM listings WHERE expires_at <= ?`, now); err != nil {
 		return err
 	}
-	_, err := ls.db.ExecContext(ctx, `INSERT INTO listings (key, removals, buckets, endpoints, snapshots, expires_at)
+	_, err := exec(ctx, ls.db, `INSERT INTO listings (`+sqlrow.ListingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
 			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
-		l.Key, l.Mark.Removals, l.Mark.Buckets, l.Mark.Endpoints, l.Mark.Snapshots, formatTime(l.ExpiresAt))
+		sqlrow.ListingValues(l)...)
 	return err
 }
 
 func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
-	l := snapexport.Listing{Key: key}
-	var expires string
-	err := ls.db.QueryRowContext(ctx, `SELECT removals, buckets, endpoints, snapshots, expires_at FROM listings
-		WHERE key = ? AND expires_at > ?`, key, formatTime(now)).
-		Scan(&l.Mark.Removals, &l.Mark.Buckets, &l.Mark.Endpoints, &l.Mark.Snapshots, &expires)
-	if err != nil {
-		return nil, notFound(err)
-	}
-	l.ExpiresAt = parseTime(expires)
-	return &l, nil
+	return sqlrow.ScanListing(queryRow(ctx, ls.db, `SELECT `+sqlrow.ListingColumns+` FROM listings
+		WHERE key = ? AND expires_at > ?`, key, now))
 }
 
 // pageOf reads the total and one page of a list: the rows of table that
@@ -63,18 +56,14 @@ func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*sna
 // number (seq of the mark) and, for removed ones, removed after it. The
 // two are merged as a compound SELECT ordered by its first column, which
 // SQLite merges from the two index ranges instead of sorting the list.
-func pageOf[T any](ctx context.Context, t *tx, scan func(interface{ Scan(...any) error }) (*T, error),
+func pageOf[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
 	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64) ([]*T, int, error) {
 	if page.AsOf == nil {
 		var total int
-		if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&total); err != nil {
+		if err := queryRow(ctx, t.tx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&total); err != nil {
 			return nil, 0, err
 		}
-		rows, err := t.tx.QueryContext(ctx, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY seq`+limitOffset(page), args...)
-		if err != nil {
-			return nil, 0, err
-		}
-		out, err := collect(rows, scan)
+		out, err := query(ctx, t.tx, scan, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY seq`+limitOffset(page), args...)
 		return out, total, err
 	}
 	m := *page.AsOf
@@ -86,22 +75,17 @@ func pageOf[T any](ctx context.Context, t *tx, scan func(interface{ Scan(...any)
 	removed := ` FROM removed_` + table + ` WHERE ` + where + ` AND seq <= ? AND removal > ?`
 	all := slices.Concat(args, []any{seq(m)}, args, []any{seq(m), removals})
 	var total int
-	if err := t.tx.QueryRowContext(ctx, `SELECT (SELECT count(*)`+live+`) + (SELECT count(*)`+removed+`)`, all...).Scan(&total); err != nil {
+	if err := queryRow(ctx, t.tx, `SELECT (SELECT count(*)`+live+`) + (SELECT count(*)`+removed+`)`, all...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT seq, `+columns+live+` UNION ALL SELECT seq, `+columns+removed+` ORDER BY 1`+limitOffset(page), all...)
-	if err != nil {
-		return nil, 0, err
-	}
-	out, err := collect(rows, func(s interface{ Scan(...any) error }) (*T, error) { return scan(afterSeq{s}) })
+	out, err := query(ctx, t.tx, func(s sqlrow.Scanner) (*T, error) { return scan(afterSeq{s}) },
+		`SELECT seq, `+columns+live+` UNION ALL SELECT seq, `+columns+removed+` ORDER BY 1`+limitOffset(page), all...)
 	return out, total, err
 }
 
 // afterSeq scans a row without its first column, the seq a compound
 // SELECT is ordered by.
-type afterSeq struct {
-	s interface{ Scan(...any) error }
-}
+type afterSeq struct{ s sqlrow.Scanner }
 
 func (a afterSeq) Scan(dest ...any) error {
 	var seq int64
@@ -112,13 +96,13 @@ func (a afterSeq) Scan(dest ...any) error {
 // from, in removed_<table> as its project's next removal; ErrNotFound when
 // there is no such row. The caller deletes or changes the row itself.
 func (t *tx) remove(ctx context.Context, table, columns, projectID, id string, at time.Time) error {
-	err := affected(t.tx.ExecContext(ctx, `INSERT INTO removed_`+table+` (seq, `+columns+`, removal, removed_at)
+	err := affected(exec(ctx, t.tx, `INSERT INTO removed_`+table+` (seq, `+columns+`, removal, removed_at)
 		SELECT seq, `+columns+`, (SELECT removals + 1 FROM projects WHERE id = ?1), ?2 FROM `+table+`
-		WHERE project_id = ?1 AND id = ?3`, projectID, formatTime(at), id))
+		WHERE project_id = ?1 AND id = ?3`, projectID, at, id))
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE projects SET removals = removals + 1 WHERE id = ?`, projectID)
+	_, err = exec(ctx, t.tx, `UPDATE projects SET removals = removals + 1 WHERE id = ?`, projectID)
 	return err
 }
 
@@ -128,7 +112,7 @@ var removedTables = []string{"removed_export_buckets", "removed_private_endpoint
 func (t *tx) PurgeRemoved(ctx context.Context, before time.Time) (int, error) {
 	n := 0
 	for _, table := range removedTables {
-		res, err := t.tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE removed_at < ?`, formatTime(before))
+		res, err := exec(ctx, t.tx, `DELETE FROM `+table+` WHERE removed_at < ?`, before)
 		if err != nil {
 			return n, err
 		}

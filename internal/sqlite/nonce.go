@@ -21,21 +21,21 @@ type nonces struct {
 const sweepEvery = 64
 
 func (n nonces) IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
-	_, err := n.db.ExecContext(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, expiresAt.UnixNano())
+	_, err := exec(ctx, n.db, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, expiresAt.UnixNano())
 	if err != nil {
 		return conflict(err)
 	}
 	if n.issued.Add(1)%sweepEvery == 0 {
 		// expiresAt is now plus the nonce lifetime (minutes): an hour
 		// more is well past every nonce still worth answering.
-		_, err = n.db.ExecContext(ctx, `DELETE FROM digest_nonces WHERE expires_at < ?`, expiresAt.Add(-time.Hour).UnixNano())
+		_, err = exec(ctx, n.db, `DELETE FROM digest_nonces WHERE expires_at < ?`, expiresAt.Add(-time.Hour).UnixNano())
 	}
 	return err
 }
 
 func (n nonces) ConsumeNonce(ctx context.Context, nonce string, now time.Time) (snapexport.NonceState, error) {
 	var expires int64
-	err := n.db.QueryRowContext(ctx, `DELETE FROM digest_nonces WHERE nonce = ? RETURNING expires_at`, nonce).Scan(&expires)
+	err := queryRow(ctx, n.db, `DELETE FROM digest_nonces WHERE nonce = ? RETURNING expires_at`, nonce).Scan(&expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return snapexport.NonceUnknown, nil
 	}
@@ -43,7 +43,7 @@ func (n nonces) ConsumeNonce(ctx context.Context, nonce string, now time.Time) (
 		return snapexport.NonceUnknown, err
 	}
 	// Stale nonces of clients that never came back are swept as others are used.
-	if _, err := n.db.ExecContext(ctx, `DELETE FROM digest_nonces WHERE expires_at < ?`, now.Add(-time.Hour).UnixNano()); err != nil {
+	if _, err := exec(ctx, n.db, `DELETE FROM digest_nonces WHERE expires_at < ?`, now.Add(-time.Hour).UnixNano()); err != nil {
 		return snapexport.NonceUnknown, err
 	}
 	if now.UnixNano() > expires {

@@ -11,12 +11,7 @@ var cloudProviderAccessRoleTests = []test{
 		p := e.project(e.org().ID)
 		for _, provider := range snapexport.CloudProviders {
 			r := e.role(p.ID, provider)
-			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-				noErr(t, "CloudProviderAccessRole", err)
-				same(t, "CloudProviderAccessRole("+string(provider)+")", got, r)
-				return nil
-			})
+			e.wantStored(t, "CloudProviderAccessRole("+string(provider)+")", r)
 		}
 	}},
 	{"GetMissing", func(t *testing.T, e *env) {
@@ -24,10 +19,8 @@ var cloudProviderAccessRoleTests = []test{
 		p, other := e.project(o.ID), e.project(o.ID)
 		r := e.role(p.ID, snapexport.AWS)
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.CloudProviderAccessRole(e.ctx, p.ID, e.id())
-			wantErr(t, "CloudProviderAccessRole(missing)", err, snapexport.ErrNotFound)
-			_, err = tx.CloudProviderAccessRole(e.ctx, other.ID, r.ID)
-			wantErr(t, "CloudProviderAccessRole(role of another project)", err, snapexport.ErrNotFound)
+			missing(t, "CloudProviderAccessRole(missing)")(tx.CloudProviderAccessRole(e.ctx, p.ID, e.id()))
+			missing(t, "CloudProviderAccessRole(role of another project)")(tx.CloudProviderAccessRole(e.ctx, other.ID, r.ID))
 			return nil
 		})
 	}},
@@ -36,14 +29,8 @@ var cloudProviderAccessRoleTests = []test{
 		r := e.role(p.ID, snapexport.AWS)
 		dup := e.newRole(p.ID, snapexport.GCP)
 		dup.ID = r.ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateCloudProviderAccessRole(e.ctx, dup) })
-		wantErr(t, "CreateCloudProviderAccessRole(duplicate id)", err, snapexport.ErrConflict)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-			noErr(t, "CloudProviderAccessRole", err)
-			same(t, "CloudProviderAccessRole after a conflicting create", got, r)
-			return nil
-		})
+		e.wantWriteErr(t, "CreateCloudProviderAccessRole(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateCloudProviderAccessRole(e.ctx, dup) })
+		e.wantStored(t, "CloudProviderAccessRole after a conflicting create", r)
 	}},
 	{"List", func(t *testing.T, e *env) {
 		o := e.org()
@@ -56,12 +43,8 @@ var cloudProviderAccessRoleTests = []test{
 			}
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListCloudProviderAccessRoles(e.ctx, p.ID)
-			noErr(t, "ListCloudProviderAccessRoles", err)
-			sameOrder(t, "ListCloudProviderAccessRoles", got, want, roleID)
-			got, err = tx.ListCloudProviderAccessRoles(e.ctx, empty.ID)
-			noErr(t, "ListCloudProviderAccessRoles(project without roles)", err)
-			sameOrder(t, "ListCloudProviderAccessRoles(project without roles)", got, nil, roleID)
+			listed(t, "ListCloudProviderAccessRoles", want, roleID)(tx.ListCloudProviderAccessRoles(e.ctx, p.ID))
+			listed(t, "ListCloudProviderAccessRoles(project without roles)", nil, roleID)(tx.ListCloudProviderAccessRoles(e.ctx, empty.ID))
 			return nil
 		})
 	}},
@@ -100,9 +83,7 @@ var cloudProviderAccessRoleTests = []test{
 		updateRole(t, e, &g)
 
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListCloudProviderAccessRoles(e.ctx, p.ID)
-			noErr(t, "ListCloudProviderAccessRoles", err)
-			sameOrder(t, "ListCloudProviderAccessRoles after updates", got, []*snapexport.CloudProviderAccessRole{&cleared, &az, &g}, roleID)
+			listed(t, "ListCloudProviderAccessRoles after updates", []*snapexport.CloudProviderAccessRole{&cleared, &az, &g}, roleID)(tx.ListCloudProviderAccessRoles(e.ctx, p.ID))
 			return nil
 		})
 	}},
@@ -111,37 +92,25 @@ var cloudProviderAccessRoleTests = []test{
 		p, other := e.project(o.ID), e.project(o.ID)
 		r := e.role(p.ID, snapexport.AWS)
 		missing := e.newRole(p.ID, snapexport.AWS)
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateCloudProviderAccessRole(e.ctx, missing) })
-		wantErr(t, "UpdateCloudProviderAccessRole(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateCloudProviderAccessRole(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateCloudProviderAccessRole(e.ctx, missing) })
 		elsewhere := *r
 		elsewhere.ProjectID = other.ID
 		elsewhere.AuthorizedAt = ptr(e.now())
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateCloudProviderAccessRole(e.ctx, &elsewhere) })
-		wantErr(t, "UpdateCloudProviderAccessRole(role of another project)", err, snapexport.ErrNotFound)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-			noErr(t, "CloudProviderAccessRole", err)
-			same(t, "CloudProviderAccessRole after a failed update", got, r)
-			return nil
-		})
+		e.wantWriteErr(t, "UpdateCloudProviderAccessRole(role of another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateCloudProviderAccessRole(e.ctx, &elsewhere) })
+		e.wantStored(t, "CloudProviderAccessRole after a failed update", r)
 	}},
 	{"Delete", func(t *testing.T, e *env) {
 		o := e.org()
 		p, other := e.project(o.ID), e.project(o.ID)
 		r, kept := e.role(p.ID, snapexport.AWS), e.role(p.ID, snapexport.GCP)
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteCloudProviderAccessRole(e.ctx, other.ID, r.ID) })
-		wantErr(t, "DeleteCloudProviderAccessRole(role of another project)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteCloudProviderAccessRole(role of another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteCloudProviderAccessRole(e.ctx, other.ID, r.ID) })
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteCloudProviderAccessRole(e.ctx, p.ID, r.ID) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-			wantErr(t, "CloudProviderAccessRole(deleted)", err, snapexport.ErrNotFound)
-			got, err := tx.ListCloudProviderAccessRoles(e.ctx, p.ID)
-			noErr(t, "ListCloudProviderAccessRoles", err)
-			sameOrder(t, "ListCloudProviderAccessRoles after delete", got, []*snapexport.CloudProviderAccessRole{kept}, roleID)
+			missing(t, "CloudProviderAccessRole(deleted)")(tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID))
+			listed(t, "ListCloudProviderAccessRoles after delete", []*snapexport.CloudProviderAccessRole{kept}, roleID)(tx.ListCloudProviderAccessRoles(e.ctx, p.ID))
 			return nil
 		})
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteCloudProviderAccessRole(e.ctx, p.ID, r.ID) })
-		wantErr(t, "DeleteCloudProviderAccessRole(already deleted)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteCloudProviderAccessRole(already deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteCloudProviderAccessRole(e.ctx, p.ID, r.ID) })
 	}},
 }
 
@@ -149,10 +118,5 @@ var cloudProviderAccessRoleTests = []test{
 func updateRole(t *testing.T, e *env, r *snapexport.CloudProviderAccessRole) {
 	t.Helper()
 	e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateCloudProviderAccessRole(e.ctx, r) })
-	e.mustRead(func(tx snapexport.Tx) error {
-		got, err := tx.CloudProviderAccessRole(e.ctx, r.ProjectID, r.ID)
-		noErr(t, "CloudProviderAccessRole", err)
-		same(t, "CloudProviderAccessRole after update", got, r)
-		return nil
-	})
+	e.wantStored(t, "CloudProviderAccessRole after update", r)
 }

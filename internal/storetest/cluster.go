@@ -26,21 +26,12 @@ var clusterTests = []test{
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
 			for _, want := range made {
-				got, err := tx.Cluster(e.ctx, p.ID, want.Name)
-				noErr(t, "Cluster", err)
-				same(t, "Cluster", got, want)
+				e.wantItem(t, tx, "Cluster", want)
 			}
-			_, err := tx.Cluster(e.ctx, other.ID, sharded.Name)
-			wantErr(t, "Cluster(another project's)", err, snapexport.ErrNotFound)
-			_, err = tx.Cluster(e.ctx, p.ID, "CLUSTER-0")
-			wantErr(t, "Cluster(other case)", err, snapexport.ErrNotFound)
+			missing(t, "Cluster(another project's)")(tx.Cluster(e.ctx, other.ID, sharded.Name))
+			missing(t, "Cluster(other case)")(tx.Cluster(e.ctx, p.ID, "CLUSTER-0"))
 
-			all, total, err := tx.ListClusters(e.ctx, p.ID, snapexport.Page{})
-			noErr(t, "ListClusters", err)
-			if total != 3 {
-				t.Errorf("ListClusters total = %d, want 3", total)
-			}
-			sameOrder(t, "ListClusters", all, made, func(c *snapexport.Cluster) string { return c.ID })
+			paged(t, "ListClusters", 3, made, func(c *snapexport.Cluster) string { return c.ID })(tx.ListClusters(e.ctx, p.ID, snapexport.Page{}))
 			page, _, err := tx.ListClusters(e.ctx, p.ID, snapexport.Page{Offset: 1, Limit: 1})
 			noErr(t, "ListClusters(page)", err)
 			sameOrder(t, "ListClusters(offset 1, limit 1)", page, made[1:2], func(c *snapexport.Cluster) string { return c.ID })
@@ -53,12 +44,10 @@ var clusterTests = []test{
 		})
 
 		dup := e.newCluster(p.ID, sharded.Name)
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, dup) })
-		wantErr(t, "CreateCluster(duplicate name)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateCluster(duplicate name)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, dup) })
 		dup = e.newCluster(other.ID, "fresh")
 		dup.ID = sharded.ID
-		err = e.write(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, dup) })
-		wantErr(t, "CreateCluster(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateCluster(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, dup) })
 		// The same name in another project is fine.
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, e.newCluster(other.ID, sharded.Name)) })
 	}},
@@ -77,12 +66,8 @@ var clusterTests = []test{
 			e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c) })
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Cluster(e.ctx, p.ID, "one")
-			noErr(t, "Cluster", err)
-			same(t, "Cluster after UpdateClusterSchedule", got, c1)
-			using, err := tx.ClustersExportingTo(e.ctx, p.ID, b.ID)
-			noErr(t, "ClustersExportingTo", err)
-			sameOrder(t, "ClustersExportingTo", using, []*snapexport.Cluster{c1, c2}, func(c *snapexport.Cluster) string { return c.ID })
+			e.wantItem(t, tx, "Cluster after UpdateClusterSchedule", c1)
+			listed(t, "ClustersExportingTo", []*snapexport.Cluster{c1, c2}, func(c *snapexport.Cluster) string { return c.ID })(tx.ClustersExportingTo(e.ctx, p.ID, b.ID))
 			none, err := tx.ClustersExportingTo(e.ctx, p.ID, e.id())
 			noErr(t, "ClustersExportingTo(unused)", err)
 			if len(none) != 0 {
@@ -93,16 +78,12 @@ var clusterTests = []test{
 		c2.Schedule = snapexport.BackupSchedule{}
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c2) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			using, err := tx.ClustersExportingTo(e.ctx, p.ID, b.ID)
-			noErr(t, "ClustersExportingTo", err)
-			sameOrder(t, "ClustersExportingTo after clearing", using, []*snapexport.Cluster{c1}, func(c *snapexport.Cluster) string { return c.ID })
+			listed(t, "ClustersExportingTo after clearing", []*snapexport.Cluster{c1}, func(c *snapexport.Cluster) string { return c.ID })(tx.ClustersExportingTo(e.ctx, p.ID, b.ID))
 			return nil
 		})
 		missing := e.newCluster(p.ID, "missing")
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, missing) })
-		wantErr(t, "UpdateClusterSchedule(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateClusterSchedule(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, missing) })
 		c3.ProjectID = p.ID
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c3) })
-		wantErr(t, "UpdateClusterSchedule(another project's)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateClusterSchedule(another project's)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c3) })
 	}},
 }

@@ -93,6 +93,15 @@ func orRoot(path string) string {
 	return path
 }
 
+// wantNil fails the test if got is set (if only to an empty slice) where
+// want is nil.
+func wantNil[T any](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if want == nil && got != nil {
+		t.Errorf("%s = %#v, want nil", what, got)
+	}
+}
+
 // same fails the test unless got equals want field by field.
 func same(t *testing.T, what string, got, want any) {
 	t.Helper()
@@ -135,4 +144,111 @@ func sortedAssignments(ras []snapexport.RoleAssignment) []string {
 	k := ids(ras, assignmentKey)
 	slices.Sort(k)
 	return k
+}
+
+// lookup reads the stored item with the keys of v, an item the suite
+// wrote: an organization, a project, a service account or an export job by
+// its id, an API key by its public key, an access token by its hash, a
+// cloud provider access role, an export bucket or a private endpoint by
+// its project and id, a cluster by its project and name, a snapshot by its
+// project, cluster and id.
+func (e *env) lookup(tx snapexport.Tx, v any) (any, error) {
+	switch v := v.(type) {
+	case *snapexport.Organization:
+		return tx.Organization(e.ctx, v.ID)
+	case *snapexport.Project:
+		return tx.Project(e.ctx, v.ID)
+	case *snapexport.APIKey:
+		return tx.APIKeyByPublicKey(e.ctx, v.PublicKey)
+	case *snapexport.ServiceAccount:
+		return tx.ServiceAccount(e.ctx, v.ID)
+	case *snapexport.AccessToken:
+		return tx.AccessToken(e.ctx, v.Hash)
+	case *snapexport.CloudProviderAccessRole:
+		return tx.CloudProviderAccessRole(e.ctx, v.ProjectID, v.ID)
+	case *snapexport.ExportBucket:
+		return tx.ExportBucket(e.ctx, v.ProjectID, v.ID)
+	case *snapexport.PrivateEndpoint:
+		return tx.PrivateEndpoint(e.ctx, v.ProjectID, v.ID)
+	case *snapexport.Cluster:
+		return tx.Cluster(e.ctx, v.ProjectID, v.Name)
+	case *snapexport.Snapshot:
+		return tx.Snapshot(e.ctx, v.ProjectID, v.ClusterID, v.ID)
+	case *snapexport.ExportJob:
+		return tx.ExportJob(e.ctx, v.ProjectID, v.ID)
+	}
+	panic(fmt.Sprintf("storetest: no lookup of %T", v))
+}
+
+// found returns a check that a lookup found an item equal to want:
+// found(t, "what", want)(tx.Lookup(...)).
+func found(t *testing.T, what string, want any) func(any, error) {
+	return func(got any, err error) {
+		t.Helper()
+		noErr(t, what, err)
+		same(t, what, got, want)
+	}
+}
+
+// wantItem fails the test unless tx holds an item equal to want, found by
+// want's keys (see lookup).
+func (e *env) wantItem(t *testing.T, tx snapexport.Tx, what string, want any) {
+	t.Helper()
+	found(t, what, want)(e.lookup(tx, want))
+}
+
+// wantStored is wantItem in a Read of its own.
+func (e *env) wantStored(t *testing.T, what string, want any) {
+	t.Helper()
+	e.mustRead(func(tx snapexport.Tx) error {
+		e.wantItem(t, tx, what, want)
+		return nil
+	})
+}
+
+// wantGone fails the test unless tx holds no item with the keys of v.
+func (e *env) wantGone(t *testing.T, tx snapexport.Tx, what string, v any) {
+	t.Helper()
+	_, err := e.lookup(tx, v)
+	wantErr(t, what, err, snapexport.ErrNotFound)
+}
+
+// wantWriteErr fails the test unless fn, run in a Write of its own, fails
+// with target.
+func (e *env) wantWriteErr(t *testing.T, what string, target error, fn func(tx snapexport.Tx) error) {
+	t.Helper()
+	wantErr(t, what, e.write(fn), target)
+}
+
+// missing returns a check that a lookup found nothing:
+// missing(t, "what")(tx.Lookup(...)).
+func missing(t *testing.T, what string) func(any, error) {
+	return func(_ any, err error) {
+		t.Helper()
+		wantErr(t, what, err, snapexport.ErrNotFound)
+	}
+}
+
+// listed returns a check that a list returned the items of want in want's
+// order (see sameOrder): listed(t, "what", want, id)(tx.List(...)).
+func listed[T any](t *testing.T, what string, want []T, id func(T) string) func([]T, error) {
+	return func(got []T, err error) {
+		t.Helper()
+		noErr(t, what, err)
+		sameOrder(t, what, got, want, id)
+	}
+}
+
+// paged returns a check that a paginated list returned the items of want
+// in want's order, and total as its total:
+// paged(t, "what", total, want, id)(tx.List(...)).
+func paged[T any](t *testing.T, what string, total int, want []T, id func(T) string) func([]T, int, error) {
+	return func(got []T, gotTotal int, err error) {
+		t.Helper()
+		noErr(t, what, err)
+		if gotTotal != total {
+			t.Errorf("%s: total %d, want %d", what, gotTotal, total)
+		}
+		sameOrder(t, what, got, want, id)
+	}
 }

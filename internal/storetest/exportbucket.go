@@ -12,33 +12,21 @@ var exportBucketTests = []test{
 		p := e.project(e.org().ID)
 		for _, provider := range snapexport.CloudProviders {
 			b := e.bucket(e.role(p.ID, provider))
-			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-				noErr(t, "ExportBucket", err)
-				same(t, "ExportBucket("+string(provider)+")", got, b)
-				return nil
-			})
+			e.wantStored(t, "ExportBucket("+string(provider)+")", b)
 		}
 		// The zero values of optional fields round-trip too.
 		plain := e.newBucket(e.role(p.ID, snapexport.AWS))
 		plain.Region, plain.RequirePrivateNetworking = "", false
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateExportBucket(e.ctx, plain) })
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportBucket(e.ctx, p.ID, plain.ID)
-			noErr(t, "ExportBucket", err)
-			same(t, "ExportBucket(optional fields unset)", got, plain)
-			return nil
-		})
+		e.wantStored(t, "ExportBucket(optional fields unset)", plain)
 	}},
 	{"GetMissing", func(t *testing.T, e *env) {
 		o := e.org()
 		p, other := e.project(o.ID), e.project(o.ID)
 		b := e.bucket(e.role(p.ID, snapexport.GCP))
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.ExportBucket(e.ctx, p.ID, e.id())
-			wantErr(t, "ExportBucket(missing)", err, snapexport.ErrNotFound)
-			_, err = tx.ExportBucket(e.ctx, other.ID, b.ID)
-			wantErr(t, "ExportBucket(bucket of another project)", err, snapexport.ErrNotFound)
+			missing(t, "ExportBucket(missing)")(tx.ExportBucket(e.ctx, p.ID, e.id()))
+			missing(t, "ExportBucket(bucket of another project)")(tx.ExportBucket(e.ctx, other.ID, b.ID))
 			return nil
 		})
 	}},
@@ -48,14 +36,8 @@ var exportBucketTests = []test{
 		b := e.bucket(r)
 		dup := e.newBucket(r)
 		dup.ID = b.ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateExportBucket(e.ctx, dup) })
-		wantErr(t, "CreateExportBucket(duplicate id)", err, snapexport.ErrConflict)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-			noErr(t, "ExportBucket", err)
-			same(t, "ExportBucket after a conflicting create", got, b)
-			return nil
-		})
+		e.wantWriteErr(t, "CreateExportBucket(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateExportBucket(e.ctx, dup) })
+		e.wantStored(t, "ExportBucket after a conflicting create", b)
 	}},
 	{"ListPagination", func(t *testing.T, e *env) {
 		o := e.org()
@@ -98,12 +80,7 @@ var exportBucketTests = []test{
 				{Offset: len(c.want) - 1, Limit: 2}, {Offset: len(c.want), Limit: 2}, {Offset: 100, Limit: 5}} {
 				what := fmt.Sprintf("ListExportBuckets(providers=%v, %+v)", c.providers, page)
 				e.mustRead(func(tx snapexport.Tx) error {
-					got, total, err := tx.ListExportBuckets(e.ctx, p.ID, c.providers, page)
-					noErr(t, what, err)
-					if total != len(c.want) {
-						t.Errorf("%s: total %d, want %d", what, total, len(c.want))
-					}
-					sameOrder(t, what, got, pageOf(c.want, page), bucketID)
+					paged(t, what, len(c.want), pageOf(c.want, page), bucketID)(tx.ListExportBuckets(e.ctx, p.ID, c.providers, page))
 					return nil
 				})
 			}
@@ -123,15 +100,9 @@ var exportBucketTests = []test{
 		r1, r2, unused := e.role(p.ID, snapexport.AWS), e.role(p.ID, snapexport.AWS), e.role(p.ID, snapexport.AWS)
 		b1, _, b3, _ := e.bucket(r1), e.bucket(r2), e.bucket(r1), e.bucket(e.role(other.ID, snapexport.AWS))
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportBucketsByRole(e.ctx, p.ID, r1.ID)
-			noErr(t, "ExportBucketsByRole", err)
-			sameOrder(t, "ExportBucketsByRole", got, []*snapexport.ExportBucket{b1, b3}, bucketID)
-			got, err = tx.ExportBucketsByRole(e.ctx, p.ID, unused.ID)
-			noErr(t, "ExportBucketsByRole(unused role)", err)
-			sameOrder(t, "ExportBucketsByRole(unused role)", got, nil, bucketID)
-			got, err = tx.ExportBucketsByRole(e.ctx, other.ID, r1.ID)
-			noErr(t, "ExportBucketsByRole(role of another project)", err)
-			sameOrder(t, "ExportBucketsByRole(role of another project)", got, nil, bucketID)
+			listed(t, "ExportBucketsByRole", []*snapexport.ExportBucket{b1, b3}, bucketID)(tx.ExportBucketsByRole(e.ctx, p.ID, r1.ID))
+			listed(t, "ExportBucketsByRole(unused role)", nil, bucketID)(tx.ExportBucketsByRole(e.ctx, p.ID, unused.ID))
+			listed(t, "ExportBucketsByRole(role of another project)", nil, bucketID)(tx.ExportBucketsByRole(e.ctx, other.ID, r1.ID))
 			return nil
 		})
 	}},
@@ -147,12 +118,8 @@ var exportBucketTests = []test{
 			u.RequirePrivateNetworking, u.Region = c.require, c.region
 			e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateExportBucket(e.ctx, &u) })
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-				noErr(t, "ExportBucket", err)
-				same(t, fmt.Sprintf("ExportBucket after update to %+v", c), got, &u)
-				got, err = tx.ExportBucket(e.ctx, p.ID, kept.ID)
-				noErr(t, "ExportBucket", err)
-				same(t, "other ExportBucket", got, kept)
+				found(t, fmt.Sprintf("ExportBucket after update to %+v", c), &u)(tx.ExportBucket(e.ctx, p.ID, b.ID))
+				e.wantItem(t, tx, "other ExportBucket", kept)
 				return nil
 			})
 		}
@@ -163,43 +130,26 @@ var exportBucketTests = []test{
 		r := e.role(p.ID, snapexport.AWS)
 		b := e.bucket(r)
 		missing := e.newBucket(r)
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateExportBucket(e.ctx, missing) })
-		wantErr(t, "UpdateExportBucket(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateExportBucket(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateExportBucket(e.ctx, missing) })
 		elsewhere := *b
 		elsewhere.ProjectID = other.ID
 		elsewhere.RequirePrivateNetworking = !b.RequirePrivateNetworking
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateExportBucket(e.ctx, &elsewhere) })
-		wantErr(t, "UpdateExportBucket(bucket of another project)", err, snapexport.ErrNotFound)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-			noErr(t, "ExportBucket", err)
-			same(t, "ExportBucket after failed updates", got, b)
-			return nil
-		})
+		e.wantWriteErr(t, "UpdateExportBucket(bucket of another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateExportBucket(e.ctx, &elsewhere) })
+		e.wantStored(t, "ExportBucket after failed updates", b)
 	}},
 	{"Delete", func(t *testing.T, e *env) {
 		o := e.org()
 		p, other := e.project(o.ID), e.project(o.ID)
 		r := e.role(p.ID, snapexport.GCP)
 		b, kept := e.bucket(r), e.bucket(r)
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, b.ID, e.now()) })
-		wantErr(t, "DeleteExportBucket(bucket of another project)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteExportBucket(bucket of another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, b.ID, e.now()) })
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-			wantErr(t, "ExportBucket(deleted)", err, snapexport.ErrNotFound)
-			got, total, err := tx.ListExportBuckets(e.ctx, p.ID, nil, snapexport.Page{})
-			noErr(t, "ListExportBuckets", err)
-			if total != 1 {
-				t.Errorf("ListExportBuckets after delete: total %d, want 1", total)
-			}
-			sameOrder(t, "ListExportBuckets after delete", got, []*snapexport.ExportBucket{kept}, bucketID)
-			got, err = tx.ExportBucketsByRole(e.ctx, p.ID, r.ID)
-			noErr(t, "ExportBucketsByRole", err)
-			sameOrder(t, "ExportBucketsByRole after delete", got, []*snapexport.ExportBucket{kept}, bucketID)
+			missing(t, "ExportBucket(deleted)")(tx.ExportBucket(e.ctx, p.ID, b.ID))
+			paged(t, "ListExportBuckets after delete", 1, []*snapexport.ExportBucket{kept}, bucketID)(tx.ListExportBuckets(e.ctx, p.ID, nil, snapexport.Page{}))
+			listed(t, "ExportBucketsByRole after delete", []*snapexport.ExportBucket{kept}, bucketID)(tx.ExportBucketsByRole(e.ctx, p.ID, r.ID))
 			return nil
 		})
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now()) })
-		wantErr(t, "DeleteExportBucket(already deleted)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteExportBucket(already deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, b.ID, e.now()) })
 	}},
 }

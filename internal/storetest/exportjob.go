@@ -49,8 +49,7 @@ func (e *env) newShardedExport(c *snapexport.Cluster, state snapexport.ExportSta
 
 func (e *env) exportJob(j *snapexport.ExportJob) *snapexport.ExportJob {
 	e.t.Helper()
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateExportJob(e.ctx, j) })
-	return j
+	return written(e, snapexport.Tx.CreateExportJob, j)
 }
 
 func exportJobID(j *snapexport.ExportJob) string { return j.ID }
@@ -59,12 +58,8 @@ func exportJobID(j *snapexport.ExportJob) string { return j.ID }
 // nil, not as an empty slice.
 func wantNilExportLists(t *testing.T, what string, got, want *snapexport.ExportJob) {
 	t.Helper()
-	if want.Components == nil && got.Components != nil {
-		t.Errorf("%s: Components = %#v, want nil", what, got.Components)
-	}
-	if want.CustomData == nil && got.CustomData != nil {
-		t.Errorf("%s: CustomData = %#v, want nil", what, got.CustomData)
-	}
+	wantNil(t, what+": Components", got.Components, want.Components)
+	wantNil(t, what+": CustomData", got.CustomData, want.CustomData)
 }
 
 var exportJobTests = []test{
@@ -100,8 +95,7 @@ var exportJobTests = []test{
 				{"a component under another project", other.ID, components[0].ID},
 				{"unknown id", p.ID, e.id()},
 			} {
-				_, err := tx.ExportJob(e.ctx, k.project, k.id)
-				wantErr(t, "ExportJob("+k.what+")", err, snapexport.ErrNotFound)
+				missing(t, "ExportJob("+k.what+")")(tx.ExportJob(e.ctx, k.project, k.id))
 			}
 			return nil
 		})
@@ -116,14 +110,9 @@ var exportJobTests = []test{
 			return tx.CreateExportJob(e.ctx, after)
 		})
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportJob(e.ctx, p.ID, rs.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "ExportJob after a duplicate create", got, rs)
-			_, err = tx.ExportJob(e.ctx, other.ID, rs.ID)
-			wantErr(t, "ExportJob(the refused duplicate)", err, snapexport.ErrNotFound)
-			got, err = tx.ExportJob(e.ctx, other.ID, after.ID)
-			noErr(t, "ExportJob(created after the conflict)", err)
-			same(t, "ExportJob created after the conflict", got, after)
+			e.wantItem(t, tx, "ExportJob after a duplicate create", rs)
+			missing(t, "ExportJob(the refused duplicate)")(tx.ExportJob(e.ctx, other.ID, rs.ID))
+			e.wantItem(t, tx, "ExportJob created after the conflict", after)
 			return nil
 		})
 	}},
@@ -205,9 +194,7 @@ var exportJobTests = []test{
 		active := func(what, project, snapshotID, bucketID string, want ...*snapexport.ExportJob) {
 			t.Helper()
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.ActiveExportJobs(e.ctx, project, snapshotID, bucketID)
-				noErr(t, "ActiveExportJobs("+what+")", err)
-				sameOrder(t, "ActiveExportJobs("+what+")", got, want, exportJobID)
+				listed(t, "ActiveExportJobs("+what+")", want, exportJobID)(tx.ActiveExportJobs(e.ctx, project, snapshotID, bucketID))
 				return nil
 			})
 		}
@@ -267,18 +254,9 @@ var exportJobTests = []test{
 		want.State, want.StateReason, want.FinishedAt, want.Progress, want.CancelRequested =
 			u.State, u.StateReason, u.FinishedAt, u.Progress, u.CancelRequested
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportJob(e.ctx, p.ID, j.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "ExportJob after UpdateExportJob", got, &want)
-			got, err = tx.ExportJob(e.ctx, p.ID, neighbour.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "another job after UpdateExportJob", got, neighbour)
-			list, total, err := tx.ListExportJobs(e.ctx, p.ID, c.ID, snapexport.Page{})
-			noErr(t, "ListExportJobs", err)
-			if total != 2 {
-				t.Errorf("ListExportJobs total = %d after an update, want 2", total)
-			}
-			sameOrder(t, "ListExportJobs after an update", list, []*snapexport.ExportJob{&want, neighbour}, exportJobID)
+			e.wantItem(t, tx, "ExportJob after UpdateExportJob", &want)
+			e.wantItem(t, tx, "another job after UpdateExportJob", neighbour)
+			paged(t, "ListExportJobs after an update", 2, []*snapexport.ExportJob{&want, neighbour}, exportJobID)(tx.ListExportJobs(e.ctx, p.ID, c.ID, snapexport.Page{}))
 			return nil
 		})
 
@@ -308,26 +286,14 @@ var exportJobTests = []test{
 		want.State, want.StateReason, want.FinishedAt = snapexport.ExportQueued, nil, nil
 		want.Progress, want.CancelRequested = snapexport.ExportProgress{}, false
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateExportJob(e.ctx, &want) })
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportJob(e.ctx, p.ID, j.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "ExportJob after clearing its state reason and FinishedAt", got, &want)
-			return nil
-		})
+		e.wantStored(t, "ExportJob after clearing its state reason and FinishedAt", &want)
 
 		missing := e.newExportJob(c, snapexport.ExportFailed)
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateExportJob(e.ctx, missing) })
-		wantErr(t, "UpdateExportJob(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateExportJob(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateExportJob(e.ctx, missing) })
 		foreign := want
 		foreign.ProjectID, foreign.State, foreign.CancelRequested = other.ID, snapexport.ExportCancelled, true
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateExportJob(e.ctx, &foreign) })
-		wantErr(t, "UpdateExportJob(under another project)", err, snapexport.ErrNotFound)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportJob(e.ctx, p.ID, j.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "ExportJob after a refused update", got, &want)
-			return nil
-		})
+		e.wantWriteErr(t, "UpdateExportJob(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateExportJob(e.ctx, &foreign) })
+		e.wantStored(t, "ExportJob after a refused update", &want)
 	}},
 	{"Claim", func(t *testing.T, e *env) {
 		o := e.org()
@@ -371,9 +337,7 @@ var exportJobTests = []test{
 		lapsed := func(what string, at time.Time, want ...*snapexport.ExportJob) {
 			t.Helper()
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.LapsedExportJobs(e.ctx, at, 10)
-				noErr(t, "LapsedExportJobs", err)
-				sameOrder(t, "LapsedExportJobs("+what+")", got, want, func(j *snapexport.ExportJob) string { return j.ID })
+				listed(t, "LapsedExportJobs("+what+")", want, func(j *snapexport.ExportJob) string { return j.ID })(tx.LapsedExportJobs(e.ctx, at, 10))
 				return nil
 			})
 		}
@@ -381,9 +345,7 @@ var exportJobTests = []test{
 		lapsed("after j2's lease", now.Add(11*time.Second), j2)
 		lapsed("after a's", now.Add(5*time.Minute), j, j2)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.LapsedExportJobs(e.ctx, now.Add(5*time.Minute), 1)
-			noErr(t, "LapsedExportJobs(limit 1)", err)
-			sameOrder(t, "LapsedExportJobs(limit 1)", got, []*snapexport.ExportJob{j}, func(j *snapexport.ExportJob) string { return j.ID })
+			listed(t, "LapsedExportJobs(limit 1)", []*snapexport.ExportJob{j}, func(j *snapexport.ExportJob) string { return j.ID })(tx.LapsedExportJobs(e.ctx, now.Add(5*time.Minute), 1))
 			return nil
 		})
 		err := e.write(func(tx snapexport.Tx) error {
@@ -391,12 +353,7 @@ var exportJobTests = []test{
 			return err
 		})
 		wantErr(t, "ClaimExportJob(another project's)", err, snapexport.ErrNotFound)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportJob(e.ctx, p.ID, j.ID)
-			noErr(t, "ExportJob", err)
-			same(t, "ExportJob after claims", got, &before)
-			return nil
-		})
+		e.wantStored(t, "ExportJob after claims", &before)
 	}},
 	{"AppendOrder", func(t *testing.T, e *env) {
 		p := e.project(e.org().ID)

@@ -12,32 +12,20 @@ import (
 var organizationTests = []test{
 	{"CreateGet", func(t *testing.T, e *env) {
 		o := e.org()
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Organization(e.ctx, o.ID)
-			noErr(t, "Organization", err)
-			same(t, "Organization", got, o)
-			return nil
-		})
+		e.wantStored(t, "Organization", o)
 	}},
 	{"GetMissing", func(t *testing.T, e *env) {
 		e.org()
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Organization(e.ctx, e.id())
-			wantErr(t, "Organization(missing)", err, snapexport.ErrNotFound)
+			missing(t, "Organization(missing)")(tx.Organization(e.ctx, e.id()))
 			return nil
 		})
 	}},
 	{"DuplicateID", func(t *testing.T, e *env) {
 		o := e.org()
 		dup := &snapexport.Organization{ID: o.ID, Name: "other", CreatedAt: e.now()}
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateOrganization(e.ctx, dup) })
-		wantErr(t, "CreateOrganization(duplicate id)", err, snapexport.ErrConflict)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Organization(e.ctx, o.ID)
-			noErr(t, "Organization", err)
-			same(t, "Organization after a conflicting create", got, o)
-			return nil
-		})
+		e.wantWriteErr(t, "CreateOrganization(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateOrganization(e.ctx, dup) })
+		e.wantStored(t, "Organization after a conflicting create", o)
 	}},
 	{"List", func(t *testing.T, e *env) {
 		e.mustRead(func(tx snapexport.Tx) error {
@@ -50,9 +38,7 @@ var organizationTests = []test{
 		})
 		want := []*snapexport.Organization{e.org(), e.org(), e.org(), e.org()}
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListOrganizations(e.ctx)
-			noErr(t, "ListOrganizations", err)
-			sameOrder(t, "ListOrganizations", got, want, orgID)
+			listed(t, "ListOrganizations", want, orgID)(tx.ListOrganizations(e.ctx))
 			return nil
 		})
 	}},
@@ -63,12 +49,8 @@ var projectTests = []test{
 		o := e.org()
 		p := e.project(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Project(e.ctx, p.ID)
-			noErr(t, "Project", err)
-			same(t, "Project", got, p)
-			got, err = tx.ProjectByName(e.ctx, o.ID, p.Name)
-			noErr(t, "ProjectByName", err)
-			same(t, "ProjectByName", got, p)
+			e.wantItem(t, tx, "Project", p)
+			found(t, "ProjectByName", p)(tx.ProjectByName(e.ctx, o.ID, p.Name))
 			return nil
 		})
 	}},
@@ -76,12 +58,9 @@ var projectTests = []test{
 		o, other := e.org(), e.org()
 		p := e.project(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Project(e.ctx, e.id())
-			wantErr(t, "Project(missing)", err, snapexport.ErrNotFound)
-			_, err = tx.ProjectByName(e.ctx, o.ID, "no such project")
-			wantErr(t, "ProjectByName(missing name)", err, snapexport.ErrNotFound)
-			_, err = tx.ProjectByName(e.ctx, other.ID, p.Name)
-			wantErr(t, "ProjectByName(name of another organization's project)", err, snapexport.ErrNotFound)
+			missing(t, "Project(missing)")(tx.Project(e.ctx, e.id()))
+			missing(t, "ProjectByName(missing name)")(tx.ProjectByName(e.ctx, o.ID, "no such project"))
+			missing(t, "ProjectByName(name of another organization's project)")(tx.ProjectByName(e.ctx, other.ID, p.Name))
 			return nil
 		})
 	}},
@@ -89,14 +68,10 @@ var projectTests = []test{
 		o := e.org()
 		p := e.project(o.ID)
 		dup := &snapexport.Project{ID: p.ID, OrgID: o.ID, Name: "another name", CreatedAt: e.now()}
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, dup) })
-		wantErr(t, "CreateProject(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateProject(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, dup) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Project(e.ctx, p.ID)
-			noErr(t, "Project", err)
-			same(t, "Project after a conflicting create", got, p)
-			_, err = tx.ProjectByName(e.ctx, o.ID, dup.Name)
-			wantErr(t, "ProjectByName(name of the rejected project)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "Project after a conflicting create", p)
+			missing(t, "ProjectByName(name of the rejected project)")(tx.ProjectByName(e.ctx, o.ID, dup.Name))
 			return nil
 		})
 	}},
@@ -104,21 +79,15 @@ var projectTests = []test{
 		o, other := e.org(), e.org()
 		p := e.project(o.ID)
 		dup := &snapexport.Project{ID: e.id(), OrgID: o.ID, Name: p.Name, CreatedAt: e.now()}
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, dup) })
-		wantErr(t, "CreateProject(name taken in the organization)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateProject(name taken in the organization)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, dup) })
 		// The same name in another organization is fine.
 		elsewhere := &snapexport.Project{ID: e.id(), OrgID: other.ID, Name: p.Name, CreatedAt: e.now()}
-		err = e.write(func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, elsewhere) })
+		err := e.write(func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, elsewhere) })
 		noErr(t, "CreateProject(name taken in another organization)", err)
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Project(e.ctx, dup.ID)
-			wantErr(t, "Project(rejected duplicate)", err, snapexport.ErrNotFound)
-			got, err := tx.ProjectByName(e.ctx, o.ID, p.Name)
-			noErr(t, "ProjectByName", err)
-			same(t, "ProjectByName(first organization)", got, p)
-			got, err = tx.ProjectByName(e.ctx, other.ID, p.Name)
-			noErr(t, "ProjectByName", err)
-			same(t, "ProjectByName(second organization)", got, elsewhere)
+			missing(t, "Project(rejected duplicate)")(tx.Project(e.ctx, dup.ID))
+			found(t, "ProjectByName(first organization)", p)(tx.ProjectByName(e.ctx, o.ID, p.Name))
+			found(t, "ProjectByName(second organization)", elsewhere)(tx.ProjectByName(e.ctx, other.ID, p.Name))
 			return nil
 		})
 	}},
@@ -165,13 +134,7 @@ var projectTests = []test{
 		for _, page := range []snapexport.Page{{}, {Limit: 3}, {Offset: 3, Limit: 3}, {Offset: 6, Limit: 3},
 			{Offset: 7, Limit: 3}, {Offset: 50, Limit: 3}, {Offset: 1, Limit: 100}} {
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, total, err := tx.ListProjects(e.ctx, []string{o.ID}, nil, page)
-				what := fmt.Sprintf("ListProjects(%+v)", page)
-				noErr(t, what, err)
-				if total != len(all) {
-					t.Errorf("%s: total %d, want %d", what, total, len(all))
-				}
-				sameOrder(t, what, got, pageOf(all, page), projectID)
+				paged(t, fmt.Sprintf("ListProjects(%+v)", page), len(all), pageOf(all, page), projectID)(tx.ListProjects(e.ctx, []string{o.ID}, nil, page))
 				return nil
 			})
 		}
@@ -191,12 +154,7 @@ func pageOf[T any](all []T, page snapexport.Page) []T {
 func listProjects(t *testing.T, e *env, what string, orgIDs, ids []string, want []*snapexport.Project) {
 	t.Helper()
 	e.mustRead(func(tx snapexport.Tx) error {
-		got, total, err := tx.ListProjects(e.ctx, orgIDs, ids, snapexport.Page{})
-		noErr(t, "ListProjects("+what+")", err)
-		if total != len(want) {
-			t.Errorf("ListProjects(%s): total %d, want %d", what, total, len(want))
-		}
-		sameOrder(t, "ListProjects("+what+")", got, want, projectID)
+		paged(t, "ListProjects("+what+")", len(want), want, projectID)(tx.ListProjects(e.ctx, orgIDs, ids, snapexport.Page{}))
 		return nil
 	})
 }
@@ -206,11 +164,8 @@ var apiKeyTests = []test{
 		o := e.org()
 		k := e.apiKey(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			noErr(t, "APIKeyByPublicKey", err)
-			same(t, "APIKeyByPublicKey", got, k)
-			_, err = tx.APIKeyByPublicKey(e.ctx, "nosuchkey")
-			wantErr(t, "APIKeyByPublicKey(missing)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "APIKeyByPublicKey", k)
+			missing(t, "APIKeyByPublicKey(missing)")(tx.APIKeyByPublicKey(e.ctx, "nosuchkey"))
 			return nil
 		})
 	}},
@@ -219,21 +174,14 @@ var apiKeyTests = []test{
 		k := e.apiKey(o.ID)
 		sameID := e.newAPIKey(o.ID)
 		sameID.ID = k.ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateAPIKey(e.ctx, sameID) })
-		wantErr(t, "CreateAPIKey(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateAPIKey(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateAPIKey(e.ctx, sameID) })
 		samePublicKey := e.newAPIKey(o.ID)
 		samePublicKey.PublicKey = k.PublicKey
-		err = e.write(func(tx snapexport.Tx) error { return tx.CreateAPIKey(e.ctx, samePublicKey) })
-		wantErr(t, "CreateAPIKey(duplicate public key)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateAPIKey(duplicate public key)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateAPIKey(e.ctx, samePublicKey) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			noErr(t, "APIKeyByPublicKey", err)
-			same(t, "APIKeyByPublicKey after conflicting creates", got, k)
-			_, err = tx.APIKeyByPublicKey(e.ctx, sameID.PublicKey)
-			wantErr(t, "APIKeyByPublicKey(key rejected for its id)", err, snapexport.ErrNotFound)
-			list, err := tx.ListAPIKeys(e.ctx, o.ID)
-			noErr(t, "ListAPIKeys", err)
-			sameOrder(t, "ListAPIKeys", list, []*snapexport.APIKey{k}, apiKeyID)
+			e.wantItem(t, tx, "APIKeyByPublicKey after conflicting creates", k)
+			missing(t, "APIKeyByPublicKey(key rejected for its id)")(tx.APIKeyByPublicKey(e.ctx, sameID.PublicKey))
+			listed(t, "ListAPIKeys", []*snapexport.APIKey{k}, apiKeyID)(tx.ListAPIKeys(e.ctx, o.ID))
 			return nil
 		})
 	}},
@@ -243,15 +191,9 @@ var apiKeyTests = []test{
 		e.apiKey(other.ID)
 		k2, k3 := e.apiKey(o.ID), e.apiKey(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListAPIKeys(e.ctx, o.ID)
-			noErr(t, "ListAPIKeys", err)
-			sameOrder(t, "ListAPIKeys", got, []*snapexport.APIKey{k1, k2, k3}, apiKeyID)
-			got, err = tx.ListAPIKeys(e.ctx, empty.ID)
-			noErr(t, "ListAPIKeys(organization without keys)", err)
-			sameOrder(t, "ListAPIKeys(organization without keys)", got, nil, apiKeyID)
-			got, err = tx.ListAPIKeys(e.ctx, e.id())
-			noErr(t, "ListAPIKeys(unknown organization)", err)
-			sameOrder(t, "ListAPIKeys(unknown organization)", got, nil, apiKeyID)
+			listed(t, "ListAPIKeys", []*snapexport.APIKey{k1, k2, k3}, apiKeyID)(tx.ListAPIKeys(e.ctx, o.ID))
+			listed(t, "ListAPIKeys(organization without keys)", nil, apiKeyID)(tx.ListAPIKeys(e.ctx, empty.ID))
+			listed(t, "ListAPIKeys(unknown organization)", nil, apiKeyID)(tx.ListAPIKeys(e.ctx, e.id()))
 			return nil
 		})
 	}},
@@ -265,27 +207,14 @@ var apiKeyTests = []test{
 		}
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteAPIKey(e.ctx, k.ID) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			wantErr(t, "APIKeyByPublicKey(deleted)", err, snapexport.ErrNotFound)
-			roles, err := tx.ListRoles(e.ctx, k.ID)
-			noErr(t, "ListRoles(deleted key)", err)
-			if len(roles) != 0 {
-				t.Errorf("ListRoles(deleted key) = %v, want none", roles)
-			}
-			roles, err = tx.ListRoles(e.ctx, kept.ID)
-			noErr(t, "ListRoles(other key)", err)
-			if len(roles) != 2 {
-				t.Errorf("ListRoles(other key) = %v, want its 2 roles", roles)
-			}
-			list, err := tx.ListAPIKeys(e.ctx, o.ID)
-			noErr(t, "ListAPIKeys", err)
-			sameOrder(t, "ListAPIKeys after delete", list, []*snapexport.APIKey{kept}, apiKeyID)
+			missing(t, "APIKeyByPublicKey(deleted)")(tx.APIKeyByPublicKey(e.ctx, k.PublicKey))
+			e.wantRoleCount(t, tx, "deleted key", k.ID, 0)
+			e.wantRoleCount(t, tx, "other key", kept.ID, 2)
+			listed(t, "ListAPIKeys after delete", []*snapexport.APIKey{kept}, apiKeyID)(tx.ListAPIKeys(e.ctx, o.ID))
 			return nil
 		})
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteAPIKey(e.ctx, k.ID) })
-		wantErr(t, "DeleteAPIKey(already deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteAPIKey(e.ctx, e.id()) })
-		wantErr(t, "DeleteAPIKey(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteAPIKey(already deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteAPIKey(e.ctx, k.ID) })
+		e.wantWriteErr(t, "DeleteAPIKey(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteAPIKey(e.ctx, e.id()) })
 	}},
 }
 
@@ -294,16 +223,10 @@ var serviceAccountTests = []test{
 		o := e.org()
 		sa := e.serviceAccount(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ServiceAccount(e.ctx, sa.ID)
-			noErr(t, "ServiceAccount", err)
-			same(t, "ServiceAccount", got, sa)
-			got, err = tx.ServiceAccountByClientID(e.ctx, sa.ClientID)
-			noErr(t, "ServiceAccountByClientID", err)
-			same(t, "ServiceAccountByClientID", got, sa)
-			_, err = tx.ServiceAccount(e.ctx, e.id())
-			wantErr(t, "ServiceAccount(missing)", err, snapexport.ErrNotFound)
-			_, err = tx.ServiceAccountByClientID(e.ctx, "mdb_sa_id_missing")
-			wantErr(t, "ServiceAccountByClientID(missing)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "ServiceAccount", sa)
+			found(t, "ServiceAccountByClientID", sa)(tx.ServiceAccountByClientID(e.ctx, sa.ClientID))
+			missing(t, "ServiceAccount(missing)")(tx.ServiceAccount(e.ctx, e.id()))
+			missing(t, "ServiceAccountByClientID(missing)")(tx.ServiceAccountByClientID(e.ctx, "mdb_sa_id_missing"))
 			return nil
 		})
 	}},
@@ -312,20 +235,14 @@ var serviceAccountTests = []test{
 		sa := e.serviceAccount(o.ID)
 		sameID := e.newServiceAccount(o.ID)
 		sameID.ID = sa.ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateServiceAccount(e.ctx, sameID) })
-		wantErr(t, "CreateServiceAccount(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateServiceAccount(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateServiceAccount(e.ctx, sameID) })
 		sameClientID := e.newServiceAccount(o.ID)
 		sameClientID.ClientID = sa.ClientID
-		err = e.write(func(tx snapexport.Tx) error { return tx.CreateServiceAccount(e.ctx, sameClientID) })
-		wantErr(t, "CreateServiceAccount(duplicate client id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateServiceAccount(duplicate client id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateServiceAccount(e.ctx, sameClientID) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ServiceAccount(e.ctx, sa.ID)
-			noErr(t, "ServiceAccount", err)
-			same(t, "ServiceAccount after conflicting creates", got, sa)
-			_, err = tx.ServiceAccount(e.ctx, sameClientID.ID)
-			wantErr(t, "ServiceAccount(rejected for its client id)", err, snapexport.ErrNotFound)
-			_, err = tx.ServiceAccountByClientID(e.ctx, sameID.ClientID)
-			wantErr(t, "ServiceAccountByClientID(rejected for its id)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "ServiceAccount after conflicting creates", sa)
+			missing(t, "ServiceAccount(rejected for its client id)")(tx.ServiceAccount(e.ctx, sameClientID.ID))
+			missing(t, "ServiceAccountByClientID(rejected for its id)")(tx.ServiceAccountByClientID(e.ctx, sameID.ClientID))
 			return nil
 		})
 	}},
@@ -335,12 +252,8 @@ var serviceAccountTests = []test{
 		e.serviceAccount(other.ID)
 		sa2 := e.serviceAccount(o.ID)
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListServiceAccounts(e.ctx, o.ID)
-			noErr(t, "ListServiceAccounts", err)
-			sameOrder(t, "ListServiceAccounts", got, []*snapexport.ServiceAccount{sa1, sa2}, serviceAccountID)
-			got, err = tx.ListServiceAccounts(e.ctx, e.id())
-			noErr(t, "ListServiceAccounts(unknown organization)", err)
-			sameOrder(t, "ListServiceAccounts(unknown organization)", got, nil, serviceAccountID)
+			listed(t, "ListServiceAccounts", []*snapexport.ServiceAccount{sa1, sa2}, serviceAccountID)(tx.ListServiceAccounts(e.ctx, o.ID))
+			listed(t, "ListServiceAccounts(unknown organization)", nil, serviceAccountID)(tx.ListServiceAccounts(e.ctx, e.id()))
 			return nil
 		})
 	}},
@@ -356,33 +269,18 @@ var serviceAccountTests = []test{
 		keptToken := e.token(kept.ID)
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteServiceAccount(e.ctx, sa.ID) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.ServiceAccount(e.ctx, sa.ID)
-			wantErr(t, "ServiceAccount(deleted)", err, snapexport.ErrNotFound)
-			_, err = tx.ServiceAccountByClientID(e.ctx, sa.ClientID)
-			wantErr(t, "ServiceAccountByClientID(deleted)", err, snapexport.ErrNotFound)
+			missing(t, "ServiceAccount(deleted)")(tx.ServiceAccount(e.ctx, sa.ID))
+			missing(t, "ServiceAccountByClientID(deleted)")(tx.ServiceAccountByClientID(e.ctx, sa.ClientID))
 			for _, tok := range []*snapexport.AccessToken{t1, t2} {
-				_, err = tx.AccessToken(e.ctx, tok.Hash)
-				wantErr(t, "AccessToken(token of deleted service account)", err, snapexport.ErrNotFound)
+				missing(t, "AccessToken(token of deleted service account)")(tx.AccessToken(e.ctx, tok.Hash))
 			}
-			got, err := tx.AccessToken(e.ctx, keptToken.Hash)
-			noErr(t, "AccessToken(token of other service account)", err)
-			same(t, "AccessToken(token of other service account)", got, keptToken)
-			roles, err := tx.ListRoles(e.ctx, sa.ID)
-			noErr(t, "ListRoles(deleted service account)", err)
-			if len(roles) != 0 {
-				t.Errorf("ListRoles(deleted service account) = %v, want none", roles)
-			}
-			roles, err = tx.ListRoles(e.ctx, kept.ID)
-			noErr(t, "ListRoles(other service account)", err)
-			if len(roles) != 2 {
-				t.Errorf("ListRoles(other service account) = %v, want its 2 roles", roles)
-			}
+			e.wantItem(t, tx, "AccessToken(token of other service account)", keptToken)
+			e.wantRoleCount(t, tx, "deleted service account", sa.ID, 0)
+			e.wantRoleCount(t, tx, "other service account", kept.ID, 2)
 			return nil
 		})
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteServiceAccount(e.ctx, sa.ID) })
-		wantErr(t, "DeleteServiceAccount(already deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteServiceAccount(e.ctx, e.id()) })
-		wantErr(t, "DeleteServiceAccount(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteServiceAccount(already deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteServiceAccount(e.ctx, sa.ID) })
+		e.wantWriteErr(t, "DeleteServiceAccount(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteServiceAccount(e.ctx, e.id()) })
 	}},
 }
 
@@ -437,8 +335,7 @@ var roleTests = []test{
 		}
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.UnassignRole(e.ctx, onP1) })
 		wantRoles(t, e, sa.ID, []snapexport.RoleAssignment{onP2, onOrg})
-		err := e.write(func(tx snapexport.Tx) error { return tx.UnassignRole(e.ctx, onP1) })
-		wantErr(t, "UnassignRole(already removed)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UnassignRole(already removed)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UnassignRole(e.ctx, onP1) })
 		// Each field of the assignment counts: a near miss removes nothing.
 		for what, ra := range map[string]snapexport.RoleAssignment{
 			"other role":       {PrincipalID: sa.ID, OrgID: o.ID, ProjectID: p2.ID, Role: snapexport.RoleGroupOwner},
@@ -447,11 +344,20 @@ var roleTests = []test{
 			"other principal":  {PrincipalID: e.id(), OrgID: o.ID, Role: snapexport.RoleOrgOwner},
 			"never held":       {PrincipalID: sa.ID, OrgID: o.ID, Role: snapexport.RoleOrgMember},
 		} {
-			err := e.write(func(tx snapexport.Tx) error { return tx.UnassignRole(e.ctx, ra) })
-			wantErr(t, "UnassignRole("+what+")", err, snapexport.ErrNotFound)
+			e.wantWriteErr(t, "UnassignRole("+what+")", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UnassignRole(e.ctx, ra) })
 		}
 		wantRoles(t, e, sa.ID, []snapexport.RoleAssignment{onP2, onOrg})
 	}},
+}
+
+// wantRoleCount fails the test unless principalID holds n roles in tx.
+func (e *env) wantRoleCount(t *testing.T, tx snapexport.Tx, what, principalID string, n int) {
+	t.Helper()
+	roles, err := tx.ListRoles(e.ctx, principalID)
+	noErr(t, "ListRoles("+what+")", err)
+	if len(roles) != n {
+		t.Errorf("ListRoles(%s) = %v, want %d roles", what, roles, n)
+	}
 }
 
 // wantRoles compares ListRoles as a set: the Tx contract leaves its order open.
@@ -476,14 +382,9 @@ var accessTokenTests = []test{
 		revoked.RevokedAt = ptr(revoked.IssuedAt.Add(1500 * time.Microsecond))
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateAccessToken(e.ctx, revoked) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.AccessToken(e.ctx, live.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken(not revoked)", got, live)
-			got, err = tx.AccessToken(e.ctx, revoked.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken(created revoked)", got, revoked)
-			_, err = tx.AccessToken(e.ctx, "sha256-missing")
-			wantErr(t, "AccessToken(missing)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "AccessToken(not revoked)", live)
+			e.wantItem(t, tx, "AccessToken(created revoked)", revoked)
+			missing(t, "AccessToken(missing)")(tx.AccessToken(e.ctx, "sha256-missing"))
 			return nil
 		})
 	}},
@@ -493,14 +394,8 @@ var accessTokenTests = []test{
 		tok := e.token(sa.ID)
 		dup := e.newToken(other.ID)
 		dup.Hash = tok.Hash
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateAccessToken(e.ctx, dup) })
-		wantErr(t, "CreateAccessToken(duplicate hash)", err, snapexport.ErrConflict)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.AccessToken(e.ctx, tok.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken after a conflicting create", got, tok)
-			return nil
-		})
+		e.wantWriteErr(t, "CreateAccessToken(duplicate hash)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateAccessToken(e.ctx, dup) })
+		e.wantStored(t, "AccessToken after a conflicting create", tok)
 	}},
 	{"Revoke", func(t *testing.T, e *env) {
 		o := e.org()
@@ -511,23 +406,13 @@ var accessTokenTests = []test{
 		want := *tok
 		want.RevokedAt = &first
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.AccessToken(e.ctx, tok.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken(revoked)", got, &want)
-			got, err = tx.AccessToken(e.ctx, other.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken(other token)", got, other)
+			e.wantItem(t, tx, "AccessToken(revoked)", &want)
+			e.wantItem(t, tx, "AccessToken(other token)", other)
 			return nil
 		})
 		// Revoking again succeeds and keeps the first revocation time.
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.RevokeAccessToken(e.ctx, tok.Hash, e.now()) })
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.AccessToken(e.ctx, tok.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken(revoked twice)", got, &want)
-			return nil
-		})
-		err := e.write(func(tx snapexport.Tx) error { return tx.RevokeAccessToken(e.ctx, "sha256-missing", e.now()) })
-		wantErr(t, "RevokeAccessToken(missing)", err, snapexport.ErrNotFound)
+		e.wantStored(t, "AccessToken(revoked twice)", &want)
+		e.wantWriteErr(t, "RevokeAccessToken(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.RevokeAccessToken(e.ctx, "sha256-missing", e.now()) })
 	}},
 }

@@ -35,10 +35,7 @@ func listOf[T any](e *env, list func(tx snapexport.Tx, page snapexport.Page) ([]
 // wantList checks a page and its total.
 func wantList[T any](t *testing.T, what string, got []*T, total int, want []*T, wantTotal int, id func(*T) string) {
 	t.Helper()
-	if total != wantTotal {
-		t.Errorf("%s: total %d, want %d", what, total, wantTotal)
-	}
-	sameOrder(t, what, got, want, id)
+	paged(t, what, wantTotal, want, id)(got, total, nil)
 }
 
 var listingTests = []test{
@@ -60,8 +57,7 @@ var listingTests = []test{
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, made[1].ID, e.now()) })
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, made[4].ID, e.now()) })
 		added := e.bucket(role)
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, made[0].ID, e.now()) })
-		wantErr(t, "DeleteExportBucket(under another project)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteExportBucket(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, other.ID, made[0].ID, e.now()) })
 
 		got, total := listOf(e, list, snapexport.Page{AsOf: &m})
 		wantList(t, "ListExportBuckets(as of the mark)", got, total, made, 5, bucketID)

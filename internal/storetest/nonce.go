@@ -116,8 +116,7 @@ var nonceTests = []test{
 		// A failed Write does not take issued nonces with it.
 		now := e.now()
 		e.issue("kept", now.Add(time.Minute))
-		err := e.write(func(tx snapexport.Tx) error { return errRollback })
-		wantErr(t, "Write", err, errRollback)
+		e.wantWriteErr(t, "Write", errRollback, func(tx snapexport.Tx) error { return errRollback })
 		e.consume("issued before a failed Write", "kept", now, snapexport.NonceValid)
 	}},
 }

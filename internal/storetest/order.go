@@ -23,9 +23,7 @@ var creationOrderTests = []test{
 			want = append(want, o)
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ListOrganizations(e.ctx)
-			noErr(t, "ListOrganizations", err)
-			sameOrder(t, "ListOrganizations(same CreatedAt)", got, want, orgID)
+			listed(t, "ListOrganizations(same CreatedAt)", want, orgID)(tx.ListOrganizations(e.ctx))
 			return nil
 		})
 	}},
@@ -54,12 +52,8 @@ var creationOrderTests = []test{
 			gotP, _, err := tx.ListProjects(e.ctx, []string{o.ID}, nil, snapexport.Page{})
 			noErr(t, "ListProjects", err)
 			sameOrder(t, "ListProjects(same CreatedAt)", gotP, projects, projectID)
-			gotK, err := tx.ListAPIKeys(e.ctx, o.ID)
-			noErr(t, "ListAPIKeys", err)
-			sameOrder(t, "ListAPIKeys(same CreatedAt)", gotK, keys, apiKeyID)
-			gotS, err := tx.ListServiceAccounts(e.ctx, o.ID)
-			noErr(t, "ListServiceAccounts", err)
-			sameOrder(t, "ListServiceAccounts(same CreatedAt)", gotS, sas, serviceAccountID)
+			listed(t, "ListAPIKeys(same CreatedAt)", keys, apiKeyID)(tx.ListAPIKeys(e.ctx, o.ID))
+			listed(t, "ListServiceAccounts(same CreatedAt)", sas, serviceAccountID)(tx.ListServiceAccounts(e.ctx, o.ID))
 			return nil
 		})
 	}},
@@ -82,9 +76,7 @@ var creationOrderTests = []test{
 			roles, buckets = append(roles, r), append(buckets, b)
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
-			gotR, err := tx.ListCloudProviderAccessRoles(e.ctx, p.ID)
-			noErr(t, "ListCloudProviderAccessRoles", err)
-			sameOrder(t, "ListCloudProviderAccessRoles(same CreatedAt)", gotR, roles, roleID)
+			listed(t, "ListCloudProviderAccessRoles(same CreatedAt)", roles, roleID)(tx.ListCloudProviderAccessRoles(e.ctx, p.ID))
 			gotB, _, err := tx.ListExportBuckets(e.ctx, p.ID, nil, snapexport.Page{})
 			noErr(t, "ListExportBuckets", err)
 			sameOrder(t, "ListExportBuckets(same CreatedAt)", gotB, buckets, bucketID)

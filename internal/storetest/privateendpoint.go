@@ -29,12 +29,9 @@ var privateEndpointTests = []test{
 
 		e.mustRead(func(tx snapexport.Tx) error {
 			for _, want := range made {
-				got, err := tx.PrivateEndpoint(e.ctx, p.ID, want.ID)
-				noErr(t, "PrivateEndpoint", err)
-				same(t, "PrivateEndpoint", got, want)
+				e.wantItem(t, tx, "PrivateEndpoint", want)
 			}
-			_, err := tx.PrivateEndpoint(e.ctx, other.ID, made[0].ID)
-			wantErr(t, "PrivateEndpoint(another project's)", err, snapexport.ErrNotFound)
+			missing(t, "PrivateEndpoint(another project's)")(tx.PrivateEndpoint(e.ctx, other.ID, made[0].ID))
 
 			page, total, err := tx.ListPrivateEndpoints(e.ctx, p.ID, snapexport.AWS, snapexport.Page{Offset: 1, Limit: 2})
 			noErr(t, "ListPrivateEndpoints", err)
@@ -51,13 +48,10 @@ var privateEndpointTests = []test{
 
 		dup := e.newEndpoint(p.ID, "CA_CENTRAL_1")
 		dup.ID = made[0].ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreatePrivateEndpoint(e.ctx, dup) })
-		wantErr(t, "CreatePrivateEndpoint(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreatePrivateEndpoint(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreatePrivateEndpoint(e.ctx, dup) })
 
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID, e.now()) })
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID, e.now()) })
-		wantErr(t, "DeletePrivateEndpoint(deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, other.ID, made[1].ID, e.now()) })
-		wantErr(t, "DeletePrivateEndpoint(another project's)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeletePrivateEndpoint(deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, p.ID, made[0].ID, e.now()) })
+		e.wantWriteErr(t, "DeletePrivateEndpoint(another project's)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeletePrivateEndpoint(e.ctx, other.ID, made[1].ID, e.now()) })
 	}},
 }

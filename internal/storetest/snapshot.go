@@ -9,9 +9,7 @@ import (
 
 func (e *env) cluster(projectID, name string) *snapexport.Cluster {
 	e.t.Helper()
-	c := e.newCluster(projectID, name)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, c) })
-	return c
+	return written(e, snapexport.Tx.CreateCluster, e.newCluster(projectID, name))
 }
 
 // newSnapshot returns a snapshot of c with every field its kind uses set:
@@ -41,8 +39,7 @@ func (e *env) newSnapshot(c *snapexport.Cluster, kind snapexport.SnapshotKind) *
 
 func (e *env) snapshot(s *snapexport.Snapshot) *snapexport.Snapshot {
 	e.t.Helper()
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateSnapshot(e.ctx, s) })
-	return s
+	return written(e, snapexport.Tx.CreateSnapshot, s)
 }
 
 func snapshotID(s *snapexport.Snapshot) string { return s.ID }
@@ -51,12 +48,8 @@ func snapshotID(s *snapexport.Snapshot) string { return s.ID }
 // not as an empty slice.
 func wantNilLists(t *testing.T, what string, got, want *snapexport.Snapshot) {
 	t.Helper()
-	if want.Members == nil && got.Members != nil {
-		t.Errorf("%s: Members = %#v, want nil", what, got.Members)
-	}
-	if want.Collections == nil && got.Collections != nil {
-		t.Errorf("%s: Collections = %#v, want nil", what, got.Collections)
-	}
+	wantNil(t, what+": Members", got.Members, want.Members)
+	wantNil(t, what+": Collections", got.Collections, want.Collections)
 }
 
 var snapshotTests = []test{
@@ -84,9 +77,7 @@ var snapshotTests = []test{
 				noErr(t, "Snapshot", err)
 				same(t, "Snapshot("+want.ID+")", got, want)
 				wantNilLists(t, "Snapshot("+want.ID+")", got, want)
-				got, err = tx.Snapshot(e.ctx, p.ID, "", want.ID)
-				noErr(t, "Snapshot(any cluster)", err)
-				same(t, "Snapshot(any cluster, "+want.ID+")", got, want)
+				found(t, "Snapshot(any cluster, "+want.ID+")", want)(tx.Snapshot(e.ctx, p.ID, "", want.ID))
 			}
 			for _, k := range []struct{ what, project, cluster, id string }{
 				{"another project's", other.ID, c.ID, rs.ID},
@@ -96,22 +87,17 @@ var snapshotTests = []test{
 				{"another project's, any cluster", other.ID, "", rs.ID},
 				{"unknown id, any cluster", p.ID, "", e.id()},
 			} {
-				_, err := tx.Snapshot(e.ctx, k.project, k.cluster, k.id)
-				wantErr(t, "Snapshot("+k.what+")", err, snapexport.ErrNotFound)
+				missing(t, "Snapshot("+k.what+")")(tx.Snapshot(e.ctx, k.project, k.cluster, k.id))
 			}
 			return nil
 		})
 
 		dup := e.newSnapshot(oc, snapexport.SnapshotShardedCluster)
 		dup.ID = rs.ID
-		err := e.write(func(tx snapexport.Tx) error { return tx.CreateSnapshot(e.ctx, dup) })
-		wantErr(t, "CreateSnapshot(duplicate id)", err, snapexport.ErrConflict)
+		e.wantWriteErr(t, "CreateSnapshot(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateSnapshot(e.ctx, dup) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, rs.ID)
-			noErr(t, "Snapshot", err)
-			same(t, "Snapshot after a duplicate create", got, rs)
-			_, err = tx.Snapshot(e.ctx, other.ID, oc.ID, rs.ID)
-			wantErr(t, "Snapshot(the refused duplicate)", err, snapexport.ErrNotFound)
+			e.wantItem(t, tx, "Snapshot after a duplicate create", rs)
+			missing(t, "Snapshot(the refused duplicate)")(tx.Snapshot(e.ctx, other.ID, oc.ID, rs.ID))
 			return nil
 		})
 	}},
@@ -154,12 +140,7 @@ var snapshotTests = []test{
 				{"another project", other.ID, oc.ID, snapexport.SnapshotReplicaSet, snapexport.Page{}, []*snapexport.Snapshot{otherProject}, 1},
 				{"the cluster under another project", other.ID, c.ID, snapexport.SnapshotReplicaSet, snapexport.Page{}, nil, 0},
 			} {
-				got, total, err := tx.ListSnapshots(e.ctx, k.project, k.cluster, k.kind, k.page)
-				noErr(t, "ListSnapshots("+k.what+")", err)
-				if total != k.total {
-					t.Errorf("ListSnapshots(%s) total = %d, want %d", k.what, total, k.total)
-				}
-				sameOrder(t, "ListSnapshots("+k.what+")", got, k.want, snapshotID)
+				paged(t, "ListSnapshots("+k.what+")", k.total, k.want, snapshotID)(tx.ListSnapshots(e.ctx, k.project, k.cluster, k.kind, k.page))
 			}
 			return nil
 		})
@@ -188,9 +169,7 @@ var snapshotTests = []test{
 		taken := func(what string, when time.Time, want ...*snapexport.Snapshot) {
 			t.Helper()
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.SnapshotsTakenAt(e.ctx, p.ID, c.ID, when)
-				noErr(t, "SnapshotsTakenAt("+what+")", err)
-				sameOrder(t, "SnapshotsTakenAt("+what+")", got, want, snapshotID)
+				listed(t, "SnapshotsTakenAt("+what+")", want, snapshotID)(tx.SnapshotsTakenAt(e.ctx, p.ID, c.ID, when))
 				return nil
 			})
 		}
@@ -222,44 +201,23 @@ var snapshotTests = []test{
 		want := *s
 		want.ParentID, want.ExpiresAt = u.ParentID, u.ExpiresAt
 		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, s.ID)
-			noErr(t, "Snapshot", err)
-			same(t, "Snapshot after UpdateSnapshot", got, &want)
-			got, err = tx.Snapshot(e.ctx, p.ID, c.ID, neighbour.ID)
-			noErr(t, "Snapshot", err)
-			same(t, "another snapshot after UpdateSnapshot", got, neighbour)
-			list, total, err := tx.ListSnapshots(e.ctx, p.ID, c.ID, snapexport.SnapshotReplicaSet, snapexport.Page{})
-			noErr(t, "ListSnapshots", err)
-			if total != 1 {
-				t.Errorf("ListSnapshots total = %d once one has a parent, want 1", total)
-			}
-			sameOrder(t, "ListSnapshots once one has a parent", list, []*snapexport.Snapshot{neighbour}, snapshotID)
+			e.wantItem(t, tx, "Snapshot after UpdateSnapshot", &want)
+			e.wantItem(t, tx, "another snapshot after UpdateSnapshot", neighbour)
+			paged(t, "ListSnapshots once one has a parent", 1, []*snapexport.Snapshot{neighbour}, snapshotID)(tx.ListSnapshots(e.ctx, p.ID, c.ID, snapexport.SnapshotReplicaSet, snapexport.Page{}))
 			return nil
 		})
 
 		// And the parent cleared again.
 		want.ParentID = ""
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &want, e.now()) })
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, s.ID)
-			noErr(t, "Snapshot", err)
-			same(t, "Snapshot after clearing ParentID", got, &want)
-			return nil
-		})
+		e.wantStored(t, "Snapshot after clearing ParentID", &want)
 
 		missing := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
-		err := e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, missing, e.now()) })
-		wantErr(t, "UpdateSnapshot(missing)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "UpdateSnapshot(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, missing, e.now()) })
 		foreign := want
 		foreign.ProjectID, foreign.ParentID = other.ID, e.id()
-		err = e.write(func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &foreign, e.now()) })
-		wantErr(t, "UpdateSnapshot(under another project)", err, snapexport.ErrNotFound)
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, s.ID)
-			noErr(t, "Snapshot", err)
-			same(t, "Snapshot after a refused update", got, &want)
-			return nil
-		})
+		e.wantWriteErr(t, "UpdateSnapshot(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &foreign, e.now()) })
+		e.wantStored(t, "Snapshot after a refused update", &want)
 	}},
 	{"Delete", func(t *testing.T, e *env) {
 		o := e.org()
@@ -273,31 +231,19 @@ var snapshotTests = []test{
 		for _, s := range []*snapexport.Snapshot{sharded, member, kept} {
 			e.snapshot(s)
 		}
-		err := e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, other.ID, sharded.ID, e.now()) })
-		wantErr(t, "DeleteSnapshot(under another project)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteSnapshot(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, other.ID, sharded.ID, e.now()) })
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID, e.now()) })
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID, e.now()) })
-		wantErr(t, "DeleteSnapshot(deleted)", err, snapexport.ErrNotFound)
-		err = e.write(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, e.id(), e.now()) })
-		wantErr(t, "DeleteSnapshot(unknown)", err, snapexport.ErrNotFound)
+		e.wantWriteErr(t, "DeleteSnapshot(deleted)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, sharded.ID, e.now()) })
+		e.wantWriteErr(t, "DeleteSnapshot(unknown)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, e.id(), e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Snapshot(e.ctx, p.ID, c.ID, sharded.ID)
-			wantErr(t, "Snapshot(deleted)", err, snapexport.ErrNotFound)
-			got, err := tx.Snapshot(e.ctx, p.ID, c.ID, member.ID)
-			noErr(t, "Snapshot(member of the deleted)", err)
-			same(t, "member of the deleted snapshot", got, member)
-			list, total, err := tx.ListSnapshots(e.ctx, p.ID, c.ID, snapexport.SnapshotShardedCluster, snapexport.Page{})
-			noErr(t, "ListSnapshots", err)
-			if total != 1 {
-				t.Errorf("ListSnapshots total = %d after a delete, want 1", total)
-			}
-			sameOrder(t, "ListSnapshots after a delete", list, []*snapexport.Snapshot{kept}, snapshotID)
+			missing(t, "Snapshot(deleted)")(tx.Snapshot(e.ctx, p.ID, c.ID, sharded.ID))
+			e.wantItem(t, tx, "member of the deleted snapshot", member)
+			paged(t, "ListSnapshots after a delete", 1, []*snapexport.Snapshot{kept}, snapshotID)(tx.ListSnapshots(e.ctx, p.ID, c.ID, snapexport.SnapshotShardedCluster, snapexport.Page{}))
 			return nil
 		})
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteSnapshot(e.ctx, p.ID, member.ID, e.now()) })
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Snapshot(e.ctx, p.ID, c.ID, member.ID)
-			wantErr(t, "Snapshot(deleted member)", err, snapexport.ErrNotFound)
+			missing(t, "Snapshot(deleted member)")(tx.Snapshot(e.ctx, p.ID, c.ID, member.ID))
 			return nil
 		})
 	}},
@@ -326,9 +272,7 @@ var snapshotTests = []test{
 		expired := func(what string, before time.Time, limit int, want ...*snapexport.Snapshot) {
 			t.Helper()
 			e.mustRead(func(tx snapexport.Tx) error {
-				got, err := tx.ExpiredSnapshots(e.ctx, before, limit)
-				noErr(t, "ExpiredSnapshots("+what+")", err)
-				sameOrder(t, "ExpiredSnapshots("+what+")", got, want, snapshotID)
+				listed(t, "ExpiredSnapshots("+what+")", want, snapshotID)(tx.ExpiredSnapshots(e.ctx, before, limit))
 				return nil
 			})
 		}

@@ -199,20 +199,25 @@ func noErr(t *testing.T, what string, err error) {
 // Fixtures. Each creates a resource in its own committed Write with every
 // field set and returns what it wrote.
 
+// written creates v, a resource the suite made, with create (a method of
+// snapexport.Tx, as snapexport.Tx.CreateProject) in a committed Write of
+// its own and returns it.
+func written[T any](e *env, create func(snapexport.Tx, context.Context, T) error, v T) T {
+	e.t.Helper()
+	e.mustWrite(func(tx snapexport.Tx) error { return create(tx, e.ctx, v) })
+	return v
+}
+
 func (e *env) org() *snapexport.Organization {
 	e.t.Helper()
 	id := e.id()
-	o := &snapexport.Organization{ID: id, Name: "org " + id, CreatedAt: e.now()}
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateOrganization(e.ctx, o) })
-	return o
+	return written(e, snapexport.Tx.CreateOrganization, &snapexport.Organization{ID: id, Name: "org " + id, CreatedAt: e.now()})
 }
 
 func (e *env) project(orgID string) *snapexport.Project {
 	e.t.Helper()
 	id := e.id()
-	p := &snapexport.Project{ID: id, OrgID: orgID, Name: "project-" + id, CreatedAt: e.now()}
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateProject(e.ctx, p) })
-	return p
+	return written(e, snapexport.Tx.CreateProject, &snapexport.Project{ID: id, OrgID: orgID, Name: "project-" + id, CreatedAt: e.now()})
 }
 
 func (e *env) newAPIKey(orgID string) *snapexport.APIKey {
@@ -223,9 +228,7 @@ func (e *env) newAPIKey(orgID string) *snapexport.APIKey {
 
 func (e *env) apiKey(orgID string) *snapexport.APIKey {
 	e.t.Helper()
-	k := e.newAPIKey(orgID)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateAPIKey(e.ctx, k) })
-	return k
+	return written(e, snapexport.Tx.CreateAPIKey, e.newAPIKey(orgID))
 }
 
 func (e *env) newServiceAccount(orgID string) *snapexport.ServiceAccount {
@@ -236,9 +239,7 @@ func (e *env) newServiceAccount(orgID string) *snapexport.ServiceAccount {
 
 func (e *env) serviceAccount(orgID string) *snapexport.ServiceAccount {
 	e.t.Helper()
-	sa := e.newServiceAccount(orgID)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateServiceAccount(e.ctx, sa) })
-	return sa
+	return written(e, snapexport.Tx.CreateServiceAccount, e.newServiceAccount(orgID))
 }
 
 func (e *env) newToken(saID string) *snapexport.AccessToken {
@@ -248,9 +249,7 @@ func (e *env) newToken(saID string) *snapexport.AccessToken {
 
 func (e *env) token(saID string) *snapexport.AccessToken {
 	e.t.Helper()
-	at := e.newToken(saID)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateAccessToken(e.ctx, at) })
-	return at
+	return written(e, snapexport.Tx.CreateAccessToken, e.newToken(saID))
 }
 
 func (e *env) assign(ra snapexport.RoleAssignment) {
@@ -282,9 +281,7 @@ func (e *env) newRole(projectID string, provider snapexport.CloudProvider) *snap
 
 func (e *env) role(projectID string, provider snapexport.CloudProvider) *snapexport.CloudProviderAccessRole {
 	e.t.Helper()
-	r := e.newRole(projectID, provider)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCloudProviderAccessRole(e.ctx, r) })
-	return r
+	return written(e, snapexport.Tx.CreateCloudProviderAccessRole, e.newRole(projectID, provider))
 }
 
 // newBucket returns a bucket of the role's provider with every field its
@@ -306,9 +303,7 @@ func (e *env) newBucket(role *snapexport.CloudProviderAccessRole) *snapexport.Ex
 
 func (e *env) bucket(role *snapexport.CloudProviderAccessRole) *snapexport.ExportBucket {
 	e.t.Helper()
-	b := e.newBucket(role)
-	e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateExportBucket(e.ctx, b) })
-	return b
+	return written(e, snapexport.Tx.CreateExportBucket, e.newBucket(role))
 }
 
 // describe names an item in failure messages.

@@ -30,99 +30,95 @@ func within(t *testing.T, what string, fn func() error) error {
 	}
 }
 
-// wantEmpty fails the test if the store holds anything the rolled-back
-// transactions of transactionTests wrote.
-func wantEmpty(t *testing.T, e *env, orgID, projectID, publicKey, clientID, tokenHash, principalID string) {
-	t.Helper()
-	e.mustRead(func(tx snapexport.Tx) error {
-		orgs, err := tx.ListOrganizations(e.ctx)
-		noErr(t, "ListOrganizations", err)
-		if len(orgs) != 0 {
-			t.Errorf("ListOrganizations after rollback = %d organizations, want none", len(orgs))
-		}
-		_, err = tx.Organization(e.ctx, orgID)
-		wantErr(t, "Organization(rolled back)", err, snapexport.ErrNotFound)
-		_, err = tx.Project(e.ctx, projectID)
-		wantErr(t, "Project(rolled back)", err, snapexport.ErrNotFound)
-		_, err = tx.APIKeyByPublicKey(e.ctx, publicKey)
-		wantErr(t, "APIKeyByPublicKey(rolled back)", err, snapexport.ErrNotFound)
-		_, err = tx.ServiceAccountByClientID(e.ctx, clientID)
-		wantErr(t, "ServiceAccountByClientID(rolled back)", err, snapexport.ErrNotFound)
-		_, err = tx.AccessToken(e.ctx, tokenHash)
-		wantErr(t, "AccessToken(rolled back)", err, snapexport.ErrNotFound)
-		roles, err := tx.ListRoles(e.ctx, principalID)
-		noErr(t, "ListRoles", err)
-		if len(roles) != 0 {
-			t.Errorf("ListRoles after rollback = %v, want none", roles)
-		}
-		return nil
-	})
+// everything is one resource of each kind, as writeEverything writes them.
+type everything struct {
+	o  *snapexport.Organization
+	p  *snapexport.Project
+	k  *snapexport.APIKey
+	sa *snapexport.ServiceAccount
+	at *snapexport.AccessToken
+	r  *snapexport.CloudProviderAccessRole
+	b  *snapexport.ExportBucket
 }
 
-// writeEverything creates one resource of each kind in tx.
-func writeEverything(e *env, tx snapexport.Tx) (o *snapexport.Organization, p *snapexport.Project, k *snapexport.APIKey,
-	sa *snapexport.ServiceAccount, at *snapexport.AccessToken, r *snapexport.CloudProviderAccessRole, b *snapexport.ExportBucket, err error) {
-	o = &snapexport.Organization{ID: e.id(), Name: "org", CreatedAt: e.now()}
-	p = &snapexport.Project{ID: e.id(), OrgID: o.ID, Name: "project", CreatedAt: e.now()}
-	k = e.newAPIKey(o.ID)
-	sa = e.newServiceAccount(o.ID)
-	at = e.newToken(sa.ID)
-	r = e.newRole(p.ID, snapexport.AWS)
-	b = e.newBucket(r)
+// writeEverything creates one resource of each kind in tx, and returns
+// them all even when a creation fails.
+func writeEverything(e *env, tx snapexport.Tx) (*everything, error) {
+	w := &everything{o: &snapexport.Organization{ID: e.id(), Name: "org", CreatedAt: e.now()}}
+	w.p = &snapexport.Project{ID: e.id(), OrgID: w.o.ID, Name: "project", CreatedAt: e.now()}
+	w.k = e.newAPIKey(w.o.ID)
+	w.sa = e.newServiceAccount(w.o.ID)
+	w.at = e.newToken(w.sa.ID)
+	w.r = e.newRole(w.p.ID, snapexport.AWS)
+	w.b = e.newBucket(w.r)
 	for _, step := range []func() error{
-		func() error { return tx.CreateOrganization(e.ctx, o) },
-		func() error { return tx.CreateProject(e.ctx, p) },
-		func() error { return tx.CreateAPIKey(e.ctx, k) },
-		func() error { return tx.CreateServiceAccount(e.ctx, sa) },
-		func() error { return tx.CreateAccessToken(e.ctx, at) },
+		func() error { return tx.CreateOrganization(e.ctx, w.o) },
+		func() error { return tx.CreateProject(e.ctx, w.p) },
+		func() error { return tx.CreateAPIKey(e.ctx, w.k) },
+		func() error { return tx.CreateServiceAccount(e.ctx, w.sa) },
+		func() error { return tx.CreateAccessToken(e.ctx, w.at) },
 		func() error {
-			return tx.AssignRole(e.ctx, snapexport.RoleAssignment{PrincipalID: k.ID, OrgID: o.ID, Role: snapexport.RoleOrgOwner})
+			return tx.AssignRole(e.ctx, snapexport.RoleAssignment{PrincipalID: w.k.ID, OrgID: w.o.ID, Role: snapexport.RoleOrgOwner})
 		},
-		func() error { return tx.CreateCloudProviderAccessRole(e.ctx, r) },
-		func() error { return tx.CreateExportBucket(e.ctx, b) },
+		func() error { return tx.CreateCloudProviderAccessRole(e.ctx, w.r) },
+		func() error { return tx.CreateExportBucket(e.ctx, w.b) },
 	} {
-		if err = step(); err != nil {
-			return
+		if err := step(); err != nil {
+			return w, err
 		}
 	}
-	return
+	return w, nil
+}
+
+// wantGone fails the test if tx holds the organization, project, API key,
+// service account or access token of w, which why says were never
+// committed.
+func (w *everything) wantGone(t *testing.T, e *env, tx snapexport.Tx, why string) {
+	t.Helper()
+	e.wantGone(t, tx, "Organization("+why+")", w.o)
+	e.wantGone(t, tx, "Project("+why+")", w.p)
+	e.wantGone(t, tx, "APIKeyByPublicKey("+why+")", w.k)
+	missing(t, "ServiceAccountByClientID("+why+")")(tx.ServiceAccountByClientID(e.ctx, w.sa.ClientID))
+	e.wantGone(t, tx, "AccessToken("+why+")", w.at)
+}
+
+// rollsBack is a test of a Write whose fn writes everything, then ends
+// with the error of end, which Write must return (matching want) having
+// committed nothing, and leave the store writable.
+func rollsBack(what string, want error, end func(e *env, tx snapexport.Tx, w *everything) error) func(*testing.T, *env) {
+	return func(t *testing.T, e *env) {
+		var w *everything
+		err := e.write(func(tx snapexport.Tx) error {
+			var err error
+			w, err = writeEverything(e, tx)
+			noErr(t, "writing in the transaction", err)
+			return end(e, tx, w)
+		})
+		wantErr(t, what, err, want)
+		e.mustRead(func(tx snapexport.Tx) error {
+			orgs, err := tx.ListOrganizations(e.ctx)
+			noErr(t, "ListOrganizations", err)
+			if len(orgs) != 0 {
+				t.Errorf("ListOrganizations after rollback = %d organizations, want none", len(orgs))
+			}
+			w.wantGone(t, e, tx, "rolled back")
+			e.wantRoleCount(t, tx, "after rollback", w.k.ID, 0)
+			return nil
+		})
+		// The store is still writable.
+		e.org()
+	}
 }
 
 var transactionTests = []test{
-	{"RollbackOnError", func(t *testing.T, e *env) {
-		var o *snapexport.Organization
-		var p *snapexport.Project
-		var k *snapexport.APIKey
-		var sa *snapexport.ServiceAccount
-		var at *snapexport.AccessToken
-		err := e.write(func(tx snapexport.Tx) error {
-			var err error
-			o, p, k, sa, at, _, _, err = writeEverything(e, tx)
-			noErr(t, "writing in the transaction", err)
-			return fmt.Errorf("wrapped: %w", errRollback)
-		})
-		wantErr(t, "Write(fn failed)", err, errRollback)
-		wantEmpty(t, e, o.ID, p.ID, k.PublicKey, sa.ClientID, at.Hash, k.ID)
-	}},
-	{"RollbackAfterFailedCall", func(t *testing.T, e *env) {
-		// The shape of service code: several writes, then one fails
-		// (here on a duplicate id) and fn returns its error.
-		var o *snapexport.Organization
-		var p *snapexport.Project
-		var k *snapexport.APIKey
-		var sa *snapexport.ServiceAccount
-		var at *snapexport.AccessToken
-		err := e.write(func(tx snapexport.Tx) error {
-			var err error
-			o, p, k, sa, at, _, _, err = writeEverything(e, tx)
-			noErr(t, "writing in the transaction", err)
-			return tx.CreateOrganization(e.ctx, &snapexport.Organization{ID: o.ID, Name: "again", CreatedAt: e.now()})
-		})
-		wantErr(t, "Write(duplicate organization)", err, snapexport.ErrConflict)
-		wantEmpty(t, e, o.ID, p.ID, k.PublicKey, sa.ClientID, at.Hash, k.ID)
-		// The store is still writable.
-		e.org()
-	}},
+	{"RollbackOnError", rollsBack("Write(fn failed)", errRollback, func(*env, snapexport.Tx, *everything) error {
+		return fmt.Errorf("wrapped: %w", errRollback)
+	})},
+	// The shape of service code: several writes, then one fails (here on
+	// a duplicate id) and fn returns its error.
+	{"RollbackAfterFailedCall", rollsBack("Write(duplicate organization)", snapexport.ErrConflict, func(e *env, tx snapexport.Tx, w *everything) error {
+		return tx.CreateOrganization(e.ctx, &snapexport.Organization{ID: w.o.ID, Name: "again", CreatedAt: e.now()})
+	})},
 	{"RollbackOfUpdatesAndDeletes", func(t *testing.T, e *env) {
 		o := e.org()
 		p := e.project(o.ID)
@@ -157,38 +153,24 @@ var transactionTests = []test{
 		})
 		wantErr(t, "Write(fn failed)", err, errRollback)
 		e.mustRead(func(tx snapexport.Tx) error {
-			gotR, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-			noErr(t, "CloudProviderAccessRole", err)
-			same(t, "CloudProviderAccessRole after rollback", gotR, r)
-			gotB, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-			noErr(t, "ExportBucket", err)
-			same(t, "ExportBucket after rollback", gotB, b)
-			gotT, err := tx.AccessToken(e.ctx, tok.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken after rollback", gotT, tok)
-			gotK, err := tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			noErr(t, "APIKeyByPublicKey", err)
-			same(t, "APIKey after rollback", gotK, k)
-			gotS, err := tx.ServiceAccount(e.ctx, sa.ID)
-			noErr(t, "ServiceAccount", err)
-			same(t, "ServiceAccount after rollback", gotS, sa)
+			e.wantItem(t, tx, "CloudProviderAccessRole after rollback", r)
+			e.wantItem(t, tx, "ExportBucket after rollback", b)
+			e.wantItem(t, tx, "AccessToken after rollback", tok)
+			e.wantItem(t, tx, "APIKey after rollback", k)
+			e.wantItem(t, tx, "ServiceAccount after rollback", sa)
 			return nil
 		})
 		wantRoles(t, e, k.ID, []snapexport.RoleAssignment{ra})
 	}},
 	{"RollbackOnPanic", func(t *testing.T, e *env) {
 		type boom struct{}
-		var o *snapexport.Organization
-		var p *snapexport.Project
-		var k *snapexport.APIKey
-		var sa *snapexport.ServiceAccount
-		var at *snapexport.AccessToken
+		var w *everything
 		var recovered any
 		within(t, "Write(fn panics)", func() error {
 			defer func() { recovered = recover() }()
 			return e.write(func(tx snapexport.Tx) error {
 				var err error
-				o, p, k, sa, at, _, _, err = writeEverything(e, tx)
+				w, err = writeEverything(e, tx)
 				if err != nil {
 					t.Errorf("writing in the transaction: %v", err)
 				}
@@ -206,16 +188,7 @@ var transactionTests = []test{
 		})
 		noErr(t, "Write after a panicking Write", err)
 		e.mustRead(func(tx snapexport.Tx) error {
-			_, err := tx.Organization(e.ctx, o.ID)
-			wantErr(t, "Organization(written by the panicking Write)", err, snapexport.ErrNotFound)
-			_, err = tx.Project(e.ctx, p.ID)
-			wantErr(t, "Project(written by the panicking Write)", err, snapexport.ErrNotFound)
-			_, err = tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			wantErr(t, "APIKeyByPublicKey(written by the panicking Write)", err, snapexport.ErrNotFound)
-			_, err = tx.ServiceAccountByClientID(e.ctx, sa.ClientID)
-			wantErr(t, "ServiceAccountByClientID(written by the panicking Write)", err, snapexport.ErrNotFound)
-			_, err = tx.AccessToken(e.ctx, at.Hash)
-			wantErr(t, "AccessToken(written by the panicking Write)", err, snapexport.ErrNotFound)
+			w.wantGone(t, e, tx, "written by the panicking Write")
 			return nil
 		})
 	}},
@@ -226,46 +199,29 @@ var transactionTests = []test{
 	}},
 	{"WriteSeesOwnWrites", func(t *testing.T, e *env) {
 		e.mustWrite(func(tx snapexport.Tx) error {
-			o, p, k, sa, at, r, b, err := writeEverything(e, tx)
+			w, err := writeEverything(e, tx)
 			noErr(t, "writing in the transaction", err)
-			gotO, err := tx.Organization(e.ctx, o.ID)
-			noErr(t, "Organization", err)
-			same(t, "Organization in its transaction", gotO, o)
-			gotP, _, err := tx.ListProjects(e.ctx, []string{o.ID}, nil, snapexport.Page{})
+			e.wantItem(t, tx, "Organization in its transaction", w.o)
+			gotP, _, err := tx.ListProjects(e.ctx, []string{w.o.ID}, nil, snapexport.Page{})
 			noErr(t, "ListProjects", err)
-			sameOrder(t, "ListProjects in the transaction", gotP, []*snapexport.Project{p}, projectID)
-			gotK, err := tx.APIKeyByPublicKey(e.ctx, k.PublicKey)
-			noErr(t, "APIKeyByPublicKey", err)
-			same(t, "APIKey in its transaction", gotK, k)
-			gotS, err := tx.ServiceAccount(e.ctx, sa.ID)
-			noErr(t, "ServiceAccount", err)
-			same(t, "ServiceAccount in its transaction", gotS, sa)
-			gotT, err := tx.AccessToken(e.ctx, at.Hash)
-			noErr(t, "AccessToken", err)
-			same(t, "AccessToken in its transaction", gotT, at)
-			gotR, err := tx.CloudProviderAccessRole(e.ctx, p.ID, r.ID)
-			noErr(t, "CloudProviderAccessRole", err)
-			same(t, "CloudProviderAccessRole in its transaction", gotR, r)
-			gotB, err := tx.ExportBucketsByRole(e.ctx, p.ID, r.ID)
-			noErr(t, "ExportBucketsByRole", err)
-			sameOrder(t, "ExportBucketsByRole in the transaction", gotB, []*snapexport.ExportBucket{b}, bucketID)
+			sameOrder(t, "ListProjects in the transaction", gotP, []*snapexport.Project{w.p}, projectID)
+			e.wantItem(t, tx, "APIKey in its transaction", w.k)
+			e.wantItem(t, tx, "ServiceAccount in its transaction", w.sa)
+			e.wantItem(t, tx, "AccessToken in its transaction", w.at)
+			e.wantItem(t, tx, "CloudProviderAccessRole in its transaction", w.r)
+			listed(t, "ExportBucketsByRole in the transaction", []*snapexport.ExportBucket{w.b}, bucketID)(tx.ExportBucketsByRole(e.ctx, w.p.ID, w.r.ID))
 			return nil
 		})
 	}},
 	{"ReadSeesCommittedWrites", func(t *testing.T, e *env) {
-		var p *snapexport.Project
-		var b *snapexport.ExportBucket
+		var w *everything
 		e.mustWrite(func(tx snapexport.Tx) error {
 			var err error
-			_, p, _, _, _, _, b, err = writeEverything(e, tx)
+			w, err = writeEverything(e, tx)
 			return err
 		})
-		e.mustRead(func(tx snapexport.Tx) error {
-			got, err := tx.ExportBucket(e.ctx, p.ID, b.ID)
-			noErr(t, "ExportBucket", err)
-			same(t, "ExportBucket committed by an earlier Write", got, b)
-			return nil
-		})
+		e.wantStored(t, "ExportBucket committed by an earlier Write", w.b)
+		p := w.p
 		// Across many reads, which an implementation may spread over a pool
 		// of connections.
 		for i := range 20 {
