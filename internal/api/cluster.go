@@ -89,7 +89,7 @@ func (c *call) clusterName() (string, error) { return clusterName(c.r) }
 func clusterName(r *http.Request) (string, error) {
 	name := r.PathValue("clusterName")
 	if !snapexport.ValidClusterName(name) {
-		return "", badRequest(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name)
+		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name)
 	}
 	return name, nil
 }

@@ -160,7 +160,7 @@ func (o object) labels(name string) ([]snapexport.Label, error) {
 					l.Value = *s
 				}
 			default:
-				return nil, badRequest(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", at+"."+k)
+				return nil, snapexport.Errorf(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", at+"."+k)
 			}
 		}
 		out = append(out, l)

@@ -122,7 +122,7 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
 			if !found {
-				s.fail(w, r, snapexport.Errorf(http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed,
+				s.fail(w, r, snapexport.Errorf(snapexport.CodeMethodNotAllowed,
 					"Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
 			}
@@ -139,7 +139,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte(`{"status":"OK"}`))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, snapexport.Errorf(http.StatusNotFound, snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+		s.fail(w, r, snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
 	})
 	return s.logRequests(mux)
 }
@@ -155,7 +155,7 @@ func (op operation) prefixes() []string {
 	return out
 }
 
-var errUnavailable = snapexport.Errorf(http.StatusServiceUnavailable, snapexport.CodeServiceUnavailable,
+var errUnavailable = snapexport.Errorf(snapexport.CodeServiceUnavailable,
 	"The service is temporarily unavailable; retry the request.")
 
 // fail renders an error outside any operation (no envelope or version).
@@ -166,13 +166,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pretty, envelope bool) {
 	e := snapexport.AsError(err)
-	if e.Status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
+	status := Status(e.Code)
+	if status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
 		s.logger().WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, errUnavailable, pretty, envelope)
 		return
 	}
-	if e.Status >= 500 {
+	if status >= 500 {
 		s.logger().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, e, pretty, envelope)
@@ -307,17 +308,17 @@ func envelopeOf(resp *response) any {
 
 func (s *Server) authorizeProject(r *http.Request, p *snapexport.Principal, groupID string, role snapexport.Role) (*snapexport.Project, error) {
 	if !snapexport.IsObjectID(groupID) {
-		return nil, snapexport.Errorf(http.StatusNotFound, snapexport.CodeInvalidGroupID, "An invalid group ID %s was specified.", groupID)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidGroupID, "An invalid group ID %s was specified.", groupID)
 	}
 	project, err := s.Service.Project(r.Context(), groupID)
 	if err != nil {
 		return nil, err
 	}
 	if !p.InProject(project.OrgID, project.ID) {
-		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeNotInGroup, "The current user is not in the group, or the group does not exist.")
+		return nil, snapexport.Errorf(snapexport.CodeNotInGroup, "The current user is not in the group, or the group does not exist.")
 	}
 	if !p.CanAccessProject(project.OrgID, project.ID, role) {
-		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
+		return nil, snapexport.Errorf(snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
 	}
 	return project, nil
 }
@@ -347,7 +348,7 @@ func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation,
 		return true
 	}
 	resource := strings.TrimPrefix(r.URL.Path, "/")
-	e := snapexport.Errorf(http.StatusTooManyRequests, snapexport.CodeRateLimitedTokenBucket, "%s",
+	e := snapexport.Errorf(snapexport.CodeRateLimitedTokenBucket, "%s",
 		policy.ExceededDetail(resource, d))
 	e.Params = []string{resource, strconv.Itoa(d.RetryAfterSeconds()), strconv.Itoa(policy.Capacity),
 		strconv.Itoa(policy.Refill), strconv.Itoa(int(policy.Period / time.Second))}

@@ -24,9 +24,6 @@ const DefaultMaxUploadBytes int64 = 64 << 30
 // dropped; the server's overall read timeout does not apply to uploads.
 const uploadIdleTimeout = time.Minute
 
-// CodeUploadTooLarge refuses an archive above the size limit.
-const CodeUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
-
 // ImportView is a finished import, as `snapexport snapshot import --json`
 // prints it and the upload endpoint answers it.
 type ImportView struct {
@@ -109,7 +106,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 }
 
 func tooLarge(limit int64) error {
-	return snapexport.Errorf(http.StatusRequestEntityTooLarge, CodeUploadTooLarge,
+	return snapexport.Errorf(snapexport.CodeSnapshotUploadTooLarge,
 		"The archive is larger than the upload limit of %s bytes.", strconv.FormatInt(limit, 10))
 }
 
@@ -122,7 +119,7 @@ func uploadInput(r *http.Request, projectID string) (service.ImportInput, error)
 	in := service.ImportInput{ProjectID: projectID, ClusterName: name, Shard: q.Get("shard"),
 		Description: q.Get("description"), FrequencyType: q.Get("frequencyType")}
 	bad := func(name string) error {
-		return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)
+		return snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)
 	}
 	if v := q.Get("takenAt"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)

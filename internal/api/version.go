@@ -55,7 +55,7 @@ func (v version) contentType() string {
 	return "application/vnd.atlas." + v.Date + "+json;charset=utf-8"
 }
 
-var errInvalidVersion = snapexport.Errorf(http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate, "Invalid accept header or version date.")
+var errInvalidVersion = snapexport.Errorf(snapexport.CodeInvalidVersionDate, "Invalid accept header or version date.")
 
 // negotiate picks the version the Accept header names among those the
 // operation serves. Atlas has no fallback to a nearby version: anything
@@ -79,7 +79,7 @@ func negotiate(accept string, served []version, now time.Time) (version, error) 
 				continue
 			}
 			if !v.Sunset.IsZero() && !now.Before(v.Sunset) {
-				return v, snapexport.Errorf(http.StatusGone, snapexport.CodeVersionGone,
+				return v, snapexport.Errorf(snapexport.CodeVersionGone,
 					"The API version %s was sunset on %s and is no longer available.", d, v.Sunset.Format(time.DateOnly))
 			}
 			return v, nil
