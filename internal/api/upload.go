@@ -27,18 +27,30 @@ const uploadIdleTimeout = time.Minute
 // ImportView is a finished import, as `snapexport snapshot import --json`
 // prints it and the upload endpoint answers it.
 type ImportView struct {
-	AutoExportID      string                          `json:"autoExportId,omitempty"`
-	ClusterName       string                          `json:"clusterName"`
-	Collections       []snapexport.SnapshotCollection `json:"collections"`
-	CreatedAt         string                          `json:"createdAt"`
-	Documents         int64                           `json:"documents"`
-	ExpiresAt         string                          `json:"expiresAt"`
-	GroupID           string                          `json:"groupId"`
-	ID                string                          `json:"id"`
-	Notes             []string                        `json:"notes"`
-	ReplicaSetName    string                          `json:"replicaSetName"`
-	ShardedSnapshotID string                          `json:"shardedSnapshotId,omitempty"`
-	StorageSizeBytes  int64                           `json:"storageSizeBytes"`
+	AutoExportID      string                 `json:"autoExportId,omitempty"`
+	ClusterName       string                 `json:"clusterName"`
+	Collections       []ImportCollectionView `json:"collections"`
+	CreatedAt         string                 `json:"createdAt"`
+	Documents         int64                  `json:"documents"`
+	ExpiresAt         string                 `json:"expiresAt"`
+	GroupID           string                 `json:"groupId"`
+	ID                string                 `json:"id"`
+	Notes             []string               `json:"notes"`
+	ReplicaSetName    string                 `json:"replicaSetName"`
+	ShardedSnapshotID string                 `json:"shardedSnapshotId,omitempty"`
+	StorageSizeBytes  int64                  `json:"storageSizeBytes"`
+}
+
+// ImportCollectionView is one collection of an import, its fields in
+// alphabetical order like every body (the compact form keeps the order of
+// the fields, the pretty one sorts them).
+type ImportCollectionView struct {
+	Count int64  `json:"count"`
+	DB    string `json:"db"`
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	Type  string `json:"type"`
+	UUID  string `json:"uuid,omitempty"`
 }
 
 // NewImportView describes an import's result.
@@ -46,14 +58,12 @@ func NewImportView(res *service.ImportResult) ImportView {
 	s := res.Snapshot
 	v := ImportView{ID: s.ID, GroupID: s.ProjectID, ClusterName: s.ClusterName, ReplicaSetName: s.ReplicaSetName,
 		CreatedAt: formatTime(s.CreatedAt), ExpiresAt: formatTime(s.ExpiresAt), StorageSizeBytes: s.StorageSizeBytes,
-		Collections: s.Collections, Notes: res.Notes}
-	if v.Collections == nil {
-		v.Collections = []snapexport.SnapshotCollection{}
-	}
+		Collections: make([]ImportCollectionView, len(s.Collections)), Notes: res.Notes}
 	if v.Notes == nil {
 		v.Notes = []string{}
 	}
-	for _, c := range s.Collections {
+	for i, c := range s.Collections {
+		v.Collections[i] = ImportCollectionView{Count: c.Count, DB: c.DB, Name: c.Name, Size: c.Size, Type: c.Type, UUID: c.UUID}
 		v.Documents += c.Count
 	}
 	if res.Sharded != nil {
