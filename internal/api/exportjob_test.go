@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -628,6 +629,58 @@ func TestExportJobCancel(t *testing.T) {
 			wantError(t, e.do(t, req{method: "POST", path: tc.path}), tc.status, tc.code)
 		})
 	}
+}
+
+// TestExportJobCancelPrettyAndEnvelope: the cancel answers like every
+// operation with pretty=true and envelope=true; without them it is the
+// compact job TestExportJobCancel checks.
+func TestExportJobCancelPrettyAndEnvelope(t *testing.T) {
+	e := newEnv(t, envOptions{noExports: true})
+	rs := e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	job := e.createJob(t, "cluster-0", jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, e.exportBucket(t, "export-bucket")))
+	path := e.cancelPath("cluster-0", job.ID)
+
+	plain := e.do(t, req{method: "POST", path: path})
+	wantStatus(t, plain, http.StatusOK)
+	wantSuccessBody(t, plain)
+
+	pretty := e.do(t, req{method: "POST", path: path + "?pretty=true"})
+	wantStatus(t, pretty, http.StatusOK)
+	if !strings.HasPrefix(string(pretty.Body), "{\n  \"createdAt\" : ") {
+		t.Errorf("pretty cancel is not indented Jackson style: %s", pretty.Body)
+	}
+	var compacted bytes.Buffer
+	if err := json.Compact(&compacted, pretty.Body); err != nil || !bytes.Equal(compacted.Bytes(), plain.Body) {
+		t.Errorf("pretty cancel %s is not the plain answer %s indented", pretty.Body, plain.Body)
+	}
+
+	enveloped := e.do(t, req{method: "POST", path: path + "?envelope=true"})
+	wantStatus(t, enveloped, http.StatusOK)
+	wantSuccessBody(t, enveloped)
+	var env struct {
+		Content json.RawMessage `json:"content"`
+		Status  int             `json:"status"`
+	}
+	enveloped.decode(t, &env)
+	if env.Status != http.StatusOK || !bytes.Equal(env.Content, plain.Body) {
+		t.Errorf("envelope %s does not wrap %s", enveloped.Body, plain.Body)
+	}
+
+	both := e.do(t, req{method: "POST", path: path + "?pretty=true&envelope=true"})
+	wantStatus(t, both, http.StatusOK)
+	if !strings.HasPrefix(string(both.Body), "{\n  \"content\" : {\n    \"createdAt\" : ") || !strings.HasSuffix(string(both.Body), "\n  },\n  \"status\" : 200\n}") {
+		t.Errorf("pretty envelope: %s", both.Body)
+	}
+
+	// Errors keep their status; the body is wrapped and indented.
+	missing := e.do(t, req{method: "POST", path: e.cancelPath("cluster-0", "0123456789abcdef01234567") + "?pretty=true&envelope=true"})
+	if missing.Status != http.StatusNotFound || missing.Header.Get("X-Error-Code") != snapexport.CodeExportJobNotFound {
+		t.Fatalf("enveloped error: %s", missing)
+	}
+	if !strings.Contains(string(missing.Body), "\n    \"errorCode\" : \"EXPORT_JOB_NOT_FOUND\",\n") || !strings.HasSuffix(string(missing.Body), "\n  },\n  \"status\" : 404\n}") {
+		t.Errorf("pretty enveloped error: %s", missing.Body)
+	}
+	wantError(t, e.do(t, req{method: "POST", path: path + "?envelope=maybe"}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 }
 
 // waitEnded polls a job until it has ended and returns it.

@@ -12,10 +12,6 @@ import (
 	"github.com/snapexport/snapexport/internal/service"
 )
 
-// UploadPath is snapexport's own endpoint (not Atlas's) that imports a
-// mongodump archive, sent as the request body, as a snapshot of a cluster.
-const UploadPath = "/api/snapexport/v1/groups/{groupId}/clusters/{clusterName}/snapshots"
-
 // DefaultMaxUploadBytes bounds an uploaded archive when Server.MaxUploadBytes
 // is zero.
 const DefaultMaxUploadBytes int64 = 64 << 30
@@ -75,44 +71,37 @@ func NewImportView(res *service.ImportResult) ImportView {
 	return v
 }
 
-// upload imports the request body. It needs the role Atlas asks for
-// taking a snapshot (Project Backup Creator). The query names the shard
-// (shard), the snapshot time (takenAt, RFC 3339), the retention in days
+// uploadSnapshot imports the request body, a mongodump archive, as a
+// snapshot of the path's cluster (snapexport's own operation: Atlas takes
+// snapshots, it does not import them). The query names the shard (shard),
+// the snapshot time (takenAt, RFC 3339), the retention in days
 // (retentionDays), the frequency (frequencyType) and a description.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	fail := func(err error) { s.writeErr(w, r, err, false, false) }
-	project := s.authorizeOwn(w, r, snapexport.RoleGroupBackupCreator, fail)
-	if project == nil {
-		return
-	}
-	in, err := uploadInput(r, project.ID)
+func uploadSnapshot(c *call) (*response, error) {
+	in, err := uploadInput(c)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	limit := s.MaxUploadBytes
+	limit := c.srv.MaxUploadBytes
 	if limit <= 0 {
 		limit = DefaultMaxUploadBytes
 	}
-	if r.ContentLength > limit {
-		fail(tooLarge(limit))
-		return
+	if c.r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
-	body := &idleReader{r: http.MaxBytesReader(w, r.Body, limit), rc: http.NewResponseController(w)}
+	body := &idleReader{r: http.MaxBytesReader(c.w, c.r.Body, limit), rc: http.NewResponseController(c.w)}
 	src, err := dump.OpenArchive(body, "request body")
 	if err == nil {
 		var res *service.ImportResult
-		res, err = s.Service.ImportSnapshot(r.Context(), in, src, nil)
+		res, err = c.srv.Service.ImportSnapshot(c.r.Context(), in, src, nil)
 		src.Close()
 		if err == nil {
-			writeJSON(w, http.StatusCreated, NewImportView(res))
-			return
+			return &response{status: http.StatusCreated, body: NewImportView(res)}, nil
 		}
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		err = tooLarge(limit)
 	}
-	fail(service.InvalidDump(err))
+	return nil, service.InvalidDump(err)
 }
 
 func tooLarge(limit int64) error {
@@ -120,13 +109,13 @@ func tooLarge(limit int64) error {
 		"The archive is larger than the upload limit of %s bytes.", strconv.FormatInt(limit, 10))
 }
 
-func uploadInput(r *http.Request, projectID string) (service.ImportInput, error) {
-	name, err := clusterName(r)
+func uploadInput(c *call) (service.ImportInput, error) {
+	name, err := c.clusterName()
 	if err != nil {
 		return service.ImportInput{}, err
 	}
-	q := r.URL.Query()
-	in := service.ImportInput{ProjectID: projectID, ClusterName: name, Shard: q.Get("shard"),
+	q := c.r.URL.Query()
+	in := service.ImportInput{ProjectID: c.project.ID, ClusterName: name, Shard: q.Get("shard"),
 		Description: q.Get("description"), FrequencyType: q.Get("frequencyType")}
 	bad := func(name string) error {
 		return snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)
@@ -158,17 +147,4 @@ type idleReader struct {
 func (i *idleReader) Read(p []byte) (int, error) {
 	_ = i.rc.SetReadDeadline(time.Now().Add(uploadIdleTimeout))
 	return i.r.Read(p)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := encode(v, false)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
 }

@@ -35,8 +35,12 @@ var (
 	v20241113        = version{Date: "2024-11-13"}
 )
 
-// v1 is the pseudo version of the legacy /api/atlas/v1.0 paths.
-const v1 = "1.0"
+// v1 is the pseudo version of the legacy /api/atlas/v1.0 paths; v2 that of
+// the dated /api/atlas/v2 paths until negotiation picks a date.
+const (
+	v1 = "1.0"
+	v2 = "2"
+)
 
 // httpDate is the form of Deprecation and Sunset headers Atlas sends
 // ("Thu, 1 Jul 2027 00:00:00 GMT": day without leading zero).
