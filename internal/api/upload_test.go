@@ -3,7 +3,9 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -123,4 +125,50 @@ func TestUploadPrettyAndEnvelope(t *testing.T) {
 		t.Errorf("pretty enveloped error: %s", bad.Body)
 	}
 	wantError(t, e.do(t, e.upload("cluster-0", "?pretty=yes")), http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+}
+
+// slowReader hands out its data in chunks, pausing before each.
+type slowReader struct {
+	data  []byte
+	chunk int
+	pause time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.pause)
+	n := copy(p[:min(len(p), s.chunk)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestUploadOutlastsTheReadTimeout: an upload that keeps sending is not cut
+// off by the server's overall read timeout, only by a minute of silence.
+func TestUploadOutlastsTheReadTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	ts := httptest.NewUnstartedServer(e.Server.Handler())
+	ts.Config.ReadTimeout = 300 * time.Millisecond
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	archive := []byte(e.upload("cluster-0", "").body)
+	body := &slowReader{data: archive, chunk: len(archive)/4 + 1, pause: 200 * time.Millisecond}
+	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.ContentLength = int64(len(archive))
+	hr.Header.Set("Authorization", "Bearer "+e.token(t))
+	resp, err := ts.Client().Do(hr)
+	if err != nil {
+		t.Fatalf("upload slower than the read timeout: %v", err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload slower than the read timeout: %d %s", resp.StatusCode, got)
+	}
 }
