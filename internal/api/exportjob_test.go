@@ -655,14 +655,7 @@ func TestExportJobCancelPrettyAndEnvelope(t *testing.T) {
 	}
 
 	enveloped := e.do(t, req{method: "POST", path: path + "?envelope=true"})
-	wantStatus(t, enveloped, http.StatusOK)
-	wantSuccessBody(t, enveloped)
-	var env struct {
-		Content json.RawMessage `json:"content"`
-		Status  int             `json:"status"`
-	}
-	enveloped.decode(t, &env)
-	if env.Status != http.StatusOK || !bytes.Equal(env.Content, plain.Body) {
+	if content := wantEnvelope(t, enveloped, http.StatusOK); !bytes.Equal(content, plain.Body) {
 		t.Errorf("envelope %s does not wrap %s", enveloped.Body, plain.Body)
 	}
 

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -102,14 +101,7 @@ func TestUploadPrettyAndEnvelope(t *testing.T) {
 	}
 
 	enveloped := e.do(t, e.upload("cluster-0", "?envelope=true"))
-	wantStatus(t, enveloped, http.StatusCreated)
-	wantSuccessBody(t, enveloped)
-	var env struct {
-		Content json.RawMessage `json:"content"`
-		Status  int             `json:"status"`
-	}
-	enveloped.decode(t, &env)
-	if env.Status != http.StatusCreated || !slices.Equal(topKeys(t, env.Content), importKeys) {
+	if content := wantEnvelope(t, enveloped, http.StatusCreated); !slices.Equal(topKeys(t, content), importKeys) {
 		t.Errorf("enveloped upload: %s", enveloped.Body)
 	}
 	if n := e.snapshotCount(t, "cluster-0"); n != 3 {
