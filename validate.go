@@ -3,32 +3,22 @@ package snapexport
 // Pure validation of the identifiers and names the API accepts: object ids,
 // UUIDs, bucket and container names, Azure service URLs, IAM role ARNs and
 // project names. Nothing here performs I/O. The Validate* and Parse*
-// functions return nil or an *Error (status 400) whose Detail quotes the
+// functions return nil or an *Error (kind invalid) whose Detail quotes the
 // offending value and states the rule it breaks, and whose Params hold the
 // value verbatim.
 
 import (
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// CodeInvalidGroupName is the Atlas errorCode for a project name that breaks
-// the naming rules.
-const CodeInvalidGroupName = "INVALID_GROUP_NAME"
-
-// validationError builds the 400 error every validator returns:
+// validationError builds the error every validator returns:
 // "<subject> is invalid: "<value>" <reason>." with Params [value].
 func validationError(code, subject, value, reason string) error {
-	return &Error{
-		Status: http.StatusBadRequest,
-		Code:   code,
-		Detail: fmt.Sprintf("%s is invalid: %s %s.", subject, validationQuote(value), reason),
-		Params: []string{value},
-	}
+	return newError(code, fmt.Sprintf("%s is invalid: %s %s.", subject, validationQuote(value), reason), []string{value})
 }
 
 // validationMaxQuoted bounds how much of a value a Detail repeats, so that a
@@ -131,7 +121,7 @@ var (
 )
 
 // ValidateS3BucketName checks name against the Amazon S3 naming rules for
-// general purpose buckets. It fails with 400 EXPORT_BUCKET_NAME_INVALID.
+// general purpose buckets. It fails with EXPORT_BUCKET_NAME_INVALID.
 func ValidateS3BucketName(name string) error {
 	if reason := s3BucketNameProblem(name); reason != "" {
 		return validationError(CodeExportBucketNameInvalid, exportBucketSubject, name, reason)
@@ -179,7 +169,7 @@ var gcsGoogleLike = regexp.MustCompile(`g+o{2,}g+l+e`)
 var gcsLookAlikes = strings.NewReplacer("0", "o", "1", "l", "3", "e")
 
 // ValidateGCSBucketName checks name against the Google Cloud Storage bucket
-// naming rules. It fails with 400 EXPORT_BUCKET_NAME_INVALID.
+// naming rules. It fails with EXPORT_BUCKET_NAME_INVALID.
 //
 // Names with dots are domain names to Cloud Storage, so an empty
 // dot-separated component (two adjacent dots) is refused as well.
@@ -232,7 +222,7 @@ func gcsBucketNameProblem(name string) string {
 }
 
 // ValidateAzureContainerName checks name against the Azure Blob Storage
-// container naming rules. It fails with 400 EXPORT_BUCKET_NAME_INVALID.
+// container naming rules. It fails with EXPORT_BUCKET_NAME_INVALID.
 func ValidateAzureContainerName(name string) error {
 	if reason := azureContainerNameProblem(name); reason != "" {
 		return validationError(CodeExportBucketNameInvalid, exportBucketSubject, name, reason)
@@ -277,7 +267,7 @@ const (
 // where account is 3 to 24 lowercase letters and digits and container
 // passes ValidateAzureContainerName. The URL must be 33 to 2048 characters
 // long and carry no user information, port, query or fragment. Matching is
-// exact and case-sensitive. It fails with 400 INVALID_AZURE_SERVICE_URL.
+// exact and case-sensitive. It fails with INVALID_AZURE_SERVICE_URL.
 func ParseAzureServiceURL(serviceURL string) (account, container string, err error) {
 	account, container, reason := parseAzureServiceURL(serviceURL)
 	if reason != "" {
@@ -342,7 +332,7 @@ var iamRoleResource = regexp.MustCompile(`^((?:[\w+=,.@-]+/)*)([\w+=,.@-]+)$`)
 // arn:<partition>:iam::<12-digit account>:role/[<path>/]<name>, with
 // partition aws, aws-us-gov or aws-cn, a length of 20 to 2048 characters, a
 // role name of 1 to 64 characters from [A-Za-z0-9_+=,.@-] and a path of at
-// most 512 characters. It fails with 400 INVALID_IAM_ROLE_ARN.
+// most 512 characters. It fails with INVALID_IAM_ROLE_ARN.
 func ValidateIAMRoleARN(arn string) error {
 	if reason := iamRoleARNProblem(arn); reason != "" {
 		return validationError(CodeInvalidIAMRoleARN, "IAM role ARN", arn, reason)
@@ -394,8 +384,7 @@ func iamRoleARNProblem(arn string) string {
 
 // ValidateProjectName checks that name is a valid Atlas project name: 1 to 64
 // characters, not blank, made of letters, numbers, spaces, periods (.),
-// underscores (_), parentheses and hyphens (-). It fails with 400
-// INVALID_GROUP_NAME.
+// underscores (_), parentheses and hyphens (-). It fails with INVALID_GROUP_NAME.
 func ValidateProjectName(name string) error {
 	if reason := projectNameProblem(name); reason != "" {
 		return validationError(CodeInvalidGroupName, "Project name", name, reason)

@@ -2,7 +2,6 @@ package snapexport
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,8 +39,8 @@ func checkValidation(t *testing.T, c validationCase, err error) {
 	if ErrorCode(err) != c.code {
 		t.Errorf("%q: ErrorCode = %q, want %q", c.input, ErrorCode(err), c.code)
 	}
-	if e.Status != http.StatusBadRequest {
-		t.Errorf("%q: Status = %d, want 400", c.input, e.Status)
+	if e.Kind != KindInvalid {
+		t.Errorf("%q: Kind = %q, want %q (answered 400)", c.input, e.Kind, KindInvalid)
 	}
 	if len(e.Params) != 1 || e.Params[0] != c.input {
 		t.Errorf("%q: Params = %q, want [%q]", c.input, e.Params, c.input)

@@ -74,7 +74,7 @@ func (f *importFixture) checkImport(t *testing.T, what string, got api.ImportVie
 	if len(got.Collections) != len(want) {
 		t.Fatalf("%s: %d collections, want %d (views skipped): %+v", what, len(got.Collections), len(want), got.Collections)
 	}
-	byName := map[string]snapexport.SnapshotCollection{}
+	byName := map[string]api.ImportCollectionView{}
 	for _, g := range got.Collections {
 		byName[g.DB+"."+g.Name] = g
 	}

@@ -84,7 +84,7 @@ func listRoles(c *call) (*response, error) {
 func (c *call) roleID() (string, error) {
 	id := c.r.PathValue("roleId")
 	if !snapexport.IsObjectID(id) {
-		return "", badRequest(snapexport.CodeInvalidPathParameter, "The path parameter roleId has an invalid value %s.", id)
+		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter roleId has an invalid value %s.", id)
 	}
 	return id, nil
 }
@@ -181,7 +181,7 @@ func deauthorizeRole(c *call) (*response, error) {
 	switch provider {
 	case snapexport.AWS, snapexport.Azure, snapexport.GCP:
 	default:
-		return nil, badRequest(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(provider))
+		return nil, snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(provider))
 	}
 	id, err := c.roleID()
 	if err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"net/http"
 	"net/url"
 
 	"github.com/snapexport/snapexport"
@@ -83,13 +82,11 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 	return v
 }
 
-func (c *call) clusterName() (string, error) { return clusterName(c.r) }
-
 // clusterName is the path's cluster name, or INVALID_PATH_PARAMETER.
-func clusterName(r *http.Request) (string, error) {
-	name := r.PathValue("clusterName")
+func (c *call) clusterName() (string, error) {
+	name := c.r.PathValue("clusterName")
 	if !snapexport.ValidClusterName(name) {
-		return "", badRequest(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name)
+		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name)
 	}
 	return name, nil
 }

@@ -107,12 +107,12 @@ func TestClusters(t *testing.T) {
 	}
 
 	missing := e.do(t, req{path: e.clustersPath() + "/cluster-990", accept: v20240805})
-	ae := wantError(t, missing, http.StatusNotFound, service.CodeClusterNotFound)
+	ae := wantError(t, missing, http.StatusNotFound, snapexport.CodeClusterNotFound)
 	if ae.Detail != "No cluster named cluster-990 exists in group "+e.GroupID+"." || !slices.Equal(ae.params(), []string{"cluster-990", e.GroupID}) {
 		t.Errorf("CLUSTER_NOT_FOUND: %s", missing.Body)
 	}
 	// Names are case-sensitive, and follow Atlas's pattern.
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/CLUSTER-989", accept: v20240805}), http.StatusNotFound, service.CodeClusterNotFound)
+	wantError(t, e.do(t, req{path: e.clustersPath() + "/CLUSTER-989", accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 	wantError(t, e.do(t, req{path: e.clustersPath() + "/bad_name", accept: v20240805}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
 	wantError(t, e.do(t, req{path: e.clustersPath(), accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 	wantError(t, e.do(t, req{path: e.clustersPath() + "/cluster-989/backup/schedule", accept: v20230201}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
@@ -132,7 +132,7 @@ func TestBackupSchedule(t *testing.T) {
 	if string(got.Body) != fmt.Sprintf(`{"autoExportEnabled":false,"clusterId":"%s","clusterName":"cluster-0","useOrgAndGroupNamesInExportPrefix":false}`, c.ID) {
 		t.Errorf("fresh schedule: %s", got.Body)
 	}
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/nope/backup/schedule", accept: v20240805}), http.StatusNotFound, service.CodeClusterNotFound)
+	wantError(t, e.do(t, req{path: e.clustersPath() + "/nope/backup/schedule", accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 
 	patch := func(body string) *res {
 		return e.do(t, req{method: "PATCH", path: path, accept: v20240805, contentType: v20240805, body: body})
@@ -142,9 +142,9 @@ func TestBackupSchedule(t *testing.T) {
 		status int
 		code   string
 	}{
-		{`{}`, 400, service.CodeInvalidBackupPolicy},
-		{`{"export":{"exportBucketId":"` + bucket + `","frequencyType":"monthly"}}`, 400, service.CodeInvalidBackupPolicy},
-		{`{"autoExportEnabled":true}`, 400, service.CodeInvalidBackupPolicy},
+		{`{}`, 400, snapexport.CodeInvalidBackupPolicy},
+		{`{"export":{"exportBucketId":"` + bucket + `","frequencyType":"monthly"}}`, 400, snapexport.CodeInvalidBackupPolicy},
+		{`{"autoExportEnabled":true}`, 400, snapexport.CodeInvalidBackupPolicy},
 		{`{"autoExportEnabled":true,"export":{"exportBucketId":"0123456789abcdef01234567","frequencyType":"monthly"}}`, 404, snapexport.CodeExportBucketNotFound},
 		{`{"autoExportEnabled":true,"export":{"exportBucketId":"` + bucket + `","frequencyType":"hourly"}}`, 400, snapexport.CodeInvalidEnumValue},
 		{`{"autoExportEnabled":true,"export":{"exportBucketId":"nope"}}`, 400, snapexport.CodeInvalidAttribute},
@@ -173,7 +173,7 @@ func TestBackupSchedule(t *testing.T) {
 
 	// The bucket cannot go while the schedule exports to it automatically.
 	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + bucket, accept: v20230101})
-	ae := wantError(t, del, http.StatusBadRequest, service.CodeBucketInUse)
+	ae := wantError(t, del, http.StatusBadRequest, snapexport.CodeExportBucketInUse)
 	if !slices.Equal(ae.params(), []string{bucket, "cluster-0"}) {
 		t.Errorf("bucket in use: %s", del.Body)
 	}

@@ -74,16 +74,13 @@ func (c *call) bucket() (*snapexport.ExportBucket, error) { return c.bucketOf(c.
 func (c *call) bucketOf(anyProvider bool) (*snapexport.ExportBucket, error) {
 	id := c.r.PathValue("exportBucketId")
 	if !snapexport.IsObjectID(id) {
-		return nil, badRequest(snapexport.CodeInvalidPathParameter, "The path parameter exportBucketId has an invalid value %s.", id)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter exportBucketId has an invalid value %s.", id)
 	}
-	b, err := c.srv.Service.Bucket(c.r.Context(), c.project.ID, id)
-	if err != nil {
-		return nil, err
+	var providers []snapexport.CloudProvider
+	if !anyProvider {
+		providers = []snapexport.CloudProvider{snapexport.AWS}
 	}
-	if b.Provider != snapexport.AWS && !anyProvider {
-		return nil, snapexport.Errorf(404, snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
-	}
-	return b, nil
+	return c.srv.Service.Bucket(c.r.Context(), c.project.ID, id, providers...)
 }
 
 func getBucket(c *call) (*response, error) {

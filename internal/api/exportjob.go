@@ -3,17 +3,12 @@ package api
 import (
 	"encoding/json"
 	"maps"
-	"net/http"
 	"slices"
 	"strconv"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/service"
 )
-
-// CancelExportPath is snapexport's own endpoint (not Atlas's, which has no
-// way to stop an export) that asks an export job to stop.
-const CancelExportPath = "/api/snapexport/v1/groups/{groupId}/clusters/{clusterName}/backup/exports/{exportId}/cancel"
 
 type exportComponentView struct {
 	ExportID       string `json:"exportId"`
@@ -160,7 +155,7 @@ func (o object) labels(name string) ([]snapexport.Label, error) {
 					l.Value = *s
 				}
 			default:
-				return nil, badRequest(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", at+"."+k)
+				return nil, snapexport.Errorf(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", at+"."+k)
 			}
 		}
 		out = append(out, l)
@@ -168,29 +163,18 @@ func (o object) labels(name string) ([]snapexport.Label, error) {
 	return out, nil
 }
 
-// cancelExport asks an export job to stop and answers the job as it is
-// then: still Queued or InProgress until its runner ends it as Cancelled,
-// as cancellation is asynchronous. An ended job is answered unchanged.
-// The caller needs the role that creates exports (Project Backup Export
-// Operator); the call counts against the Cloud Backups rate limit.
-func (s *Server) cancelExport(w http.ResponseWriter, r *http.Request) {
-	fail := func(err error) { s.writeErr(w, r, err, false, false) }
-	project := s.authorizeOwn(w, r, snapexport.RoleGroupBackupExportOperator, fail)
-	if project == nil {
-		return
-	}
-	if !s.takeToken(w, r, operation{id: "cancelExportJob", limit: cloudBackups}, project.ID, fail) {
-		return
-	}
-	name, err := clusterName(r)
+// cancelExportJob asks an export job to stop (snapexport's own operation:
+// Atlas has no way to stop an export) and answers the job as it is then:
+// still Queued or InProgress until its runner ends it as Cancelled, as
+// cancellation is asynchronous. An ended job is answered unchanged.
+func cancelExportJob(c *call) (*response, error) {
+	name, err := c.clusterName()
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	j, err := s.Service.CancelExportJob(r.Context(), project.ID, name, r.PathValue("exportId"))
+	j, err := c.srv.Service.CancelExportJob(c.r.Context(), c.project.ID, name, c.r.PathValue("exportId"))
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	writeJSON(w, http.StatusOK, newExportJobView(j))
+	return ok(newExportJobView(j))
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -216,12 +217,12 @@ func TestExportJobCreate(t *testing.T) {
 
 	// One active export per snapshot, whatever the bucket.
 	other := e.exportBucket(t, "other-bucket")
-	ae := wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, service.CodeExportInProgress)
+	ae := wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 	if !strings.Contains(ae.Detail, job.ID) {
 		t.Errorf("409 detail %q does not name the active job", ae.Detail)
 	}
 	e.setJob(t, job.ID, func(j *snapexport.ExportJob) { j.State = snapexport.ExportInProgress })
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, service.CodeExportInProgress)
+	wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 	for _, end := range []snapexport.ExportState{snapexport.ExportFailed, snapexport.ExportSuccessful} {
 		e.setJob(t, job.ID, func(j *snapexport.ExportJob) {
 			now := time.Now().UTC()
@@ -256,7 +257,7 @@ func TestExportJobCreate(t *testing.T) {
 		if comp.ParentID != sj.ID || comp.SourceSnapshotID != sharded.Members[i].ID || comp.Prefix != sj.Prefix {
 			t.Errorf("component %d: %+v", i, comp)
 		}
-		wantError(t, e.do(t, req{path: e.exportsPath("v2", "sharded") + "/" + c.ExportID, accept: v20230101}), http.StatusNotFound, service.CodeExportJobNotFound)
+		wantError(t, e.do(t, req{path: e.exportsPath("v2", "sharded") + "/" + c.ExportID, accept: v20230101}), http.StatusNotFound, snapexport.CodeExportJobNotFound)
 	}
 	// exportStatus sums the components'.
 	e.setJob(t, sj.Components[0].ExportID, func(j *snapexport.ExportJob) {
@@ -273,7 +274,7 @@ func TestExportJobCreate(t *testing.T) {
 		}
 	}
 	wantError(t, e.do(t, req{method: "POST", path: e.exportsPath("v2", "sharded"), accept: v20230101, body: jobBody(sharded.ID, other)}),
-		http.StatusConflict, service.CodeExportInProgress)
+		http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 }
 
 // TestExportJobCreateRejections: the body is read as strictly as every
@@ -320,11 +321,11 @@ func TestExportJobCreateRejections(t *testing.T) {
 		{"customData blank key", path, ok(`"customData":[{"key":"a","value":"b"},{"key":"  ","value":"c"}],`), 400, snapexport.CodeInvalidAttribute},
 		{"malformed JSON", path, `{"snapshotId":`, 400, snapexport.CodeMalformedJSON},
 		{"not an object", path, `[1]`, 400, snapexport.CodeInvalidJSON},
-		{"unknown snapshot", path, jobBody(unknown, bucketID), 404, service.CodeSnapshotNotFound},
-		{"another cluster's snapshot", path, jobBody(otherSnap.ID, bucketID), 404, service.CodeSnapshotNotFound},
-		{"a shard's snapshot", e.exportsPath("v2", "sharded"), jobBody(sharded.Members[0].ID, bucketID), 404, service.CodeSnapshotNotFound},
+		{"unknown snapshot", path, jobBody(unknown, bucketID), 404, snapexport.CodeSnapshotNotFound},
+		{"another cluster's snapshot", path, jobBody(otherSnap.ID, bucketID), 404, snapexport.CodeSnapshotNotFound},
+		{"a shard's snapshot", e.exportsPath("v2", "sharded"), jobBody(sharded.Members[0].ID, bucketID), 404, snapexport.CodeSnapshotNotFound},
 		{"unknown bucket", path, jobBody(snap.ID, unknown), 404, snapexport.CodeExportBucketNotFound},
-		{"unknown cluster", e.exportsPath("v2", "cluster-9"), jobBody(snap.ID, bucketID), 404, service.CodeClusterNotFound},
+		{"unknown cluster", e.exportsPath("v2", "cluster-9"), jobBody(snap.ID, bucketID), 404, snapexport.CodeClusterNotFound},
 		{"invalid cluster name", e.exportsPath("v2", "bad_name"), jobBody(snap.ID, bucketID), 400, snapexport.CodeInvalidPathParameter},
 		{"unknown group", strings.Replace(path, e.GroupID, unknown, 1), jobBody(snap.ID, bucketID), 404, snapexport.CodeGroupNotFound},
 	} {
@@ -410,7 +411,7 @@ func TestExportJobListAndGet(t *testing.T) {
 	e.setJob(t, ids[1], func(j *snapexport.ExportJob) {
 		finished := time.Date(2026, 8, 10, 4, 0, 0, 0, time.UTC)
 		j.State, j.FinishedAt = snapexport.ExportFailed, &finished
-		j.StateReason = &snapexport.ExportStateReason{ErrorCode: exportrunner.ReasonAccessDenied, Message: "denied"}
+		j.StateReason = &snapexport.ExportStateReason{ErrorCode: snapexport.ReasonBucketAccessDenied, Message: "denied"}
 	})
 	got = e.do(t, req{path: path + "/" + ids[1], accept: v20230101})
 	wantStatus(t, got, http.StatusOK)
@@ -425,17 +426,17 @@ func TestExportJobListAndGet(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"unknown id", path + "/0123456789abcdef01234567", 404, service.CodeExportJobNotFound},
-		{"another cluster's job", path + "/" + elsewhere.ID, 404, service.CodeExportJobNotFound},
-		{"malformed id", path + "/nope", 404, service.CodeInvalidExportJobID},
-		{"upper-case id", path + "/" + strings.ToUpper(ids[0]), 404, service.CodeInvalidExportJobID},
-		{"unknown cluster", e.exportsPath("v2", "cluster-9") + "/" + ids[0], 404, service.CodeClusterNotFound},
-		{"unknown cluster list", e.exportsPath("v2", "cluster-9"), 404, service.CodeClusterNotFound},
+		{"unknown id", path + "/0123456789abcdef01234567", 404, snapexport.CodeExportJobNotFound},
+		{"another cluster's job", path + "/" + elsewhere.ID, 404, snapexport.CodeExportJobNotFound},
+		{"malformed id", path + "/nope", 404, snapexport.CodeInvalidExportJobID},
+		{"upper-case id", path + "/" + strings.ToUpper(ids[0]), 404, snapexport.CodeInvalidExportJobID},
+		{"unknown cluster", e.exportsPath("v2", "cluster-9") + "/" + ids[0], 404, snapexport.CodeClusterNotFound},
+		{"unknown cluster list", e.exportsPath("v2", "cluster-9"), 404, snapexport.CodeClusterNotFound},
 		{"invalid cluster name", e.exportsPath("v2", "bad_name"), 400, snapexport.CodeInvalidPathParameter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ae := wantError(t, e.do(t, req{path: tc.path, accept: v20230101}), tc.status, tc.code)
-			if tc.code == service.CodeExportJobNotFound && !strings.HasPrefix(ae.Detail, "No export job with ID ") {
+			if tc.code == snapexport.CodeExportJobNotFound && !strings.HasPrefix(ae.Detail, "No export job with ID ") {
 				t.Errorf("detail %q", ae.Detail)
 			}
 		})
@@ -477,8 +478,8 @@ func TestExportJobsV1(t *testing.T) {
 	if v2 := e.do(t, req{path: e.exportsPath("v2", "cluster-0") + "/" + job.ID, accept: v20230101}); !bytes.Equal(v2.Body, got.Body) {
 		t.Errorf("v2 %s, v1.0 %s", v2.Body, got.Body)
 	}
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: jsonType, body: jobBody(snap.ID, bucketID)}), http.StatusConflict, service.CodeExportInProgress)
-	wantError(t, e.do(t, req{path: path + "/nope", accept: jsonType}), http.StatusNotFound, service.CodeInvalidExportJobID)
+	wantError(t, e.do(t, req{method: "POST", path: path, accept: jsonType, body: jobBody(snap.ID, bucketID)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
+	wantError(t, e.do(t, req{path: path + "/nope", accept: jsonType}), http.StatusNotFound, snapexport.CodeInvalidExportJobID)
 }
 
 // TestExportJobRoles: the asymmetry of Atlas's roles (an Export Operator
@@ -583,7 +584,7 @@ func TestExportJobCancel(t *testing.T) {
 	}
 	// Until its runner ends it, the job is active.
 	wantError(t, e.do(t, req{method: "POST", path: e.exportsPath("v2", "cluster-0"), accept: v20230101, body: jobBody(snap.ID, bucketID)}),
-		http.StatusConflict, service.CodeExportInProgress)
+		http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 
 	sharded := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 	sj := e.createJob(t, "sharded", jobBody(sharded.ID, bucketID))
@@ -615,11 +616,11 @@ func TestExportJobCancel(t *testing.T) {
 		status     int
 		code       string
 	}{
-		{"unknown id", e.cancelPath("cluster-0", "0123456789abcdef01234567"), 404, service.CodeExportJobNotFound},
-		{"a component", e.cancelPath("sharded", sj.Components[0].ExportID), 404, service.CodeExportJobNotFound},
-		{"another cluster's job", e.cancelPath("sharded", job.ID), 404, service.CodeExportJobNotFound},
-		{"malformed id", e.cancelPath("cluster-0", "nope"), 404, service.CodeInvalidExportJobID},
-		{"unknown cluster", e.cancelPath("cluster-9", job.ID), 404, service.CodeClusterNotFound},
+		{"unknown id", e.cancelPath("cluster-0", "0123456789abcdef01234567"), 404, snapexport.CodeExportJobNotFound},
+		{"a component", e.cancelPath("sharded", sj.Components[0].ExportID), 404, snapexport.CodeExportJobNotFound},
+		{"another cluster's job", e.cancelPath("sharded", job.ID), 404, snapexport.CodeExportJobNotFound},
+		{"malformed id", e.cancelPath("cluster-0", "nope"), 404, snapexport.CodeInvalidExportJobID},
+		{"unknown cluster", e.cancelPath("cluster-9", job.ID), 404, snapexport.CodeClusterNotFound},
 		{"invalid cluster name", e.cancelPath("bad_name", job.ID), 400, snapexport.CodeInvalidPathParameter},
 		{"unknown group", strings.Replace(e.cancelPath("cluster-0", job.ID), e.GroupID, "0123456789abcdef01234567", 1), 404, snapexport.CodeGroupNotFound},
 		{"invalid group", strings.Replace(e.cancelPath("cluster-0", job.ID), e.GroupID, "nope", 1), 404, snapexport.CodeInvalidGroupID},
@@ -628,6 +629,51 @@ func TestExportJobCancel(t *testing.T) {
 			wantError(t, e.do(t, req{method: "POST", path: tc.path}), tc.status, tc.code)
 		})
 	}
+}
+
+// TestExportJobCancelPrettyAndEnvelope: the cancel answers like every
+// operation with pretty=true and envelope=true; without them it is the
+// compact job TestExportJobCancel checks.
+func TestExportJobCancelPrettyAndEnvelope(t *testing.T) {
+	e := newEnv(t, envOptions{noExports: true})
+	rs := e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	job := e.createJob(t, "cluster-0", jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, e.exportBucket(t, "export-bucket")))
+	path := e.cancelPath("cluster-0", job.ID)
+
+	plain := e.do(t, req{method: "POST", path: path})
+	wantStatus(t, plain, http.StatusOK)
+	wantSuccessBody(t, plain)
+
+	pretty := e.do(t, req{method: "POST", path: path + "?pretty=true"})
+	wantStatus(t, pretty, http.StatusOK)
+	if !strings.HasPrefix(string(pretty.Body), "{\n  \"createdAt\" : ") {
+		t.Errorf("pretty cancel is not indented Jackson style: %s", pretty.Body)
+	}
+	var compacted bytes.Buffer
+	if err := json.Compact(&compacted, pretty.Body); err != nil || !bytes.Equal(compacted.Bytes(), plain.Body) {
+		t.Errorf("pretty cancel %s is not the plain answer %s indented", pretty.Body, plain.Body)
+	}
+
+	enveloped := e.do(t, req{method: "POST", path: path + "?envelope=true"})
+	if content := wantEnvelope(t, enveloped, http.StatusOK); !bytes.Equal(content, plain.Body) {
+		t.Errorf("envelope %s does not wrap %s", enveloped.Body, plain.Body)
+	}
+
+	both := e.do(t, req{method: "POST", path: path + "?pretty=true&envelope=true"})
+	wantStatus(t, both, http.StatusOK)
+	if !strings.HasPrefix(string(both.Body), "{\n  \"content\" : {\n    \"createdAt\" : ") || !strings.HasSuffix(string(both.Body), "\n  },\n  \"status\" : 200\n}") {
+		t.Errorf("pretty envelope: %s", both.Body)
+	}
+
+	// Errors keep their status; the body is wrapped and indented.
+	missing := e.do(t, req{method: "POST", path: e.cancelPath("cluster-0", "0123456789abcdef01234567") + "?pretty=true&envelope=true"})
+	if missing.Status != http.StatusNotFound || missing.Header.Get("X-Error-Code") != snapexport.CodeExportJobNotFound {
+		t.Fatalf("enveloped error: %s", missing)
+	}
+	if !strings.Contains(string(missing.Body), "\n    \"errorCode\" : \"EXPORT_JOB_NOT_FOUND\",\n") || !strings.HasSuffix(string(missing.Body), "\n  },\n  \"status\" : 404\n}") {
+		t.Errorf("pretty enveloped error: %s", missing.Body)
+	}
+	wantError(t, e.do(t, req{method: "POST", path: path + "?envelope=maybe"}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 }
 
 // waitEnded polls a job until it has ended and returns it.

@@ -711,6 +711,23 @@ func wantSuccessBody(t testing.TB, r *res) {
 	}
 }
 
+// wantEnvelope checks an envelope=true success answer, a compact
+// {"content", "status"} repeating the HTTP status, and returns its content.
+func wantEnvelope(t testing.TB, r *res, status int) json.RawMessage {
+	t.Helper()
+	wantStatus(t, r, status)
+	wantSuccessBody(t, r)
+	var env struct {
+		Content json.RawMessage `json:"content"`
+		Status  int             `json:"status"`
+	}
+	r.decode(t, &env)
+	if keys := topKeys(t, r.Body); !slices.Equal(keys, []string{"content", "status"}) || env.Status != status {
+		t.Errorf("envelope %s: want content and status %d", r.Body, status)
+	}
+	return env.Content
+}
+
 var challengePattern = regexp.MustCompile(`^Digest realm="MMS Public API", domain="", nonce="([A-Za-z0-9]{32})", algorithm=MD5, qop="auth", stale=(true|false)$`)
 
 // digestChallengeBody is Atlas's challenge body, byte for byte.

@@ -4,12 +4,13 @@ import "github.com/snapexport/snapexport"
 
 // operations is the API: each operation with its versions and the role
 // Atlas's specification requires for it (x-rolesRequirements, August 2026;
-// v1.0 roles from the v1 specification).
+// v1.0 roles from the v1 specification), and snapexport's own operations.
 func (s *Server) operations() []operation {
 	const (
 		readOnly = snapexport.RoleGroupReadOnly
 		manager  = snapexport.RoleGroupBackupManager
 		exporter = snapexport.RoleGroupBackupExportOperator
+		creator  = snapexport.RoleGroupBackupCreator
 		owner    = snapexport.RoleGroupOwner
 	)
 	buckets := "/groups/{groupId}/backup/exportBuckets"
@@ -63,6 +64,13 @@ func (s *Server) operations() []operation {
 		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},
 		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, handle: getProject},
+
+		// snapexport's own operations. Uploading a snapshot needs the role
+		// Atlas asks for taking one; cancelling an export the role that
+		// creates exports. Both count against the Cloud Backups limit, like
+		// Atlas's snapshot and export operations.
+		{id: "uploadSnapshot", method: "POST", path: cluster + "/snapshots", own: true, role: creator, limit: cloudBackups, handle: uploadSnapshot},
+		{id: "cancelExportJob", method: "POST", path: exports + "/{exportId}/cancel", own: true, role: exporter, limit: cloudBackups, handle: cancelExportJob},
 	}
 	// The provider is spelled out in each path: a {cloudProvider} wildcard
 	// there would overlap /backup/exportBuckets/{exportBucketId}.

@@ -29,7 +29,7 @@ type privateEndpointHandlers struct{ provider snapexport.CloudProvider }
 
 func (h privateEndpointHandlers) check() error {
 	if h.provider != snapexport.AWS {
-		return badRequest(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(h.provider))
+		return snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(h.provider))
 	}
 	return nil
 }
@@ -92,7 +92,7 @@ func (h privateEndpointHandlers) endpointID(c *call) (string, error) {
 	}
 	id := c.r.PathValue("endpointId")
 	if !snapexport.IsObjectID(id) {
-		return "", badRequest(snapexport.CodeInvalidPathParameter, "The path parameter endpointId has an invalid value %s.", id)
+		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter endpointId has an invalid value %s.", id)
 	}
 	return id, nil
 }

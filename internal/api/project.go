@@ -1,8 +1,6 @@
 package api
 
 import (
-	"net/http"
-
 	"github.com/snapexport/snapexport"
 )
 
@@ -61,7 +59,7 @@ func createProject(c *call) (*response, error) {
 		return nil, err
 	}
 	if !snapexport.IsObjectID(orgID) {
-		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidAttribute, "Invalid attribute %s specified: %s is not a 24-character hexadecimal id.", "orgId", orgID)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified: %s is not a 24-character hexadecimal id.", "orgId", orgID)
 	}
 	if _, _, err := o.boolean("withDefaultAlertsSettings", false); err != nil {
 		return nil, err

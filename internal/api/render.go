@@ -127,7 +127,8 @@ func newAPIError(e *snapexport.Error) apiError {
 	if params == nil {
 		params = []string{}
 	}
-	body := apiError{Detail: e.Detail, Error: e.Status, ErrorCode: e.Code, Parameters: params, Reason: http.StatusText(e.Status)}
+	status := Status(e.Code)
+	body := apiError{Detail: e.Detail, Error: status, ErrorCode: e.Code, Parameters: params, Reason: http.StatusText(status)}
 	if len(e.Fields) > 0 {
 		body.BadRequestDetail = &badRequestDetail{Fields: e.Fields}
 	}
@@ -136,17 +137,18 @@ func newAPIError(e *snapexport.Error) apiError {
 
 // writeError renders e as Atlas does: application/json, X-Error-Code.
 func writeError(w http.ResponseWriter, e *snapexport.Error, pretty, envelope bool) {
-	var v any = newAPIError(e)
+	body := newAPIError(e)
+	var v any = body
 	if envelope {
-		v = map[string]any{"status": e.Status, "content": v}
+		v = map[string]any{"status": body.Error, "content": v}
 	}
-	body, _ := encode(v, pretty)
+	data, _ := encode(v, pretty)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Error-Code", e.Code)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status)
-	w.Write(body)
+	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(body.Error)
+	w.Write(data)
 }
 
 // digestChallengeBody is the body of Atlas's digest challenge, which unlike

@@ -18,10 +18,6 @@ import (
 // maxBodyBytes bounds request bodies; every body of this API is tiny.
 const maxBodyBytes = 1 << 20
 
-func badRequest(code, format string, params ...string) *snapexport.Error {
-	return snapexport.Errorf(http.StatusBadRequest, code, format, params...)
-}
-
 // queryBool reads a boolean query parameter; absent gives def.
 func queryBool(q url.Values, name string, def bool) (bool, error) {
 	v, ok := q[name]
@@ -34,7 +30,7 @@ func queryBool(q url.Values, name string, def bool) (bool, error) {
 	case "false":
 		return false, nil
 	}
-	return false, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected true or false.", name, v[0])
+	return false, snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected true or false.", name, v[0])
 }
 
 // queryInt reads an integer query parameter within [lo, hi]; absent gives def.
@@ -49,7 +45,7 @@ func queryInt(q url.Values, name string, def, lo, hi int) (int, error) {
 		if hi < maxInt/maxItemsPerPage {
 			limit = "between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi)
 		}
-		return 0, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected an integer "+limit+".", name, v[0])
+		return 0, snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected an integer "+limit+".", name, v[0])
 	}
 	return n, nil
 }
@@ -97,9 +93,9 @@ func readObject(r *http.Request) (object, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeValidationError, "The request body is larger than %s bytes.", strconv.Itoa(maxBodyBytes))
+			return nil, snapexport.Errorf(snapexport.CodeValidationError, "The request body is larger than %s bytes.", strconv.Itoa(maxBodyBytes))
 		}
-		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
+		return nil, snapexport.Errorf(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return object{}, nil
@@ -109,12 +105,12 @@ func readObject(r *http.Request) (object, error) {
 	if err := dec.Decode(&o); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			return nil, badRequest(snapexport.CodeInvalidJSON, "Received JSON is not a valid object.")
+			return nil, snapexport.Errorf(snapexport.CodeInvalidJSON, "Received JSON is not a valid object.")
 		}
-		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
+		return nil, snapexport.Errorf(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
 	if _, err := dec.Token(); err != io.EOF { // anything after the object
-		return nil, badRequest(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
+		return nil, snapexport.Errorf(snapexport.CodeMalformedJSON, "Received JSON is malformed.")
 	}
 	if o == nil { // the body was `null`
 		o = object{}
@@ -140,20 +136,20 @@ func (o object) only(writable, readOnly []string) error {
 		switch {
 		case slices.Contains(writable, k):
 		case slices.Contains(readOnly, k):
-			return badRequest(snapexport.CodeAttributeReadOnly, "The attribute %s is read-only and cannot be changed by the user.", k)
+			return snapexport.Errorf(snapexport.CodeAttributeReadOnly, "The attribute %s is read-only and cannot be changed by the user.", k)
 		default:
-			return badRequest(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", k)
+			return snapexport.Errorf(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified.", k)
 		}
 	}
 	return nil
 }
 
 func missing(name string) *snapexport.Error {
-	return badRequest(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", name)
+	return snapexport.Errorf(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", name)
 }
 
 func wrongType(name string) *snapexport.Error {
-	return badRequest(snapexport.CodeInvalidJSONAttribute, "Received JSON for the %s attribute does not match expected format.", name)
+	return snapexport.Errorf(snapexport.CodeInvalidJSONAttribute, "Received JSON for the %s attribute does not match expected format.", name)
 }
 
 // string reads a string attribute.
@@ -214,7 +210,7 @@ func (o object) objectID(name string, required bool) (string, error) {
 		return s, err
 	}
 	if !snapexport.IsObjectID(s) {
-		return "", badRequest(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified: %s is not a 24-character hexadecimal id.", name, s)
+		return "", snapexport.Errorf(snapexport.CodeInvalidAttribute, "Invalid attribute %s specified: %s is not a 24-character hexadecimal id.", name, s)
 	}
 	return s, nil
 }
@@ -227,7 +223,7 @@ func (o object) provider(name string, allowed []snapexport.CloudProvider) (snape
 	}
 	p := snapexport.CloudProvider(s)
 	if !slices.Contains(allowed, p) {
-		return "", badRequest(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", s)
+		return "", snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", s)
 	}
 	return p, nil
 }

@@ -1,7 +1,8 @@
 // Package api serves the Atlas Administration API for export buckets, cloud
 // provider access roles and projects, under /api/atlas/v1.0 and
 // /api/atlas/v2, with Atlas's versions, authentication, errors, pagination
-// and rate limits.
+// and rate limits, and snapexport's own operations (snapshot upload, export
+// cancel) under /api/snapexport/v1, through the same steps.
 package api
 
 import (
@@ -66,14 +67,25 @@ const (
 	cloudProviderAccess
 )
 
+// The families of paths operations are served under: Atlas's dated API,
+// its legacy v1.0 and snapexport's own endpoints, which Atlas does not have.
+const (
+	atlasV2Prefix = "/api/atlas/v2"
+	atlasV1Prefix = "/api/atlas/v1.0"
+	ownPrefix     = "/api/snapexport/v1"
+)
+
 // operation is one API operation: where it lives, which versions serve it,
 // which project role it needs and how it is handled.
 type operation struct {
-	id     string // Atlas operationId, for logs
+	id     string // Atlas operationId, or snapexport's name of its own, for logs
 	method string
-	path   string // below /api/atlas/<version>
+	path   string // below the prefix of its family
 	v2     []version
 	v1     bool
+	// own serves the operation under ownPrefix only, as plain
+	// application/json without version negotiation.
+	own bool
 	// role is the project role the caller needs when the path has a
 	// groupId; v1Role overrides it for the v1.0 path.
 	role, v1Role snapexport.Role
@@ -84,8 +96,11 @@ type operation struct {
 // call is one request to an operation, past authentication, versioning
 // and authorization.
 type call struct {
-	r         *http.Request
-	version   string // date, or v1
+	r *http.Request
+	// w is for handlers that manage the connection itself (the upload's
+	// size limit and read deadline); the response is the handler's result.
+	w         http.ResponseWriter
+	version   string // date, v1, or "" for snapexport's own operations
 	principal *snapexport.Principal
 	project   *snapexport.Project
 	srv       *Server
@@ -108,6 +123,13 @@ func (s *Server) Handler() http.Handler {
 	for _, op := range s.operations() {
 		for _, prefix := range op.prefixes() {
 			p := prefix + op.path
+			if op.own {
+				// Matching the method too leaves another method on
+				// snapexport's own paths to the catch-all: 404
+				// RESOURCE_NOT_FOUND, which these endpoints have always
+				// answered, rather than Atlas's METHOD_NOT_ALLOWED.
+				p = op.method + " " + p
+			}
 			if byPath[p] == nil {
 				byPath[p] = map[string]operation{}
 			}
@@ -115,14 +137,17 @@ func (s *Server) Handler() http.Handler {
 		}
 	}
 	for p, ops := range byPath {
-		apiVersion := v1
-		if strings.HasPrefix(p, "/api/atlas/v2") {
-			apiVersion = "2"
+		var apiVersion string
+		switch {
+		case strings.HasPrefix(p, atlasV2Prefix):
+			apiVersion = v2
+		case strings.HasPrefix(p, atlasV1Prefix):
+			apiVersion = v1
 		}
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
 			if !found {
-				s.fail(w, r, snapexport.Errorf(http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed,
+				s.fail(w, r, snapexport.Errorf(snapexport.CodeMethodNotAllowed,
 					"Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
 			}
@@ -131,31 +156,32 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /api/oauth/token", s.token)
 	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
-	mux.HandleFunc("GET /api/atlas/v2/openapi.yaml", serveOpenAPI)
-	mux.HandleFunc("POST "+UploadPath, s.upload)
-	mux.HandleFunc("POST "+CancelExportPath, s.cancelExport)
+	mux.HandleFunc("GET "+atlasV2Prefix+"/openapi.yaml", serveOpenAPI)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"OK"}`))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, snapexport.Errorf(http.StatusNotFound, snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+		s.fail(w, r, snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
 	})
 	return s.logRequests(mux)
 }
 
 func (op operation) prefixes() []string {
+	if op.own {
+		return []string{ownPrefix}
+	}
 	var out []string
 	if len(op.v2) > 0 {
-		out = append(out, "/api/atlas/v2")
+		out = append(out, atlasV2Prefix)
 	}
 	if op.v1 {
-		out = append(out, "/api/atlas/v1.0")
+		out = append(out, atlasV1Prefix)
 	}
 	return out
 }
 
-var errUnavailable = snapexport.Errorf(http.StatusServiceUnavailable, snapexport.CodeServiceUnavailable,
+var errUnavailable = snapexport.Errorf(snapexport.CodeServiceUnavailable,
 	"The service is temporarily unavailable; retry the request.")
 
 // fail renders an error outside any operation (no envelope or version).
@@ -166,13 +192,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pretty, envelope bool) {
 	e := snapexport.AsError(err)
-	if e.Status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
+	status := Status(e.Code)
+	if status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
 		s.logger().WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, errUnavailable, pretty, envelope)
 		return
 	}
-	if e.Status >= 500 {
+	if status >= 500 {
 		s.logger().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, e, pretty, envelope)
@@ -186,7 +213,8 @@ func (s *Server) logger() *slog.Logger {
 }
 
 // serve runs the steps every operation shares, in Atlas's order:
-// authentication, version, project, role, rate limit, then the handler.
+// authentication, version (for the dated paths, apiVersion v2), project,
+// role, rate limit, then the handler.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, apiVersion string) {
 	q := r.URL.Query()
 	// Invalid values are reported after authentication, so that an
@@ -208,9 +236,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 		return
 	}
 
-	c := &call{r: r, version: v1, principal: principal, srv: s}
+	c := &call{r: r, w: w, version: apiVersion, principal: principal, srv: s}
 	contentType := "application/json"
-	if apiVersion != v1 {
+	if apiVersion == v2 {
 		v, err := negotiate(r.Header.Get("Accept"), op.v2, s.now())
 		if err != nil {
 			fail(err)
@@ -279,22 +307,6 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(
 	return principal
 }
 
-// authorizeOwn passes a call to one of snapexport's own endpoints (not
-// Atlas's): the caller must hold role on the path's project. Otherwise it
-// answers the refusal and returns nil.
-func (s *Server) authorizeOwn(w http.ResponseWriter, r *http.Request, role snapexport.Role, fail func(error)) *snapexport.Project {
-	principal := s.authenticate(w, r, fail)
-	if principal == nil {
-		return nil
-	}
-	project, err := s.authorizeProject(r, principal, r.PathValue("groupId"), role)
-	if err != nil {
-		fail(err)
-		return nil
-	}
-	return project
-}
-
 // envelopeOf wraps a body for envelope=true: lists gain a status field,
 // single entities become {"status", "content"}.
 func envelopeOf(resp *response) any {
@@ -307,17 +319,17 @@ func envelopeOf(resp *response) any {
 
 func (s *Server) authorizeProject(r *http.Request, p *snapexport.Principal, groupID string, role snapexport.Role) (*snapexport.Project, error) {
 	if !snapexport.IsObjectID(groupID) {
-		return nil, snapexport.Errorf(http.StatusNotFound, snapexport.CodeInvalidGroupID, "An invalid group ID %s was specified.", groupID)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidGroupID, "An invalid group ID %s was specified.", groupID)
 	}
 	project, err := s.Service.Project(r.Context(), groupID)
 	if err != nil {
 		return nil, err
 	}
 	if !p.InProject(project.OrgID, project.ID) {
-		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeNotInGroup, "The current user is not in the group, or the group does not exist.")
+		return nil, snapexport.Errorf(snapexport.CodeNotInGroup, "The current user is not in the group, or the group does not exist.")
 	}
 	if !p.CanAccessProject(project.OrgID, project.ID, role) {
-		return nil, snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
+		return nil, snapexport.Errorf(snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
 	}
 	return project, nil
 }
@@ -347,7 +359,7 @@ func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation,
 		return true
 	}
 	resource := strings.TrimPrefix(r.URL.Path, "/")
-	e := snapexport.Errorf(http.StatusTooManyRequests, snapexport.CodeRateLimitedTokenBucket, "%s",
+	e := snapexport.Errorf(snapexport.CodeRateLimitedTokenBucket, "%s",
 		policy.ExceededDetail(resource, d))
 	e.Params = []string{resource, strconv.Itoa(d.RetryAfterSeconds()), strconv.Itoa(policy.Capacity),
 		strconv.Itoa(policy.Refill), strconv.Itoa(int(policy.Period / time.Second))}

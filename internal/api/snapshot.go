@@ -187,7 +187,7 @@ func pointInTime(q url.Values) (*time.Time, error) {
 		}
 		n, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || n < 0 {
-			return 0, true, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected a non-negative integer.", name, v[0])
+			return 0, true, snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s=%s: expected a non-negative integer.", name, v[0])
 		}
 		return n, true, nil
 	}
@@ -205,9 +205,9 @@ func pointInTime(q url.Values) (*time.Time, error) {
 	}
 	switch {
 	case hasSecs && (hasTs || hasInc):
-		return nil, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s cannot be combined with %s.", "pointInTimeUtcSeconds", "oplogTs and oplogInc")
+		return nil, snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s cannot be combined with %s.", "pointInTimeUtcSeconds", "oplogTs and oplogInc")
 	case hasTs != hasInc:
-		return nil, badRequest(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s must be given together.", "oplogTs and oplogInc")
+		return nil, snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameters: %s must be given together.", "oplogTs and oplogInc")
 	case hasSecs:
 		t := time.Unix(secs, 0).UTC()
 		return &t, nil

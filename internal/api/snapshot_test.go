@@ -214,7 +214,7 @@ func TestSnapshotsList(t *testing.T) {
 	}
 
 	for _, p := range []string{path, path + "/shardedClusters"} {
-		ae := wantError(t, e.do(t, req{path: strings.Replace(p, "cluster-989", "cluster-990", 1), accept: v20230101}), http.StatusNotFound, service.CodeClusterNotFound)
+		ae := wantError(t, e.do(t, req{path: strings.Replace(p, "cluster-989", "cluster-990", 1), accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 		if !slices.Equal(ae.params(), []string{"cluster-990", e.GroupID}) {
 			t.Errorf("CLUSTER_NOT_FOUND parameters %v", ae.params())
 		}
@@ -308,28 +308,28 @@ func TestSnapshotGet(t *testing.T) {
 	// A shard's own snapshot is reached through its sharded-cluster
 	// snapshot only; the sharded path finds sharded-cluster snapshots only.
 	for _, p := range []string{shPath + "/" + sharded.Members[0].ID, shPath + "/shardedCluster/" + sharded.Members[0].ID, rsPath + "/shardedCluster/" + snap.ID} {
-		ae := wantError(t, e.do(t, req{path: p, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
+		ae := wantError(t, e.do(t, req{path: p, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		if !strings.HasPrefix(ae.Detail, "No snapshot with ID ") {
 			t.Errorf("SNAPSHOT_NOT_FOUND detail %q", ae.Detail)
 		}
 	}
 	// Another cluster's snapshot, and an unknown one.
-	wantError(t, e.do(t, req{path: shPath + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
-	ae := wantError(t, e.do(t, req{path: rsPath + "/0123456789abcdef01234567", accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{path: shPath + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	ae := wantError(t, e.do(t, req{path: rsPath + "/0123456789abcdef01234567", accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	if ae.Detail != "No snapshot with ID 0123456789abcdef01234567 exists for cluster cluster-989." {
 		t.Errorf("SNAPSHOT_NOT_FOUND detail %q", ae.Detail)
 	}
 	// Malformed ids; "shardedCluster" without an id is taken for one.
 	for _, id := range []string{"nope", strings.ToUpper(snap.ID), "shardedCluster"} {
-		ae := wantError(t, e.do(t, req{path: rsPath + "/" + id, accept: v20230101}), http.StatusNotFound, service.CodeInvalidSnapshotID)
+		ae := wantError(t, e.do(t, req{path: rsPath + "/" + id, accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
 		if ae.Detail != "An invalid snapshot ID "+id+" was specified." {
 			t.Errorf("INVALID_SNAPSHOT_ID detail %q", ae.Detail)
 		}
 	}
-	wantError(t, e.do(t, req{path: shPath + "/shardedCluster/nope", accept: v20230101}), http.StatusNotFound, service.CodeInvalidSnapshotID)
+	wantError(t, e.do(t, req{path: shPath + "/shardedCluster/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
 	// The cluster is checked before the id.
-	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/nope", accept: v20230101}), http.StatusNotFound, service.CodeClusterNotFound)
-	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/shardedCluster/" + sharded.ID, accept: v20230101}), http.StatusNotFound, service.CodeClusterNotFound)
+	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/shardedCluster/" + sharded.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 
 	// pretty=true indents the Atlas way.
 	got = e.do(t, req{path: rsPath + "/" + snap.ID + "?pretty=true", accept: v20230101})
@@ -395,8 +395,8 @@ func TestSnapshotExpiry(t *testing.T) {
 		status int
 		code   string
 	}{
-		{`{"retentionUnit":"DAYS","retentionValue":0}`, 400, service.CodeRetentionValueInvalid},
-		{`{"retentionUnit":"DAYS","retentionValue":-2}`, 400, service.CodeRetentionValueInvalid},
+		{`{"retentionUnit":"DAYS","retentionValue":0}`, 400, snapexport.CodeRetentionValueInvalid},
+		{`{"retentionUnit":"DAYS","retentionValue":-2}`, 400, snapexport.CodeRetentionValueInvalid},
 		{`{"retentionUnit":"HOURS","retentionValue":2}`, 400, snapexport.CodeInvalidEnumValue},
 		{`{"retentionUnit":"days","retentionValue":2}`, 400, snapexport.CodeInvalidEnumValue},
 		{`{}`, 400, snapexport.CodeMissingAttribute},
@@ -415,7 +415,7 @@ func TestSnapshotExpiry(t *testing.T) {
 	} {
 		got := patch(path, tc.body)
 		ae := wantError(t, got, tc.status, tc.code)
-		if tc.code == service.CodeRetentionValueInvalid && !strings.Contains(ae.Detail, "retention value") {
+		if tc.code == snapexport.CodeRetentionValueInvalid && !strings.Contains(ae.Detail, "retention value") {
 			t.Errorf("%s: detail %q", tc.body, ae.Detail)
 		}
 	}
@@ -423,10 +423,10 @@ func TestSnapshotExpiry(t *testing.T) {
 		t.Errorf("refused PATCHes changed the snapshot: %s, was %s", after, before)
 	}
 	body := `{"retentionUnit":"DAYS","retentionValue":2}`
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/0123456789abcdef01234567", body), http.StatusNotFound, service.CodeSnapshotNotFound)
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/nope", body), http.StatusNotFound, service.CodeInvalidSnapshotID)
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-1")+"/"+snap.ID, body), http.StatusNotFound, service.CodeClusterNotFound)
-	wantError(t, patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.Members[0].ID, body), http.StatusNotFound, service.CodeSnapshotNotFound)
+	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/0123456789abcdef01234567", body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/nope", body), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+	wantError(t, patch(e.snapshotsPath("v2", "cluster-1")+"/"+snap.ID, body), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	wantError(t, patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.Members[0].ID, body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	// No PATCH on the sharded path, as in Atlas.
 	wantError(t, e.do(t, req{method: "PATCH", path: e.snapshotsPath("v2", "sharded") + "/shardedCluster/" + sharded.ID, accept: v20230101, body: body, auth: noAuth}),
 		http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
@@ -447,10 +447,10 @@ func TestSnapshotDelete(t *testing.T) {
 	if len(got.Body) != 0 || got.Header.Get("Content-Type") != v20230101+";charset=utf-8" {
 		t.Errorf("DELETE: %s, Content-Type %q", got, got.Header.Get("Content-Type"))
 	}
-	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/nope", accept: v20230101}), http.StatusNotFound, service.CodeInvalidSnapshotID)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/shardedCluster/" + keep.ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{method: "DELETE", path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{method: "DELETE", path: path + "/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+	wantError(t, e.do(t, req{method: "DELETE", path: path + "/shardedCluster/" + keep.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	if list := e.do(t, req{path: path, accept: v20230101}); list.object(t)["totalCount"] != float64(1) || !e.storedSnapshot(t, rs, keep.ID) {
 		t.Errorf("after deleting one of two: %s", list.Body)
 	}
@@ -459,8 +459,8 @@ func TestSnapshotDelete(t *testing.T) {
 	first := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 10, 0, 0, 0, 0, time.UTC))
 	second := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 	shPath := e.snapshotsPath("v2", "sharded")
-	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/shardedCluster/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/shardedCluster/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	for _, tc := range []struct {
 		path string
 		snap *snapexport.Snapshot
@@ -478,7 +478,7 @@ func TestSnapshotDelete(t *testing.T) {
 				t.Errorf("DELETE %s left snapshot %s", tc.path, id)
 			}
 		}
-		wantError(t, e.do(t, req{path: shPath + "/shardedCluster/" + tc.snap.ID, accept: v20230101}), http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantError(t, e.do(t, req{path: shPath + "/shardedCluster/" + tc.snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	}
 	if list := e.do(t, req{path: shPath + "/shardedClusters", accept: v20230101}); list.object(t)["totalCount"] != float64(0) {
 		t.Errorf("sharded list after deleting both: %s", list.Body)
@@ -523,7 +523,7 @@ func TestSnapshotsV1(t *testing.T) {
 			t.Errorf("%s %s: links %+v, want self %s", tc.method, tc.path, b.Links, tc.self)
 		}
 	}
-	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: jsonType}), http.StatusNotFound, service.CodeSnapshotNotFound)
+	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: jsonType}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 }
 
 // Atlas's recorded answers (mongodb/mongodb-atlas-cli test/e2e, August

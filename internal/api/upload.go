@@ -12,10 +12,6 @@ import (
 	"github.com/snapexport/snapexport/internal/service"
 )
 
-// UploadPath is snapexport's own endpoint (not Atlas's) that imports a
-// mongodump archive, sent as the request body, as a snapshot of a cluster.
-const UploadPath = "/api/snapexport/v1/groups/{groupId}/clusters/{clusterName}/snapshots"
-
 // DefaultMaxUploadBytes bounds an uploaded archive when Server.MaxUploadBytes
 // is zero.
 const DefaultMaxUploadBytes int64 = 64 << 30
@@ -24,24 +20,33 @@ const DefaultMaxUploadBytes int64 = 64 << 30
 // dropped; the server's overall read timeout does not apply to uploads.
 const uploadIdleTimeout = time.Minute
 
-// CodeUploadTooLarge refuses an archive above the size limit.
-const CodeUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
-
 // ImportView is a finished import, as `snapexport snapshot import --json`
 // prints it and the upload endpoint answers it.
 type ImportView struct {
-	AutoExportID      string                          `json:"autoExportId,omitempty"`
-	ClusterName       string                          `json:"clusterName"`
-	Collections       []snapexport.SnapshotCollection `json:"collections"`
-	CreatedAt         string                          `json:"createdAt"`
-	Documents         int64                           `json:"documents"`
-	ExpiresAt         string                          `json:"expiresAt"`
-	GroupID           string                          `json:"groupId"`
-	ID                string                          `json:"id"`
-	Notes             []string                        `json:"notes"`
-	ReplicaSetName    string                          `json:"replicaSetName"`
-	ShardedSnapshotID string                          `json:"shardedSnapshotId,omitempty"`
-	StorageSizeBytes  int64                           `json:"storageSizeBytes"`
+	AutoExportID      string                 `json:"autoExportId,omitempty"`
+	ClusterName       string                 `json:"clusterName"`
+	Collections       []ImportCollectionView `json:"collections"`
+	CreatedAt         string                 `json:"createdAt"`
+	Documents         int64                  `json:"documents"`
+	ExpiresAt         string                 `json:"expiresAt"`
+	GroupID           string                 `json:"groupId"`
+	ID                string                 `json:"id"`
+	Notes             []string               `json:"notes"`
+	ReplicaSetName    string                 `json:"replicaSetName"`
+	ShardedSnapshotID string                 `json:"shardedSnapshotId,omitempty"`
+	StorageSizeBytes  int64                  `json:"storageSizeBytes"`
+}
+
+// ImportCollectionView is one collection of an import, its fields in
+// alphabetical order like every body (the compact form keeps the order of
+// the fields, the pretty one sorts them).
+type ImportCollectionView struct {
+	Count int64  `json:"count"`
+	DB    string `json:"db"`
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	Type  string `json:"type"`
+	UUID  string `json:"uuid,omitempty"`
 }
 
 // NewImportView describes an import's result.
@@ -49,14 +54,12 @@ func NewImportView(res *service.ImportResult) ImportView {
 	s := res.Snapshot
 	v := ImportView{ID: s.ID, GroupID: s.ProjectID, ClusterName: s.ClusterName, ReplicaSetName: s.ReplicaSetName,
 		CreatedAt: formatTime(s.CreatedAt), ExpiresAt: formatTime(s.ExpiresAt), StorageSizeBytes: s.StorageSizeBytes,
-		Collections: s.Collections, Notes: res.Notes}
-	if v.Collections == nil {
-		v.Collections = []snapexport.SnapshotCollection{}
-	}
+		Collections: make([]ImportCollectionView, len(s.Collections)), Notes: res.Notes}
 	if v.Notes == nil {
 		v.Notes = []string{}
 	}
-	for _, c := range s.Collections {
+	for i, c := range s.Collections {
+		v.Collections[i] = ImportCollectionView{Count: c.Count, DB: c.DB, Name: c.Name, Size: c.Size, Type: c.Type, UUID: c.UUID}
 		v.Documents += c.Count
 	}
 	if res.Sharded != nil {
@@ -68,61 +71,54 @@ func NewImportView(res *service.ImportResult) ImportView {
 	return v
 }
 
-// upload imports the request body. It needs the role Atlas asks for
-// taking a snapshot (Project Backup Creator). The query names the shard
-// (shard), the snapshot time (takenAt, RFC 3339), the retention in days
+// uploadSnapshot imports the request body, a mongodump archive, as a
+// snapshot of the path's cluster (snapexport's own operation: Atlas takes
+// snapshots, it does not import them). The query names the shard (shard),
+// the snapshot time (takenAt, RFC 3339), the retention in days
 // (retentionDays), the frequency (frequencyType) and a description.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	fail := func(err error) { s.writeErr(w, r, err, false, false) }
-	project := s.authorizeOwn(w, r, snapexport.RoleGroupBackupCreator, fail)
-	if project == nil {
-		return
-	}
-	in, err := uploadInput(r, project.ID)
+func uploadSnapshot(c *call) (*response, error) {
+	in, err := uploadInput(c)
 	if err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	limit := s.MaxUploadBytes
+	limit := c.srv.MaxUploadBytes
 	if limit <= 0 {
 		limit = DefaultMaxUploadBytes
 	}
-	if r.ContentLength > limit {
-		fail(tooLarge(limit))
-		return
+	if c.r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
-	body := &idleReader{r: http.MaxBytesReader(w, r.Body, limit), rc: http.NewResponseController(w)}
+	body := &idleReader{r: http.MaxBytesReader(c.w, c.r.Body, limit), rc: http.NewResponseController(c.w)}
 	src, err := dump.OpenArchive(body, "request body")
 	if err == nil {
 		var res *service.ImportResult
-		res, err = s.Service.ImportSnapshot(r.Context(), in, src, nil)
+		res, err = c.srv.Service.ImportSnapshot(c.r.Context(), in, src, nil)
 		src.Close()
 		if err == nil {
-			writeJSON(w, http.StatusCreated, NewImportView(res))
-			return
+			return &response{status: http.StatusCreated, body: NewImportView(res)}, nil
 		}
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		err = tooLarge(limit)
 	}
-	fail(service.InvalidDump(err))
+	return nil, service.InvalidDump(err)
 }
 
 func tooLarge(limit int64) error {
-	return snapexport.Errorf(http.StatusRequestEntityTooLarge, CodeUploadTooLarge,
+	return snapexport.Errorf(snapexport.CodeSnapshotUploadTooLarge,
 		"The archive is larger than the upload limit of %s bytes.", strconv.FormatInt(limit, 10))
 }
 
-func uploadInput(r *http.Request, projectID string) (service.ImportInput, error) {
-	name, err := clusterName(r)
+func uploadInput(c *call) (service.ImportInput, error) {
+	name, err := c.clusterName()
 	if err != nil {
 		return service.ImportInput{}, err
 	}
-	q := r.URL.Query()
-	in := service.ImportInput{ProjectID: projectID, ClusterName: name, Shard: q.Get("shard"),
+	q := c.r.URL.Query()
+	in := service.ImportInput{ProjectID: c.project.ID, ClusterName: name, Shard: q.Get("shard"),
 		Description: q.Get("description"), FrequencyType: q.Get("frequencyType")}
 	bad := func(name string) error {
-		return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)
+		return snapexport.Errorf(snapexport.CodeInvalidQueryParameter, "Invalid query parameter %s specified.", name)
 	}
 	if v := q.Get("takenAt"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
@@ -151,17 +147,4 @@ type idleReader struct {
 func (i *idleReader) Read(p []byte) (int, error) {
 	_ = i.rc.SetReadDeadline(time.Now().Add(uploadIdleTimeout))
 	return i.r.Read(p)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := encode(v, false)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
 }

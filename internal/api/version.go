@@ -35,8 +35,12 @@ var (
 	v20241113        = version{Date: "2024-11-13"}
 )
 
-// v1 is the pseudo version of the legacy /api/atlas/v1.0 paths.
-const v1 = "1.0"
+// v1 is the pseudo version of the legacy /api/atlas/v1.0 paths; v2 that of
+// the dated /api/atlas/v2 paths until negotiation picks a date.
+const (
+	v1 = "1.0"
+	v2 = "2"
+)
 
 // httpDate is the form of Deprecation and Sunset headers Atlas sends
 // ("Thu, 1 Jul 2027 00:00:00 GMT": day without leading zero).
@@ -55,7 +59,7 @@ func (v version) contentType() string {
 	return "application/vnd.atlas." + v.Date + "+json;charset=utf-8"
 }
 
-var errInvalidVersion = snapexport.Errorf(http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate, "Invalid accept header or version date.")
+var errInvalidVersion = snapexport.Errorf(snapexport.CodeInvalidVersionDate, "Invalid accept header or version date.")
 
 // negotiate picks the version the Accept header names among those the
 // operation serves. Atlas has no fallback to a nearby version: anything
@@ -79,7 +83,7 @@ func negotiate(accept string, served []version, now time.Time) (version, error) 
 				continue
 			}
 			if !v.Sunset.IsZero() && !now.Before(v.Sunset) {
-				return v, snapexport.Errorf(http.StatusGone, snapexport.CodeVersionGone,
+				return v, snapexport.Errorf(snapexport.CodeVersionGone,
 					"The API version %s was sunset on %s and is no longer available.", d, v.Sunset.Format(time.DateOnly))
 			}
 			return v, nil

@@ -77,7 +77,7 @@ func (f *Failure) Error() string {
 // Unwrap exposes the storage failure, if any.
 func (f *Failure) Unwrap() error { return f.cause }
 
-var errInvalidToken = snapexport.Errorf(http.StatusUnauthorized, "UNAUTHORIZED", "The access token is invalid, expired or revoked.")
+var errInvalidToken = snapexport.Errorf(snapexport.CodeUnauthorized, "The access token is invalid, expired or revoked.")
 
 // Authenticate identifies the caller of r by a bearer token or a digest
 // response. Every other request gets a fresh digest challenge, as Atlas

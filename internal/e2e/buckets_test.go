@@ -24,6 +24,7 @@ import (
 
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
@@ -428,10 +429,10 @@ type storeFault struct {
 }
 
 var storeFaults = []storeFault{
-	{"missing", http.StatusBadRequest, objectstore.CodeBucketNotFound},
-	{"denied", http.StatusBadRequest, objectstore.CodeBucketAccessDenied},
-	{"unreachable", http.StatusBadGateway, objectstore.CodeObjectStoreUnreachable},
-	{"slow", http.StatusGatewayTimeout, objectstore.CodeObjectStoreTimeout},
+	{"missing", http.StatusBadRequest, snapexport.CodeBucketNotFound},
+	{"denied", http.StatusBadRequest, snapexport.CodeBucketAccessDenied},
+	{"unreachable", http.StatusBadGateway, snapexport.CodeObjectStoreUnreachable},
+	{"slow", http.StatusGatewayTimeout, snapexport.CodeObjectStoreTimeout},
 }
 
 // faultySetup is a store configuration for provider that fails as f says
@@ -581,7 +582,7 @@ func TestBucketsFailuresV1(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Error-Code") != objectstore.CodeObjectStoreUnreachable ||
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Error-Code") != snapexport.CodeObjectStoreUnreachable ||
 		!strings.Contains(string(data), "v1-dead") || strings.Contains(string(data), s3SecretKey) {
 		t.Errorf("v1.0 create against a dead store: %d %s %s", resp.StatusCode, resp.Header.Get("X-Error-Code"), data)
 	}

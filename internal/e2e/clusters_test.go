@@ -80,7 +80,7 @@ func TestSDKClusters(t *testing.T) {
 		t.Errorf("GetCluster(sharded): %+v", got)
 	}
 	_, _, err = c.ClustersApi.GetCluster(ctx, g, "cluster-990").Execute()
-	wantAPIError(t, "GetCluster(unknown)", err, http.StatusNotFound, service.CodeClusterNotFound, "cluster-990", g)
+	wantAPIError(t, "GetCluster(unknown)", err, http.StatusNotFound, snapexport.CodeClusterNotFound, "cluster-990", g)
 
 	// Schedules.
 	sched, _, err := c.CloudBackupsApi.GetBackupSchedule(ctx, g, "cluster-989").Execute()
@@ -107,16 +107,16 @@ func TestSDKClusters(t *testing.T) {
 	}
 	_, _, err = c.CloudBackupsApi.UpdateBackupSchedule(ctx, g, "sharded", &admin.DiskBackupSnapshotSchedule20240805{
 		Export: &admin.AutoExportPolicy{ExportBucketId: admin.PtrString(bucket), FrequencyType: admin.PtrString("yearly")}}).Execute()
-	wantAPIError(t, "UpdateBackupSchedule without autoExportEnabled", err, http.StatusBadRequest, service.CodeInvalidBackupPolicy)
+	wantAPIError(t, "UpdateBackupSchedule without autoExportEnabled", err, http.StatusBadRequest, snapexport.CodeInvalidBackupPolicy)
 	_, _, err = c.CloudBackupsApi.UpdateBackupSchedule(ctx, g, "sharded", &admin.DiskBackupSnapshotSchedule20240805{AutoExportEnabled: admin.PtrBool(false),
 		Export: &admin.AutoExportPolicy{ExportBucketId: admin.PtrString("0123456789abcdef01234567"), FrequencyType: admin.PtrString("yearly")}}).Execute()
 	wantAPIError(t, "UpdateBackupSchedule to an unknown bucket", err, http.StatusNotFound, snapexport.CodeExportBucketNotFound)
 	_, _, err = c.CloudBackupsApi.GetBackupSchedule(ctx, g, "cluster-990").Execute()
-	wantAPIError(t, "GetBackupSchedule(unknown)", err, http.StatusNotFound, service.CodeClusterNotFound)
+	wantAPIError(t, "GetBackupSchedule(unknown)", err, http.StatusNotFound, snapexport.CodeClusterNotFound)
 
 	// A bucket a schedule auto-exports to cannot be deleted.
 	_, err = c.CloudBackupsApi.DeleteExportBucket(ctx, g, bucket).Execute()
-	wantAPIError(t, "DeleteExportBucket(in use)", err, http.StatusBadRequest, service.CodeBucketInUse)
+	wantAPIError(t, "DeleteExportBucket(in use)", err, http.StatusBadRequest, snapexport.CodeExportBucketInUse)
 	if _, _, err := c.CloudBackupsApi.UpdateBackupSchedule(ctx, g, "cluster-989", &admin.DiskBackupSnapshotSchedule20240805{AutoExportEnabled: admin.PtrBool(false)}).Execute(); err != nil {
 		t.Fatal(err)
 	}

@@ -289,7 +289,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 	if created2, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
 		SnapshotId: res.Snapshot.ID, ExportBucketId: bucketID}).Execute(); err == nil {
 		t.Logf("second export accepted (the first had already ended): %s", created2.GetState())
-	} else if !admin.IsErrorCode(err, service.CodeExportInProgress) {
+	} else if !admin.IsErrorCode(err, snapexport.CodeExportAlreadyInProgress) {
 		t.Errorf("second export while the first is active: %v", err)
 	}
 
@@ -386,7 +386,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 		t.Errorf("customData %v, want []", created.CustomData)
 	}
 	// A component is not a job of its own in the API.
-	if _, _, err := c.CloudBackupsApi.GetBackupExport(ctx, g, "sharded", comps[0].GetExportId()).Execute(); !admin.IsErrorCode(err, service.CodeExportJobNotFound) {
+	if _, _, err := c.CloudBackupsApi.GetBackupExport(ctx, g, "sharded", comps[0].GetExportId()).Execute(); !admin.IsErrorCode(err, snapexport.CodeExportJobNotFound) {
 		t.Errorf("GetBackupExport of a component: %v", err)
 	}
 

@@ -165,17 +165,17 @@ func TestSDKSnapshots(t *testing.T) {
 
 		// Errors.
 		_, _, err = api.GetClusterBackupSnapshot(sdkCtx, g, "sharded", sharded.Members[0].ID).Execute()
-		wantAPIError(t, "GetClusterBackupSnapshot(shard's snapshot)", err, http.StatusNotFound, service.CodeSnapshotNotFound, sharded.Members[0].ID, "sharded")
+		wantAPIError(t, "GetClusterBackupSnapshot(shard's snapshot)", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound, sharded.Members[0].ID, "sharded")
 		_, _, err = api.GetBackupShardedCluster(sdkCtx, g, "cluster-989", snaps[0].ID).Execute()
-		wantAPIError(t, "GetBackupShardedCluster(replica-set snapshot)", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "GetBackupShardedCluster(replica-set snapshot)", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		_, _, err = api.GetClusterBackupSnapshot(sdkCtx, g, "cluster-989", "nope").Execute()
-		wantAPIError(t, "GetClusterBackupSnapshot(nope)", err, http.StatusNotFound, service.CodeInvalidSnapshotID, "nope")
+		wantAPIError(t, "GetClusterBackupSnapshot(nope)", err, http.StatusNotFound, snapexport.CodeInvalidSnapshotID, "nope")
 		_, _, err = api.GetClusterBackupSnapshot(sdkCtx, g, "cluster-989", unknownID()).Execute()
-		wantAPIError(t, "GetClusterBackupSnapshot(unknown)", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "GetClusterBackupSnapshot(unknown)", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		_, _, err = api.ListBackupSnapshots(sdkCtx, g, "cluster-990").Execute()
-		wantAPIError(t, "ListBackupSnapshots(unknown cluster)", err, http.StatusNotFound, service.CodeClusterNotFound, "cluster-990", g)
+		wantAPIError(t, "ListBackupSnapshots(unknown cluster)", err, http.StatusNotFound, snapexport.CodeClusterNotFound, "cluster-990", g)
 		_, _, err = api.ListBackupShardedClusters(sdkCtx, g, "cluster-990").Execute()
-		wantAPIError(t, "ListBackupShardedClusters(unknown cluster)", err, http.StatusNotFound, service.CodeClusterNotFound)
+		wantAPIError(t, "ListBackupShardedClusters(unknown cluster)", err, http.StatusNotFound, snapexport.CodeClusterNotFound)
 
 		// Expiry: counted from now.
 		before := time.Now().UTC().Truncate(time.Second)
@@ -190,23 +190,23 @@ func TestSDKSnapshots(t *testing.T) {
 			t.Errorf("GetClusterBackupSnapshot after the update: %v, %+v", err, again)
 		}
 		_, _, err = api.UpdateBackupSnapshot(sdkCtx, g, "cluster-989", snaps[0].ID, &admin.BackupSnapshotRetention{RetentionUnit: "DAYS"}).Execute()
-		wantAPIError(t, "UpdateBackupSnapshot(retentionValue 0)", err, http.StatusBadRequest, service.CodeRetentionValueInvalid)
+		wantAPIError(t, "UpdateBackupSnapshot(retentionValue 0)", err, http.StatusBadRequest, snapexport.CodeRetentionValueInvalid)
 		_, _, err = api.UpdateBackupSnapshot(sdkCtx, g, "cluster-989", snaps[0].ID, &admin.BackupSnapshotRetention{RetentionUnit: "HOURS", RetentionValue: 3}).Execute()
 		wantAPIError(t, "UpdateBackupSnapshot(HOURS)", err, http.StatusBadRequest, snapexport.CodeInvalidEnumValue, "HOURS")
 		_, _, err = api.UpdateBackupSnapshot(sdkCtx, g, "cluster-989", snaps[0].ID, &admin.BackupSnapshotRetention{RetentionValue: 3}).Execute()
 		wantAPIError(t, "UpdateBackupSnapshot(no unit)", err, http.StatusBadRequest, snapexport.CodeMissingAttribute, "retentionUnit")
 		_, _, err = api.UpdateBackupSnapshot(sdkCtx, g, "cluster-989", unknownID(), &admin.BackupSnapshotRetention{RetentionUnit: "DAYS", RetentionValue: 3}).Execute()
-		wantAPIError(t, "UpdateBackupSnapshot(unknown)", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "UpdateBackupSnapshot(unknown)", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 
 		// Deletes.
 		resp, err = api.DeleteClusterBackupSnapshot(sdkCtx, g, "cluster-989", snaps[1].ID).Execute()
 		wantStatus(t, "DeleteClusterBackupSnapshot", resp, err, http.StatusNoContent)
 		_, _, err = api.GetClusterBackupSnapshot(sdkCtx, g, "cluster-989", snaps[1].ID).Execute()
-		wantAPIError(t, "GetClusterBackupSnapshot after delete", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "GetClusterBackupSnapshot after delete", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		_, err = api.DeleteClusterBackupSnapshot(sdkCtx, g, "cluster-989", snaps[1].ID).Execute()
-		wantAPIError(t, "DeleteClusterBackupSnapshot again", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "DeleteClusterBackupSnapshot again", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		_, err = api.DeleteBackupShardedCluster(sdkCtx, g, "sharded", sharded.Members[1].ID).Execute()
-		wantAPIError(t, "DeleteBackupShardedCluster(shard's snapshot)", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "DeleteBackupShardedCluster(shard's snapshot)", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		resp, err = api.DeleteBackupShardedCluster(sdkCtx, g, "sharded", sharded.ID).Execute()
 		wantStatus(t, "DeleteBackupShardedCluster", resp, err, http.StatusNoContent)
 		for _, id := range []string{sharded.ID, sharded.Members[0].ID, sharded.Members[1].ID} {
@@ -215,7 +215,7 @@ func TestSDKSnapshots(t *testing.T) {
 			}
 		}
 		_, _, err = api.GetBackupShardedCluster(sdkCtx, g, "sharded", sharded.ID).Execute()
-		wantAPIError(t, "GetBackupShardedCluster after delete", err, http.StatusNotFound, service.CodeSnapshotNotFound)
+		wantAPIError(t, "GetBackupShardedCluster after delete", err, http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		if shList, _, err := api.ListBackupShardedClusters(sdkCtx, g, "sharded").Execute(); err != nil || shList.GetTotalCount() != 0 {
 			t.Errorf("ListBackupShardedClusters after delete: %v, %+v", err, shList)
 		}

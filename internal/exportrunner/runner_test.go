@@ -252,15 +252,15 @@ func TestActiveExportHoldsBucket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.DeleteBucket(ctx, f.srv.GroupID, bucketID); snapexport.ErrorCode(err) != service.CodeBucketInUse {
+	if err := f.svc.DeleteBucket(ctx, f.srv.GroupID, bucketID); snapexport.ErrorCode(err) != snapexport.CodeExportBucketInUse {
 		t.Errorf("delete of a bucket in use: %v", err)
 	}
-	if err := f.svc.DeleteSnapshot(ctx, f.srv.GroupID, "Cluster0", f.snapID, ""); snapexport.ErrorCode(err) != service.CodeSnapshotBeingExported {
+	if err := f.svc.DeleteSnapshot(ctx, f.srv.GroupID, "Cluster0", f.snapID, ""); snapexport.ErrorCode(err) != snapexport.CodeSnapshotBeingExported {
 		t.Errorf("delete of a snapshot being exported: %v", err)
 	}
 	_, err = f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
 		SnapshotID: f.snapID, ExportBucketID: other})
-	if snapexport.ErrorCode(err) != service.CodeExportInProgress {
+	if snapexport.ErrorCode(err) != snapexport.CodeExportAlreadyInProgress {
 		t.Errorf("second export of an exporting snapshot: %v", err)
 	}
 	if _, err := f.svc.CancelExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID); err != nil {

@@ -16,14 +16,6 @@ import (
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
-// Codes of a failed job's stateReason.
-const (
-	ReasonAccessDenied   = "BUCKET_ACCESS_DENIED"
-	ReasonBucketNotFound = "BUCKET_NOT_FOUND"
-	ReasonSnapshotData   = "SNAPSHOT_DATA_UNREADABLE"
-	ReasonExportFailed   = "EXPORT_FAILED"
-)
-
 type worker struct {
 	river.WorkerDefaults[Args]
 	r *Runner
@@ -64,7 +56,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	case errors.As(err, &p):
 		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportFailed, reason(p.code, err))
 	case job.Attempt >= job.MaxAttempts:
-		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportFailed, reason(ReasonExportFailed,
+		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
 			fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err)))
 	}
 	r.cfg.Logger.Warn("export attempt failed; retrying", "group", job.Args.ProjectID, "export", job.Args.JobID,
@@ -83,18 +75,18 @@ func classify(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &apiErr) && apiErr.Status < 500:
+	case errors.As(err, &apiErr) && apiErr.Permanent():
 		return &permanent{code: apiErr.Code, err: err}
 	case errors.Is(err, snapshotstore.ErrCorrupt), errors.Is(err, snapshotstore.ErrNotFound):
-		return &permanent{code: ReasonSnapshotData, err: err}
+		return &permanent{code: snapexport.ReasonSnapshotDataUnreadable, err: err}
 	}
 	switch gcerrors.Code(err) {
 	case gcerrors.PermissionDenied:
-		return &permanent{code: ReasonAccessDenied, err: err}
+		return &permanent{code: snapexport.ReasonBucketAccessDenied, err: err}
 	case gcerrors.NotFound:
-		return &permanent{code: ReasonBucketNotFound, err: err}
+		return &permanent{code: snapexport.ReasonBucketNotFound, err: err}
 	case gcerrors.InvalidArgument, gcerrors.FailedPrecondition, gcerrors.Unimplemented:
-		return &permanent{code: ReasonExportFailed, err: err}
+		return &permanent{code: snapexport.ReasonExportFailed, err: err}
 	}
 	return err
 }

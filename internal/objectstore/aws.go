@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"gocloud.dev/blob/s3blob"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/objectstore/transport"
 )
 
 // usesSTS reports whether S3 calls carry each role's temporary credentials.
@@ -66,7 +66,7 @@ func (s *Stores) awsBaseConfig(ctx context.Context) (aws.Config, error) {
 		}
 	}
 	cfg.Region = c.DefaultRegion
-	cfg.HTTPClient = s.http
+	cfg.HTTPClient = s.clients.Client()
 	cfg.Retryer = s.awsRetryer
 	cfg.RetryMaxAttempts = 0
 	s.awsBase = &cfg
@@ -216,7 +216,7 @@ func (s *Stores) s3BucketRegion(ctx context.Context, t Target) (string, error) {
 	out, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(t.Bucket)})
 	if err != nil {
 		f := classifyAWS(err)
-		if s.cfg.AWS.Mode == ModeS3Compatible && (f.code == "NotImplemented" || f.status == http.StatusNotImplemented) {
+		if s.cfg.AWS.Mode == ModeS3Compatible && (f.code == "NotImplemented" || transport.NotImplemented(f.status)) {
 			return s.cfg.AWS.DefaultRegion, nil
 		}
 		return "", s.fail(ctx, o, f, err)
@@ -237,10 +237,6 @@ func (s *Stores) s3BucketRegion(ctx context.Context, t Target) (string, error) {
 // errNoPrivateEndpoint: private networking is required in a region
 // without a configured VPC endpoint.
 var errNoPrivateEndpoint = errors.New("no private endpoint configured for region")
-
-// CodePrivateEndpointNotConfigured: a bucket requires private networking in
-// a region the server has no VPC endpoint for.
-const CodePrivateEndpointNotConfigured = "PRIVATE_ENDPOINT_NOT_CONFIGURED"
 
 func roleID(r *snapexport.CloudProviderAccessRole) string {
 	if r == nil {
@@ -264,7 +260,7 @@ func (s *Stores) openS3(ctx context.Context, t Target) (*blob.Bucket, op, error)
 		return nil, o, s.fail(ctx, o, fault{kind: kindRole}, err)
 	}
 	if errors.Is(err, errNoPrivateEndpoint) {
-		return nil, o, snapexport.Errorf(http.StatusBadRequest, CodePrivateEndpointNotConfigured,
+		return nil, o, snapexport.Errorf(snapexport.CodePrivateEndpointNotConfigured,
 			"No private endpoint for Amazon S3 is configured for region %s; bucket %s requires private networking.", region, t.Bucket)
 	}
 	if err != nil {

@@ -39,7 +39,7 @@ func (s *Stores) azureClientOptions() azcore.ClientOptions {
 			// One try may carry a whole block of a streamed upload.
 			TryTimeout: max(s.cfg.Timeout, time.Minute),
 		},
-		Transport: s.http,
+		Transport: s.clients.Client(),
 		Telemetry: policy.TelemetryOptions{ApplicationID: "snapexport"},
 	}
 	if s.cfg.Azure.AuthorityHost != "" {

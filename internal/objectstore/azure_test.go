@@ -73,7 +73,7 @@ func TestAzureMissingContainer(t *testing.T) {
 	endpoint := testservices.Azurite(t)
 	stores := newStores(t, azureConfig(endpoint))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), azureTarget(endpoint, "no-such-container")) })
-	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	requireDetail(t, e, "no-such-container", endpoint, "Put Blob exported_snapshots/.permissioncheck")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
@@ -93,7 +93,7 @@ func TestAzureWrongKey(t *testing.T) {
 	// Azure itself uses for requests it refuses to an authenticated caller
 	// (network rules, role assignments); Azure answers a bad signature with
 	// AuthenticationFailed (injected below).
-	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketAccessDenied)
 	requireDetail(t, e, "wrong-key", "AuthorizationFailure")
 	if proxy.Count() != 1 || took > time.Second {
 		t.Errorf("%d requests in %s, want 1 fast", proxy.Count(), took)
@@ -104,7 +104,7 @@ func TestAzureWrongKey(t *testing.T) {
 	})
 	cfg.Azure.Endpoint = bad.URL + "/" + testservices.AzuriteAccount
 	err = newStores(t, cfg).CheckPermission(bg(), azureTarget(endpoint, "wrong-key"))
-	e = requireCode(t, err, http.StatusBadRequest, objectstore.CodeInvalidAzureCredentials)
+	e = requireCode(t, err, http.StatusBadRequest, snapexport.CodeInvalidAzureCredentials)
 	requireDetail(t, e, "wrong-key", "Invalid Azure credentials", "AuthenticationFailed")
 	if bad.Count() != 1 {
 		t.Errorf("%d requests, want 1", bad.Count())
@@ -121,7 +121,7 @@ func TestAzureDeniedAndTransient(t *testing.T) {
 		cfg := azureConfig(endpoint)
 		cfg.Azure.Endpoint = proxy.URL + "/" + testservices.AzuriteAccount
 		err := newStores(t, cfg).CheckPermission(bg(), azureTarget(endpoint, "faults"))
-		e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
+		e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketAccessDenied)
 		requireDetail(t, e, "faults", "AuthorizationPermissionMismatch")
 		if proxy.Count() != 1 {
 			t.Errorf("%d requests, want 1", proxy.Count())

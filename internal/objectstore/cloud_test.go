@@ -27,7 +27,7 @@ func TestCloudModeAssumeRoleThroughSTSOverride(t *testing.T) {
 	if calls := sts.Calls(); len(calls) != 1 || calls[0].DurationSeconds != 7200 || calls[0].CallerAccessKeyID != testAccessKey {
 		t.Errorf("calls %+v", calls)
 	}
-	e := requireCode(t, stores.AssumeRole(bg(), awsRole(roleARN, "wrong")), http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+	e := requireCode(t, stores.AssumeRole(bg(), awsRole(roleARN, "wrong")), http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 	if e.Detail != "Atlas cannot assume the specified role ("+roleARN+")." || len(e.Params) != 1 || e.Params[0] != roleARN {
 		t.Errorf("%q %q", e.Detail, e.Params)
 	}
@@ -44,22 +44,22 @@ func TestCloudModeAzureRoleChecks(t *testing.T) {
 		ServicePrincipalID: "22222222-2222-2222-2222-222222222222", TenantID: "33333333-3333-3333-3333-333333333333",
 		AtlasAzureAppID: "44444444-4444-4444-4444-444444444444"}
 	for _, role := range []*snapexport.CloudProviderAccessRole{noTenant, otherApp} {
-		e := requireCode(t, stores.AssumeRole(bg(), role), http.StatusBadRequest, objectstore.CodeCannotAuthenticateServicePrincipal)
+		e := requireCode(t, stores.AssumeRole(bg(), role), http.StatusBadRequest, snapexport.CodeCannotAuthenticateServicePrincipal)
 		if e.Detail != "Atlas cannot authenticate with the service principal (22222222-2222-2222-2222-222222222222)." {
 			t.Errorf("detail %q", e.Detail)
 		}
 		tgt := objectstore.Target{Provider: snapexport.Azure, Bucket: "c1", ServiceURL: "https://acct.blob.core.windows.net/c1", Role: role}
-		requireCode(t, stores.CheckPermission(bg(), tgt), http.StatusBadRequest, objectstore.CodeCannotAuthenticateServicePrincipal)
+		requireCode(t, stores.CheckPermission(bg(), tgt), http.StatusBadRequest, snapexport.CodeCannotAuthenticateServicePrincipal)
 	}
 }
 
 func TestCloudModeGCPRoleWithoutServiceAccount(t *testing.T) {
 	stores := newStores(t, objectstore.Config{GCP: objectstore.GCPConfig{Mode: objectstore.ModeCloud}, LocalDir: unusedLocalDir})
 	role := &snapexport.CloudProviderAccessRole{ID: "6a793f752c88faeba59bba5b", Provider: snapexport.GCP}
-	e := requireCode(t, stores.AssumeRole(bg(), role), http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+	e := requireCode(t, stores.AssumeRole(bg(), role), http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 	requireDetail(t, e, role.ID)
 	requireCode(t, stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.GCP, Bucket: "b1", Role: role}),
-		http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+		http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 }
 
 func TestTargetChecks(t *testing.T) {
@@ -81,6 +81,6 @@ func TestUnreadableServerCredentials(t *testing.T) {
 		GCP:      objectstore.GCPConfig{Mode: objectstore.ModeGCSCompatible, Endpoint: "http://127.0.0.1:1", CredentialsFile: "/nonexistent/sa.json"},
 		LocalDir: unusedLocalDir,
 	})
-	e := requireCode(t, stores.CheckPermission(bg(), gcsTarget("b1")), http.StatusBadRequest, objectstore.CodeInvalidGoogleCloudCredentials)
+	e := requireCode(t, stores.CheckPermission(bg(), gcsTarget("b1")), http.StatusBadRequest, snapexport.CodeInvalidGoogleCloudCredentials)
 	requireDetail(t, e, "b1")
 }

@@ -43,8 +43,9 @@
 // Every failure of an operation is a *snapexport.Error: CANNOT_ASSUME_ROLE,
 // CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL, BUCKET_NOT_FOUND,
 // BUCKET_ACCESS_DENIED, INVALID_AWS_CREDENTIALS / INVALID_AZURE_CREDENTIALS /
-// INVALID_GOOGLE_CLOUD_CREDENTIALS (all 400), OBJECT_STORE_UNREACHABLE and
-// OBJECT_STORE_ERROR (502), OBJECT_STORE_TIMEOUT (504). Details name the
+// INVALID_GOOGLE_CLOUD_CREDENTIALS, which no retry fixes (the API answers
+// them 400), or OBJECT_STORE_UNREACHABLE, OBJECT_STORE_ERROR and
+// OBJECT_STORE_TIMEOUT, of kind unavailable (502, 502, 504). Details name the
 // bucket, the endpoint and the operation tried, and the store's HTTP status
 // and error code; never a credential, a store's message or a URL's query
 // string. The underlying error goes to Config.Logger. Errors that are not

@@ -39,7 +39,7 @@ func TestDeadEndpointIsUnreachable(t *testing.T) {
 			endpoint := testservices.DeadEndpoint(t)
 			stores := newStores(t, configFor(p, endpoint, 3*time.Second))
 			err, took := timed(func() error { return stores.CheckPermission(bg(), target(p, "dead-bucket")) })
-			e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreUnreachable)
+			e := requireCode(t, err, http.StatusBadGateway, snapexport.CodeObjectStoreUnreachable)
 			requireDetail(t, e, "dead-bucket", endpoint)
 			if took > 3*time.Second {
 				t.Errorf("took %s, more than the timeout", took)
@@ -56,7 +56,7 @@ func TestSlowEndpointTimesOut(t *testing.T) {
 			endpoint := testservices.SlowEndpoint(t)
 			stores := newStores(t, configFor(p, endpoint, timeout))
 			err, took := timed(func() error { return stores.CheckPermission(bg(), target(p, "slow-bucket")) })
-			e := requireCode(t, err, http.StatusGatewayTimeout, objectstore.CodeObjectStoreTimeout)
+			e := requireCode(t, err, http.StatusGatewayTimeout, snapexport.CodeObjectStoreTimeout)
 			requireDetail(t, e, "slow-bucket", endpoint, timeout.String())
 			if took < timeout/2 || took > timeout+2*time.Second {
 				t.Errorf("took %s with a timeout of %s", took, timeout)
@@ -69,7 +69,7 @@ func TestSlowEndpointTimesOut(t *testing.T) {
 		endpoint := testservices.SlowEndpoint(t)
 		stores := newStores(t, configFor(snapexport.AWS, endpoint, timeout))
 		err, took := timed(func() error { _, err := stores.BucketRegion(bg(), awsTarget("slow-bucket")); return err })
-		e := requireCode(t, err, http.StatusGatewayTimeout, objectstore.CodeObjectStoreTimeout)
+		e := requireCode(t, err, http.StatusGatewayTimeout, snapexport.CodeObjectStoreTimeout)
 		requireDetail(t, e, "GetBucketLocation")
 		if took > timeout+2*time.Second {
 			t.Errorf("took %s", took)

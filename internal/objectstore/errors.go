@@ -9,45 +9,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"syscall"
 	"time"
 
 	"github.com/snapexport/snapexport"
-)
-
-// Atlas errorCodes of object-store failures. CANNOT_ASSUME_ROLE,
-// CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL and the INVALID_*_CREDENTIALS codes
-// are Atlas's own; the others are this service's, for failures Atlas
-// documents no code for.
-const (
-	// CodeCannotAssumeRole (400): AWS STS refused AssumeRole for the role,
-	// or GCP refused to impersonate the role's service account. Detail is
-	// Atlas's "Atlas cannot assume the specified role (%s).".
-	CodeCannotAssumeRole = "CANNOT_ASSUME_ROLE"
-	// CodeCannotAuthenticateServicePrincipal (400): Entra ID refused to
-	// sign the server's application in to the role's tenant.
-	CodeCannotAuthenticateServicePrincipal = "CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL"
-	// CodeBucketNotFound (400): the bucket or container does not exist in
-	// the object store.
-	CodeBucketNotFound = "BUCKET_NOT_FOUND"
-	// CodeBucketAccessDenied (400): the store refused the operation to the
-	// identity used (missing s3:PutObject, role assignment, …).
-	CodeBucketAccessDenied = "BUCKET_ACCESS_DENIED"
-	// CodeInvalidAWSCredentials, CodeInvalidAzureCredentials and
-	// CodeInvalidGoogleCloudCredentials (400): the store did not accept the
-	// credentials at all (unknown key, bad signature, expired token).
-	CodeInvalidAWSCredentials         = "INVALID_AWS_CREDENTIALS"
-	CodeInvalidAzureCredentials       = "INVALID_AZURE_CREDENTIALS"
-	CodeInvalidGoogleCloudCredentials = "INVALID_GOOGLE_CLOUD_CREDENTIALS"
-	// CodeObjectStoreUnreachable (502): no HTTP answer: connection refused
-	// or reset, name not resolved, TLS failure; after retries.
-	CodeObjectStoreUnreachable = "OBJECT_STORE_UNREACHABLE"
-	// CodeObjectStoreTimeout (504): no answer within Config.Timeout.
-	CodeObjectStoreTimeout = "OBJECT_STORE_TIMEOUT"
-	// CodeObjectStoreError (502): the store kept answering with an error
-	// that is none of the above (5xx after every retry, an unexpected 4xx).
-	CodeObjectStoreError = "OBJECT_STORE_ERROR"
+	"github.com/snapexport/snapexport/internal/objectstore/transport"
 )
 
 // kind is what a failure means, whichever store produced it.
@@ -107,52 +73,52 @@ func (s *Stores) apiError(o op, f fault) *snapexport.Error {
 			if o.role != nil {
 				sp = o.role.ServicePrincipalID
 			}
-			return snapexport.Errorf(http.StatusBadRequest, CodeCannotAuthenticateServicePrincipal,
+			return snapexport.Errorf(snapexport.CodeCannotAuthenticateServicePrincipal,
 				"Atlas cannot authenticate with the service principal (%s).", sp)
 		}
-		return snapexport.Errorf(http.StatusBadRequest, CodeCannotAssumeRole, "Atlas cannot assume the specified role (%s).", o.roleRef)
+		return snapexport.Errorf(snapexport.CodeCannotAssumeRole, "Atlas cannot assume the specified role (%s).", o.roleRef)
 	case kindNotFound:
-		return snapexport.Errorf(http.StatusBadRequest, CodeBucketNotFound,
+		return snapexport.Errorf(snapexport.CodeBucketNotFound,
 			"The bucket %s does not exist at %s (tried %s).", o.bucket, o.endpoint, o.action)
 	case kindDenied:
-		return snapexport.Errorf(http.StatusBadRequest, CodeBucketAccessDenied,
+		return snapexport.Errorf(snapexport.CodeBucketAccessDenied,
 			"Access to bucket %s at %s was denied (tried %s"+storeSays(f)+").", o.bucket, o.endpoint, o.action)
 	case kindCredentials:
-		code, name := CodeInvalidAWSCredentials, "AWS"
+		code, name := snapexport.CodeInvalidAWSCredentials, "AWS"
 		switch o.provider {
 		case snapexport.Azure:
-			code, name = CodeInvalidAzureCredentials, "Azure"
+			code, name = snapexport.CodeInvalidAzureCredentials, "Azure"
 		case snapexport.GCP:
-			code, name = CodeInvalidGoogleCloudCredentials, "Google Cloud"
+			code, name = snapexport.CodeInvalidGoogleCloudCredentials, "Google Cloud"
 		}
 		if o.bucket == "" {
-			return snapexport.Errorf(http.StatusBadRequest, code,
+			return snapexport.Errorf(code,
 				"Invalid "+name+" credentials: %s rejected the server's credentials (tried %s"+storeSays(f)+").",
 				o.endpoint, o.action)
 		}
-		return snapexport.Errorf(http.StatusBadRequest, code,
+		return snapexport.Errorf(code,
 			"Invalid "+name+" credentials: %s rejected the credentials used for bucket %s (tried %s"+storeSays(f)+").",
 			o.endpoint, o.bucket, o.action)
 	case kindTimeout:
 		if o.bucket == "" {
-			return snapexport.Errorf(http.StatusGatewayTimeout, CodeObjectStoreTimeout,
+			return snapexport.Errorf(snapexport.CodeObjectStoreTimeout,
 				"No answer from %s within %s (tried %s).", o.endpoint, s.cfg.Timeout.String(), o.action)
 		}
-		return snapexport.Errorf(http.StatusGatewayTimeout, CodeObjectStoreTimeout,
+		return snapexport.Errorf(snapexport.CodeObjectStoreTimeout,
 			"No answer from %s for bucket %s within %s (tried %s).", o.endpoint, o.bucket, s.cfg.Timeout.String(), o.action)
 	case kindUnreachable:
 		if o.bucket == "" {
-			return snapexport.Errorf(http.StatusBadGateway, CodeObjectStoreUnreachable,
+			return snapexport.Errorf(snapexport.CodeObjectStoreUnreachable,
 				"Cannot reach %s (tried %s).", o.endpoint, o.action)
 		}
-		return snapexport.Errorf(http.StatusBadGateway, CodeObjectStoreUnreachable,
+		return snapexport.Errorf(snapexport.CodeObjectStoreUnreachable,
 			"Cannot reach %s for bucket %s (tried %s).", o.endpoint, o.bucket, o.action)
 	default:
 		if o.bucket == "" {
-			return snapexport.Errorf(http.StatusBadGateway, CodeObjectStoreError,
+			return snapexport.Errorf(snapexport.CodeObjectStoreError,
 				"%s failed (tried %s"+storeSays(f)+").", o.endpoint, o.action)
 		}
-		return snapexport.Errorf(http.StatusBadGateway, CodeObjectStoreError,
+		return snapexport.Errorf(snapexport.CodeObjectStoreError,
 			"%s failed for bucket %s (tried %s"+storeSays(f)+").", o.endpoint, o.bucket, o.action)
 	}
 }
@@ -186,20 +152,19 @@ func sanitizeCode(c string) string {
 	return string(out)
 }
 
-// statusKind classifies a permanent HTTP answer; 0 means "not permanent".
-func statusKind(status int) (kind, bool) {
-	switch status {
-	case http.StatusNotFound:
+// statusKind classifies an HTTP answer; permanent is false for an answer
+// that another attempt may change.
+func statusKind(status int) (k kind, permanent bool) {
+	switch a := transport.Classify(status); a {
+	case transport.NotFound:
 		return kindNotFound, true
-	case http.StatusForbidden:
+	case transport.Denied:
 		return kindDenied, true
-	case http.StatusUnauthorized:
+	case transport.BadCredentials:
 		return kindCredentials, true
+	default:
+		return kindOther, a.Permanent()
 	}
-	if status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests {
-		return kindOther, true
-	}
-	return kindOther, false
 }
 
 func isTimeout(err error) bool {

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"cloud.google.com/go/storage"
@@ -24,6 +22,7 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/objectstore/transport"
 )
 
 const (
@@ -66,7 +65,7 @@ func (s *Stores) gcsEndpointName() string {
 // tokenContext carries the server's HTTP client to oauth2 token fetches and
 // outlives the operation that created a cached token source.
 func (s *Stores) tokenContext(ctx context.Context) context.Context {
-	return context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.http)
+	return context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, s.clients.Client())
 }
 
 // gcpBaseTokenSource is the server's own Google identity, or nil for an
@@ -148,7 +147,7 @@ func (s *Stores) impersonatedSource(ctx context.Context, role *snapexport.CloudP
 	if err != nil {
 		return nil, err
 	}
-	opts := []option.ClientOption{option.WithHTTPClient(s.oauthClient(base))}
+	opts := []option.ClientOption{option.WithHTTPClient(s.clients.Authorized(base))}
 	if e := s.cfg.GCP.IAMCredentialsEndpoint; e != "" {
 		opts = append(opts, option.WithEndpoint(e))
 	}
@@ -159,105 +158,10 @@ func (s *Stores) impersonatedSource(ctx context.Context, role *snapexport.CloudP
 	return &impersonatedSource{svc: svc, serviceAccount: role.GCPServiceAccount, timeout: s.cfg.Timeout}, nil
 }
 
-// oauthClient is the server's HTTP client authorizing with ts (nil: none).
-func (s *Stores) oauthClient(ts oauth2.TokenSource) *http.Client {
-	if ts == nil {
-		return s.http
-	}
-	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: s.http.Transport}}
-}
-
-// gcsHTTPClient is oauthClient with the attempt limit of the retry policy.
-func (s *Stores) gcsHTTPClient(ts oauth2.TokenSource) *http.Client {
-	base := s.http.Transport
-	if ts != nil {
-		base = &oauth2.Transport{Source: ts, Base: base}
-	}
-	return &http.Client{Transport: &attemptLimiter{base: base, max: s.cfg.Retry.MaxAttempts, seen: map[string]*attempts{}}}
-}
-
-// idempotencyHeader is the same on every attempt of one GCS call.
-const idempotencyHeader = "X-Goog-Gcs-Idempotency-Token"
-
-// attemptLimiter enforces RetryPolicy.MaxAttempts on GCS uploads: the
-// storage library retries media uploads until their deadline, not a number
-// of attempts. It counts the attempts of each call by its idempotency token
-// and refuses one more with retriesExhausted, which is never retried.
-type attemptLimiter struct {
-	base http.RoundTripper
-	max  int
-	mu   sync.Mutex
-	seen map[string]*attempts
-}
-
-type attempts struct {
-	n      int
-	last   time.Time
-	status int   // of the last failed attempt, or
-	err    error // its transport error
-}
-
-// retriesExhausted is the answer to an attempt beyond the limit; it wraps
-// the last attempt's failure.
-type retriesExhausted struct {
-	attempts int
-	status   int
-	err      error
-}
-
-func (e *retriesExhausted) Error() string {
-	if e.err != nil {
-		return fmt.Sprintf("gave up after %d attempts: %v", e.attempts, e.err)
-	}
-	return fmt.Sprintf("gave up after %d attempts: HTTP %d", e.attempts, e.status)
-}
-func (e *retriesExhausted) Unwrap() error { return e.err }
-
-func (l *attemptLimiter) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok := req.Header.Get(idempotencyHeader)
-	if tok == "" {
-		return l.base.RoundTrip(req)
-	}
-	now := time.Now()
-	l.mu.Lock()
-	a := l.seen[tok]
-	if a == nil {
-		a = &attempts{}
-		l.seen[tok] = a
-	}
-	a.n++
-	a.last = now
-	n, status, prevErr := a.n, a.status, a.err
-	for k, v := range l.seen {
-		if now.Sub(v.last) > time.Hour {
-			delete(l.seen, k)
-		}
-	}
-	l.mu.Unlock()
-	if n > l.max {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, &retriesExhausted{attempts: n - 1, status: status, err: prevErr}
-	}
-	resp, err := l.base.RoundTrip(req)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch {
-	case err != nil:
-		a.err, a.status = err, 0
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		a.err, a.status = nil, resp.StatusCode
-	default:
-		delete(l.seen, tok)
-	}
-	return resp, err
-}
-
 // gcsShouldRetry is storage.ShouldRetry looking through wrapping (a dropped
 // connection reaches it wrapped), never past the attempt limit.
 func gcsShouldRetry(err error) bool {
-	var rx *retriesExhausted
+	var rx *transport.RetriesExhausted
 	if errors.As(err, &rx) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
@@ -302,7 +206,7 @@ func (s *Stores) gcsClient(ctx context.Context, role *snapexport.CloudProviderAc
 			return nil, err
 		}
 	}
-	opts := []option.ClientOption{option.WithHTTPClient(s.gcsHTTPClient(ts))}
+	opts := []option.ClientOption{option.WithHTTPClient(s.clients.AttemptLimited(ts, s.cfg.Retry.MaxAttempts))}
 	if s.cfg.GCP.Mode == ModeGCSCompatible {
 		opts = append(opts, option.WithEndpoint(s.gcsEndpoint()))
 	}
@@ -381,14 +285,14 @@ func classifyGCS(err error) fault {
 			f.code = gerr.Errors[0].Reason
 		}
 	}
-	var rx *retriesExhausted
-	if errors.As(err, &rx) && rx.status != 0 && f.status == 0 {
-		f.status = rx.status
+	var rx *transport.RetriesExhausted
+	if errors.As(err, &rx) && rx.Status != 0 && f.status == 0 {
+		f.status = rx.Status
 	}
 	var ie *impersonationError
 	if errors.As(err, &ie) {
 		switch {
-		case f.status == http.StatusUnauthorized:
+		case transport.Classify(f.status) == transport.BadCredentials:
 			f.kind = kindCredentials // the server's own identity
 		case hasStatus:
 			if _, permanent := statusKind(f.status); permanent {

@@ -82,7 +82,7 @@ func TestGCSMissingBucket(t *testing.T) {
 	gcs := testservices.GCS(t)
 	stores := newStores(t, gcsConfig(gcs.URL+"/storage/v1/"))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), gcsTarget("no-such-bucket")) })
-	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	requireDetail(t, e, "no-such-bucket", gcs.URL, "objects.insert exported_snapshots/.permissioncheck")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
@@ -99,7 +99,7 @@ func TestGCSFaults(t *testing.T) {
 			return testservices.GCSError(http.StatusForbidden, "forbidden")
 		})
 		err := newStores(t, gcsConfig(proxy.URL)).CheckPermission(bg(), gcsTarget("b1"))
-		e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
+		e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketAccessDenied)
 		requireDetail(t, e, "b1", proxy.URL, "HTTP 403 forbidden")
 		if proxy.Count() != 1 {
 			t.Errorf("%d requests, want 1", proxy.Count())
@@ -110,7 +110,7 @@ func TestGCSFaults(t *testing.T) {
 			return testservices.GCSError(http.StatusUnauthorized, "authError")
 		})
 		err := newStores(t, gcsConfig(proxy.URL)).CheckPermission(bg(), gcsTarget("b1"))
-		requireCode(t, err, http.StatusBadRequest, objectstore.CodeInvalidGoogleCloudCredentials)
+		requireCode(t, err, http.StatusBadRequest, snapexport.CodeInvalidGoogleCloudCredentials)
 		if proxy.Count() != 1 {
 			t.Errorf("%d requests, want 1", proxy.Count())
 		}
@@ -260,12 +260,12 @@ func TestGCSImpersonatesTheRolesServiceAccount(t *testing.T) {
 	// A service account the server may not impersonate.
 	other := &snapexport.CloudProviderAccessRole{ID: "6a793f752c88faeba59bba58", Provider: snapexport.GCP,
 		GCPServiceAccount: "someone-else@p-0123456789abcdef01234567.iam.gserviceaccount.com"}
-	e := requireCode(t, stores.AssumeRole(bg(), other), http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+	e := requireCode(t, stores.AssumeRole(bg(), other), http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 	if e.Detail != "Atlas cannot assume the specified role ("+other.GCPServiceAccount+")." {
 		t.Errorf("detail %q", e.Detail)
 	}
 	tgt.Role = other
-	e = requireCode(t, stores.CheckPermission(bg(), tgt), http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+	e = requireCode(t, stores.CheckPermission(bg(), tgt), http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 	if e.Detail != "Atlas cannot assume the specified role ("+other.ID+")." {
 		t.Errorf("detail %q", e.Detail)
 	}

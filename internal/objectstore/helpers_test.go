@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
@@ -45,8 +46,8 @@ func newStores(t *testing.T, cfg objectstore.Config) *objectstore.Stores {
 	return s
 }
 
-// requireCode fails unless err is a *snapexport.Error with the code and
-// status, and returns it. Its detail must name no secret.
+// requireCode fails unless err is a *snapexport.Error with the code, which
+// the API answers with status, and returns it. Its detail must name no secret.
 func requireCode(t *testing.T, err error, status int, code string) *snapexport.Error {
 	t.Helper()
 	if err == nil {
@@ -56,8 +57,8 @@ func requireCode(t *testing.T, err error, status int, code string) *snapexport.E
 	if !ok {
 		t.Fatalf("error %T %v, want *snapexport.Error %s", err, err, code)
 	}
-	if e.Code != code || e.Status != status {
-		t.Fatalf("error %d %s (%s), want %d %s", e.Status, e.Code, e.Detail, status, code)
+	if got := api.Status(e.Code); e.Code != code || got != status {
+		t.Fatalf("error %d %s (%s), want %d %s", got, e.Code, e.Detail, status, code)
 	}
 	for _, secret := range []string{testSecretKey, testservices.AzuriteKey} {
 		if strings.Contains(e.Detail, secret) || strings.Contains(strings.Join(e.Params, " "), secret) {

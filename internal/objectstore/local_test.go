@@ -57,7 +57,7 @@ func TestLocalRequireExisting(t *testing.T) {
 	dir := t.TempDir()
 	stores := newStores(t, objectstore.Config{LocalDir: dir, LocalRequireExisting: true})
 	err := stores.CheckPermission(bg(), gcsTarget("missing"))
-	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	requireDetail(t, e, "missing", filepath.Join(dir, "gcp"))
 
 	if err := os.MkdirAll(filepath.Join(dir, "gcp", "present"), 0o755); err != nil {
@@ -72,7 +72,7 @@ func TestLocalBucketNamesStayInside(t *testing.T) {
 	stores := newStores(t, objectstore.Config{LocalDir: t.TempDir()})
 	for _, name := range []string{"..", ".", "a/b", `a\b`} {
 		err := stores.CheckPermission(bg(), awsTarget(name))
-		requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+		requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestLocalReadOnlyDirectoryIsDenied(t *testing.T) {
 	}
 	stores := newStores(t, objectstore.Config{LocalDir: dir})
 	err := stores.CheckPermission(bg(), awsTarget("ro"))
-	requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketAccessDenied)
+	requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketAccessDenied)
 }
 
 func TestLocalStreamingRoundTrip(t *testing.T) {

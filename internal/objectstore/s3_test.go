@@ -92,7 +92,7 @@ func TestS3MissingBucket(t *testing.T) {
 	stores := newStores(t, s3Config(s3.URL))
 
 	err, took := timed(func() error { _, err := stores.Verify(bg(), awsTarget("no-such-bucket")); return err })
-	e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	requireDetail(t, e, "no-such-bucket", s3.URL, "GetBucketLocation")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
@@ -100,7 +100,7 @@ func TestS3MissingBucket(t *testing.T) {
 	// With the region known, the PutObject itself fails: once, no retry.
 	before := len(s3.Requests())
 	err = stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "no-such-bucket", Region: "us-east-1"})
-	e = requireCode(t, err, http.StatusBadRequest, objectstore.CodeBucketNotFound)
+	e = requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
 	requireDetail(t, e, "PutObject exported_snapshots/.permissioncheck")
 	if n := len(s3.Requests()) - before; n != 1 {
 		t.Errorf("%d requests for a 404, want 1", n)
@@ -115,12 +115,12 @@ func TestS3PermanentFaultsFailFast(t *testing.T) {
 		code   string
 		detail string
 	}{
-		{"access denied", testservices.S3Error(http.StatusForbidden, "AccessDenied"), objectstore.CodeBucketAccessDenied, "HTTP 403 AccessDenied"},
-		{"unknown key", testservices.S3Error(http.StatusForbidden, "InvalidAccessKeyId"), objectstore.CodeInvalidAWSCredentials, "Invalid AWS credentials"},
-		{"bad signature", testservices.S3Error(http.StatusForbidden, "SignatureDoesNotMatch"), objectstore.CodeInvalidAWSCredentials, "SignatureDoesNotMatch"},
-		{"expired token", testservices.S3Error(http.StatusBadRequest, "ExpiredToken"), objectstore.CodeInvalidAWSCredentials, "ExpiredToken"},
-		{"no such bucket", testservices.S3Error(http.StatusNotFound, "NoSuchBucket"), objectstore.CodeBucketNotFound, "b1"},
-		{"bare 403", testservices.Verdict{Action: testservices.Answer, Status: http.StatusForbidden}, objectstore.CodeBucketAccessDenied, "HTTP 403"},
+		{"access denied", testservices.S3Error(http.StatusForbidden, "AccessDenied"), snapexport.CodeBucketAccessDenied, "HTTP 403 AccessDenied"},
+		{"unknown key", testservices.S3Error(http.StatusForbidden, "InvalidAccessKeyId"), snapexport.CodeInvalidAWSCredentials, "Invalid AWS credentials"},
+		{"bad signature", testservices.S3Error(http.StatusForbidden, "SignatureDoesNotMatch"), snapexport.CodeInvalidAWSCredentials, "SignatureDoesNotMatch"},
+		{"expired token", testservices.S3Error(http.StatusBadRequest, "ExpiredToken"), snapexport.CodeInvalidAWSCredentials, "ExpiredToken"},
+		{"no such bucket", testservices.S3Error(http.StatusNotFound, "NoSuchBucket"), snapexport.CodeBucketNotFound, "b1"},
+		{"bare 403", testservices.Verdict{Action: testservices.Answer, Status: http.StatusForbidden}, snapexport.CodeBucketAccessDenied, "HTTP 403"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestS3RetriesExhausted(t *testing.T) {
 	})
 	stores := newStores(t, s3Config(proxy.URL))
 	err := stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "b1", Region: "us-east-1"})
-	e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreError)
+	e := requireCode(t, err, http.StatusBadGateway, snapexport.CodeObjectStoreError)
 	requireDetail(t, e, "HTTP 503 SlowDown")
 	if proxy.Count() != testRetry.MaxAttempts {
 		t.Errorf("%d attempts, want %d", proxy.Count(), testRetry.MaxAttempts)

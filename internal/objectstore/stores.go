@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"sync"
-	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -16,6 +13,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/objectstore/transport"
 )
 
 // PermissionCheckKey is the empty object written to prove write access,
@@ -49,8 +47,8 @@ type Target struct {
 // safe for concurrent use; clients and temporary credentials are cached per
 // role.
 type Stores struct {
-	cfg  Config
-	http *http.Client
+	cfg     Config
+	clients *transport.Clients
 
 	mu         sync.Mutex
 	awsBase    *aws.Config
@@ -69,7 +67,7 @@ func New(cfg Config) (*Stores, error) {
 	cfg = cfg.withDefaults()
 	return &Stores{
 		cfg:        cfg,
-		http:       newHTTPClient(cfg.Timeout),
+		clients:    transport.NewClients(cfg.Timeout),
 		awsCreds:   map[string]*aws.CredentialsCache{},
 		s3Clients:  map[string]*s3.Client{},
 		azCreds:    map[string]azcore.TokenCredential{},
@@ -86,7 +84,7 @@ func (s *Stores) Close() error {
 		errs = append(errs, c.Close())
 		delete(s.gcsClients, k)
 	}
-	s.http.CloseIdleConnections()
+	s.clients.CloseIdleConnections()
 	return errors.Join(errs...)
 }
 
@@ -101,24 +99,6 @@ func (s *Stores) Mode(p snapexport.CloudProvider) Mode {
 		return s.cfg.GCP.Mode
 	}
 	return ""
-}
-
-func newHTTPClient(timeout time.Duration) *http.Client {
-	connect := min(timeout, 10*time.Second)
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   connect,
-		ExpectContinueTimeout: time.Second,
-		// One attempt that gets no response headers within the timeout is a
-		// timeout; the operation's own deadline bounds all of them.
-		ResponseHeaderTimeout: timeout,
-	}}
 }
 
 func checkTarget(t Target) error {

@@ -60,7 +60,7 @@ func TestAssumeRoleRefused(t *testing.T) {
 		awsRole("arn:aws:iam::123456789012:role/someone-else", externalID), // unknown role
 	} {
 		err, took := timed(func() error { return stores.AssumeRole(bg(), role) })
-		e := requireCode(t, err, http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+		e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 		if want := "Atlas cannot assume the specified role (" + role.IAMAssumedRoleARN + ")."; e.Detail != want {
 			t.Errorf("detail %q, want %q", e.Detail, want)
 		}
@@ -71,7 +71,7 @@ func TestAssumeRoleRefused(t *testing.T) {
 		// The permission check of a bucket with that role fails the same
 		// way, naming the role id, before any S3 request.
 		err = stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "export-bucket", Region: "us-east-1", Role: role})
-		e = requireCode(t, err, http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+		e = requireCode(t, err, http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 		if e.Detail != "Atlas cannot assume the specified role ("+role.ID+")." {
 			t.Errorf("detail %q", e.Detail)
 		}
@@ -85,14 +85,14 @@ func TestAssumeRoleRefused(t *testing.T) {
 		}
 	}
 	// A role that was never authorized has no ARN.
-	e := requireCode(t, stores.AssumeRole(bg(), awsRole("", externalID)), http.StatusBadRequest, objectstore.CodeCannotAssumeRole)
+	e := requireCode(t, stores.AssumeRole(bg(), awsRole("", externalID)), http.StatusBadRequest, snapexport.CodeCannotAssumeRole)
 	requireDetail(t, e, "c0123456789abcdef012345c")
 }
 
 func TestAssumeRoleWithBadServerCredentials(t *testing.T) {
 	_, _, stores := stsSetup(t, func(c *objectstore.Config) { c.AWS.AccessKeyID = "AKIDUNKNOWN" })
 	err := stores.AssumeRole(bg(), awsRole(roleARN, externalID))
-	requireCode(t, err, http.StatusBadRequest, objectstore.CodeInvalidAWSCredentials)
+	requireCode(t, err, http.StatusBadRequest, snapexport.CodeInvalidAWSCredentials)
 }
 
 func TestS3CallsCarryTemporaryCredentials(t *testing.T) {
@@ -188,6 +188,6 @@ func TestAssumeRoleUnreachableSTS(t *testing.T) {
 	dead := testservices.DeadEndpoint(t)
 	_, _, stores := stsSetup(t, func(c *objectstore.Config) { c.AWS.STSEndpoint = dead })
 	err := stores.AssumeRole(bg(), awsRole(roleARN, externalID))
-	e := requireCode(t, err, http.StatusBadGateway, objectstore.CodeObjectStoreUnreachable)
+	e := requireCode(t, err, http.StatusBadGateway, snapexport.CodeObjectStoreUnreachable)
 	requireDetail(t, e, dead, "AssumeRole")
 }

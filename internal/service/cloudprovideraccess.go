@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/google/uuid"
@@ -28,7 +27,7 @@ type RoleWithUsage struct {
 }
 
 func roleNotFound(id string) error {
-	return snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound, "No cloud provider access role with ID %s exists.", id)
+	return snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleNotFound, "No cloud provider access role with ID %s exists.", id)
 }
 
 // ListRoles lists a project's roles with their usage.
@@ -104,10 +103,10 @@ func validateAzurePrincipal(in RoleInput) error {
 		{"atlasAzureAppId", in.AtlasAzureAppID}, {"servicePrincipalId", in.ServicePrincipalID}, {"tenantId", in.TenantID},
 	} {
 		if f.value == "" {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", f.name)
+			return snapexport.Errorf(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", f.name)
 		}
 		if !snapexport.IsUUID(f.value) {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeAzureServicePrincipalInvalid,
+			return snapexport.Errorf(snapexport.CodeAzureServicePrincipalInvalid,
 				"The specified Azure Service Principal (%s) contains invalid tenant id or service principal id.", in.ServicePrincipalID)
 		}
 	}
@@ -133,7 +132,7 @@ func (s *Service) AuthorizeRole(ctx context.Context, projectID, id string, in Ro
 		// to another tenant would leave them pointing at storage it no
 		// longer reaches.
 		if len(cur.Buckets) > 0 && candidate.TenantID != cur.TenantID {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleInUse,
+			return snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleInUse,
 				"The cloud provider access role %s is used by export bucket %s; its tenant cannot change.", id, cur.Buckets[0].ID)
 		}
 		return nil
@@ -165,14 +164,14 @@ func (s *Service) AuthorizeRole(ctx context.Context, projectID, id string, in Ro
 // authorized returns r as the authorize request in makes it.
 func (s *Service) authorized(r snapexport.CloudProviderAccessRole, in RoleInput) (*snapexport.CloudProviderAccessRole, error) {
 	if r.Provider != in.Provider {
-		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
+		return nil, snapexport.Errorf(snapexport.CodeCloudProviderMismatch,
 			"The cloud provider access role %s belongs to %s, not %s.", r.ID, string(r.Provider), string(in.Provider))
 	}
 	now := s.now()
 	switch r.Provider {
 	case snapexport.AWS:
 		if in.IAMAssumedRoleARN == "" {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "iamAssumedRoleArn")
+			return nil, snapexport.Errorf(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "iamAssumedRoleArn")
 		}
 		if err := snapexport.ValidateIAMRoleARN(in.IAMAssumedRoleARN); err != nil {
 			return nil, err
@@ -204,7 +203,7 @@ func (s *Service) DeauthorizeRole(ctx context.Context, projectID string, provide
 			return roleNotFound(id)
 		}
 		if len(out.Buckets) > 0 {
-			return snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleInUse,
+			return snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleInUse,
 				"The cloud provider access role %s is used by export bucket %s.", id, out.Buckets[0].ID)
 		}
 		return tx.DeleteCloudProviderAccessRole(ctx, projectID, id)

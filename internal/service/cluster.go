@@ -4,19 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/snapexport/snapexport"
-)
-
-// Errors of clusters and their backup schedules.
-const (
-	CodeClusterNotFound     = "CLUSTER_NOT_FOUND"
-	CodeInvalidBackupPolicy = "INVALID_BACKUP_POLICY"
-	CodeBucketInUse         = "EXPORT_BUCKET_DELETE_FAILED_BUCKET_IN_USE"
 )
 
 // DefaultMongoDBVersion is the version of clusters registered without one.
@@ -27,11 +19,11 @@ const DefaultMongoDBVersion = "8.0.0"
 const DefaultExportFrequency = "monthly"
 
 func clusterNotFound(name, projectID string) error {
-	return snapexport.Errorf(http.StatusNotFound, CodeClusterNotFound, "No cluster named %s exists in group %s.", name, projectID)
+	return snapexport.Errorf(snapexport.CodeClusterNotFound, "No cluster named %s exists in group %s.", name, projectID)
 }
 
 func invalidBackupPolicy(reason string) error {
-	return snapexport.Errorf(http.StatusBadRequest, CodeInvalidBackupPolicy, "Invalid backup policy: %s", reason)
+	return snapexport.Errorf(snapexport.CodeInvalidBackupPolicy, "Invalid backup policy: %s", reason)
 }
 
 // ClusterInput registers a cluster: a replica set when Shards is empty, a
@@ -148,7 +140,7 @@ func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name stri
 			in.Export.FrequencyType = DefaultExportFrequency
 		}
 		if !slices.Contains(snapexport.ExportFrequencies, in.Export.FrequencyType) {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", in.Export.FrequencyType)
+			return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", in.Export.FrequencyType)
 		}
 	}
 	var c *snapexport.Cluster
@@ -194,7 +186,7 @@ func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID st
 		return err
 	}
 	if len(active) > 0 {
-		return snapexport.Errorf(http.StatusBadRequest, CodeBucketInUse,
+		return snapexport.Errorf(snapexport.CodeExportBucketInUse,
 			"Export bucket %s cannot be deleted: export job %s is writing to it.", bucketID, active[0].ID)
 	}
 	clusters, err := tx.ClustersExportingTo(ctx, projectID, bucketID)
@@ -203,7 +195,7 @@ func releaseBucket(ctx context.Context, tx snapexport.Tx, projectID, bucketID st
 	}
 	for _, c := range clusters {
 		if c.Schedule.AutoExportEnabled {
-			return snapexport.Errorf(http.StatusBadRequest, CodeBucketInUse,
+			return snapexport.Errorf(snapexport.CodeExportBucketInUse,
 				"Export bucket %s cannot be deleted: the backup schedule of cluster %s exports to it automatically.", bucketID, c.Name)
 		}
 	}

@@ -3,7 +3,7 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/snapexport/snapexport"
@@ -20,7 +20,7 @@ type BucketInput struct {
 }
 
 func bucketNotFound(id string) error {
-	return snapexport.Errorf(http.StatusNotFound, snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
+	return snapexport.Errorf(snapexport.CodeExportBucketNotFound, "No export Bucket with ID %s does not exist.", id)
 }
 
 // ListBuckets lists a project's buckets of the given providers (all when
@@ -36,15 +36,16 @@ func (s *Service) ListBuckets(ctx context.Context, projectID string, providers [
 	return out, total, err
 }
 
-// Bucket returns one bucket or EXPORT_BUCKET_NOT_FOUND.
-func (s *Service) Bucket(ctx context.Context, projectID, id string) (*snapexport.ExportBucket, error) {
+// Bucket returns one bucket of the given providers (any when none are
+// given), or EXPORT_BUCKET_NOT_FOUND.
+func (s *Service) Bucket(ctx context.Context, projectID, id string, providers ...snapexport.CloudProvider) (*snapexport.ExportBucket, error) {
 	var b *snapexport.ExportBucket
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
 		var err error
 		b, err = tx.ExportBucket(ctx, projectID, id)
 		return err
 	})
-	if errors.Is(err, snapexport.ErrNotFound) {
+	if errors.Is(err, snapexport.ErrNotFound) || err == nil && len(providers) > 0 && !slices.Contains(providers, b.Provider) {
 		return nil, bucketNotFound(id)
 	}
 	return b, err
@@ -68,7 +69,7 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 		// Atlas caps bucketName at 63 characters for every provider, below
 		// the 222 that Cloud Storage allows for dotted names.
 		if n := utf8.RuneCountInString(in.BucketName); n > 63 {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeExportBucketNameInvalid,
+			return nil, snapexport.Errorf(snapexport.CodeExportBucketNameInvalid,
 				"Export Bucket name is invalid: %s must be at most 63 characters long.", in.BucketName)
 		}
 	case snapexport.Azure:
@@ -78,9 +79,9 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 		}
 		switch {
 		case container == "" && in.BucketName == "":
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "bucketName")
+			return nil, snapexport.Errorf(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", "bucketName")
 		case container != "" && in.BucketName != "" && container != in.BucketName:
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidAzureServiceURL,
+			return nil, snapexport.Errorf(snapexport.CodeInvalidAzureServiceURL,
 				"The container %s in serviceUrl does not match bucketName %s.", container, in.BucketName)
 		case container != "":
 			b.BucketName = container
@@ -148,24 +149,24 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 func usableRole(ctx context.Context, tx snapexport.Tx, projectID string, in BucketInput) (*snapexport.CloudProviderAccessRole, error) {
 	role, err := tx.CloudProviderAccessRole(ctx, projectID, in.RoleID)
 	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
+		return nil, snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleNotFound,
 			"No cloud provider access role with ID %s exists.", in.RoleID)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if role.Provider != in.Provider {
-		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderMismatch,
+		return nil, snapexport.Errorf(snapexport.CodeCloudProviderMismatch,
 			"The cloud provider access role %s belongs to %s, not %s.", in.RoleID, string(role.Provider), string(in.Provider))
 	}
 	if !role.Authorized() {
-		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeCloudProviderAccessRoleNotAuthorized,
+		return nil, snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleNotAuthorized,
 			"The specified Cloud Provider Access role (%s) has not been authorized.", in.RoleID)
 	}
 	return role, nil
 }
 
-var errPrivateNetworkingAWSOnly = snapexport.Errorf(http.StatusBadRequest, snapexport.CodePrivateNetworkingAWSOnly,
+var errPrivateNetworkingAWSOnly = snapexport.Errorf(snapexport.CodePrivateNetworkingAWSOnly,
 	"Private networking for snapshot export is supported for AWS export buckets only.")
 
 // SetPrivateNetworking changes requirePrivateNetworking of an AWS bucket.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -13,21 +12,13 @@ import (
 	"github.com/snapexport/snapexport/internal/objectstore"
 )
 
-// Errors of export jobs. Atlas documents a 409 on job creation without
-// its code; CodeExportInProgress is ours.
-const (
-	CodeExportJobNotFound  = "EXPORT_JOB_NOT_FOUND"
-	CodeExportInProgress   = "EXPORT_ALREADY_IN_PROGRESS"
-	CodeInvalidExportJobID = "INVALID_EXPORT_ID"
-)
-
 // ExportQueue runs export jobs: Enqueue asks for a job to be run (again).
 type ExportQueue interface {
 	Enqueue(ctx context.Context, projectID, jobID string) error
 }
 
 func exportJobNotFound(id string) error {
-	return snapexport.Errorf(http.StatusNotFound, CodeExportJobNotFound, "No export job with ID %s exists.", id)
+	return snapexport.Errorf(snapexport.CodeExportJobNotFound, "No export job with ID %s exists.", id)
 }
 
 // ExportJobInput is an export job to create.
@@ -46,7 +37,7 @@ type ExportJobInput struct {
 func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snapexport.ExportJob, error) {
 	for i, l := range in.CustomData {
 		if strings.TrimSpace(l.Key) == "" {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidAttribute,
+			return nil, snapexport.Errorf(snapexport.CodeInvalidAttribute,
 				"Invalid attribute %s specified.", fmt.Sprintf("customData[%d].key", i))
 		}
 	}
@@ -81,7 +72,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 			return err
 		}
 		if len(active) > 0 {
-			return snapexport.Errorf(http.StatusConflict, CodeExportInProgress,
+			return snapexport.Errorf(snapexport.CodeExportAlreadyInProgress,
 				"Snapshot %s is already being exported by export job %s.", snap.ID, active[0].ID)
 		}
 		now := s.now()
@@ -229,7 +220,7 @@ func (s *Service) exportJob(ctx context.Context, tx snapexport.Tx, projectID, cl
 		return nil, err
 	}
 	if !objectIDPattern.MatchString(id) {
-		return nil, snapexport.Errorf(http.StatusNotFound, CodeInvalidExportJobID, "An invalid export job ID %s was specified.", id)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidExportJobID, "An invalid export job ID %s was specified.", id)
 	}
 	job, err := tx.ExportJob(ctx, projectID, id)
 	if errors.Is(err, snapexport.ErrNotFound) || err == nil && (job.ClusterID != c.ID || job.ParentID != "") {
@@ -385,7 +376,7 @@ func (s *Service) ExportTarget(ctx context.Context, projectID, bucketID string) 
 		}
 		role, err := tx.CloudProviderAccessRole(ctx, projectID, b.RoleID)
 		if errors.Is(err, snapexport.ErrNotFound) {
-			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeCloudProviderAccessRoleNotFound,
+			return snapexport.Errorf(snapexport.CodeCloudProviderAccessRoleNotFound,
 				"No cloud provider access role with ID %s exists.", b.RoleID)
 		}
 		if err != nil {

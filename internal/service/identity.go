@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -182,15 +181,15 @@ func (s *Service) CreateProject(ctx context.Context, p *snapexport.Principal, or
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		// Ownership first: a caller must not learn which organizations exist.
 		if p != nil && !p.IsOrgOwner(orgID) {
-			return snapexport.Errorf(http.StatusUnauthorized, snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
+			return snapexport.Errorf(snapexport.CodeUserUnauthorized, "Current user is not authorized to perform this action.")
 		}
 		if _, err := tx.Organization(ctx, orgID); errors.Is(err, snapexport.ErrNotFound) {
-			return snapexport.Errorf(http.StatusNotFound, snapexport.CodeOrgNotFound, "No organization with ID %s exists.", orgID)
+			return snapexport.Errorf(snapexport.CodeOrgNotFound, "No organization with ID %s exists.", orgID)
 		} else if err != nil {
 			return err
 		}
 		if _, err := tx.ProjectByName(ctx, orgID, name); err == nil {
-			return snapexport.Errorf(http.StatusConflict, snapexport.CodeDuplicateGroupName, "A group with name \"%s\" already exists.", name)
+			return snapexport.Errorf(snapexport.CodeDuplicateGroupName, "A group with name \"%s\" already exists.", name)
 		} else if !errors.Is(err, snapexport.ErrNotFound) {
 			return err
 		}

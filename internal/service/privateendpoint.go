@@ -3,20 +3,11 @@ package service
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/objectstore"
-)
-
-// Errors of the object-storage private endpoint resource.
-const (
-	CodePrivateEndpointNotFound      = "OBJECT_STORAGE_PRIVATE_ENDPOINT_NOT_FOUND"
-	CodePrivateEndpointAlreadyExists = "OBJECT_STORAGE_PRIVATE_ENDPOINT_ALREADY_EXISTS"
-	CodePrivateEndpointInUse         = "OBJECT_STORAGE_PRIVATE_ENDPOINT_IN_USE"
-	CodePrivateEndpointRequired      = "OBJECT_STORAGE_PRIVATE_ENDPOINT_REQUIRED"
 )
 
 // PrivateEndpointInput is a create request.
@@ -27,7 +18,7 @@ type PrivateEndpointInput struct {
 }
 
 func endpointNotFound(id string) error {
-	return snapexport.Errorf(http.StatusNotFound, CodePrivateEndpointNotFound, "No object storage private endpoint with ID %s exists.", id)
+	return snapexport.Errorf(snapexport.CodePrivateEndpointNotFound, "No object storage private endpoint with ID %s exists.", id)
 }
 
 // CreatePrivateEndpoint declares a private endpoint for a bucket region. It
@@ -39,7 +30,7 @@ func (s *Service) CreatePrivateEndpoint(ctx context.Context, projectID string, i
 	}
 	for _, r := range []struct{ field, value string }{{"regionName", in.RegionName}, {"vpcRegionName", in.VPCRegionName}} {
 		if !snapexport.ValidPrivateEndpointRegion(r.value) {
-			return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", r.value)
+			return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", r.value)
 		}
 	}
 	e := &snapexport.PrivateEndpoint{ID: NewID(), ProjectID: projectID, Provider: in.Provider, RegionName: in.RegionName,
@@ -61,7 +52,7 @@ func (s *Service) CreatePrivateEndpoint(ctx context.Context, projectID string, i
 		}
 		for _, x := range existing {
 			if x.RegionName == in.RegionName && x.VPCRegionName == in.VPCRegionName {
-				return snapexport.Errorf(http.StatusConflict, CodePrivateEndpointAlreadyExists,
+				return snapexport.Errorf(snapexport.CodePrivateEndpointAlreadyExists,
 					"An object storage private endpoint for region %s already exists: %s.", in.RegionName, x.ID)
 			}
 		}
@@ -131,7 +122,7 @@ func (s *Service) DeletePrivateEndpoint(ctx context.Context, projectID string, p
 		}
 		for _, b := range buckets {
 			if b.RequirePrivateNetworking && snapexport.AtlasRegion(b.Region) == e.RegionName && s.privateLinkNeeded(b.Region) {
-				return snapexport.Errorf(http.StatusConflict, CodePrivateEndpointInUse,
+				return snapexport.Errorf(snapexport.CodePrivateEndpointInUse,
 					"Export bucket %s requires private networking through object storage private endpoint %s.", b.ID, id)
 			}
 		}
@@ -163,7 +154,7 @@ func (s *Service) requirePrivateEndpoint(ctx context.Context, tx snapexport.Tx, 
 			return nil
 		}
 	}
-	return snapexport.Errorf(http.StatusBadRequest, CodePrivateEndpointRequired,
+	return snapexport.Errorf(snapexport.CodePrivateEndpointRequired,
 		"Bucket %s (region %s) requires private networking, but the project has no active object storage private endpoint for %s.",
 		bucketName, region, snapexport.AtlasRegion(region))
 }

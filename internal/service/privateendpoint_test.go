@@ -62,8 +62,8 @@ func TestRequirePrivateNetworkingInCloudMode(t *testing.T) {
 	in := service.BucketInput{Provider: snapexport.AWS, BucketName: "private-bucket", RoleID: roleID, RequirePrivateNetworking: true}
 
 	_, err := svc.CreateBucket(ctx, project, in)
-	if snapexport.ErrorCode(err) != service.CodePrivateEndpointRequired {
-		t.Fatalf("create without a private endpoint: %v, want %s", err, service.CodePrivateEndpointRequired)
+	if snapexport.ErrorCode(err) != snapexport.CodePrivateEndpointRequired {
+		t.Fatalf("create without a private endpoint: %v, want %s", err, snapexport.CodePrivateEndpointRequired)
 	}
 	if len(aws.reached) != 0 {
 		t.Errorf("the bucket was reached (%+v) before the endpoint was checked", aws.reached)
@@ -96,8 +96,8 @@ func TestRequirePrivateNetworkingInCloudMode(t *testing.T) {
 	if n := len(aws.reached); n != 1 || !aws.reached[0].PrivateNetworking || aws.reached[0].Region != "us-east-1" {
 		t.Errorf("reached %+v, want one private check in us-east-1", aws.reached)
 	}
-	if err := svc.DeletePrivateEndpoint(ctx, project, snapexport.AWS, active.ID); snapexport.ErrorCode(err) != service.CodePrivateEndpointInUse {
-		t.Errorf("deleting the endpoint a bucket relies on: %v, want %s", err, service.CodePrivateEndpointInUse)
+	if err := svc.DeletePrivateEndpoint(ctx, project, snapexport.AWS, active.ID); snapexport.ErrorCode(err) != snapexport.CodePrivateEndpointInUse {
+		t.Errorf("deleting the endpoint a bucket relies on: %v, want %s", err, snapexport.CodePrivateEndpointInUse)
 	}
 
 	// PATCH: off needs nothing; on again is checked through the endpoint.
@@ -107,8 +107,8 @@ func TestRequirePrivateNetworkingInCloudMode(t *testing.T) {
 	if err := svc.DeletePrivateEndpoint(ctx, project, snapexport.AWS, active.ID); err != nil {
 		t.Fatalf("deleting an endpoint no bucket relies on: %v", err)
 	}
-	if _, err := svc.SetPrivateNetworking(ctx, project, b.ID, true); snapexport.ErrorCode(err) != service.CodePrivateEndpointRequired {
-		t.Errorf("turning private networking on without an endpoint: %v, want %s", err, service.CodePrivateEndpointRequired)
+	if _, err := svc.SetPrivateNetworking(ctx, project, b.ID, true); snapexport.ErrorCode(err) != snapexport.CodePrivateEndpointRequired {
+		t.Errorf("turning private networking on without an endpoint: %v, want %s", err, snapexport.CodePrivateEndpointRequired)
 	}
 	got, err := svc.Bucket(ctx, project, b.ID)
 	if err != nil {

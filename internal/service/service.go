@@ -103,5 +103,5 @@ func (s *Service) Project(ctx context.Context, id string) (*snapexport.Project, 
 }
 
 func groupNotFound(id string) error {
-	return snapexport.Errorf(404, snapexport.CodeGroupNotFound, "No group with ID %s exists.", id)
+	return snapexport.Errorf(snapexport.CodeGroupNotFound, "No group with ID %s exists.", id)
 }

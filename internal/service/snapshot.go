@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"slices"
 	"time"
@@ -14,21 +13,8 @@ import (
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
-// Errors of snapshots.
-const (
-	CodeSnapshotNotFound      = "SNAPSHOT_NOT_FOUND"
-	CodeInvalidSnapshotID     = "INVALID_SNAPSHOT_ID"
-	CodeRetentionValueInvalid = "BACKUP_SNAPSHOT_RETENTION_VALUE_INVALID"
-	// CodeSnapshotBeingExported refuses to delete a snapshot an active
-	// export reads; Atlas documents no code for it.
-	CodeSnapshotBeingExported = "SNAPSHOT_EXPORT_IN_PROGRESS"
-	// Codes of snapshot imports, which Atlas does not have.
-	CodeInvalidImport = "INVALID_SNAPSHOT_IMPORT"
-	CodeInvalidDump   = "INVALID_DUMP"
-)
-
 func invalidImport(format string, args ...any) error {
-	return snapexport.Errorf(http.StatusBadRequest, CodeInvalidImport, "%s", fmt.Sprintf(format, args...))
+	return snapexport.Errorf(snapexport.CodeInvalidSnapshotImport, "%s", fmt.Sprintf(format, args...))
 }
 
 // DefaultSnapshotRetention is how long an imported snapshot is kept unless
@@ -50,14 +36,14 @@ type SnapshotData interface {
 }
 
 func snapshotNotFound(id, clusterName string) error {
-	return snapexport.Errorf(http.StatusNotFound, CodeSnapshotNotFound, "No snapshot with ID %s exists for cluster %s.", id, clusterName)
+	return snapexport.Errorf(snapexport.CodeSnapshotNotFound, "No snapshot with ID %s exists for cluster %s.", id, clusterName)
 }
 
 var objectIDPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
 
 func checkSnapshotID(id string) error {
 	if !objectIDPattern.MatchString(id) {
-		return snapexport.Errorf(http.StatusNotFound, CodeInvalidSnapshotID, "An invalid snapshot ID %s was specified.", id)
+		return snapexport.Errorf(snapexport.CodeInvalidSnapshotID, "An invalid snapshot ID %s was specified.", id)
 	}
 	return nil
 }
@@ -115,7 +101,7 @@ var RetentionUnits = []string{"DAYS", "WEEKS", "MONTHS", "YEARS"}
 // ChangeSnapshotExpiry sets a snapshot to expire value units from now.
 func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterName, id, unit string, value int) (*snapexport.Snapshot, error) {
 	if value < 1 {
-		return nil, snapexport.Errorf(http.StatusBadRequest, CodeRetentionValueInvalid, "The retention value %s is invalid: it must be at least 1.", fmt.Sprint(value))
+		return nil, snapexport.Errorf(snapexport.CodeRetentionValueInvalid, "The retention value %s is invalid: it must be at least 1.", fmt.Sprint(value))
 	}
 	now := s.now()
 	var expires time.Time
@@ -129,7 +115,7 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 	case "YEARS":
 		expires = now.AddDate(value, 0, 0)
 	default:
-		return nil, snapexport.Errorf(http.StatusBadRequest, snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", unit)
+		return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", unit)
 	}
 	var snap *snapexport.Snapshot
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
@@ -187,7 +173,7 @@ func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snap
 		return nil, err
 	}
 	if len(active) > 0 {
-		return nil, snapexport.Errorf(http.StatusBadRequest, CodeSnapshotBeingExported,
+		return nil, snapexport.Errorf(snapexport.CodeSnapshotBeingExported,
 			"Snapshot %s cannot be deleted while export job %s exports it.", snap.ID, active[0].ID)
 	}
 	if err := tx.DeleteSnapshot(ctx, snap.ProjectID, snap.ID, at); err != nil {
@@ -253,7 +239,7 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 				gone, err = removeSnapshot(ctx, tx, snap, s.now())
 				return err
 			})
-			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == CodeSnapshotBeingExported {
+			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == snapexport.CodeSnapshotBeingExported {
 				continue
 			}
 			if err != nil {
@@ -405,7 +391,7 @@ func InvalidDump(err error) error {
 	if !errors.As(err, &fe) || snapexport.ErrorCode(err) != "" {
 		return err
 	}
-	return &dumpError{api: snapexport.Errorf(http.StatusBadRequest, CodeInvalidDump, "%s", fe.Error()), format: fe}
+	return &dumpError{api: snapexport.Errorf(snapexport.CodeInvalidDump, "%s", fe.Error()), format: fe}
 }
 
 // dumpError is INVALID_DUMP, which unwraps to the *dump.FormatError.

@@ -108,7 +108,7 @@ func TestSnapshotExpiryAndSweep(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("sweep removed %d (%v), want 1", n, err)
 	}
-	if _, err := e.svc.Snapshot(ctx, e.group, "rs", long.Snapshot.ID, ""); snapexport.ErrorCode(err) != service.CodeSnapshotNotFound {
+	if _, err := e.svc.Snapshot(ctx, e.group, "rs", long.Snapshot.ID, ""); snapexport.ErrorCode(err) != snapexport.CodeSnapshotNotFound {
 		t.Errorf("expired snapshot: %v, want SNAPSHOT_NOT_FOUND", err)
 	}
 	if e.hasData(t, long.Snapshot.ID) || !e.hasData(t, short.Snapshot.ID) {
@@ -122,7 +122,7 @@ func TestSnapshotExpiryAndSweep(t *testing.T) {
 		unit  string
 		value int
 		code  string
-	}{{"DAYS", 0, service.CodeRetentionValueInvalid}, {"HOURS", 1, snapexport.CodeInvalidEnumValue}} {
+	}{{"DAYS", 0, snapexport.CodeRetentionValueInvalid}, {"HOURS", 1, snapexport.CodeInvalidEnumValue}} {
 		if _, err := e.svc.ChangeSnapshotExpiry(ctx, e.group, "rs", short.Snapshot.ID, tc.unit, tc.value); snapexport.ErrorCode(err) != tc.code {
 			t.Errorf("expiry %d %s: %v, want %s", tc.value, tc.unit, err, tc.code)
 		}
@@ -162,12 +162,12 @@ func TestShardedSnapshot(t *testing.T) {
 		}
 	}
 	// Shards' own snapshots are reached only through the sharded one.
-	if _, err := e.svc.Snapshot(ctx, e.group, "sh", members[0].ID, ""); snapexport.ErrorCode(err) != service.CodeSnapshotNotFound {
+	if _, err := e.svc.Snapshot(ctx, e.group, "sh", members[0].ID, ""); snapexport.ErrorCode(err) != snapexport.CodeSnapshotNotFound {
 		t.Errorf("member by id: %v", err)
 	}
 	// A fourth import for a shard at the same time is refused, and leaves
 	// no data.
-	if _, err := e.importArchive(t, service.ImportInput{ClusterName: "sh", Shard: "s0", TakenAt: taken}); snapexport.ErrorCode(err) != service.CodeInvalidImport {
+	if _, err := e.importArchive(t, service.ImportInput{ClusterName: "sh", Shard: "s0", TakenAt: taken}); snapexport.ErrorCode(err) != snapexport.CodeInvalidSnapshotImport {
 		t.Errorf("second s0 import: %v", err)
 	}
 
@@ -214,7 +214,7 @@ func TestConcurrentShardImports(t *testing.T) {
 			if !e.hasData(t, results[i].Snapshot.ID) {
 				t.Errorf("the winning import has no data")
 			}
-		case snapexport.ErrorCode(err) != service.CodeInvalidImport:
+		case snapexport.ErrorCode(err) != snapexport.CodeInvalidSnapshotImport:
 			t.Errorf("losing import: %v, want INVALID_SNAPSHOT_IMPORT", err)
 		}
 	}

@@ -1,0 +1,166 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/service"
+)
+
+func (e *env) uploadPath(cluster string) string {
+	return "/api/snapexport/v1/groups/" + e.GroupID + "/clusters/" + cluster + "/snapshots"
+}
+
+// upload is a request sending a small mongodump archive to the upload
+// endpoint; query is appended to its path.
+func (e *env) upload(cluster, query string) req {
+	archive := dumptest.ArchiveBytes(dumptest.Generate(dumptest.Options{Seed: 1, DocsPerCollection: 3}), true, true)
+	return req{method: "POST", path: e.uploadPath(cluster) + query, body: string(archive), contentType: "application/octet-stream"}
+}
+
+// snapshotCount counts the replica-set snapshots of cluster without going
+// through the API, whose rate limit the tests exhaust.
+func (e *env) snapshotCount(t testing.TB, cluster string) int {
+	t.Helper()
+	_, n, err := e.Server.Service.Snapshots(context.Background(), e.GroupID, cluster, snapexport.SnapshotReplicaSet, snapexport.Page{Limit: 100}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestUploadTakesARateLimitToken: an upload spends a token of the project's
+// Cloud Backups bucket, the one of Atlas's snapshot operations, and is
+// refused like them when the bucket is empty, before the archive is read.
+func TestUploadTakesARateLimitToken(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{
+		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 2, Refill: 1, Period: time.Minute},
+		CloudProviderAccess: ratelimit.CloudProviderAccess(),
+	}})
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+
+	got := e.do(t, e.upload("cluster-0", ""))
+	wantStatus(t, got, http.StatusCreated)
+	if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != "2" || r != "1" {
+		t.Errorf("upload: Ratelimit-Limit %q Ratelimit-Remaining %q, want 2 and 1", l, r)
+	}
+	list := e.do(t, req{path: e.snapshotsPath("v2", "cluster-0"), accept: v20230101})
+	wantStatus(t, list, http.StatusOK)
+	if r := list.Header.Get("Ratelimit-Remaining"); r != "0" {
+		t.Errorf("snapshot list after the upload: Ratelimit-Remaining %q, want 0", r)
+	}
+
+	path := e.uploadPath("cluster-0")
+	got = e.do(t, e.upload("cluster-0", ""))
+	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	if ra := got.Header.Get("Retry-After"); ra == "" {
+		t.Error("429 without Retry-After")
+	}
+	if p := apiErr.params(); len(p) != 5 || p[0] != strings.TrimPrefix(path, "/") || p[2] != "2" || p[3] != "1" || p[4] != "60" {
+		t.Errorf("parameters: %q", p)
+	}
+	if n := e.snapshotCount(t, "cluster-0"); n != 1 {
+		t.Errorf("%d snapshots after a refused upload, want 1", n)
+	}
+}
+
+// TestUploadPrettyAndEnvelope: the upload answers like every operation
+// with pretty=true and envelope=true, and compactly without them.
+func TestUploadPrettyAndEnvelope(t *testing.T) {
+	e := newEnv(t)
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	importKeys := []string{"clusterName", "collections", "createdAt", "documents", "expiresAt", "groupId", "id", "notes", "replicaSetName", "storageSizeBytes"}
+
+	plain := e.do(t, e.upload("cluster-0", ""))
+	wantStatus(t, plain, http.StatusCreated)
+	wantSuccessBody(t, plain)
+	if ct := plain.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	if keys := topKeys(t, plain.Body); !slices.Equal(keys, importKeys) {
+		t.Errorf("upload fields: %v, want %v", keys, importKeys)
+	}
+
+	pretty := e.do(t, e.upload("cluster-0", "?pretty=true"))
+	wantStatus(t, pretty, http.StatusCreated)
+	if !strings.HasPrefix(string(pretty.Body), "{\n  \"clusterName\" : \"cluster-0\",\n  \"collections\" : [ {\n    ") {
+		t.Errorf("pretty upload is not indented Jackson style: %s", pretty.Body)
+	}
+	if err := checkSortedKeys(pretty.Body); err != nil {
+		t.Error(err)
+	}
+
+	enveloped := e.do(t, e.upload("cluster-0", "?envelope=true"))
+	if content := wantEnvelope(t, enveloped, http.StatusCreated); !slices.Equal(topKeys(t, content), importKeys) {
+		t.Errorf("enveloped upload: %s", enveloped.Body)
+	}
+	if n := e.snapshotCount(t, "cluster-0"); n != 3 {
+		t.Errorf("%d snapshots after three uploads", n)
+	}
+
+	// Errors too.
+	bad := e.do(t, e.upload("cluster-0", "?takenAt=yesterday&pretty=true&envelope=true"))
+	if bad.Status != http.StatusBadRequest || bad.Header.Get("X-Error-Code") != "INVALID_QUERY_PARAMETER" {
+		t.Fatalf("bad takenAt: %s", bad)
+	}
+	if !strings.HasPrefix(string(bad.Body), "{\n  \"content\" : {\n") || !strings.HasSuffix(string(bad.Body), "\n  },\n  \"status\" : 400\n}") {
+		t.Errorf("pretty enveloped error: %s", bad.Body)
+	}
+	wantError(t, e.do(t, e.upload("cluster-0", "?pretty=yes")), http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+}
+
+// slowReader hands out its data in chunks, pausing before each.
+type slowReader struct {
+	data  []byte
+	chunk int
+	pause time.Duration
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	time.Sleep(s.pause)
+	n := copy(p[:min(len(p), s.chunk)], s.data)
+	s.data = s.data[n:]
+	return n, nil
+}
+
+// TestUploadOutlastsTheReadTimeout: an upload that keeps sending is not cut
+// off by the server's overall read timeout, only by a minute of silence.
+func TestUploadOutlastsTheReadTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	ts := httptest.NewUnstartedServer(e.Server.Handler())
+	ts.Config.ReadTimeout = 300 * time.Millisecond
+	ts.Start()
+	t.Cleanup(ts.Close)
+
+	archive := []byte(e.upload("cluster-0", "").body)
+	body := &slowReader{data: archive, chunk: len(archive)/4 + 1, pause: 200 * time.Millisecond}
+	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.ContentLength = int64(len(archive))
+	hr.Header.Set("Authorization", "Bearer "+e.token(t))
+	resp, err := ts.Client().Do(hr)
+	if err != nil {
+		t.Fatalf("upload slower than the read timeout: %v", err)
+	}
+	defer resp.Body.Close()
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload slower than the read timeout: %d %s", resp.StatusCode, got)
+	}
+}
