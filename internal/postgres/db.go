@@ -495,10 +495,6 @@ func DropSchema(ctx context.Context, url, schema string) error {
 	return err
 }
 
-// Pool is the connection pool, for the job queue, which keeps its own
-// tables (in the same schema).
-func (db *DB) Pool() *pgxpool.Pool { return db.pool }
-
 // WithMigrationLock runs fn while holding an advisory lock of the
 // migrations' lock space (its own key, the schema's "/queue"), so that
 // another component's migrations (the job queue's) are applied by one

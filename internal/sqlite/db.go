@@ -334,10 +334,6 @@ func limitOffset(p snapexport.Page) string {
 	return fmt.Sprintf(" LIMIT %d OFFSET %d", limit, max(p.Offset, 0))
 }
 
-// QueuePool is a pool of one connection to the database file, for the job
-// queue, which keeps its own tables in it.
-func (db *DB) QueuePool() *sql.DB { return db.queue }
-
 // WithQueueLock runs fn holding a lock that other processes opening the
 // same database file take too, so that the job queue's migrations, which
 // are not atomic, run in one process at a time.
