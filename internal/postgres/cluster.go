@@ -8,10 +8,7 @@ import (
 )
 
 func (t *tx) CreateCluster(ctx context.Context, c *snapexport.Cluster) error {
-	if err := t.lockListOrder(ctx, "clusters/"+c.ProjectID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "cluster", "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
+	return t.insertListed(ctx, "clusters/"+c.ProjectID, "cluster", "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
 }
 
 func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {

@@ -11,10 +11,7 @@ import (
 
 func (t *tx) CreateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
 	// ListExportJobs pages through one cluster's jobs.
-	if err := t.lockListOrder(ctx, "export_jobs/"+j.ProjectID+"/"+j.ClusterID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "export job", "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
+	return t.insertListed(ctx, "export_jobs/"+j.ProjectID+"/"+j.ClusterID, "export job", "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
 }
 
 func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {

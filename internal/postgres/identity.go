@@ -25,10 +25,7 @@ func (t *tx) ListOrganizations(ctx context.Context) ([]*snapexport.Organization,
 
 func (t *tx) CreateProject(ctx context.Context, p *snapexport.Project) error {
 	// One lock for all projects: a caller's list spans organizations.
-	if err := t.lockListOrder(ctx, "projects"); err != nil {
-		return err
-	}
-	return t.insert(ctx, "project", "projects", sqlrow.ProjectColumns, sqlrow.ProjectValues(p))
+	return t.insertListed(ctx, "projects", "project", "projects", sqlrow.ProjectColumns, sqlrow.ProjectValues(p))
 }
 
 func (t *tx) Project(ctx context.Context, id string) (*snapexport.Project, error) {

@@ -106,6 +106,15 @@ func (t *tx) remove(ctx context.Context, table, columns, projectID, id string, a
 	return err
 }
 
+// deleteListed deletes the row id of table, one of the lists items are
+// removed from, keeping it for the listings of the list (remove).
+func (t *tx) deleteListed(ctx context.Context, table, columns, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, table, columns, projectID, id, at); err != nil {
+		return err
+	}
+	return affected(exec(ctx, t.tx, `DELETE FROM `+table+` WHERE project_id = ? AND id = ?`, projectID, id))
+}
+
 // removedTables are the tables remove keeps rows in.
 var removedTables = []string{"removed_export_buckets", "removed_private_endpoints", "removed_snapshots"}
 
