@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // validationError builds the error every validator returns:
@@ -89,25 +91,7 @@ func IsObjectID(s string) bool {
 
 // IsUUID reports whether s is a UUID in canonical 8-4-4-4-12 hexadecimal
 // form, in either letter case. Version and variant bits are not checked.
-func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+func IsUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 const exportBucketSubject = "Export Bucket name"
 
