@@ -19,15 +19,8 @@ func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.E
 }
 
 func (t *tx) ListExportJobs(ctx context.Context, projectID, clusterID string, page snapexport.Page) ([]*snapexport.ExportJob, int, error) {
-	const where = ` FROM export_jobs WHERE project_id = $1 AND cluster_id = $2 AND parent_id = ''`
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*)`+where, projectID, clusterID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, sqlrow.ScanExportJob, `SELECT `+sqlrow.ExportJobColumns+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
-		projectID, clusterID, limit, offset)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanExportJob, sqlrow.ExportJobColumns,
+		` FROM export_jobs WHERE project_id = $1 AND cluster_id = $2 AND parent_id = ''`, []any{projectID, clusterID}, page)
 }
 
 func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucketID string) ([]*snapexport.ExportJob, error) {

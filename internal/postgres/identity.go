@@ -39,15 +39,8 @@ func (t *tx) ProjectByName(ctx context.Context, orgID, name string) (*snapexport
 func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapexport.Page) ([]*snapexport.Project, int, error) {
 	// Empty lists match nothing (= ANY of an empty array is false).
 	orgIDs, ids = nonNil(orgIDs), nonNil(ids)
-	const where = ` WHERE org_id = ANY($1) OR id = ANY($2)`
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM projects`+where, orgIDs, ids).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, sqlrow.ScanProject, `SELECT `+sqlrow.ProjectColumns+` FROM projects`+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
-		orgIDs, ids, limit, offset)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, ` FROM projects WHERE org_id = ANY($1) OR id = ANY($2)`,
+		[]any{orgIDs, ids}, page)
 }
 
 func nonNil(s []string) []string {
