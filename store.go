@@ -78,6 +78,30 @@ type Store interface {
 	Close() error
 }
 
+// ReadValue runs fn in a read transaction of store and returns the value
+// it produced.
+func ReadValue[T any](ctx context.Context, store Store, fn func(Tx) (T, error)) (T, error) {
+	return valueOf(ctx, store.Read, fn)
+}
+
+// WriteValue runs fn in a read-write transaction of store and returns the
+// value its committed run produced.
+func WriteValue[T any](ctx context.Context, store Store, fn func(Tx) (T, error)) (T, error) {
+	return valueOf(ctx, store.Write, fn)
+}
+
+// valueOf runs fn in a transaction of run and keeps the value of its last
+// run.
+func valueOf[T any](ctx context.Context, run func(context.Context, func(Tx) error) error, fn func(Tx) (T, error)) (T, error) {
+	var v T
+	err := run(ctx, func(tx Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
 // NonceStore keeps the nonces of HTTP Digest challenges so that each is
 // accepted once, by any server sharing the store.
 type NonceStore interface {

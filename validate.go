@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // validationError builds the error every validator returns:
@@ -89,27 +91,34 @@ func IsObjectID(s string) bool {
 
 // IsUUID reports whether s is a UUID in canonical 8-4-4-4-12 hexadecimal
 // form, in either letter case. Version and variant bits are not checked.
-func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+func IsUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 const exportBucketSubject = "Export Bucket name"
+
+// invalidFor is the validation error of value for reason, or nil when
+// there is no reason.
+func invalidFor(code, subject, value, reason string) error {
+	if reason == "" {
+		return nil
+	}
+	return validationError(code, subject, value, reason)
+}
+
+// bucketCharacterProblem is what is wrong with the characters of a bucket
+// or container name: it may hold lowercase letters, numbers and the given
+// punctuation (allowed says all of that in words) and must begin and end
+// with a lowercase letter or a number.
+func bucketCharacterProblem(name, punctuation, allowed string) string {
+	if c, bad := validationFirstInvalid(name, func(c rune) bool {
+		return validationIsLowerOrDigit(c) || strings.ContainsRune(punctuation, c)
+	}); bad {
+		return fmt.Sprintf("must contain only %s, not %q", allowed, string(c))
+	}
+	if !validationIsLowerOrDigit(rune(name[0])) || !validationIsLowerOrDigit(rune(name[len(name)-1])) {
+		return "must begin and end with a lowercase letter or a number"
+	}
+	return ""
+}
 
 // S3 reserves these prefixes and suffixes for its own naming schemes (IDN
 // punycode, internal hosts, documentation examples, access point aliases,
@@ -123,23 +132,15 @@ var (
 // ValidateS3BucketName checks name against the Amazon S3 naming rules for
 // general purpose buckets. It fails with EXPORT_BUCKET_NAME_INVALID.
 func ValidateS3BucketName(name string) error {
-	if reason := s3BucketNameProblem(name); reason != "" {
-		return validationError(CodeExportBucketNameInvalid, exportBucketSubject, name, reason)
-	}
-	return nil
+	return invalidFor(CodeExportBucketNameInvalid, exportBucketSubject, name, s3BucketNameProblem(name))
 }
 
 func s3BucketNameProblem(name string) string {
 	if n := utf8.RuneCountInString(name); n < 3 || n > 63 {
 		return fmt.Sprintf("must be between 3 and 63 characters long, not %d", n)
 	}
-	if c, bad := validationFirstInvalid(name, func(c rune) bool {
-		return validationIsLowerOrDigit(c) || c == '.' || c == '-'
-	}); bad {
-		return fmt.Sprintf("must contain only lowercase letters, numbers, dots (.) and hyphens (-), not %q", string(c))
-	}
-	if !validationIsLowerOrDigit(rune(name[0])) || !validationIsLowerOrDigit(rune(name[len(name)-1])) {
-		return "must begin and end with a lowercase letter or a number"
+	if p := bucketCharacterProblem(name, ".-", "lowercase letters, numbers, dots (.) and hyphens (-)"); p != "" {
+		return p
 	}
 	if strings.Contains(name, "..") {
 		return "must not contain two adjacent dots"
@@ -174,10 +175,7 @@ var gcsLookAlikes = strings.NewReplacer("0", "o", "1", "l", "3", "e")
 // Names with dots are domain names to Cloud Storage, so an empty
 // dot-separated component (two adjacent dots) is refused as well.
 func ValidateGCSBucketName(name string) error {
-	if reason := gcsBucketNameProblem(name); reason != "" {
-		return validationError(CodeExportBucketNameInvalid, exportBucketSubject, name, reason)
-	}
-	return nil
+	return invalidFor(CodeExportBucketNameInvalid, exportBucketSubject, name, gcsBucketNameProblem(name))
 }
 
 func gcsBucketNameProblem(name string) string {
@@ -191,13 +189,8 @@ func gcsBucketNameProblem(name string) string {
 	case n > 63 && !hasDot:
 		return fmt.Sprintf("must be at most 63 characters long unless it contains dots, not %d", n)
 	}
-	if c, bad := validationFirstInvalid(name, func(c rune) bool {
-		return validationIsLowerOrDigit(c) || c == '-' || c == '_' || c == '.'
-	}); bad {
-		return fmt.Sprintf("must contain only lowercase letters, numbers, dashes (-), underscores (_) and dots (.), not %q", string(c))
-	}
-	if !validationIsLowerOrDigit(rune(name[0])) || !validationIsLowerOrDigit(rune(name[len(name)-1])) {
-		return "must begin and end with a lowercase letter or a number"
+	if p := bucketCharacterProblem(name, "-_.", "lowercase letters, numbers, dashes (-), underscores (_) and dots (.)"); p != "" {
+		return p
 	}
 	if hasDot {
 		for _, part := range strings.Split(name, ".") {
@@ -224,23 +217,15 @@ func gcsBucketNameProblem(name string) string {
 // ValidateAzureContainerName checks name against the Azure Blob Storage
 // container naming rules. It fails with EXPORT_BUCKET_NAME_INVALID.
 func ValidateAzureContainerName(name string) error {
-	if reason := azureContainerNameProblem(name); reason != "" {
-		return validationError(CodeExportBucketNameInvalid, exportBucketSubject, name, reason)
-	}
-	return nil
+	return invalidFor(CodeExportBucketNameInvalid, exportBucketSubject, name, azureContainerNameProblem(name))
 }
 
 func azureContainerNameProblem(name string) string {
 	if n := utf8.RuneCountInString(name); n < 3 || n > 63 {
 		return fmt.Sprintf("must be between 3 and 63 characters long, not %d", n)
 	}
-	if c, bad := validationFirstInvalid(name, func(c rune) bool {
-		return validationIsLowerOrDigit(c) || c == '-'
-	}); bad {
-		return fmt.Sprintf("must contain only lowercase letters, numbers and hyphens (-), not %q", string(c))
-	}
-	if !validationIsLowerOrDigit(rune(name[0])) || !validationIsLowerOrDigit(rune(name[len(name)-1])) {
-		return "must begin and end with a lowercase letter or a number"
+	if p := bucketCharacterProblem(name, "-", "lowercase letters, numbers and hyphens (-)"); p != "" {
+		return p
 	}
 	if strings.Contains(name, "--") {
 		return "must not contain consecutive hyphens"
@@ -334,10 +319,7 @@ var iamRoleResource = regexp.MustCompile(`^((?:[\w+=,.@-]+/)*)([\w+=,.@-]+)$`)
 // role name of 1 to 64 characters from [A-Za-z0-9_+=,.@-] and a path of at
 // most 512 characters. It fails with INVALID_IAM_ROLE_ARN.
 func ValidateIAMRoleARN(arn string) error {
-	if reason := iamRoleARNProblem(arn); reason != "" {
-		return validationError(CodeInvalidIAMRoleARN, "IAM role ARN", arn, reason)
-	}
-	return nil
+	return invalidFor(CodeInvalidIAMRoleARN, "IAM role ARN", arn, iamRoleARNProblem(arn))
 }
 
 func iamRoleARNProblem(arn string) string {
@@ -386,10 +368,7 @@ func iamRoleARNProblem(arn string) string {
 // characters, not blank, made of letters, numbers, spaces, periods (.),
 // underscores (_), parentheses and hyphens (-). It fails with INVALID_GROUP_NAME.
 func ValidateProjectName(name string) error {
-	if reason := projectNameProblem(name); reason != "" {
-		return validationError(CodeInvalidGroupName, "Project name", name, reason)
-	}
-	return nil
+	return invalidFor(CodeInvalidGroupName, "Project name", name, projectNameProblem(name))
 }
 
 func projectNameProblem(name string) string {

@@ -57,6 +57,13 @@ func (c *adminCmd) need(name string, value *string) {
 	c.needed = append(c.needed, neededFlag{name, value})
 }
 
+// required adds a string flag that must be given.
+func (c *adminCmd) required(name, usage string) *string {
+	v := c.fs.String(name, "", usage)
+	c.need(name, v)
+	return v
+}
+
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		fmt.Fprint(stderr, adminUsage)
@@ -123,11 +130,17 @@ type orgJSON struct {
 	Created string `json:"created"`
 }
 
+func newOrgJSON(o *snapexport.Organization) orgJSON { return orgJSON{o.ID, o.Name, ts(o.CreatedAt)} }
+
 type projectJSON struct {
 	ID      string `json:"id"`
 	OrgID   string `json:"orgId"`
 	Name    string `json:"name"`
 	Created string `json:"created"`
+}
+
+func newProjectJSON(p *snapexport.Project) projectJSON {
+	return projectJSON{p.ID, p.OrgID, p.Name, ts(p.CreatedAt)}
 }
 
 type principalJSON struct {
@@ -138,6 +151,14 @@ type principalJSON struct {
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description"`
 	Created     string `json:"created"`
+}
+
+func apiKeyPrincipalJSON(k *snapexport.APIKey) principalJSON {
+	return principalJSON{ID: k.ID, OrgID: k.OrgID, PublicKey: k.PublicKey, Description: k.Description, Created: ts(k.CreatedAt)}
+}
+
+func serviceAccountPrincipalJSON(sa *snapexport.ServiceAccount) principalJSON {
+	return principalJSON{ID: sa.ID, OrgID: sa.OrgID, ClientID: sa.ClientID, Name: sa.Name, Description: sa.Description, Created: ts(sa.CreatedAt)}
 }
 
 type roleJSON struct {
@@ -180,6 +201,15 @@ func (l *labelList) Set(s string) error {
 
 func ts(t interface{ Format(string) string }) string { return t.Format("2006-01-02T15:04:05Z") }
 
+// jsonList converts what a command lists; an empty list prints as [].
+func jsonList[T, J any](items []T, convert func(T) J) []J {
+	out := make([]J, 0, len(items))
+	for _, item := range items {
+		out = append(out, convert(item))
+	}
+	return out
+}
+
 // principalFlags adds --public-key and --client-id.
 func principalFlags(c *adminCmd) *service.PrincipalRef {
 	ref := &service.PrincipalRef{}
@@ -190,14 +220,13 @@ func principalFlags(c *adminCmd) *service.PrincipalRef {
 
 var adminCommands = map[string]func(*adminCmd){
 	"org create": func(c *adminCmd) {
-		name := c.fs.String("name", "", "organization name")
-		c.need("name", name)
+		name := c.required("name", "organization name")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			o, err := srv.Service.CreateOrganization(ctx, *name)
 			if err != nil {
 				return nil, err
 			}
-			return orgJSON{o.ID, o.Name, ts(o.CreatedAt)}, nil
+			return newOrgJSON(o), nil
 		}
 		c.text = func(w io.Writer, v any) {
 			o := v.(orgJSON)
@@ -207,11 +236,7 @@ var adminCommands = map[string]func(*adminCmd){
 	"org list": func(c *adminCmd) {
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			orgs, err := srv.Service.Organizations(ctx)
-			out := []orgJSON{}
-			for _, o := range orgs {
-				out = append(out, orgJSON{o.ID, o.Name, ts(o.CreatedAt)})
-			}
-			return out, err
+			return jsonList(orgs, newOrgJSON), err
 		}
 		c.text = func(w io.Writer, v any) {
 			for _, o := range v.([]orgJSON) {
@@ -220,16 +245,14 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"project create": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		name := c.fs.String("name", "", "project name")
-		c.need("org", org)
-		c.need("name", name)
+		org := c.required("org", "organization id")
+		name := c.required("name", "project name")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			p, err := srv.Service.CreateProject(ctx, nil, *org, *name)
 			if err != nil {
 				return nil, err
 			}
-			return projectJSON{p.ID, p.OrgID, p.Name, ts(p.CreatedAt)}, nil
+			return newProjectJSON(p), nil
 		}
 		c.text = func(w io.Writer, v any) {
 			p := v.(projectJSON)
@@ -237,15 +260,10 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"project list": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		c.need("org", org)
+		org := c.required("org", "organization id")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			ps, err := srv.Service.OrgProjects(ctx, *org)
-			out := []projectJSON{}
-			for _, p := range ps {
-				out = append(out, projectJSON{p.ID, p.OrgID, p.Name, ts(p.CreatedAt)})
-			}
-			return out, err
+			return jsonList(ps, newProjectJSON), err
 		}
 		c.text = func(w io.Writer, v any) {
 			for _, p := range v.([]projectJSON) {
@@ -254,14 +272,12 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"cluster create": func(c *adminCmd) {
-		group := c.fs.String("group", "", "project id")
-		name := c.fs.String("name", "", "cluster name")
+		group := c.required("group", "project id")
+		name := c.required("name", "cluster name")
 		shards := c.fs.String("shards", "", "comma-separated shard replica-set names of a sharded cluster; none for a replica set")
 		version := c.fs.String("mongodb-version", service.DefaultMongoDBVersion, "MongoDB version (x.y.z)")
 		var labels labelList
 		c.fs.Var(&labels, "label", "label key=value (repeatable)")
-		c.need("group", group)
-		c.need("name", name)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels}
 			if *shards != "" {
@@ -279,18 +295,13 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"cluster list": func(c *adminCmd) {
-		group := c.fs.String("group", "", "project id")
-		c.need("group", group)
+		group := c.required("group", "project id")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			if _, err := srv.Service.Project(ctx, *group); err != nil {
 				return nil, err
 			}
 			cls, _, err := srv.Service.Clusters(ctx, *group, snapexport.Page{})
-			out := []clusterJSON{}
-			for _, cl := range cls {
-				out = append(out, newClusterJSON(cl))
-			}
-			return out, err
+			return jsonList(cls, newClusterJSON), err
 		}
 		c.text = func(w io.Writer, v any) {
 			for _, cl := range v.([]clusterJSON) {
@@ -299,51 +310,25 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"apikey create": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		desc := c.fs.String("description", "", "description")
-		var roles roleList
-		c.fs.Var(&roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
-		c.need("org", org)
+		org, desc, roles := newPrincipalFlags(c)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			return srv.Service.CreateAPIKey(ctx, *org, *desc, roles)
+			return srv.Service.CreateAPIKey(ctx, *org, *desc, *roles)
 		}
 		c.text = func(w io.Writer, v any) {
 			k := v.(service.Credentials)
 			fmt.Fprintf(w, "API key created; the private key is shown once.\n  public key:  %s\n  private key: %s\n", k.PublicKey, k.PrivateKey)
 		}
 	},
-	"apikey list": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		c.need("org", org)
-		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			keys, err := srv.Service.APIKeys(ctx, *org)
-			out := []principalJSON{}
-			for _, k := range keys {
-				out = append(out, principalJSON{ID: k.ID, OrgID: k.OrgID, PublicKey: k.PublicKey, Description: k.Description, Created: ts(k.CreatedAt)})
-			}
-			return out, err
-		}
-		c.text = printPrincipals
-	},
+	"apikey list": func(c *adminCmd) { listPrincipals(c, (*service.Service).APIKeys, apiKeyPrincipalJSON) },
 	"apikey delete": func(c *adminCmd) {
-		ref := &service.PrincipalRef{}
-		c.fs.StringVar(&ref.PublicKey, "public-key", "", "public key of the API key")
-		c.need("public-key", &ref.PublicKey)
-		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
-		}
-		c.text = func(w io.Writer, v any) { fmt.Fprintln(w, "API key deleted") }
+		var ref service.PrincipalRef
+		deletePrincipal(c, &ref, &ref.PublicKey, "public-key", "API key", "public key of the API key")
 	},
 	"serviceaccount create": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		name := c.fs.String("name", "", "name")
-		desc := c.fs.String("description", "", "description")
-		var roles roleList
-		c.fs.Var(&roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
-		c.need("org", org)
-		c.need("name", name)
+		org, desc, roles := newPrincipalFlags(c)
+		name := c.required("name", "name")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			return srv.CreateServiceAccount(ctx, *org, *name, *desc, roles)
+			return srv.CreateServiceAccount(ctx, *org, *name, *desc, *roles)
 		}
 		c.text = func(w io.Writer, v any) {
 			k := v.(service.Credentials)
@@ -351,26 +336,11 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 	},
 	"serviceaccount list": func(c *adminCmd) {
-		org := c.fs.String("org", "", "organization id")
-		c.need("org", org)
-		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			sas, err := srv.Service.ServiceAccounts(ctx, *org)
-			out := []principalJSON{}
-			for _, sa := range sas {
-				out = append(out, principalJSON{ID: sa.ID, OrgID: sa.OrgID, ClientID: sa.ClientID, Name: sa.Name, Description: sa.Description, Created: ts(sa.CreatedAt)})
-			}
-			return out, err
-		}
-		c.text = printPrincipals
+		listPrincipals(c, (*service.Service).ServiceAccounts, serviceAccountPrincipalJSON)
 	},
 	"serviceaccount delete": func(c *adminCmd) {
-		ref := &service.PrincipalRef{}
-		c.fs.StringVar(&ref.ClientID, "client-id", "", "client id of the service account")
-		c.need("client-id", &ref.ClientID)
-		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
-		}
-		c.text = func(w io.Writer, v any) { fmt.Fprintln(w, "service account deleted") }
+		var ref service.PrincipalRef
+		deletePrincipal(c, &ref, &ref.ClientID, "client-id", "service account", "client id of the service account")
 	},
 	"role assign":   func(c *adminCmd) { roleChange(c, true) },
 	"role unassign": func(c *adminCmd) { roleChange(c, false) },
@@ -381,11 +351,42 @@ var adminCommands = map[string]func(*adminCmd){
 	},
 }
 
+// newPrincipalFlags adds the flags of a new API key or service account:
+// its organization (required), description and organization roles.
+func newPrincipalFlags(c *adminCmd) (org, desc *string, roles *roleList) {
+	org = c.required("org", "organization id")
+	desc = c.fs.String("description", "", "description")
+	roles = &roleList{}
+	c.fs.Var(roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
+	return org, desc, roles
+}
+
+// listPrincipals sets c up to list an organization's API keys or service
+// accounts.
+func listPrincipals[T any](c *adminCmd, list func(*service.Service, context.Context, string) ([]T, error), convert func(T) principalJSON) {
+	org := c.required("org", "organization id")
+	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+		items, err := list(srv.Service, ctx, *org)
+		return jsonList(items, convert), err
+	}
+	c.text = printPrincipals
+}
+
+// deletePrincipal sets c up to delete the API key or service account that
+// the required flag, which sets key (a field of ref), names.
+func deletePrincipal(c *adminCmd, ref *service.PrincipalRef, key *string, flagName, noun, usage string) {
+	c.fs.StringVar(key, flagName, "", usage)
+	c.need(flagName, key)
+	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+		return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
+	}
+	c.text = func(w io.Writer, v any) { fmt.Fprintln(w, noun+" deleted") }
+}
+
 func roleChange(c *adminCmd, assign bool) {
 	ref := principalFlags(c)
 	project := c.fs.String("project", "", "project id (omit for an organization role)")
-	role := c.fs.String("role", "", "role name")
-	c.need("role", role)
+	role := c.required("role", "role name")
 	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 		r := snapexport.Role(strings.ToUpper(*role))
 		var err error
@@ -404,11 +405,7 @@ func roleChange(c *adminCmd, assign bool) {
 
 func listRoles(ctx context.Context, srv *server.Server, ref service.PrincipalRef) (any, error) {
 	ras, err := srv.Service.Roles(ctx, ref)
-	out := []roleJSON{}
-	for _, ra := range ras {
-		out = append(out, roleJSON{ra.OrgID, ra.ProjectID, string(ra.Role)})
-	}
-	return out, err
+	return jsonList(ras, func(ra snapexport.RoleAssignment) roleJSON { return roleJSON{ra.OrgID, ra.ProjectID, string(ra.Role)} }), err
 }
 
 func printRoles(w io.Writer, v any) {

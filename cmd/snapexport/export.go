@@ -56,6 +56,16 @@ func newExportCmd(name string, stderr io.Writer) *exportCmd {
 	return c
 }
 
+// run parses the flags, opens the installation and runs act on it.
+func (c *exportCmd) run(ctx context.Context, args []string, act func(*server.Server) error) error {
+	srv, err := c.open(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return act(srv)
+}
+
 // open parses the flags and opens the installation.
 func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, error) {
 	if err := parse(c.fs, args); err != nil {
@@ -138,26 +148,23 @@ func printJob(w io.Writer, asJSON bool, j *snapexport.ExportJob) error {
 
 func runExportCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newExportCmd("cancel", stderr)
-	srv, err := c.open(ctx, args)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	j, err := srv.Service.CancelExportJob(ctx, *c.group, *c.cluster, *c.exportID)
-	if err != nil {
-		return apiFailure("export cancel", err)
-	}
-	return printJob(stdout, *c.json, j)
+	return c.run(ctx, args, func(srv *server.Server) error {
+		j, err := srv.Service.CancelExportJob(ctx, *c.group, *c.cluster, *c.exportID)
+		if err != nil {
+			return apiFailure("export cancel", err)
+		}
+		return printJob(stdout, *c.json, j)
+	})
 }
 
 func runExportWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newExportCmd("watch", stderr)
 	interval := c.fs.Duration("interval", 500*time.Millisecond, "how often the job is read")
-	srv, err := c.open(ctx, args)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
+	return c.run(ctx, args, func(srv *server.Server) error { return watchExport(ctx, srv, c, *interval, stdout, stderr) })
+}
+
+// watchExport shows the job's progress until it ends.
+func watchExport(ctx context.Context, srv *server.Server, c *exportCmd, interval time.Duration, stdout, stderr io.Writer) error {
 	var bar *progressbar.ProgressBar
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
@@ -207,7 +214,7 @@ func runExportWatch(ctx context.Context, args []string, stdout, stderr io.Writer
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(*interval):
+		case <-time.After(interval):
 		}
 	}
 }
@@ -222,11 +229,12 @@ type verifyJSON struct {
 
 func runExportVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newExportCmd("verify", stderr)
-	srv, err := c.open(ctx, args)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
+	return c.run(ctx, args, func(srv *server.Server) error { return verifyExport(ctx, srv, c, stdout) })
+}
+
+// verifyExport reads the finished export back from its bucket and checks
+// it against the snapshot.
+func verifyExport(ctx context.Context, srv *server.Server, c *exportCmd, stdout io.Writer) error {
 	j, err := srv.Service.ExportJob(ctx, *c.group, *c.cluster, *c.exportID)
 	if err != nil {
 		return apiFailure("export verify", err)

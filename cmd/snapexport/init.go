@@ -32,6 +32,14 @@ type saCredsJSON struct {
 	ClientSecret string `json:"clientSecret"`
 }
 
+func newInitOutput(b *service.Bootstrap) initOutput {
+	return initOutput{
+		OrgID: b.Org.ID, GroupID: b.Project.ID,
+		APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
+		ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
+	}
+}
+
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
 	dataDir := fs.String("data", defaultDataDir, "data directory")
@@ -62,11 +70,7 @@ func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("initialize %s: %w", *dataDir, err)
 	}
-	out := initOutput{
-		OrgID: b.Org.ID, GroupID: b.Project.ID,
-		APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
-		ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
-	}
+	out := newInitOutput(b)
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(out)
 	}

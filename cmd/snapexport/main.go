@@ -103,26 +103,26 @@ func databaseFlag(fs *flag.FlagSet) *string {
 	return fs.String("database", "", "postgres:// URL of the database (default $SNAPEXPORT_DATABASE, else SQLite in the data directory)")
 }
 
-// database resolves the store setting: the flag, else the environment,
-// else the configuration file's.
+// database resolves the store setting: the flag, else
+// $SNAPEXPORT_DATABASE, else the configuration file's.
 func database(flagValue, fileValue string) string {
-	if flagValue != "" {
-		return flagValue
-	}
-	if env := os.Getenv("SNAPEXPORT_DATABASE"); env != "" {
-		return env
-	}
-	return fileValue
+	return setting(flagValue, "SNAPEXPORT_DATABASE", fileValue)
 }
 
 // snapshotStoreURL resolves the snapshot store setting as database does:
 // the flag, else $SNAPEXPORT_SNAPSHOT_STORE, else the file's.
 func snapshotStoreURL(flagValue, fileValue string) string {
+	return setting(flagValue, "SNAPEXPORT_SNAPSHOT_STORE", fileValue)
+}
+
+// setting is the first of a flag's value, the environment variable env and
+// the configuration file's value that is set.
+func setting(flagValue, env, fileValue string) string {
 	if flagValue != "" {
 		return flagValue
 	}
-	if env := os.Getenv("SNAPEXPORT_SNAPSHOT_STORE"); env != "" {
-		return env
+	if v := os.Getenv(env); v != "" {
+		return v
 	}
 	return fileValue
 }

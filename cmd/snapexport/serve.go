@@ -30,11 +30,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
 	}
 	if b != nil {
-		printCredentials(stdout, initOutput{
-			OrgID: b.Org.ID, GroupID: b.Project.ID,
-			APIKey:         apiKeyJSON{PublicKey: b.APIKey.PublicKey, PrivateKey: b.APIKey.PrivateKey},
-			ServiceAccount: saCredsJSON{ClientID: b.ServiceAccount.ClientID, ClientSecret: b.ServiceAccount.ClientSecret},
-		})
+		printCredentials(stdout, newInitOutput(b))
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/bytecount"
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
@@ -110,7 +111,7 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 // so far when it is an archive.
 type openedDump struct {
 	dump.Source
-	read   *countingReader
+	read   *bytecount.Reader
 	closer io.Closer
 }
 
@@ -120,17 +121,6 @@ func (d *openedDump) Close() error {
 		err = errors.Join(err, d.closer.Close())
 	}
 	return err
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // openDump opens the dump the flags name and its size in bytes (-1 when
@@ -163,7 +153,7 @@ func openDump(archive, dir string) (*openedDump, int64, error) {
 			size = fi.Size()
 		}
 	}
-	counter := &countingReader{r: f}
+	counter := &bytecount.Reader{R: f}
 	src, err := dump.OpenArchive(counter, archive)
 	if err != nil {
 		if f != os.Stdin {
@@ -203,7 +193,7 @@ func (ip *importProgress) update(d *openedDump) func(snapshotstore.Progress) {
 	return func(p snapshotstore.Progress) {
 		ip.p, ip.read = p, p.Bytes
 		if d.read != nil {
-			ip.read = d.read.n
+			ip.read = d.read.N
 		}
 		if ip.bar != nil {
 			ip.bar.Describe(fmt.Sprintf("importing: %d collections, %d documents", p.Collections, p.Documents))

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/service"
 )
@@ -81,13 +83,7 @@ func listRoles(c *call) (*response, error) {
 	return ok(v)
 }
 
-func (c *call) roleID() (string, error) {
-	id := c.r.PathValue("roleId")
-	if !snapexport.IsObjectID(id) {
-		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter roleId has an invalid value %s.", id)
-	}
-	return id, nil
-}
+func (c *call) roleID() (string, error) { return c.pathParameter("roleId", snapexport.IsObjectID) }
 
 func getRole(c *call) (*response, error) {
 	id, err := c.roleID()
@@ -104,10 +100,14 @@ func getRole(c *call) (*response, error) {
 var roleReadOnly = []string{"_id", "roleId", "atlasAWSAccountArn", "atlasAssumedRoleExternalId", "authorizedDate", "createdDate",
 	"featureUsages", "gcpServiceAccountForAtlas", "lastUpdatedDate", "status"}
 
-// roleInput reads a create (authorize false) or authorize request.
-func roleInput(o object, authorize bool) (service.RoleInput, error) {
+// roleInput reads the body of a create (authorize false) or authorize
+// request.
+func roleInput(r *http.Request, authorize bool) (service.RoleInput, error) {
 	var in service.RoleInput
-	var err error
+	o, err := readObject(r)
+	if err != nil {
+		return in, err
+	}
 	if in.Provider, err = o.provider("providerName", snapexport.CloudProviders); err != nil {
 		return in, err
 	}
@@ -141,11 +141,7 @@ func roleInput(o object, authorize bool) (service.RoleInput, error) {
 }
 
 func createRole(c *call) (*response, error) {
-	o, err := readObject(c.r)
-	if err != nil {
-		return nil, err
-	}
-	in, err := roleInput(o, false)
+	in, err := roleInput(c.r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +157,7 @@ func authorizeRole(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
-	if err != nil {
-		return nil, err
-	}
-	in, err := roleInput(o, true)
+	in, err := roleInput(c.r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +173,7 @@ func deauthorizeRole(c *call) (*response, error) {
 	switch provider {
 	case snapexport.AWS, snapexport.Azure, snapexport.GCP:
 	default:
-		return nil, snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(provider))
+		return nil, invalidPathParameter("cloudProvider", string(provider))
 	}
 	id, err := c.roleID()
 	if err != nil {

@@ -84,35 +84,26 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 
 // clusterName is the path's cluster name, or INVALID_PATH_PARAMETER.
 func (c *call) clusterName() (string, error) {
-	name := c.r.PathValue("clusterName")
-	if !snapexport.ValidClusterName(name) {
-		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter clusterName has an invalid value %s.", name)
-	}
-	return name, nil
+	return c.pathParameter("clusterName", snapexport.ValidClusterName)
 }
 
-func listClusters(c *call) (*response, error) {
-	p, err := parsePagination(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	clusters, total, err := c.srv.Service.Clusters(c.r.Context(), c.project.ID, p.page())
-	if err != nil {
-		return nil, err
-	}
-	views := make([]clusterView, len(clusters))
-	for i, cl := range clusters {
-		views[i] = c.clusterView(cl)
-	}
-	return c.list(p, views, len(views), total), nil
-}
-
-func getCluster(c *call) (*response, error) {
+// cluster loads the cluster of the path.
+func (c *call) cluster() (*snapexport.Cluster, error) {
 	name, err := c.clusterName()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := c.srv.Service.Cluster(c.r.Context(), c.project.ID, name)
+	return c.srv.Service.Cluster(c.r.Context(), c.project.ID, name)
+}
+
+func listClusters(c *call) (*response, error) {
+	return listPage(c, c.clusterView, func(page snapexport.Page) ([]*snapexport.Cluster, int, error) {
+		return c.srv.Service.Clusters(c.r.Context(), c.project.ID, page)
+	})
+}
+
+func getCluster(c *call) (*response, error) {
+	cl, err := c.cluster()
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +136,7 @@ func newScheduleView(cl *snapexport.Cluster) scheduleView {
 }
 
 func getSchedule(c *call) (*response, error) {
-	name, err := c.clusterName()
-	if err != nil {
-		return nil, err
-	}
-	cl, err := c.srv.Service.Cluster(c.r.Context(), c.project.ID, name)
+	cl, err := c.cluster()
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +154,8 @@ func updateSchedule(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
+	o, err := readAttributes(c.r, []string{"autoExportEnabled", "export", "useOrgAndGroupNamesInExportPrefix"}, scheduleReadOnly)
 	if err != nil {
-		return nil, err
-	}
-	if err := o.only([]string{"autoExportEnabled", "export", "useOrgAndGroupNamesInExportPrefix"}, scheduleReadOnly); err != nil {
 		return nil, err
 	}
 	var in service.ScheduleInput

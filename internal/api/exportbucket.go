@@ -50,19 +50,10 @@ func (c *call) bucketProviders() []snapexport.CloudProvider {
 }
 
 func listBuckets(c *call) (*response, error) {
-	p, err := parsePagination(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	buckets, total, err := c.srv.Service.ListBuckets(c.r.Context(), c.project.ID, c.bucketProviders(), p.page(), c.pass())
-	if err != nil {
-		return nil, err
-	}
-	views := make([]bucketView, len(buckets))
-	for i, b := range buckets {
-		views[i] = newBucketView(b, false)
-	}
-	return c.list(p, views, len(views), total), nil
+	return listPage(c, func(b *snapexport.ExportBucket) bucketView { return newBucketView(b, false) },
+		func(page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+			return c.srv.Service.ListBuckets(c.r.Context(), c.project.ID, c.bucketProviders(), page, c.pass())
+		})
 }
 
 // bucket loads the bucket of the path, hiding other providers' buckets
@@ -72,9 +63,9 @@ func (c *call) bucket() (*snapexport.ExportBucket, error) { return c.bucketOf(c.
 // bucketOf loads the bucket of the path; unless anyProvider is set, only
 // an AWS bucket is found.
 func (c *call) bucketOf(anyProvider bool) (*snapexport.ExportBucket, error) {
-	id := c.r.PathValue("exportBucketId")
-	if !snapexport.IsObjectID(id) {
-		return nil, snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter exportBucketId has an invalid value %s.", id)
+	id, err := c.pathParameter("exportBucketId", snapexport.IsObjectID)
+	if err != nil {
+		return nil, err
 	}
 	var providers []snapexport.CloudProvider
 	if !anyProvider {
@@ -92,11 +83,7 @@ func getBucket(c *call) (*response, error) {
 }
 
 func createBucket(c *call) (*response, error) {
-	o, err := readObject(c.r)
-	if err != nil {
-		return nil, err
-	}
-	in, err := c.bucketInput(o)
+	in, err := c.bucketInput()
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +98,16 @@ var bucketReadOnly = []string{"_id", "id", "region", "links", "tenantId"}
 
 // bucketInput reads a create body by the schema of the call's version:
 // AWS only for 2023-01-01 and v1.0, discriminated by cloudProvider after.
-func (c *call) bucketInput(o object) (service.BucketInput, error) {
+func (c *call) bucketInput() (service.BucketInput, error) {
 	var in service.BucketInput
+	o, err := readObject(c.r)
+	if err != nil {
+		return in, err
+	}
 	providers := snapexport.CloudProviders
 	if !c.multiCloud() {
 		providers = []snapexport.CloudProvider{snapexport.AWS}
 	}
-	var err error
 	if in.Provider, err = o.provider("cloudProvider", providers); err != nil {
 		return in, err
 	}
@@ -160,11 +150,8 @@ func updateBucket(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
+	o, err := readAttributes(c.r, []string{"requirePrivateNetworking"}, append(bucketReadOnly, "bucketName", "cloudProvider", "iamRoleId", "roleId", "serviceUrl"))
 	if err != nil {
-		return nil, err
-	}
-	if err := o.only([]string{"requirePrivateNetworking"}, append(bucketReadOnly, "bucketName", "cloudProvider", "iamRoleId", "roleId", "serviceUrl")); err != nil {
 		return nil, err
 	}
 	require, _, err := o.boolean("requirePrivateNetworking", true)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -61,31 +62,35 @@ func listExportJobs(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := parsePagination(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	jobs, total, err := c.srv.Service.ExportJobs(c.r.Context(), c.project.ID, name, p.page())
-	if err != nil {
-		return nil, err
-	}
-	views := make([]exportJobView, len(jobs))
-	for i, j := range jobs {
-		views[i] = newExportJobView(j)
-	}
-	return c.list(p, views, len(views), total), nil
+	return listPage(c, newExportJobView, func(page snapexport.Page) ([]*snapexport.ExportJob, int, error) {
+		return c.srv.Service.ExportJobs(c.r.Context(), c.project.ID, name, page)
+	})
 }
 
-func getExportJob(c *call) (*response, error) {
-	name, err := c.clusterName()
-	if err != nil {
-		return nil, err
+var (
+	getExportJob = exportJobHandler((*service.Service).ExportJob)
+	// cancelExportJob asks an export job to stop (snapexport's own
+	// operation: Atlas has no way to stop an export) and answers the job as
+	// it is then: still Queued or InProgress until its runner ends it as
+	// Cancelled, as cancellation is asynchronous. An ended job is answered
+	// unchanged.
+	cancelExportJob = exportJobHandler((*service.Service).CancelExportJob)
+)
+
+// exportJobHandler serves an operation on the export job of the path: act
+// reads or changes it, and the job it returns is the answer.
+func exportJobHandler(act func(s *service.Service, ctx context.Context, projectID, clusterName, id string) (*snapexport.ExportJob, error)) func(*call) (*response, error) {
+	return func(c *call) (*response, error) {
+		name, err := c.clusterName()
+		if err != nil {
+			return nil, err
+		}
+		j, err := act(c.srv.Service, c.r.Context(), c.project.ID, name, c.r.PathValue("exportId"))
+		if err != nil {
+			return nil, err
+		}
+		return ok(newExportJobView(j))
 	}
-	j, err := c.srv.Service.ExportJob(c.r.Context(), c.project.ID, name, c.r.PathValue("exportId"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(newExportJobView(j))
 }
 
 // createExportJob reads DiskBackupExportJobRequest. Malformed ids in the
@@ -96,11 +101,8 @@ func createExportJob(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
+	o, err := readAttributes(c.r, []string{"customData", "exportBucketId", "snapshotId"}, []string{"links"})
 	if err != nil {
-		return nil, err
-	}
-	if err := o.only([]string{"customData", "exportBucketId", "snapshotId"}, []string{"links"}); err != nil {
 		return nil, err
 	}
 	in := service.ExportJobInput{ProjectID: c.project.ID, ClusterName: name}
@@ -161,20 +163,4 @@ func (o object) labels(name string) ([]snapexport.Label, error) {
 		out = append(out, l)
 	}
 	return out, nil
-}
-
-// cancelExportJob asks an export job to stop (snapexport's own operation:
-// Atlas has no way to stop an export) and answers the job as it is then:
-// still Queued or InProgress until its runner ends it as Cancelled, as
-// cancellation is asynchronous. An ended job is answered unchanged.
-func cancelExportJob(c *call) (*response, error) {
-	name, err := c.clusterName()
-	if err != nil {
-		return nil, err
-	}
-	j, err := c.srv.Service.CancelExportJob(c.r.Context(), c.project.ID, name, c.r.PathValue("exportId"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(newExportJobView(j))
 }

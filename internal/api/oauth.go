@@ -67,10 +67,6 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok, err := s.Auth.IssueToken(r.Context(), id, secret)
-	if errors.Is(err, auth.ErrInvalidClient) {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
-		return
-	}
 	if err != nil {
 		s.oauthFailure(w, r, "issue token", err)
 		return
@@ -92,12 +88,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The token parameter is required.")
 		return
 	}
-	err := s.Auth.RevokeToken(r.Context(), id, secret, token)
-	if errors.Is(err, auth.ErrInvalidClient) {
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
-		return
-	}
-	if err != nil {
+	if err := s.Auth.RevokeToken(r.Context(), id, secret, token); err != nil {
 		s.oauthFailure(w, r, "revoke token", err)
 		return
 	}
@@ -105,9 +96,14 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// oauthFailure answers a token or revoke request that failed on the server's
-// side: 503 while the database is unreachable, 500 otherwise.
+// oauthFailure answers a token or revoke request that failed: 401 for
+// credentials that are not a client's, and on the server's side 503 while
+// the database is unreachable, 500 otherwise.
 func (s *Server) oauthFailure(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, auth.ErrInvalidClient) {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
+		return
+	}
 	if s.Unavailable != nil && s.Unavailable(err) {
 		s.logger().WarnContext(r.Context(), what+": database unavailable", "err", err)
 		w.Header().Set("Retry-After", "1")

@@ -29,7 +29,7 @@ type privateEndpointHandlers struct{ provider snapexport.CloudProvider }
 
 func (h privateEndpointHandlers) check() error {
 	if h.provider != snapexport.AWS {
-		return snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter cloudProvider has an invalid value %s.", string(h.provider))
+		return invalidPathParameter("cloudProvider", string(h.provider))
 	}
 	return nil
 }
@@ -38,31 +38,18 @@ func (h privateEndpointHandlers) list(c *call) (*response, error) {
 	if err := h.check(); err != nil {
 		return nil, err
 	}
-	p, err := parsePagination(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	endpoints, total, err := c.srv.Service.PrivateEndpoints(c.r.Context(), c.project.ID, h.provider, p.page(), c.pass())
-	if err != nil {
-		return nil, err
-	}
-	views := make([]privateEndpointView, len(endpoints))
-	for i, e := range endpoints {
-		views[i] = newPrivateEndpointView(e)
-	}
-	return c.list(p, views, len(views), total), nil
+	return listPage(c, newPrivateEndpointView, func(page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
+		return c.srv.Service.PrivateEndpoints(c.r.Context(), c.project.ID, h.provider, page, c.pass())
+	})
 }
 
 func (h privateEndpointHandlers) create(c *call) (*response, error) {
 	if err := h.check(); err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
+	o, err := readAttributes(c.r, []string{"cloudProvider", "regionName", "vpcRegionName"},
+		[]string{"id", "status", "privateEndpointConnectionName", "errorMessage"})
 	if err != nil {
-		return nil, err
-	}
-	if err := o.only([]string{"cloudProvider", "regionName", "vpcRegionName"},
-		[]string{"id", "status", "privateEndpointConnectionName", "errorMessage"}); err != nil {
 		return nil, err
 	}
 	in := service.PrivateEndpointInput{Provider: h.provider}
@@ -90,11 +77,7 @@ func (h privateEndpointHandlers) endpointID(c *call) (string, error) {
 	if err := h.check(); err != nil {
 		return "", err
 	}
-	id := c.r.PathValue("endpointId")
-	if !snapexport.IsObjectID(id) {
-		return "", snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter endpointId has an invalid value %s.", id)
-	}
-	return id, nil
+	return c.pathParameter("endpointId", snapexport.IsObjectID)
 }
 
 func (h privateEndpointHandlers) get(c *call) (*response, error) {

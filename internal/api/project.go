@@ -20,19 +20,9 @@ func (c *call) projectView(p *snapexport.Project) projectView {
 }
 
 func listProjects(c *call) (*response, error) {
-	p, err := parsePagination(c.r.URL.Query())
-	if err != nil {
-		return nil, err
-	}
-	projects, total, err := c.srv.Service.ListProjects(c.r.Context(), c.principal, p.page())
-	if err != nil {
-		return nil, err
-	}
-	views := make([]projectView, len(projects))
-	for i, proj := range projects {
-		views[i] = c.projectView(proj)
-	}
-	return c.list(p, views, len(views), total), nil
+	return listPage(c, c.projectView, func(page snapexport.Page) ([]*snapexport.Project, int, error) {
+		return c.srv.Service.ListProjects(c.r.Context(), c.principal, page)
+	})
 }
 
 func getProject(c *call) (*response, error) {
@@ -40,14 +30,11 @@ func getProject(c *call) (*response, error) {
 }
 
 func createProject(c *call) (*response, error) {
-	o, err := readObject(c.r)
-	if err != nil {
-		return nil, err
-	}
 	// The Atlas Go SDK's Group model always serializes the read-only
 	// clusterCount and created (non-optional fields), so they are accepted
 	// and ignored, or the SDK's CreateGroup could never create a project.
-	if err := o.only([]string{"name", "orgId", "withDefaultAlertsSettings", "clusterCount", "created"}, []string{"id", "links"}); err != nil {
+	o, err := readAttributes(c.r, []string{"name", "orgId", "withDefaultAlertsSettings", "clusterCount", "created"}, []string{"id", "links"})
+	if err != nil {
 		return nil, err
 	}
 	name, err := o.string("name", true)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/unescapedjson"
 )
 
 // encode turns v into Atlas's wire form: keys in alphabetical order at every
@@ -39,17 +40,9 @@ func encode(v any, pretty bool) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// compact marshals v; SetEscapeHTML(false) keeps URLs in links readable as
-// Atlas prints them.
-func compact(tree any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(tree); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
+// compact marshals v, unescaped so that URLs in links read as Atlas
+// prints them.
+func compact(tree any) ([]byte, error) { return unescapedjson.Marshal(tree) }
 
 // writePretty reproduces Jackson's default pretty printer, which Atlas uses:
 // two-space indented objects with `"key" : value`, arrays on one line as

@@ -144,6 +144,33 @@ func (o object) only(writable, readOnly []string) error {
 	return nil
 }
 
+// readAttributes reads a JSON object body that may hold only the writable
+// attributes (see object.only).
+func readAttributes(r *http.Request, writable, readOnly []string) (object, error) {
+	o, err := readObject(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.only(writable, readOnly); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// pathParameter is the path's parameter name, or INVALID_PATH_PARAMETER
+// when valid rejects it.
+func (c *call) pathParameter(name string, valid func(string) bool) (string, error) {
+	v := c.r.PathValue(name)
+	if !valid(v) {
+		return "", invalidPathParameter(name, v)
+	}
+	return v, nil
+}
+
+func invalidPathParameter(name, value string) *snapexport.Error {
+	return snapexport.Errorf(snapexport.CodeInvalidPathParameter, "The path parameter %s has an invalid value %s.", name, value)
+}
+
 func missing(name string) *snapexport.Error {
 	return snapexport.Errorf(snapexport.CodeMissingAttribute, "The required attribute %s was not specified.", name)
 }

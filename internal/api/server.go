@@ -393,17 +393,36 @@ type listView struct {
 	TotalCount *int   `json:"totalCount,omitempty"`
 }
 
-// list builds a page of results with Atlas's self, previous and next links.
-func (c *call) list(p pagination, results any, n, total int) *response {
+// listPage answers one page of a paginated list: read fetches the page's
+// items and the list's total, view renders each item.
+func listPage[T, V any](c *call, view func(T) V, read func(snapexport.Page) ([]T, int, error)) (*response, error) {
+	p, err := parsePagination(c.r.URL.Query())
+	if err != nil {
+		return nil, err
+	}
+	items, total, err := read(p.page())
+	if err != nil {
+		return nil, err
+	}
+	return listOf(c, p, items, total, view), nil
+}
+
+// listOf renders the items of page p of a list of total items, each by
+// view, with Atlas's self, previous and next links.
+func listOf[T, V any](c *call, p pagination, items []T, total int, view func(T) V) *response {
 	u := c.baseURL() + c.r.URL.Path
 	links := []link{{Href: u + "?" + pageQuery(p.IncludeCount, "pageNum", p.PageNum, "itemsPerPage", p.ItemsPerPage), Rel: "self"}}
 	if p.PageNum > 1 {
 		links = append(links, link{Href: u + "?" + pageQuery(p.IncludeCount, "itemsPerPage", p.ItemsPerPage, "pageNum", p.PageNum-1), Rel: "previous"})
 	}
-	if (p.PageNum-1)*p.ItemsPerPage+n < total {
+	if (p.PageNum-1)*p.ItemsPerPage+len(items) < total {
 		links = append(links, link{Href: u + "?" + pageQuery(p.IncludeCount, "itemsPerPage", p.ItemsPerPage, "pageNum", p.PageNum+1), Rel: "next"})
 	}
-	v := listView{Links: links, Results: results}
+	views := make([]V, len(items))
+	for i, item := range items {
+		views[i] = view(item)
+	}
+	v := listView{Links: links, Results: views}
 	if p.IncludeCount {
 		v.TotalCount = &total
 	}

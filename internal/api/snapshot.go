@@ -145,11 +145,7 @@ func (h snapshotHandlers) list(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	views := make([]any, len(snaps))
-	for i, s := range snaps {
-		views[i] = c.snapshotView(s)
-	}
-	return c.list(p, views, len(views), total), nil
+	return listOf(c, p, snaps, total, c.snapshotView), nil
 }
 
 // listAt answers a point-in-time query: the latest snapshot taken at or
@@ -165,15 +161,15 @@ func (h snapshotHandlers) listAt(c *call, name string, p pagination, at time.Tim
 			best = s
 		}
 	}
-	views := []any{}
+	var page []*snapexport.Snapshot
 	total := 0
 	if best != nil {
 		total = 1
 		if p.PageNum == 1 {
-			views = append(views, c.snapshotView(best))
+			page = append(page, best)
 		}
 	}
-	return c.list(p, views, len(views), total), nil
+	return listOf(c, p, page, total, c.snapshotView), nil
 }
 
 // pointInTime reads the point-in-time selectors of the replica-set list:
@@ -237,11 +233,8 @@ func (h snapshotHandlers) update(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := readObject(c.r)
+	o, err := readAttributes(c.r, []string{"retentionUnit", "retentionValue"}, []string{"links"})
 	if err != nil {
-		return nil, err
-	}
-	if err := o.only([]string{"retentionUnit", "retentionValue"}, []string{"links"}); err != nil {
 		return nil, err
 	}
 	unit, err := o.string("retentionUnit", true)

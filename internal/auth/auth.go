@@ -186,11 +186,8 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 // authenticateClient returns the service account whose credentials are
 // given, or ErrInvalidClient.
 func (a *Authenticator) authenticateClient(ctx context.Context, clientID, clientSecret string) (*snapexport.ServiceAccount, error) {
-	var sa *snapexport.ServiceAccount
-	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		sa, err = tx.ServiceAccountByClientID(ctx, clientID)
-		return err
+	sa, err := snapexport.ReadValue(ctx, a.Store, func(tx snapexport.Tx) (*snapexport.ServiceAccount, error) {
+		return tx.ServiceAccountByClientID(ctx, clientID)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return nil, ErrInvalidClient

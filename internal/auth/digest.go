@@ -26,6 +26,8 @@ func parseDigest(header string) (c digestCredentials, ok bool) {
 	if !found {
 		return c, false
 	}
+	fields := map[string]*string{"username": &c.Username, "realm": &c.Realm, "nonce": &c.Nonce, "uri": &c.URI,
+		"response": &c.Response, "algorithm": &c.Algorithm, "qop": &c.QOP, "nc": &c.NC, "cnonce": &c.CNonce, "opaque": &c.Opaque}
 	for len(rest) > 0 {
 		rest = strings.TrimLeft(rest, " ,")
 		key, after, found := strings.Cut(rest, "=")
@@ -44,27 +46,8 @@ func parseDigest(header string) (c digestCredentials, ok bool) {
 			value, rest, _ = strings.Cut(after, ",")
 			value = strings.TrimSpace(value)
 		}
-		switch strings.ToLower(key) {
-		case "username":
-			c.Username = value
-		case "realm":
-			c.Realm = value
-		case "nonce":
-			c.Nonce = value
-		case "uri":
-			c.URI = value
-		case "response":
-			c.Response = value
-		case "algorithm":
-			c.Algorithm = value
-		case "qop":
-			c.QOP = value
-		case "nc":
-			c.NC = value
-		case "cnonce":
-			c.CNonce = value
-		case "opaque":
-			c.Opaque = value
+		if field, known := fields[strings.ToLower(key)]; known {
+			*field = value
 		}
 	}
 	return c, c.Username != "" && c.Nonce != "" && c.Response != ""

@@ -28,15 +28,13 @@ type nsState struct {
 }
 
 type archiveReader struct {
+	description
 	s      *stream
 	closer io.Closer
-	info   Info
-	colls  []Collection
 	states []*nsState
 	byNS   map[string]*nsState // by nsKey(db, collection)
 	key    []byte
 	cur    *nsState
-	notes  []string
 	err    error
 	done   bool
 }
@@ -59,7 +57,7 @@ func OpenArchive(r io.Reader, name string) (Source, error) {
 		return nil, err
 	}
 	a := &archiveReader{s: s, byNS: map[string]*nsState{},
-		info: Info{Format: "archive", Name: name, Gzip: gz}}
+		description: description{info: Info{Format: "archive", Name: name, Gzip: gz}}}
 	if err := a.readPrelude(); err != nil {
 		return nil, err
 	}
@@ -107,10 +105,7 @@ func (a *archiveReader) readPrelude() error {
 	if v := binary.LittleEndian.Uint32(magic[:]); v != ArchiveMagic {
 		return a.s.errAt(0, "", "unknown format: magic number 0x%08x is not the archive magic number 0x%08x", v, ArchiveMagic)
 	}
-	doc, term, start, err := a.s.readItem(true, "", "the prelude header")
-	if err == io.EOF {
-		return a.s.errAt(start, "", "truncated input: the archive ends after the magic number, before the prelude")
-	}
+	doc, term, start, err := a.readExpected("", "the prelude header", "after the magic number, before the prelude")
 	if err != nil {
 		return err
 	}
@@ -121,10 +116,7 @@ func (a *archiveReader) readPrelude() error {
 		return a.s.errAt(start, "", "invalid prelude header: %v", err)
 	}
 	for {
-		doc, term, start, err := a.s.readItem(true, "", "a prelude entry")
-		if err == io.EOF {
-			return a.s.errAt(start, "", "truncated input: the archive ends inside the prelude (no terminator)")
-		}
+		doc, term, start, err := a.readExpected("", "a prelude entry", "inside the prelude (no terminator)")
 		if err != nil {
 			return err
 		}
@@ -205,7 +197,7 @@ func (a *archiveReader) addPreludeCollection(doc bson.Raw, start int64) error {
 		st := &nsState{name: ns.String(), key: nsKey(ns), coll: -1, ns: ns}
 		a.states = append(a.states, st)
 		a.byNS[nsKey(ns)] = st
-		a.notes = append(a.notes, fmt.Sprintf("%s: ignoring the %q namespace of the archive (the oplog is not imported)", a.s.name, coll))
+		a.note("%s: ignoring the %q namespace of the archive (the oplog is not imported)", a.s.name, coll)
 		return nil
 	}
 	md, err := ParseMetadata([]byte(meta))
@@ -232,7 +224,7 @@ func (a *archiveReader) addPreludeCollection(doc bson.Raw, start int64) error {
 		st.name = db + "." + c.DataCollection
 		st.key = nsKey(Namespace{db, c.DataCollection})
 	case typ == TypeView && md.isViewsAsCollections():
-		a.notes = append(a.notes, fmt.Sprintf("%s: %s is a view dumped with --viewsAsCollections; reading it as a collection", a.s.name, ns))
+		a.note("%s: %s is a view dumped with --viewsAsCollections; reading it as a collection", a.s.name, ns)
 		c.Metadata.Type = TypeCollection
 	case typ == TypeView:
 		c.DataCollection = ""
@@ -247,15 +239,6 @@ func (a *archiveReader) addPreludeCollection(doc bson.Raw, start int64) error {
 	a.colls = append(a.colls, c)
 	a.states = append(a.states, st)
 	return nil
-}
-
-func (a *archiveReader) Info() Info      { return a.info }
-func (a *archiveReader) Notes() []string { return append([]string(nil), a.notes...) }
-
-func (a *archiveReader) Collections() []Collection {
-	out := make([]Collection, len(a.colls))
-	copy(out, a.colls)
-	return out
 }
 
 func (a *archiveReader) Close() error {
@@ -302,10 +285,7 @@ func (a *archiveReader) Next() (Namespace, bson.Raw, error) {
 			continue
 		}
 		st := a.cur
-		doc, term, start, err := a.s.readItem(true, st.name, "a document")
-		if err == io.EOF {
-			return a.fail(a.s.errAt(start, st.name, "truncated input: the archive ends inside a block (no terminator)"))
-		}
+		doc, term, start, err := a.readExpected(st.name, "a document", "inside a block (no terminator)")
 		if err != nil {
 			return a.fail(err)
 		}
@@ -325,6 +305,16 @@ func (a *archiveReader) Next() (Namespace, bson.Raw, error) {
 		c.Size += int64(len(doc))
 		return st.ns, doc, nil
 	}
+}
+
+// readExpected reads an item (see stream.readItem) that the archive must
+// have: an archive that ends before it is truncated, and ends says where.
+func (a *archiveReader) readExpected(ns, what, ends string) (doc []byte, isTerm bool, start int64, err error) {
+	doc, isTerm, start, err = a.s.readItem(true, ns, what)
+	if err == io.EOF {
+		err = a.s.errAt(start, ns, "truncated input: the archive ends %s", ends)
+	}
+	return doc, isTerm, start, err
 }
 
 // readHeader reads the header of the next block; io.EOF when the archive
@@ -405,10 +395,7 @@ func (a *archiveReader) readHeader() error {
 		return a.s.errAt(start, name, "CRC mismatch: the documents of the namespace have CRC-64 %d but its EOF header says %d", int64(st.crc), crc)
 	}
 	st.closed = true
-	_, term, tstart, err := a.s.readItem(true, name, "the terminator of an EOF block")
-	if err == io.EOF {
-		return a.s.errAt(tstart, name, "truncated input: the archive ends after an EOF header, before its terminator")
-	}
+	_, term, tstart, err := a.readExpected(name, "the terminator of an EOF block", "after an EOF header, before its terminator")
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,9 @@ func validateDBName(name string) error {
 }
 
 type dirReader struct {
-	root  string
-	info  Info
-	colls []Collection
-	data  []string // data file of each collection, "" for none
-	notes []string
+	description
+	root string
+	data []string // data file of each collection, "" for none
 
 	idx  int
 	cur  *stream
@@ -81,7 +79,7 @@ func OpenDir(dir string) (Source, error) {
 	if !fi.IsDir() {
 		return nil, &FormatError{File: dir, Offset: -1, Reason: "not a directory (use OpenArchive for an archive)"}
 	}
-	d := &dirReader{root: dir, info: Info{Format: "directory", Name: dir}}
+	d := &dirReader{root: dir, description: description{info: Info{Format: "directory", Name: dir}}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, &FormatError{File: dir, Offset: -1, Reason: err.Error(), Err: err}
@@ -112,10 +110,6 @@ func OpenDir(dir string) (Source, error) {
 		}
 	}
 	return d, nil
-}
-
-func (d *dirReader) note(format string, args ...any) {
-	d.notes = append(d.notes, fmt.Sprintf(format, args...))
 }
 
 // readPrelude reads prelude.json, which recent mongodump versions write at
@@ -330,15 +324,6 @@ func (d *dirReader) scanDB(db, dir string) error {
 		d.data = append(d.data, e.data)
 	}
 	return nil
-}
-
-func (d *dirReader) Info() Info      { return d.info }
-func (d *dirReader) Notes() []string { return append([]string(nil), d.notes...) }
-
-func (d *dirReader) Collections() []Collection {
-	out := make([]Collection, len(d.colls))
-	copy(out, d.colls)
-	return out
 }
 
 func (d *dirReader) closeFile() error {

@@ -131,6 +131,27 @@ type Source interface {
 	Close() error
 }
 
+// description is what a Source tells of its dump besides the documents,
+// for both forms of dump.
+type description struct {
+	info  Info
+	colls []Collection
+	notes []string
+}
+
+func (d *description) Info() Info      { return d.info }
+func (d *description) Notes() []string { return append([]string(nil), d.notes...) }
+
+func (d *description) Collections() []Collection {
+	out := make([]Collection, len(d.colls))
+	copy(out, d.colls)
+	return out
+}
+
+func (d *description) note(format string, args ...any) {
+	d.notes = append(d.notes, fmt.Sprintf(format, args...))
+}
+
 // FormatError reports bad input.
 type FormatError struct {
 	// File is the archive name given to OpenArchive ("-" for stdin) or the

@@ -86,6 +86,13 @@ func metadataFromRaw(raw bson.Raw) (Metadata, error) {
 	bad := func(field, want string, v bson.RawValue) error {
 		return &MetadataError{Offset: -1, Reason: fmt.Sprintf("field %q is %s, want %s", field, v.Type, want)}
 	}
+	text := func(field string, v bson.RawValue) (string, error) {
+		s, ok := v.StringValueOK()
+		if !ok {
+			return "", bad(field, "a string", v)
+		}
+		return s, nil
+	}
 	for _, e := range elems {
 		v := e.Value()
 		switch e.Key() {
@@ -116,9 +123,9 @@ func metadataFromRaw(raw bson.Raw) (Metadata, error) {
 				m.Indexes = append(m.Indexes, d)
 			}
 		case "uuid":
-			s, ok := v.StringValueOK()
-			if !ok {
-				return Metadata{}, bad("uuid", "a string", v)
+			s, err := text("uuid", v)
+			if err != nil {
+				return Metadata{}, err
 			}
 			if len(s) != 32 {
 				return Metadata{}, &MetadataError{Offset: -1, Reason: fmt.Sprintf("uuid %q is not 32 hex digits", s)}
@@ -128,17 +135,13 @@ func metadataFromRaw(raw bson.Raw) (Metadata, error) {
 			}
 			m.UUID = s
 		case "collectionName":
-			s, ok := v.StringValueOK()
-			if !ok {
-				return Metadata{}, bad("collectionName", "a string", v)
+			if m.CollectionName, err = text("collectionName", v); err != nil {
+				return Metadata{}, err
 			}
-			m.CollectionName = s
 		case "type":
-			s, ok := v.StringValueOK()
-			if !ok {
-				return Metadata{}, bad("type", "a string", v)
+			if m.Type, err = text("type", v); err != nil {
+				return Metadata{}, err
 			}
-			m.Type = s
 		}
 	}
 	return m, nil

@@ -5,9 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
-	"io"
 )
 
 const (

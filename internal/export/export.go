@@ -15,6 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"gocloud.dev/blob"
 
+	"github.com/snapexport/snapexport/internal/bytecount"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
@@ -415,7 +416,7 @@ type collectionWriter struct {
 	key    string
 	cancel context.CancelFunc
 	w      *blob.Writer
-	count  countingWriter
+	count  bytecount.Writer
 	buf    *bufio.Writer
 	gz     *gzip.Writer
 	size   int64 // JSON bytes in the object
@@ -541,7 +542,7 @@ func (cw *collectionWriter) open() error {
 		return fmt.Errorf("export: writing %s: %w", key, err)
 	}
 	cw.key, cw.cancel, cw.w = key, cancel, w
-	cw.count = countingWriter{w: w}
+	cw.count = bytecount.Writer{W: w}
 	if cw.buf == nil {
 		cw.buf = bufio.NewWriterSize(&cw.count, writeBufferSize)
 	} else {
@@ -583,7 +584,7 @@ func (cw *collectionWriter) finish() error {
 		return fmt.Errorf("export: writing %s: %w", key, err)
 	}
 	cw.res.Keys = append(cw.res.Keys, key)
-	cw.res.CompressedBytes += cw.count.n
+	cw.res.CompressedBytes += cw.count.N
 	return nil
 }
 
@@ -596,15 +597,4 @@ func (cw *collectionWriter) abort() {
 	cw.cancel()
 	cw.w.Close()
 	cw.w, cw.cancel, cw.key, cw.size = nil, nil, "", 0
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

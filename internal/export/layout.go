@@ -1,9 +1,7 @@
 package export
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/unescapedjson"
 )
 
 // Root is the folder of every export in a bucket.
@@ -119,14 +118,8 @@ func (c Complete) MarshalJSON() ([]byte, error) {
 	if o.CustomData == nil {
 		o.CustomData = []snapexport.Label{}
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
 	// names and custom data are the customer's text: keep '<' and '&'
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(o); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return unescapedjson.Marshal(o)
 }
 
 // CompleteKey is the key of a job's .complete object.

@@ -8,10 +8,7 @@ import (
 )
 
 func (t *tx) CreateCluster(ctx context.Context, c *snapexport.Cluster) error {
-	if err := t.lockListOrder(ctx, "clusters/"+c.ProjectID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "cluster", "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
+	return t.insertListed(ctx, "clusters/"+c.ProjectID, "cluster", "clusters", sqlrow.ClusterColumns, sqlrow.ClusterValues(c))
 }
 
 func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {
@@ -19,14 +16,7 @@ func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.C
 }
 
 func (t *tx) ListClusters(ctx context.Context, projectID string, page snapexport.Page) ([]*snapexport.Cluster, int, error) {
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM clusters WHERE project_id = $1`, projectID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, sqlrow.ScanCluster, `SELECT `+sqlrow.ClusterColumns+` FROM clusters WHERE project_id = $1 ORDER BY seq LIMIT $2 OFFSET $3`,
-		projectID, limit, offset)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanCluster, sqlrow.ClusterColumns, ` FROM clusters WHERE project_id = $1`, []any{projectID}, page)
 }
 
 func (t *tx) ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*snapexport.Cluster, error) {

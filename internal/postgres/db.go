@@ -471,6 +471,15 @@ func (t *tx) lockListOrder(ctx context.Context, list string) error {
 	return err
 }
 
+// insertListed inserts an item of list, whose creations commit in the
+// list's order (lockListOrder).
+func (t *tx) insertListed(ctx context.Context, list, what, table, columns string, values []any) error {
+	if err := t.lockListOrder(ctx, list); err != nil {
+		return err
+	}
+	return t.insert(ctx, what, table, columns, values)
+}
+
 // Nonces implements snapexport.Store.
 func (db *DB) Nonces() snapexport.NonceStore { return nonces{db} }
 

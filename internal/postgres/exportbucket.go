@@ -9,10 +9,7 @@ import (
 )
 
 func (t *tx) CreateExportBucket(ctx context.Context, b *snapexport.ExportBucket) error {
-	if err := t.lockListOrder(ctx, "export_buckets/"+b.ProjectID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "export bucket", "export_buckets", sqlrow.ExportBucketColumns, sqlrow.ExportBucketValues(b))
+	return t.insertListed(ctx, "export_buckets/"+b.ProjectID, "export bucket", "export_buckets", sqlrow.ExportBucketColumns, sqlrow.ExportBucketValues(b))
 }
 
 func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexport.ExportBucket, error) {
@@ -44,8 +41,5 @@ func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket)
 }
 
 func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "export_buckets", sqlrow.ExportBucketColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(t.exec(ctx, `DELETE FROM export_buckets WHERE project_id = $1 AND id = $2`, projectID, id))
+	return t.deleteListed(ctx, "export_buckets", sqlrow.ExportBucketColumns, projectID, id, at)
 }

@@ -11,10 +11,7 @@ import (
 
 func (t *tx) CreateExportJob(ctx context.Context, j *snapexport.ExportJob) error {
 	// ListExportJobs pages through one cluster's jobs.
-	if err := t.lockListOrder(ctx, "export_jobs/"+j.ProjectID+"/"+j.ClusterID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "export job", "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
+	return t.insertListed(ctx, "export_jobs/"+j.ProjectID+"/"+j.ClusterID, "export job", "export_jobs", sqlrow.ExportJobColumns, sqlrow.ExportJobValues(j))
 }
 
 func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {
@@ -22,15 +19,8 @@ func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.E
 }
 
 func (t *tx) ListExportJobs(ctx context.Context, projectID, clusterID string, page snapexport.Page) ([]*snapexport.ExportJob, int, error) {
-	const where = ` FROM export_jobs WHERE project_id = $1 AND cluster_id = $2 AND parent_id = ''`
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*)`+where, projectID, clusterID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, sqlrow.ScanExportJob, `SELECT `+sqlrow.ExportJobColumns+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
-		projectID, clusterID, limit, offset)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanExportJob, sqlrow.ExportJobColumns,
+		` FROM export_jobs WHERE project_id = $1 AND cluster_id = $2 AND parent_id = ''`, []any{projectID, clusterID}, page)
 }
 
 func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucketID string) ([]*snapexport.ExportJob, error) {

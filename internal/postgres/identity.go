@@ -25,10 +25,7 @@ func (t *tx) ListOrganizations(ctx context.Context) ([]*snapexport.Organization,
 
 func (t *tx) CreateProject(ctx context.Context, p *snapexport.Project) error {
 	// One lock for all projects: a caller's list spans organizations.
-	if err := t.lockListOrder(ctx, "projects"); err != nil {
-		return err
-	}
-	return t.insert(ctx, "project", "projects", sqlrow.ProjectColumns, sqlrow.ProjectValues(p))
+	return t.insertListed(ctx, "projects", "project", "projects", sqlrow.ProjectColumns, sqlrow.ProjectValues(p))
 }
 
 func (t *tx) Project(ctx context.Context, id string) (*snapexport.Project, error) {
@@ -42,15 +39,8 @@ func (t *tx) ProjectByName(ctx context.Context, orgID, name string) (*snapexport
 func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapexport.Page) ([]*snapexport.Project, int, error) {
 	// Empty lists match nothing (= ANY of an empty array is false).
 	orgIDs, ids = nonNil(orgIDs), nonNil(ids)
-	const where = ` WHERE org_id = ANY($1) OR id = ANY($2)`
-	var total int
-	if err := t.queryRow(ctx, `SELECT count(*) FROM projects`+where, orgIDs, ids).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	limit, offset := limitOffset(page)
-	out, err := query(ctx, t, sqlrow.ScanProject, `SELECT `+sqlrow.ProjectColumns+` FROM projects`+where+` ORDER BY seq LIMIT $3 OFFSET $4`,
-		orgIDs, ids, limit, offset)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, ` FROM projects WHERE org_id = ANY($1) OR id = ANY($2)`,
+		[]any{orgIDs, ids}, page)
 }
 
 func nonNil(s []string) []string {

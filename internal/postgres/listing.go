@@ -42,6 +42,22 @@ func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*sna
 		WHERE key = $1 AND expires_at > $2`, key, now))
 }
 
+// countedPage reads how many rows from (" FROM <table> WHERE …", whose
+// parameters args are $1 to $len(args)) selects and one page of them, in
+// seq order.
+func countedPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
+	columns, from string, args []any, page snapexport.Page) ([]*T, int, error) {
+	var total int
+	if err := t.queryRow(ctx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit, offset := limitOffset(page)
+	n := len(args)
+	out, err := query(ctx, t, scan, `SELECT `+columns+from+` ORDER BY seq LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2),
+		append(args[:n:n], limit, offset)...)
+	return out, total, err
+}
+
 // pageOf reads the total and one page of a list: the rows of table that
 // match where (whose parameters are $1 to $len(args)) or, for a page with
 // a mark, the rows of the list of the mark: those of table and of
@@ -54,13 +70,7 @@ func pageOf[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, er
 	n := len(args)
 	param := func(i int) string { return "$" + strconv.Itoa(i) }
 	if page.AsOf == nil {
-		var total int
-		if err := t.queryRow(ctx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&total); err != nil {
-			return nil, 0, err
-		}
-		out, err := query(ctx, t, scan, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY seq LIMIT `+param(n+1)+` OFFSET `+param(n+2),
-			append(args[:n:n], limit, offset)...)
-		return out, total, err
+		return countedPage(ctx, t, scan, columns, ` FROM `+table+` WHERE `+where, args, page)
 	}
 	m := *page.AsOf
 	live := ` FROM ` + table + ` WHERE ` + where + ` AND seq <= ` + param(n+1)
@@ -89,6 +99,15 @@ func (t *tx) remove(ctx context.Context, table, columns, projectID, id string, a
 	return affected(t.exec(ctx, `INSERT INTO removed_`+table+` (seq, `+columns+`, removal, removed_at)
 		SELECT seq, `+columns+`, pg_current_xact_id(), $2 FROM `+table+`
 		WHERE project_id = $1 AND id = $3`, projectID, at, id))
+}
+
+// deleteListed deletes the row id of table, one of the lists items are
+// removed from, keeping it for the listings of the list (remove).
+func (t *tx) deleteListed(ctx context.Context, table, columns, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, table, columns, projectID, id, at); err != nil {
+		return err
+	}
+	return affected(t.exec(ctx, `DELETE FROM `+table+` WHERE project_id = $1 AND id = $2`, projectID, id))
 }
 
 // removedTables are the tables remove keeps rows in.

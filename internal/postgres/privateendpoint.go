@@ -9,10 +9,7 @@ import (
 )
 
 func (t *tx) CreatePrivateEndpoint(ctx context.Context, e *snapexport.PrivateEndpoint) error {
-	if err := t.lockListOrder(ctx, "private_endpoints/"+e.ProjectID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "private endpoint", "private_endpoints", sqlrow.PrivateEndpointColumns, sqlrow.PrivateEndpointValues(e))
+	return t.insertListed(ctx, "private_endpoints/"+e.ProjectID, "private endpoint", "private_endpoints", sqlrow.PrivateEndpointColumns, sqlrow.PrivateEndpointValues(e))
 }
 
 func (t *tx) PrivateEndpoint(ctx context.Context, projectID, id string) (*snapexport.PrivateEndpoint, error) {
@@ -25,8 +22,5 @@ func (t *tx) ListPrivateEndpoints(ctx context.Context, projectID string, provide
 }
 
 func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "private_endpoints", sqlrow.PrivateEndpointColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(t.exec(ctx, `DELETE FROM private_endpoints WHERE project_id = $1 AND id = $2`, projectID, id))
+	return t.deleteListed(ctx, "private_endpoints", sqlrow.PrivateEndpointColumns, projectID, id, at)
 }

@@ -13,10 +13,7 @@ func (t *tx) CreateSnapshot(ctx context.Context, s *snapexport.Snapshot) error {
 	// mark (ListMark) takes the highest number among all of the project's
 	// snapshots, so the project's snapshots commit in order, not only each
 	// cluster's.
-	if err := t.lockListOrder(ctx, "snapshots/"+s.ProjectID); err != nil {
-		return err
-	}
-	return t.insert(ctx, "snapshot", "snapshots", sqlrow.SnapshotColumns, sqlrow.SnapshotValues(s))
+	return t.insertListed(ctx, "snapshots/"+s.ProjectID, "snapshot", "snapshots", sqlrow.SnapshotColumns, sqlrow.SnapshotValues(s))
 }
 
 func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*snapexport.Snapshot, error) {
@@ -54,10 +51,7 @@ func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time
 }
 
 func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "snapshots", sqlrow.SnapshotColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(t.exec(ctx, `DELETE FROM snapshots WHERE project_id = $1 AND id = $2`, projectID, id))
+	return t.deleteListed(ctx, "snapshots", sqlrow.SnapshotColumns, projectID, id, at)
 }
 
 func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*snapexport.Snapshot, error) {

@@ -111,13 +111,9 @@ func (s *Service) Roles(ctx context.Context, who PrincipalRef) ([]snapexport.Rol
 
 // Organizations lists every organization.
 func (s *Service) Organizations(ctx context.Context) ([]*snapexport.Organization, error) {
-	var out []*snapexport.Organization
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		out, err = tx.ListOrganizations(ctx)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Organization, error) {
+		return tx.ListOrganizations(ctx)
 	})
-	return out, err
 }
 
 // OrgProjects lists an organization's projects.
@@ -136,24 +132,16 @@ func (s *Service) OrgProjects(ctx context.Context, orgID string) ([]*snapexport.
 
 // APIKeys lists an organization's API keys (without secrets).
 func (s *Service) APIKeys(ctx context.Context, orgID string) ([]*snapexport.APIKey, error) {
-	var out []*snapexport.APIKey
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		out, err = tx.ListAPIKeys(ctx, orgID)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.APIKey, error) {
+		return tx.ListAPIKeys(ctx, orgID)
 	})
-	return out, err
 }
 
 // ServiceAccounts lists an organization's service accounts (without secrets).
 func (s *Service) ServiceAccounts(ctx context.Context, orgID string) ([]*snapexport.ServiceAccount, error) {
-	var out []*snapexport.ServiceAccount
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		out, err = tx.ListServiceAccounts(ctx, orgID)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.ServiceAccount, error) {
+		return tx.ListServiceAccounts(ctx, orgID)
 	})
-	return out, err
 }
 
 // DeletePrincipal deletes an API key or a service account with its roles

@@ -52,13 +52,9 @@ func (s *Service) ListRoles(ctx context.Context, projectID string) ([]RoleWithUs
 
 // Role returns one role with its usage, or CLOUD_PROVIDER_ACCESS_ROLE_NOT_FOUND.
 func (s *Service) Role(ctx context.Context, projectID, id string) (RoleWithUsage, error) {
-	var out RoleWithUsage
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		out, err = roleWithUsage(ctx, tx, projectID, id)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (RoleWithUsage, error) {
+		return roleWithUsage(ctx, tx, projectID, id)
 	})
-	return out, err
 }
 
 func roleWithUsage(ctx context.Context, tx snapexport.Tx, projectID, id string) (RoleWithUsage, error) {

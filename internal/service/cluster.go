@@ -105,13 +105,9 @@ func (s *Service) Clusters(ctx context.Context, projectID string, page snapexpor
 
 // Cluster returns one cluster or CLUSTER_NOT_FOUND.
 func (s *Service) Cluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {
-	var c *snapexport.Cluster
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		c, err = s.cluster(ctx, tx, projectID, name)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Cluster, error) {
+		return s.cluster(ctx, tx, projectID, name)
 	})
-	return c, err
 }
 
 // ExportPolicyInput is the export object of a schedule PATCH.

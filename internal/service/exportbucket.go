@@ -26,24 +26,16 @@ func bucketNotFound(id string) error {
 // ListBuckets lists a project's buckets of the given providers (all when
 // empty), in a client's pass through the list's pages (see listPage).
 func (s *Service) ListBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.ExportBucket, int, error) {
-	var out []*snapexport.ExportBucket
-	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
-		var err error
-		out, total, err = tx.ListExportBuckets(ctx, projectID, providers, page)
-		return len(out), err
+	return listPage(ctx, s, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+		return tx.ListExportBuckets(ctx, projectID, providers, page)
 	})
-	return out, total, err
 }
 
 // Bucket returns one bucket of the given providers (any when none are
 // given), or EXPORT_BUCKET_NOT_FOUND.
 func (s *Service) Bucket(ctx context.Context, projectID, id string, providers ...snapexport.CloudProvider) (*snapexport.ExportBucket, error) {
-	var b *snapexport.ExportBucket
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		b, err = tx.ExportBucket(ctx, projectID, id)
-		return err
+	b, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.ExportBucket, error) {
+		return tx.ExportBucket(ctx, projectID, id)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) || err == nil && len(providers) > 0 && !slices.Contains(providers, b.Provider) {
 		return nil, bucketNotFound(id)
@@ -96,11 +88,8 @@ func (s *Service) CreateBucket(ctx context.Context, projectID string, in BucketI
 	}
 	// The bucket is reached outside any transaction: a slow store must not
 	// hold the database. The role is checked again when the bucket is stored.
-	var role *snapexport.CloudProviderAccessRole
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		role, err = usableRole(ctx, tx, projectID, in)
-		return err
+	role, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.CloudProviderAccessRole, error) {
+		return usableRole(ctx, tx, projectID, in)
 	})
 	if err != nil {
 		return nil, err

@@ -45,11 +45,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 	var queued []*snapexport.ExportJob
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		job, queued = nil, nil
-		project, err := tx.Project(ctx, in.ProjectID)
-		if err != nil {
-			return err
-		}
-		org, err := tx.Organization(ctx, project.OrgID)
+		project, org, err := projectAndOrg(ctx, tx, in.ProjectID)
 		if err != nil {
 			return err
 		}
@@ -205,13 +201,9 @@ func (s *Service) ExportJobs(ctx context.Context, projectID, clusterName string,
 
 // ExportJob returns one of a cluster's export jobs (not a component).
 func (s *Service) ExportJob(ctx context.Context, projectID, clusterName, id string) (*snapexport.ExportJob, error) {
-	var job *snapexport.ExportJob
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		job, err = s.exportJob(ctx, tx, projectID, clusterName, id)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.ExportJob, error) {
+		return s.exportJob(ctx, tx, projectID, clusterName, id)
 	})
-	return job, err
 }
 
 func (s *Service) exportJob(ctx context.Context, tx snapexport.Tx, projectID, clusterName, id string) (*snapexport.ExportJob, error) {
@@ -331,15 +323,22 @@ func requestCancel(ctx context.Context, tx snapexport.Tx, job *snapexport.Export
 	return nil
 }
 
+// projectAndOrg reads a project and its organization, whose ids and names
+// name an export's objects.
+func projectAndOrg(ctx context.Context, tx snapexport.Tx, projectID string) (*snapexport.Project, *snapexport.Organization, error) {
+	project, err := tx.Project(ctx, projectID)
+	if err != nil {
+		return nil, nil, err
+	}
+	org, err := tx.Organization(ctx, project.OrgID)
+	return project, org, err
+}
+
 // CompleteDocument is the .complete object of a job, all but totalFiles.
 func (s *Service) CompleteDocument(ctx context.Context, job *snapexport.ExportJob) (export.Complete, error) {
 	var c export.Complete
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		project, err := tx.Project(ctx, job.ProjectID)
-		if err != nil {
-			return err
-		}
-		org, err := tx.Organization(ctx, project.OrgID)
+		project, org, err := projectAndOrg(ctx, tx, job.ProjectID)
 		if err != nil {
 			return err
 		}

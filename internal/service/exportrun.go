@@ -18,13 +18,9 @@ import (
 // LoadExportJob reads a job by id for its runner, components included;
 // snapexport.ErrNotFound when it is gone (removed with its project).
 func (s *Service) LoadExportJob(ctx context.Context, projectID, id string) (*snapexport.ExportJob, error) {
-	var job *snapexport.ExportJob
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		job, err = tx.ExportJob(ctx, projectID, id)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.ExportJob, error) {
+		return tx.ExportJob(ctx, projectID, id)
 	})
-	return job, err
 }
 
 // ClaimExportJob gives c's run the job's lease, when it is free or already
@@ -214,13 +210,9 @@ func (s *Service) ConcludeShardedExport(ctx context.Context, c snapexport.Export
 // LapsedExportJobs lists up to limit active jobs of any project whose
 // runner stopped renewing its lease: a server that died, on any replica.
 func (s *Service) LapsedExportJobs(ctx context.Context, limit int) ([]*snapexport.ExportJob, error) {
-	var lapsed []*snapexport.ExportJob
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		lapsed, err = tx.LapsedExportJobs(ctx, time.Now(), limit)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.ExportJob, error) {
+		return tx.LapsedExportJobs(ctx, time.Now(), limit)
 	})
-	return lapsed, err
 }
 
 // renewLease gives c's run the job's lease for another c.Lease from now,

@@ -103,15 +103,7 @@ func (s *Service) CreateOrganization(ctx context.Context, name string) (*snapexp
 // organization roles.
 func (s *Service) CreateAPIKey(ctx context.Context, orgID, description string, orgRoles []snapexport.Role) (Credentials, error) {
 	key, creds := newAPIKey(orgID, description, s.now())
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		if _, err := tx.Organization(ctx, orgID); err != nil {
-			return notFoundAs(err, "organization %s does not exist", orgID)
-		}
-		if err := tx.CreateAPIKey(ctx, key); err != nil {
-			return err
-		}
-		return assignAll(ctx, tx, key.ID, orgID, "", orgRoles)
-	})
+	err := s.createPrincipal(ctx, orgID, key.ID, orgRoles, func(tx snapexport.Tx) error { return tx.CreateAPIKey(ctx, key) })
 	return creds, err
 }
 
@@ -119,16 +111,22 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID, description string, o
 // given organization roles.
 func (s *Service) CreateServiceAccount(ctx context.Context, orgID, name, description string, orgRoles []snapexport.Role, hash auth.HashParams) (Credentials, error) {
 	sa, creds := newServiceAccount(orgID, name, description, s.now(), hash)
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+	err := s.createPrincipal(ctx, orgID, sa.ID, orgRoles, func(tx snapexport.Tx) error { return tx.CreateServiceAccount(ctx, sa) })
+	return creds, err
+}
+
+// createPrincipal stores, by create, an API key or service account of an
+// organization that exists, with the given organization roles.
+func (s *Service) createPrincipal(ctx context.Context, orgID, principalID string, orgRoles []snapexport.Role, create func(snapexport.Tx) error) error {
+	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		if _, err := tx.Organization(ctx, orgID); err != nil {
 			return notFoundAs(err, "organization %s does not exist", orgID)
 		}
-		if err := tx.CreateServiceAccount(ctx, sa); err != nil {
+		if err := create(tx); err != nil {
 			return err
 		}
-		return assignAll(ctx, tx, sa.ID, orgID, "", orgRoles)
+		return assignAll(ctx, tx, principalID, orgID, "", orgRoles)
 	})
-	return creds, err
 }
 
 func assignAll(ctx context.Context, tx snapexport.Tx, principalID, orgID, projectID string, roles []snapexport.Role) error {

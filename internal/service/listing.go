@@ -18,14 +18,18 @@ import (
 // items present at the first page keep their positions until the pass
 // ends, removed ones as they were. pass names the client and the list
 // (path and filters); "" reads the list as it is. read lists page in tx
-// and returns the number of items of the page.
-func (s *Service) listPage(ctx context.Context, projectID, pass string, page snapexport.Page,
-	read func(tx snapexport.Tx, page snapexport.Page) (n int, err error)) error {
+// and returns its items and the list's total, which listPage returns.
+func listPage[T any](ctx context.Context, s *Service, projectID, pass string, page snapexport.Page,
+	read func(tx snapexport.Tx, page snapexport.Page) ([]T, int, error)) ([]T, int, error) {
+	var items []T
+	var total int
 	if pass == "" {
-		return s.Store.Read(ctx, func(tx snapexport.Tx) error {
-			_, err := read(tx, page)
+		err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+			var err error
+			items, total, err = read(tx, page)
 			return err
 		})
+		return items, total, err
 	}
 	key := listingKey(pass)
 	now := s.now()
@@ -35,7 +39,7 @@ func (s *Service) listPage(ctx context.Context, projectID, pass string, page sna
 		if err == nil {
 			asOf = &l.Mark
 		} else if !errors.Is(err, snapexport.ErrNotFound) {
-			return err
+			return nil, 0, err
 		}
 	}
 	var opened *snapexport.ListMark
@@ -51,21 +55,22 @@ func (s *Service) listPage(ctx context.Context, projectID, pass string, page sna
 				return err
 			}
 		}
-		n, err := read(tx, p)
-		if err != nil {
+		var err error
+		if items, total, err = read(tx, p); err != nil {
 			return err
 		}
 		// A full page may have pages after it, or clients that read on
 		// until a short one.
-		if p.AsOf == nil && page.Limit > 0 && n == page.Limit {
+		if p.AsOf == nil && page.Limit > 0 && len(items) == page.Limit {
 			opened = &mark
 		}
 		return nil
 	})
 	if err != nil || opened == nil {
-		return err
+		return items, total, err
 	}
-	return s.Store.Listings().SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
+	err = s.Store.Listings().SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
+	return items, total, err
 }
 
 // listingKey is the stored name of a pass: a digest, of fixed size, that
@@ -78,11 +83,7 @@ func listingKey(pass string) string {
 // SweepRemovedItems forgets the deleted items kept for listings once they
 // are older than snapexport.RemovedRetention, and reports how many.
 func (s *Service) SweepRemovedItems(ctx context.Context) (int, error) {
-	var n int
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		var err error
-		n, err = tx.PurgeRemoved(ctx, s.now().Add(-snapexport.RemovedRetention))
-		return err
+	return snapexport.WriteValue(ctx, s.Store, func(tx snapexport.Tx) (int, error) {
+		return tx.PurgeRemoved(ctx, s.now().Add(-snapexport.RemovedRetention))
 	})
-	return n, err
 }

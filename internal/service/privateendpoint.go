@@ -82,23 +82,15 @@ func connectionName(endpoint string) string {
 // PrivateEndpoints lists a project's endpoints of one provider, in a
 // client's pass through the list's pages (see listPage).
 func (s *Service) PrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page, pass string) ([]*snapexport.PrivateEndpoint, int, error) {
-	var out []*snapexport.PrivateEndpoint
-	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
-		var err error
-		out, total, err = tx.ListPrivateEndpoints(ctx, projectID, provider, page)
-		return len(out), err
+	return listPage(ctx, s, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
+		return tx.ListPrivateEndpoints(ctx, projectID, provider, page)
 	})
-	return out, total, err
 }
 
 // PrivateEndpoint returns one endpoint of the provider.
 func (s *Service) PrivateEndpoint(ctx context.Context, projectID string, provider snapexport.CloudProvider, id string) (*snapexport.PrivateEndpoint, error) {
-	var e *snapexport.PrivateEndpoint
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		e, err = tx.PrivateEndpoint(ctx, projectID, id)
-		return err
+	e, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.PrivateEndpoint, error) {
+		return tx.PrivateEndpoint(ctx, projectID, id)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) || (err == nil && e.Provider != provider) {
 		return nil, endpointNotFound(id)

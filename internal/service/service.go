@@ -90,11 +90,8 @@ func NewID() string { return bson.NewObjectID().Hex() }
 
 // Project returns the project with id, or GROUP_NOT_FOUND.
 func (s *Service) Project(ctx context.Context, id string) (*snapexport.Project, error) {
-	var p *snapexport.Project
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		p, err = tx.Project(ctx, id)
-		return err
+	p, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Project, error) {
+		return tx.Project(ctx, id)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return nil, groupNotFound(id)

@@ -54,30 +54,22 @@ func checkSnapshotID(id string) error {
 // list of the other kind is empty. The list is read in a client's pass
 // through its pages (see listPage).
 func (s *Service) Snapshots(ctx context.Context, projectID, clusterName string, kind snapexport.SnapshotKind, page snapexport.Page, pass string) ([]*snapexport.Snapshot, int, error) {
-	var out []*snapexport.Snapshot
-	var total int
-	err := s.listPage(ctx, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) (int, error) {
+	return listPage(ctx, s, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
 		c, err := s.cluster(ctx, tx, projectID, clusterName)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
-		out, total, err = tx.ListSnapshots(ctx, projectID, c.ID, kind, page)
-		return len(out), err
+		return tx.ListSnapshots(ctx, projectID, c.ID, kind, page)
 	})
-	return out, total, err
 }
 
 // Snapshot returns one of a cluster's snapshots: of the given kind, or of
 // either kind when kind is empty. Shards' snapshots are not returned on
 // their own.
 func (s *Service) Snapshot(ctx context.Context, projectID, clusterName, id string, kind snapexport.SnapshotKind) (*snapexport.Snapshot, error) {
-	var snap *snapexport.Snapshot
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		snap, err = s.snapshot(ctx, tx, projectID, clusterName, id, kind)
-		return err
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Snapshot, error) {
+		return s.snapshot(ctx, tx, projectID, clusterName, id, kind)
 	})
-	return snap, err
 }
 
 func (s *Service) snapshot(ctx context.Context, tx snapexport.Tx, projectID, clusterName, id string, kind snapexport.SnapshotKind) (*snapexport.Snapshot, error) {
@@ -222,22 +214,16 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 	// removes nothing ends the sweep, so that such snapshots are not read
 	// again and again.
 	for {
-		var expired []*snapexport.Snapshot
-		err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-			var err error
-			expired, err = tx.ExpiredSnapshots(ctx, s.now(), 100)
-			return err
+		expired, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Snapshot, error) {
+			return tx.ExpiredSnapshots(ctx, s.now(), 100)
 		})
 		if err != nil || len(expired) == 0 {
 			return removed, err
 		}
 		batch := 0
 		for _, snap := range expired {
-			var gone []*snapexport.Snapshot
-			err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-				var err error
-				gone, err = removeSnapshot(ctx, tx, snap, s.now())
-				return err
+			gone, err := snapexport.WriteValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Snapshot, error) {
+				return removeSnapshot(ctx, tx, snap, s.now())
 			})
 			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == snapexport.CodeSnapshotBeingExported {
 				continue

@@ -3,7 +3,6 @@ package snapshotstore
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -36,19 +35,16 @@ func (s *Store) Folders(ctx context.Context) ([]Location, error) {
 // children lists the names of the "directories" right under prefix.
 func (s *Store) children(ctx context.Context, prefix string) ([]string, error) {
 	var out []string
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("snapshotstore: listing %q: %w", prefix, err)
-		}
+	objects, listErr := s.bucket.List(&blob.ListOptions{Prefix: prefix, Delimiter: "/"}).All(ctx)
+	for obj := range objects {
 		if obj.IsDir {
 			out = append(out, strings.TrimSuffix(strings.TrimPrefix(obj.Key, prefix), "/"))
 		}
 	}
+	if err := listErr(); err != nil {
+		return nil, fmt.Errorf("snapshotstore: listing %q: %w", prefix, err)
+	}
+	return out, nil
 }
 
 // LastWrite is the latest modification time of a snapshot folder's
@@ -57,17 +53,14 @@ func (s *Store) children(ctx context.Context, prefix string) ([]string, error) {
 func (s *Store) LastWrite(ctx context.Context, loc Location) (time.Time, error) {
 	var last time.Time
 	prefix := loc.Prefix()
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			return last, nil
-		}
-		if err != nil {
-			return last, fmt.Errorf("snapshotstore: listing %q: %w", prefix, err)
-		}
+	objects, listErr := s.bucket.List(&blob.ListOptions{Prefix: prefix}).All(ctx)
+	for obj := range objects {
 		if obj.ModTime.After(last) {
 			last = obj.ModTime
 		}
 	}
+	if err := listErr(); err != nil {
+		return last, fmt.Errorf("snapshotstore: listing %q: %w", prefix, err)
+	}
+	return last, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dump"
+	"github.com/snapexport/snapexport/internal/unescapedjson"
 )
 
 // FormatVersion is the manifest format this package writes and reads.
@@ -108,14 +109,12 @@ func (m *Manifest) Documents() int64 {
 }
 
 func (m *Manifest) encode() ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
 	// metadata keeps mongodump's text: no \u003c for '<' in a validator
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	data, err := unescapedjson.Marshal(m)
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	return append(data, '\n'), nil
 }
 
 // Manifest reads and checks the manifest of the snapshot at loc;

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -184,18 +183,14 @@ func (s *Store) deletePrefix(ctx context.Context, loc Location) error {
 
 func (s *Store) list(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return nil, fmt.Errorf("snapshotstore: listing %s: %w", prefix, err)
-		}
+	objects, listErr := s.bucket.List(&blob.ListOptions{Prefix: prefix}).All(ctx)
+	for obj := range objects {
 		if !obj.IsDir {
 			keys = append(keys, obj.Key)
 		}
+	}
+	if err := listErr(); err != nil {
+		return nil, fmt.Errorf("snapshotstore: listing %s: %w", prefix, err)
 	}
 	return keys, nil
 }

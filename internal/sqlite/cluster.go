@@ -16,12 +16,7 @@ func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.C
 }
 
 func (t *tx) ListClusters(ctx context.Context, projectID string, page snapexport.Page) ([]*snapexport.Cluster, int, error) {
-	var total int
-	if err := queryRow(ctx, t.tx, `SELECT count(*) FROM clusters WHERE project_id = ?`, projectID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := query(ctx, t.tx, sqlrow.ScanCluster, `SELECT `+sqlrow.ClusterColumns+` FROM clusters WHERE project_id = ? ORDER BY seq`+limitOffset(page), projectID)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanCluster, sqlrow.ClusterColumns, ` FROM clusters WHERE project_id = ?`, []any{projectID}, page)
 }
 
 func (t *tx) ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*snapexport.Cluster, error) {

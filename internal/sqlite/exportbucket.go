@@ -39,8 +39,5 @@ func (t *tx) UpdateExportBucket(ctx context.Context, b *snapexport.ExportBucket)
 }
 
 func (t *tx) DeleteExportBucket(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "export_buckets", sqlrow.ExportBucketColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(exec(ctx, t.tx, `DELETE FROM export_buckets WHERE project_id = ? AND id = ?`, projectID, id))
+	return t.deleteListed(ctx, "export_buckets", sqlrow.ExportBucketColumns, projectID, id, at)
 }

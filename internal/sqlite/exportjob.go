@@ -17,13 +17,8 @@ func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.E
 }
 
 func (t *tx) ListExportJobs(ctx context.Context, projectID, clusterID string, page snapexport.Page) ([]*snapexport.ExportJob, int, error) {
-	const where = ` FROM export_jobs WHERE project_id = ? AND cluster_id = ? AND parent_id = ''`
-	var total int
-	if err := queryRow(ctx, t.tx, `SELECT count(*)`+where, projectID, clusterID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := query(ctx, t.tx, sqlrow.ScanExportJob, `SELECT `+sqlrow.ExportJobColumns+where+` ORDER BY seq`+limitOffset(page), projectID, clusterID)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanExportJob, sqlrow.ExportJobColumns,
+		` FROM export_jobs WHERE project_id = ? AND cluster_id = ? AND parent_id = ''`, []any{projectID, clusterID}, page)
 }
 
 func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucketID string) ([]*snapexport.ExportJob, error) {

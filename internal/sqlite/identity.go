@@ -42,12 +42,7 @@ func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapex
 	for _, v := range ids {
 		args = append(args, v)
 	}
-	var total int
-	if err := queryRow(ctx, t.tx, `SELECT count(*) FROM projects WHERE `+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := query(ctx, t.tx, sqlrow.ScanProject, `SELECT `+sqlrow.ProjectColumns+` FROM projects WHERE `+where+` ORDER BY seq`+limitOffset(page), args...)
-	return out, total, err
+	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, ` FROM projects WHERE `+where, args, page)
 }
 
 func (t *tx) CreateAPIKey(ctx context.Context, k *snapexport.APIKey) error {

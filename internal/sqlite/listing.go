@@ -50,6 +50,18 @@ func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*sna
 		WHERE key = ? AND expires_at > ?`, key, now))
 }
 
+// countedPage reads how many rows from (" FROM <table> WHERE …", with the
+// parameters args) selects and one page of them, in seq order.
+func countedPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
+	columns, from string, args []any, page snapexport.Page) ([]*T, int, error) {
+	var total int
+	if err := queryRow(ctx, t.tx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	out, err := query(ctx, t.tx, scan, `SELECT `+columns+from+` ORDER BY seq`+limitOffset(page), args...)
+	return out, total, err
+}
+
 // pageOf reads the total and one page of a list: the rows of table that
 // match where or, for a page with a mark, the rows of the list of the mark:
 // those of table and of removed_<table> created up to the mark's sequence
@@ -59,12 +71,7 @@ func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*sna
 func pageOf[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
 	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64) ([]*T, int, error) {
 	if page.AsOf == nil {
-		var total int
-		if err := queryRow(ctx, t.tx, `SELECT count(*) FROM `+table+` WHERE `+where, args...).Scan(&total); err != nil {
-			return nil, 0, err
-		}
-		out, err := query(ctx, t.tx, scan, `SELECT `+columns+` FROM `+table+` WHERE `+where+` ORDER BY seq`+limitOffset(page), args...)
-		return out, total, err
+		return countedPage(ctx, t, scan, columns, ` FROM `+table+` WHERE `+where, args, page)
 	}
 	m := *page.AsOf
 	removals, err := strconv.ParseInt(m.Removals, 10, 64)
@@ -104,6 +111,15 @@ func (t *tx) remove(ctx context.Context, table, columns, projectID, id string, a
 	}
 	_, err = exec(ctx, t.tx, `UPDATE projects SET removals = removals + 1 WHERE id = ?`, projectID)
 	return err
+}
+
+// deleteListed deletes the row id of table, one of the lists items are
+// removed from, keeping it for the listings of the list (remove).
+func (t *tx) deleteListed(ctx context.Context, table, columns, projectID, id string, at time.Time) error {
+	if err := t.remove(ctx, table, columns, projectID, id, at); err != nil {
+		return err
+	}
+	return affected(exec(ctx, t.tx, `DELETE FROM `+table+` WHERE project_id = ? AND id = ?`, projectID, id))
 }
 
 // removedTables are the tables remove keeps rows in.

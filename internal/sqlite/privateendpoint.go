@@ -22,8 +22,5 @@ func (t *tx) ListPrivateEndpoints(ctx context.Context, projectID string, provide
 }
 
 func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "private_endpoints", sqlrow.PrivateEndpointColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(exec(ctx, t.tx, `DELETE FROM private_endpoints WHERE project_id = ? AND id = ?`, projectID, id))
+	return t.deleteListed(ctx, "private_endpoints", sqlrow.PrivateEndpointColumns, projectID, id, at)
 }

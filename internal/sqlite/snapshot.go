@@ -49,10 +49,7 @@ func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time
 }
 
 func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {
-	if err := t.remove(ctx, "snapshots", sqlrow.SnapshotColumns, projectID, id, at); err != nil {
-		return err
-	}
-	return affected(exec(ctx, t.tx, `DELETE FROM snapshots WHERE project_id = ? AND id = ?`, projectID, id))
+	return t.deleteListed(ctx, "snapshots", sqlrow.SnapshotColumns, projectID, id, at)
 }
 
 func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*snapexport.Snapshot, error) {
