@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/sqlite"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
@@ -121,20 +122,17 @@ objectStores:
 // answer reports and its self link.
 func listBuckets(t *testing.T, p *inProcessServe) (limit, self string) {
 	t.Helper()
-	c := &apiClient{base: p.base}
-	resp, body, err := c.send("GET", "/api/atlas/v2/groups/"+p.groupID+"/backup/exportBuckets", v2("2024-05-30"), "",
-		"Bearer "+token(t, p.base, p.clientID, p.secret))
-	if err != nil {
-		t.Fatal(err)
+	c := &apitest.Client{BaseURL: p.base}
+	got := c.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p.groupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+		Auth: apitest.Bearer(c.Token(t, p.clientID, p.secret))})
+	if got.Status != 200 {
+		t.Fatalf("list buckets: %s", got)
 	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("list buckets: %d %s", resp.StatusCode, body)
-	}
-	m := regexp.MustCompile(`"href":"([^"]*)","rel":"self"`).FindSubmatch(body)
+	m := regexp.MustCompile(`"href":"([^"]*)","rel":"self"`).FindSubmatch(got.Body)
 	if m == nil {
-		t.Fatalf("no self link in %s", body)
+		t.Fatalf("no self link in %s", got.Body)
 	}
-	return resp.Header.Get("Ratelimit-Limit"), string(m[1])
+	return got.Header.Get("Ratelimit-Limit"), string(m[1])
 }
 
 func TestServeConfigFile(t *testing.T) {
@@ -204,14 +202,15 @@ func TestServeFlagsOverrideConfigFile(t *testing.T) {
 	}
 
 	// --object-store-timeout bounds the bucket check, not the file's 30s.
-	c := &apiClient{base: p.base, token: token(t, p.base, p.clientID, p.secret)}
+	c := &apitest.Client{BaseURL: p.base}
+	c.Auth = apitest.Bearer(c.Token(t, p.clientID, p.secret))
 	roleID := awsRole(t, c, p.groupID)
 	start := time.Now()
-	st, body := c.do(t, "POST", "/api/atlas/v2/groups/"+p.groupID+"/backup/exportBuckets", v2("2024-05-30"),
-		`{"bucketName":"slow-bucket","cloudProvider":"AWS","iamRoleId":"`+roleID+`"}`)
+	got := c.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + p.groupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+		Body: `{"bucketName":"slow-bucket","cloudProvider":"AWS","iamRoleId":"` + roleID + `"}`})
 	took := time.Since(start)
-	if st != 504 || jsonField(t, body, "errorCode") != "OBJECT_STORE_TIMEOUT" || !strings.Contains(string(body), "within 1s") {
-		t.Errorf("bucket in a store that never answers: %d %s", st, body)
+	if got.Status != 504 || got.Field(t, "errorCode") != "OBJECT_STORE_TIMEOUT" || !strings.Contains(string(got.Body), "within 1s") {
+		t.Errorf("bucket in a store that never answers: %s", got)
 	}
 	if took > 4*time.Second {
 		t.Errorf("answered after %s with --object-store-timeout 1s", took)

@@ -41,6 +41,14 @@ type Client struct {
 	Validate bool
 }
 
+// At is a copy of the client for the server at another base URL, e.g.
+// another replica or the same data served again after a restart.
+func (c *Client) At(baseURL string) *Client {
+	cp := *c
+	cp.BaseURL = baseURL
+	return &cp
+}
+
 var defaultHTTP = &http.Client{
 	Timeout:       30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
