@@ -14,6 +14,7 @@ import (
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/exporttest"
 )
 
 // TestExportSurvivesCrashes kills serve with SIGKILL at eleven points of
@@ -60,7 +61,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	var ends []int64
 	var total int64
 	for _, c := range snap.Collections {
-		if c.DB == "admin" || c.DB == "config" || c.DB == "local" || strings.HasPrefix(c.Name, "system.") && c.Name != "system.js" {
+		if !exporttest.IsExported(c.DB, c.Name, false) {
 			continue
 		}
 		total += c.Count

@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -20,46 +18,13 @@ import (
 // putSnapshot stores a completed replica-set snapshot of c the way an
 // import leaves it, straight into the store: imports need a snapshot store
 // and a dump, which these tests of the API do not. Fields of s that are set
-// override the defaults.
+// override the defaults, which take it on 2026-08-10 at 03:27:08 UTC.
 func (e *env) putSnapshot(t testing.TB, c *snapexport.Cluster, s snapexport.Snapshot) *snapexport.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	if s.ID == "" {
-		s.ID = service.NewID()
-	}
-	s.ProjectID, s.ClusterID, s.ClusterName = c.ProjectID, c.ID, c.Name
-	if s.Kind == "" {
-		s.Kind = snapexport.SnapshotReplicaSet
-	}
-	if s.ReplicaSetName == "" && s.Kind == snapexport.SnapshotReplicaSet {
-		s.ReplicaSetName = c.Shards[0].ReplicaSetName
-	}
-	if s.SnapshotType == "" {
-		s.SnapshotType, s.FrequencyType = "onDemand", "ondemand"
-	}
-	if s.Status == "" {
-		s.Status = snapexport.SnapshotCompleted
-	}
-	if s.MongodVersion == "" {
-		s.MongodVersion = c.MongoDBVersion
-	}
-	if s.CloudProvider == "" {
-		s.CloudProvider = snapexport.AWS
-	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Date(2026, 8, 10, 3, 27, 8, 0, time.UTC)
 	}
-	if s.ExpiresAt.IsZero() {
-		s.ExpiresAt = s.CreatedAt.Add(24 * time.Hour)
-	}
-	if s.ImportedAt.IsZero() {
-		s.ImportedAt = s.CreatedAt
-	}
-	err := e.Server.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, &s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &s
+	return e.test.StoreSnapshot(t, c, s)
 }
 
 // putShardedSnapshot stores one snapshot per shard of c, taken at the same
@@ -75,20 +40,6 @@ func (e *env) putShardedSnapshot(t testing.TB, c *snapexport.Cluster, createdAt 
 		sharded.StorageSizeBytes += m.StorageSizeBytes
 	}
 	return e.putSnapshot(t, c, sharded)
-}
-
-// storedSnapshot reports whether the store still has a snapshot.
-func (e *env) storedSnapshot(t testing.TB, c *snapexport.Cluster, id string) bool {
-	t.Helper()
-	ctx := context.Background()
-	err := e.Server.Store.Read(ctx, func(tx snapexport.Tx) error {
-		_, err := tx.Snapshot(ctx, c.ProjectID, c.ID, id)
-		return err
-	})
-	if err != nil && !errors.Is(err, snapexport.ErrNotFound) {
-		t.Fatal(err)
-	}
-	return err == nil
 }
 
 func (e *env) snapshotsPath(apiVersion, cluster string) string {
@@ -452,7 +403,7 @@ func TestSnapshotDelete(t *testing.T) {
 	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/" + snap.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/nope", Accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
 	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/shardedCluster/" + keep.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	if list := e.Do(t, apitest.Request{Path: path, Accept: v20230101}); list.Object(t)["totalCount"] != float64(1) || !e.storedSnapshot(t, rs, keep.ID) {
+	if list := e.Do(t, apitest.Request{Path: path, Accept: v20230101}); list.Object(t)["totalCount"] != float64(1) || !e.test.SnapshotStored(t, rs, keep.ID) {
 		t.Errorf("after deleting one of two: %s", list.Body)
 	}
 
@@ -475,7 +426,7 @@ func TestSnapshotDelete(t *testing.T) {
 			t.Errorf("DELETE %s: body %q", tc.path, got.Body)
 		}
 		for _, id := range append([]string{tc.snap.ID}, tc.snap.Members[0].ID, tc.snap.Members[1].ID, tc.snap.Members[2].ID) {
-			if e.storedSnapshot(t, sh, id) {
+			if e.test.SnapshotStored(t, sh, id) {
 				t.Errorf("DELETE %s left snapshot %s", tc.path, id)
 			}
 		}

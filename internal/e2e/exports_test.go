@@ -19,26 +19,10 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
-
-// exportedCollections are the collections of ds an export writes: not
-// views, nor the admin, config and local databases, nor system
-// collections other than system.js (atlas-facts §8.5).
-func exportedCollections(ds *dumptest.Dataset) []*dumptest.Collection {
-	var out []*dumptest.Collection
-	for _, c := range ds.Collections {
-		switch {
-		case c.Type == dumptest.TypeView:
-		case c.DB == "admin" || c.DB == "config" || c.DB == "local":
-		case strings.HasPrefix(c.Name, "system.") && c.Name != "system.js":
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // waitExport polls the job through the SDK, as `atlas backups exports
 // jobs watch` does, until it ends; it fails the test unless it ended in
@@ -102,23 +86,6 @@ func exportBucket(t *testing.T, srv *testserver.Server, bucketID string) *blob.B
 	return b
 }
 
-func bucketKeys(t *testing.T, b *blob.Bucket, prefix string) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(context.Background())
-		if err == io.EOF {
-			slices.Sort(keys)
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, obj.Key)
-	}
-}
-
 // writtenLast checks that key is the newest object under prefix.
 func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	t.Helper()
@@ -144,15 +111,6 @@ func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	if attrs.ModTime.Before(last) {
 		t.Errorf("%s (%v) was written before %s (%v)", key, attrs.ModTime, lastKey, last)
 	}
-}
-
-func readObject(t *testing.T, b *blob.Bucket, key string) []byte {
-	t.Helper()
-	data, err := b.ReadAll(context.Background(), key)
-	if err != nil {
-		t.Fatalf("read %s: %v", key, err)
-	}
-	return data
 }
 
 // completeDoc is the .complete object as a client reads it.
@@ -183,7 +141,7 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 			break
 		}
 		read = append(read, key)
-		zr, err := gzip.NewReader(bytes.NewReader(readObject(t, b, key)))
+		zr, err := gzip.NewReader(bytes.NewReader(exporttest.ReadObject(t, b, key)))
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -197,7 +155,7 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 			if i >= c.NumDocs {
 				t.Fatalf("%s: more than %d documents", c.Namespace(), c.NumDocs)
 			}
-			if want := c.Doc(i); !sameDocument(raw, want) {
+			if want := c.Doc(i); !exporttest.SameDocument(raw, want) {
 				t.Errorf("%s document %d differs:\n got %x\nwant %x", c.Namespace(), i, []byte(raw), []byte(want))
 			}
 			i++
@@ -217,41 +175,10 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 	var m struct {
 		CollectionName string `json:"collectionName"`
 	}
-	if err := json.Unmarshal(readObject(t, b, meta), &m); err != nil || m.CollectionName != c.Name {
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, meta), &m); err != nil || m.CollectionName != c.Name {
 		t.Errorf("%s: %v, collectionName %q", meta, err, m.CollectionName)
 	}
 	return append(read, meta)
-}
-
-// sameDocument compares documents byte for byte, except that any two
-// Decimal128 NaNs are equal: Extended JSON has a single NaN.
-func sameDocument(got, want bson.Raw) bool {
-	ge, err1 := got.Elements()
-	we, err2 := want.Elements()
-	if err1 != nil || err2 != nil || len(ge) != len(we) {
-		return false
-	}
-	for k := range we {
-		g, w := ge[k].Value(), we[k].Value()
-		if ge[k].Key() != we[k].Key() || g.Type != w.Type {
-			return false
-		}
-		switch w.Type {
-		case bson.TypeDecimal128:
-			if g.Decimal128().IsNaN() && w.Decimal128().IsNaN() {
-				continue
-			}
-		case bson.TypeEmbeddedDocument, bson.TypeArray:
-			if !sameDocument(g.Value, w.Value) {
-				return false
-			}
-			continue
-		}
-		if !bytes.Equal(g.Value, w.Value) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSDKExportReplicaSet exports an imported snapshot holding every BSON
@@ -294,7 +221,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 	}
 
 	job := waitExport(t, srv, c, g, "Cluster0", created.GetId(), "Successful")
-	cols := exportedCollections(ds)
+	cols := exporttest.ExportedCollections(ds)
 	if !job.HasFinishedAt() || job.GetFinishedAt().Before(job.GetCreatedAt()) || job.GetPrefix() != created.GetPrefix() ||
 		job.ExportStatus.GetTotalCollections() != len(cols) || job.ExportStatus.GetExportedCollections() != len(cols) {
 		t.Errorf("finished job = %+v (exportStatus %+v), want %d collections", job, job.GetExportStatus(), len(cols))
@@ -313,7 +240,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 		job.GetCreatedAt().Unix()); prefix != want {
 		t.Errorf("prefix %q, want %q", prefix, want)
 	}
-	all := bucketKeys(t, b, prefix+"/")
+	all := exporttest.ListKeys(t, b, prefix+"/")
 	var read []string
 	for _, col := range cols {
 		read = append(read, checkCollection(t, b, prefix, "Cluster0-shard-0", col, all)...)
@@ -329,7 +256,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 	}
 	writtenLast(t, b, prefix+"/", complete)
 	var doc completeDoc
-	if err := json.Unmarshal(readObject(t, b, complete), &doc); err != nil {
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
 		t.Fatal(err)
 	}
 	wantCustom := []snapexport.Label{{Key: "ticket", Value: "OPS-1"}, {Key: "by", Value: "e2e"}}
@@ -391,7 +318,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 	}
 
 	job := waitExport(t, srv, c, g, "sharded", created.GetId(), "Successful")
-	n := len(exportedCollections(shards["rs0"]))
+	n := len(exporttest.ExportedCollections(shards["rs0"]))
 	if st := job.ExportStatus; st.GetTotalCollections() != 2*n || st.GetExportedCollections() != 2*n || len(job.GetComponents()) != 2 {
 		t.Errorf("finished sharded job: exportStatus %+v, components %+v; want %d collections (both shards)", st, job.GetComponents(), 2*n)
 	}
@@ -402,7 +329,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 
 	b := exportBucket(t, srv, bucketID)
 	prefix := job.GetPrefix()
-	all := bucketKeys(t, b, prefix+"/")
+	all := exporttest.ListKeys(t, b, prefix+"/")
 	for _, k := range []string{prefix + "/app/types/rs0.0.json.gz", prefix + "/app/types/rs1.0.json.gz"} {
 		if !slices.Contains(all, k) {
 			t.Errorf("no %s among %q", k, all)
@@ -410,7 +337,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 	}
 	var data []string
 	for _, rs := range []string{"rs0", "rs1"} {
-		for _, col := range exportedCollections(shards[rs]) {
+		for _, col := range exporttest.ExportedCollections(shards[rs]) {
 			for _, k := range checkCollection(t, b, prefix, rs, col, all) {
 				if strings.HasSuffix(k, ".json.gz") {
 					data = append(data, k)
@@ -425,7 +352,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 	}
 	writtenLast(t, b, prefix+"/", complete)
 	var doc completeDoc
-	if err := json.Unmarshal(readObject(t, b, complete), &doc); err != nil {
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
 		t.Fatal(err)
 	}
 	// Both shards write a collection's metadata.json to the same key, so

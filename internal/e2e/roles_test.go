@@ -191,6 +191,7 @@ type matrixCaller struct {
 type matrixFixture struct {
 	t        *testing.T
 	srv      *server.Server
+	test     *testserver.Server // srv, as the test server that started it
 	client   *apitest.Client
 	offset   atomic.Int64 // added to the server's clock, in ns
 	orgID    string
@@ -215,7 +216,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	ts := testserver.NewServer(t, testserver.Options{Limits: &api.Limits{Disabled: true}, NoExports: true,
 		Now: func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }})
 	srv := ts.Server
-	f.srv, f.client = srv, &apitest.Client{BaseURL: ts.URL}
+	f.srv, f.test, f.client = srv, ts, &apitest.Client{BaseURL: ts.URL}
 	f.orgID, f.groupID = ts.OrgID, ts.GroupID
 	other, err := srv.Service.CreateProject(ctx, nil, f.orgID, "project-b")
 	if err != nil {
@@ -896,7 +897,7 @@ func matrixListed(id string) func(t *testing.T, res *apitest.Response, allowed b
 func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *testing.T, res *apitest.Response, allowed bool) {
 	return func(t *testing.T, res *apitest.Response, allowed bool) {
 		for _, id := range ids {
-			if gone := !snapshotStored(t, f.srv, c, id); gone != allowed {
+			if gone := !f.test.SnapshotStored(t, c, id); gone != allowed {
 				t.Errorf("snapshot %s gone = %v after a call that was allowed=%v", id, gone, allowed)
 			}
 		}
@@ -908,13 +909,13 @@ func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *
 
 func matrixPrepListSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed(s.ID)}
 }
 
 func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		if allowed && res.Object(t)["id"] != s.ID {
 			t.Errorf("got %s, want snapshot %s", res.Body, s.ID)
@@ -924,7 +925,7 @@ func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matr
 
 func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	body := `{"retentionUnit":"YEARS","retentionValue":5}`
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		got, err := f.srv.Service.Snapshot(context.Background(), f.groupID, c.Name, s.ID, "")
@@ -939,19 +940,19 @@ func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 
 func matrixPrepDeleteSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: matrixGone(f, c, s.ID)}
 }
 
 func matrixPrepListShardedSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed(s.ID)}
 }
 
 func matrixPrepGetShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		if allowed && res.Object(t)["id"] != s.ID {
 			t.Errorf("got %s, want snapshot %s", res.Body, s.ID)
@@ -961,7 +962,7 @@ func matrixPrepGetShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCalle
 
 func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGone(f, c, s.ID, s.Members[0].ID, s.Members[1].ID)}
 }
 
@@ -970,7 +971,7 @@ func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCa
 func (f *matrixFixture) exportCluster() (*snapexport.Cluster, *snapexport.Snapshot) {
 	f.t.Helper()
 	c := f.snapshotCluster()
-	return c, storeSnapshot(f.t, f.srv, c, snapexport.Snapshot{})
+	return c, f.test.StoreSnapshot(f.t, c, snapexport.Snapshot{})
 }
 
 // exportJob creates an export job of a new cluster.
