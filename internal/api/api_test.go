@@ -426,14 +426,7 @@ func TestMatchesRecordedAtlas(t *testing.T) {
 				return
 			}
 			apitest.WantSuccessBody(t, tc.got)
-			wantOrders, err := apitest.KeyOrders(want.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotOrders, err := apitest.KeyOrders(tc.got.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wantOrders, gotOrders := want.KeyOrders(t), tc.got.KeyOrders(t)
 			if tc.name != "list" {
 				if !reflect.DeepEqual(gotOrders, wantOrders) {
 					t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)

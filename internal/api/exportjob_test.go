@@ -61,11 +61,7 @@ type exportJobBody struct {
 	} `json:"stateReason"`
 }
 
-type exportJobPage struct {
-	Links      []link          `json:"links"`
-	Results    []exportJobBody `json:"results"`
-	TotalCount *int            `json:"totalCount"`
-}
+type exportJobPage = listPage[exportJobBody]
 
 // createJob creates a job through v2 and returns it.
 func (e *env) createJob(t testing.TB, cluster, body string) exportJobBody {
@@ -380,30 +376,9 @@ func TestExportJobListAndGet(t *testing.T) {
 	}
 	elsewhere := e.createJob(t, "cluster-1", jobBody(e.putSnapshot(t, rs2, snapexport.Snapshot{}).ID, bucketID))
 
-	got := e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2", Accept: v20230101})
-	apitest.WantStatus(t, got, http.StatusOK)
-	apitest.WantSuccessBody(t, got)
-	var page exportJobPage
-	got.Decode(t, &page)
-	if page.TotalCount == nil || *page.TotalCount != 3 || len(page.Results) != 2 || page.Results[0].ID != ids[0] || page.Results[1].ID != ids[1] {
-		t.Fatalf("page 1: %s", got.Body)
-	}
-	wantLinks := []link{
-		{e.URL + path + "?includeCount=true&pageNum=1&itemsPerPage=2", "self"},
-		{e.URL + path + "?includeCount=true&itemsPerPage=2&pageNum=2", "next"},
-	}
-	if !slices.Equal(page.Links, wantLinks) {
-		t.Errorf("page 1 links: %+v, want %+v", page.Links, wantLinks)
-	}
-	got = e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2&pageNum=2&includeCount=false", Accept: v20230101})
-	apitest.WantStatus(t, got, http.StatusOK)
-	page = exportJobPage{}
-	got.Decode(t, &page)
-	if page.TotalCount != nil || len(page.Results) != 1 || page.Results[0].ID != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
-		t.Errorf("page 2 without count: %s", got.Body)
-	}
+	wantTwoPages(t, e, path, ids, func(j exportJobBody) string { return j.ID })
 	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "?pageNum=0", Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
-	got = e.Do(t, apitest.Request{Path: path + "?envelope=true", Accept: v20230101})
+	got := e.Do(t, apitest.Request{Path: path + "?envelope=true", Accept: v20230101})
 	if o := got.Object(t); o["status"] != float64(200) || o["totalCount"] != float64(3) {
 		t.Errorf("envelope: %s", got.Body)
 	}

@@ -270,3 +270,44 @@ func (e *env) bucketIDs(t testing.TB) []string {
 	}
 	return ids
 }
+
+// ---------------------------------------------------------------- lists
+
+// listPage is a page of a list of results of type R.
+type listPage[R any] struct {
+	Links      []link `json:"links"`
+	Results    []R    `json:"results"`
+	TotalCount *int   `json:"totalCount"`
+}
+
+type link struct{ Href, Rel string }
+
+// wantTwoPages checks the paging of the v2 list at path, which holds the
+// three results ids in order: a first page of two with its count and its
+// self and next links, then a second page of the last one, without count,
+// whose second link is the previous page.
+func wantTwoPages[R any](t *testing.T, e *env, path string, ids []string, id func(R) string) {
+	t.Helper()
+	got := e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantSuccessBody(t, got)
+	var page listPage[R]
+	got.Decode(t, &page)
+	if page.TotalCount == nil || *page.TotalCount != 3 || len(page.Results) != 2 || id(page.Results[0]) != ids[0] || id(page.Results[1]) != ids[1] {
+		t.Fatalf("page 1: %s", got.Body)
+	}
+	wantLinks := []link{
+		{e.URL + path + "?includeCount=true&pageNum=1&itemsPerPage=2", "self"},
+		{e.URL + path + "?includeCount=true&itemsPerPage=2&pageNum=2", "next"},
+	}
+	if !slices.Equal(page.Links, wantLinks) {
+		t.Errorf("page 1 links: %+v, want %+v", page.Links, wantLinks)
+	}
+	got = e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2&pageNum=2&includeCount=false", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	page = listPage[R]{}
+	got.Decode(t, &page)
+	if page.TotalCount != nil || len(page.Results) != 1 || id(page.Results[0]) != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
+		t.Errorf("page 2 without count: %s", got.Body)
+	}
+}

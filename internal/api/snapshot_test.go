@@ -65,19 +65,13 @@ type snapshotBody struct {
 	Type             string   `json:"type"`
 }
 
-type link struct{ Href, Rel string }
-
 type member struct {
 	CloudProvider  string `json:"cloudProvider"`
 	ID             string `json:"id"`
 	ReplicaSetName string `json:"replicaSetName"`
 }
 
-type snapshotPage struct {
-	Links      []link         `json:"links"`
-	Results    []snapshotBody `json:"results"`
-	TotalCount *int           `json:"totalCount"`
-}
+type snapshotPage = listPage[snapshotBody]
 
 func atlasTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
@@ -110,33 +104,12 @@ func TestSnapshotsList(t *testing.T) {
 	}
 	e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 
-	got := e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2", Accept: v20230101})
-	apitest.WantStatus(t, got, http.StatusOK)
-	apitest.WantSuccessBody(t, got)
-	var page snapshotPage
-	got.Decode(t, &page)
-	if page.TotalCount == nil || *page.TotalCount != 3 || len(page.Results) != 2 || page.Results[0].ID != ids[0] || page.Results[1].ID != ids[1] {
-		t.Fatalf("page 1: %s", got.Body)
-	}
-	wantLinks := []link{
-		{e.URL + path + "?includeCount=true&pageNum=1&itemsPerPage=2", "self"},
-		{e.URL + path + "?includeCount=true&itemsPerPage=2&pageNum=2", "next"},
-	}
-	if !slices.Equal(page.Links, wantLinks) {
-		t.Errorf("page 1 links: %+v, want %+v", page.Links, wantLinks)
-	}
-	got = e.Do(t, apitest.Request{Path: path + "?itemsPerPage=2&pageNum=2&includeCount=false", Accept: v20230101})
-	apitest.WantStatus(t, got, http.StatusOK)
-	page = snapshotPage{}
-	got.Decode(t, &page)
-	if page.TotalCount != nil || len(page.Results) != 1 || page.Results[0].ID != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
-		t.Errorf("page 2 without count: %s", got.Body)
-	}
+	wantTwoPages(t, e, path, ids, func(s snapshotBody) string { return s.ID })
 	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "?itemsPerPage=501", Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 
 	// A sharded cluster's replica-set list is empty: its shards' snapshots
 	// belong to the sharded-cluster snapshot.
-	got = e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "sharded"), Accept: v20230101})
+	got := e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "sharded"), Accept: v20230101})
 	apitest.WantStatus(t, got, http.StatusOK)
 	if o := got.Object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
 		t.Errorf("replica-set list of a sharded cluster: %s", got.Body)
@@ -145,7 +118,7 @@ func TestSnapshotsList(t *testing.T) {
 	got = e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "sharded") + "/shardedClusters", Accept: v20230101})
 	apitest.WantStatus(t, got, http.StatusOK)
 	apitest.WantSuccessBody(t, got)
-	page = snapshotPage{}
+	var page snapshotPage
 	got.Decode(t, &page)
 	if page.TotalCount == nil || *page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0].Type != "shardedCluster" ||
 		len(page.Results[0].Members) != 2 || len(page.Links) != 1 ||
@@ -523,14 +496,7 @@ func TestSnapshotMatchesRecordedAtlas(t *testing.T) {
 				}
 				return
 			}
-			wantOrders, err := apitest.KeyOrders(want.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotOrders, err := apitest.KeyOrders(tc.got.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wantOrders, gotOrders := want.KeyOrders(t), tc.got.KeyOrders(t)
 			if !reflect.DeepEqual(gotOrders, wantOrders) {
 				t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)
 			}

@@ -163,6 +163,16 @@ func KeyOrders(body []byte) ([][]string, error) {
 	return out, nil
 }
 
+// KeyOrders is KeyOrders of the body, failing the test when it is not JSON.
+func (r *Response) KeyOrders(t testing.TB) [][]string {
+	t.Helper()
+	orders, err := KeyOrders(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return orders
+}
+
 // TopKeys is the key order of the top-level object.
 func TopKeys(t testing.TB, body []byte) []string {
 	t.Helper()
