@@ -29,11 +29,7 @@ type clusterOut struct {
 // TestAdminCluster registers clusters with the admin command and reads
 // them back through the command and the running server.
 func TestAdminCluster(t *testing.T) {
-	dir := t.TempDir()
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
-	base := startInProcess(t, dir)
-	owner := &apitest.Client{BaseURL: base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	dir, creds, owner := initServed(t)
 	d := []string{"--data", dir, "--json"}
 	g := creds.GroupID
 	unknown := "0123456789abcdef01234567"

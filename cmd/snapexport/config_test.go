@@ -68,6 +68,18 @@ func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	return p
 }
 
+// wantStorage checks that the line serve logged for each provider begins
+// as want says.
+func (p *inProcessServe) wantStorage(t *testing.T, want map[string]string) {
+	t.Helper()
+	lines := p.storage(t)
+	for provider, w := range want {
+		if !strings.HasPrefix(lines[provider], w) {
+			t.Errorf("%s: %q, want %q…", provider, lines[provider], w)
+		}
+	}
+}
+
 // storage returns the object-storage lines serve logged, one per provider.
 func (p *inProcessServe) storage(t *testing.T) map[string]string {
 	t.Helper()
@@ -145,16 +157,11 @@ func TestServeConfigFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, sqlite.DatabaseFile)); err != nil {
 		t.Errorf("database: %v", err)
 	}
-	lines := p.storage(t)
-	for provider, want := range map[string]string{
+	p.wantStorage(t, map[string]string{
 		"AWS":   "AWS: s3-compatible: http://127.0.0.1:9 (path-style), static credentials AKIDFROMFILE",
 		"AZURE": "AZURE: azure-compatible: http://127.0.0.1:10000/devstoreaccount1, shared key of account devstoreaccount1",
 		"GCP":   "GCP: gcs-compatible: http://127.0.0.1:4443/storage/v1/",
-	} {
-		if !strings.HasPrefix(lines[provider], want) {
-			t.Errorf("%s: %q, want %q…", provider, lines[provider], want)
-		}
-	}
+	})
 	limit, self := listBuckets(t, p)
 	if limit != "5" || !strings.HasPrefix(self, "https://from-file.example.com/") {
 		t.Errorf("rate limit %q and self link %q, want the file's 5 and https://from-file.example.com", limit, self)
@@ -186,16 +193,11 @@ func TestServeFlagsOverrideConfigFile(t *testing.T) {
 	if _, err := os.Stat(fileDir); err == nil {
 		t.Errorf("the file's data directory %s was created", fileDir)
 	}
-	lines := p.storage(t)
-	for provider, want := range map[string]string{
+	p.wantStorage(t, map[string]string{
 		"AWS":   "AWS: s3-compatible: " + slow + " (path-style), static credentials AKIDFROMFILE",
 		"AZURE": "AZURE: local: " + filepath.Join(flagDir, "buckets", "azure"),
 		"GCP":   "GCP: cloud: Google Cloud Storage",
-	} {
-		if !strings.HasPrefix(lines[provider], want) {
-			t.Errorf("%s: %q, want %q…", provider, lines[provider], want)
-		}
-	}
+	})
 	limit, self := listBuckets(t, p)
 	if limit != "7" || !strings.HasPrefix(self, "https://from-flag.example.com/") {
 		t.Errorf("rate limit %q and self link %q, want the flags' 7 and https://from-flag.example.com", limit, self)

@@ -25,19 +25,12 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 		load = 600 * time.Millisecond
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", dir, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, dir)
 	groupID := creds.GroupID
 	bucketsPath := "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets"
 
 	p := startServe(t, dir, "--no-rate-limit")
-	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(p.base)
 	roleID := awsRole(t, owner, groupID)
 	bearer := owner.Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 

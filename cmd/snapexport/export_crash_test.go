@@ -25,14 +25,7 @@ import (
 // uninterrupted export of the same snapshot.
 func TestExportSurvivesCrashes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", dir, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: %s", res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, dir)
 	g := creds.GroupID
 	if res := execBinary(t, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0", "--label", "env=crash"); res.code != 0 {
 		t.Fatalf("cluster create: %s", res.stderr)
@@ -42,7 +35,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, true), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res = execBinary(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
+	res := execBinary(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
 	if res.code != 0 {
 		t.Fatalf("import: %s", res.stderr)
 	}
@@ -73,7 +66,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	flags := []string{"--no-rate-limit", "--export-chunk-bytes", "65536", "--export-lease", "1s"}
 
 	p := startServe(t, dir, flags...)
-	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(p.base)
 	role := awsRole(t, owner, g)
 	bucket := func(name string) string {
 		got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"` + name + `","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})

@@ -48,7 +48,7 @@ func TestReplicasShareExports(t *testing.T) {
 	// a is killed at its 2500th document of a job; b finishes a's jobs
 	// and runs the other two.
 	a := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=documents:2500"}, flags...)
-	owner := &apitest.Client{BaseURL: a.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(a.base)
 	role := awsRole(t, owner, g)
 	got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"shared","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
 	if got.Status != 200 {

@@ -35,7 +35,7 @@ func TestExportCommands(t *testing.T) {
 	}
 
 	p := startServe(t, dir, "--no-rate-limit", "--export-chunk-bytes", "16384")
-	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(p.base)
 	role := awsRole(t, owner, g)
 	got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"cli","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
 	if got.Status != 200 {

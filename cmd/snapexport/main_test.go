@@ -177,6 +177,38 @@ type initCreds struct {
 	} `json:"serviceAccount"`
 }
 
+// initBinary runs the binary's init --json on dir, with more flags, and
+// returns the credentials it printed.
+func initBinary(t *testing.T, dir string, flags ...string) initCreds {
+	t.Helper()
+	res := execBinary(t, append([]string{"init", "--data", dir, "--json"}, flags...)...)
+	if res.code != 0 {
+		t.Fatalf("init %v: exit %d\n%s", flags, res.code, res.stderr)
+	}
+	var creds initCreds
+	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
+		t.Fatal(err)
+	}
+	return creds
+}
+
+// initServed initializes a fresh data directory in-process and serves it
+// until the test ends, as a server running beside the admin commands; it
+// returns the directory, the credentials init printed and a client of the
+// organization's owner.
+func initServed(t *testing.T) (dir string, creds initCreds, owner *apitest.Client) {
+	t.Helper()
+	dir = t.TempDir()
+	mustJSON(t, &creds, "init", "--data", dir)
+	return dir, creds, creds.owner(startInProcess(t, dir))
+}
+
+// owner is a client of the server at base signing with init's API key,
+// which owns the organization.
+func (c initCreds) owner(base string) *apitest.Client {
+	return &apitest.Client{BaseURL: base, Auth: apitest.Digest(c.APIKey.PublicKey, c.APIKey.PrivateKey)}
+}
+
 func TestInitJSON(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	res := execBinary(t, "init", "--data", dir, "--json")
@@ -245,7 +277,7 @@ func TestInitJSON(t *testing.T) {
 
 	// The printed credentials work.
 	base := startInProcess(t, dir)
-	owner := &apitest.Client{BaseURL: base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(base)
 	got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + creds.GroupID, Accept: apitest.MediaType("2023-01-01")})
 	if got.Status != 200 || got.Field(t, "orgId") != creds.OrgID {
 		t.Errorf("the printed API key cannot read the printed project: %s", got)
@@ -417,11 +449,8 @@ type credsOut struct {
 // TestAdmin drives the admin commands against a data directory that a
 // running server also has open, and checks their effect through the API.
 func TestAdmin(t *testing.T) {
-	dir := t.TempDir()
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
-	base := startInProcess(t, dir)
-	owner := &apitest.Client{BaseURL: base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	dir, creds, owner := initServed(t)
+	base := owner.BaseURL
 	d := []string{"--data", dir}
 	unknown := "0123456789abcdef01234567"
 

@@ -107,18 +107,11 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	cluster.exec("SELECT pg_reload_conf()")
 
 	data := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", data, "--database", cluster.url, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, data, "--database", cluster.url)
 	groupID := creds.GroupID
 	bucketsPath := "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets"
 	p := startServe(t, data, "--database", cluster.url, "--no-rate-limit")
-	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+	owner := creds.owner(p.base)
 	roleID := awsRole(t, owner, groupID)
 	bearer := owner.Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 
@@ -186,7 +179,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey), HTTP: hc}
+		c := creds.owner(p.base)
+		c.HTTP = hc
 		for !stop.Load() {
 			o := outcome{what: "digest list", start: time.Now()}
 			got, err := c.Try(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")})

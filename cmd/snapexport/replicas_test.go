@@ -23,15 +23,16 @@ import (
 func initPostgres(t *testing.T) (string, initCreds) {
 	t.Helper()
 	u := pgtest.Schema(t, pgtest.URL(t))
-	res := execBinary(t, "init", "--data", filepath.Join(t.TempDir(), "init"), "--database", u, "--json")
-	if res.code != 0 {
-		t.Fatalf("init --database: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, filepath.Join(t.TempDir(), "init"), "--database", u)
 	return u, creds
+}
+
+// bucketIDs is a page of export buckets as far as the tests read it.
+type bucketIDs struct {
+	Results []struct {
+		ID string `json:"_id"`
+	} `json:"results"`
+	TotalCount int `json:"totalCount"`
 }
 
 // listAll pages through a project's export buckets (itemsPerPage=500) and
@@ -46,12 +47,7 @@ func listAll(t *testing.T, c *apitest.Client, groupID string) []string {
 		if got.Status != 200 {
 			t.Fatalf("list page %d on %s: %s", page, c.BaseURL, got)
 		}
-		var l struct {
-			Results []struct {
-				ID string `json:"_id"`
-			} `json:"results"`
-			TotalCount int `json:"totalCount"`
-		}
+		var l bucketIDs
 		if err := json.Unmarshal(got.Body, &l); err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +90,7 @@ func TestReplicas(t *testing.T) {
 		}
 	}
 	owner := func(i int) *apitest.Client {
-		return &apitest.Client{BaseURL: replicas[i%2].base, Auth: apitest.Digest(creds.APIKey.PublicKey, creds.APIKey.PrivateKey)}
+		return creds.owner(replicas[i%2].base)
 	}
 	roleID := awsRole(t, owner(0), groupID)
 	bearer := owner(1).Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
@@ -185,12 +181,7 @@ func TestReplicas(t *testing.T) {
 						t.Errorf("list page %d on %s: %v %v", page, c.BaseURL, got, err)
 						return
 					}
-					var l struct {
-						Results []struct {
-							ID string `json:"_id"`
-						} `json:"results"`
-						TotalCount int `json:"totalCount"`
-					}
+					var l bucketIDs
 					if err := json.Unmarshal(got.Body, &l); err != nil {
 						t.Errorf("list page %d: %v", page, err)
 						return
