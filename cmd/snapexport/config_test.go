@@ -11,6 +11,7 @@ import (
 
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
 
@@ -20,7 +21,7 @@ import (
 // inProcessServe is `serve` running in-process, as main runs it.
 type inProcessServe struct {
 	base           string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testserver.LogBuffer
 	// The credentials serve printed on its empty data directory.
 	groupID, clientID, secret string
 }
@@ -30,7 +31,7 @@ type inProcessServe struct {
 func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inProcessServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &inProcessServe{stdout: &testserver.LogBuffer{}, stderr: &testserver.LogBuffer{}}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), p.stdout, p.stderr) }()
 	t.Cleanup(func() {

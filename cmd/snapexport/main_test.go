@@ -28,6 +28,8 @@ import (
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
+	"github.com/snapexport/snapexport/internal/testservices"
 )
 
 // The command's contract as an operator and a script see it: what init
@@ -42,13 +44,7 @@ var (
 	buildDir  string
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testservices.Main(m, func() { os.RemoveAll(buildDir) }) }
 
 // binary builds the snapexport command once per test run, with the crash
 // points of the export runner (exportrunner.CrashEnv) that the crash tests
@@ -648,29 +644,10 @@ func awsRole(t *testing.T, c *apitest.Client, groupID string) string {
 	return id
 }
 
-// syncBuffer is a bytes.Buffer safe to write from a child's output copier
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is a running `snapexport serve`.
 type serveProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *testserver.LogBuffer
 	base           string
 	done           chan struct{}
 	err            error // of Wait, once done is closed
@@ -689,7 +666,7 @@ func startServe(t *testing.T, dir string, extra ...string) *serveProc {
 func startServeEnv(t *testing.T, dir string, env []string, extra ...string) *serveProc {
 	t.Helper()
 	args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, extra...)
-	p := &serveProc{cmd: exec.Command(binary(t), args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &serveProc{cmd: exec.Command(binary(t), args...), stdout: &testserver.LogBuffer{}, stderr: &testserver.LogBuffer{}, done: make(chan struct{})}
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
 	}

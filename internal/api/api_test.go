@@ -26,6 +26,7 @@ import (
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // ---------------------------------------------------------------- 1. v1.0
@@ -1323,7 +1324,7 @@ func TestRateLimitsDisabled(t *testing.T) {
 // as text.
 func TestSecretsNotStored(t *testing.T) {
 	dir := t.TempDir()
-	var log syncBuffer
+	var log testserver.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, envOptions{dataDir: dir, logger: logger})
 
