@@ -71,13 +71,20 @@ func oauthConfig(srv *testserver.Server, clientID, clientSecret string) *clientc
 	return cfg
 }
 
+// bootstrapClients are SDK clients of srv's bootstrap API key and service
+// account, by authentication mode.
+func bootstrapClients(t *testing.T, srv *testserver.Server) map[string]*admin.APIClient {
+	t.Helper()
+	return map[string]*admin.APIClient{
+		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),
+		"oauth":  oauthClient(t, srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret),
+	}
+}
+
 func TestSDKSmoke(t *testing.T) {
 	srv := testserver.NewServer(t)
 	ctx := context.Background()
-	for name, c := range map[string]*admin.APIClient{
-		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),
-		"oauth":  oauthClient(t, srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret),
-	} {
+	for name, c := range bootstrapClients(t, srv) {
 		t.Run(name, func(t *testing.T) {
 			role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, srv.GroupID, &admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
 			if err != nil {

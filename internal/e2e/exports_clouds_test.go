@@ -74,7 +74,7 @@ func TestSDKExportToEachCloud(t *testing.T) {
 				read = append(read, checkCollection(t, store, prefix, "Cluster0-shard-0", col, all)...)
 			}
 			complete := prefix + "/.complete"
-			rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
+			rest := withoutComplete(prefix, all)
 			slices.Sort(read)
 			if !slices.Equal(read, rest) || len(rest) != len(all)-1 {
 				t.Errorf("objects under the prefix:\n%q\nwant the collections' objects and .complete:\n%q", all, read)

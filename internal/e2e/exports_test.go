@@ -113,6 +113,28 @@ func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	}
 }
 
+// withoutComplete is all, the keys under an export's prefix, but its
+// .complete.
+func withoutComplete(prefix string, all []string) []string {
+	return slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == prefix+"/.complete" })
+}
+
+// readComplete checks that all, the keys under an export's prefix, hold
+// one .complete, written after every other object, and reads it.
+func readComplete(t *testing.T, b *blob.Bucket, prefix string, all []string) completeDoc {
+	t.Helper()
+	complete := prefix + "/.complete"
+	if len(withoutComplete(prefix, all)) != len(all)-1 {
+		t.Fatalf("no single %s among %q", complete, all)
+	}
+	writtenLast(t, b, prefix+"/", complete)
+	var doc completeDoc
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 // completeDoc is the .complete object as a client reads it.
 type completeDoc struct {
 	OrgID                  string             `json:"orgId"`
@@ -245,20 +267,12 @@ func TestSDKExportReplicaSet(t *testing.T) {
 	for _, col := range cols {
 		read = append(read, checkCollection(t, b, prefix, "Cluster0-shard-0", col, all)...)
 	}
-	complete := prefix + "/.complete"
-	rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
+	rest := withoutComplete(prefix, all)
 	slices.Sort(read)
 	if !slices.Equal(read, rest) {
 		t.Errorf("objects under the prefix:\n%q\nwant the collections' objects:\n%q", rest, read)
 	}
-	if len(rest) != len(all)-1 {
-		t.Fatalf("no single %s among %q", complete, all)
-	}
-	writtenLast(t, b, prefix+"/", complete)
-	var doc completeDoc
-	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := readComplete(t, b, prefix, all)
 	wantCustom := []snapexport.Label{{Key: "ticket", Value: "OPS-1"}, {Key: "by", Value: "e2e"}}
 	if doc.TotalFiles != len(rest) || doc.OrgID != srv.OrgID || doc.GroupID != g || doc.ClusterName != "Cluster0" ||
 		doc.ClusterUniqueID != cl.ID || !slices.Equal(doc.Labels, labels) || !slices.Equal(doc.CustomData, wantCustom) ||
@@ -345,16 +359,8 @@ func TestSDKExportShardedCluster(t *testing.T) {
 			}
 		}
 	}
-	complete := prefix + "/.complete"
-	rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
-	if len(rest) != len(all)-1 {
-		t.Fatalf("no single %s among %q", complete, all)
-	}
-	writtenLast(t, b, prefix+"/", complete)
-	var doc completeDoc
-	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
-		t.Fatal(err)
-	}
+	rest := withoutComplete(prefix, all)
+	doc := readComplete(t, b, prefix, all)
 	// Both shards write a collection's metadata.json to the same key, so
 	// the prefix holds one per collection; totalFiles counts the objects
 	// there, as for a replica set.

@@ -533,18 +533,7 @@ func matrixBucketsPath(f *matrixFixture) string {
 func matrixRolesPath(f *matrixFixture) string { return "/groups/" + f.groupID + "/cloudProviderAccess" }
 
 func matrixPrepListBuckets(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixBucketsPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if !allowed {
-			return
-		}
-		results, _ := res.Object(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["_id"] == f.bucketID {
-				return
-			}
-		}
-		t.Errorf("the list does not show bucket %s: %s", f.bucketID, res.Body)
-	}}
+	return matrixPrepared{path: matrixBucketsPath(f) + "?itemsPerPage=500", check: matrixListed("results", "_id", f.bucketID, "bucket")}
 }
 
 func matrixPrepCreateBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -566,11 +555,7 @@ func matrixPrepCreateBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 }
 
 func matrixPrepGetBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixBucketsPath(f) + "/" + f.bucketID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["_id"] != f.bucketID {
-			t.Errorf("got %s, want bucket %s", res.Body, f.bucketID)
-		}
-	}}
+	return matrixPrepared{path: matrixBucketsPath(f) + "/" + f.bucketID, check: matrixGot("_id", f.bucketID, "bucket")}
 }
 
 func matrixPrepPatchBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -600,18 +585,7 @@ func matrixPrepDeleteBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 }
 
 func matrixPrepListRoles(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixRolesPath(f), check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if !allowed {
-			return
-		}
-		roles, _ := res.Object(t)["awsIamRoles"].([]any)
-		for _, r := range roles {
-			if m, _ := r.(map[string]any); m["roleId"] == f.roleID {
-				return
-			}
-		}
-		t.Errorf("the list does not show role %s: %s", f.roleID, res.Body)
-	}}
+	return matrixPrepared{path: matrixRolesPath(f), check: matrixListed("awsIamRoles", "roleId", f.roleID, "role")}
 }
 
 func matrixCountRoles(t *testing.T, f *matrixFixture) int {
@@ -640,11 +614,7 @@ func matrixPrepCreateRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matri
 }
 
 func matrixPrepGetRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixRolesPath(f) + "/" + f.roleID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["roleId"] != f.roleID {
-			t.Errorf("got %s, want role %s", res.Body, f.roleID)
-		}
-	}}
+	return matrixPrepared{path: matrixRolesPath(f) + "/" + f.roleID, check: matrixGot("roleId", f.roleID, "role")}
 }
 
 func matrixPrepAuthorizeRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -706,11 +676,7 @@ func matrixPrepCreateProject(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 }
 
 func matrixPrepGetProject(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: "/groups/" + f.groupID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["id"] != f.groupID {
-			t.Errorf("got %s, want project %s", res.Body, f.groupID)
-		}
-	}}
+	return matrixPrepared{path: "/groups/" + f.groupID, check: matrixGot("id", f.groupID, "project")}
 }
 
 // TestRoleMatrixDigestSigner checks that the digest signer the matrix
@@ -785,11 +751,7 @@ func matrixPrepCreateEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) m
 
 func matrixPrepGetEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.newEndpoint()
-	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["id"] != id {
-			t.Errorf("got %s, want endpoint %s", res.Body, id)
-		}
-	}}
+	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: matrixGot("id", id, "endpoint")}
 }
 
 func matrixPrepDeleteEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -816,36 +778,17 @@ func matrixClustersPath(f *matrixFixture) string { return "/groups/" + f.groupID
 
 func matrixPrepListClusters(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if !allowed {
-			return
-		}
-		results, _ := res.Object(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["name"] == name {
-				return
-			}
-		}
-		t.Errorf("the list does not show cluster %s: %s", name, res.Body)
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: matrixListed("results", "name", name, "cluster")}
 }
 
 func matrixPrepGetCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["name"] != name {
-			t.Errorf("got %s, want cluster %s", res.Body, name)
-		}
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: matrixGot("name", name, "cluster")}
 }
 
 func matrixPrepGetSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["clusterName"] != name {
-			t.Errorf("got %s, want the schedule of cluster %s", res.Body, name)
-		}
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: matrixGot("clusterName", name, "the schedule of cluster")}
 }
 
 func matrixPrepPatchSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -877,19 +820,30 @@ func matrixSnapshotsPath(f *matrixFixture, c *snapexport.Cluster) string {
 	return matrixClustersPath(f) + "/" + c.Name + "/backup/snapshots"
 }
 
-// matrixListed checks that an allowed list shows the snapshot id.
-func matrixListed(id string) func(t *testing.T, res *apitest.Response, allowed bool) {
+// matrixListed checks that an allowed list shows, in its array field,
+// the object whose key is want.
+func matrixListed(field, key, want, what string) func(t *testing.T, res *apitest.Response, allowed bool) {
 	return func(t *testing.T, res *apitest.Response, allowed bool) {
 		if !allowed {
 			return
 		}
-		results, _ := res.Object(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["id"] == id {
+		items, _ := res.Object(t)[field].([]any)
+		for _, r := range items {
+			if m, _ := r.(map[string]any); m[key] == want {
 				return
 			}
 		}
-		t.Errorf("the list does not show snapshot %s: %s", id, res.Body)
+		t.Errorf("the list does not show %s %s: %s", what, want, res.Body)
+	}
+}
+
+// matrixGot checks that an allowed get answers the object whose key is
+// want.
+func matrixGot(key, want, what string) func(t *testing.T, res *apitest.Response, allowed bool) {
+	return func(t *testing.T, res *apitest.Response, allowed bool) {
+		if allowed && res.Object(t)[key] != want {
+			t.Errorf("got %s, want %s %s", res.Body, what, want)
+		}
 	}
 }
 
@@ -910,17 +864,13 @@ func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *
 func matrixPrepListSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
 	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
-	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed(s.ID)}
+	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed("results", "id", s.ID, "snapshot")}
 }
 
 func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
 	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["id"] != s.ID {
-			t.Errorf("got %s, want snapshot %s", res.Body, s.ID)
-		}
-	}}
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: matrixGot("id", s.ID, "snapshot")}
 }
 
 func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -947,17 +897,13 @@ func matrixPrepDeleteSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) m
 func matrixPrepListShardedSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
 	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed(s.ID)}
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed("results", "id", s.ID, "snapshot")}
 }
 
 func matrixPrepGetShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
 	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["id"] != s.ID {
-			t.Errorf("got %s, want snapshot %s", res.Body, s.ID)
-		}
-	}}
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGot("id", s.ID, "snapshot")}
 }
 
 func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -992,7 +938,7 @@ func matrixExportsPath(f *matrixFixture, c *snapexport.Cluster) string {
 
 func matrixPrepListExports(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c, j := f.exportJob()
-	return matrixPrepared{path: matrixExportsPath(f, c), check: matrixListed(j.ID)}
+	return matrixPrepared{path: matrixExportsPath(f, c), check: matrixListed("results", "id", j.ID, "export job")}
 }
 
 func matrixPrepCreateExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
@@ -1014,9 +960,5 @@ func matrixPrepCreateExport(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 
 func matrixPrepGetExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c, j := f.exportJob()
-	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: func(t *testing.T, res *apitest.Response, allowed bool) {
-		if allowed && res.Object(t)["id"] != j.ID {
-			t.Errorf("got %s, want export job %s", res.Body, j.ID)
-		}
-	}}
+	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: matrixGot("id", j.ID, "export job")}
 }
