@@ -123,18 +123,9 @@ func TestExportToLocalBuckets(t *testing.T) {
 	if imported.Snapshot.Description != "fixture" || imported.Snapshot.ClusterName != "Cluster0" {
 		t.Fatalf("imported %+v", imported.Snapshot)
 	}
-	role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, srv.GroupID,
-		&admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := "arn:aws:iam::123456789012:role/atlas-export"
-	if _, _, err := c.CloudProviderAccessApi.AuthorizeProviderAccessRole(ctx, srv.GroupID, role.GetRoleId(),
-		&admin.CloudProviderAccessRoleRequestUpdate{ProviderName: "AWS", IamAssumedRoleArn: &arn}).Execute(); err != nil {
-		t.Fatal(err)
-	}
+	roleID := authorizedAWSRole(t, c, srv.GroupID, "arn:aws:iam::123456789012:role/atlas-export")
 	bucket, _, err := c.CloudBackupsApi.CreateExportBucket(ctx, srv.GroupID, &admin.DiskBackupSnapshotExportBucketRequest{
-		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(role.GetRoleId())}).Execute()
+		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(roleID)}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,4 +246,21 @@ func TestCloseCutsRequestsShort(t *testing.T) {
 		t.Error("the request in flight did not end")
 	}
 	<-closed
+}
+
+// authorizedAWSRole creates an AWS cloud provider access role of the
+// project with the SDK and authorizes it for arn.
+func authorizedAWSRole(tb testing.TB, c *admin.APIClient, groupID, arn string) string {
+	tb.Helper()
+	ctx := context.Background()
+	role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, groupID,
+		&admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, _, err := c.CloudProviderAccessApi.AuthorizeProviderAccessRole(ctx, groupID, role.GetRoleId(),
+		&admin.CloudProviderAccessRoleRequestUpdate{ProviderName: "AWS", IamAssumedRoleArn: &arn}).Execute(); err != nil {
+		tb.Fatal(err)
+	}
+	return role.GetRoleId()
 }
