@@ -12,6 +12,7 @@ import (
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/exporttest"
 )
 
 var exportRunning = regexp.MustCompile(`msg="export running" group=\S+ export=([0-9a-f]{24})`)
@@ -126,9 +127,7 @@ func TestReplicasShareExports(t *testing.T) {
 			t.Errorf("export %s ran %d times on a and %d on b", id, onA[id], onB[id])
 		}
 		objs := localObjects(t, dir, "shared", prefixes[id])
-		var c struct {
-			TotalFiles int `json:"totalFiles"`
-		}
+		var c exporttest.Complete
 		if err := json.Unmarshal(objs[".complete"], &c); err != nil || c.TotalFiles != len(objs)-1 {
 			t.Errorf("export %s: .complete %s with %d objects", id, objs[".complete"], len(objs))
 		}

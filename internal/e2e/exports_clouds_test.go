@@ -79,7 +79,7 @@ func TestSDKExportToEachCloud(t *testing.T) {
 			if !slices.Equal(read, rest) || len(rest) != len(all)-1 {
 				t.Errorf("objects under the prefix:\n%q\nwant the collections' objects and .complete:\n%q", all, read)
 			}
-			var doc completeDoc
+			var doc exporttest.Complete
 			if err := json.Unmarshal(exporttest.ReadObject(t, store, complete), &doc); err != nil {
 				t.Fatal(err)
 			}

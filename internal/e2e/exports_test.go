@@ -121,32 +121,18 @@ func withoutComplete(prefix string, all []string) []string {
 
 // readComplete checks that all, the keys under an export's prefix, hold
 // one .complete, written after every other object, and reads it.
-func readComplete(t *testing.T, b *blob.Bucket, prefix string, all []string) completeDoc {
+func readComplete(t *testing.T, b *blob.Bucket, prefix string, all []string) exporttest.Complete {
 	t.Helper()
 	complete := prefix + "/.complete"
 	if len(withoutComplete(prefix, all)) != len(all)-1 {
 		t.Fatalf("no single %s among %q", complete, all)
 	}
 	writtenLast(t, b, prefix+"/", complete)
-	var doc completeDoc
+	var doc exporttest.Complete
 	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
 		t.Fatal(err)
 	}
 	return doc
-}
-
-// completeDoc is the .complete object as a client reads it.
-type completeDoc struct {
-	OrgID                  string             `json:"orgId"`
-	OrgName                string             `json:"orgName"`
-	GroupID                string             `json:"groupId"`
-	GroupName              string             `json:"groupName"`
-	ClusterUniqueID        string             `json:"clusterUniqueId"`
-	ClusterName            string             `json:"clusterName"`
-	SnapshotInitiationDate string             `json:"snapshotInitiationDate"`
-	TotalFiles             int                `json:"totalFiles"`
-	Labels                 []snapexport.Label `json:"labels"`
-	CustomData             []snapexport.Label `json:"customData"`
 }
 
 // checkCollection reads the data objects of one collection written by

@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"gocloud.dev/blob"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dumptest"
 )
 
@@ -76,6 +77,21 @@ func SameDocument(got, want bson.Raw) bool {
 		}
 	}
 	return true
+}
+
+// Complete is the .complete object that ends an export, as a client
+// reads it.
+type Complete struct {
+	OrgID                  string             `json:"orgId"`
+	OrgName                string             `json:"orgName"`
+	GroupID                string             `json:"groupId"`
+	GroupName              string             `json:"groupName"`
+	ClusterUniqueID        string             `json:"clusterUniqueId"`
+	ClusterName            string             `json:"clusterName"`
+	SnapshotInitiationDate string             `json:"snapshotInitiationDate"`
+	TotalFiles             int                `json:"totalFiles"`
+	Labels                 []snapexport.Label `json:"labels"`
+	CustomData             []snapexport.Label `json:"customData"`
 }
 
 // ListKeys lists the keys of a bucket under prefix, sorted.
