@@ -721,15 +721,7 @@ func TestExportJobCancelRuns(t *testing.T) {
 		if ended.State != "Cancelled" || ended.FinishedAt == "" || ended.StateReason != nil {
 			t.Fatalf("cancelled large job ended %+v", ended)
 		}
-		target, err := e.Server.Service.ExportTarget(ctx, e.GroupID, bucketID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := e.Server.Buckets.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		b := e.test.OpenExportBucket(t, bucketID)
 		if ok, err := b.Exists(ctx, export.CompleteKey(ended.Prefix)); ok || err != nil {
 			t.Errorf("a cancelled job wrote .complete (%v)", err)
 		}

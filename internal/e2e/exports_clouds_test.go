@@ -66,7 +66,7 @@ func TestSDKExportToEachCloud(t *testing.T) {
 				t.Fatal(err)
 			}
 			job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
-			store := exportBucket(t, srv, b.GetId())
+			store := srv.OpenExportBucket(t, b.GetId())
 			prefix := job.GetPrefix()
 			all := exporttest.ListKeys(t, store, prefix+"/")
 			var read []string

@@ -70,22 +70,6 @@ func waitExport(t *testing.T, srv *testserver.Server, c *admin.APIClient, groupI
 	}
 }
 
-// exportBucket opens the bucket a job wrote to, as the runner does.
-func exportBucket(t *testing.T, srv *testserver.Server, bucketID string) *blob.Bucket {
-	t.Helper()
-	ctx := context.Background()
-	target, err := srv.Server.Service.ExportTarget(ctx, srv.GroupID, bucketID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := srv.Server.Buckets.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // writtenLast checks that key is the newest object under prefix.
 func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	t.Helper()
@@ -242,7 +226,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 		t.Errorf("ListBackupExports = %+v", list)
 	}
 
-	b := exportBucket(t, srv, bucketID)
+	b := srv.OpenExportBucket(t, bucketID)
 	prefix := job.GetPrefix()
 	if want := fmt.Sprintf("exported_snapshots/%s/%s/Cluster0/%s/%d", srv.OrgID, g, res.Snapshot.CreatedAt.UTC().Format("2006-01-02T1504"),
 		job.GetCreatedAt().Unix()); prefix != want {
@@ -327,7 +311,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 		t.Errorf("ListBackupExports = %+v, %v; want the sharded job alone", list, err)
 	}
 
-	b := exportBucket(t, srv, bucketID)
+	b := srv.OpenExportBucket(t, bucketID)
 	prefix := job.GetPrefix()
 	all := exporttest.ListKeys(t, b, prefix+"/")
 	for _, k := range []string{prefix + "/app/types/rs0.0.json.gz", prefix + "/app/types/rs1.0.json.gz"} {

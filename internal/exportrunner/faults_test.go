@@ -79,7 +79,7 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 		t.Fatalf("only %d faults injected", faults.Load())
 	}
 	s3.fail.Store(nil)
-	objs := objects(t, f.open(t, bucketID), job.Prefix)
+	objs := objects(t, f.srv.OpenExportBucket(t, bucketID), job.Prefix)
 	if _, ok := objs[job.Prefix+"/.complete"]; !ok || len(objs)-1 != done.Progress.Files {
 		t.Errorf("%d objects, %d files recorded, .complete present %v", len(objs), done.Progress.Files, ok)
 	}
@@ -141,7 +141,7 @@ func TestCancelRunningExport(t *testing.T) {
 	if done.State != snapexport.ExportCancelled || done.FinishedAt == nil {
 		t.Fatalf("cancelled export ended %+v", done)
 	}
-	if _, ok := objects(t, f.open(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
+	if _, ok := objects(t, f.srv.OpenExportBucket(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
 		t.Error("a cancelled export wrote .complete")
 	}
 }

@@ -99,21 +99,6 @@ func (f *fixture) wait(t *testing.T, id string, within time.Duration) *snapexpor
 	}
 }
 
-func (f *fixture) open(t *testing.T, bucketID string) *blob.Bucket {
-	t.Helper()
-	ctx := context.Background()
-	target, err := f.svc.ExportTarget(ctx, f.srv.GroupID, bucketID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.srv.Server.Buckets.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
 // objects reads every object under prefix.
 func objects(t *testing.T, b *blob.Bucket, prefix string) map[string][]byte {
 	t.Helper()
@@ -155,7 +140,7 @@ func TestExportToLocalBucket(t *testing.T) {
 		done.Progress.ExportedCollections != done.Progress.TotalCollections || done.Progress.TotalCollections == 0 {
 		t.Fatalf("job ended %+v", done)
 	}
-	b := f.open(t, bucketID)
+	b := f.srv.OpenExportBucket(t, bucketID)
 	objs := objects(t, b, job.Prefix)
 	complete, found := objs[job.Prefix+"/.complete"]
 	if !found {
