@@ -103,3 +103,14 @@ func (c *countingSource) Next() (dump.Namespace, bson.Raw, error) {
 func smallDataset() *dumptest.Dataset {
 	return dumptest.Generate(dumptest.Options{Seed: 7, DocsPerCollection: 4, Oplog: true, AdminSystemVersion: true})
 }
+
+// smallArchive is smallDataset as an interleaved archive, and its layout.
+func smallArchive(t *testing.T) ([]byte, []dumptest.Section) {
+	t.Helper()
+	data := dumptest.ArchiveBytes(smallDataset(), false, true)
+	secs, err := dumptest.Layout(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, secs
+}
