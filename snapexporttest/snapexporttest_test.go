@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
@@ -224,10 +225,7 @@ func TestCloseCutsRequestsShort(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+token.AccessToken)
 		req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := (&http.Client{}).Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
+		_, err := (&apitest.Client{BaseURL: srv.URL}).RoundTrip(t, req)
 		sent <- err
 	}()
 	fmt.Fprint(pw, `{"bucketName":`) // and nothing more: the server waits for the rest
