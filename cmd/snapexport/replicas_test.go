@@ -285,7 +285,7 @@ func TestReplicas(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				list := list
-				list.Auth = apitest.Header(authz)
+				list.Auth = apitest.Authorization(authz)
 				got, err := owner(i).Try(t, list)
 				if err == nil && got.Status == 200 {
 					ok.Add(1)

@@ -61,7 +61,7 @@ const (
 	schemeNone
 	schemeDigest
 	schemeBearer
-	schemeHeader
+	schemeAuthorization
 )
 
 // Auth says how a request authenticates.
@@ -82,8 +82,8 @@ func Digest(publicKey, privateKey string) Auth {
 // Bearer authenticates with an OAuth access token.
 func Bearer(token string) Auth { return Auth{scheme: schemeBearer, secret: token} }
 
-// Header sends authorization as the Authorization header, as it is.
-func Header(authorization string) Auth { return Auth{scheme: schemeHeader, secret: authorization} }
+// Authorization sends header as the Authorization header, as it is.
+func Authorization(header string) Auth { return Auth{scheme: schemeAuthorization, secret: header} }
 
 // Request is one API call.
 type Request struct {
@@ -166,7 +166,7 @@ func (c *Client) call(t testing.TB, r Request, wantChallenge bool) (*Response, e
 		return c.send(t, r, authorization)
 	case schemeBearer:
 		return c.send(t, r, "Bearer "+a.secret)
-	case schemeHeader:
+	case schemeAuthorization:
 		return c.send(t, r, a.secret)
 	default:
 		return c.send(t, r, "")

@@ -3,8 +3,8 @@ package e2e_test
 // End-to-end tests that drive every operation through the official Atlas Go
 // SDK, once with an API key (HTTP digest) and once with a service account
 // (OAuth client credentials), each against a fresh in-process server. Every
-// response is also checked against our OpenAPI document by the validating
-// transport of client_test.go.
+// response is also checked against our OpenAPI document by the
+// apitest.Validating transport the clients of client_test.go send through.
 
 import (
 	"bytes"
