@@ -1,17 +1,15 @@
 package snapexporttest_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/pgtest"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
@@ -47,7 +45,7 @@ func BenchmarkBackends(b *testing.B) {
 			var n atomic.Int64
 			create := func() error {
 				body := fmt.Sprintf(`{"bucketName":"bench-%d","cloudProvider":"AWS","iamRoleId":%q}`, n.Add(1), roleID)
-				_, err := c.call("POST", path, body, 200)
+				_, err := c.call(b, "POST", path, body, 200)
 				return err
 			}
 			// 500 buckets: the list the list pages read (before the
@@ -56,7 +54,7 @@ func BenchmarkBackends(b *testing.B) {
 			var ids []string
 			for range 500 {
 				body := fmt.Sprintf(`{"bucketName":"bench-%d","cloudProvider":"AWS","iamRoleId":%q}`, n.Add(1), roleID)
-				out, err := c.call("POST", path, body, 200)
+				out, err := c.call(b, "POST", path, body, 200)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -68,20 +66,20 @@ func BenchmarkBackends(b *testing.B) {
 			}
 			var g atomic.Int64
 			get := func() error {
-				_, err := c.call("GET", path+"/"+ids[g.Add(1)%16], "", 200)
+				_, err := c.call(b, "GET", path+"/"+ids[g.Add(1)%16], "", 200)
 				return err
 			}
 			// Pages of 10 of the 500: a first page records its pass's
 			// listing, a second is read as of it.
 			listPage := func(pageNum int) func() error {
 				return func() error {
-					_, err := c.call("GET", fmt.Sprintf("%s?itemsPerPage=10&pageNum=%d", path, pageNum), "", 200)
+					_, err := c.call(b, "GET", fmt.Sprintf("%s?itemsPerPage=10&pageNum=%d", path, pageNum), "", 200)
 					return err
 				}
 			}
 			createDelete := func() error {
 				body := fmt.Sprintf(`{"bucketName":"bench-%d","cloudProvider":"AWS","iamRoleId":%q}`, n.Add(1), roleID)
-				out, err := c.call("POST", path, body, 200)
+				out, err := c.call(b, "POST", path, body, 200)
 				if err != nil {
 					return err
 				}
@@ -91,7 +89,7 @@ func BenchmarkBackends(b *testing.B) {
 				if err := json.Unmarshal(out, &bucket); err != nil {
 					return err
 				}
-				_, err = c.call("DELETE", path+"/"+bucket.ID, "", 204)
+				_, err = c.call(b, "DELETE", path+"/"+bucket.ID, "", 204)
 				return err
 			}
 			for _, op := range []struct {
@@ -130,70 +128,39 @@ func bucketDir(b *testing.B) string {
 	return b.TempDir()
 }
 
-// benchClient calls the API with a bearer token over one keep-alive pool.
-type benchClient struct {
-	base, token string
-	hc          *http.Client
-}
+// benchClient calls the API with a bearer token over one keep-alive pool,
+// without checking answers against the OpenAPI document: the benchmark
+// measures the server.
+type benchClient struct{ *apitest.Client }
 
-func newBenchClient(b *testing.B, srv *snapexporttest.Server) *benchClient {
+func newBenchClient(b *testing.B, srv *snapexporttest.Server) benchClient {
 	b.Helper()
-	c := &benchClient{base: srv.URL, hc: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	b.Cleanup(c.hc.CloseIdleConnections)
-	form := url.Values{"grant_type": {"client_credentials"}}
-	req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/api/oauth/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(srv.ServiceAccount.ClientID), url.QueryEscape(srv.ServiceAccount.ClientSecret))
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		b.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
-	c.token = tok.AccessToken
-	return c
+	c := &apitest.Client{BaseURL: srv.URL, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	b.Cleanup(c.HTTP.CloseIdleConnections)
+	c.Auth = apitest.Bearer(c.Token(b, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret))
+	return benchClient{c}
 }
 
 // call sends one request and checks its status.
-func (c *benchClient) call(method, path, body string, want int) ([]byte, error) {
-	accept := "application/vnd.atlas.2024-05-30+json"
+func (c benchClient) call(b *testing.B, method, path, body string, want int) ([]byte, error) {
+	accept := apitest.MediaType("2024-05-30")
 	if strings.Contains(path, "/cloudProviderAccess") || method == "DELETE" {
-		accept = "application/vnd.atlas.2023-01-01+json"
+		accept = apitest.MediaType("2023-01-01")
 	}
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
+	got, err := c.Try(b, apitest.Request{Method: method, Path: path, Accept: accept, Body: body})
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", accept)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+	if got.Status != want {
+		return got.Body, fmt.Errorf("%s %s: %s", method, path, got)
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != want {
-		err = fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
-	}
-	return out, err
+	return got.Body, nil
 }
 
 // role creates and authorizes an AWS role.
-func (c *benchClient) role(b *testing.B, groupID string) string {
+func (c benchClient) role(b *testing.B, groupID string) string {
 	b.Helper()
-	out, err := c.call("POST", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess", `{"providerName":"AWS"}`, 200)
+	out, err := c.call(b, "POST", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess", `{"providerName":"AWS"}`, 200)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +168,7 @@ func (c *benchClient) role(b *testing.B, groupID string) string {
 		RoleID string `json:"roleId"`
 	}
 	json.Unmarshal(out, &r)
-	if _, err := c.call("PATCH", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess/"+r.RoleID,
+	if _, err := c.call(b, "PATCH", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess/"+r.RoleID,
 		`{"providerName":"AWS","iamAssumedRoleArn":"arn:aws:iam::123456789012:role/bench"}`, 200); err != nil {
 		b.Fatal(err)
 	}

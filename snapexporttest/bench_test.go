@@ -113,18 +113,7 @@ func forEachClient(b *testing.B, bench func(b *testing.B, c *admin.APIClient, gr
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, srv.GroupID,
-				&admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
-			if err != nil {
-				b.Fatal(err)
-			}
-			arn := "arn:aws:iam::123456789012:role/bench"
-			if _, _, err := c.CloudProviderAccessApi.AuthorizeProviderAccessRole(ctx, srv.GroupID, role.GetRoleId(),
-				&admin.CloudProviderAccessRoleRequestUpdate{ProviderName: "AWS", IamAssumedRoleArn: &arn}).Execute(); err != nil {
-				b.Fatal(err)
-			}
-			bench(b, c, srv.GroupID, role.GetRoleId())
+			bench(b, c, srv.GroupID, authorizedAWSRole(b, c, srv.GroupID, "arn:aws:iam::123456789012:role/bench"))
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/snapexporttest"
 )
@@ -123,18 +124,9 @@ func TestExportToLocalBuckets(t *testing.T) {
 	if imported.Snapshot.Description != "fixture" || imported.Snapshot.ClusterName != "Cluster0" {
 		t.Fatalf("imported %+v", imported.Snapshot)
 	}
-	role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, srv.GroupID,
-		&admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := "arn:aws:iam::123456789012:role/atlas-export"
-	if _, _, err := c.CloudProviderAccessApi.AuthorizeProviderAccessRole(ctx, srv.GroupID, role.GetRoleId(),
-		&admin.CloudProviderAccessRoleRequestUpdate{ProviderName: "AWS", IamAssumedRoleArn: &arn}).Execute(); err != nil {
-		t.Fatal(err)
-	}
+	roleID := authorizedAWSRole(t, c, srv.GroupID, "arn:aws:iam::123456789012:role/atlas-export")
 	bucket, _, err := c.CloudBackupsApi.CreateExportBucket(ctx, srv.GroupID, &admin.DiskBackupSnapshotExportBucketRequest{
-		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(role.GetRoleId())}).Execute()
+		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(roleID)}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,10 +225,7 @@ func TestCloseCutsRequestsShort(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+token.AccessToken)
 		req.Header.Set("Accept", "application/vnd.atlas.2023-01-01+json")
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := (&http.Client{}).Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
+		_, err := (&apitest.Client{BaseURL: srv.URL}).RoundTrip(t, req)
 		sent <- err
 	}()
 	fmt.Fprint(pw, `{"bucketName":`) // and nothing more: the server waits for the rest
@@ -255,4 +244,21 @@ func TestCloseCutsRequestsShort(t *testing.T) {
 		t.Error("the request in flight did not end")
 	}
 	<-closed
+}
+
+// authorizedAWSRole creates an AWS cloud provider access role of the
+// project with the SDK and authorizes it for arn.
+func authorizedAWSRole(tb testing.TB, c *admin.APIClient, groupID, arn string) string {
+	tb.Helper()
+	ctx := context.Background()
+	role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, groupID,
+		&admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, _, err := c.CloudProviderAccessApi.AuthorizeProviderAccessRole(ctx, groupID, role.GetRoleId(),
+		&admin.CloudProviderAccessRoleRequestUpdate{ProviderName: "AWS", IamAssumedRoleArn: &arn}).Execute(); err != nil {
+		tb.Fatal(err)
+	}
+	return role.GetRoleId()
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/snapexport/snapexport/internal/apitest"
 )
 
 type clusterOut struct {
@@ -27,11 +29,7 @@ type clusterOut struct {
 // TestAdminCluster registers clusters with the admin command and reads
 // them back through the command and the running server.
 func TestAdminCluster(t *testing.T) {
-	dir := t.TempDir()
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
-	base := startInProcess(t, dir)
-	owner := &apiClient{base: base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	dir, creds, owner := initServed(t)
 	d := []string{"--data", dir, "--json"}
 	g := creds.GroupID
 	unknown := "0123456789abcdef01234567"
@@ -77,7 +75,7 @@ func TestAdminCluster(t *testing.T) {
 	mustFail(t, 1, []string{unknown}, append([]string{"admin", "cluster", "list", "--group", unknown}, d...)...)
 
 	// The running server sees them.
-	st, body := owner.do(t, "GET", "/api/atlas/v2/groups/"+g+"/clusters", v2("2024-08-05"), "")
+	got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + g + "/clusters", Accept: apitest.MediaType("2024-08-05")})
 	var page struct {
 		Results []struct {
 			Name             string            `json:"name"`
@@ -85,9 +83,9 @@ func TestAdminCluster(t *testing.T) {
 		} `json:"results"`
 		TotalCount int `json:"totalCount"`
 	}
-	if err := json.Unmarshal([]byte(body), &page); st != 200 || err != nil || page.TotalCount != 2 ||
+	if err := json.Unmarshal(got.Body, &page); got.Status != 200 || err != nil || page.TotalCount != 2 ||
 		!slices.Equal([]string{page.Results[0].Name, page.Results[1].Name}, []string{"Cluster0", "sharded-1"}) ||
 		len(page.Results[1].ReplicationSpecs) != 2 {
-		t.Errorf("GET clusters: %d %s", st, body)
+		t.Errorf("GET clusters: %s", got)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
 
@@ -19,7 +21,7 @@ import (
 // inProcessServe is `serve` running in-process, as main runs it.
 type inProcessServe struct {
 	base           string
-	stdout, stderr *syncBuffer
+	stdout, stderr *testserver.LogBuffer
 	// The credentials serve printed on its empty data directory.
 	groupID, clientID, secret string
 }
@@ -29,7 +31,7 @@ type inProcessServe struct {
 func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &inProcessServe{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	p := &inProcessServe{stdout: &testserver.LogBuffer{}, stderr: &testserver.LogBuffer{}}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"serve"}, args...), p.stdout, p.stderr) }()
 	t.Cleanup(func() {
@@ -65,6 +67,18 @@ func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	}
 	p.groupID, p.clientID, p.secret = project[1], sa[1], sa[2]
 	return p
+}
+
+// wantStorage checks that the line serve logged for each provider begins
+// as want says.
+func (p *inProcessServe) wantStorage(t *testing.T, want map[string]string) {
+	t.Helper()
+	lines := p.storage(t)
+	for provider, w := range want {
+		if !strings.HasPrefix(lines[provider], w) {
+			t.Errorf("%s: %q, want %q…", provider, lines[provider], w)
+		}
+	}
 }
 
 // storage returns the object-storage lines serve logged, one per provider.
@@ -121,20 +135,17 @@ objectStores:
 // answer reports and its self link.
 func listBuckets(t *testing.T, p *inProcessServe) (limit, self string) {
 	t.Helper()
-	c := &apiClient{base: p.base}
-	resp, body, err := c.send("GET", "/api/atlas/v2/groups/"+p.groupID+"/backup/exportBuckets", v2("2024-05-30"), "",
-		"Bearer "+token(t, p.base, p.clientID, p.secret))
-	if err != nil {
-		t.Fatal(err)
+	c := &apitest.Client{BaseURL: p.base}
+	got := c.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p.groupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+		Auth: apitest.Bearer(c.Token(t, p.clientID, p.secret))})
+	if got.Status != 200 {
+		t.Fatalf("list buckets: %s", got)
 	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("list buckets: %d %s", resp.StatusCode, body)
-	}
-	m := regexp.MustCompile(`"href":"([^"]*)","rel":"self"`).FindSubmatch(body)
+	m := regexp.MustCompile(`"href":"([^"]*)","rel":"self"`).FindSubmatch(got.Body)
 	if m == nil {
-		t.Fatalf("no self link in %s", body)
+		t.Fatalf("no self link in %s", got.Body)
 	}
-	return resp.Header.Get("Ratelimit-Limit"), string(m[1])
+	return got.Header.Get("Ratelimit-Limit"), string(m[1])
 }
 
 func TestServeConfigFile(t *testing.T) {
@@ -147,16 +158,11 @@ func TestServeConfigFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, sqlite.DatabaseFile)); err != nil {
 		t.Errorf("database: %v", err)
 	}
-	lines := p.storage(t)
-	for provider, want := range map[string]string{
+	p.wantStorage(t, map[string]string{
 		"AWS":   "AWS: s3-compatible: http://127.0.0.1:9 (path-style), static credentials AKIDFROMFILE",
 		"AZURE": "AZURE: azure-compatible: http://127.0.0.1:10000/devstoreaccount1, shared key of account devstoreaccount1",
 		"GCP":   "GCP: gcs-compatible: http://127.0.0.1:4443/storage/v1/",
-	} {
-		if !strings.HasPrefix(lines[provider], want) {
-			t.Errorf("%s: %q, want %q…", provider, lines[provider], want)
-		}
-	}
+	})
 	limit, self := listBuckets(t, p)
 	if limit != "5" || !strings.HasPrefix(self, "https://from-file.example.com/") {
 		t.Errorf("rate limit %q and self link %q, want the file's 5 and https://from-file.example.com", limit, self)
@@ -188,30 +194,26 @@ func TestServeFlagsOverrideConfigFile(t *testing.T) {
 	if _, err := os.Stat(fileDir); err == nil {
 		t.Errorf("the file's data directory %s was created", fileDir)
 	}
-	lines := p.storage(t)
-	for provider, want := range map[string]string{
+	p.wantStorage(t, map[string]string{
 		"AWS":   "AWS: s3-compatible: " + slow + " (path-style), static credentials AKIDFROMFILE",
 		"AZURE": "AZURE: local: " + filepath.Join(flagDir, "buckets", "azure"),
 		"GCP":   "GCP: cloud: Google Cloud Storage",
-	} {
-		if !strings.HasPrefix(lines[provider], want) {
-			t.Errorf("%s: %q, want %q…", provider, lines[provider], want)
-		}
-	}
+	})
 	limit, self := listBuckets(t, p)
 	if limit != "7" || !strings.HasPrefix(self, "https://from-flag.example.com/") {
 		t.Errorf("rate limit %q and self link %q, want the flags' 7 and https://from-flag.example.com", limit, self)
 	}
 
 	// --object-store-timeout bounds the bucket check, not the file's 30s.
-	c := &apiClient{base: p.base, token: token(t, p.base, p.clientID, p.secret)}
+	c := &apitest.Client{BaseURL: p.base}
+	c.Auth = apitest.Bearer(c.Token(t, p.clientID, p.secret))
 	roleID := awsRole(t, c, p.groupID)
 	start := time.Now()
-	st, body := c.do(t, "POST", "/api/atlas/v2/groups/"+p.groupID+"/backup/exportBuckets", v2("2024-05-30"),
-		`{"bucketName":"slow-bucket","cloudProvider":"AWS","iamRoleId":"`+roleID+`"}`)
+	got := c.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + p.groupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+		Body: `{"bucketName":"slow-bucket","cloudProvider":"AWS","iamRoleId":"` + roleID + `"}`})
 	took := time.Since(start)
-	if st != 504 || jsonField(t, body, "errorCode") != "OBJECT_STORE_TIMEOUT" || !strings.Contains(string(body), "within 1s") {
-		t.Errorf("bucket in a store that never answers: %d %s", st, body)
+	if got.Status != 504 || got.Field(t, "errorCode") != "OBJECT_STORE_TIMEOUT" || !strings.Contains(string(got.Body), "within 1s") {
+		t.Errorf("bucket in a store that never answers: %s", got)
 	}
 	if took > 4*time.Second {
 		t.Errorf("answered after %s with --object-store-timeout 1s", took)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/snapexport/snapexport/internal/apitest"
 )
 
 // TestCrashKeepsAcknowledgedBuckets kills serve with SIGKILL while eight
@@ -23,21 +25,14 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 		load = 600 * time.Millisecond
 	}
 	dir := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", dir, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, dir)
 	groupID := creds.GroupID
 	bucketsPath := "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets"
 
 	p := startServe(t, dir, "--no-rate-limit")
-	owner := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := creds.owner(p.base)
 	roleID := awsRole(t, owner, groupID)
-	bearer := token(t, p.base, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
+	bearer := owner.Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 
 	var (
 		mu        sync.Mutex
@@ -53,15 +48,14 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &apiClient{base: p.base, token: bearer, http: &http.Client{Transport: transport, Timeout: 10 * time.Second}}
+			c := &apitest.Client{BaseURL: p.base, Auth: apitest.Bearer(bearer), HTTP: &http.Client{Transport: transport, Timeout: 10 * time.Second}}
 			for i := 0; ; i++ {
 				name := fmt.Sprintf("crash-%d-%d", w, i)
 				mu.Lock()
 				attempted[name] = true
 				mu.Unlock()
 				inFlight.Add(1)
-				st, body, err := c.try("POST", bucketsPath, v2("2024-05-30"),
-					fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID))
+				got, err := c.Try(t, apitest.Request{Method: "POST", Path: bucketsPath, Accept: apitest.MediaType("2024-05-30"), Body: fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID)})
 				inFlight.Add(-1)
 				if err != nil {
 					if !stop.Load() {
@@ -69,16 +63,16 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 					}
 					return // the server is gone
 				}
-				if st != 200 {
-					t.Errorf("create %s: %d %s", name, st, body)
+				if got.Status != 200 {
+					t.Errorf("create %s: %s", name, got)
 					return
 				}
 				var b struct {
 					ID         string `json:"_id"`
 					BucketName string `json:"bucketName"`
 				}
-				if err := json.Unmarshal(body, &b); err != nil || !hex24.MatchString(b.ID) || b.BucketName != name {
-					t.Errorf("create %s answered 200 with %s", name, body)
+				if err := json.Unmarshal(got.Body, &b); err != nil || !hex24.MatchString(b.ID) || b.BucketName != name {
+					t.Errorf("create %s answered 200 with %s", name, got.Body)
 					return
 				}
 				mu.Lock()
@@ -105,7 +99,7 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 
 	// Restart on the same directory and read everything back.
 	p = startServe(t, dir, "--no-rate-limit")
-	owner.base = p.base
+	owner.BaseURL = p.base
 	type bucket struct {
 		ID                       string `json:"_id"`
 		BucketName               string `json:"bucketName"`
@@ -117,16 +111,16 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 	listed := map[string]bucket{}
 	total := -1
 	for page := 1; ; page++ {
-		st, body := owner.do(t, "GET", fmt.Sprintf("%s?itemsPerPage=500&pageNum=%d", bucketsPath, page), v2("2024-05-30"), "")
-		if st != 200 {
-			t.Fatalf("list page %d after restart: %d %s", page, st, body)
+		got := owner.Do(t, apitest.Request{Path: fmt.Sprintf("%s?itemsPerPage=500&pageNum=%d", bucketsPath, page), Accept: apitest.MediaType("2024-05-30")})
+		if got.Status != 200 {
+			t.Fatalf("list page %d after restart: %s", page, got)
 		}
 		var l struct {
 			Results    []bucket `json:"results"`
 			TotalCount *int     `json:"totalCount"`
 		}
-		if err := json.Unmarshal(body, &l); err != nil || l.TotalCount == nil {
-			t.Fatalf("list page %d: %v %s", page, err, body)
+		if err := json.Unmarshal(got.Body, &l); err != nil || l.TotalCount == nil {
+			t.Fatalf("list page %d: %v %s", page, err, got.Body)
 		}
 		if total >= 0 && *l.TotalCount != total {
 			t.Errorf("totalCount changed between pages: %d then %d", total, *l.TotalCount)
@@ -170,10 +164,10 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 		// Committed but not answered before the kill: at most one per
 		// client, and whole when read on its own too.
 		unacked++
-		st, body := owner.do(t, "GET", bucketsPath+"/"+id, v2("2024-05-30"), "")
+		got := owner.Do(t, apitest.Request{Path: bucketsPath + "/" + id, Accept: apitest.MediaType("2024-05-30")})
 		var one bucket
-		if st != 200 || json.Unmarshal(body, &one) != nil || one.BucketName != b.BucketName || one.IAMRoleID != roleID || one.Region == "" {
-			t.Errorf("unacknowledged bucket %s reads back as %d %s", id, st, body)
+		if got.Status != 200 || json.Unmarshal(got.Body, &one) != nil || one.BucketName != b.BucketName || one.IAMRoleID != roleID || one.Region == "" {
+			t.Errorf("unacknowledged bucket %s reads back as %s", id, got)
 		}
 	}
 	t.Logf("%d buckets after restart, %d of them committed without an answer", len(listed), unacked)
@@ -182,7 +176,7 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 	}
 
 	// The role's record of the buckets using it agrees with the buckets.
-	st, body := owner.do(t, "GET", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess/"+roleID, v2("2023-01-01"), "")
+	got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + groupID + "/cloudProviderAccess/" + roleID, Accept: apitest.MediaType("2023-01-01")})
 	var role struct {
 		FeatureUsages []struct {
 			FeatureID struct {
@@ -190,8 +184,8 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 			} `json:"featureId"`
 		} `json:"featureUsages"`
 	}
-	if st != 200 || json.Unmarshal(body, &role) != nil {
-		t.Fatalf("get role after restart: %d %s", st, body)
+	if got.Status != 200 || json.Unmarshal(got.Body, &role) != nil {
+		t.Fatalf("get role after restart: %s", got)
 	}
 	used := map[string]bool{}
 	for _, u := range role.FeatureUsages {
@@ -207,8 +201,7 @@ func TestCrashKeepsAcknowledgedBuckets(t *testing.T) {
 	}
 
 	// And the restarted server still takes writes.
-	if st, body := owner.do(t, "POST", bucketsPath, v2("2024-05-30"),
-		fmt.Sprintf(`{"bucketName":"after-crash","cloudProvider":"AWS","iamRoleId":%q}`, roleID)); st != 200 {
-		t.Errorf("create after restart: %d %s", st, body)
+	if got := owner.Do(t, apitest.Request{Method: "POST", Path: bucketsPath, Accept: apitest.MediaType("2024-05-30"), Body: fmt.Sprintf(`{"bucketName":"after-crash","cloudProvider":"AWS","iamRoleId":%q}`, roleID)}); got.Status != 200 {
+		t.Errorf("create after restart: %s", got)
 	}
 }

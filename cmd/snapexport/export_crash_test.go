@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/exporttest"
 )
 
 // TestExportSurvivesCrashes kills serve with SIGKILL at eleven points of
@@ -23,14 +25,7 @@ import (
 // uninterrupted export of the same snapshot.
 func TestExportSurvivesCrashes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", dir, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: %s", res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, dir)
 	g := creds.GroupID
 	if res := execBinary(t, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0", "--label", "env=crash"); res.code != 0 {
 		t.Fatalf("cluster create: %s", res.stderr)
@@ -40,7 +35,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, true), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res = execBinary(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
+	res := execBinary(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
 	if res.code != 0 {
 		t.Fatalf("import: %s", res.stderr)
 	}
@@ -59,7 +54,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	var ends []int64
 	var total int64
 	for _, c := range snap.Collections {
-		if c.DB == "admin" || c.DB == "config" || c.DB == "local" || strings.HasPrefix(c.Name, "system.") && c.Name != "system.js" {
+		if !exporttest.IsExported(c.DB, c.Name, false) {
 			continue
 		}
 		total += c.Count
@@ -71,36 +66,35 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	flags := []string{"--no-rate-limit", "--export-chunk-bytes", "65536", "--export-lease", "1s"}
 
 	p := startServe(t, dir, flags...)
-	owner := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := creds.owner(p.base)
 	role := awsRole(t, owner, g)
 	bucket := func(name string) string {
-		st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
-			`{"bucketName":"`+name+`","cloudProvider":"AWS","iamRoleId":"`+role+`"}`)
-		if st != 200 {
-			t.Fatalf("bucket %s: %d %s", name, st, body)
+		got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"` + name + `","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
+		if got.Status != 200 {
+			t.Fatalf("bucket %s: %s", name, got)
 		}
-		return jsonField(t, body, "_id")
+		return got.Field(t, "_id")
 	}
 	exportsPath := "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports"
-	createJob := func(c *apiClient, bucketID string) (id, prefix string) {
-		st, body := c.do(t, "POST", exportsPath, v2("2023-01-01"), `{"snapshotId":"`+snap.ID+`","exportBucketId":"`+bucketID+`"}`)
-		if st != 200 {
-			t.Fatalf("create export: %d %s", st, body)
+	createJob := func(c *apitest.Client, bucketID string) (id, prefix string) {
+		got := c.Do(t, apitest.Request{Method: "POST", Path: exportsPath, Accept: apitest.MediaType("2023-01-01"), Body: `{"snapshotId":"` + snap.ID + `","exportBucketId":"` + bucketID + `"}`})
+		if got.Status != 200 {
+			t.Fatalf("create export: %s", got)
 		}
-		return jsonField(t, body, "id"), jsonField(t, body, "prefix")
+		return got.Field(t, "id"), got.Field(t, "prefix")
 	}
-	waitJob := func(c *apiClient, id string, within time.Duration) string {
+	waitJob := func(c *apitest.Client, id string, within time.Duration) string {
 		deadline := time.Now().Add(within)
 		for {
-			st, body := c.do(t, "GET", exportsPath+"/"+id, v2("2023-01-01"), "")
-			if st != 200 {
-				t.Fatalf("get export: %d %s", st, body)
+			got := c.Do(t, apitest.Request{Path: exportsPath + "/" + id, Accept: apitest.MediaType("2023-01-01")})
+			if got.Status != 200 {
+				t.Fatalf("get export: %s", got)
 			}
-			if state := jsonField(t, body, "state"); state != "Queued" && state != "InProgress" {
+			if state := got.Field(t, "state"); state != "Queued" && state != "InProgress" {
 				return state
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("export %s not done after %s: %s", id, within, body)
+				t.Fatalf("export %s not done after %s: %s", id, within, got.Body)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -125,7 +119,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 	crashBucket := ""
 	for i, point := range points {
 		p := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=" + point}, flags...)
-		owner = owner.at(p.base)
+		owner = owner.At(p.base)
 		if i == 0 {
 			crashBucket = bucket("crashed")
 			jobID, prefix = createJob(owner, crashBucket)
@@ -143,7 +137,7 @@ func TestExportSurvivesCrashes(t *testing.T) {
 		}
 	}
 	p = startServe(t, dir, flags...)
-	owner = owner.at(p.base)
+	owner = owner.At(p.base)
 	if state := waitJob(owner, jobID, time.Minute); state != "Successful" {
 		t.Fatalf("crashed export ended %s\nstderr: %s", state, p.stderr)
 	}
@@ -168,13 +162,6 @@ func TestExportSurvivesCrashes(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// at is a copy of the client for another server address.
-func (c *apiClient) at(base string) *apiClient {
-	cp := *c
-	cp.base = base
-	return &cp
-}
 
 // localObject is the file of a local-mode AWS bucket's object.
 func localObject(dataDir, bucket, key string) string {

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/exporttest"
 )
 
 var exportRunning = regexp.MustCompile(`msg="export running" group=\S+ export=([0-9a-f]{24})`)
@@ -47,25 +49,24 @@ func TestReplicasShareExports(t *testing.T) {
 	// a is killed at its 2500th document of a job; b finishes a's jobs
 	// and runs the other two.
 	a := startServeEnv(t, dir, []string{exportrunner.CrashEnv + "=documents:2500"}, flags...)
-	owner := &apiClient{base: a.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := creds.owner(a.base)
 	role := awsRole(t, owner, g)
-	st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
-		`{"bucketName":"shared","cloudProvider":"AWS","iamRoleId":"`+role+`"}`)
-	if st != 200 {
-		t.Fatalf("bucket: %d %s", st, body)
+	got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"shared","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("bucket: %s", got)
 	}
-	bucketID := jsonField(t, body, "_id")
+	bucketID := got.Field(t, "_id")
 	exportsPath := "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports"
 	var jobs []string
 	prefixes := map[string]string{}
-	create := func(c *apiClient, snapshotID string) {
-		st, body := c.do(t, "POST", exportsPath, v2("2023-01-01"), `{"snapshotId":"`+snapshotID+`","exportBucketId":"`+bucketID+`"}`)
-		if st != 200 {
-			t.Fatalf("create export: %d %s", st, body)
+	create := func(c *apitest.Client, snapshotID string) {
+		got := c.Do(t, apitest.Request{Method: "POST", Path: exportsPath, Accept: apitest.MediaType("2023-01-01"), Body: `{"snapshotId":"` + snapshotID + `","exportBucketId":"` + bucketID + `"}`})
+		if got.Status != 200 {
+			t.Fatalf("create export: %s", got)
 		}
-		id := jsonField(t, body, "id")
+		id := got.Field(t, "id")
 		jobs = append(jobs, id)
-		prefixes[id] = jsonField(t, body, "prefix")
+		prefixes[id] = got.Field(t, "prefix")
 	}
 	create(owner, snapshots[0])
 	create(owner, snapshots[1])
@@ -84,23 +85,23 @@ func TestReplicasShareExports(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("replica a was not killed")
 	}
-	owner = owner.at(b.base)
+	owner = owner.At(b.base)
 	create(owner, snapshots[2])
 	create(owner, snapshots[3])
 
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, id := range jobs {
 		for {
-			st, body := owner.do(t, "GET", exportsPath+"/"+id, v2("2023-01-01"), "")
-			if st != 200 {
-				t.Fatalf("get export: %d %s", st, body)
+			got := owner.Do(t, apitest.Request{Path: exportsPath + "/" + id, Accept: apitest.MediaType("2023-01-01")})
+			if got.Status != 200 {
+				t.Fatalf("get export: %s", got)
 			}
-			state := jsonField(t, body, "state")
+			state := got.Field(t, "state")
 			if state == "Successful" {
 				break
 			}
 			if state != "Queued" && state != "InProgress" {
-				t.Fatalf("export %s ended %s: %s", id, state, body)
+				t.Fatalf("export %s ended %s: %s", id, state, got.Body)
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("export %s still %s\nreplica b: %s", id, state, b.stderr)
@@ -126,9 +127,7 @@ func TestReplicasShareExports(t *testing.T) {
 			t.Errorf("export %s ran %d times on a and %d on b", id, onA[id], onB[id])
 		}
 		objs := localObjects(t, dir, "shared", prefixes[id])
-		var c struct {
-			TotalFiles int `json:"totalFiles"`
-		}
+		var c exporttest.Complete
 		if err := json.Unmarshal(objs[".complete"], &c); err != nil || c.TotalFiles != len(objs)-1 {
 			t.Errorf("export %s: .complete %s with %d objects", id, objs[".complete"], len(objs))
 		}

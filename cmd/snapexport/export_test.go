@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 )
 
@@ -34,19 +35,17 @@ func TestExportCommands(t *testing.T) {
 	}
 
 	p := startServe(t, dir, "--no-rate-limit", "--export-chunk-bytes", "16384")
-	owner := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := creds.owner(p.base)
 	role := awsRole(t, owner, g)
-	st, body := owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"),
-		`{"bucketName":"cli","cloudProvider":"AWS","iamRoleId":"`+role+`"}`)
-	if st != 200 {
-		t.Fatalf("bucket: %d %s", st, body)
+	got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: `{"bucketName":"cli","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("bucket: %s", got)
 	}
-	st, body = owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/clusters/Cluster0/backup/exports", v2("2023-01-01"),
-		`{"snapshotId":"`+snap.ID+`","exportBucketId":"`+jsonField(t, body, "_id")+`"}`)
-	if st != 200 {
-		t.Fatalf("export: %d %s", st, body)
+	got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports", Accept: apitest.MediaType("2023-01-01"), Body: `{"snapshotId":"` + snap.ID + `","exportBucketId":"` + got.Field(t, "_id") + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("export: %s", got)
 	}
-	job, prefix := jsonField(t, body, "id"), jsonField(t, body, "prefix")
+	job, prefix := got.Field(t, "id"), got.Field(t, "prefix")
 	sel := []string{"--data", dir, "--group", g, "--cluster", "Cluster0", "--export", job}
 
 	res = runInProcess(t, append(append([]string{"export", "watch"}, sel...), "--interval", "20ms", "--json")...)
@@ -95,22 +94,21 @@ func TestExportCommands(t *testing.T) {
 		}
 		sharded = jsonField(t, []byte(res.stdout), "shardedSnapshotId")
 	}
-	_, body = owner.do(t, "GET", "/api/atlas/v2/groups/"+g+"/backup/exportBuckets", v2("2024-05-30"), "")
+	got = owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")})
 	var buckets struct {
 		Results []struct {
 			ID string `json:"_id"`
 		} `json:"results"`
 	}
-	if err := json.Unmarshal(body, &buckets); err != nil || len(buckets.Results) != 1 {
-		t.Fatalf("buckets: %v %s", err, body)
+	if err := json.Unmarshal(got.Body, &buckets); err != nil || len(buckets.Results) != 1 {
+		t.Fatalf("buckets: %v %s", err, got.Body)
 	}
 	bucketID := buckets.Results[0].ID
-	st, body = owner.do(t, "POST", "/api/atlas/v2/groups/"+g+"/clusters/sh/backup/exports", v2("2023-01-01"),
-		`{"snapshotId":"`+sharded+`","exportBucketId":"`+bucketID+`"}`)
-	if st != 200 {
-		t.Fatalf("sharded export: %d %s", st, body)
+	got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/clusters/sh/backup/exports", Accept: apitest.MediaType("2023-01-01"), Body: `{"snapshotId":"` + sharded + `","exportBucketId":"` + bucketID + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("sharded export: %s", got)
 	}
-	shSel := []string{"--data", dir, "--group", g, "--cluster", "sh", "--export", jsonField(t, body, "id")}
+	shSel := []string{"--data", dir, "--group", g, "--cluster", "sh", "--export", got.Field(t, "id")}
 	res = runInProcess(t, append(append([]string{"export", "watch"}, shSel...), "--interval", "20ms", "--json")...)
 	if res.code != 0 {
 		t.Fatalf("watch sharded: %d %s", res.code, res.stderr)

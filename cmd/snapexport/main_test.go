@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,9 +24,12 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
+	"github.com/snapexport/snapexport/internal/testservices"
 )
 
 // The command's contract as an operator and a script see it: what init
@@ -44,13 +44,7 @@ var (
 	buildDir  string
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testservices.Main(m, func() { os.RemoveAll(buildDir) }) }
 
 // binary builds the snapexport command once per test run, with the crash
 // points of the export runner (exportrunner.CrashEnv) that the crash tests
@@ -179,6 +173,38 @@ type initCreds struct {
 	} `json:"serviceAccount"`
 }
 
+// initBinary runs the binary's init --json on dir, with more flags, and
+// returns the credentials it printed.
+func initBinary(t *testing.T, dir string, flags ...string) initCreds {
+	t.Helper()
+	res := execBinary(t, append([]string{"init", "--data", dir, "--json"}, flags...)...)
+	if res.code != 0 {
+		t.Fatalf("init %v: exit %d\n%s", flags, res.code, res.stderr)
+	}
+	var creds initCreds
+	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
+		t.Fatal(err)
+	}
+	return creds
+}
+
+// initServed initializes a fresh data directory in-process and serves it
+// until the test ends, as a server running beside the admin commands; it
+// returns the directory, the credentials init printed and a client of the
+// organization's owner.
+func initServed(t *testing.T) (dir string, creds initCreds, owner *apitest.Client) {
+	t.Helper()
+	dir = t.TempDir()
+	mustJSON(t, &creds, "init", "--data", dir)
+	return dir, creds, creds.owner(startInProcess(t, dir))
+}
+
+// owner is a client of the server at base signing with init's API key,
+// which owns the organization.
+func (c initCreds) owner(base string) *apitest.Client {
+	return &apitest.Client{BaseURL: base, Auth: apitest.Digest(c.APIKey.PublicKey, c.APIKey.PrivateKey)}
+}
+
 func TestInitJSON(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	res := execBinary(t, "init", "--data", dir, "--json")
@@ -247,14 +273,14 @@ func TestInitJSON(t *testing.T) {
 
 	// The printed credentials work.
 	base := startInProcess(t, dir)
-	owner := &apiClient{base: base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
-	st, body := owner.do(t, "GET", "/api/atlas/v2/groups/"+creds.GroupID, v2("2023-01-01"), "")
-	if st != 200 || jsonField(t, body, "orgId") != creds.OrgID {
-		t.Errorf("the printed API key cannot read the printed project: %d %s", st, body)
+	owner := creds.owner(base)
+	got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + creds.GroupID, Accept: apitest.MediaType("2023-01-01")})
+	if got.Status != 200 || got.Field(t, "orgId") != creds.OrgID {
+		t.Errorf("the printed API key cannot read the printed project: %s", got)
 	}
-	sa := &apiClient{base: base, token: token(t, base, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)}
-	if st, body := sa.do(t, "GET", "/api/atlas/v2/groups/"+creds.GroupID, v2("2023-01-01"), ""); st != 200 {
-		t.Errorf("the printed service account cannot read the printed project: %d %s", st, body)
+	sa := &apitest.Client{BaseURL: base, Auth: apitest.Bearer(owner.Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret))}
+	if got := sa.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + creds.GroupID, Accept: apitest.MediaType("2023-01-01")}); got.Status != 200 {
+		t.Errorf("the printed service account cannot read the printed project: %s", got)
 	}
 }
 
@@ -419,11 +445,8 @@ type credsOut struct {
 // TestAdmin drives the admin commands against a data directory that a
 // running server also has open, and checks their effect through the API.
 func TestAdmin(t *testing.T) {
-	dir := t.TempDir()
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
-	base := startInProcess(t, dir)
-	owner := &apiClient{base: base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	dir, creds, owner := initServed(t)
+	base := owner.BaseURL
 	d := []string{"--data", dir}
 	unknown := "0123456789abcdef01234567"
 
@@ -492,25 +515,24 @@ func TestAdmin(t *testing.T) {
 
 	// What that key may do, as the running server sees it.
 	roleID := awsRole(t, owner, p2.ID)
-	manager := &apiClient{base: base, publicKey: key.PublicKey, privateKey: key.PrivateKey}
+	manager := &apitest.Client{BaseURL: base, Auth: apitest.Digest(key.PublicKey, key.PrivateKey)}
 	bucket := fmt.Sprintf(`{"bucketName":"cli-bucket","cloudProvider":"AWS","iamRoleId":%q}`, roleID)
-	st, body := manager.do(t, "POST", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), bucket)
-	if st != 200 || !hex24.MatchString(jsonField(t, body, "_id")) {
-		t.Errorf("Backup Manager creating a bucket in its project: %d %s", st, body)
+	got := manager.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: bucket})
+	if got.Status != 200 || !hex24.MatchString(got.Field(t, "_id")) {
+		t.Errorf("Backup Manager creating a bucket in its project: %s", got)
 	}
-	st, body = manager.do(t, "GET", "/api/atlas/v2/groups/"+creds.GroupID+"/backup/exportBuckets", v2("2024-05-30"), "")
-	if st != 401 || jsonField(t, body, "errorCode") != "NOT_IN_GROUP" {
-		t.Errorf("the key on a project it has no role on: %d %s, want 401 NOT_IN_GROUP", st, body)
+	got = manager.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + creds.GroupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")})
+	if got.Status != 401 || got.Field(t, "errorCode") != "NOT_IN_GROUP" {
+		t.Errorf("the key on a project it has no role on: %s, want 401 NOT_IN_GROUP", got)
 	}
 	other := awsRole(t, owner, creds.GroupID)
-	st, body = manager.do(t, "POST", "/api/atlas/v2/groups/"+creds.GroupID+"/backup/exportBuckets", v2("2024-05-30"),
-		fmt.Sprintf(`{"bucketName":"cli-bucket","cloudProvider":"AWS","iamRoleId":%q}`, other))
-	if st != 401 {
-		t.Errorf("the key creating a bucket in another project: %d %s, want 401", st, body)
+	got = manager.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + creds.GroupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: fmt.Sprintf(`{"bucketName":"cli-bucket","cloudProvider":"AWS","iamRoleId":%q}`, other)})
+	if got.Status != 401 {
+		t.Errorf("the key creating a bucket in another project: %s, want 401", got)
 	}
-	st, body = manager.do(t, "POST", "/api/atlas/v2/groups/"+p2.ID+"/cloudProviderAccess", v2("2023-01-01"), `{"providerName":"AWS"}`)
-	if st != 401 || jsonField(t, body, "errorCode") != "USER_UNAUTHORIZED" {
-		t.Errorf("Backup Manager creating a cloud provider access role (Project Owner): %d %s, want 401 USER_UNAUTHORIZED", st, body)
+	got = manager.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + p2.ID + "/cloudProviderAccess", Accept: apitest.MediaType("2023-01-01"), Body: `{"providerName":"AWS"}`})
+	if got.Status != 401 || got.Field(t, "errorCode") != "USER_UNAUTHORIZED" {
+		t.Errorf("Backup Manager creating a cloud provider access role (Project Owner): %s, want 401 USER_UNAUTHORIZED", got)
 	}
 
 	// Listing keys never shows a secret; deleting one locks it out.
@@ -519,8 +541,8 @@ func TestAdmin(t *testing.T) {
 		t.Errorf("apikey list should show the public key and no private key:\n%s", res.stdout)
 	}
 	mustJSON(t, &map[string]bool{}, append([]string{"admin", "apikey", "delete", "--public-key", key.PublicKey}, d...)...)
-	if st, _ := manager.do(t, "GET", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), ""); st != 401 {
-		t.Errorf("a deleted API key still reads the project: %d", st)
+	if got := manager.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 {
+		t.Errorf("a deleted API key still reads the project: %d", got.Status)
 	}
 	mustFail(t, 1, []string{key.PublicKey}, append([]string{"admin", "role", "list", "--public-key", key.PublicKey}, d...)...)
 	mustFail(t, 1, []string{key.PublicKey}, append([]string{"admin", "apikey", "delete", "--public-key", key.PublicKey}, d...)...)
@@ -539,20 +561,20 @@ func TestAdmin(t *testing.T) {
 		t.Errorf("serviceaccount list should show the client id and no secret:\n%s", res.stdout)
 	}
 	mustJSON(t, &roles, append([]string{"admin", "role", "assign", "--client-id", sa.ClientID, "--project", p2.ID, "--role", "GROUP_READ_ONLY"}, d...)...)
-	reader := &apiClient{base: base, token: token(t, base, sa.ClientID, sa.ClientSecret)}
-	if st, body := reader.do(t, "GET", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), ""); st != 200 {
-		t.Errorf("a read-only service account listing buckets: %d %s", st, body)
+	reader := &apitest.Client{BaseURL: base, Auth: apitest.Bearer(owner.Token(t, sa.ClientID, sa.ClientSecret))}
+	if got := reader.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+		t.Errorf("a read-only service account listing buckets: %s", got)
 	}
-	if st, body := reader.do(t, "POST", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), bucket); st != 401 {
-		t.Errorf("a read-only service account creating a bucket: %d %s", st, body)
+	if got := reader.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"), Body: bucket}); got.Status != 401 {
+		t.Errorf("a read-only service account creating a bucket: %s", got)
 	}
 	roles = nil
 	mustJSON(t, &roles, append([]string{"admin", "role", "unassign", "--client-id", sa.ClientID, "--project", p2.ID, "--role", "GROUP_READ_ONLY"}, d...)...)
 	if len(roles) != 0 {
 		t.Errorf("after unassigning its only role, role unassign printed %+v", roles)
 	}
-	if st, body := reader.do(t, "GET", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), ""); st != 401 || jsonField(t, body, "errorCode") != "NOT_IN_GROUP" {
-		t.Errorf("a service account without roles listing buckets: %d %s, want 401 NOT_IN_GROUP", st, body)
+	if got := reader.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 || got.Field(t, "errorCode") != "NOT_IN_GROUP" {
+		t.Errorf("a service account without roles listing buckets: %s, want 401 NOT_IN_GROUP", got)
 	}
 	mustFail(t, 1, []string{"GROUP_READ_ONLY"}, append([]string{"admin", "role", "unassign", "--client-id", sa.ClientID, "--project", p2.ID, "--role", "GROUP_READ_ONLY"}, d...)...)
 	mustJSON(t, &map[string]bool{}, append([]string{"admin", "serviceaccount", "delete", "--client-id", sa.ClientID}, d...)...)
@@ -560,10 +582,10 @@ func TestAdmin(t *testing.T) {
 	if strings.Contains(res.stdout, sa.ClientID) {
 		t.Errorf("serviceaccount list still shows the deleted account:\n%s", res.stdout)
 	}
-	if st, _ := reader.do(t, "GET", "/api/atlas/v2/groups/"+p2.ID+"/backup/exportBuckets", v2("2024-05-30"), ""); st != 401 {
-		t.Errorf("the token of a deleted service account still works: %d", st)
+	if got := reader.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + p2.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 {
+		t.Errorf("the token of a deleted service account still works: %d", got.Status)
 	}
-	if st := tokenStatus(t, base, sa.ClientID, sa.ClientSecret); st != 401 {
+	if st := owner.RequestToken(t, sa.ClientID, sa.ClientSecret).Status; st != 401 {
 		t.Errorf("a deleted service account still gets tokens: %d", st)
 	}
 }
@@ -595,131 +617,6 @@ func startInProcess(t *testing.T, dir string) string {
 	return ts.URL
 }
 
-// apiClient calls the API with an API key (digest, the way the Atlas SDK
-// does it) or a bearer token.
-type apiClient struct {
-	base                  string
-	publicKey, privateKey string
-	token                 string
-	http                  *http.Client
-}
-
-func v2(date string) string { return "application/vnd.atlas." + date + "+json" }
-
-func (c *apiClient) send(method, path, accept, body, authorization string) (*http.Response, []byte, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	req.Header.Set("Accept", accept)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	hc := c.http
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp, data, err
-}
-
-// try is do without failing the test on a transport error.
-func (c *apiClient) try(method, path, accept, body string) (int, []byte, error) {
-	if c.token != "" {
-		resp, data, err := c.send(method, path, accept, body, "Bearer "+c.token)
-		if err != nil {
-			return 0, nil, err
-		}
-		return resp.StatusCode, data, nil
-	}
-	resp, data, err := c.send(method, path, accept, body, "")
-	if err != nil {
-		return 0, nil, err
-	}
-	challenge := resp.Header.Get("Www-Authenticate")
-	if resp.StatusCode != 401 || !strings.HasPrefix(challenge, "Digest ") {
-		return resp.StatusCode, data, nil
-	}
-	u, _ := url.Parse(c.base + path)
-	resp, data, err = c.send(method, path, accept, body, digestResponse(challenge, method, u.RequestURI(), c.publicKey, c.privateKey))
-	if err != nil {
-		return 0, nil, err
-	}
-	return resp.StatusCode, data, nil
-}
-
-func (c *apiClient) do(t *testing.T, method, path, accept, body string) (int, []byte) {
-	t.Helper()
-	st, data, err := c.try(method, path, accept, body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return st, data
-}
-
-var challengeParams = regexp.MustCompile(`(\w+)="([^"]*)"`)
-
-func digestResponse(challenge, method, uri, user, password string) string {
-	p := map[string]string{}
-	for _, m := range challengeParams.FindAllStringSubmatch(challenge, -1) {
-		p[m[1]] = m[2]
-	}
-	h := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
-	cb := make([]byte, 8)
-	rand.Read(cb)
-	cnonce := hex.EncodeToString(cb)
-	resp := h(h(user+":"+p["realm"]+":"+password) + ":" + p["nonce"] + ":00000001:" + cnonce + ":auth:" + h(method+":"+uri))
-	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm="MD5", qop=auth, nc=00000001, cnonce="%s"`,
-		user, p["realm"], p["nonce"], uri, resp, cnonce)
-}
-
-func tokenRequest(base, clientID, secret string) (*http.Response, []byte, error) {
-	req, _ := http.NewRequest("POST", base+"/api/oauth/token", strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp, data, err
-}
-
-func tokenStatus(t *testing.T, base, clientID, secret string) int {
-	t.Helper()
-	resp, _, err := tokenRequest(base, clientID, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode
-}
-
-// token gets a bearer token for a service account.
-func token(t *testing.T, base, clientID, secret string) string {
-	t.Helper()
-	resp, data, err := tokenRequest(base, clientID, secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 200 {
-		t.Fatalf("token: %d %s", resp.StatusCode, data)
-	}
-	return jsonField(t, data, "access_token")
-}
-
 func jsonField(t *testing.T, body []byte, field string) string {
 	t.Helper()
 	var m map[string]any
@@ -731,44 +628,26 @@ func jsonField(t *testing.T, body []byte, field string) string {
 }
 
 // awsRole creates and authorizes an AWS cloud provider access role.
-func awsRole(t *testing.T, c *apiClient, groupID string) string {
+func awsRole(t *testing.T, c *apitest.Client, groupID string) string {
 	t.Helper()
-	st, body := c.do(t, "POST", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess", v2("2023-01-01"), `{"providerName":"AWS"}`)
-	if st != 200 {
-		t.Fatalf("create role: %d %s", st, body)
+	path := "/api/atlas/v2/groups/" + groupID + "/cloudProviderAccess"
+	got := c.Do(t, apitest.Request{Method: "POST", Path: path, Accept: apitest.MediaType("2023-01-01"), Body: `{"providerName":"AWS"}`})
+	if got.Status != 200 {
+		t.Fatalf("create role: %s", got)
 	}
-	id := jsonField(t, body, "roleId")
-	st, body = c.do(t, "PATCH", "/api/atlas/v2/groups/"+groupID+"/cloudProviderAccess/"+id, v2("2023-01-01"),
-		`{"providerName":"AWS","iamAssumedRoleArn":"arn:aws:iam::123456789012:role/export"}`)
-	if st != 200 {
-		t.Fatalf("authorize role: %d %s", st, body)
+	id := got.Field(t, "roleId")
+	got = c.Do(t, apitest.Request{Method: "PATCH", Path: path + "/" + id, Accept: apitest.MediaType("2023-01-01"),
+		Body: `{"providerName":"AWS","iamAssumedRoleArn":"arn:aws:iam::123456789012:role/export"}`})
+	if got.Status != 200 {
+		t.Fatalf("authorize role: %s", got)
 	}
 	return id
-}
-
-// syncBuffer is a bytes.Buffer safe to write from a child's output copier
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // serveProc is a running `snapexport serve`.
 type serveProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
+	stdout, stderr *testserver.LogBuffer
 	base           string
 	done           chan struct{}
 	err            error // of Wait, once done is closed
@@ -787,7 +666,7 @@ func startServe(t *testing.T, dir string, extra ...string) *serveProc {
 func startServeEnv(t *testing.T, dir string, env []string, extra ...string) *serveProc {
 	t.Helper()
 	args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:0"}, extra...)
-	p := &serveProc{cmd: exec.Command(binary(t), args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &serveProc{cmd: exec.Command(binary(t), args...), stdout: &testserver.LogBuffer{}, stderr: &testserver.LogBuffer{}, done: make(chan struct{})}
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
 	}
@@ -884,9 +763,9 @@ func TestServe(t *testing.T) {
 		t.Errorf("a secret reached the log (stderr)")
 	}
 	groupID := project[1]
-	owner := &apiClient{base: p.base, publicKey: key[1], privateKey: key[2]}
-	if st, body := owner.do(t, "GET", "/api/atlas/v2/groups/"+groupID, v2("2023-01-01"), ""); st != 200 || jsonField(t, body, "orgId") != org[1] {
-		t.Fatalf("the printed API key cannot read the printed project: %d %s", st, body)
+	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(key[1], key[2])}
+	if got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + groupID, Accept: apitest.MediaType("2023-01-01")}); got.Status != 200 || got.Field(t, "orgId") != org[1] {
+		t.Fatalf("the printed API key cannot read the printed project: %s", got)
 	}
 	clientID, secret := sa[1], sa[2]
 	roleID := awsRole(t, owner, groupID)
@@ -899,9 +778,9 @@ func TestServe(t *testing.T) {
 	if s := p.stdout.String(); strings.Contains(s, key[2]) || strings.Contains(s, sa[2]) || strings.Contains(s, "Organization ID") {
 		t.Errorf("serve on an initialized directory printed credentials again:\n%s", s)
 	}
-	owner.base = p.base
-	if st, body := owner.do(t, "GET", "/api/atlas/v2/groups/"+groupID+"/backup/exportBuckets/"+first, v2("2024-05-30"), ""); st != 200 {
-		t.Errorf("the bucket created during the SIGTERM drain is gone after restart: %d %s", st, body)
+	owner.BaseURL = p.base
+	if got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets/" + first, Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+		t.Errorf("the bucket created during the SIGTERM drain is gone after restart: %s", got)
 	}
 
 	// A second server on the same address fails to start, naming it.
@@ -919,29 +798,23 @@ func TestServe(t *testing.T) {
 // its 200 and the server must then exit 0. It returns the bucket id.
 func inFlightShutdown(t *testing.T, p *serveProc, clientID, secret, groupID, roleID string, sig syscall.Signal, name string) string {
 	t.Helper()
-	bearer := token(t, p.base, clientID, secret)
+	c := &apitest.Client{BaseURL: p.base}
+	bearer := c.Token(t, clientID, secret)
 	body := fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID)
 	half := len(body) / 2
 	pr, pw := io.Pipe()
 	req, _ := http.NewRequest("POST", p.base+"/api/atlas/v2/groups/"+groupID+"/backup/exportBuckets", pr)
-	req.Header.Set("Accept", v2("2024-05-30"))
+	req.Header.Set("Accept", apitest.MediaType("2024-05-30"))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	type result struct {
-		status int
-		body   []byte
-		err    error
+		got *apitest.Response
+		err error
 	}
 	results := make(chan result, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			results <- result{err: err}
-			return
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		results <- result{resp.StatusCode, data, err}
+		got, err := c.RoundTrip(t, req)
+		results <- result{got, err}
 	}()
 	if _, err := pw.Write([]byte(body[:half])); err != nil {
 		t.Fatal(err)
@@ -977,12 +850,12 @@ func inFlightShutdown(t *testing.T, p *serveProc, clientID, secret, groupID, rol
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the in-flight request did not complete after %v", sig)
 	}
-	if r.err != nil || r.status != 200 {
-		t.Fatalf("the in-flight request during %v: %v %d %s", sig, r.err, r.status, r.body)
+	if r.err != nil || r.got.Status != 200 {
+		t.Fatalf("the in-flight request during %v: %v %v", sig, r.err, r.got)
 	}
-	id := jsonField(t, r.body, "_id")
+	id := r.got.Field(t, "_id")
 	if !hex24.MatchString(id) {
-		t.Errorf("in-flight create answered %s", r.body)
+		t.Errorf("in-flight create answered %s", r.got.Body)
 	}
 	if code := p.wait(t, 10*time.Second); code != 0 {
 		t.Errorf("serve exited %d after %v, want 0\nstderr: %s", code, sig, p.stderr)

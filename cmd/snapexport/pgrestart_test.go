@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/pgtest"
 )
 
@@ -106,20 +107,13 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	cluster.exec("SELECT pg_reload_conf()")
 
 	data := filepath.Join(t.TempDir(), "data")
-	res := execBinary(t, "init", "--data", data, "--database", cluster.url, "--json")
-	if res.code != 0 {
-		t.Fatalf("init: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, data, "--database", cluster.url)
 	groupID := creds.GroupID
 	bucketsPath := "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets"
 	p := startServe(t, data, "--database", cluster.url, "--no-rate-limit")
-	owner := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := creds.owner(p.base)
 	roleID := awsRole(t, owner, groupID)
-	bearer := token(t, p.base, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
+	bearer := owner.Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 
 	const creators = 4
 	// bound is how long any request may take, outage or not: the pool's
@@ -146,21 +140,21 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &apiClient{base: p.base, http: hc}
+			c := &apitest.Client{BaseURL: p.base, Auth: apitest.Bearer(bearer), HTTP: hc}
 			for i := 0; !stop.Load(); i++ {
 				name := fmt.Sprintf("restart-%d-%d", w, i)
 				o := outcome{what: "create " + name, start: time.Now()}
-				resp, body, err := c.send("POST", bucketsPath, v2("2024-05-30"),
-					fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID), "Bearer "+bearer)
+				got, err := c.Try(t, apitest.Request{Method: "POST", Path: bucketsPath, Accept: apitest.MediaType("2024-05-30"),
+					Body: fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID)})
 				o.end, o.err = time.Now(), err
 				if err == nil {
-					o.status, o.errorCode = resp.StatusCode, resp.Header.Get("X-Error-Code")
-					if resp.StatusCode == 200 {
+					o.status, o.errorCode = got.Status, got.Header.Get("X-Error-Code")
+					if got.Status == 200 {
 						var b struct {
 							ID string `json:"_id"`
 						}
-						if err := json.Unmarshal(body, &b); err != nil || !hex24.MatchString(b.ID) {
-							t.Errorf("%s answered 200 with %s", o.what, body)
+						if err := json.Unmarshal(got.Body, &b); err != nil || !hex24.MatchString(b.ID) {
+							t.Errorf("%s answered 200 with %s", o.what, got.Body)
 						}
 						mu.Lock()
 						acked[b.ID] = name
@@ -170,7 +164,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 						mu.Unlock()
 					} else {
 						var e struct{ ErrorCode string }
-						json.Unmarshal(body, &e)
+						json.Unmarshal(got.Body, &e)
 						o.bodyErrorCode = e.ErrorCode
 						time.Sleep(20 * time.Millisecond) // no busy loop while the database is away
 					}
@@ -185,14 +179,18 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		c := &apiClient{base: p.base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey, http: hc}
+		c := creds.owner(p.base)
+		c.HTTP = hc
 		for !stop.Load() {
 			o := outcome{what: "digest list", start: time.Now()}
-			st, body, err := c.try("GET", bucketsPath, v2("2024-05-30"), "")
-			o.end, o.status, o.err = time.Now(), st, err
-			if err == nil && st != 200 {
+			got, err := c.Try(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")})
+			o.end, o.err = time.Now(), err
+			if err == nil {
+				o.status = got.Status
+			}
+			if err == nil && got.Status != 200 {
 				var e struct{ ErrorCode string }
-				json.Unmarshal(body, &e)
+				json.Unmarshal(got.Body, &e)
 				o.bodyErrorCode, o.errorCode = e.ErrorCode, e.ErrorCode
 				time.Sleep(20 * time.Millisecond)
 			}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/pgtest"
 )
 
@@ -23,48 +23,44 @@ import (
 func initPostgres(t *testing.T) (string, initCreds) {
 	t.Helper()
 	u := pgtest.Schema(t, pgtest.URL(t))
-	res := execBinary(t, "init", "--data", filepath.Join(t.TempDir(), "init"), "--database", u, "--json")
-	if res.code != 0 {
-		t.Fatalf("init --database: exit %d\n%s", res.code, res.stderr)
-	}
-	var creds initCreds
-	if err := json.Unmarshal([]byte(res.stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := initBinary(t, filepath.Join(t.TempDir(), "init"), "--database", u)
 	return u, creds
+}
+
+// bucketIDs is a page of export buckets as far as the tests read it.
+type bucketIDs struct {
+	Results []struct {
+		ID string `json:"_id"`
+	} `json:"results"`
+	TotalCount int `json:"totalCount"`
 }
 
 // listAll pages through a project's export buckets (itemsPerPage=500) and
 // returns their ids in list order, failing on a duplicate or a totalCount
 // that disagrees.
-func listAll(t *testing.T, c *apiClient, groupID string) []string {
+func listAll(t *testing.T, c *apitest.Client, groupID string) []string {
 	t.Helper()
 	var out []string
 	seen := map[string]bool{}
 	for page := 1; ; page++ {
-		st, body := c.do(t, "GET", fmt.Sprintf("/api/atlas/v2/groups/%s/backup/exportBuckets?itemsPerPage=500&pageNum=%d", groupID, page), v2("2024-05-30"), "")
-		if st != 200 {
-			t.Fatalf("list page %d on %s: %d %s", page, c.base, st, body)
+		got := c.Do(t, apitest.Request{Path: fmt.Sprintf("/api/atlas/v2/groups/%s/backup/exportBuckets?itemsPerPage=500&pageNum=%d", groupID, page), Accept: apitest.MediaType("2024-05-30")})
+		if got.Status != 200 {
+			t.Fatalf("list page %d on %s: %s", page, c.BaseURL, got)
 		}
-		var l struct {
-			Results []struct {
-				ID string `json:"_id"`
-			} `json:"results"`
-			TotalCount int `json:"totalCount"`
-		}
-		if err := json.Unmarshal(body, &l); err != nil {
+		var l bucketIDs
+		if err := json.Unmarshal(got.Body, &l); err != nil {
 			t.Fatal(err)
 		}
 		for _, b := range l.Results {
 			if seen[b.ID] {
-				t.Errorf("%s lists bucket %s twice", c.base, b.ID)
+				t.Errorf("%s lists bucket %s twice", c.BaseURL, b.ID)
 			}
 			seen[b.ID] = true
 			out = append(out, b.ID)
 		}
 		if len(l.Results) < 500 {
 			if len(out) != l.TotalCount {
-				t.Errorf("%s listed %d buckets, totalCount %d", c.base, len(out), l.TotalCount)
+				t.Errorf("%s listed %d buckets, totalCount %d", c.BaseURL, len(out), l.TotalCount)
 			}
 			return out
 		}
@@ -93,11 +89,11 @@ func TestReplicas(t *testing.T) {
 			t.Fatalf("serve does not say it runs on PostgreSQL:\n%s", p.stderr)
 		}
 	}
-	owner := func(i int) *apiClient {
-		return &apiClient{base: replicas[i%2].base, publicKey: creds.APIKey.PublicKey, privateKey: creds.APIKey.PrivateKey}
+	owner := func(i int) *apitest.Client {
+		return creds.owner(replicas[i%2].base)
 	}
 	roleID := awsRole(t, owner(0), groupID)
-	bearer := token(t, replicas[1].base, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
+	bearer := owner(1).Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 
 	t.Run("ConcurrentCreatesAndDeletes", func(t *testing.T) {
 		const workers = 6
@@ -118,8 +114,8 @@ func TestReplicas(t *testing.T) {
 		transport := &http.Transport{MaxIdleConnsPerHost: workers}
 		defer transport.CloseIdleConnections()
 		hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-		client := func(i int) *apiClient {
-			return &apiClient{base: replicas[i%2].base, token: bearer, http: hc}
+		client := func(i int) *apitest.Client {
+			return &apitest.Client{BaseURL: replicas[i%2].base, Auth: apitest.Bearer(bearer), HTTP: hc}
 		}
 		for w := range workers {
 			wg.Add(1)
@@ -134,9 +130,9 @@ func TestReplicas(t *testing.T) {
 						mu.Lock()
 						removingAt[id] = time.Now()
 						mu.Unlock()
-						st, body, err := c.try("DELETE", bucketsPath+"/"+id, v2("2023-01-01"), "")
-						if err != nil || st != http.StatusNoContent {
-							t.Errorf("delete %s on %s: %d %s %v", id, c.base, st, body, err)
+						got, err := c.Try(t, apitest.Request{Method: "DELETE", Path: bucketsPath + "/" + id, Accept: apitest.MediaType("2023-01-01")})
+						if err != nil || got.Status != http.StatusNoContent {
+							t.Errorf("delete %s on %s: %v %v", id, c.BaseURL, got, err)
 							return
 						}
 						mine = mine[1:]
@@ -146,17 +142,16 @@ func TestReplicas(t *testing.T) {
 						continue
 					}
 					name := fmt.Sprintf("replica-%d-%d", w, i)
-					st, body, err := c.try("POST", bucketsPath, v2("2024-05-30"),
-						fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID))
-					if err != nil || st != 200 {
-						t.Errorf("create %s on %s: %d %s %v", name, c.base, st, body, err)
+					got, err := c.Try(t, apitest.Request{Method: "POST", Path: bucketsPath, Accept: apitest.MediaType("2024-05-30"), Body: fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID)})
+					if err != nil || got.Status != 200 {
+						t.Errorf("create %s on %s: %v %v", name, c.BaseURL, got, err)
 						return
 					}
 					var b struct {
 						ID string `json:"_id"`
 					}
-					if err := json.Unmarshal(body, &b); err != nil || !hex24.MatchString(b.ID) {
-						t.Errorf("create %s answered 200 with %s", name, body)
+					if err := json.Unmarshal(got.Body, &b); err != nil || !hex24.MatchString(b.ID) {
+						t.Errorf("create %s answered 200 with %s", name, got.Body)
 						return
 					}
 					id := b.ID
@@ -181,23 +176,18 @@ func TestReplicas(t *testing.T) {
 				total := -1
 				for page := 1; page < 1000; page++ {
 					c := client(pass + page)
-					st, body, err := c.try("GET", fmt.Sprintf("%s?itemsPerPage=7&pageNum=%d", bucketsPath, page), v2("2024-05-30"), "")
-					if err != nil || st != 200 {
-						t.Errorf("list page %d on %s: %d %s %v", page, c.base, st, body, err)
+					got, err := c.Try(t, apitest.Request{Path: fmt.Sprintf("%s?itemsPerPage=7&pageNum=%d", bucketsPath, page), Accept: apitest.MediaType("2024-05-30")})
+					if err != nil || got.Status != 200 {
+						t.Errorf("list page %d on %s: %v %v", page, c.BaseURL, got, err)
 						return
 					}
-					var l struct {
-						Results []struct {
-							ID string `json:"_id"`
-						} `json:"results"`
-						TotalCount int `json:"totalCount"`
-					}
-					if err := json.Unmarshal(body, &l); err != nil {
+					var l bucketIDs
+					if err := json.Unmarshal(got.Body, &l); err != nil {
 						t.Errorf("list page %d: %v", page, err)
 						return
 					}
 					if total >= 0 && l.TotalCount != total {
-						t.Errorf("pass %d: page %d on %s says totalCount %d, page 1 said %d", pass, page, c.base, l.TotalCount, total)
+						t.Errorf("pass %d: page %d on %s says totalCount %d, page 1 said %d", pass, page, c.BaseURL, l.TotalCount, total)
 					}
 					total = l.TotalCount
 					for _, b := range l.Results {
@@ -270,50 +260,34 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("DigestNonceOnce", func(t *testing.T) {
 		path := bucketsPath
+		list := apitest.Request{Path: path, Accept: apitest.MediaType("2024-05-30")}
 		a, b := owner(0), owner(1)
-		resp, body, err := a.send("GET", path, v2("2024-05-30"), "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		challenge := resp.Header.Get("Www-Authenticate")
-		if resp.StatusCode != 401 || !strings.HasPrefix(challenge, "Digest ") {
-			t.Fatalf("unauthenticated GET on A: %d %q %s", resp.StatusCode, challenge, body)
-		}
-		authz := digestResponse(challenge, "GET", path, creds.APIKey.PublicKey, creds.APIKey.PrivateKey)
+		authz := apitest.SignDigest(t, a.Challenge(t, list), "GET", path, creds.APIKey.PublicKey, creds.APIKey.PrivateKey)
 		// A's nonce, answered on B.
-		resp, body, err = b.send("GET", path, v2("2024-05-30"), "", authz)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 200 {
-			t.Fatalf("A's challenge answered on B: %d %s", resp.StatusCode, body)
+		if got := b.Send(t, list, authz); got.Status != 200 {
+			t.Fatalf("A's challenge answered on B: %s", got)
 		}
 		// The same answer again, on A, then on B: the nonce is spent.
-		for _, c := range []*apiClient{a, b} {
-			resp, body, err = c.send("GET", path, v2("2024-05-30"), "", authz)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("Www-Authenticate"), "Digest ") {
+		for _, c := range []*apitest.Client{a, b} {
+			got := c.Send(t, list, authz)
+			if got.Status != 401 || !strings.HasPrefix(got.Header.Get("Www-Authenticate"), "Digest ") {
 				t.Errorf("a replayed digest answer on %s: %d %q %s; want 401 with a new challenge",
-					c.base, resp.StatusCode, resp.Header.Get("Www-Authenticate"), body)
+					c.BaseURL, got.Status, got.Header.Get("Www-Authenticate"), got.Body)
 			}
 		}
 		// Many replays at once, on both replicas, of one fresh answer:
 		// exactly one succeeds.
-		resp, _, err = b.send("GET", path, v2("2024-05-30"), "", "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		authz = digestResponse(resp.Header.Get("Www-Authenticate"), "GET", path, creds.APIKey.PublicKey, creds.APIKey.PrivateKey)
+		authz = apitest.SignDigest(t, b.Challenge(t, list), "GET", path, creds.APIKey.PublicKey, creds.APIKey.PrivateKey)
 		var ok atomic.Int64
 		var wg sync.WaitGroup
 		for i := range 10 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, _, err := owner(i).send("GET", path, v2("2024-05-30"), "", authz)
-				if err == nil && resp.StatusCode == 200 {
+				list := list
+				list.Auth = apitest.Authorization(authz)
+				got, err := owner(i).Try(t, list)
+				if err == nil && got.Status == 200 {
 					ok.Add(1)
 				}
 			}()
@@ -325,27 +299,18 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("TokenRevokedOnOther", func(t *testing.T) {
-		tok := token(t, replicas[0].base, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
-		a := &apiClient{base: replicas[0].base, token: tok}
-		b := &apiClient{base: replicas[1].base, token: tok}
-		if st, body := b.do(t, "GET", bucketsPath, v2("2024-05-30"), ""); st != 200 {
-			t.Fatalf("A's token on B: %d %s", st, body)
+		tok := owner(0).Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
+		a := &apitest.Client{BaseURL: replicas[0].base, Auth: apitest.Bearer(tok)}
+		b := &apitest.Client{BaseURL: replicas[1].base, Auth: apitest.Bearer(tok)}
+		if got := b.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+			t.Fatalf("A's token on B: %s", got)
 		}
-		form := url.Values{"token": {tok}, "token_type_hint": {"access_token"}}
-		req, _ := http.NewRequest("POST", replicas[1].base+"/api/oauth/revoke", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(url.QueryEscape(creds.ServiceAccount.ClientID), url.QueryEscape(creds.ServiceAccount.ClientSecret))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if got := b.RevokeToken(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret, tok); got.Status != 200 {
+			t.Fatalf("revoke on B: %d", got.Status)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("revoke on B: %d", resp.StatusCode)
-		}
-		for _, c := range []*apiClient{a, b} {
-			if st, body := c.do(t, "GET", bucketsPath, v2("2024-05-30"), ""); st != 401 {
-				t.Errorf("token revoked on B, used on %s: %d %s; want 401", c.base, st, body)
+		for _, c := range []*apitest.Client{a, b} {
+			if got := c.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 {
+				t.Errorf("token revoked on B, used on %s: %s; want 401", c.BaseURL, got)
 			}
 		}
 	})
@@ -361,18 +326,15 @@ func TestReplicas(t *testing.T) {
 		statuses := map[int]int{}
 		var order []int
 		for i := range 20 {
-			c := &apiClient{base: limited[i%2].base, token: bearer}
-			resp, body, err := c.send("GET", bucketsPath, v2("2024-05-30"), "", "Bearer "+bearer)
-			if err != nil {
-				t.Fatal(err)
+			c := &apitest.Client{BaseURL: limited[i%2].base, Auth: apitest.Bearer(bearer)}
+			got := c.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")})
+			statuses[got.Status]++
+			order = append(order, got.Status)
+			if got.Status != 200 && got.Status != 429 {
+				t.Fatalf("request %d on replica %d: %s", i, i%2, got)
 			}
-			statuses[resp.StatusCode]++
-			order = append(order, resp.StatusCode)
-			if resp.StatusCode != 200 && resp.StatusCode != 429 {
-				t.Fatalf("request %d on replica %d: %d %s", i, i%2, resp.StatusCode, body)
-			}
-			if resp.StatusCode == 429 && !strings.Contains(string(body), "RATE_LIMITED_TOKEN_BUCKET") {
-				t.Errorf("429 without RATE_LIMITED_TOKEN_BUCKET: %s", body)
+			if got.Status == 429 && !strings.Contains(string(got.Body), "RATE_LIMITED_TOKEN_BUCKET") {
+				t.Errorf("429 without RATE_LIMITED_TOKEN_BUCKET: %s", got.Body)
 			}
 		}
 		if statuses[200] != 10 || statuses[429] != 10 {
@@ -387,9 +349,9 @@ func TestReplicas(t *testing.T) {
 		// Another project's budget is its own.
 		var other projectOut
 		mustJSON(t, &other, "admin", "project", "create", "--database", u, "--org", creds.OrgID, "--name", "other")
-		c := &apiClient{base: limited[0].base, token: bearer}
-		if st, body := c.do(t, "GET", "/api/atlas/v2/groups/"+other.ID+"/backup/exportBuckets", v2("2024-05-30"), ""); st != 200 {
-			t.Errorf("another project, once the first is out of budget: %d %s", st, body)
+		c := &apitest.Client{BaseURL: limited[0].base, Auth: apitest.Bearer(bearer)}
+		if got := c.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + other.ID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+			t.Errorf("another project, once the first is out of budget: %s", got)
 		}
 	})
 }

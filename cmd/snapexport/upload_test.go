@@ -19,6 +19,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
@@ -48,12 +49,12 @@ func TestSnapshotUpload(t *testing.T) {
 	creator := f.apiKey(t, base, "GROUP_BACKUP_CREATOR")
 	path := "/api/snapexport/v1/groups/" + f.group + "/clusters/Cluster0/snapshots"
 
-	st, body := creator.do(t, "POST", path+"?takenAt=2026-08-10T03:27:08Z&description=nightly", "application/json", string(gz))
-	if st != http.StatusCreated {
-		t.Fatalf("upload: %d %s", st, body)
+	resp := creator.Do(t, apitest.Request{Method: "POST", Path: path + "?takenAt=2026-08-10T03:27:08Z&description=nightly", Accept: "application/json", Body: string(gz)})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("upload: %s", resp)
 	}
 	var got api.ImportView
-	decodeStrict(t, string(body), &got)
+	decodeStrict(t, string(resp.Body), &got)
 	f.checkImport(t, "upload", got, "Cluster0-shard-0")
 	snaps := f.snapshots(t, "Cluster0", snapexport.SnapshotReplicaSet)
 	if len(snaps) != 1 || snaps[0].ID != got.ID || snaps[0].Description != "nightly" || got.CreatedAt != "2026-08-10T03:27:08Z" {
@@ -78,25 +79,25 @@ func TestSnapshotUpload(t *testing.T) {
 		if tc.name == "malformed cluster name" {
 			target = "/api/snapexport/v1/groups/" + f.group + "/clusters/-bad/snapshots"
 		}
-		st, body := creator.do(t, "POST", target, "application/json", tc.body)
-		if st != tc.status || jsonField(t, body, "errorCode") != tc.code {
-			t.Errorf("%s: %d %s, want %d %s", tc.name, st, body, tc.status, tc.code)
+		resp := creator.Do(t, apitest.Request{Method: "POST", Path: target, Accept: "application/json", Body: tc.body})
+		if resp.Status != tc.status || resp.Field(t, "errorCode") != tc.code {
+			t.Errorf("%s: %s, want %d %s", tc.name, resp, tc.status, tc.code)
 		}
 		for _, d := range tc.detail {
-			if !strings.Contains(jsonField(t, body, "detail"), d) {
-				t.Errorf("%s: detail %q does not name %q", tc.name, jsonField(t, body, "detail"), d)
+			if !strings.Contains(resp.Field(t, "detail"), d) {
+				t.Errorf("%s: detail %q does not name %q", tc.name, resp.Field(t, "detail"), d)
 			}
 		}
 	}
-	st, body = creator.do(t, "POST", "/api/snapexport/v1/groups/"+f.group+"/clusters/nope/snapshots", "application/json", string(gz))
-	if st != 404 || jsonField(t, body, "errorCode") != "CLUSTER_NOT_FOUND" {
-		t.Errorf("unknown cluster: %d %s", st, body)
+	resp = creator.Do(t, apitest.Request{Method: "POST", Path: "/api/snapexport/v1/groups/" + f.group + "/clusters/nope/snapshots", Accept: "application/json", Body: string(gz)})
+	if resp.Status != 404 || resp.Field(t, "errorCode") != "CLUSTER_NOT_FOUND" {
+		t.Errorf("unknown cluster: %s", resp)
 	}
 
 	// A read-only key may not upload.
 	reader := f.apiKey(t, base, "GROUP_READ_ONLY")
-	if st, body := reader.do(t, "POST", path, "application/json", string(gz)); st != 401 || jsonField(t, body, "errorCode") != "USER_UNAUTHORIZED" {
-		t.Errorf("read-only upload: %d %s", st, body)
+	if resp := reader.Do(t, apitest.Request{Method: "POST", Path: path, Accept: "application/json", Body: string(gz)}); resp.Status != 401 || resp.Field(t, "errorCode") != "USER_UNAUTHORIZED" {
+		t.Errorf("read-only upload: %s", resp)
 	}
 
 	// A connection dropped halfway leaves nothing behind.
@@ -105,7 +106,7 @@ func TestSnapshotUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bearer := token(t, base, f.creds.ServiceAccount.ClientID, f.creds.ServiceAccount.ClientSecret)
+	bearer := creator.Token(t, f.creds.ServiceAccount.ClientID, f.creds.ServiceAccount.ClientSecret)
 	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n", path, u.Host, bearer, len(plain))
 	conn.Write(plain[:len(plain)*2/3])
 	time.Sleep(200 * time.Millisecond)
@@ -147,11 +148,11 @@ func countFilesOf(t *testing.T, f *importFixture, snapshotID string) int {
 }
 
 // apiKey makes an API key holding one role on the fixture's project.
-func (f *importFixture) apiKey(t *testing.T, base string, role snapexport.Role) *apiClient {
+func (f *importFixture) apiKey(t *testing.T, base string, role snapexport.Role) *apitest.Client {
 	t.Helper()
 	var key service.Credentials
 	mustJSON(t, &key, "admin", "apikey", "create", "--data", f.dir, "--org", f.creds.OrgID, "--description", string(role))
 	var roles []json.RawMessage
 	mustJSON(t, &roles, "admin", "role", "assign", "--data", f.dir, "--public-key", key.PublicKey, "--project", f.group, "--role", string(role))
-	return &apiClient{base: base, publicKey: key.PublicKey, privateKey: key.PrivateKey}
+	return &apitest.Client{BaseURL: base, Auth: apitest.Digest(key.PublicKey, key.PrivateKey)}
 }

@@ -22,9 +22,11 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // ---------------------------------------------------------------- 1. v1.0
@@ -36,14 +38,14 @@ func TestV1SeedRequest(t *testing.T) {
 	token := e.token(t)
 	roleID := e.role(t, "AWS", true)
 
-	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json",
-		body: `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + roleID + `","requirePrivateNetworking":true}`,
-		auth: bearer(token)})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v1.0"), Accept: "application/json",
+		Body: `{"bucketName":"export-bucket","cloudProvider":"AWS","iamRoleId":"` + roleID + `","requirePrivateNetworking":true}`,
+		Auth: apitest.Bearer(token)})
+	apitest.WantStatus(t, got, http.StatusOK)
 	if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type: want application/json, got %q", ct)
 	}
-	wantSuccessBody(t, got)
+	apitest.WantSuccessBody(t, got)
 	var b struct {
 		ID                       string `json:"_id"`
 		BucketName               string `json:"bucketName"`
@@ -51,18 +53,18 @@ func TestV1SeedRequest(t *testing.T) {
 		IAMRoleID                string `json:"iamRoleId"`
 		RequirePrivateNetworking *bool  `json:"requirePrivateNetworking"`
 	}
-	got.decode(t, &b)
+	got.Decode(t, &b)
 	if !snapexport.IsObjectID(b.ID) || b.BucketName != "export-bucket" || b.CloudProvider != "AWS" || b.IAMRoleID != roleID ||
 		b.RequirePrivateNetworking == nil || !*b.RequirePrivateNetworking {
 		t.Errorf("created bucket: %s", got.Body)
 	}
-	if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"_id", "bucketName", "cloudProvider", "iamRoleId", "requirePrivateNetworking"}) {
+	if keys := apitest.TopKeys(t, got.Body); !slices.Equal(keys, []string{"_id", "bucketName", "cloudProvider", "iamRoleId", "requirePrivateNetworking"}) {
 		t.Errorf("create keys: %v (region and links must be absent)", keys)
 	}
 
 	// List.
-	list := e.do(t, req{path: e.bucketsPath("v1.0"), accept: "application/json", auth: bearer(token)})
-	wantStatus(t, list, http.StatusOK)
+	list := e.Do(t, apitest.Request{Path: e.bucketsPath("v1.0"), Accept: "application/json", Auth: apitest.Bearer(token)})
+	apitest.WantStatus(t, list, http.StatusOK)
 	if ct := list.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("list Content-Type: want application/json, got %q", ct)
 	}
@@ -70,27 +72,27 @@ func TestV1SeedRequest(t *testing.T) {
 		Results    []map[string]any `json:"results"`
 		TotalCount int              `json:"totalCount"`
 	}
-	list.decode(t, &page)
+	list.Decode(t, &page)
 	if page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0]["_id"] != b.ID {
 		t.Errorf("v1.0 list: %s", list.Body)
 	}
 
 	// Get carries the region.
-	one := e.do(t, req{path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
-	wantStatus(t, one, http.StatusOK)
-	if m := one.object(t); m["region"] != "us-east-1" || m["_id"] != b.ID || m["requirePrivateNetworking"] != true {
+	one := e.Do(t, apitest.Request{Path: e.bucketsPath("v1.0") + "/" + b.ID, Accept: "application/json", Auth: apitest.Bearer(token)})
+	apitest.WantStatus(t, one, http.StatusOK)
+	if m := one.Object(t); m["region"] != "us-east-1" || m["_id"] != b.ID || m["requirePrivateNetworking"] != true {
 		t.Errorf("v1.0 get: %s", one.Body)
 	}
 
 	// Delete, then it is gone.
-	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
-	wantStatus(t, del, http.StatusNoContent)
+	del := e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v1.0") + "/" + b.ID, Accept: "application/json", Auth: apitest.Bearer(token)})
+	apitest.WantStatus(t, del, http.StatusNoContent)
 	if len(del.Body) != 0 {
 		t.Errorf("v1.0 delete body: %q", del.Body)
 	}
-	gone := e.do(t, req{path: e.bucketsPath("v1.0") + "/" + b.ID, accept: "application/json", auth: bearer(token)})
-	if apiErr := wantError(t, gone, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND"); !slices.Equal(apiErr.params(), []string{b.ID}) {
-		t.Errorf("parameters: %v", apiErr.params())
+	gone := e.Do(t, apitest.Request{Path: e.bucketsPath("v1.0") + "/" + b.ID, Accept: "application/json", Auth: apitest.Bearer(token)})
+	if apiErr := apitest.WantError(t, gone, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND"); !slices.Equal(apiErr.Params(), []string{b.ID}) {
+		t.Errorf("parameters: %v", apiErr.Params())
 	}
 }
 
@@ -101,15 +103,15 @@ func TestV1AWSOnly(t *testing.T) {
 	azure := e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
 	gcp := e.createBucket(t, `{"bucketName":"gcs-bucket","cloudProvider":"GCP","roleId":"`+e.role(t, "GCP", true)+`"}`)
 
-	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json",
-		body: `{"bucketName":"examplecontainer","cloudProvider":"AZURE","roleId":"` + e.role(t, "AZURE", true) + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`})
-	if apiErr := wantError(t, got, http.StatusBadRequest, "INVALID_ENUM_VALUE"); !slices.Equal(apiErr.params(), []string{"AZURE"}) {
-		t.Errorf("parameters: %v", apiErr.params())
+	got := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v1.0"), Accept: "application/json",
+		Body: `{"bucketName":"examplecontainer","cloudProvider":"AZURE","roleId":"` + e.role(t, "AZURE", true) + `","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`})
+	if apiErr := apitest.WantError(t, got, http.StatusBadRequest, "INVALID_ENUM_VALUE"); !slices.Equal(apiErr.Params(), []string{"AZURE"}) {
+		t.Errorf("parameters: %v", apiErr.Params())
 	}
 
-	ids := func(r *res) []string {
+	ids := func(r *apitest.Response) []string {
 		t.Helper()
-		wantStatus(t, r, http.StatusOK)
+		apitest.WantStatus(t, r, http.StatusOK)
 		var page struct {
 			Results []struct {
 				ID            string `json:"_id"`
@@ -117,7 +119,7 @@ func TestV1AWSOnly(t *testing.T) {
 			} `json:"results"`
 			TotalCount int `json:"totalCount"`
 		}
-		r.decode(t, &page)
+		r.Decode(t, &page)
 		var out []string
 		for _, b := range page.Results {
 			out = append(out, b.ID)
@@ -136,15 +138,15 @@ func TestV1AWSOnly(t *testing.T) {
 		{"2024-05-30", e.bucketsPath("v2"), v20240530, []string{aws, azure, gcp}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := ids(e.do(t, req{path: tc.path, accept: tc.accept})); !slices.Equal(got, tc.want) {
+			if got := ids(e.Do(t, apitest.Request{Path: tc.path, Accept: tc.accept})); !slices.Equal(got, tc.want) {
 				t.Errorf("listed %v, want %v", got, tc.want)
 			}
 			for _, id := range []string{azure, gcp} {
-				got := e.do(t, req{path: tc.path + "/" + id, accept: tc.accept})
+				got := e.Do(t, apitest.Request{Path: tc.path + "/" + id, Accept: tc.accept})
 				if len(tc.want) == 1 {
-					wantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
+					apitest.WantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
 				} else {
-					wantStatus(t, got, http.StatusOK)
+					apitest.WantStatus(t, got, http.StatusOK)
 				}
 			}
 		})
@@ -152,10 +154,10 @@ func TestV1AWSOnly(t *testing.T) {
 	// v1.0 cannot delete what it cannot see; v2 deletes in 2023-01-01,
 	// the only version of DELETE, whatever the provider.
 	for _, id := range []string{azure, gcp} {
-		got := e.do(t, req{method: "DELETE", path: e.bucketsPath("v1.0") + "/" + id, accept: "application/json"})
-		wantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
-		got = e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + id, accept: v20230101})
-		wantStatus(t, got, http.StatusNoContent)
+		got := e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v1.0") + "/" + id, Accept: "application/json"})
+		apitest.WantError(t, got, http.StatusNotFound, "EXPORT_BUCKET_NOT_FOUND")
+		got = e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + id, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusNoContent)
 	}
 	if got := e.bucketIDs(t); !slices.Equal(got, []string{aws}) {
 		t.Errorf("after deleting the Azure and GCP buckets: %v", got)
@@ -189,8 +191,8 @@ func TestVersionNegotiation(t *testing.T) {
 		{"create with undeclared date", "POST", list, "application/vnd.atlas.2023-02-01+json", awsBucketBody("other-bucket", "0123456789abcdef01234567")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.do(t, req{method: tc.method, path: tc.path, accept: tc.accept, body: tc.body})
-			apiErr := wantError(t, got, http.StatusNotAcceptable, "INVALID_VERSION_DATE")
+			got := e.Do(t, apitest.Request{Method: tc.method, Path: tc.path, Accept: tc.accept, Body: tc.body})
+			apiErr := apitest.WantError(t, got, http.StatusNotAcceptable, "INVALID_VERSION_DATE")
 			if apiErr.Detail != "Invalid accept header or version date." {
 				t.Errorf("detail: %q", apiErr.Detail)
 			}
@@ -206,21 +208,21 @@ func TestVersionNegotiation(t *testing.T) {
 		{"list", "application/json, " + v20230101, "2023-01-01"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.do(t, req{path: list, accept: tc.accept})
-			wantStatus(t, got, http.StatusOK)
+			got := e.Do(t, apitest.Request{Path: list, Accept: tc.accept})
+			apitest.WantStatus(t, got, http.StatusOK)
 			if ct, want := got.Header.Get("Content-Type"), "application/vnd.atlas."+tc.served+"+json;charset=utf-8"; ct != want {
 				t.Errorf("Content-Type %q, want %q", ct, want)
 			}
 		})
 	}
-	got := e.do(t, req{method: "PATCH", path: one, accept: v20240530, contentType: v20240530, body: `{"requirePrivateNetworking":true}`})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Method: "PATCH", Path: one, Accept: v20240530, ContentType: v20240530, Body: `{"requirePrivateNetworking":true}`})
+	apitest.WantStatus(t, got, http.StatusOK)
 
 	// Nothing above changed the bucket: the refused DELETE kept it and the
 	// refused PATCH did not clear requirePrivateNetworking.
-	got = e.do(t, req{path: one, accept: v20240530})
-	wantStatus(t, got, http.StatusOK)
-	if m := got.object(t); m["requirePrivateNetworking"] != true {
+	got = e.Do(t, apitest.Request{Path: one, Accept: v20240530})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if m := got.Object(t); m["requirePrivateNetworking"] != true {
 		t.Errorf("bucket after refused calls: %s", got.Body)
 	}
 	if n := e.bucketCount(t); n != 1 {
@@ -259,8 +261,8 @@ func TestVersionHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := e.createBucket(t, awsBucketBody("export-bucket", roleID))
-			got := e.do(t, req{method: tc.method, path: tc.path(id), accept: tc.accept, body: tc.body})
-			wantStatus(t, got, tc.status)
+			got := e.Do(t, apitest.Request{Method: tc.method, Path: tc.path(id), Accept: tc.accept, Body: tc.body})
+			apitest.WantStatus(t, got, tc.status)
 			wantCT := tc.accept + ";charset=utf-8"
 			if ct := got.Header.Get("Content-Type"); ct != wantCT {
 				t.Errorf("Content-Type: want %q, got %q", wantCT, ct)
@@ -287,8 +289,8 @@ func TestVersionGone(t *testing.T) {
 	bucket := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
 
 	// The day before the sunset the version is still served, deprecated.
-	got := e.do(t, req{path: e.bucketsPath("v2"), accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
 
 	clock.Set(time.Date(2027, 7, 2, 0, 0, 0, 0, time.UTC))
 	for _, tc := range []struct{ name, method, path string }{
@@ -301,14 +303,14 @@ func TestVersionGone(t *testing.T) {
 			if tc.method == "POST" {
 				body = awsBucketBody("late-bucket", bucket)
 			}
-			got := e.do(t, req{method: tc.method, path: tc.path, accept: v20230101, body: body})
-			wantError(t, got, http.StatusGone, "VERSION_GONE")
+			got := e.Do(t, apitest.Request{Method: tc.method, Path: tc.path, Accept: v20230101, Body: body})
+			apitest.WantError(t, got, http.StatusGone, "VERSION_GONE")
 		})
 	}
-	got = e.do(t, req{path: e.bucketsPath("v2") + "/" + bucket, accept: v20240530})
-	wantStatus(t, got, http.StatusOK)
-	got = e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + bucket, accept: v20230101})
-	wantStatus(t, got, http.StatusNoContent)
+	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + bucket, Accept: v20240530})
+	apitest.WantStatus(t, got, http.StatusOK)
+	got = e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + bucket, Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusNoContent)
 }
 
 // ---------------------------------------------------------------- 3. body shape
@@ -322,22 +324,22 @@ func TestSuccessBodyShape(t *testing.T) {
 	e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
 	for _, tc := range []struct {
 		name string
-		r    req
+		r    apitest.Request
 	}{
-		{"create 2024-05-30", req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: awsBucketBody("shape-bucket", roleID)}},
-		{"create 2023-01-01", req{method: "POST", path: e.bucketsPath("v2"), accept: v20230101, body: awsBucketBody("shape-bucket", roleID)}},
-		{"list 2024-05-30", req{path: e.bucketsPath("v2"), accept: v20240530}},
-		{"list 2023-01-01", req{path: e.bucketsPath("v2"), accept: v20230101}},
-		{"list v1.0", req{path: e.bucketsPath("v1.0"), accept: "application/json"}},
-		{"get 2024-05-30", req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530}},
-		{"patch 2024-05-30", req{method: "PATCH", path: e.bucketsPath("v2") + "/" + id, accept: v20240530, body: `{"requirePrivateNetworking":true}`}},
-		{"roles", req{path: e.rolesPath(), accept: v20230101}},
-		{"project", req{path: "/api/atlas/v2/groups/" + e.GroupID, accept: v20230101}},
+		{"create 2024-05-30", apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: v20240530, Body: awsBucketBody("shape-bucket", roleID)}},
+		{"create 2023-01-01", apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: v20230101, Body: awsBucketBody("shape-bucket", roleID)}},
+		{"list 2024-05-30", apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}},
+		{"list 2023-01-01", apitest.Request{Path: e.bucketsPath("v2"), Accept: v20230101}},
+		{"list v1.0", apitest.Request{Path: e.bucketsPath("v1.0"), Accept: "application/json"}},
+		{"get 2024-05-30", apitest.Request{Path: e.bucketsPath("v2") + "/" + id, Accept: v20240530}},
+		{"patch 2024-05-30", apitest.Request{Method: "PATCH", Path: e.bucketsPath("v2") + "/" + id, Accept: v20240530, Body: `{"requirePrivateNetworking":true}`}},
+		{"roles", apitest.Request{Path: e.rolesPath(), Accept: v20230101}},
+		{"project", apitest.Request{Path: "/api/atlas/v2/groups/" + e.GroupID, Accept: v20230101}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.do(t, tc.r)
-			wantStatus(t, got, http.StatusOK)
-			wantSuccessBody(t, got)
+			got := e.Do(t, tc.r)
+			apitest.WantStatus(t, got, http.StatusOK)
+			apitest.WantSuccessBody(t, got)
 		})
 	}
 }
@@ -362,7 +364,7 @@ const (
 		"Ratelimit-Limit: 1200\r\nRatelimit-Remaining: 1196\r\n\r\n"
 )
 
-func parseRecorded(t *testing.T, raw string) *res {
+func parseRecorded(t *testing.T, raw string) *apitest.Response {
 	t.Helper()
 	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), nil)
 	if err != nil {
@@ -371,7 +373,7 @@ func parseRecorded(t *testing.T, raw string) *res {
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	buf.ReadFrom(resp.Body)
-	return &res{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
+	return &apitest.Response{Status: resp.StatusCode, Header: resp.Header, Body: buf.Bytes()}
 }
 
 // TestMatchesRecordedAtlas replays the Atlas CLI's recorded bucket calls
@@ -383,18 +385,18 @@ func TestMatchesRecordedAtlas(t *testing.T) {
 	e.createBucket(t, awsBucketBody("test-bucket", roleID))
 	body := fmt.Sprintf(`{"bucketName":"test-bucket","cloudProvider":"AWS","iamRoleId":%q}`, roleID)
 
-	create := e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: body})
+	create := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: v20240530, Body: body})
 	var created struct {
 		ID string `json:"_id"`
 	}
-	create.decode(t, &created)
-	get := e.do(t, req{path: e.bucketsPath("v2") + "/" + created.ID, accept: v20240530})
-	list := e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530})
-	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + created.ID, accept: v20230101})
+	create.Decode(t, &created)
+	get := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + created.ID, Accept: v20240530})
+	list := e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530})
+	del := e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + created.ID, Accept: v20230101})
 
 	for _, tc := range []struct {
 		name     string
-		got      *res
+		got      *apitest.Response
 		recorded string
 	}{
 		{"create", create, recordedCreate},
@@ -424,15 +426,8 @@ func TestMatchesRecordedAtlas(t *testing.T) {
 				}
 				return
 			}
-			wantSuccessBody(t, tc.got)
-			wantOrders, err := keyOrders(want.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotOrders, err := keyOrders(tc.got.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			apitest.WantSuccessBody(t, tc.got)
+			wantOrders, gotOrders := want.KeyOrders(t), tc.got.KeyOrders(t)
 			if tc.name != "list" {
 				if !reflect.DeepEqual(gotOrders, wantOrders) {
 					t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)
@@ -452,7 +447,7 @@ func TestMatchesRecordedAtlas(t *testing.T) {
 			var page struct {
 				Links []struct{ Href, Rel string }
 			}
-			tc.got.decode(t, &page)
+			tc.got.Decode(t, &page)
 			wantSelf := e.URL + e.bucketsPath("v2") + "?includeCount=true&pageNum=1&itemsPerPage=100"
 			if len(page.Links) != 1 || page.Links[0].Rel != "self" || page.Links[0].Href != wantSelf {
 				t.Errorf("links: %+v, want only self %s", page.Links, wantSelf)
@@ -466,17 +461,17 @@ func TestMatchesRecordedAtlas(t *testing.T) {
 func TestErrorBodyShape(t *testing.T) {
 	e := newEnv(t)
 	unknownGroup := "111111111111111111111111"
-	got := e.do(t, req{path: "/api/atlas/v2/groups/" + unknownGroup + "/backup/exportBuckets", accept: v20240530})
-	apiErr := wantError(t, got, http.StatusNotFound, "GROUP_NOT_FOUND")
+	got := e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + unknownGroup + "/backup/exportBuckets", Accept: v20240530})
+	apiErr := apitest.WantError(t, got, http.StatusNotFound, "GROUP_NOT_FOUND")
 	// Atlas's recorded answer, byte for byte.
 	want := `{"detail":"No group with ID 111111111111111111111111 exists.","error":404,"errorCode":"GROUP_NOT_FOUND","parameters":["111111111111111111111111"],"reason":"Not Found"}`
 	if string(got.Body) != want {
 		t.Errorf("body:\n got %s\nwant %s", got.Body, want)
 	}
-	if !slices.Equal(apiErr.params(), []string{unknownGroup}) {
-		t.Errorf("parameters: %v", apiErr.params())
+	if !slices.Equal(apiErr.Params(), []string{unknownGroup}) {
+		t.Errorf("parameters: %v", apiErr.Params())
 	}
-	if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"detail", "error", "errorCode", "parameters", "reason"}) {
+	if keys := apitest.TopKeys(t, got.Body); !slices.Equal(keys, []string{"detail", "error", "errorCode", "parameters", "reason"}) {
 		t.Errorf("error fields: %v", keys)
 	}
 }
@@ -488,66 +483,66 @@ func TestEnvelope(t *testing.T) {
 	id := e.createBucket(t, awsBucketBody("export-bucket", e.role(t, "AWS", true)))
 
 	t.Run("single entity", func(t *testing.T) {
-		plain := e.do(t, req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530})
-		got := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?envelope=true", accept: v20240530})
-		wantStatus(t, got, http.StatusOK)
-		wantSuccessBody(t, got)
-		if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"content", "status"}) {
+		plain := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + id, Accept: v20240530})
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + id + "?envelope=true", Accept: v20240530})
+		apitest.WantStatus(t, got, http.StatusOK)
+		apitest.WantSuccessBody(t, got)
+		if keys := apitest.TopKeys(t, got.Body); !slices.Equal(keys, []string{"content", "status"}) {
 			t.Errorf("envelope fields: %v", keys)
 		}
 		var env struct {
 			Content json.RawMessage `json:"content"`
 			Status  int             `json:"status"`
 		}
-		got.decode(t, &env)
+		got.Decode(t, &env)
 		if env.Status != 200 || string(env.Content) != string(plain.Body) {
 			t.Errorf("envelope %s does not wrap %s", got.Body, plain.Body)
 		}
 	})
 	t.Run("create", func(t *testing.T) {
-		got := e.do(t, req{method: "POST", path: e.bucketsPath("v2") + "?envelope=true", accept: v20240530,
-			body: awsBucketBody("enveloped-bucket", e.role(t, "AWS", true))})
-		wantStatus(t, got, http.StatusOK)
-		m := got.object(t)
+		got := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v2") + "?envelope=true", Accept: v20240530,
+			Body: awsBucketBody("enveloped-bucket", e.role(t, "AWS", true))})
+		apitest.WantStatus(t, got, http.StatusOK)
+		m := got.Object(t)
 		content, _ := m["content"].(map[string]any)
 		if m["status"] != float64(200) || content["bucketName"] != "enveloped-bucket" {
 			t.Errorf("enveloped create: %s", got.Body)
 		}
 	})
 	t.Run("list", func(t *testing.T) {
-		got := e.do(t, req{path: e.bucketsPath("v2") + "?envelope=true", accept: v20240530})
-		wantStatus(t, got, http.StatusOK)
-		wantSuccessBody(t, got)
-		if keys := topKeys(t, got.Body); !slices.Equal(keys, []string{"links", "results", "status", "totalCount"}) {
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?envelope=true", Accept: v20240530})
+		apitest.WantStatus(t, got, http.StatusOK)
+		apitest.WantSuccessBody(t, got)
+		if keys := apitest.TopKeys(t, got.Body); !slices.Equal(keys, []string{"links", "results", "status", "totalCount"}) {
 			t.Errorf("enveloped list fields: %v", keys)
 		}
-		if m := got.object(t); m["status"] != float64(200) {
+		if m := got.Object(t); m["status"] != float64(200) {
 			t.Errorf("status field: %v", m["status"])
 		}
 	})
 	t.Run("error", func(t *testing.T) {
 		missing := "0123456789abcdef01234567"
-		got := e.do(t, req{path: e.bucketsPath("v2") + "/" + missing + "?envelope=true", accept: v20240530})
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + missing + "?envelope=true", Accept: v20240530})
 		// The HTTP status stays the error's; the body is wrapped.
 		if got.Status != http.StatusNotFound || got.Header.Get("X-Error-Code") != "EXPORT_BUCKET_NOT_FOUND" {
 			t.Fatalf("enveloped error: %s (X-Error-Code %q)", got, got.Header.Get("X-Error-Code"))
 		}
-		if err := checkSortedKeys(got.Body); err != nil {
+		if err := apitest.CheckSortedKeys(got.Body); err != nil {
 			t.Error(err)
 		}
 		var env struct {
-			Content apiErrorBody `json:"content"`
-			Status  int          `json:"status"`
+			Content apitest.APIError `json:"content"`
+			Status  int              `json:"status"`
 		}
-		got.decode(t, &env)
+		got.Decode(t, &env)
 		if env.Status != 404 || env.Content.ErrorCode != "EXPORT_BUCKET_NOT_FOUND" || env.Content.Error != 404 {
 			t.Errorf("enveloped error body: %s", got.Body)
 		}
 	})
 	t.Run("204", func(t *testing.T) {
 		other := e.createBucket(t, awsBucketBody("doomed-bucket", e.role(t, "AWS", true)))
-		got := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + other + "?envelope=true", accept: v20230101})
-		wantStatus(t, got, http.StatusNoContent)
+		got := e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + other + "?envelope=true", Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusNoContent)
 		if len(got.Body) != 0 {
 			t.Errorf("enveloped 204 has a body: %q", got.Body)
 		}
@@ -559,8 +554,8 @@ func TestPretty(t *testing.T) {
 	roleID := e.role(t, "AWS", true)
 	id := e.createBucket(t, awsBucketBody("export-bucket", roleID))
 
-	got := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?pretty=true", accept: v20240530})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + id + "?pretty=true", Accept: v20240530})
+	apitest.WantStatus(t, got, http.StatusOK)
 	want := `{
   "_id" : "` + id + `",
   "bucketName" : "export-bucket",
@@ -573,8 +568,8 @@ func TestPretty(t *testing.T) {
 		t.Errorf("pretty get:\n got %s\nwant %s", got.Body, want)
 	}
 
-	list := e.do(t, req{path: e.bucketsPath("v2") + "?pretty=true&itemsPerPage=1", accept: v20240530})
-	wantStatus(t, list, http.StatusOK)
+	list := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?pretty=true&itemsPerPage=1", Accept: v20240530})
+	apitest.WantStatus(t, list, http.StatusOK)
 	wantList := `{
   "links" : [ {
     "href" : "` + e.URL + e.bucketsPath("v2") + `?includeCount=true&pageNum=1&itemsPerPage=1",
@@ -593,19 +588,19 @@ func TestPretty(t *testing.T) {
 		t.Errorf("pretty list:\n got %s\nwant %s", list.Body, wantList)
 	}
 
-	errResp := e.do(t, req{path: e.bucketsPath("v2") + "/0123456789abcdef01234567?pretty=true", accept: v20240530})
+	errResp := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/0123456789abcdef01234567?pretty=true", Accept: v20240530})
 	if errResp.Status != http.StatusNotFound || errResp.Header.Get("X-Error-Code") != "EXPORT_BUCKET_NOT_FOUND" {
 		t.Fatalf("pretty error: %s", errResp)
 	}
 	if !bytes.Contains(errResp.Body, []byte("\n  \"errorCode\" : \"EXPORT_BUCKET_NOT_FOUND\",\n")) {
 		t.Errorf("pretty error body is not indented Jackson style: %s", errResp.Body)
 	}
-	if err := checkSortedKeys(errResp.Body); err != nil {
+	if err := apitest.CheckSortedKeys(errResp.Body); err != nil {
 		t.Error(err)
 	}
 
-	both := e.do(t, req{path: e.bucketsPath("v2") + "/" + id + "?pretty=true&envelope=true", accept: v20240530})
-	wantStatus(t, both, http.StatusOK)
+	both := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + id + "?pretty=true&envelope=true", Accept: v20240530})
+	apitest.WantStatus(t, both, http.StatusOK)
 	if !strings.HasPrefix(string(both.Body), "{\n  \"content\" : {\n    \"_id\" : ") || !strings.HasSuffix(string(both.Body), "\n  },\n  \"status\" : 200\n}") {
 		t.Errorf("pretty envelope: %s", both.Body)
 	}
@@ -615,14 +610,14 @@ func TestInvalidBooleanQuery(t *testing.T) {
 	e := newEnv(t)
 	for _, q := range []string{"envelope=yes", "pretty=1", "envelope=", "includeCount=maybe", "pretty=on"} {
 		t.Run(q, func(t *testing.T) {
-			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
-			wantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+			got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?" + q, Accept: v20240530})
+			apitest.WantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
 		})
 	}
 	for _, q := range []string{"envelope=TRUE", "pretty=False", "includeCount=true"} {
 		t.Run(q, func(t *testing.T) {
-			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
-			wantStatus(t, got, http.StatusOK)
+			got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?" + q, Accept: v20240530})
+			apitest.WantStatus(t, got, http.StatusOK)
 		})
 	}
 }
@@ -688,10 +683,10 @@ func TestPagination(t *testing.T) {
 		{"?includeCount=false&itemsPerPage=2", ids[:2], -1, map[string]string{"self": self(false, 1, 2), "next": other(false, 2, 2)}},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			got := e.do(t, req{path: e.bucketsPath("v2") + tc.query, accept: v20240530})
-			wantStatus(t, got, http.StatusOK)
+			got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + tc.query, Accept: v20240530})
+			apitest.WantStatus(t, got, http.StatusOK)
 			var p pageView
-			got.decode(t, &p)
+			got.Decode(t, &p)
 			if !slices.Equal(p.ids(), tc.ids) {
 				t.Errorf("results: %v, want %v", p.ids(), tc.ids)
 			}
@@ -716,16 +711,16 @@ func TestPagination(t *testing.T) {
 	t.Run("bad values", func(t *testing.T) {
 		for _, q := range []string{"itemsPerPage=0", "itemsPerPage=501", "itemsPerPage=abc", "itemsPerPage=-1", "itemsPerPage=2.5",
 			"pageNum=0", "pageNum=-3", "pageNum=x", "includeCount=2"} {
-			got := e.do(t, req{path: e.bucketsPath("v2") + "?" + q, accept: v20240530})
-			wantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+			got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?" + q, Accept: v20240530})
+			apitest.WantError(t, got, http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
 		}
 	})
 
 	t.Run("links use the request host", func(t *testing.T) {
-		got := e.do(t, req{path: e.bucketsPath("v2") + "?itemsPerPage=2", accept: v20240530, host: "backup.example.com:8443"})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?itemsPerPage=2", Accept: v20240530, Host: "backup.example.com:8443"})
+		apitest.WantStatus(t, got, http.StatusOK)
 		var p pageView
-		got.decode(t, &p)
+		got.Decode(t, &p)
 		wantPrefix := "http://backup.example.com:8443" + e.bucketsPath("v2") + "?"
 		for _, l := range p.Links {
 			if !strings.HasPrefix(l.Href, wantPrefix) {
@@ -735,10 +730,10 @@ func TestPagination(t *testing.T) {
 	})
 
 	t.Run("v1.0 links", func(t *testing.T) {
-		got := e.do(t, req{path: e.bucketsPath("v1.0") + "?itemsPerPage=4&pageNum=2", accept: "application/json"})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v1.0") + "?itemsPerPage=4&pageNum=2", Accept: "application/json"})
+		apitest.WantStatus(t, got, http.StatusOK)
 		var p pageView
-		got.decode(t, &p)
+		got.Decode(t, &p)
 		b := e.URL + e.bucketsPath("v1.0")
 		want := map[string]string{
 			"self":     b + "?includeCount=true&pageNum=2&itemsPerPage=4",
@@ -856,10 +851,10 @@ func TestCreateBucketRejections(t *testing.T) {
 			if accept == "" {
 				accept = v20240530
 			}
-			got := e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: accept, body: tc.body})
-			apiErr := wantError(t, got, tc.status, tc.code)
-			if tc.params != nil && !slices.Equal(apiErr.params(), tc.params) {
-				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.params())
+			got := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: accept, Body: tc.body})
+			apiErr := apitest.WantError(t, got, tc.status, tc.code)
+			if tc.params != nil && !slices.Equal(apiErr.Params(), tc.params) {
+				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.Params())
 			}
 			if after := e.bucketIDs(t); !slices.Equal(after, before) {
 				t.Errorf("a refused create changed the bucket list: %v, was %v", after, before)
@@ -868,10 +863,10 @@ func TestCreateBucketRejections(t *testing.T) {
 	}
 
 	// The v1.0 path applies the same rules.
-	got := e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json", body: `{"bucketName":"export-bucket","cloudProvider":"AWS"}`})
-	wantError(t, got, http.StatusBadRequest, "MISSING_ATTRIBUTE")
-	got = e.do(t, req{method: "POST", path: e.bucketsPath("v1.0"), accept: "application/json", body: `{`})
-	wantError(t, got, http.StatusBadRequest, "MALFORMED_JSON")
+	got := e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v1.0"), Accept: "application/json", Body: `{"bucketName":"export-bucket","cloudProvider":"AWS"}`})
+	apitest.WantError(t, got, http.StatusBadRequest, "MISSING_ATTRIBUTE")
+	got = e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v1.0"), Accept: "application/json", Body: `{`})
+	apitest.WantError(t, got, http.StatusBadRequest, "MALFORMED_JSON")
 	if after := e.bucketIDs(t); !slices.Equal(after, before) {
 		t.Errorf("refused v1.0 creates changed the bucket list: %v, was %v", after, before)
 	}
@@ -902,21 +897,21 @@ func TestUpdateBucketRejections(t *testing.T) {
 		{"malformed", `{"requirePrivateNetworking":`, "MALFORMED_JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.do(t, req{method: "PATCH", path: path, accept: v20240530, body: tc.body})
-			wantError(t, got, http.StatusBadRequest, tc.code)
+			got := e.Do(t, apitest.Request{Method: "PATCH", Path: path, Accept: v20240530, Body: tc.body})
+			apitest.WantError(t, got, http.StatusBadRequest, tc.code)
 		})
 	}
 	azure := e.createBucket(t, `{"cloudProvider":"AZURE","roleId":"`+e.role(t, "AZURE", true)+`","serviceUrl":"https://examplestorageaccount.blob.core.windows.net/examplecontainer"}`)
-	got := e.do(t, req{method: "PATCH", path: e.bucketsPath("v2") + "/" + azure, accept: v20240530, body: `{"requirePrivateNetworking":true}`})
-	wantError(t, got, http.StatusBadRequest, "PRIVATE_NETWORKING_NOT_SUPPORTED")
+	got := e.Do(t, apitest.Request{Method: "PATCH", Path: e.bucketsPath("v2") + "/" + azure, Accept: v20240530, Body: `{"requirePrivateNetworking":true}`})
+	apitest.WantError(t, got, http.StatusBadRequest, "PRIVATE_NETWORKING_NOT_SUPPORTED")
 
-	got = e.do(t, req{path: path, accept: v20240530})
-	if m := got.object(t); m["requirePrivateNetworking"] != true || m["bucketName"] != "export-bucket" {
+	got = e.Do(t, apitest.Request{Path: path, Accept: v20240530})
+	if m := got.Object(t); m["requirePrivateNetworking"] != true || m["bucketName"] != "export-bucket" {
 		t.Errorf("bucket changed by refused updates: %s", got.Body)
 	}
-	got = e.do(t, req{method: "PATCH", path: path, accept: v20240530, body: `{"requirePrivateNetworking":false}`})
-	wantStatus(t, got, http.StatusOK)
-	if m := got.object(t); m["requirePrivateNetworking"] != false || m["region"] != "us-east-1" {
+	got = e.Do(t, apitest.Request{Method: "PATCH", Path: path, Accept: v20240530, Body: `{"requirePrivateNetworking":false}`})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if m := got.Object(t); m["requirePrivateNetworking"] != false || m["region"] != "us-east-1" {
 		t.Errorf("patched bucket: %s", got.Body)
 	}
 }
@@ -959,23 +954,23 @@ func TestPathErrors(t *testing.T) {
 			if tc.method == "POST" || tc.method == "PATCH" || tc.method == "PUT" {
 				body = `{"requirePrivateNetworking":false}`
 			}
-			r := req{method: tc.method, path: tc.path, accept: tc.accept, body: body}
-			var got *res
+			r := apitest.Request{Method: tc.method, Path: tc.path, Accept: tc.accept, Body: body}
+			var got *apitest.Response
 			if tc.status == 404 && tc.code == "RESOURCE_NOT_FOUND" || tc.status == 405 {
 				// Answered before authentication: no challenge comes first.
-				got = e.send(t, r, "")
+				got = e.Send(t, r, "")
 			} else {
-				got = e.do(t, r)
+				got = e.Do(t, r)
 			}
-			apiErr := wantError(t, got, tc.status, tc.code)
-			if tc.params != nil && !slices.Equal(apiErr.params(), tc.params) {
-				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.params())
+			apiErr := apitest.WantError(t, got, tc.status, tc.code)
+			if tc.params != nil && !slices.Equal(apiErr.Params(), tc.params) {
+				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.Params())
 			}
 		})
 	}
 	// The unknown group is only revealed to an authenticated caller.
-	got := e.send(t, req{path: groups + unknownGroup + "/backup/exportBuckets", accept: v20240530}, "")
-	wantChallenge(t, got, false)
+	got := e.Send(t, apitest.Request{Path: groups + unknownGroup + "/backup/exportBuckets", Accept: v20240530}, "")
+	apitest.WantChallenge(t, got, false)
 	// Nothing was deleted or changed.
 	if n := e.bucketCount(t); n != 1 {
 		t.Errorf("bucket count: %d", n)
@@ -986,110 +981,110 @@ func TestPathErrors(t *testing.T) {
 
 func TestDigestChallenge(t *testing.T) {
 	e := newEnv(t)
-	r := req{path: e.bucketsPath("v2"), accept: v20240530}
-	first := e.send(t, r, "")
-	n1 := wantChallenge(t, first, false)
-	n2 := wantChallenge(t, e.send(t, r, ""), false)
+	r := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	first := e.Send(t, r, "")
+	n1 := apitest.WantChallenge(t, first, false)
+	n2 := apitest.WantChallenge(t, e.Send(t, r, ""), false)
 	if n1 == n2 {
 		t.Errorf("two challenges carry the same nonce %q", n1)
 	}
 	// The challenge comes before version negotiation.
-	wantChallenge(t, e.send(t, req{path: e.bucketsPath("v2"), accept: "application/json"}, ""), false)
+	apitest.WantChallenge(t, e.Send(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: "application/json"}, ""), false)
 	// And before the v1.0 handlers.
-	wantChallenge(t, e.send(t, req{path: e.bucketsPath("v1.0"), accept: "application/json"}, ""), false)
+	apitest.WantChallenge(t, e.Send(t, apitest.Request{Path: e.bucketsPath("v1.0"), Accept: "application/json"}, ""), false)
 }
 
 func TestDigestAuthentication(t *testing.T) {
 	e := newEnv(t)
-	list := req{path: e.bucketsPath("v2"), accept: v20240530}
-	sign := func(t *testing.T, r req, user, pass string) string {
-		if r.method == "" {
-			r.method = http.MethodGet
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	sign := func(t *testing.T, r apitest.Request, user, pass string) string {
+		if r.Method == "" {
+			r.Method = http.MethodGet
 		}
-		return signDigest(t, e.challenge(t, r), r.method, requestURI(t, r.path), user, pass)
+		return apitest.SignDigest(t, e.Challenge(t, r), r.Method, apitest.RequestURI(t, r.Path), user, pass)
 	}
 
 	t.Run("correct", func(t *testing.T) {
-		got := e.send(t, list, sign(t, list, e.PublicKey, e.PrivateKey))
-		wantStatus(t, got, http.StatusOK)
+		got := e.Send(t, list, sign(t, list, e.PublicKey, e.PrivateKey))
+		apitest.WantStatus(t, got, http.StatusOK)
 	})
 	t.Run("with a query string", func(t *testing.T) {
-		r := req{path: e.bucketsPath("v2") + "?itemsPerPage=3&pageNum=1", accept: v20240530}
-		wantStatus(t, e.send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
+		r := apitest.Request{Path: e.bucketsPath("v2") + "?itemsPerPage=3&pageNum=1", Accept: v20240530}
+		apitest.WantStatus(t, e.Send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
 	})
 	t.Run("POST with a body", func(t *testing.T) {
-		r := req{method: "POST", path: e.rolesPath(), accept: v20230101, body: `{"providerName":"AWS"}`}
-		wantStatus(t, e.send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
+		r := apitest.Request{Method: "POST", Path: e.rolesPath(), Accept: v20230101, Body: `{"providerName":"AWS"}`}
+		apitest.WantStatus(t, e.Send(t, r, sign(t, r, e.PublicKey, e.PrivateKey)), http.StatusOK)
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		challenge := e.challenge(t, list)
-		got := e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, "wrong-"+e.PrivateKey))
-		nonce := wantChallenge(t, got, false)
-		if nonce == parseChallenge(t, challenge)["nonce"] {
+		challenge := e.Challenge(t, list)
+		got := e.Send(t, list, apitest.SignDigest(t, challenge, "GET", apitest.RequestURI(t, list.Path), e.PublicKey, "wrong-"+e.PrivateKey))
+		nonce := apitest.WantChallenge(t, got, false)
+		if nonce == apitest.ParseChallenge(t, challenge)["nonce"] {
 			t.Errorf("the new challenge reuses the answered nonce")
 		}
 	})
 	t.Run("unknown public key", func(t *testing.T) {
-		got := e.send(t, list, sign(t, list, "zzzzzzzz", e.PrivateKey))
-		wantChallenge(t, got, false)
+		got := e.Send(t, list, sign(t, list, "zzzzzzzz", e.PrivateKey))
+		apitest.WantChallenge(t, got, false)
 	})
 	t.Run("replayed", func(t *testing.T) {
 		h := sign(t, list, e.PublicKey, e.PrivateKey)
-		wantStatus(t, e.send(t, list, h), http.StatusOK)
-		wantChallenge(t, e.send(t, list, h), false)
+		apitest.WantStatus(t, e.Send(t, list, h), http.StatusOK)
+		apitest.WantChallenge(t, e.Send(t, list, h), false)
 	})
 	t.Run("nonce not issued", func(t *testing.T) {
-		h := digestHeader(e.PublicKey, e.PrivateKey, "MMS Public API", strings.Repeat("a", 32), "GET", requestURI(t, list.path))
-		wantChallenge(t, e.send(t, list, h), false)
+		h := apitest.DigestHeader(e.PublicKey, e.PrivateKey, "MMS Public API", strings.Repeat("a", 32), "GET", apitest.RequestURI(t, list.Path))
+		apitest.WantChallenge(t, e.Send(t, list, h), false)
 	})
 	t.Run("other uri", func(t *testing.T) {
-		c := e.challenge(t, list)
-		h := signDigest(t, c, "GET", requestURI(t, e.rolesPath()), e.PublicKey, e.PrivateKey)
-		wantChallenge(t, e.send(t, list, h), false)
+		c := e.Challenge(t, list)
+		h := apitest.SignDigest(t, c, "GET", apitest.RequestURI(t, e.rolesPath()), e.PublicKey, e.PrivateKey)
+		apitest.WantChallenge(t, e.Send(t, list, h), false)
 	})
 	t.Run("other method", func(t *testing.T) {
-		c := e.challenge(t, list)
-		h := signDigest(t, c, "DELETE", requestURI(t, list.path), e.PublicKey, e.PrivateKey)
-		wantChallenge(t, e.send(t, list, h), false)
+		c := e.Challenge(t, list)
+		h := apitest.SignDigest(t, c, "DELETE", apitest.RequestURI(t, list.Path), e.PublicKey, e.PrivateKey)
+		apitest.WantChallenge(t, e.Send(t, list, h), false)
 	})
 	t.Run("other realm", func(t *testing.T) {
-		nonce := parseChallenge(t, e.challenge(t, list))["nonce"]
-		h := digestHeader(e.PublicKey, e.PrivateKey, "Other Realm", nonce, "GET", requestURI(t, list.path))
-		wantChallenge(t, e.send(t, list, h), false)
+		nonce := apitest.ParseChallenge(t, e.Challenge(t, list))["nonce"]
+		h := apitest.DigestHeader(e.PublicKey, e.PrivateKey, "Other Realm", nonce, "GET", apitest.RequestURI(t, list.Path))
+		apitest.WantChallenge(t, e.Send(t, list, h), false)
 	})
 	t.Run("garbage bearer", func(t *testing.T) {
-		got := e.send(t, list, "Bearer not-a-token")
-		wantError(t, got, http.StatusUnauthorized, "UNAUTHORIZED")
+		got := e.Send(t, list, "Bearer not-a-token")
+		apitest.WantError(t, got, http.StatusUnauthorized, "UNAUTHORIZED")
 	})
 	t.Run("basic", func(t *testing.T) {
-		got := e.send(t, list, basicAuth(e.PublicKey, e.PrivateKey))
-		wantChallenge(t, got, false)
+		got := e.Send(t, list, apitest.BasicAuth(e.PublicKey, e.PrivateKey))
+		apitest.WantChallenge(t, got, false)
 	})
 }
 
 func TestDigestStaleNonce(t *testing.T) {
 	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
 	e := newEnv(t, envOptions{clock: clock})
-	list := req{path: e.bucketsPath("v2"), accept: v20240530}
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
 
-	challenge := e.challenge(t, list)
+	challenge := e.Challenge(t, list)
 	clock.Advance(4 * time.Minute)
-	wantStatus(t, e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey)), http.StatusOK)
+	apitest.WantStatus(t, e.Send(t, list, apitest.SignDigest(t, challenge, "GET", apitest.RequestURI(t, list.Path), e.PublicKey, e.PrivateKey)), http.StatusOK)
 
-	challenge = e.challenge(t, list)
+	challenge = e.Challenge(t, list)
 	clock.Advance(10 * time.Minute)
-	got := e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey))
-	wantChallenge(t, got, true)
+	got := e.Send(t, list, apitest.SignDigest(t, challenge, "GET", apitest.RequestURI(t, list.Path), e.PublicKey, e.PrivateKey))
+	apitest.WantChallenge(t, got, true)
 	// The client retries with the fresh nonce of the stale challenge.
-	retry := e.send(t, list, signDigest(t, got.Header.Get("Www-Authenticate"), "GET", requestURI(t, list.path), e.PublicKey, e.PrivateKey))
-	wantStatus(t, retry, http.StatusOK)
+	retry := e.Send(t, list, apitest.SignDigest(t, got.Header.Get("Www-Authenticate"), "GET", apitest.RequestURI(t, list.Path), e.PublicKey, e.PrivateKey))
+	apitest.WantStatus(t, retry, http.StatusOK)
 
 	// A wrong password on an expired nonce is not stale: the credentials
 	// are wrong whatever the nonce.
-	challenge = e.challenge(t, list)
+	challenge = e.Challenge(t, list)
 	clock.Advance(10 * time.Minute)
-	got = e.send(t, list, signDigest(t, challenge, "GET", requestURI(t, list.path), e.PublicKey, "wrong"))
-	wantChallenge(t, got, false)
+	got = e.Send(t, list, apitest.SignDigest(t, challenge, "GET", apitest.RequestURI(t, list.Path), e.PublicKey, "wrong"))
+	apitest.WantChallenge(t, got, false)
 }
 
 // ---------------------------------------------------------------- 8. OAuth
@@ -1099,8 +1094,8 @@ func TestOAuthToken(t *testing.T) {
 	grant := url.Values{"grant_type": {"client_credentials"}}
 
 	t.Run("issued", func(t *testing.T) {
-		got := e.form(t, "/api/oauth/token", basicAuth(e.ClientID, e.ClientSecret), grant)
-		wantStatus(t, got, http.StatusOK)
+		got := e.PostForm(t, "/api/oauth/token", apitest.BasicAuth(e.ClientID, e.ClientSecret), grant)
+		apitest.WantStatus(t, got, http.StatusOK)
 		if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type %q", ct)
 		}
@@ -1108,13 +1103,13 @@ func TestOAuthToken(t *testing.T) {
 			t.Errorf("Cache-Control %q, want no-store", cc)
 		}
 		var tok tokenResponse
-		got.decode(t, &tok)
+		got.Decode(t, &tok)
 		if tok.ExpiresIn != 3600 || tok.TokenType != "Bearer" || len(tok.AccessToken) < 32 {
 			t.Errorf("token: %s", got.Body)
 		}
-		wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(tok.AccessToken)}), http.StatusOK)
+		apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(tok.AccessToken)}), http.StatusOK)
 		// The token is reusable.
-		wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(tok.AccessToken)}), http.StatusOK)
+		apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(tok.AccessToken)}), http.StatusOK)
 		if other := e.token(t); other == tok.AccessToken {
 			t.Errorf("two token requests returned the same token")
 		}
@@ -1126,15 +1121,15 @@ func TestOAuthToken(t *testing.T) {
 		status        int
 		code          string
 	}{
-		{"wrong secret", basicAuth(e.ClientID, e.ClientSecret+"x"), grant, 401, "invalid_client"},
-		{"unknown client", basicAuth("mdb_sa_id_000000000000000000000000", e.ClientSecret), grant, 401, "invalid_client"},
+		{"wrong secret", apitest.BasicAuth(e.ClientID, e.ClientSecret+"x"), grant, 401, "invalid_client"},
+		{"unknown client", apitest.BasicAuth("mdb_sa_id_000000000000000000000000", e.ClientSecret), grant, 401, "invalid_client"},
 		{"missing authentication", "", grant, 401, "invalid_client"},
-		{"API key as client", basicAuth(e.PublicKey, e.PrivateKey), grant, 401, "invalid_client"},
-		{"password grant", basicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
-		{"no grant", basicAuth(e.ClientID, e.ClientSecret), url.Values{}, 400, "unsupported_grant_type"},
+		{"API key as client", apitest.BasicAuth(e.PublicKey, e.PrivateKey), grant, 401, "invalid_client"},
+		{"password grant", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}}, 400, "unsupported_grant_type"},
+		{"no grant", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{}, 400, "unsupported_grant_type"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := e.form(t, "/api/oauth/token", tc.authorization, tc.form)
+			got := e.PostForm(t, "/api/oauth/token", tc.authorization, tc.form)
 			if got.Status != tc.status {
 				t.Fatalf("status: want %d, got %s", tc.status, got)
 			}
@@ -1142,7 +1137,7 @@ func TestOAuthToken(t *testing.T) {
 				Error       string `json:"error"`
 				AccessToken string `json:"access_token"`
 			}
-			got.decode(t, &body)
+			got.Decode(t, &body)
 			if body.Error != tc.code || body.AccessToken != "" {
 				t.Errorf("body: want error %q, got %s", tc.code, got.Body)
 			}
@@ -1152,8 +1147,8 @@ func TestOAuthToken(t *testing.T) {
 		})
 	}
 	t.Run("client credentials in the form", func(t *testing.T) {
-		got := e.form(t, "/api/oauth/token", "", url.Values{"grant_type": {"client_credentials"}, "client_id": {e.ClientID}, "client_secret": {e.ClientSecret}})
-		wantStatus(t, got, http.StatusOK)
+		got := e.PostForm(t, "/api/oauth/token", "", url.Values{"grant_type": {"client_credentials"}, "client_id": {e.ClientID}, "client_secret": {e.ClientSecret}})
+		apitest.WantStatus(t, got, http.StatusOK)
 	})
 }
 
@@ -1161,16 +1156,16 @@ func TestOAuthTokenExpiry(t *testing.T) {
 	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
 	e := newEnv(t, envOptions{clock: clock})
 	token := e.token(t)
-	list := req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(token)}
 
 	clock.Advance(59*time.Minute + 59*time.Second)
-	wantStatus(t, e.do(t, list), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
 	clock.Advance(time.Second)
-	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	apitest.WantError(t, e.Do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
 	clock.Advance(24 * time.Hour)
-	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	apitest.WantError(t, e.Do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
 	// A new token works.
-	wantStatus(t, e.do(t, req{path: list.path, accept: v20240530, auth: bearer(e.token(t))}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: list.Path, Accept: v20240530, Auth: apitest.Bearer(e.token(t))}), http.StatusOK)
 }
 
 func TestOAuthRevoke(t *testing.T) {
@@ -1180,37 +1175,37 @@ func TestOAuthRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := e.token(t)
-	list := req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(token)}
 	revoke := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 
 	// Another client cannot revoke it; the answer does not tell.
-	got := e.form(t, "/api/oauth/revoke", basicAuth(other.ClientID, other.ClientSecret), revoke)
-	wantStatus(t, got, http.StatusOK)
-	wantStatus(t, e.do(t, list), http.StatusOK)
+	got := e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(other.ClientID, other.ClientSecret), revoke)
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
 
 	// Wrong credentials are refused and do not revoke.
-	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, "wrong"), revoke)
-	wantStatus(t, got, http.StatusUnauthorized)
-	got = e.form(t, "/api/oauth/revoke", "", revoke)
-	wantStatus(t, got, http.StatusUnauthorized)
-	wantStatus(t, e.do(t, list), http.StatusOK)
+	got = e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, "wrong"), revoke)
+	apitest.WantStatus(t, got, http.StatusUnauthorized)
+	got = e.PostForm(t, "/api/oauth/revoke", "", revoke)
+	apitest.WantStatus(t, got, http.StatusUnauthorized)
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
 
 	// Missing token.
-	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{})
-	wantStatus(t, got, http.StatusBadRequest)
+	got = e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{})
+	apitest.WantStatus(t, got, http.StatusBadRequest)
 
 	// The owner revokes it.
-	got = e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), revoke)
-	wantStatus(t, got, http.StatusOK)
+	got = e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), revoke)
+	apitest.WantStatus(t, got, http.StatusOK)
 	if len(got.Body) != 0 {
 		t.Errorf("revoke body: %q", got.Body)
 	}
-	wantError(t, e.do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
+	apitest.WantError(t, e.Do(t, list), http.StatusUnauthorized, "UNAUTHORIZED")
 	// Revoking again, or an unknown token, still succeeds.
-	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), revoke), http.StatusOK)
-	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {"unknown"}}), http.StatusOK)
+	apitest.WantStatus(t, e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), revoke), http.StatusOK)
+	apitest.WantStatus(t, e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {"unknown"}}), http.StatusOK)
 	// Other tokens of the same client are untouched.
-	wantStatus(t, e.do(t, req{path: list.path, accept: v20240530, auth: bearer(e.token(t))}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: list.Path, Accept: v20240530, Auth: apitest.Bearer(e.token(t))}), http.StatusOK)
 }
 
 // ---------------------------------------------------------------- 9. rate limits
@@ -1222,14 +1217,14 @@ func TestRateLimits(t *testing.T) {
 	}})
 	list := e.bucketsPath("v2")
 	for i, want := range []string{"2", "1", "0"} {
-		got := e.do(t, req{path: list, accept: v20240530})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: list, Accept: v20240530})
+		apitest.WantStatus(t, got, http.StatusOK)
 		if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != "3" || r != want {
 			t.Errorf("call %d: Ratelimit-Limit %q Ratelimit-Remaining %q, want 3 and %s", i+1, l, r, want)
 		}
 	}
-	got := e.do(t, req{path: list, accept: v20240530})
-	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	got := e.Do(t, apitest.Request{Path: list, Accept: v20240530})
+	apiErr := apitest.WantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
 	retry, err := strconv.Atoi(got.Header.Get("Retry-After"))
 	if err != nil || retry < 1 || retry > 60 {
 		t.Errorf("Retry-After %q, want 1..60 seconds", got.Header.Get("Retry-After"))
@@ -1238,8 +1233,8 @@ func TestRateLimits(t *testing.T) {
 		t.Errorf("429: Ratelimit-Limit %q Ratelimit-Remaining %q", l, r)
 	}
 	resource := strings.TrimPrefix(list, "/")
-	if want := []string{resource, strconv.Itoa(retry), "3", "1", "60"}; !slices.Equal(apiErr.params(), want) {
-		t.Errorf("parameters: %q, want %q", apiErr.params(), want)
+	if want := []string{resource, strconv.Itoa(retry), "3", "1", "60"}; !slices.Equal(apiErr.Params(), want) {
+		t.Errorf("parameters: %q, want %q", apiErr.Params(), want)
 	}
 	wantDetail := fmt.Sprintf("Rate limit exceeded for %s. Please retry after %d seconds. Request capacity: 3. Refill rate: 1 per 60 seconds.", resource, retry)
 	if apiErr.Detail != wantDetail {
@@ -1247,30 +1242,30 @@ func TestRateLimits(t *testing.T) {
 	}
 
 	// The bucket is per project and endpoint set, not per path or version.
-	for _, r := range []req{
-		{path: e.bucketsPath("v1.0"), accept: "application/json"},
-		{path: list + "/0123456789abcdef01234567", accept: v20230101},
-		{method: "POST", path: list, accept: v20240530, body: awsBucketBody("export-bucket", "0123456789abcdef01234567")},
+	for _, r := range []apitest.Request{
+		{Path: e.bucketsPath("v1.0"), Accept: "application/json"},
+		{Path: list + "/0123456789abcdef01234567", Accept: v20230101},
+		{Method: "POST", Path: list, Accept: v20240530, Body: awsBucketBody("export-bucket", "0123456789abcdef01234567")},
 	} {
-		wantError(t, e.do(t, r), http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+		apitest.WantError(t, e.Do(t, r), http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
 	}
 
 	// Cloud provider access has its own bucket.
-	cpa := e.do(t, req{path: e.rolesPath(), accept: v20230101})
-	wantStatus(t, cpa, http.StatusOK)
+	cpa := e.Do(t, apitest.Request{Path: e.rolesPath(), Accept: v20230101})
+	apitest.WantStatus(t, cpa, http.StatusOK)
 	if l, r := cpa.Header.Get("Ratelimit-Limit"), cpa.Header.Get("Ratelimit-Remaining"); l != "5" || r != "4" {
 		t.Errorf("cloudProviderAccess: Ratelimit-Limit %q Ratelimit-Remaining %q, want 5 and 4", l, r)
 	}
 
 	// Another project is unaffected.
-	created := e.do(t, req{method: "POST", path: "/api/atlas/v2/groups", accept: v20230101, body: `{"name":"second","orgId":"` + e.OrgID + `"}`})
-	wantStatus(t, created, http.StatusOK)
+	created := e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101, Body: `{"name":"second","orgId":"` + e.OrgID + `"}`})
+	apitest.WantStatus(t, created, http.StatusOK)
 	var project struct {
 		ID string `json:"id"`
 	}
-	created.decode(t, &project)
-	other := e.do(t, req{path: "/api/atlas/v2/groups/" + project.ID + "/backup/exportBuckets", accept: v20240530})
-	wantStatus(t, other, http.StatusOK)
+	created.Decode(t, &project)
+	other := e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + project.ID + "/backup/exportBuckets", Accept: v20240530})
+	apitest.WantStatus(t, other, http.StatusOK)
 	if r := other.Header.Get("Ratelimit-Remaining"); r != "2" {
 		t.Errorf("other project: Ratelimit-Remaining %q, want 2", r)
 	}
@@ -1284,26 +1279,26 @@ func TestRateLimitRefill(t *testing.T) {
 		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 2, Refill: 1, Period: 30 * time.Second},
 		CloudProviderAccess: ratelimit.CloudProviderAccess(),
 	}})
-	list := req{path: e.bucketsPath("v2"), accept: v20240530}
-	wantStatus(t, e.do(t, list), http.StatusOK)
-	wantStatus(t, e.do(t, list), http.StatusOK)
-	got := e.do(t, list)
-	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
+	got := e.Do(t, list)
+	apiErr := apitest.WantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
 	if ra := got.Header.Get("Retry-After"); ra != "30" {
 		t.Errorf("Retry-After %q, want 30", ra)
 	}
-	if want := []string{strings.TrimPrefix(list.path, "/"), "30", "2", "1", "30"}; !slices.Equal(apiErr.params(), want) {
-		t.Errorf("parameters: %q, want %q", apiErr.params(), want)
+	if want := []string{strings.TrimPrefix(list.Path, "/"), "30", "2", "1", "30"}; !slices.Equal(apiErr.Params(), want) {
+		t.Errorf("parameters: %q, want %q", apiErr.Params(), want)
 	}
 	clock.Advance(20 * time.Second)
-	got = e.do(t, list)
-	wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	got = e.Do(t, list)
+	apitest.WantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
 	if ra := got.Header.Get("Retry-After"); ra != "10" {
 		t.Errorf("Retry-After %q after 20 s, want 10", ra)
 	}
 	clock.Advance(10 * time.Second)
-	got = e.do(t, list)
-	wantStatus(t, got, http.StatusOK)
+	got = e.Do(t, list)
+	apitest.WantStatus(t, got, http.StatusOK)
 	if r := got.Header.Get("Ratelimit-Remaining"); r != "0" {
 		t.Errorf("Ratelimit-Remaining %q, want 0", r)
 	}
@@ -1312,8 +1307,8 @@ func TestRateLimitRefill(t *testing.T) {
 func TestRateLimitsDisabled(t *testing.T) {
 	e := newEnv(t, envOptions{limits: &api.Limits{Disabled: true}})
 	for range 3 {
-		got := e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530})
+		apitest.WantStatus(t, got, http.StatusOK)
 		if h := got.Header.Get("Ratelimit-Limit"); h != "" {
 			t.Errorf("Ratelimit-Limit %q with limits disabled", h)
 		}
@@ -1329,20 +1324,20 @@ func TestRateLimitsDisabled(t *testing.T) {
 // as text.
 func TestSecretsNotStored(t *testing.T) {
 	dir := t.TempDir()
-	var log syncBuffer
+	var log testserver.LogBuffer
 	logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, envOptions{dataDir: dir, logger: logger})
 
 	token := e.token(t)
 	second := e.token(t)
 	roleID := e.role(t, "AWS", true)
-	wantStatus(t, e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, body: awsBucketBody("export-bucket", roleID), auth: bearer(token)}), http.StatusOK)
-	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: bearer(token)}), http.StatusOK)
-	wantStatus(t, e.do(t, req{path: e.bucketsPath("v1.0") + "?pageNum=1", accept: "application/json"}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: v20240530, Body: awsBucketBody("export-bucket", roleID), Auth: apitest.Bearer(token)}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(token)}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v1.0") + "?pageNum=1", Accept: "application/json"}), http.StatusOK)
 	// Failed attempts carry secrets too.
-	e.form(t, "/api/oauth/token", basicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}})
-	e.do(t, req{path: e.bucketsPath("v2") + "?token=" + url.QueryEscape(token), accept: "application/json", auth: bearer(token)})
-	wantStatus(t, e.form(t, "/api/oauth/revoke", basicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {second}}), http.StatusOK)
+	e.PostForm(t, "/api/oauth/token", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"grant_type": {"password"}})
+	e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?token=" + url.QueryEscape(token), Accept: "application/json", Auth: apitest.Bearer(token)})
+	apitest.WantStatus(t, e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {second}}), http.StatusOK)
 
 	secrets := map[string]string{
 		"API private key": e.PrivateKey,
@@ -1459,17 +1454,17 @@ func TestAPIKeyWithProjectRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader := digestAs(creds.PublicKey, creds.PrivateKey)
+	reader := apitest.Digest(creds.PublicKey, creds.PrivateKey)
 	// Without any role the project is not the caller's.
-	wantError(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: reader}), http.StatusUnauthorized, "NOT_IN_GROUP")
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: reader}), http.StatusUnauthorized, "NOT_IN_GROUP")
 
 	if err := e.Server.Service.AssignRole(ctx, service.PrincipalRef{PublicKey: creds.PublicKey}, e.GroupID, snapexport.RoleGroupReadOnly); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2"), accept: v20240530, auth: reader}), http.StatusOK)
-	wantStatus(t, e.do(t, req{path: e.bucketsPath("v2") + "/" + id, accept: v20240530, auth: reader}), http.StatusOK)
-	wantError(t, e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + id, accept: v20230101, auth: reader}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
-	wantError(t, e.do(t, req{method: "POST", path: e.bucketsPath("v2"), accept: v20240530, auth: reader, body: awsBucketBody("x-bucket", id)}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: reader}), http.StatusOK)
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/" + id, Accept: v20240530, Auth: reader}), http.StatusOK)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + id, Accept: v20230101, Auth: reader}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: e.bucketsPath("v2"), Accept: v20240530, Auth: reader, Body: awsBucketBody("x-bucket", id)}), http.StatusUnauthorized, "USER_UNAUTHORIZED")
 	if n := e.bucketCount(t); n != 1 {
 		t.Errorf("bucket count %d", n)
 	}

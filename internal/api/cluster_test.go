@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/service"
 )
 
@@ -52,9 +53,9 @@ type clusterBody struct {
 // numShards (2023-02-01); CLUSTER_NOT_FOUND as recorded.
 func TestClusters(t *testing.T) {
 	e := newEnv(t)
-	empty := e.do(t, req{path: e.clustersPath(), accept: v20240805})
-	wantStatus(t, empty, http.StatusOK)
-	if o := empty.object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
+	empty := e.Do(t, apitest.Request{Path: e.clustersPath(), Accept: v20240805})
+	apitest.WantStatus(t, empty, http.StatusOK)
+	if o := empty.Object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
 		t.Errorf("empty project: %s", empty.Body)
 	}
 	rs := e.cluster(t, service.ClusterInput{Name: "cluster-989", MongoDBVersion: "8.0.29"})
@@ -66,8 +67,8 @@ func TestClusters(t *testing.T) {
 		deprecated bool
 	}{{v20240805, false}, {v20230201, true}} {
 		t.Run(tc.accept, func(t *testing.T) {
-			got := e.do(t, req{path: e.clustersPath() + "?includeDeletedWithRetainedBackups=false", accept: tc.accept})
-			wantStatus(t, got, http.StatusOK)
+			got := e.Do(t, apitest.Request{Path: e.clustersPath() + "?includeDeletedWithRetainedBackups=false", Accept: tc.accept})
+			apitest.WantStatus(t, got, http.StatusOK)
 			if ct := got.Header.Get("Content-Type"); ct != tc.accept+";charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
@@ -79,18 +80,18 @@ func TestClusters(t *testing.T) {
 				Results    []clusterBody `json:"results"`
 				TotalCount int           `json:"totalCount"`
 			}
-			got.decode(t, &page)
+			got.Decode(t, &page)
 			if page.TotalCount != 2 || len(page.Results) != 2 || page.Results[0].ID != rs.ID || page.Results[1].ID != sh.ID {
 				t.Fatalf("list: %s", got.Body)
 			}
 
-			one := e.do(t, req{path: e.clustersPath() + "/Sharded", accept: tc.accept})
-			wantStatus(t, one, http.StatusOK)
-			if err := checkSortedKeys(one.Body); err != nil {
+			one := e.Do(t, apitest.Request{Path: e.clustersPath() + "/Sharded", Accept: tc.accept})
+			apitest.WantStatus(t, one, http.StatusOK)
+			if err := apitest.CheckSortedKeys(one.Body); err != nil {
 				t.Error(err)
 			}
 			var c clusterBody
-			one.decode(t, &c)
+			one.Decode(t, &c)
 			if c.ID != sh.ID || c.Name != "Sharded" || c.GroupID != e.GroupID || c.ClusterType != "SHARDED" || !c.BackupEnabled ||
 				c.StateName != "IDLE" || c.MongoDBVersion != "8.0.0" || c.MongoDBMajorVersion != "8.0" ||
 				!slices.Equal(c.Tags, sh.Labels) || c.CreateDate != sh.CreatedAt.UTC().Format("2006-01-02T15:04:05Z") {
@@ -106,16 +107,16 @@ func TestClusters(t *testing.T) {
 		})
 	}
 
-	missing := e.do(t, req{path: e.clustersPath() + "/cluster-990", accept: v20240805})
-	ae := wantError(t, missing, http.StatusNotFound, snapexport.CodeClusterNotFound)
-	if ae.Detail != "No cluster named cluster-990 exists in group "+e.GroupID+"." || !slices.Equal(ae.params(), []string{"cluster-990", e.GroupID}) {
+	missing := e.Do(t, apitest.Request{Path: e.clustersPath() + "/cluster-990", Accept: v20240805})
+	ae := apitest.WantError(t, missing, http.StatusNotFound, snapexport.CodeClusterNotFound)
+	if ae.Detail != "No cluster named cluster-990 exists in group "+e.GroupID+"." || !slices.Equal(ae.Params(), []string{"cluster-990", e.GroupID}) {
 		t.Errorf("CLUSTER_NOT_FOUND: %s", missing.Body)
 	}
 	// Names are case-sensitive, and follow Atlas's pattern.
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/CLUSTER-989", accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/bad_name", accept: v20240805}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
-	wantError(t, e.do(t, req{path: e.clustersPath(), accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/cluster-989/backup/schedule", accept: v20230201}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.clustersPath() + "/CLUSTER-989", Accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.clustersPath() + "/bad_name", Accept: v20240805}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.clustersPath(), Accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.clustersPath() + "/cluster-989/backup/schedule", Accept: v20230201}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 }
 
 // TestBackupSchedule: GET and PATCH of the export settings, their errors,
@@ -127,15 +128,15 @@ func TestBackupSchedule(t *testing.T) {
 	bucket := e.createBucket(t, `{"bucketName":"auto-export","cloudProvider":"AWS","iamRoleId":"`+roleID+`"}`)
 	path := e.clustersPath() + "/cluster-0/backup/schedule"
 
-	got := e.do(t, req{path: path, accept: v20240805})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Path: path, Accept: v20240805})
+	apitest.WantStatus(t, got, http.StatusOK)
 	if string(got.Body) != fmt.Sprintf(`{"autoExportEnabled":false,"clusterId":"%s","clusterName":"cluster-0","useOrgAndGroupNamesInExportPrefix":false}`, c.ID) {
 		t.Errorf("fresh schedule: %s", got.Body)
 	}
-	wantError(t, e.do(t, req{path: e.clustersPath() + "/nope/backup/schedule", accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.clustersPath() + "/nope/backup/schedule", Accept: v20240805}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 
-	patch := func(body string) *res {
-		return e.do(t, req{method: "PATCH", path: path, accept: v20240805, contentType: v20240805, body: body})
+	patch := func(body string) *apitest.Response {
+		return e.Do(t, apitest.Request{Method: "PATCH", Path: path, Accept: v20240805, ContentType: v20240805, Body: body})
 	}
 	for _, tc := range []struct {
 		body   string
@@ -154,39 +155,39 @@ func TestBackupSchedule(t *testing.T) {
 		{`{"autoExportEnabled":false,"policies":[{"id":"x"}]}`, 400, snapexport.CodeInvalidAttribute},
 		{`{"autoExportEnabled":false,"clusterId":"x"}`, 400, snapexport.CodeAttributeReadOnly},
 	} {
-		wantError(t, patch(tc.body), tc.status, tc.code)
+		apitest.WantError(t, patch(tc.body), tc.status, tc.code)
 	}
-	if got := e.do(t, req{path: path, accept: v20240805}); !slices.Contains([]string{"false"}, fmt.Sprint(got.object(t)["autoExportEnabled"])) || got.object(t)["export"] != nil {
+	if got := e.Do(t, apitest.Request{Path: path, Accept: v20240805}); !slices.Contains([]string{"false"}, fmt.Sprint(got.Object(t)["autoExportEnabled"])) || got.Object(t)["export"] != nil {
 		t.Errorf("refused PATCHes changed the schedule: %s", got.Body)
 	}
 
 	// The SDK sends policies: null; frequencyType defaults to monthly.
 	got = patch(`{"autoExportEnabled":true,"export":{"exportBucketId":"` + bucket + `"},"policies":null,"useOrgAndGroupNamesInExportPrefix":true}`)
-	wantStatus(t, got, http.StatusOK)
+	apitest.WantStatus(t, got, http.StatusOK)
 	want := fmt.Sprintf(`{"autoExportEnabled":true,"clusterId":"%s","clusterName":"cluster-0","export":{"exportBucketId":"%s","frequencyType":"monthly"},"useOrgAndGroupNamesInExportPrefix":true}`, c.ID, bucket)
 	if string(got.Body) != want {
 		t.Errorf("PATCH: %s, want %s", got.Body, want)
 	}
-	if got := e.do(t, req{path: path, accept: v20240805}); string(got.Body) != want {
+	if got := e.Do(t, apitest.Request{Path: path, Accept: v20240805}); string(got.Body) != want {
 		t.Errorf("GET after PATCH: %s", got.Body)
 	}
 
 	// The bucket cannot go while the schedule exports to it automatically.
-	del := e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + bucket, accept: v20230101})
-	ae := wantError(t, del, http.StatusBadRequest, snapexport.CodeExportBucketInUse)
-	if !slices.Equal(ae.params(), []string{bucket, "cluster-0"}) {
+	del := e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + bucket, Accept: v20230101})
+	ae := apitest.WantError(t, del, http.StatusBadRequest, snapexport.CodeExportBucketInUse)
+	if !slices.Equal(ae.Params(), []string{bucket, "cluster-0"}) {
 		t.Errorf("bucket in use: %s", del.Body)
 	}
 	// Attributes left out keep their value.
 	got = patch(`{"autoExportEnabled":false}`)
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); o["autoExportEnabled"] != false || o["export"] == nil || o["useOrgAndGroupNamesInExportPrefix"] != true {
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); o["autoExportEnabled"] != false || o["export"] == nil || o["useOrgAndGroupNamesInExportPrefix"] != true {
 		t.Errorf("PATCH autoExportEnabled only: %s", got.Body)
 	}
 	// Now it can, and the schedule forgets it.
-	wantStatus(t, e.do(t, req{method: "DELETE", path: e.bucketsPath("v2") + "/" + bucket, accept: v20230101}), http.StatusNoContent)
-	got = e.do(t, req{path: path, accept: v20240805})
-	if o := got.object(t); o["export"] != nil || o["autoExportEnabled"] != false {
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "DELETE", Path: e.bucketsPath("v2") + "/" + bucket, Accept: v20230101}), http.StatusNoContent)
+	got = e.Do(t, apitest.Request{Path: path, Accept: v20240805})
+	if o := got.Object(t); o["export"] != nil || o["autoExportEnabled"] != false {
 		t.Errorf("schedule after its bucket was deleted: %s", got.Body)
 	}
 }

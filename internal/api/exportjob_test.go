@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/exportrunner"
@@ -60,19 +61,15 @@ type exportJobBody struct {
 	} `json:"stateReason"`
 }
 
-type exportJobPage struct {
-	Links      []link          `json:"links"`
-	Results    []exportJobBody `json:"results"`
-	TotalCount *int            `json:"totalCount"`
-}
+type exportJobPage = listPage[exportJobBody]
 
 // createJob creates a job through v2 and returns it.
 func (e *env) createJob(t testing.TB, cluster, body string) exportJobBody {
 	t.Helper()
-	got := e.do(t, req{method: "POST", path: e.exportsPath("v2", cluster), accept: v20230101, contentType: v20230101, body: body})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Method: "POST", Path: e.exportsPath("v2", cluster), Accept: v20230101, ContentType: v20230101, Body: body})
+	apitest.WantStatus(t, got, http.StatusOK)
 	var j exportJobBody
-	got.decode(t, &j)
+	got.Decode(t, &j)
 	return j
 }
 
@@ -140,15 +137,15 @@ func TestExportJobMatchesRecordedAtlas(t *testing.T) {
 	path := e.exportsPath("v2", "cluster-989")
 
 	// What the Atlas CLI sends: customData always, [] when empty.
-	created := e.do(t, req{method: "POST", path: path, accept: v20230101, contentType: v20230101,
-		body: fmt.Sprintf(`{"customData":[],"exportBucketId":%q,"snapshotId":%q}`, bucketID, snap.ID)})
+	created := e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, ContentType: v20230101,
+		Body: fmt.Sprintf(`{"customData":[],"exportBucketId":%q,"snapshotId":%q}`, bucketID, snap.ID)})
 	var job exportJobBody
-	created.decode(t, &job)
+	created.Decode(t, &job)
 	swap := func(recorded string) string {
 		return strings.NewReplacer("http://localhost:8080", e.URL, "a0123456789abcdef012345a", e.OrgID, "b0123456789abcdef012345b", e.GroupID,
 			"6a794342c0eb9e7a17729455", bucketID, "6a7943462c88faeba59ccf5f", snap.ID, "6a7945592c88faeba59d5e8e", job.ID).Replace(recorded)
 	}
-	compare := func(t *testing.T, got *res, recorded string) {
+	compare := func(t *testing.T, got *apitest.Response, recorded string) {
 		t.Helper()
 		want := parseRecorded(t, swap(recorded))
 		if got.Status != want.Status {
@@ -159,8 +156,8 @@ func TestExportJobMatchesRecordedAtlas(t *testing.T) {
 				t.Errorf("%s: Atlas %q, here %q", h, w, g)
 			}
 		}
-		wantOrders, _ := keyOrders(want.Body)
-		gotOrders, _ := keyOrders(got.Body)
+		wantOrders, _ := apitest.KeyOrders(want.Body)
+		gotOrders, _ := apitest.KeyOrders(got.Body)
 		if !reflect.DeepEqual(gotOrders, wantOrders) {
 			t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)
 		}
@@ -175,11 +172,11 @@ func TestExportJobMatchesRecordedAtlas(t *testing.T) {
 		j.State, j.FinishedAt = snapexport.ExportSuccessful, &finished
 	})
 	t.Run("get", func(t *testing.T) {
-		compare(t, e.do(t, req{path: path + "/" + job.ID, accept: v20230101}), recordedJobGet)
+		compare(t, e.Do(t, apitest.Request{Path: path + "/" + job.ID, Accept: v20230101}), recordedJobGet)
 	})
 	t.Run("list", func(t *testing.T) {
 		// The SDK always sends the paging parameters.
-		compare(t, e.do(t, req{path: path + "?includeCount=true&itemsPerPage=100&pageNum=1", accept: v20230101}), recordedJobList)
+		compare(t, e.Do(t, apitest.Request{Path: path + "?includeCount=true&itemsPerPage=100&pageNum=1", Accept: v20230101}), recordedJobList)
 	})
 }
 
@@ -194,15 +191,15 @@ func TestExportJobCreate(t *testing.T) {
 	bucketID := e.exportBucket(t, "export-bucket")
 	path := e.exportsPath("v2", "cluster-0")
 
-	got := e.do(t, req{method: "POST", path: path, accept: v20230101, body: `{"customData":[{"key":"ticket","value":"OPS-1"},{"key":"empty"}],` +
+	got := e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: `{"customData":[{"key":"ticket","value":"OPS-1"},{"key":"empty"}],` +
 		`"exportBucketId":"` + bucketID + `","snapshotId":"` + snap.ID + `"}`})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
-	if want := []string{"createdAt", "customData", "exportBucketId", "exportStatus", "id", "prefix", "snapshotId", "state"}; !slices.Equal(topKeys(t, got.Body), want) {
-		t.Errorf("keys %v, want %v", topKeys(t, got.Body), want)
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantSuccessBody(t, got)
+	if want := []string{"createdAt", "customData", "exportBucketId", "exportStatus", "id", "prefix", "snapshotId", "state"}; !slices.Equal(apitest.TopKeys(t, got.Body), want) {
+		t.Errorf("keys %v, want %v", apitest.TopKeys(t, got.Body), want)
 	}
 	var job exportJobBody
-	got.decode(t, &job)
+	got.Decode(t, &job)
 	if !snapexport.IsObjectID(job.ID) || job.State != "Queued" || job.SnapshotID != snap.ID || job.ExportBucketID != bucketID ||
 		!slices.Equal(job.CustomData, []snapexport.Label{{Key: "ticket", Value: "OPS-1"}, {Key: "empty"}}) ||
 		!strings.HasPrefix(job.Prefix, "exported_snapshots/"+e.OrgID+"/"+e.GroupID+"/cluster-0/2026-08-10T0327/") {
@@ -211,18 +208,18 @@ func TestExportJobCreate(t *testing.T) {
 	if got.Header.Get("Ratelimit-Limit") != "1200" {
 		t.Errorf("not charged to the Cloud Backups limit: %q", got.Header.Get("Ratelimit-Limit"))
 	}
-	if again := e.do(t, req{path: path + "/" + job.ID, accept: v20230101}); !bytes.Equal(again.Body, got.Body) {
+	if again := e.Do(t, apitest.Request{Path: path + "/" + job.ID, Accept: v20230101}); !bytes.Equal(again.Body, got.Body) {
 		t.Errorf("GET after create: %s, create answered %s", again.Body, got.Body)
 	}
 
 	// One active export per snapshot, whatever the bucket.
 	other := e.exportBucket(t, "other-bucket")
-	ae := wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
+	ae := apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 	if !strings.Contains(ae.Detail, job.ID) {
 		t.Errorf("409 detail %q does not name the active job", ae.Detail)
 	}
 	e.setJob(t, job.ID, func(j *snapexport.ExportJob) { j.State = snapexport.ExportInProgress })
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: jobBody(snap.ID, other)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 	for _, end := range []snapexport.ExportState{snapexport.ExportFailed, snapexport.ExportSuccessful} {
 		e.setJob(t, job.ID, func(j *snapexport.ExportJob) {
 			now := time.Now().UTC()
@@ -243,13 +240,13 @@ func TestExportJobCreate(t *testing.T) {
 	// A sharded-cluster snapshot: components in shard order; the shards'
 	// jobs are not jobs of the API.
 	sharded := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
-	got = e.do(t, req{method: "POST", path: e.exportsPath("v2", "sharded"), accept: v20230101, body: jobBody(sharded.ID, bucketID)})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
+	got = e.Do(t, apitest.Request{Method: "POST", Path: e.exportsPath("v2", "sharded"), Accept: v20230101, Body: jobBody(sharded.ID, bucketID)})
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantSuccessBody(t, got)
 	var sj exportJobBody
-	got.decode(t, &sj)
+	got.Decode(t, &sj)
 	if len(sj.Components) != 2 || sj.Components[0].ReplicaSetName != "rs0" || sj.Components[1].ReplicaSetName != "rs1" ||
-		!strings.Contains(sj.Prefix, "/sharded/2026-08-11T0000/") || topKeys(t, got.Body)[0] != "components" {
+		!strings.Contains(sj.Prefix, "/sharded/2026-08-11T0000/") || apitest.TopKeys(t, got.Body)[0] != "components" {
 		t.Fatalf("sharded job %s", got.Body)
 	}
 	for i, c := range sj.Components {
@@ -257,7 +254,7 @@ func TestExportJobCreate(t *testing.T) {
 		if comp.ParentID != sj.ID || comp.SourceSnapshotID != sharded.Members[i].ID || comp.Prefix != sj.Prefix {
 			t.Errorf("component %d: %+v", i, comp)
 		}
-		wantError(t, e.do(t, req{path: e.exportsPath("v2", "sharded") + "/" + c.ExportID, accept: v20230101}), http.StatusNotFound, snapexport.CodeExportJobNotFound)
+		apitest.WantError(t, e.Do(t, apitest.Request{Path: e.exportsPath("v2", "sharded") + "/" + c.ExportID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeExportJobNotFound)
 	}
 	// exportStatus sums the components'.
 	e.setJob(t, sj.Components[0].ExportID, func(j *snapexport.ExportJob) {
@@ -267,13 +264,13 @@ func TestExportJobCreate(t *testing.T) {
 		j.State, j.Progress = snapexport.ExportInProgress, snapexport.ExportProgress{TotalCollections: 5, ExportedCollections: 1}
 	})
 	for _, p := range []string{e.exportsPath("v2", "sharded") + "/" + sj.ID, e.exportsPath("v2", "sharded")} {
-		got := e.do(t, req{path: p, accept: v20230101})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: p, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusOK)
 		if !strings.Contains(string(got.Body), `"exportStatus":{"exportedCollections":4,"totalCollections":9}`) {
 			t.Errorf("GET %s: %s, want the components' sum", p, got.Body)
 		}
 	}
-	wantError(t, e.do(t, req{method: "POST", path: e.exportsPath("v2", "sharded"), accept: v20230101, body: jobBody(sharded.ID, other)}),
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: e.exportsPath("v2", "sharded"), Accept: v20230101, Body: jobBody(sharded.ID, other)}),
 		http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 }
 
@@ -330,7 +327,7 @@ func TestExportJobCreateRejections(t *testing.T) {
 		{"unknown group", strings.Replace(path, e.GroupID, unknown, 1), jobBody(snap.ID, bucketID), 404, snapexport.CodeGroupNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ae := wantError(t, e.do(t, req{method: "POST", path: tc.path, accept: v20230101, body: tc.body}), tc.status, tc.code)
+			ae := apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: tc.path, Accept: v20230101, Body: tc.body}), tc.status, tc.code)
 			switch tc.name {
 			case "customData blank key":
 				if !strings.Contains(ae.Detail, "customData[1].key") {
@@ -341,21 +338,21 @@ func TestExportJobCreateRejections(t *testing.T) {
 					t.Errorf("detail %q does not name customData[0].note", ae.Detail)
 				}
 			case "unknown bucket":
-				if !slices.Equal(ae.params(), []string{unknown}) {
-					t.Errorf("parameters %v", ae.params())
+				if !slices.Equal(ae.Params(), []string{unknown}) {
+					t.Errorf("parameters %v", ae.Params())
 				}
 			}
 		})
 	}
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: v20240530, body: jobBody(snap.ID, bucketID)}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20240530, Body: jobBody(snap.ID, bucketID)}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 	for _, p := range []string{path, e.exportsPath("v2", "cluster-1"), e.exportsPath("v2", "sharded")} {
-		if list := e.do(t, req{path: p, accept: v20230101}); list.object(t)["totalCount"] != float64(0) {
+		if list := e.Do(t, apitest.Request{Path: p, Accept: v20230101}); list.Object(t)["totalCount"] != float64(0) {
 			t.Errorf("refused creates recorded jobs: %s", list.Body)
 		}
 	}
 	// Export jobs have no update, delete or cancel in Atlas's API.
 	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
-		wantError(t, e.do(t, req{method: m, path: path, accept: v20230101, auth: noAuth}), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
+		apitest.WantError(t, e.Do(t, apitest.Request{Method: m, Path: path, Accept: v20230101, Auth: apitest.NoAuth}), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 	}
 }
 
@@ -368,8 +365,8 @@ func TestExportJobListAndGet(t *testing.T) {
 	bucketID := e.exportBucket(t, "export-bucket")
 	path := e.exportsPath("v2", "cluster-0")
 
-	empty := e.do(t, req{path: path, accept: v20230101})
-	wantStatus(t, empty, http.StatusOK)
+	empty := e.Do(t, apitest.Request{Path: path, Accept: v20230101})
+	apitest.WantStatus(t, empty, http.StatusOK)
 	if string(empty.Body) != `{"links":[{"href":"`+e.URL+path+`?includeCount=true&pageNum=1&itemsPerPage=100","rel":"self"}],"results":[],"totalCount":0}` {
 		t.Errorf("empty list: %s", empty.Body)
 	}
@@ -379,31 +376,10 @@ func TestExportJobListAndGet(t *testing.T) {
 	}
 	elsewhere := e.createJob(t, "cluster-1", jobBody(e.putSnapshot(t, rs2, snapexport.Snapshot{}).ID, bucketID))
 
-	got := e.do(t, req{path: path + "?itemsPerPage=2", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
-	var page exportJobPage
-	got.decode(t, &page)
-	if page.TotalCount == nil || *page.TotalCount != 3 || len(page.Results) != 2 || page.Results[0].ID != ids[0] || page.Results[1].ID != ids[1] {
-		t.Fatalf("page 1: %s", got.Body)
-	}
-	wantLinks := []link{
-		{e.URL + path + "?includeCount=true&pageNum=1&itemsPerPage=2", "self"},
-		{e.URL + path + "?includeCount=true&itemsPerPage=2&pageNum=2", "next"},
-	}
-	if !slices.Equal(page.Links, wantLinks) {
-		t.Errorf("page 1 links: %+v, want %+v", page.Links, wantLinks)
-	}
-	got = e.do(t, req{path: path + "?itemsPerPage=2&pageNum=2&includeCount=false", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	page = exportJobPage{}
-	got.decode(t, &page)
-	if page.TotalCount != nil || len(page.Results) != 1 || page.Results[0].ID != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
-		t.Errorf("page 2 without count: %s", got.Body)
-	}
-	wantError(t, e.do(t, req{path: path + "?pageNum=0", accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
-	got = e.do(t, req{path: path + "?envelope=true", accept: v20230101})
-	if o := got.object(t); o["status"] != float64(200) || o["totalCount"] != float64(3) {
+	wantTwoPages(t, e, path, ids, func(j exportJobBody) string { return j.ID })
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "?pageNum=0", Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+	got := e.Do(t, apitest.Request{Path: path + "?envelope=true", Accept: v20230101})
+	if o := got.Object(t); o["status"] != float64(200) || o["totalCount"] != float64(3) {
 		t.Errorf("envelope: %s", got.Body)
 	}
 
@@ -413,9 +389,9 @@ func TestExportJobListAndGet(t *testing.T) {
 		j.State, j.FinishedAt = snapexport.ExportFailed, &finished
 		j.StateReason = &snapexport.ExportStateReason{ErrorCode: snapexport.ReasonBucketAccessDenied, Message: "denied"}
 	})
-	got = e.do(t, req{path: path + "/" + ids[1], accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
+	got = e.Do(t, apitest.Request{Path: path + "/" + ids[1], Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantSuccessBody(t, got)
 	if !strings.Contains(string(got.Body), `"finishedAt":"2026-08-10T04:00:00Z"`) ||
 		!strings.HasSuffix(string(got.Body), `"state":"Failed","stateReason":{"errorCode":"BUCKET_ACCESS_DENIED","message":"denied"}}`) {
 		t.Errorf("failed job: %s", got.Body)
@@ -435,13 +411,13 @@ func TestExportJobListAndGet(t *testing.T) {
 		{"invalid cluster name", e.exportsPath("v2", "bad_name"), 400, snapexport.CodeInvalidPathParameter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ae := wantError(t, e.do(t, req{path: tc.path, accept: v20230101}), tc.status, tc.code)
+			ae := apitest.WantError(t, e.Do(t, apitest.Request{Path: tc.path, Accept: v20230101}), tc.status, tc.code)
 			if tc.code == snapexport.CodeExportJobNotFound && !strings.HasPrefix(ae.Detail, "No export job with ID ") {
 				t.Errorf("detail %q", ae.Detail)
 			}
 		})
 	}
-	wantError(t, e.do(t, req{path: path + "/" + ids[0], accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "/" + ids[0], Accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 }
 
 // TestExportJobsV1: the legacy paths serve the same jobs in
@@ -454,15 +430,15 @@ func TestExportJobsV1(t *testing.T) {
 	path := e.exportsPath("v1.0", "cluster-0")
 	const jsonType = "application/json"
 
-	created := e.do(t, req{method: "POST", path: path, accept: jsonType, body: `{"customData":[{"key":"a","value":"b"}],"exportBucketId":"` + bucketID + `","snapshotId":"` + snap.ID + `"}`})
-	wantStatus(t, created, http.StatusOK)
+	created := e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: jsonType, Body: `{"customData":[{"key":"a","value":"b"}],"exportBucketId":"` + bucketID + `","snapshotId":"` + snap.ID + `"}`})
+	apitest.WantStatus(t, created, http.StatusOK)
 	var job exportJobBody
-	created.decode(t, &job)
-	got := e.do(t, req{path: path + "/" + job.ID, accept: jsonType})
-	list := e.do(t, req{path: path, accept: jsonType})
-	for _, r := range []*res{created, got, list} {
-		wantStatus(t, r, http.StatusOK)
-		wantSuccessBody(t, r)
+	created.Decode(t, &job)
+	got := e.Do(t, apitest.Request{Path: path + "/" + job.ID, Accept: jsonType})
+	list := e.Do(t, apitest.Request{Path: path, Accept: jsonType})
+	for _, r := range []*apitest.Response{created, got, list} {
+		apitest.WantStatus(t, r, http.StatusOK)
+		apitest.WantSuccessBody(t, r)
 		if ct := r.Header.Get("Content-Type"); ct != jsonType {
 			t.Errorf("Content-Type %q", ct)
 		}
@@ -471,15 +447,15 @@ func TestExportJobsV1(t *testing.T) {
 		t.Errorf("v1.0 GET %s, POST %s", got.Body, created.Body)
 	}
 	var page exportJobPage
-	list.decode(t, &page)
+	list.Decode(t, &page)
 	if len(page.Results) != 1 || page.Results[0].ID != job.ID || page.Links[0].Href != e.URL+path+"?includeCount=true&pageNum=1&itemsPerPage=100" {
 		t.Errorf("v1.0 list %s", list.Body)
 	}
-	if v2 := e.do(t, req{path: e.exportsPath("v2", "cluster-0") + "/" + job.ID, accept: v20230101}); !bytes.Equal(v2.Body, got.Body) {
+	if v2 := e.Do(t, apitest.Request{Path: e.exportsPath("v2", "cluster-0") + "/" + job.ID, Accept: v20230101}); !bytes.Equal(v2.Body, got.Body) {
 		t.Errorf("v2 %s, v1.0 %s", v2.Body, got.Body)
 	}
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: jsonType, body: jobBody(snap.ID, bucketID)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
-	wantError(t, e.do(t, req{path: path + "/nope", accept: jsonType}), http.StatusNotFound, snapexport.CodeInvalidExportJobID)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: jsonType, Body: jobBody(snap.ID, bucketID)}), http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "/nope", Accept: jsonType}), http.StatusNotFound, snapexport.CodeInvalidExportJobID)
 }
 
 // TestExportJobRoles: the asymmetry of Atlas's roles (an Export Operator
@@ -490,7 +466,7 @@ func TestExportJobRoles(t *testing.T) {
 	ctx := context.Background()
 	rs := e.cluster(t, service.ClusterInput{Name: "cluster-0"})
 	bucketID := e.exportBucket(t, "export-bucket")
-	key := func(role snapexport.Role) credentials {
+	key := func(role snapexport.Role) apitest.Auth {
 		creds, err := e.Server.Service.CreateAPIKey(ctx, e.OrgID, "export roles", nil)
 		if err != nil {
 			t.Fatal(err)
@@ -500,21 +476,21 @@ func TestExportJobRoles(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return digestAs(creds.PublicKey, creds.PrivateKey)
+		return apitest.Digest(creds.PublicKey, creds.PrivateKey)
 	}
 	operator := key(snapexport.RoleGroupBackupExportOperator)
 	v2, v1 := e.exportsPath("v2", "cluster-0"), e.exportsPath("v1.0", "cluster-0")
 
-	created := e.do(t, req{method: "POST", path: v2, accept: v20230101, auth: operator, body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)})
-	wantStatus(t, created, http.StatusOK)
+	created := e.Do(t, apitest.Request{Method: "POST", Path: v2, Accept: v20230101, Auth: operator, Body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)})
+	apitest.WantStatus(t, created, http.StatusOK)
 	var job exportJobBody
-	created.decode(t, &job)
-	wantError(t, e.do(t, req{path: v2 + "/" + job.ID, accept: v20230101, auth: operator}), http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
-	wantError(t, e.do(t, req{path: v2, accept: v20230101, auth: operator}), http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
-	wantError(t, e.do(t, req{method: "POST", path: v1, accept: "application/json", auth: operator, body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)}),
+	created.Decode(t, &job)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: v2 + "/" + job.ID, Accept: v20230101, Auth: operator}), http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: v2, Accept: v20230101, Auth: operator}), http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: v1, Accept: "application/json", Auth: operator, Body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)}),
 		http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
 	for _, role := range []snapexport.Role{snapexport.RoleGroupReadOnly, snapexport.RoleGroupBackupCreator} {
-		wantError(t, e.do(t, req{method: "POST", path: v2, accept: v20230101, auth: key(role), body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)}),
+		apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: v2, Accept: v20230101, Auth: key(role), Body: jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, bucketID)}),
 			http.StatusUnauthorized, snapexport.CodeUserUnauthorized)
 	}
 
@@ -522,7 +498,7 @@ func TestExportJobRoles(t *testing.T) {
 	cancel := e.cancelPath("cluster-0", job.ID)
 	for _, tc := range []struct {
 		name   string
-		auth   credentials
+		auth   apitest.Auth
 		status int
 		code   string
 	}{
@@ -532,24 +508,24 @@ func TestExportJobRoles(t *testing.T) {
 		{"GROUP_BACKUP_EXPORT_OPERATOR", operator, 200, ""},
 		{"GROUP_BACKUP_MANAGER", key(snapexport.RoleGroupBackupManager), 200, ""},
 		{"GROUP_OWNER", key(snapexport.RoleGroupOwner), 200, ""},
-		{"ORG_OWNER", credentials{}, 200, ""},
+		{"ORG_OWNER", apitest.Auth{}, 200, ""},
 	} {
 		t.Run("cancel as "+tc.name, func(t *testing.T) {
-			got := e.do(t, req{method: "POST", path: cancel, auth: tc.auth})
+			got := e.Do(t, apitest.Request{Method: "POST", Path: cancel, Auth: tc.auth})
 			if tc.code != "" {
-				wantError(t, got, tc.status, tc.code)
+				apitest.WantError(t, got, tc.status, tc.code)
 				if e.storedJob(t, job.ID).CancelRequested {
 					t.Fatalf("a refused cancel marked the job")
 				}
 				return
 			}
-			wantStatus(t, got, tc.status)
+			apitest.WantStatus(t, got, tc.status)
 		})
 	}
-	bearerOwner := bearer(e.token(t))
-	wantStatus(t, e.do(t, req{method: "POST", path: cancel, auth: bearerOwner}), http.StatusOK)
-	wantChallenge(t, e.send(t, req{method: "POST", path: cancel}, ""), false)
-	wantError(t, e.do(t, req{method: "GET", path: cancel, auth: noAuth}), http.StatusNotFound, snapexport.CodeResourceNotFound)
+	bearerOwner := apitest.Bearer(e.token(t))
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "POST", Path: cancel, Auth: bearerOwner}), http.StatusOK)
+	apitest.WantChallenge(t, e.Send(t, apitest.Request{Method: "POST", Path: cancel}, ""), false)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "GET", Path: cancel, Auth: apitest.NoAuth}), http.StatusNotFound, snapexport.CodeResourceNotFound)
 }
 
 // TestExportJobCancel: with no runner, cancelling answers the job still
@@ -564,17 +540,17 @@ func TestExportJobCancel(t *testing.T) {
 	job := e.createJob(t, "cluster-0", jobBody(snap.ID, bucketID))
 
 	for range 2 {
-		got := e.do(t, req{method: "POST", path: e.cancelPath("cluster-0", job.ID)})
-		wantStatus(t, got, http.StatusOK)
-		wantSuccessBody(t, got)
+		got := e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("cluster-0", job.ID)})
+		apitest.WantStatus(t, got, http.StatusOK)
+		apitest.WantSuccessBody(t, got)
 		if ct := got.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type %q", ct)
 		}
-		if get := e.do(t, req{path: e.exportsPath("v2", "cluster-0") + "/" + job.ID, accept: v20230101}); !bytes.Equal(get.Body, got.Body) {
+		if get := e.Do(t, apitest.Request{Path: e.exportsPath("v2", "cluster-0") + "/" + job.ID, Accept: v20230101}); !bytes.Equal(get.Body, got.Body) {
 			t.Errorf("cancel answered %s, GET %s", got.Body, get.Body)
 		}
 		var b exportJobBody
-		got.decode(t, &b)
+		got.Decode(t, &b)
 		if b.State != "Queued" || b.FinishedAt != "" {
 			t.Errorf("cancelled job without a runner: %s", got.Body)
 		}
@@ -583,13 +559,13 @@ func TestExportJobCancel(t *testing.T) {
 		}
 	}
 	// Until its runner ends it, the job is active.
-	wantError(t, e.do(t, req{method: "POST", path: e.exportsPath("v2", "cluster-0"), accept: v20230101, body: jobBody(snap.ID, bucketID)}),
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: e.exportsPath("v2", "cluster-0"), Accept: v20230101, Body: jobBody(snap.ID, bucketID)}),
 		http.StatusConflict, snapexport.CodeExportAlreadyInProgress)
 
 	sharded := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 	sj := e.createJob(t, "sharded", jobBody(sharded.ID, bucketID))
-	got := e.do(t, req{method: "POST", path: e.cancelPath("sharded", sj.ID)})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("sharded", sj.ID)})
+	apitest.WantStatus(t, got, http.StatusOK)
 	if !strings.HasPrefix(string(got.Body), `{"components":[`) {
 		t.Errorf("sharded cancel: %s", got.Body)
 	}
@@ -605,9 +581,9 @@ func TestExportJobCancel(t *testing.T) {
 		now := time.Now().UTC()
 		j.State, j.FinishedAt = snapexport.ExportSuccessful, &now
 	})
-	got = e.do(t, req{method: "POST", path: e.cancelPath("cluster-0", done.ID)})
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); o["state"] != "Successful" || e.storedJob(t, done.ID).CancelRequested {
+	got = e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("cluster-0", done.ID)})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); o["state"] != "Successful" || e.storedJob(t, done.ID).CancelRequested {
 		t.Errorf("cancel of an ended job: %s", got.Body)
 	}
 
@@ -626,7 +602,7 @@ func TestExportJobCancel(t *testing.T) {
 		{"invalid group", strings.Replace(e.cancelPath("cluster-0", job.ID), e.GroupID, "nope", 1), 404, snapexport.CodeInvalidGroupID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			wantError(t, e.do(t, req{method: "POST", path: tc.path}), tc.status, tc.code)
+			apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: tc.path}), tc.status, tc.code)
 		})
 	}
 }
@@ -640,12 +616,12 @@ func TestExportJobCancelPrettyAndEnvelope(t *testing.T) {
 	job := e.createJob(t, "cluster-0", jobBody(e.putSnapshot(t, rs, snapexport.Snapshot{}).ID, e.exportBucket(t, "export-bucket")))
 	path := e.cancelPath("cluster-0", job.ID)
 
-	plain := e.do(t, req{method: "POST", path: path})
-	wantStatus(t, plain, http.StatusOK)
-	wantSuccessBody(t, plain)
+	plain := e.Do(t, apitest.Request{Method: "POST", Path: path})
+	apitest.WantStatus(t, plain, http.StatusOK)
+	apitest.WantSuccessBody(t, plain)
 
-	pretty := e.do(t, req{method: "POST", path: path + "?pretty=true"})
-	wantStatus(t, pretty, http.StatusOK)
+	pretty := e.Do(t, apitest.Request{Method: "POST", Path: path + "?pretty=true"})
+	apitest.WantStatus(t, pretty, http.StatusOK)
 	if !strings.HasPrefix(string(pretty.Body), "{\n  \"createdAt\" : ") {
 		t.Errorf("pretty cancel is not indented Jackson style: %s", pretty.Body)
 	}
@@ -654,26 +630,26 @@ func TestExportJobCancelPrettyAndEnvelope(t *testing.T) {
 		t.Errorf("pretty cancel %s is not the plain answer %s indented", pretty.Body, plain.Body)
 	}
 
-	enveloped := e.do(t, req{method: "POST", path: path + "?envelope=true"})
-	if content := wantEnvelope(t, enveloped, http.StatusOK); !bytes.Equal(content, plain.Body) {
+	enveloped := e.Do(t, apitest.Request{Method: "POST", Path: path + "?envelope=true"})
+	if content := apitest.WantEnvelope(t, enveloped, http.StatusOK); !bytes.Equal(content, plain.Body) {
 		t.Errorf("envelope %s does not wrap %s", enveloped.Body, plain.Body)
 	}
 
-	both := e.do(t, req{method: "POST", path: path + "?pretty=true&envelope=true"})
-	wantStatus(t, both, http.StatusOK)
+	both := e.Do(t, apitest.Request{Method: "POST", Path: path + "?pretty=true&envelope=true"})
+	apitest.WantStatus(t, both, http.StatusOK)
 	if !strings.HasPrefix(string(both.Body), "{\n  \"content\" : {\n    \"createdAt\" : ") || !strings.HasSuffix(string(both.Body), "\n  },\n  \"status\" : 200\n}") {
 		t.Errorf("pretty envelope: %s", both.Body)
 	}
 
 	// Errors keep their status; the body is wrapped and indented.
-	missing := e.do(t, req{method: "POST", path: e.cancelPath("cluster-0", "0123456789abcdef01234567") + "?pretty=true&envelope=true"})
+	missing := e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("cluster-0", "0123456789abcdef01234567") + "?pretty=true&envelope=true"})
 	if missing.Status != http.StatusNotFound || missing.Header.Get("X-Error-Code") != snapexport.CodeExportJobNotFound {
 		t.Fatalf("enveloped error: %s", missing)
 	}
 	if !strings.Contains(string(missing.Body), "\n    \"errorCode\" : \"EXPORT_JOB_NOT_FOUND\",\n") || !strings.HasSuffix(string(missing.Body), "\n  },\n  \"status\" : 404\n}") {
 		t.Errorf("pretty enveloped error: %s", missing.Body)
 	}
-	wantError(t, e.do(t, req{method: "POST", path: path + "?envelope=maybe"}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path + "?envelope=maybe"}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 }
 
 // waitEnded polls a job until it has ended and returns it.
@@ -681,10 +657,10 @@ func (e *env) waitEnded(t *testing.T, cluster, id string) exportJobBody {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		got := e.do(t, req{path: e.exportsPath("v2", cluster) + "/" + id, accept: v20230101})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: e.exportsPath("v2", cluster) + "/" + id, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusOK)
 		var j exportJobBody
-		got.decode(t, &j)
+		got.Decode(t, &j)
 		if j.State != "Queued" && j.State != "InProgress" {
 			return j
 		}
@@ -717,7 +693,7 @@ func TestExportJobCancelRuns(t *testing.T) {
 
 	t.Run("small", func(t *testing.T) {
 		job := e.createJob(t, "small", jobBody(importSnap("small", dumptest.Generate(dumptest.Options{Seed: 1, DocsPerCollection: 3})), bucketID))
-		wantStatus(t, e.do(t, req{method: "POST", path: e.cancelPath("small", job.ID)}), http.StatusOK)
+		apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("small", job.ID)}), http.StatusOK)
 		ended := e.waitEnded(t, "small", job.ID)
 		if ended.State != "Cancelled" && ended.State != "Successful" || ended.FinishedAt == "" || ended.StateReason != nil {
 			t.Errorf("cancelled small job ended %+v", ended)
@@ -731,34 +707,26 @@ func TestExportJobCancelRuns(t *testing.T) {
 		// Cancel once the runner is writing.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			got := e.do(t, req{path: e.exportsPath("v2", "large") + "/" + job.ID, accept: v20230101})
-			if o := got.object(t); o["state"] == "InProgress" {
+			got := e.Do(t, apitest.Request{Path: e.exportsPath("v2", "large") + "/" + job.ID, Accept: v20230101})
+			if o := got.Object(t); o["state"] == "InProgress" {
 				break
 			} else if o["state"] != "Queued" || time.Now().After(deadline) {
 				t.Fatalf("before cancelling: %s", got.Body)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		got := e.do(t, req{method: "POST", path: e.cancelPath("large", job.ID)})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("large", job.ID)})
+		apitest.WantStatus(t, got, http.StatusOK)
 		ended := e.waitEnded(t, "large", job.ID)
 		if ended.State != "Cancelled" || ended.FinishedAt == "" || ended.StateReason != nil {
 			t.Fatalf("cancelled large job ended %+v", ended)
 		}
-		target, err := e.Server.Service.ExportTarget(ctx, e.GroupID, bucketID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := e.Server.Buckets.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
+		b := e.test.OpenExportBucket(t, bucketID)
 		if ok, err := b.Exists(ctx, export.CompleteKey(ended.Prefix)); ok || err != nil {
 			t.Errorf("a cancelled job wrote .complete (%v)", err)
 		}
 		// A cancelled export can be started again.
 		again := e.createJob(t, "large", jobBody(snapID, bucketID))
-		wantStatus(t, e.do(t, req{method: "POST", path: e.cancelPath("large", again.ID)}), http.StatusOK)
+		apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "POST", Path: e.cancelPath("large", again.ID)}), http.StatusOK)
 	})
 }

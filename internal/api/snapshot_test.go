@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
@@ -13,52 +11,20 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/service"
 )
 
 // putSnapshot stores a completed replica-set snapshot of c the way an
 // import leaves it, straight into the store: imports need a snapshot store
 // and a dump, which these tests of the API do not. Fields of s that are set
-// override the defaults.
+// override the defaults, which take it on 2026-08-10 at 03:27:08 UTC.
 func (e *env) putSnapshot(t testing.TB, c *snapexport.Cluster, s snapexport.Snapshot) *snapexport.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	if s.ID == "" {
-		s.ID = service.NewID()
-	}
-	s.ProjectID, s.ClusterID, s.ClusterName = c.ProjectID, c.ID, c.Name
-	if s.Kind == "" {
-		s.Kind = snapexport.SnapshotReplicaSet
-	}
-	if s.ReplicaSetName == "" && s.Kind == snapexport.SnapshotReplicaSet {
-		s.ReplicaSetName = c.Shards[0].ReplicaSetName
-	}
-	if s.SnapshotType == "" {
-		s.SnapshotType, s.FrequencyType = "onDemand", "ondemand"
-	}
-	if s.Status == "" {
-		s.Status = snapexport.SnapshotCompleted
-	}
-	if s.MongodVersion == "" {
-		s.MongodVersion = c.MongoDBVersion
-	}
-	if s.CloudProvider == "" {
-		s.CloudProvider = snapexport.AWS
-	}
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = time.Date(2026, 8, 10, 3, 27, 8, 0, time.UTC)
 	}
-	if s.ExpiresAt.IsZero() {
-		s.ExpiresAt = s.CreatedAt.Add(24 * time.Hour)
-	}
-	if s.ImportedAt.IsZero() {
-		s.ImportedAt = s.CreatedAt
-	}
-	err := e.Server.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, &s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &s
+	return e.test.StoreSnapshot(t, c, s)
 }
 
 // putShardedSnapshot stores one snapshot per shard of c, taken at the same
@@ -74,20 +40,6 @@ func (e *env) putShardedSnapshot(t testing.TB, c *snapexport.Cluster, createdAt 
 		sharded.StorageSizeBytes += m.StorageSizeBytes
 	}
 	return e.putSnapshot(t, c, sharded)
-}
-
-// storedSnapshot reports whether the store still has a snapshot.
-func (e *env) storedSnapshot(t testing.TB, c *snapexport.Cluster, id string) bool {
-	t.Helper()
-	ctx := context.Background()
-	err := e.Server.Store.Read(ctx, func(tx snapexport.Tx) error {
-		_, err := tx.Snapshot(ctx, c.ProjectID, c.ID, id)
-		return err
-	})
-	if err != nil && !errors.Is(err, snapexport.ErrNotFound) {
-		t.Fatal(err)
-	}
-	return err == nil
 }
 
 func (e *env) snapshotsPath(apiVersion, cluster string) string {
@@ -113,19 +65,13 @@ type snapshotBody struct {
 	Type             string   `json:"type"`
 }
 
-type link struct{ Href, Rel string }
-
 type member struct {
 	CloudProvider  string `json:"cloudProvider"`
 	ID             string `json:"id"`
 	ReplicaSetName string `json:"replicaSetName"`
 }
 
-type snapshotPage struct {
-	Links      []link         `json:"links"`
-	Results    []snapshotBody `json:"results"`
-	TotalCount *int           `json:"totalCount"`
-}
+type snapshotPage = listPage[snapshotBody]
 
 func atlasTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
@@ -138,9 +84,9 @@ func TestSnapshotsList(t *testing.T) {
 	sh := e.cluster(t, service.ClusterInput{Name: "sharded", Shards: []string{"rs0", "rs1"}})
 	path := e.snapshotsPath("v2", "cluster-989")
 
-	empty := e.do(t, req{path: path, accept: v20230101})
-	wantStatus(t, empty, http.StatusOK)
-	wantSuccessBody(t, empty)
+	empty := e.Do(t, apitest.Request{Path: path, Accept: v20230101})
+	apitest.WantStatus(t, empty, http.StatusOK)
+	apitest.WantSuccessBody(t, empty)
 	if string(empty.Body) != `{"links":[{"href":"`+e.URL+path+`?includeCount=true&pageNum=1&itemsPerPage=100","rel":"self"}],"results":[],"totalCount":0}` {
 		t.Errorf("empty list: %s", empty.Body)
 	}
@@ -158,72 +104,51 @@ func TestSnapshotsList(t *testing.T) {
 	}
 	e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 
-	got := e.do(t, req{path: path + "?itemsPerPage=2", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
-	var page snapshotPage
-	got.decode(t, &page)
-	if page.TotalCount == nil || *page.TotalCount != 3 || len(page.Results) != 2 || page.Results[0].ID != ids[0] || page.Results[1].ID != ids[1] {
-		t.Fatalf("page 1: %s", got.Body)
-	}
-	wantLinks := []link{
-		{e.URL + path + "?includeCount=true&pageNum=1&itemsPerPage=2", "self"},
-		{e.URL + path + "?includeCount=true&itemsPerPage=2&pageNum=2", "next"},
-	}
-	if !slices.Equal(page.Links, wantLinks) {
-		t.Errorf("page 1 links: %+v, want %+v", page.Links, wantLinks)
-	}
-	got = e.do(t, req{path: path + "?itemsPerPage=2&pageNum=2&includeCount=false", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	page = snapshotPage{}
-	got.decode(t, &page)
-	if page.TotalCount != nil || len(page.Results) != 1 || page.Results[0].ID != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
-		t.Errorf("page 2 without count: %s", got.Body)
-	}
-	wantError(t, e.do(t, req{path: path + "?itemsPerPage=501", accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+	wantTwoPages(t, e, path, ids, func(s snapshotBody) string { return s.ID })
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "?itemsPerPage=501", Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 
 	// A sharded cluster's replica-set list is empty: its shards' snapshots
 	// belong to the sharded-cluster snapshot.
-	got = e.do(t, req{path: e.snapshotsPath("v2", "sharded"), accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
+	got := e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "sharded"), Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
 		t.Errorf("replica-set list of a sharded cluster: %s", got.Body)
 	}
 	// The sharded list: a page, though Atlas declares no paging parameters.
-	got = e.do(t, req{path: e.snapshotsPath("v2", "sharded") + "/shardedClusters", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	wantSuccessBody(t, got)
-	page = snapshotPage{}
-	got.decode(t, &page)
+	got = e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "sharded") + "/shardedClusters", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	apitest.WantSuccessBody(t, got)
+	var page snapshotPage
+	got.Decode(t, &page)
 	if page.TotalCount == nil || *page.TotalCount != 1 || len(page.Results) != 1 || page.Results[0].Type != "shardedCluster" ||
 		len(page.Results[0].Members) != 2 || len(page.Links) != 1 ||
 		page.Links[0].Href != e.URL+e.snapshotsPath("v2", "sharded")+"/shardedClusters?includeCount=true&pageNum=1&itemsPerPage=100" {
 		t.Errorf("sharded list: %s", got.Body)
 	}
-	got = e.do(t, req{path: path + "/shardedClusters", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
+	got = e.Do(t, apitest.Request{Path: path + "/shardedClusters", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); fmt.Sprint(o["results"]) != "[]" || o["totalCount"] != float64(0) {
 		t.Errorf("sharded list of a replica-set cluster: %s", got.Body)
 	}
 
 	// With envelope=true a list gains the status.
-	got = e.do(t, req{path: path + "?envelope=true", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); o["status"] != float64(200) || o["totalCount"] != float64(3) {
+	got = e.Do(t, apitest.Request{Path: path + "?envelope=true", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); o["status"] != float64(200) || o["totalCount"] != float64(3) {
 		t.Errorf("envelope: %s", got.Body)
 	}
 
 	for _, p := range []string{path, path + "/shardedClusters"} {
-		ae := wantError(t, e.do(t, req{path: strings.Replace(p, "cluster-989", "cluster-990", 1), accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
-		if !slices.Equal(ae.params(), []string{"cluster-990", e.GroupID}) {
-			t.Errorf("CLUSTER_NOT_FOUND parameters %v", ae.params())
+		ae := apitest.WantError(t, e.Do(t, apitest.Request{Path: strings.Replace(p, "cluster-989", "cluster-990", 1), Accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+		if !slices.Equal(ae.Params(), []string{"cluster-990", e.GroupID}) {
+			t.Errorf("CLUSTER_NOT_FOUND parameters %v", ae.Params())
 		}
-		wantError(t, e.do(t, req{path: strings.Replace(p, "cluster-989", "bad_name", 1), accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
-		wantError(t, e.do(t, req{path: p, accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+		apitest.WantError(t, e.Do(t, apitest.Request{Path: strings.Replace(p, "cluster-989", "bad_name", 1), Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
+		apitest.WantError(t, e.Do(t, apitest.Request{Path: p, Accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 	}
 	// Taking a snapshot is not served: the path answers its other methods
 	// only, as to any method it lacks, before authentication.
-	wantError(t, e.do(t, req{method: "POST", path: path, accept: v20230101, body: `{"description":"x","retentionInDays":1}`, auth: noAuth}),
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: `{"description":"x","retentionInDays":1}`, Auth: apitest.NoAuth}),
 		http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 }
 
@@ -248,10 +173,10 @@ func TestSnapshotsPointInTime(t *testing.T) {
 		{"pointInTimeUtcSeconds=" + unix(day(9)), nil},
 		{"oplogTs=" + unix(day(11)) + "&oplogInc=7", []string{first.ID}},
 	} {
-		got := e.do(t, req{path: path + "?" + tc.query, accept: v20230101})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: path + "?" + tc.query, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusOK)
 		var page snapshotPage
-		got.decode(t, &page)
+		got.Decode(t, &page)
 		var ids []string
 		for _, r := range page.Results {
 			ids = append(ids, r.ID)
@@ -262,7 +187,7 @@ func TestSnapshotsPointInTime(t *testing.T) {
 	}
 	for _, q := range []string{"pointInTimeUtcSeconds=soon", "pointInTimeUtcSeconds=-1", "oplogTs=1", "oplogInc=1",
 		"pointInTimeUtcSeconds=1&oplogTs=1&oplogInc=1"} {
-		wantError(t, e.do(t, req{path: path + "?" + q, accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+		apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "?" + q, Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
 	}
 }
 
@@ -279,8 +204,8 @@ func TestSnapshotGet(t *testing.T) {
 	rsPath, shPath := e.snapshotsPath("v2", "cluster-989"), e.snapshotsPath("v2", "sharded")
 	base := e.URL + "/api/atlas/v2/groups/" + e.GroupID + "/clusters/"
 
-	got := e.do(t, req{path: rsPath + "/" + snap.ID, accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
+	got := e.Do(t, apitest.Request{Path: rsPath + "/" + snap.ID, Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
 	want := `{"cloudProvider":"AWS","copyRegions":[],"createdAt":"2026-08-10T03:27:08Z","description":"test-snapshot","expiresAt":"2026-08-11T03:28:21Z","frequencyType":"ondemand","id":"` + snap.ID +
 		`","links":[{"href":"` + base + `cluster-989/backup/snapshots/` + snap.ID + `","rel":"self"},{"href":"` + base + `cluster-989","rel":"https://cloud.mongodb.com/cluster"}],` +
 		`"mongodVersion":"8.0.29","policyItems":[],"replicaSetName":"cluster-989-shard-0","snapshotType":"onDemand","status":"completed","storageSizeBytes":1574477824,"type":"replicaSet"}`
@@ -298,8 +223,8 @@ func TestSnapshotGet(t *testing.T) {
 		`"members":[{"cloudProvider":"AWS","id":"` + sharded.Members[0].ID + `","replicaSetName":"rs0"},{"cloudProvider":"AWS","id":"` + sharded.Members[1].ID + `","replicaSetName":"rs1"}],` +
 		`"mongodVersion":"8.0.0","policyItems":[],"snapshotIds":["` + sharded.Members[0].ID + `","` + sharded.Members[1].ID + `"],"snapshotType":"scheduled","status":"completed","storageSizeBytes":3000,"type":"shardedCluster"}`
 	for _, p := range []string{shPath + "/shardedCluster/" + sharded.ID, shPath + "/" + sharded.ID} {
-		got := e.do(t, req{path: p, accept: v20230101})
-		wantStatus(t, got, http.StatusOK)
+		got := e.Do(t, apitest.Request{Path: p, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusOK)
 		if string(got.Body) != wantSharded {
 			t.Errorf("GET %s:\n got %s\nwant %s", p, got.Body, wantSharded)
 		}
@@ -308,32 +233,32 @@ func TestSnapshotGet(t *testing.T) {
 	// A shard's own snapshot is reached through its sharded-cluster
 	// snapshot only; the sharded path finds sharded-cluster snapshots only.
 	for _, p := range []string{shPath + "/" + sharded.Members[0].ID, shPath + "/shardedCluster/" + sharded.Members[0].ID, rsPath + "/shardedCluster/" + snap.ID} {
-		ae := wantError(t, e.do(t, req{path: p, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+		ae := apitest.WantError(t, e.Do(t, apitest.Request{Path: p, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 		if !strings.HasPrefix(ae.Detail, "No snapshot with ID ") {
 			t.Errorf("SNAPSHOT_NOT_FOUND detail %q", ae.Detail)
 		}
 	}
 	// Another cluster's snapshot, and an unknown one.
-	wantError(t, e.do(t, req{path: shPath + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	ae := wantError(t, e.do(t, req{path: rsPath + "/0123456789abcdef01234567", accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: shPath + "/" + snap.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	ae := apitest.WantError(t, e.Do(t, apitest.Request{Path: rsPath + "/0123456789abcdef01234567", Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	if ae.Detail != "No snapshot with ID 0123456789abcdef01234567 exists for cluster cluster-989." {
 		t.Errorf("SNAPSHOT_NOT_FOUND detail %q", ae.Detail)
 	}
 	// Malformed ids; "shardedCluster" without an id is taken for one.
 	for _, id := range []string{"nope", strings.ToUpper(snap.ID), "shardedCluster"} {
-		ae := wantError(t, e.do(t, req{path: rsPath + "/" + id, accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+		ae := apitest.WantError(t, e.Do(t, apitest.Request{Path: rsPath + "/" + id, Accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
 		if ae.Detail != "An invalid snapshot ID "+id+" was specified." {
 			t.Errorf("INVALID_SNAPSHOT_ID detail %q", ae.Detail)
 		}
 	}
-	wantError(t, e.do(t, req{path: shPath + "/shardedCluster/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: shPath + "/shardedCluster/nope", Accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
 	// The cluster is checked before the id.
-	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
-	wantError(t, e.do(t, req{path: e.snapshotsPath("v2", "cluster-990") + "/shardedCluster/" + sharded.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "cluster-990") + "/nope", Accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "cluster-990") + "/shardedCluster/" + sharded.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeClusterNotFound)
 
 	// pretty=true indents the Atlas way.
-	got = e.do(t, req{path: rsPath + "/" + snap.ID + "?pretty=true", accept: v20230101})
-	wantStatus(t, got, http.StatusOK)
+	got = e.Do(t, apitest.Request{Path: rsPath + "/" + snap.ID + "?pretty=true", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
 	if !strings.Contains(string(got.Body), "\n  \"copyRegions\" : [ ],\n") {
 		t.Errorf("pretty: %s", got.Body)
 	}
@@ -350,8 +275,8 @@ func TestSnapshotExpiry(t *testing.T) {
 	snap := e.putSnapshot(t, rs, snapexport.Snapshot{})
 	sharded := e.putShardedSnapshot(t, sh, now.Add(-time.Hour))
 	path := e.snapshotsPath("v2", "cluster-0") + "/" + snap.ID
-	patch := func(p, body string) *res {
-		return e.do(t, req{method: "PATCH", path: p, accept: v20230101, contentType: v20230101, body: body})
+	patch := func(p, body string) *apitest.Response {
+		return e.Do(t, apitest.Request{Method: "PATCH", Path: p, Accept: v20230101, ContentType: v20230101, Body: body})
 	}
 
 	for _, tc := range []struct {
@@ -364,32 +289,32 @@ func TestSnapshotExpiry(t *testing.T) {
 		{`{"retentionUnit":"YEARS","retentionValue":1}`, now.AddDate(1, 0, 0)},
 	} {
 		got := patch(path, tc.body)
-		wantStatus(t, got, http.StatusOK)
-		wantSuccessBody(t, got)
+		apitest.WantStatus(t, got, http.StatusOK)
+		apitest.WantSuccessBody(t, got)
 		var b snapshotBody
-		got.decode(t, &b)
+		got.Decode(t, &b)
 		if b.ID != snap.ID || b.Type != "replicaSet" || b.ExpiresAt != atlasTime(tc.want) || b.CreatedAt != atlasTime(snap.CreatedAt) {
 			t.Errorf("PATCH %s: %s, want expiresAt %s", tc.body, got.Body, atlasTime(tc.want))
 		}
-		if again := e.do(t, req{path: path, accept: v20230101}); string(again.Body) != string(got.Body) {
+		if again := e.Do(t, apitest.Request{Path: path, Accept: v20230101}); string(again.Body) != string(got.Body) {
 			t.Errorf("GET after PATCH %s: %s, PATCH answered %s", tc.body, again.Body, got.Body)
 		}
 	}
 	// From the time of the request, not of the snapshot.
 	clock.Advance(48 * time.Hour)
 	got := patch(path, `{"retentionUnit":"DAYS","retentionValue":1}`)
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); o["expiresAt"] != atlasTime(now.Add(72*time.Hour)) {
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); o["expiresAt"] != atlasTime(now.Add(72*time.Hour)) {
 		t.Errorf("PATCH two days later: %s", got.Body)
 	}
 	// A sharded-cluster snapshot can be changed through this path.
 	got = patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.ID, `{"retentionUnit":"WEEKS","retentionValue":1}`)
-	wantStatus(t, got, http.StatusOK)
-	if o := got.object(t); o["type"] != "shardedCluster" || o["expiresAt"] != atlasTime(now.Add(48*time.Hour).AddDate(0, 0, 7)) {
+	apitest.WantStatus(t, got, http.StatusOK)
+	if o := got.Object(t); o["type"] != "shardedCluster" || o["expiresAt"] != atlasTime(now.Add(48*time.Hour).AddDate(0, 0, 7)) {
 		t.Errorf("PATCH of a sharded-cluster snapshot: %s", got.Body)
 	}
 
-	before := e.do(t, req{path: path, accept: v20230101}).Body
+	before := e.Do(t, apitest.Request{Path: path, Accept: v20230101}).Body
 	for _, tc := range []struct {
 		body   string
 		status int
@@ -414,21 +339,21 @@ func TestSnapshotExpiry(t *testing.T) {
 		{`[1]`, 400, snapexport.CodeInvalidJSON},
 	} {
 		got := patch(path, tc.body)
-		ae := wantError(t, got, tc.status, tc.code)
+		ae := apitest.WantError(t, got, tc.status, tc.code)
 		if tc.code == snapexport.CodeRetentionValueInvalid && !strings.Contains(ae.Detail, "retention value") {
 			t.Errorf("%s: detail %q", tc.body, ae.Detail)
 		}
 	}
-	if after := e.do(t, req{path: path, accept: v20230101}).Body; string(after) != string(before) {
+	if after := e.Do(t, apitest.Request{Path: path, Accept: v20230101}).Body; string(after) != string(before) {
 		t.Errorf("refused PATCHes changed the snapshot: %s, was %s", after, before)
 	}
 	body := `{"retentionUnit":"DAYS","retentionValue":2}`
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/0123456789abcdef01234567", body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/nope", body), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
-	wantError(t, patch(e.snapshotsPath("v2", "cluster-1")+"/"+snap.ID, body), http.StatusNotFound, snapexport.CodeClusterNotFound)
-	wantError(t, patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.Members[0].ID, body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/0123456789abcdef01234567", body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, patch(e.snapshotsPath("v2", "cluster-0")+"/nope", body), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+	apitest.WantError(t, patch(e.snapshotsPath("v2", "cluster-1")+"/"+snap.ID, body), http.StatusNotFound, snapexport.CodeClusterNotFound)
+	apitest.WantError(t, patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.Members[0].ID, body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	// No PATCH on the sharded path, as in Atlas.
-	wantError(t, e.do(t, req{method: "PATCH", path: e.snapshotsPath("v2", "sharded") + "/shardedCluster/" + sharded.ID, accept: v20230101, body: body, auth: noAuth}),
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "PATCH", Path: e.snapshotsPath("v2", "sharded") + "/shardedCluster/" + sharded.ID, Accept: v20230101, Body: body, Auth: apitest.NoAuth}),
 		http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 }
 
@@ -442,16 +367,16 @@ func TestSnapshotDelete(t *testing.T) {
 	keep := e.putSnapshot(t, rs, snapexport.Snapshot{})
 	path := e.snapshotsPath("v2", "cluster-0")
 
-	got := e.do(t, req{method: "DELETE", path: path + "/" + snap.ID, accept: v20230101})
-	wantStatus(t, got, http.StatusNoContent)
+	got := e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/" + snap.ID, Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusNoContent)
 	if len(got.Body) != 0 || got.Header.Get("Content-Type") != v20230101+";charset=utf-8" {
 		t.Errorf("DELETE: %s, Content-Type %q", got, got.Header.Get("Content-Type"))
 	}
-	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/" + snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/nope", accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
-	wantError(t, e.do(t, req{method: "DELETE", path: path + "/shardedCluster/" + keep.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	if list := e.do(t, req{path: path, accept: v20230101}); list.object(t)["totalCount"] != float64(1) || !e.storedSnapshot(t, rs, keep.ID) {
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "/" + snap.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/" + snap.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/nope", Accept: v20230101}), http.StatusNotFound, snapexport.CodeInvalidSnapshotID)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: path + "/shardedCluster/" + keep.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	if list := e.Do(t, apitest.Request{Path: path, Accept: v20230101}); list.Object(t)["totalCount"] != float64(1) || !e.test.SnapshotStored(t, rs, keep.ID) {
 		t.Errorf("after deleting one of two: %s", list.Body)
 	}
 
@@ -459,8 +384,8 @@ func TestSnapshotDelete(t *testing.T) {
 	first := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 10, 0, 0, 0, 0, time.UTC))
 	second := e.putShardedSnapshot(t, sh, time.Date(2026, 8, 11, 0, 0, 0, 0, time.UTC))
 	shPath := e.snapshotsPath("v2", "sharded")
-	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
-	wantError(t, e.do(t, req{method: "DELETE", path: shPath + "/shardedCluster/" + first.Members[1].ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: shPath + "/" + first.Members[1].ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "DELETE", Path: shPath + "/shardedCluster/" + first.Members[1].ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	for _, tc := range []struct {
 		path string
 		snap *snapexport.Snapshot
@@ -468,19 +393,19 @@ func TestSnapshotDelete(t *testing.T) {
 		{shPath + "/shardedCluster/" + first.ID, first},
 		{shPath + "/" + second.ID, second},
 	} {
-		got := e.do(t, req{method: "DELETE", path: tc.path, accept: v20230101})
-		wantStatus(t, got, http.StatusNoContent)
+		got := e.Do(t, apitest.Request{Method: "DELETE", Path: tc.path, Accept: v20230101})
+		apitest.WantStatus(t, got, http.StatusNoContent)
 		if len(got.Body) != 0 {
 			t.Errorf("DELETE %s: body %q", tc.path, got.Body)
 		}
 		for _, id := range append([]string{tc.snap.ID}, tc.snap.Members[0].ID, tc.snap.Members[1].ID, tc.snap.Members[2].ID) {
-			if e.storedSnapshot(t, sh, id) {
+			if e.test.SnapshotStored(t, sh, id) {
 				t.Errorf("DELETE %s left snapshot %s", tc.path, id)
 			}
 		}
-		wantError(t, e.do(t, req{path: shPath + "/shardedCluster/" + tc.snap.ID, accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+		apitest.WantError(t, e.Do(t, apitest.Request{Path: shPath + "/shardedCluster/" + tc.snap.ID, Accept: v20230101}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	}
-	if list := e.do(t, req{path: shPath + "/shardedClusters", accept: v20230101}); list.object(t)["totalCount"] != float64(0) {
+	if list := e.Do(t, apitest.Request{Path: shPath + "/shardedClusters", Accept: v20230101}); list.Object(t)["totalCount"] != float64(0) {
 		t.Errorf("sharded list after deleting both: %s", list.Body)
 	}
 }
@@ -508,22 +433,22 @@ func TestSnapshotsV1(t *testing.T) {
 		{"DELETE", path + "/" + snap.ID, "", "", 204},
 		{"DELETE", shPath + "/shardedCluster/" + sharded.ID, "", "", 204},
 	} {
-		got := e.do(t, req{method: tc.method, path: tc.path, accept: jsonType, body: tc.body})
-		wantStatus(t, got, tc.status)
+		got := e.Do(t, apitest.Request{Method: tc.method, Path: tc.path, Accept: jsonType, Body: tc.body})
+		apitest.WantStatus(t, got, tc.status)
 		if ct := got.Header.Get("Content-Type"); ct != jsonType {
 			t.Errorf("%s %s: Content-Type %q", tc.method, tc.path, ct)
 		}
 		if tc.status == 204 {
 			continue
 		}
-		wantSuccessBody(t, got)
+		apitest.WantSuccessBody(t, got)
 		var b struct{ Links []link }
-		got.decode(t, &b)
+		got.Decode(t, &b)
 		if len(b.Links) == 0 || b.Links[0].Rel != "self" || b.Links[0].Href != tc.self {
 			t.Errorf("%s %s: links %+v, want self %s", tc.method, tc.path, b.Links, tc.self)
 		}
 	}
-	wantError(t, e.do(t, req{path: path + "/" + snap.ID, accept: jsonType}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
+	apitest.WantError(t, e.Do(t, apitest.Request{Path: path + "/" + snap.ID, Accept: jsonType}), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 }
 
 // Atlas's recorded answers (mongodb/mongodb-atlas-cli test/e2e, August
@@ -547,12 +472,12 @@ func TestSnapshotMatchesRecordedAtlas(t *testing.T) {
 	snap := e.putSnapshot(t, rs, snapexport.Snapshot{ReplicaSetName: "cluster-989", Description: "test-snapshot", CreatedAt: time.Date(2026, 8, 10, 3, 27, 8, 0, time.UTC),
 		ExpiresAt: time.Date(2026, 8, 11, 3, 28, 21, 0, time.UTC), StorageSizeBytes: 1574477824})
 	path := e.snapshotsPath("v2", "cluster-989") + "/" + snap.ID
-	get := e.do(t, req{path: path, accept: v20230101})
-	del := e.do(t, req{method: "DELETE", path: path, accept: v20230101})
+	get := e.Do(t, apitest.Request{Path: path, Accept: v20230101})
+	del := e.Do(t, apitest.Request{Method: "DELETE", Path: path, Accept: v20230101})
 
 	for _, tc := range []struct {
 		name     string
-		got      *res
+		got      *apitest.Response
 		recorded string
 	}{{"get", get, recordedSnapshotGet}, {"delete", del, recordedSnapshotDelete}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -571,27 +496,20 @@ func TestSnapshotMatchesRecordedAtlas(t *testing.T) {
 				}
 				return
 			}
-			wantOrders, err := keyOrders(want.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gotOrders, err := keyOrders(tc.got.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wantOrders, gotOrders := want.KeyOrders(t), tc.got.KeyOrders(t)
 			if !reflect.DeepEqual(gotOrders, wantOrders) {
 				t.Errorf("fields: Atlas %v, here %v", wantOrders, gotOrders)
 			}
 			// Every value but the links and the id is Atlas's own.
-			atlas, here := want.object(t), tc.got.object(t)
+			atlas, here := want.Object(t), tc.got.Object(t)
 			for k, v := range atlas {
 				if k != "links" && k != "id" && fmt.Sprint(here[k]) != fmt.Sprint(v) {
 					t.Errorf("%s: Atlas %v, here %v", k, v, here[k])
 				}
 			}
-			shape := func(body *res, base, group, id string) []link {
+			shape := func(body *apitest.Response, base, group, id string) []link {
 				var b struct{ Links []link }
-				body.decode(t, &b)
+				body.Decode(t, &b)
 				for i := range b.Links {
 					h := strings.Replace(b.Links[i].Href, base, "BASE", 1)
 					h = strings.Replace(h, group, "GROUP", 1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/service"
@@ -23,9 +24,9 @@ func (e *env) uploadPath(cluster string) string {
 
 // upload is a request sending a small mongodump archive to the upload
 // endpoint; query is appended to its path.
-func (e *env) upload(cluster, query string) req {
+func (e *env) upload(cluster, query string) apitest.Request {
 	archive := dumptest.ArchiveBytes(dumptest.Generate(dumptest.Options{Seed: 1, DocsPerCollection: 3}), true, true)
-	return req{method: "POST", path: e.uploadPath(cluster) + query, body: string(archive), contentType: "application/octet-stream"}
+	return apitest.Request{Method: "POST", Path: e.uploadPath(cluster) + query, Body: string(archive), ContentType: "application/octet-stream"}
 }
 
 // snapshotCount counts the replica-set snapshots of cluster without going
@@ -49,24 +50,24 @@ func TestUploadTakesARateLimitToken(t *testing.T) {
 	}})
 	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
 
-	got := e.do(t, e.upload("cluster-0", ""))
-	wantStatus(t, got, http.StatusCreated)
+	got := e.Do(t, e.upload("cluster-0", ""))
+	apitest.WantStatus(t, got, http.StatusCreated)
 	if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != "2" || r != "1" {
 		t.Errorf("upload: Ratelimit-Limit %q Ratelimit-Remaining %q, want 2 and 1", l, r)
 	}
-	list := e.do(t, req{path: e.snapshotsPath("v2", "cluster-0"), accept: v20230101})
-	wantStatus(t, list, http.StatusOK)
+	list := e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "cluster-0"), Accept: v20230101})
+	apitest.WantStatus(t, list, http.StatusOK)
 	if r := list.Header.Get("Ratelimit-Remaining"); r != "0" {
 		t.Errorf("snapshot list after the upload: Ratelimit-Remaining %q, want 0", r)
 	}
 
 	path := e.uploadPath("cluster-0")
-	got = e.do(t, e.upload("cluster-0", ""))
-	apiErr := wantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
+	got = e.Do(t, e.upload("cluster-0", ""))
+	apiErr := apitest.WantError(t, got, http.StatusTooManyRequests, "RATE_LIMITED_TOKEN_BUCKET")
 	if ra := got.Header.Get("Retry-After"); ra == "" {
 		t.Error("429 without Retry-After")
 	}
-	if p := apiErr.params(); len(p) != 5 || p[0] != strings.TrimPrefix(path, "/") || p[2] != "2" || p[3] != "1" || p[4] != "60" {
+	if p := apiErr.Params(); len(p) != 5 || p[0] != strings.TrimPrefix(path, "/") || p[2] != "2" || p[3] != "1" || p[4] != "60" {
 		t.Errorf("parameters: %q", p)
 	}
 	if n := e.snapshotCount(t, "cluster-0"); n != 1 {
@@ -81,27 +82,27 @@ func TestUploadPrettyAndEnvelope(t *testing.T) {
 	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
 	importKeys := []string{"clusterName", "collections", "createdAt", "documents", "expiresAt", "groupId", "id", "notes", "replicaSetName", "storageSizeBytes"}
 
-	plain := e.do(t, e.upload("cluster-0", ""))
-	wantStatus(t, plain, http.StatusCreated)
-	wantSuccessBody(t, plain)
+	plain := e.Do(t, e.upload("cluster-0", ""))
+	apitest.WantStatus(t, plain, http.StatusCreated)
+	apitest.WantSuccessBody(t, plain)
 	if ct := plain.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	if keys := topKeys(t, plain.Body); !slices.Equal(keys, importKeys) {
+	if keys := apitest.TopKeys(t, plain.Body); !slices.Equal(keys, importKeys) {
 		t.Errorf("upload fields: %v, want %v", keys, importKeys)
 	}
 
-	pretty := e.do(t, e.upload("cluster-0", "?pretty=true"))
-	wantStatus(t, pretty, http.StatusCreated)
+	pretty := e.Do(t, e.upload("cluster-0", "?pretty=true"))
+	apitest.WantStatus(t, pretty, http.StatusCreated)
 	if !strings.HasPrefix(string(pretty.Body), "{\n  \"clusterName\" : \"cluster-0\",\n  \"collections\" : [ {\n    ") {
 		t.Errorf("pretty upload is not indented Jackson style: %s", pretty.Body)
 	}
-	if err := checkSortedKeys(pretty.Body); err != nil {
+	if err := apitest.CheckSortedKeys(pretty.Body); err != nil {
 		t.Error(err)
 	}
 
-	enveloped := e.do(t, e.upload("cluster-0", "?envelope=true"))
-	if content := wantEnvelope(t, enveloped, http.StatusCreated); !slices.Equal(topKeys(t, content), importKeys) {
+	enveloped := e.Do(t, e.upload("cluster-0", "?envelope=true"))
+	if content := apitest.WantEnvelope(t, enveloped, http.StatusCreated); !slices.Equal(apitest.TopKeys(t, content), importKeys) {
 		t.Errorf("enveloped upload: %s", enveloped.Body)
 	}
 	if n := e.snapshotCount(t, "cluster-0"); n != 3 {
@@ -109,14 +110,14 @@ func TestUploadPrettyAndEnvelope(t *testing.T) {
 	}
 
 	// Errors too.
-	bad := e.do(t, e.upload("cluster-0", "?takenAt=yesterday&pretty=true&envelope=true"))
+	bad := e.Do(t, e.upload("cluster-0", "?takenAt=yesterday&pretty=true&envelope=true"))
 	if bad.Status != http.StatusBadRequest || bad.Header.Get("X-Error-Code") != "INVALID_QUERY_PARAMETER" {
 		t.Fatalf("bad takenAt: %s", bad)
 	}
 	if !strings.HasPrefix(string(bad.Body), "{\n  \"content\" : {\n") || !strings.HasSuffix(string(bad.Body), "\n  },\n  \"status\" : 400\n}") {
 		t.Errorf("pretty enveloped error: %s", bad.Body)
 	}
-	wantError(t, e.do(t, e.upload("cluster-0", "?pretty=yes")), http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
+	apitest.WantError(t, e.Do(t, e.upload("cluster-0", "?pretty=yes")), http.StatusBadRequest, "INVALID_QUERY_PARAMETER")
 }
 
 // slowReader hands out its data in chunks, pausing before each.
@@ -146,7 +147,7 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	archive := []byte(e.upload("cluster-0", "").body)
+	archive := []byte(e.upload("cluster-0", "").Body)
 	body := &slowReader{data: archive, chunk: len(archive)/4 + 1, pause: 200 * time.Millisecond}
 	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
 	if err != nil {
@@ -154,13 +155,11 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	}
 	hr.ContentLength = int64(len(archive))
 	hr.Header.Set("Authorization", "Bearer "+e.token(t))
-	resp, err := ts.Client().Do(hr)
+	got, err := (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client()}).RoundTrip(t, hr)
 	if err != nil {
 		t.Fatalf("upload slower than the read timeout: %v", err)
 	}
-	defer resp.Body.Close()
-	got, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("upload slower than the read timeout: %d %s", resp.StatusCode, got)
+	if got.Status != http.StatusCreated {
+		t.Fatalf("upload slower than the read timeout: %s", got)
 	}
 }

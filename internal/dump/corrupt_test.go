@@ -365,13 +365,7 @@ func TestDirCorrupt(t *testing.T) {
 	ds := fixture(dumptest.Options{DocsPerCollection: 6})
 	for _, gz := range []bool{false, true} {
 		sfx := map[bool]string{false: "", true: ".gz"}[gz]
-		fresh := func(t *testing.T) string {
-			dir := t.TempDir()
-			if err := dumptest.WriteDir(dir, ds, gz); err != nil {
-				t.Fatal(err)
-			}
-			return dir
-		}
+		fresh := func(t *testing.T) string { return writeDump(t, ds, gz) }
 		readDir := func(dir string) error {
 			src, err := dump.OpenDir(dir)
 			if err != nil {
@@ -446,41 +440,24 @@ func TestDirCorrupt(t *testing.T) {
 		})
 	}
 	t.Run("oversize", func(t *testing.T) {
-		dir := t.TempDir()
 		big := dumptest.WithOversizeDocument(fixture(dumptest.Options{DocsPerCollection: 1}), dump.MaxDocumentSize+1)
-		if err := dumptest.WriteDir(dir, big, false); err != nil {
-			t.Fatal(err)
-		}
-		src, err := dump.OpenDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = drain(src)
+		dir := writeDump(t, big, false)
+		_, err := drain(openDir(t, dir))
 		wantFormatError(t, err, filepath.Join(dir, "oversize", "big.bson"), 0, 0, "larger than the maximum")
 	})
 	t.Run("gzip-checksum", func(t *testing.T) {
-		dir := t.TempDir()
-		if err := dumptest.WriteDir(dir, ds, true); err != nil {
-			t.Fatal(err)
-		}
+		dir := writeDump(t, ds, true)
 		path := filepath.Join(dir, "app", "orders.bson.gz")
 		fi, _ := os.Stat(path)
 		// the CRC-32 in the gzip trailer
 		if err := dumptest.FlipFileByte(path, fi.Size()-6); err != nil {
 			t.Fatal(err)
 		}
-		src, err := dump.OpenDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = drain(src)
+		_, err := drain(openDir(t, dir))
 		wantFormatError(t, err, path, 0, ds.Lookup("app", "orders").TotalSize(), "gzip")
 	})
 	t.Run("hashed-name-without-metadata", func(t *testing.T) {
-		dir := t.TempDir()
-		if err := dumptest.WriteDir(dir, ds, false); err != nil {
-			t.Fatal(err)
-		}
+		dir := writeDump(t, ds, false)
 		stem := dumptest.FileStem("très-long-" + strings.Repeat("é", 80) + "-end")
 		if err := os.Remove(filepath.Join(dir, "edge", stem+".metadata.json")); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,27 @@ func fixture(opts dumptest.Options) *dumptest.Dataset {
 	return dumptest.Generate(opts)
 }
 
+// writeDump writes ds as a dump directory, gzipped or not, in a fresh
+// directory and returns it.
+func writeDump(t *testing.T, ds *dumptest.Dataset, gz bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := dumptest.WriteDir(dir, ds, gz); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// openDir opens a dump directory, failing the test when it cannot.
+func openDir(t *testing.T, dir string) dump.Source {
+	t.Helper()
+	src, err := dump.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 // drain reads src to the end and returns the first error (io.EOF mapped to nil).
 func drain(src dump.Source) (int, error) {
 	n := 0

@@ -80,10 +80,7 @@ func TestDirRoundTrip(t *testing.T) {
 	ds := fullFixture()
 	for _, gz := range []bool{false, true} {
 		t.Run(fmt.Sprintf("gzip=%v", gz), func(t *testing.T) {
-			dir := t.TempDir()
-			if err := dumptest.WriteDir(dir, ds, gz); err != nil {
-				t.Fatal(err)
-			}
+			dir := writeDump(t, ds, gz)
 			sfx := ""
 			if gz {
 				sfx = ".gz"
@@ -116,10 +113,7 @@ func TestDirRoundTrip(t *testing.T) {
 				t.Error(err)
 			}
 
-			src, err := dump.OpenDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := openDir(t, dir)
 			defer src.Close()
 			info := src.Info()
 			if info.Format != "directory" || info.Gzip != gz || info.ServerVersion != ds.ServerVersion || info.ToolVersion != ds.ToolVersion {

@@ -25,35 +25,16 @@ func TestViewlessTimeseries(t *testing.T) {
 		}
 		checkAgainst(t, src, ds)
 	}
-	dir := t.TempDir()
-	if err := dumptest.WriteDir(dir, ds, false); err != nil {
-		t.Fatal(err)
-	}
+	dir := writeDump(t, ds, false)
 	if _, err := os.Stat(filepath.Join(dir, "analytics", "metrics.bson")); err != nil {
 		t.Fatal(err)
 	}
-	src, err := dump.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAgainst(t, src, ds)
-}
-
-func writeDump(t *testing.T, ds *dumptest.Dataset, gz bool) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := dumptest.WriteDir(dir, ds, gz); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	checkAgainst(t, openDir(t, dir), ds)
 }
 
 func openAndDrain(t *testing.T, dir string) (dump.Source, map[dump.Namespace]int) {
 	t.Helper()
-	src, err := dump.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := openDir(t, dir)
 	counts := map[dump.Namespace]int{}
 	for {
 		ns, _, err := src.Next()

@@ -75,14 +75,23 @@ func Layout(archive []byte) ([]Section, error) {
 	}
 	out = append(out, Section{Kind: SectionPreludeHeader, Offset: off, Len: n})
 	off += n
+	// block reads the next block's length; at a terminator it records it
+	// as termKind and reports the end.
+	block := func(termKind SectionKind, ns string) (n int, end bool, err error) {
+		n, term, err := next()
+		if err != nil || !term {
+			return n, false, err
+		}
+		out = append(out, Section{Kind: termKind, Offset: off, Len: 4, Namespace: ns})
+		off += 4
+		return 0, true, nil
+	}
 	for {
-		n, term, err = next()
+		n, end, err := block(SectionPreludeTerminator, "")
 		if err != nil {
 			return nil, err
 		}
-		if term {
-			out = append(out, Section{Kind: SectionPreludeTerminator, Offset: off, Len: 4})
-			off += 4
+		if end {
 			break
 		}
 		var cm CollectionMetadata
@@ -112,13 +121,11 @@ func Layout(archive []byte) ([]Section, error) {
 		out = append(out, Section{Kind: kind, Offset: off, Len: n, Namespace: ns})
 		off += n
 		for {
-			n, term, err = next()
+			n, end, err := block(termKind, ns)
 			if err != nil {
 				return nil, err
 			}
-			if term {
-				out = append(out, Section{Kind: termKind, Offset: off, Len: 4, Namespace: ns})
-				off += 4
+			if end {
 				break
 			}
 			out = append(out, Section{Kind: SectionDocument, Offset: off, Len: n, Namespace: ns})

@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
@@ -570,21 +570,11 @@ func TestBucketsFailuresV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := `{"bucketName":"v1-dead","cloudProvider":"AWS","iamRoleId":"` + roleID + `"}`
-	req, err := http.NewRequest(http.MethodPost, c.srv.URL+"/api/atlas/v1.0/groups/"+c.srv.GroupID+"/backup/exportBuckets", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := (&http.Client{Transport: validating(t)}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Error-Code") != snapexport.CodeObjectStoreUnreachable ||
-		!strings.Contains(string(data), "v1-dead") || strings.Contains(string(data), s3SecretKey) {
-		t.Errorf("v1.0 create against a dead store: %d %s %s", resp.StatusCode, resp.Header.Get("X-Error-Code"), data)
+	api := &apitest.Client{BaseURL: c.srv.URL, Auth: apitest.Bearer(tok.AccessToken), Validate: true}
+	got := api.Do(t, apitest.Request{Method: http.MethodPost, Path: "/api/atlas/v1.0/groups/" + c.srv.GroupID + "/backup/exportBuckets", Body: body})
+	if got.Status != http.StatusBadGateway || got.Header.Get("X-Error-Code") != snapexport.CodeObjectStoreUnreachable ||
+		!strings.Contains(string(got.Body), "v1-dead") || strings.Contains(string(got.Body), s3SecretKey) {
+		t.Errorf("v1.0 create against a dead store: %d %s %s", got.Status, got.Header.Get("X-Error-Code"), got.Body)
 	}
 }
 

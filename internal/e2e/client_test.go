@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 
 	"github.com/mongodb-forks/digest"
@@ -11,7 +10,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/auth"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth/clientcredentials"
 
-	"github.com/snapexport/snapexport/internal/openapi/openapitest"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -19,11 +18,11 @@ import (
 // key, every response checked against our OpenAPI document.
 func digestClient(t *testing.T, srv *testserver.Server, publicKey, privateKey string) *admin.APIClient {
 	t.Helper()
-	return digestClientVia(t, srv, publicKey, privateKey, validating(t))
+	return digestClientVia(t, srv, publicKey, privateKey, apitest.Validating(t, nil))
 }
 
 // digestClientVia is digestClient sending its requests through rt, which
-// should end in validating(t).
+// should end in apitest.Validating.
 func digestClientVia(t *testing.T, srv *testserver.Server, publicKey, privateKey string, rt http.RoundTripper) *admin.APIClient {
 	t.Helper()
 	// admin.UseDigestAuth would replace the HTTP client with one on
@@ -44,11 +43,11 @@ func digestClientVia(t *testing.T, srv *testserver.Server, publicKey, privateKey
 // not replace http.DefaultClient's transport.
 func oauthClient(t *testing.T, srv *testserver.Server, clientID, clientSecret string) *admin.APIClient {
 	t.Helper()
-	return oauthClientVia(t, srv, clientID, clientSecret, validating(t))
+	return oauthClientVia(t, srv, clientID, clientSecret, apitest.Validating(t, nil))
 }
 
 // oauthClientVia is oauthClient sending its token requests and API calls
-// through rt, which should end in validating(t).
+// through rt, which should end in apitest.Validating.
 func oauthClientVia(t *testing.T, srv *testserver.Server, clientID, clientSecret string, rt http.RoundTripper) *admin.APIClient {
 	t.Helper()
 	cfg := oauthConfig(srv, clientID, clientSecret)
@@ -72,34 +71,20 @@ func oauthConfig(srv *testserver.Server, clientID, clientSecret string) *clientc
 	return cfg
 }
 
-var (
-	validatorMu sync.Mutex
-	validator   *openapitest.Validator
-)
-
-// validating returns a transport that checks every response against our
-// OpenAPI document, reporting mismatches as errors of t. Safe for parallel tests.
-func validating(t *testing.T) http.RoundTripper {
+// bootstrapClients are SDK clients of srv's bootstrap API key and service
+// account, by authentication mode.
+func bootstrapClients(t *testing.T, srv *testserver.Server) map[string]*admin.APIClient {
 	t.Helper()
-	validatorMu.Lock()
-	defer validatorMu.Unlock()
-	if validator == nil {
-		v, err := openapitest.NewValidator()
-		if err != nil {
-			t.Fatal(err)
-		}
-		validator = v
+	return map[string]*admin.APIClient{
+		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),
+		"oauth":  oauthClient(t, srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret),
 	}
-	return validator.Transport(t, nil)
 }
 
 func TestSDKSmoke(t *testing.T) {
 	srv := testserver.NewServer(t)
 	ctx := context.Background()
-	for name, c := range map[string]*admin.APIClient{
-		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),
-		"oauth":  oauthClient(t, srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret),
-	} {
+	for name, c := range bootstrapClients(t, srv) {
 		t.Run(name, func(t *testing.T) {
 			role, _, err := c.CloudProviderAccessApi.CreateCloudProviderAccess(ctx, srv.GroupID, &admin.CloudProviderAccessRoleRequest{ProviderName: "AWS"}).Execute()
 			if err != nil {

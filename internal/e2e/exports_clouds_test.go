@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testservices"
@@ -65,21 +66,21 @@ func TestSDKExportToEachCloud(t *testing.T) {
 				t.Fatal(err)
 			}
 			job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
-			store := exportBucket(t, srv, b.GetId())
+			store := srv.OpenExportBucket(t, b.GetId())
 			prefix := job.GetPrefix()
-			all := bucketKeys(t, store, prefix+"/")
+			all := exporttest.ListKeys(t, store, prefix+"/")
 			var read []string
-			for _, col := range exportedCollections(ds) {
+			for _, col := range exporttest.ExportedCollections(ds) {
 				read = append(read, checkCollection(t, store, prefix, "Cluster0-shard-0", col, all)...)
 			}
 			complete := prefix + "/.complete"
-			rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
+			rest := withoutComplete(prefix, all)
 			slices.Sort(read)
 			if !slices.Equal(read, rest) || len(rest) != len(all)-1 {
 				t.Errorf("objects under the prefix:\n%q\nwant the collections' objects and .complete:\n%q", all, read)
 			}
-			var doc completeDoc
-			if err := json.Unmarshal(readObject(t, store, complete), &doc); err != nil {
+			var doc exporttest.Complete
+			if err := json.Unmarshal(exporttest.ReadObject(t, store, complete), &doc); err != nil {
 				t.Fatal(err)
 			}
 			if doc.TotalFiles != len(rest) {

@@ -19,26 +19,10 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
-
-// exportedCollections are the collections of ds an export writes: not
-// views, nor the admin, config and local databases, nor system
-// collections other than system.js (atlas-facts §8.5).
-func exportedCollections(ds *dumptest.Dataset) []*dumptest.Collection {
-	var out []*dumptest.Collection
-	for _, c := range ds.Collections {
-		switch {
-		case c.Type == dumptest.TypeView:
-		case c.DB == "admin" || c.DB == "config" || c.DB == "local":
-		case strings.HasPrefix(c.Name, "system.") && c.Name != "system.js":
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 // waitExport polls the job through the SDK, as `atlas backups exports
 // jobs watch` does, until it ends; it fails the test unless it ended in
@@ -86,39 +70,6 @@ func waitExport(t *testing.T, srv *testserver.Server, c *admin.APIClient, groupI
 	}
 }
 
-// exportBucket opens the bucket a job wrote to, as the runner does.
-func exportBucket(t *testing.T, srv *testserver.Server, bucketID string) *blob.Bucket {
-	t.Helper()
-	ctx := context.Background()
-	target, err := srv.Server.Service.ExportTarget(ctx, srv.GroupID, bucketID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := srv.Server.Buckets.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
-}
-
-func bucketKeys(t *testing.T, b *blob.Bucket, prefix string) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(context.Background())
-		if err == io.EOF {
-			slices.Sort(keys)
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, obj.Key)
-	}
-}
-
 // writtenLast checks that key is the newest object under prefix.
 func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	t.Helper()
@@ -146,27 +97,26 @@ func writtenLast(t *testing.T, b *blob.Bucket, prefix, key string) {
 	}
 }
 
-func readObject(t *testing.T, b *blob.Bucket, key string) []byte {
-	t.Helper()
-	data, err := b.ReadAll(context.Background(), key)
-	if err != nil {
-		t.Fatalf("read %s: %v", key, err)
-	}
-	return data
+// withoutComplete is all, the keys under an export's prefix, but its
+// .complete.
+func withoutComplete(prefix string, all []string) []string {
+	return slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == prefix+"/.complete" })
 }
 
-// completeDoc is the .complete object as a client reads it.
-type completeDoc struct {
-	OrgID                  string             `json:"orgId"`
-	OrgName                string             `json:"orgName"`
-	GroupID                string             `json:"groupId"`
-	GroupName              string             `json:"groupName"`
-	ClusterUniqueID        string             `json:"clusterUniqueId"`
-	ClusterName            string             `json:"clusterName"`
-	SnapshotInitiationDate string             `json:"snapshotInitiationDate"`
-	TotalFiles             int                `json:"totalFiles"`
-	Labels                 []snapexport.Label `json:"labels"`
-	CustomData             []snapexport.Label `json:"customData"`
+// readComplete checks that all, the keys under an export's prefix, hold
+// one .complete, written after every other object, and reads it.
+func readComplete(t *testing.T, b *blob.Bucket, prefix string, all []string) exporttest.Complete {
+	t.Helper()
+	complete := prefix + "/.complete"
+	if len(withoutComplete(prefix, all)) != len(all)-1 {
+		t.Fatalf("no single %s among %q", complete, all)
+	}
+	writtenLast(t, b, prefix+"/", complete)
+	var doc exporttest.Complete
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, complete), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }
 
 // checkCollection reads the data objects of one collection written by
@@ -183,7 +133,7 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 			break
 		}
 		read = append(read, key)
-		zr, err := gzip.NewReader(bytes.NewReader(readObject(t, b, key)))
+		zr, err := gzip.NewReader(bytes.NewReader(exporttest.ReadObject(t, b, key)))
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -197,7 +147,7 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 			if i >= c.NumDocs {
 				t.Fatalf("%s: more than %d documents", c.Namespace(), c.NumDocs)
 			}
-			if want := c.Doc(i); !sameDocument(raw, want) {
+			if want := c.Doc(i); !exporttest.SameDocument(raw, want) {
 				t.Errorf("%s document %d differs:\n got %x\nwant %x", c.Namespace(), i, []byte(raw), []byte(want))
 			}
 			i++
@@ -217,41 +167,10 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 	var m struct {
 		CollectionName string `json:"collectionName"`
 	}
-	if err := json.Unmarshal(readObject(t, b, meta), &m); err != nil || m.CollectionName != c.Name {
+	if err := json.Unmarshal(exporttest.ReadObject(t, b, meta), &m); err != nil || m.CollectionName != c.Name {
 		t.Errorf("%s: %v, collectionName %q", meta, err, m.CollectionName)
 	}
 	return append(read, meta)
-}
-
-// sameDocument compares documents byte for byte, except that any two
-// Decimal128 NaNs are equal: Extended JSON has a single NaN.
-func sameDocument(got, want bson.Raw) bool {
-	ge, err1 := got.Elements()
-	we, err2 := want.Elements()
-	if err1 != nil || err2 != nil || len(ge) != len(we) {
-		return false
-	}
-	for k := range we {
-		g, w := ge[k].Value(), we[k].Value()
-		if ge[k].Key() != we[k].Key() || g.Type != w.Type {
-			return false
-		}
-		switch w.Type {
-		case bson.TypeDecimal128:
-			if g.Decimal128().IsNaN() && w.Decimal128().IsNaN() {
-				continue
-			}
-		case bson.TypeEmbeddedDocument, bson.TypeArray:
-			if !sameDocument(g.Value, w.Value) {
-				return false
-			}
-			continue
-		}
-		if !bytes.Equal(g.Value, w.Value) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestSDKExportReplicaSet exports an imported snapshot holding every BSON
@@ -294,7 +213,7 @@ func TestSDKExportReplicaSet(t *testing.T) {
 	}
 
 	job := waitExport(t, srv, c, g, "Cluster0", created.GetId(), "Successful")
-	cols := exportedCollections(ds)
+	cols := exporttest.ExportedCollections(ds)
 	if !job.HasFinishedAt() || job.GetFinishedAt().Before(job.GetCreatedAt()) || job.GetPrefix() != created.GetPrefix() ||
 		job.ExportStatus.GetTotalCollections() != len(cols) || job.ExportStatus.GetExportedCollections() != len(cols) {
 		t.Errorf("finished job = %+v (exportStatus %+v), want %d collections", job, job.GetExportStatus(), len(cols))
@@ -307,31 +226,23 @@ func TestSDKExportReplicaSet(t *testing.T) {
 		t.Errorf("ListBackupExports = %+v", list)
 	}
 
-	b := exportBucket(t, srv, bucketID)
+	b := srv.OpenExportBucket(t, bucketID)
 	prefix := job.GetPrefix()
 	if want := fmt.Sprintf("exported_snapshots/%s/%s/Cluster0/%s/%d", srv.OrgID, g, res.Snapshot.CreatedAt.UTC().Format("2006-01-02T1504"),
 		job.GetCreatedAt().Unix()); prefix != want {
 		t.Errorf("prefix %q, want %q", prefix, want)
 	}
-	all := bucketKeys(t, b, prefix+"/")
+	all := exporttest.ListKeys(t, b, prefix+"/")
 	var read []string
 	for _, col := range cols {
 		read = append(read, checkCollection(t, b, prefix, "Cluster0-shard-0", col, all)...)
 	}
-	complete := prefix + "/.complete"
-	rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
+	rest := withoutComplete(prefix, all)
 	slices.Sort(read)
 	if !slices.Equal(read, rest) {
 		t.Errorf("objects under the prefix:\n%q\nwant the collections' objects:\n%q", rest, read)
 	}
-	if len(rest) != len(all)-1 {
-		t.Fatalf("no single %s among %q", complete, all)
-	}
-	writtenLast(t, b, prefix+"/", complete)
-	var doc completeDoc
-	if err := json.Unmarshal(readObject(t, b, complete), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := readComplete(t, b, prefix, all)
 	wantCustom := []snapexport.Label{{Key: "ticket", Value: "OPS-1"}, {Key: "by", Value: "e2e"}}
 	if doc.TotalFiles != len(rest) || doc.OrgID != srv.OrgID || doc.GroupID != g || doc.ClusterName != "Cluster0" ||
 		doc.ClusterUniqueID != cl.ID || !slices.Equal(doc.Labels, labels) || !slices.Equal(doc.CustomData, wantCustom) ||
@@ -391,7 +302,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 	}
 
 	job := waitExport(t, srv, c, g, "sharded", created.GetId(), "Successful")
-	n := len(exportedCollections(shards["rs0"]))
+	n := len(exporttest.ExportedCollections(shards["rs0"]))
 	if st := job.ExportStatus; st.GetTotalCollections() != 2*n || st.GetExportedCollections() != 2*n || len(job.GetComponents()) != 2 {
 		t.Errorf("finished sharded job: exportStatus %+v, components %+v; want %d collections (both shards)", st, job.GetComponents(), 2*n)
 	}
@@ -400,9 +311,9 @@ func TestSDKExportShardedCluster(t *testing.T) {
 		t.Errorf("ListBackupExports = %+v, %v; want the sharded job alone", list, err)
 	}
 
-	b := exportBucket(t, srv, bucketID)
+	b := srv.OpenExportBucket(t, bucketID)
 	prefix := job.GetPrefix()
-	all := bucketKeys(t, b, prefix+"/")
+	all := exporttest.ListKeys(t, b, prefix+"/")
 	for _, k := range []string{prefix + "/app/types/rs0.0.json.gz", prefix + "/app/types/rs1.0.json.gz"} {
 		if !slices.Contains(all, k) {
 			t.Errorf("no %s among %q", k, all)
@@ -410,7 +321,7 @@ func TestSDKExportShardedCluster(t *testing.T) {
 	}
 	var data []string
 	for _, rs := range []string{"rs0", "rs1"} {
-		for _, col := range exportedCollections(shards[rs]) {
+		for _, col := range exporttest.ExportedCollections(shards[rs]) {
 			for _, k := range checkCollection(t, b, prefix, rs, col, all) {
 				if strings.HasSuffix(k, ".json.gz") {
 					data = append(data, k)
@@ -418,16 +329,8 @@ func TestSDKExportShardedCluster(t *testing.T) {
 			}
 		}
 	}
-	complete := prefix + "/.complete"
-	rest := slices.DeleteFunc(slices.Clone(all), func(k string) bool { return k == complete })
-	if len(rest) != len(all)-1 {
-		t.Fatalf("no single %s among %q", complete, all)
-	}
-	writtenLast(t, b, prefix+"/", complete)
-	var doc completeDoc
-	if err := json.Unmarshal(readObject(t, b, complete), &doc); err != nil {
-		t.Fatal(err)
-	}
+	rest := withoutComplete(prefix, all)
+	doc := readComplete(t, b, prefix, all)
 	// Both shards write a collection's metadata.json to the same key, so
 	// the prefix holds one per collection; totalFiles counts the objects
 	// there, as for a replica set.

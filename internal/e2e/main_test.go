@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/snapexport/snapexport/internal/testservices"
@@ -9,8 +8,4 @@ import (
 
 // TestMain stops the services the tests started once for the binary
 // (Azurite, when scripts/test did not provide one).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testservices.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testservices.Main(m) }

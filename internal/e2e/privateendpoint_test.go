@@ -17,10 +17,7 @@ import (
 func TestSDKPrivateEndpoints(t *testing.T) {
 	srv := testserver.NewServer(t)
 	ctx := context.Background()
-	for name, c := range map[string]*admin.APIClient{
-		"digest": digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey),
-		"oauth":  oauthClient(t, srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret),
-	} {
+	for name, c := range bootstrapClients(t, srv) {
 		t.Run(name, func(t *testing.T) {
 			region := map[string]string{"digest": "EU_WEST_1", "oauth": "US_EAST_1"}[name]
 			e, resp, err := c.CloudBackupsApi.CreateBackupPrivateEndpoint(ctx, srv.GroupID, "AWS",

@@ -2,14 +2,7 @@ package e2e_test
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -20,6 +13,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
@@ -37,6 +31,7 @@ import (
 type matrixNeed string
 
 const (
+	notInV1                  matrixNeed = "" // not served in v1.0
 	matrixNeedAuthenticated  matrixNeed = "any authenticated caller"
 	matrixNeedReadOnly       matrixNeed = "Project Read Only"
 	matrixNeedBackupManager  matrixNeed = "Project Backup Manager"
@@ -80,7 +75,7 @@ type matrixOp struct {
 type matrixPrepared struct {
 	path  string
 	body  string
-	check func(t *testing.T, res *matrixResult, allowed bool)
+	check func(t *testing.T, res *apitest.Response, allowed bool)
 }
 
 func (op matrixOp) String() string {
@@ -98,85 +93,73 @@ const matrixARN = "arn:aws:iam::123456789012:role/export"
 // provider access all Project Owner) and the success status (§1).
 func matrixOps() []matrixOp {
 	var ops []matrixOp
-	add := func(id, apiName string, versions []string, method string, n matrixNeed, success int, inProject bool,
+	// add adds an operation in each v2 version it is served in, needing
+	// v2Need, and in v1.0 needing v1Need unless that is notInV1.
+	add := func(id string, versions []string, method string, v2Need, v1Need matrixNeed, success int, inProject bool,
 		prepare func(t *testing.T, f *matrixFixture, c *matrixCaller) matrixPrepared) {
 		for _, v := range versions {
-			ops = append(ops, matrixOp{id: id, api: apiName, version: v, method: method, need: n, success: success, inProject: inProject, prepare: prepare})
+			ops = append(ops, matrixOp{id: id, api: "v2", version: v, method: method, need: v2Need, success: success, inProject: inProject, prepare: prepare})
+		}
+		if v1Need != notInV1 {
+			ops = append(ops, matrixOp{id: id, api: "v1.0", method: method, need: v1Need, success: success, inProject: inProject, prepare: prepare})
 		}
 	}
 	both := []string{"2023-01-01", "2024-05-30"}
 	only := func(v string) []string { return []string{v} }
-	v1 := []string{""}
 
 	// Export buckets (§1.1, §4.3).
-	add("listGroupBackupExportBuckets", "v2", both, "GET", matrixNeedReadOnly, 200, true, matrixPrepListBuckets)
-	add("createGroupBackupExportBucket", "v2", both, "POST", matrixNeedBackupManager, 200, true, matrixPrepCreateBucket)
-	add("getGroupBackupExportBucket", "v2", both, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetBucket)
-	add("updateGroupBackupExportBucket", "v2", only("2024-05-30"), "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchBucket)
-	add("deleteGroupBackupExportBucket", "v2", only("2023-01-01"), "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteBucket)
-	add("listGroupBackupExportBuckets", "v1.0", v1, "GET", matrixNeedReadOnly, 200, true, matrixPrepListBuckets)
-	add("createGroupBackupExportBucket", "v1.0", v1, "POST", matrixNeedBackupManager, 200, true, matrixPrepCreateBucket)
-	add("getGroupBackupExportBucket", "v1.0", v1, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetBucket)
-	add("deleteGroupBackupExportBucket", "v1.0", v1, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteBucket)
+	add("listGroupBackupExportBuckets", both, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepListBuckets)
+	add("createGroupBackupExportBucket", both, "POST", matrixNeedBackupManager, matrixNeedBackupManager, 200, true, matrixPrepCreateBucket)
+	add("getGroupBackupExportBucket", both, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepGetBucket)
+	add("updateGroupBackupExportBucket", only("2024-05-30"), "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchBucket)
+	add("deleteGroupBackupExportBucket", only("2023-01-01"), "DELETE", matrixNeedBackupManager, matrixNeedBackupManager, 204, true, matrixPrepDeleteBucket)
 
 	// Cloud provider access (§1.3, §4.3): list/get Read Only in v2 since
 	// July 2026, Project Owner for all five in v1.0.
-	add("listGroupCloudProviderAccess", "v2", only("2023-01-01"), "GET", matrixNeedReadOnly, 200, true, matrixPrepListRoles)
-	add("createGroupCloudProviderAccess", "v2", only("2023-01-01"), "POST", matrixNeedProjectOwner, 200, true, matrixPrepCreateRole)
-	add("getGroupCloudProviderAccess", "v2", only("2023-01-01"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetRole)
-	add("authorizeGroupCloudProviderAccessRole", "v2", only("2023-01-01"), "PATCH", matrixNeedProjectOwner, 200, true, matrixPrepAuthorizeRole)
-	add("deauthorizeGroupCloudProviderAccessRole", "v2", only("2023-01-01"), "DELETE", matrixNeedProjectOwner, 204, true, matrixPrepDeauthorizeRole)
-	add("listGroupCloudProviderAccess", "v1.0", v1, "GET", matrixNeedProjectOwner, 200, true, matrixPrepListRoles)
-	add("createGroupCloudProviderAccess", "v1.0", v1, "POST", matrixNeedProjectOwner, 200, true, matrixPrepCreateRole)
-	add("getGroupCloudProviderAccess", "v1.0", v1, "GET", matrixNeedProjectOwner, 200, true, matrixPrepGetRole)
-	add("authorizeGroupCloudProviderAccessRole", "v1.0", v1, "PATCH", matrixNeedProjectOwner, 200, true, matrixPrepAuthorizeRole)
-	add("deauthorizeGroupCloudProviderAccessRole", "v1.0", v1, "DELETE", matrixNeedProjectOwner, 204, true, matrixPrepDeauthorizeRole)
+	add("listGroupCloudProviderAccess", only("2023-01-01"), "GET", matrixNeedReadOnly, matrixNeedProjectOwner, 200, true, matrixPrepListRoles)
+	add("createGroupCloudProviderAccess", only("2023-01-01"), "POST", matrixNeedProjectOwner, matrixNeedProjectOwner, 200, true, matrixPrepCreateRole)
+	add("getGroupCloudProviderAccess", only("2023-01-01"), "GET", matrixNeedReadOnly, matrixNeedProjectOwner, 200, true, matrixPrepGetRole)
+	add("authorizeGroupCloudProviderAccessRole", only("2023-01-01"), "PATCH", matrixNeedProjectOwner, matrixNeedProjectOwner, 200, true, matrixPrepAuthorizeRole)
+	add("deauthorizeGroupCloudProviderAccessRole", only("2023-01-01"), "DELETE", matrixNeedProjectOwner, matrixNeedProjectOwner, 204, true, matrixPrepDeauthorizeRole)
 
 	// Projects are outside §4.3. Atlas's role docs: every authenticated
 	// caller may list the projects it can see, reading a project needs any
 	// role on it, and creating one needs the organization's owner.
-	add("listProjects", "v2", only("2023-01-01"), "GET", matrixNeedAuthenticated, 200, false, matrixPrepListProjects)
-	add("createProject", "v2", only("2023-01-01"), "POST", matrixNeedOrgOwner, 200, false, matrixPrepCreateProject)
-	add("getProject", "v2", only("2023-01-01"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetProject)
+	add("listProjects", only("2023-01-01"), "GET", matrixNeedAuthenticated, notInV1, 200, false, matrixPrepListProjects)
+	add("createProject", only("2023-01-01"), "POST", matrixNeedOrgOwner, notInV1, 200, false, matrixPrepCreateProject)
+	add("getProject", only("2023-01-01"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetProject)
 
 	// Object-storage private endpoints (§1.5, §4.3): Project Owner, 2024-11-13.
-	add("listGroupBackupPrivateEndpoints", "v2", only("2024-11-13"), "GET", matrixNeedProjectOwner, 200, true, matrixPrepListEndpoints)
-	add("createGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "POST", matrixNeedProjectOwner, 201, true, matrixPrepCreateEndpoint)
-	add("getGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "GET", matrixNeedProjectOwner, 200, true, matrixPrepGetEndpoint)
-	add("deleteGroupBackupPrivateEndpoint", "v2", only("2024-11-13"), "DELETE", matrixNeedProjectOwner, 204, true, matrixPrepDeleteEndpoint)
+	add("listGroupBackupPrivateEndpoints", only("2024-11-13"), "GET", matrixNeedProjectOwner, notInV1, 200, true, matrixPrepListEndpoints)
+	add("createGroupBackupPrivateEndpoint", only("2024-11-13"), "POST", matrixNeedProjectOwner, notInV1, 201, true, matrixPrepCreateEndpoint)
+	add("getGroupBackupPrivateEndpoint", only("2024-11-13"), "GET", matrixNeedProjectOwner, notInV1, 200, true, matrixPrepGetEndpoint)
+	add("deleteGroupBackupPrivateEndpoint", only("2024-11-13"), "DELETE", matrixNeedProjectOwner, notInV1, 204, true, matrixPrepDeleteEndpoint)
 
 	// Clusters (§1.6): read by any project role; the backup schedule is
 	// read with Project Read Only and changed by the Backup Manager.
-	add("listGroupClusters", "v2", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, 200, true, matrixPrepListClusters)
-	add("getGroupCluster", "v2", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetCluster)
-	add("getGroupClusterBackupSchedule", "v2", only("2024-08-05"), "GET", matrixNeedReadOnly, 200, true, matrixPrepGetSchedule)
-	add("updateGroupClusterBackupSchedule", "v2", only("2024-08-05"), "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchSchedule)
+	add("listGroupClusters", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepListClusters)
+	add("getGroupCluster", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetCluster)
+	add("getGroupClusterBackupSchedule", only("2024-08-05"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetSchedule)
+	add("updateGroupClusterBackupSchedule", only("2024-08-05"), "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchSchedule)
 
 	// Snapshots (§1.4, §4.3): read with Project Read Only, expiry changes
 	// and deletes by the Backup Manager; 2023-01-01 only. v1.0 has the
 	// same roles.
-	for _, a := range []struct {
-		api      string
-		versions []string
-	}{{"v2", only("2023-01-01")}, {"v1.0", v1}} {
-		add("listGroupClusterBackupSnapshots", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepListSnapshots)
-		add("getGroupClusterBackupSnapshot", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetSnapshot)
-		add("updateGroupClusterBackupSnapshot", a.api, a.versions, "PATCH", matrixNeedBackupManager, 200, true, matrixPrepPatchSnapshot)
-		add("deleteGroupClusterBackupSnapshot", a.api, a.versions, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteSnapshot)
-		add("listGroupClusterBackupSnapshotShardedClusters", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepListShardedSnapshots)
-		add("getGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "GET", matrixNeedReadOnly, 200, true, matrixPrepGetShardedSnapshot)
-		add("deleteGroupClusterBackupSnapshotShardedCluster", a.api, a.versions, "DELETE", matrixNeedBackupManager, 204, true, matrixPrepDeleteShardedSnapshot)
-	}
+	v2023 := only("2023-01-01")
+	add("listGroupClusterBackupSnapshots", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepListSnapshots)
+	add("getGroupClusterBackupSnapshot", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepGetSnapshot)
+	add("updateGroupClusterBackupSnapshot", v2023, "PATCH", matrixNeedBackupManager, matrixNeedBackupManager, 200, true, matrixPrepPatchSnapshot)
+	add("deleteGroupClusterBackupSnapshot", v2023, "DELETE", matrixNeedBackupManager, matrixNeedBackupManager, 204, true, matrixPrepDeleteSnapshot)
+	add("listGroupClusterBackupSnapshotShardedClusters", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepListShardedSnapshots)
+	add("getGroupClusterBackupSnapshotShardedCluster", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepGetShardedSnapshot)
+	add("deleteGroupClusterBackupSnapshotShardedCluster", v2023, "DELETE", matrixNeedBackupManager, matrixNeedBackupManager, 204, true, matrixPrepDeleteShardedSnapshot)
 
 	// Export jobs (§1.2, §4.3): 2023-01-01; create needs the Export
 	// Operator, list and get the Backup Manager; v1.0 all three the Backup
 	// Manager.
-	add("listGroupClusterBackupExports", "v2", only("2023-01-01"), "GET", matrixNeedBackupManager, 200, true, matrixPrepListExports)
-	add("createGroupClusterBackupExport", "v2", only("2023-01-01"), "POST", matrixNeedExportOperator, 200, true, matrixPrepCreateExport)
-	add("getGroupClusterBackupExport", "v2", only("2023-01-01"), "GET", matrixNeedBackupManager, 200, true, matrixPrepGetExport)
-	add("listGroupClusterBackupExports", "v1.0", v1, "GET", matrixNeedBackupManager, 200, true, matrixPrepListExports)
-	add("createGroupClusterBackupExport", "v1.0", v1, "POST", matrixNeedBackupManager, 200, true, matrixPrepCreateExport)
-	add("getGroupClusterBackupExport", "v1.0", v1, "GET", matrixNeedBackupManager, 200, true, matrixPrepGetExport)
+	add("listGroupClusterBackupExports", v2023, "GET", matrixNeedBackupManager, matrixNeedBackupManager, 200, true, matrixPrepListExports)
+	add("createGroupClusterBackupExport", v2023, "POST", matrixNeedExportOperator, matrixNeedBackupManager, 200, true, matrixPrepCreateExport)
+	add("getGroupClusterBackupExport", v2023, "GET", matrixNeedBackupManager, matrixNeedBackupManager, 200, true, matrixPrepGetExport)
 	return ops
 }
 
@@ -208,7 +191,8 @@ type matrixCaller struct {
 type matrixFixture struct {
 	t        *testing.T
 	srv      *server.Server
-	url      string
+	test     *testserver.Server // srv, as the test server that started it
+	client   *apitest.Client
 	offset   atomic.Int64 // added to the server's clock, in ns
 	orgID    string
 	groupID  string // project A, every operation's target
@@ -232,7 +216,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	ts := testserver.NewServer(t, testserver.Options{Limits: &api.Limits{Disabled: true}, NoExports: true,
 		Now: func() time.Time { return time.Now().Add(time.Duration(f.offset.Load())) }})
 	srv := ts.Server
-	f.srv, f.url = srv, ts.URL
+	f.srv, f.test, f.client = srv, ts, &apitest.Client{BaseURL: ts.URL}
 	f.orgID, f.groupID = ts.OrgID, ts.GroupID
 	other, err := srv.Service.CreateProject(ctx, nil, f.orgID, "project-b")
 	if err != nil {
@@ -329,8 +313,8 @@ func (f *matrixFixture) issueToken(creds service.Credentials) string {
 func (f *matrixFixture) mustWork(c *matrixCaller) {
 	f.t.Helper()
 	res := f.do(c, "GET", "/api/atlas/v2/groups/"+f.groupID, "application/vnd.atlas.2023-01-01+json", "")
-	if res.status != 200 {
-		f.t.Fatalf("set-up: %s cannot read its project: %d %s", c.name, res.status, res.body)
+	if res.Status != 200 {
+		f.t.Fatalf("set-up: %s cannot read its project: %d %s", c.name, res.Status, res.Body)
 	}
 }
 
@@ -356,17 +340,8 @@ func (f *matrixFixture) callers() []*matrixCaller {
 	sa = f.serviceAccount(snapexport.RoleGroupOwner)
 	revoked.token = f.issueToken(sa)
 	f.mustWork(revoked)
-	form := url.Values{"token": {revoked.token}, "token_type_hint": {"access_token"}}
-	req, _ := http.NewRequest("POST", f.url+"/api/oauth/revoke", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(sa.ClientID), url.QueryEscape(sa.ClientSecret))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("set-up: revoke answered %d", resp.StatusCode)
+	if res := f.client.RevokeToken(t, sa.ClientID, sa.ClientSecret, revoked.token); res.Status != 200 {
+		t.Fatalf("set-up: revoke answered %d", res.Status)
 	}
 	cs = append(cs, revoked)
 
@@ -397,89 +372,23 @@ func (f *matrixFixture) callers() []*matrixCaller {
 	return cs
 }
 
-type matrixResult struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r *matrixResult) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("response body is not a JSON object: %v\n%s", err, r.body)
-	}
-	return m
-}
-
-func matrixSend(t *testing.T, method, u, accept, body, authorization string) *matrixResult {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", accept)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &matrixResult{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
-var matrixChallengeParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
-
-// matrixDigestAuthorization answers a digest challenge the way the Atlas SDK's
-// digest transport does (MD5, qop=auth, nc=00000001).
-func matrixDigestAuthorization(challenge, method, requestURI, user, password string) string {
-	params := map[string]string{}
-	for _, m := range matrixChallengeParam.FindAllStringSubmatch(challenge, -1) {
-		params[m[1]] = m[2]
-	}
-	h := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
-	cnonceBytes := make([]byte, 8)
-	rand.Read(cnonceBytes)
-	cnonce := hex.EncodeToString(cnonceBytes)
-	ha1 := h(user + ":" + params["realm"] + ":" + password)
-	ha2 := h(method + ":" + requestURI)
-	response := h(ha1 + ":" + params["nonce"] + ":00000001:" + cnonce + ":auth:" + ha2)
-	return fmt.Sprintf(`Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm="MD5", qop=auth, nc=00000001, cnonce="%s"`,
-		user, params["realm"], params["nonce"], requestURI, response, cnonce)
-}
-
-// do calls path as c: unauthenticated, with a bearer token, or the digest
-// way (first without credentials, then answering the challenge).
-func (f *matrixFixture) do(c *matrixCaller, method, path, accept, body string) *matrixResult {
-	t := f.t
-	t.Helper()
-	u := f.url + path
+// auth is how the caller authenticates: not at all, with its bearer
+// token, or the digest way (first without credentials, then answering the
+// challenge).
+func (c *matrixCaller) auth() apitest.Auth {
 	switch {
 	case c.kind == callerNoCredentials:
-		return matrixSend(t, method, u, accept, body, "")
+		return apitest.NoAuth
 	case c.token != "":
-		return matrixSend(t, method, u, accept, body, "Bearer "+c.token)
+		return apitest.Bearer(c.token)
 	}
-	first := matrixSend(t, method, u, accept, body, "")
-	challenge := first.header.Get("Www-Authenticate")
-	if first.status != 401 || !strings.HasPrefix(challenge, "Digest ") {
-		t.Fatalf("%s %s without credentials: want a digest challenge, got %d %q", method, path, first.status, challenge)
-	}
-	parsed, _ := url.Parse(u)
-	return matrixSend(t, method, u, accept, body, matrixDigestAuthorization(challenge, method, parsed.RequestURI(), c.publicKey, c.privateKey))
+	return apitest.Digest(c.publicKey, c.privateKey)
+}
+
+// do calls path as c.
+func (f *matrixFixture) do(c *matrixCaller, method, path, accept, body string) *apitest.Response {
+	f.t.Helper()
+	return f.client.Do(f.t, apitest.Request{Method: method, Path: path, Accept: accept, Body: body, Auth: c.auth()})
 }
 
 // matrixExpected is what a caller gets from an operation.
@@ -533,16 +442,16 @@ func TestRoleMatrix(t *testing.T) {
 					prefix = "/api/atlas/v2"
 				}
 				res := f.do(c, op.method, prefix+p.path, accept, p.body)
-				if res.status != want.status {
-					t.Fatalf("%s %s%s as %s: status %d, want %d (needs %s)\n%s", op.method, prefix, p.path, c.name, res.status, want.status, op.need, res.body)
+				if res.Status != want.status {
+					t.Fatalf("%s %s%s as %s: status %d, want %d (needs %s)\n%s", op.method, prefix, p.path, c.name, res.Status, want.status, op.need, res.Body)
 				}
 				switch {
 				case want.challenge:
-					matrixCheckChallenge(t, res)
+					apitest.WantChallenge(t, res, false)
 				case want.bearer:
 					matrixCheckBearerRejection(t, res)
 				case want.code != "":
-					matrixCheckAPIError(t, res, want.code)
+					apitest.WantError(t, res, want.status, want.code)
 				}
 				p.check(t, res, want.allowed())
 			})
@@ -550,45 +459,21 @@ func TestRoleMatrix(t *testing.T) {
 	}
 }
 
-func matrixCheckChallenge(t *testing.T, res *matrixResult) {
+func matrixCheckBearerRejection(t *testing.T, res *apitest.Response) {
 	t.Helper()
-	if ch := res.header.Get("Www-Authenticate"); !strings.HasPrefix(ch, `Digest realm="MMS Public API", `) {
-		t.Errorf("Www-Authenticate = %q, want Atlas's digest challenge", ch)
-	}
-	if code := res.json(t)["errorCode"]; code != "UNEXPECTED_ERROR" {
-		t.Errorf("challenge errorCode = %v, want UNEXPECTED_ERROR (atlas-facts §3.1)", code)
-	}
-}
-
-func matrixCheckBearerRejection(t *testing.T, res *matrixResult) {
-	t.Helper()
-	body := res.json(t)
+	body := res.Object(t)
 	code, _ := body["errorCode"].(string)
 	if code == "" || body["error"] != float64(401) {
-		t.Fatalf("bearer rejection body = %s, want an ApiError with error 401 and an errorCode", res.body)
+		t.Fatalf("bearer rejection body = %s, want an ApiError with error 401 and an errorCode", res.Body)
 	}
 	if code == "NOT_IN_GROUP" || code == "USER_UNAUTHORIZED" {
 		t.Errorf("an invalid token got %s, which would mean it was accepted as a caller", code)
 	}
-	if got := res.header.Get("X-Error-Code"); got != code {
+	if got := res.Header.Get("X-Error-Code"); got != code {
 		t.Errorf("X-Error-Code = %q, want %q", got, code)
 	}
-	if strings.HasPrefix(res.header.Get("Www-Authenticate"), "Digest ") {
+	if strings.HasPrefix(res.Header.Get("Www-Authenticate"), "Digest ") {
 		t.Errorf("a bearer-token rejection carries a digest challenge")
-	}
-}
-
-func matrixCheckAPIError(t *testing.T, res *matrixResult, code string) {
-	t.Helper()
-	body := res.json(t)
-	if body["errorCode"] != code || body["error"] != float64(res.status) {
-		t.Errorf("body = %s, want error %d and errorCode %s", res.body, res.status, code)
-	}
-	if got := res.header.Get("X-Error-Code"); got != code {
-		t.Errorf("X-Error-Code = %q, want %q", got, code)
-	}
-	if ct := res.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("error Content-Type = %q, want application/json", ct)
 	}
 }
 
@@ -648,32 +533,21 @@ func matrixBucketsPath(f *matrixFixture) string {
 func matrixRolesPath(f *matrixFixture) string { return "/groups/" + f.groupID + "/cloudProviderAccess" }
 
 func matrixPrepListBuckets(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixBucketsPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if !allowed {
-			return
-		}
-		results, _ := res.json(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["_id"] == f.bucketID {
-				return
-			}
-		}
-		t.Errorf("the list does not show bucket %s: %s", f.bucketID, res.body)
-	}}
+	return matrixPrepared{path: matrixBucketsPath(f) + "?itemsPerPage=500", check: matrixListed("results", "_id", f.bucketID, "bucket")}
 }
 
 func matrixPrepCreateBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	roleID := f.authorizedRole()
 	name := f.unique("created-bucket")
 	body := fmt.Sprintf(`{"bucketName":%q,"cloudProvider":"AWS","iamRoleId":%q}`, name, roleID)
-	return matrixPrepared{path: matrixBucketsPath(f), body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixBucketsPath(f), body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		r, err := f.srv.Service.Role(context.Background(), f.groupID, roleID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch {
-		case allowed && (len(r.Buckets) != 1 || r.Buckets[0].BucketName != name || res.json(t)["_id"] != r.Buckets[0].ID):
-			t.Errorf("after a 200, the role's buckets are %v, want the one created (%s)", r.Buckets, res.body)
+		case allowed && (len(r.Buckets) != 1 || r.Buckets[0].BucketName != name || res.Object(t)["_id"] != r.Buckets[0].ID):
+			t.Errorf("after a 200, the role's buckets are %v, want the one created (%s)", r.Buckets, res.Body)
 		case !allowed && len(r.Buckets) != 0:
 			t.Errorf("a refused create still created bucket %s", r.Buckets[0].ID)
 		}
@@ -681,16 +555,12 @@ func matrixPrepCreateBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 }
 
 func matrixPrepGetBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixBucketsPath(f) + "/" + f.bucketID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["_id"] != f.bucketID {
-			t.Errorf("got %s, want bucket %s", res.body, f.bucketID)
-		}
-	}}
+	return matrixPrepared{path: matrixBucketsPath(f) + "/" + f.bucketID, check: matrixGot("_id", f.bucketID, "bucket")}
 }
 
 func matrixPrepPatchBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.bucket(f.roleID)
-	return matrixPrepared{path: matrixBucketsPath(f) + "/" + id, body: `{"requirePrivateNetworking":true}`, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixBucketsPath(f) + "/" + id, body: `{"requirePrivateNetworking":true}`, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		b, err := f.srv.Service.Bucket(context.Background(), f.groupID, id)
 		if err != nil {
 			t.Fatal(err)
@@ -703,30 +573,19 @@ func matrixPrepPatchBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matr
 
 func matrixPrepDeleteBucket(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.bucket(f.roleID)
-	return matrixPrepared{path: matrixBucketsPath(f) + "/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixBucketsPath(f) + "/" + id, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		_, err := f.srv.Service.Bucket(context.Background(), f.groupID, id)
 		if gone := err != nil; gone != allowed {
 			t.Errorf("bucket gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
 		}
-		if allowed && len(res.body) != 0 {
-			t.Errorf("204 with a body: %s", res.body)
+		if allowed && len(res.Body) != 0 {
+			t.Errorf("204 with a body: %s", res.Body)
 		}
 	}}
 }
 
 func matrixPrepListRoles(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixRolesPath(f), check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if !allowed {
-			return
-		}
-		roles, _ := res.json(t)["awsIamRoles"].([]any)
-		for _, r := range roles {
-			if m, _ := r.(map[string]any); m["roleId"] == f.roleID {
-				return
-			}
-		}
-		t.Errorf("the list does not show role %s: %s", f.roleID, res.body)
-	}}
+	return matrixPrepared{path: matrixRolesPath(f), check: matrixListed("awsIamRoles", "roleId", f.roleID, "role")}
 }
 
 func matrixCountRoles(t *testing.T, f *matrixFixture) int {
@@ -739,13 +598,13 @@ func matrixCountRoles(t *testing.T, f *matrixFixture) int {
 
 func matrixPrepCreateRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	before := matrixCountRoles(t, f)
-	return matrixPrepared{path: matrixRolesPath(f), body: `{"providerName":"AWS"}`, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixRolesPath(f), body: `{"providerName":"AWS"}`, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		after := matrixCountRoles(t, f)
 		want := before
 		if allowed {
 			want++
-			if id, _ := res.json(t)["roleId"].(string); !snapexport.IsObjectID(id) {
-				t.Errorf("created role has no roleId: %s", res.body)
+			if id, _ := res.Object(t)["roleId"].(string); !snapexport.IsObjectID(id) {
+				t.Errorf("created role has no roleId: %s", res.Body)
 			}
 		}
 		if after != want {
@@ -755,17 +614,13 @@ func matrixPrepCreateRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matri
 }
 
 func matrixPrepGetRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: matrixRolesPath(f) + "/" + f.roleID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["roleId"] != f.roleID {
-			t.Errorf("got %s, want role %s", res.body, f.roleID)
-		}
-	}}
+	return matrixPrepared{path: matrixRolesPath(f) + "/" + f.roleID, check: matrixGot("roleId", f.roleID, "role")}
 }
 
 func matrixPrepAuthorizeRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.newRole()
 	body := fmt.Sprintf(`{"providerName":"AWS","iamAssumedRoleArn":%q}`, matrixARN)
-	return matrixPrepared{path: matrixRolesPath(f) + "/" + id, body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixRolesPath(f) + "/" + id, body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		r, err := f.srv.Service.Role(context.Background(), f.groupID, id)
 		if err != nil {
 			t.Fatal(err)
@@ -778,7 +633,7 @@ func matrixPrepAuthorizeRole(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 
 func matrixPrepDeauthorizeRole(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.authorizedRole()
-	return matrixPrepared{path: matrixRolesPath(f) + "/AWS/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixRolesPath(f) + "/AWS/" + id, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		_, err := f.srv.Service.Role(context.Background(), f.groupID, id)
 		if gone := err != nil; gone != allowed {
 			t.Errorf("role gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
@@ -787,12 +642,12 @@ func matrixPrepDeauthorizeRole(t *testing.T, f *matrixFixture, _ *matrixCaller) 
 }
 
 func matrixPrepListProjects(t *testing.T, f *matrixFixture, c *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: "/groups?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: "/groups?itemsPerPage=500", check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		if !allowed {
 			return
 		}
 		var ids []string
-		results, _ := res.json(t)["results"].([]any)
+		results, _ := res.Object(t)["results"].([]any)
 		for _, r := range results {
 			if m, _ := r.(map[string]any); m != nil {
 				id, _ := m["id"].(string)
@@ -808,7 +663,7 @@ func matrixPrepListProjects(t *testing.T, f *matrixFixture, c *matrixCaller) mat
 func matrixPrepCreateProject(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.unique("created-project")
 	body := fmt.Sprintf(`{"name":%q,"orgId":%q}`, name, f.orgID)
-	return matrixPrepared{path: "/groups", body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: "/groups", body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		ps, err := f.srv.Service.OrgProjects(context.Background(), f.orgID)
 		if err != nil {
 			t.Fatal(err)
@@ -821,27 +676,23 @@ func matrixPrepCreateProject(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 }
 
 func matrixPrepGetProject(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
-	return matrixPrepared{path: "/groups/" + f.groupID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["id"] != f.groupID {
-			t.Errorf("got %s, want project %s", res.body, f.groupID)
-		}
-	}}
+	return matrixPrepared{path: "/groups/" + f.groupID, check: matrixGot("id", f.groupID, "project")}
 }
 
-// TestRoleMatrixDigestSigner checks that the digest signer
-// above is sound: the same request answered with the right password passes,
+// TestRoleMatrixDigestSigner checks that the digest signer the matrix
+// calls with is sound: the same request answered with the right password passes,
 // so "wrong password" failures in the matrix are due to the password.
 func TestRoleMatrixDigestSigner(t *testing.T) {
 	f := newMatrixFixture(t)
 	pub, priv := f.apiKey(f.orgID, []snapexport.Role{snapexport.RoleOrgOwner}, "", "")
 	good := &matrixCaller{name: "owner", kind: callerWithRole, publicKey: pub, privateKey: priv}
 	path := "/api/atlas/v2/groups/" + f.groupID + "/backup/exportBuckets?pageNum=1&itemsPerPage=5"
-	if res := f.do(good, "GET", path, "application/vnd.atlas.2024-05-30+json", ""); res.status != 200 {
-		t.Fatalf("right password: %d %s", res.status, res.body)
+	if res := f.do(good, "GET", path, "application/vnd.atlas.2024-05-30+json", ""); res.Status != 200 {
+		t.Fatalf("right password: %d %s", res.Status, res.Body)
 	}
 	bad := &matrixCaller{name: "owner", kind: callerWrongPassword, publicKey: pub, privateKey: priv[:len(priv)-1]}
-	if res := f.do(bad, "GET", path, "application/vnd.atlas.2024-05-30+json", ""); res.status != 401 {
-		t.Fatalf("wrong password: %d %s", res.status, res.body)
+	if res := f.do(bad, "GET", path, "application/vnd.atlas.2024-05-30+json", ""); res.Status != 401 {
+		t.Fatalf("wrong password: %d %s", res.Status, res.Body)
 	}
 }
 
@@ -872,11 +723,11 @@ func matrixCountEndpoints(t *testing.T, f *matrixFixture) int {
 
 func matrixPrepListEndpoints(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	want := matrixCountEndpoints(t, f)
-	return matrixPrepared{path: matrixEndpointsPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixEndpointsPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		if !allowed {
 			return
 		}
-		if results, _ := res.json(t)["results"].([]any); len(results) != want {
+		if results, _ := res.Object(t)["results"].([]any); len(results) != want {
 			t.Errorf("listed %d endpoints, want %d", len(results), want)
 		}
 	}}
@@ -886,7 +737,7 @@ func matrixPrepCreateEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) m
 	before := matrixCountEndpoints(t, f)
 	f.n++
 	body := fmt.Sprintf(`{"cloudProvider":"AWS","regionName":%q,"vpcRegionName":"GLOBAL"}`, snapexport.PrivateEndpointRegions[f.n%(len(snapexport.PrivateEndpointRegions)-1)])
-	return matrixPrepared{path: matrixEndpointsPath(f), body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixEndpointsPath(f), body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		after := matrixCountEndpoints(t, f)
 		want := before
 		if allowed {
@@ -900,16 +751,12 @@ func matrixPrepCreateEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) m
 
 func matrixPrepGetEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.newEndpoint()
-	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["id"] != id {
-			t.Errorf("got %s, want endpoint %s", res.body, id)
-		}
-	}}
+	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: matrixGot("id", id, "endpoint")}
 }
 
 func matrixPrepDeleteEndpoint(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	id := f.newEndpoint()
-	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixEndpointsPath(f) + "/" + id, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		_, err := f.srv.Service.PrivateEndpoint(context.Background(), f.groupID, snapexport.AWS, id)
 		if gone := err != nil; gone != allowed {
 			t.Errorf("endpoint gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
@@ -931,42 +778,23 @@ func matrixClustersPath(f *matrixFixture) string { return "/groups/" + f.groupID
 
 func matrixPrepListClusters(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if !allowed {
-			return
-		}
-		results, _ := res.json(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["name"] == name {
-				return
-			}
-		}
-		t.Errorf("the list does not show cluster %s: %s", name, res.body)
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: matrixListed("results", "name", name, "cluster")}
 }
 
 func matrixPrepGetCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["name"] != name {
-			t.Errorf("got %s, want cluster %s", res.body, name)
-		}
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: matrixGot("name", name, "cluster")}
 }
 
 func matrixPrepGetSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
-	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["clusterName"] != name {
-			t.Errorf("got %s, want the schedule of cluster %s", res.body, name)
-		}
-	}}
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: matrixGot("clusterName", name, "the schedule of cluster")}
 }
 
 func matrixPrepPatchSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
 	body := fmt.Sprintf(`{"autoExportEnabled":false,"export":{"exportBucketId":%q,"frequencyType":"monthly"}}`, f.bucketID)
-	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		c, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
 		if err != nil {
 			t.Fatal(err)
@@ -992,57 +820,64 @@ func matrixSnapshotsPath(f *matrixFixture, c *snapexport.Cluster) string {
 	return matrixClustersPath(f) + "/" + c.Name + "/backup/snapshots"
 }
 
-// matrixListed checks that an allowed list shows the snapshot id.
-func matrixListed(id string) func(t *testing.T, res *matrixResult, allowed bool) {
-	return func(t *testing.T, res *matrixResult, allowed bool) {
+// matrixListed checks that an allowed list shows, in its array field,
+// the object whose key is want.
+func matrixListed(field, key, want, what string) func(t *testing.T, res *apitest.Response, allowed bool) {
+	return func(t *testing.T, res *apitest.Response, allowed bool) {
 		if !allowed {
 			return
 		}
-		results, _ := res.json(t)["results"].([]any)
-		for _, r := range results {
-			if m, _ := r.(map[string]any); m["id"] == id {
+		items, _ := res.Object(t)[field].([]any)
+		for _, r := range items {
+			if m, _ := r.(map[string]any); m[key] == want {
 				return
 			}
 		}
-		t.Errorf("the list does not show snapshot %s: %s", id, res.body)
+		t.Errorf("the list does not show %s %s: %s", what, want, res.Body)
+	}
+}
+
+// matrixGot checks that an allowed get answers the object whose key is
+// want.
+func matrixGot(key, want, what string) func(t *testing.T, res *apitest.Response, allowed bool) {
+	return func(t *testing.T, res *apitest.Response, allowed bool) {
+		if allowed && res.Object(t)[key] != want {
+			t.Errorf("got %s, want %s %s", res.Body, what, want)
+		}
 	}
 }
 
 // matrixGone checks that a snapshot is gone exactly when the call was allowed.
-func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *testing.T, res *matrixResult, allowed bool) {
-	return func(t *testing.T, res *matrixResult, allowed bool) {
+func matrixGone(f *matrixFixture, c *snapexport.Cluster, ids ...string) func(t *testing.T, res *apitest.Response, allowed bool) {
+	return func(t *testing.T, res *apitest.Response, allowed bool) {
 		for _, id := range ids {
-			if gone := !snapshotStored(t, f.srv, c, id); gone != allowed {
+			if gone := !f.test.SnapshotStored(t, c, id); gone != allowed {
 				t.Errorf("snapshot %s gone = %v after a call that was allowed=%v", id, gone, allowed)
 			}
 		}
-		if allowed && len(res.body) != 0 {
-			t.Errorf("204 with a body: %s", res.body)
+		if allowed && len(res.Body) != 0 {
+			t.Errorf("204 with a body: %s", res.Body)
 		}
 	}
 }
 
 func matrixPrepListSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
-	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed(s.ID)}
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
+	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed("results", "id", s.ID, "snapshot")}
 }
 
 func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["id"] != s.ID {
-			t.Errorf("got %s, want snapshot %s", res.body, s.ID)
-		}
-	}}
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: matrixGot("id", s.ID, "snapshot")}
 }
 
 func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	body := `{"retentionUnit":"YEARS","retentionValue":5}`
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		got, err := f.srv.Service.Snapshot(context.Background(), f.groupID, c.Name, s.ID, "")
 		if err != nil {
 			t.Fatal(err)
@@ -1055,29 +890,25 @@ func matrixPrepPatchSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 
 func matrixPrepDeleteSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster()
-	s := storeSnapshot(t, f.srv, c, snapexport.Snapshot{})
+	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/" + s.ID, check: matrixGone(f, c, s.ID)}
 }
 
 func matrixPrepListShardedSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed(s.ID)}
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedClusters", check: matrixListed("results", "id", s.ID, "snapshot")}
 }
 
 func matrixPrepGetShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
-	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["id"] != s.ID {
-			t.Errorf("got %s, want snapshot %s", res.body, s.ID)
-		}
-	}}
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
+	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGot("id", s.ID, "snapshot")}
 }
 
 func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c := f.snapshotCluster("rs0", "rs1")
-	s := storeShardedSnapshot(t, f.srv, c, time.Now().UTC().Truncate(time.Second))
+	s := storeShardedSnapshot(t, f.test, c, time.Now().UTC().Truncate(time.Second))
 	return matrixPrepared{path: matrixSnapshotsPath(f, c) + "/shardedCluster/" + s.ID, check: matrixGone(f, c, s.ID, s.Members[0].ID, s.Members[1].ID)}
 }
 
@@ -1086,7 +917,7 @@ func matrixPrepDeleteShardedSnapshot(t *testing.T, f *matrixFixture, _ *matrixCa
 func (f *matrixFixture) exportCluster() (*snapexport.Cluster, *snapexport.Snapshot) {
 	f.t.Helper()
 	c := f.snapshotCluster()
-	return c, storeSnapshot(f.t, f.srv, c, snapexport.Snapshot{})
+	return c, f.test.StoreSnapshot(f.t, c, snapexport.Snapshot{})
 }
 
 // exportJob creates an export job of a new cluster.
@@ -1107,20 +938,20 @@ func matrixExportsPath(f *matrixFixture, c *snapexport.Cluster) string {
 
 func matrixPrepListExports(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c, j := f.exportJob()
-	return matrixPrepared{path: matrixExportsPath(f, c), check: matrixListed(j.ID)}
+	return matrixPrepared{path: matrixExportsPath(f, c), check: matrixListed("results", "id", j.ID, "export job")}
 }
 
 func matrixPrepCreateExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c, s := f.exportCluster()
 	body := fmt.Sprintf(`{"exportBucketId":%q,"snapshotId":%q}`, f.bucketID, s.ID)
-	return matrixPrepared{path: matrixExportsPath(f, c), body: body, check: func(t *testing.T, res *matrixResult, allowed bool) {
+	return matrixPrepared{path: matrixExportsPath(f, c), body: body, check: func(t *testing.T, res *apitest.Response, allowed bool) {
 		jobs, _, err := f.srv.Service.ExportJobs(context.Background(), f.groupID, c.Name, snapexport.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch {
-		case allowed && (len(jobs) != 1 || res.json(t)["id"] != jobs[0].ID || jobs[0].SnapshotID != s.ID):
-			t.Errorf("after a 200 the cluster's jobs are %v, want the one created (%s)", jobs, res.body)
+		case allowed && (len(jobs) != 1 || res.Object(t)["id"] != jobs[0].ID || jobs[0].SnapshotID != s.ID):
+			t.Errorf("after a 200 the cluster's jobs are %v, want the one created (%s)", jobs, res.Body)
 		case !allowed && len(jobs) != 0:
 			t.Errorf("a refused create still created job %s", jobs[0].ID)
 		}
@@ -1129,9 +960,5 @@ func matrixPrepCreateExport(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 
 func matrixPrepGetExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	c, j := f.exportJob()
-	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: func(t *testing.T, res *matrixResult, allowed bool) {
-		if allowed && res.json(t)["id"] != j.ID {
-			t.Errorf("got %s, want export job %s", res.body, j.ID)
-		}
-	}}
+	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: matrixGot("id", j.ID, "export job")}
 }

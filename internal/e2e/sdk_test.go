@@ -3,8 +3,8 @@ package e2e_test
 // End-to-end tests that drive every operation through the official Atlas Go
 // SDK, once with an API key (HTTP digest) and once with a service account
 // (OAuth client credentials), each against a fresh in-process server. Every
-// response is also checked against our OpenAPI document by the validating
-// transport of client_test.go.
+// response is also checked against our OpenAPI document by the
+// apitest.Validating transport the clients of client_test.go send through.
 
 import (
 	"bytes"
@@ -25,6 +25,7 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 	"go.mongodb.org/atlas-sdk/v20250312020/auth"
 
+	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -56,7 +57,7 @@ func forEachAuth(t *testing.T, f func(t *testing.T, c *sdkClient)) {
 
 func newSDKClient(t *testing.T, srv *testserver.Server, mode string) *sdkClient {
 	t.Helper()
-	rec := &bodyRecorder{base: validating(t)}
+	rec := &bodyRecorder{base: apitest.Validating(t, nil)}
 	c := &sdkClient{srv: srv, bodies: rec}
 	switch mode {
 	case "digest":
@@ -1205,25 +1206,13 @@ func TestSDKTokenRevocation(t *testing.T) {
 	}{
 		{"clientcredentials.RevokeToken", func(t *testing.T, srv *testserver.Server, tok *auth.Token) error {
 			cfg := oauthConfig(srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
-			revokeCtx := context.WithValue(sdkCtx, auth.HTTPClient, &http.Client{Transport: validating(t)})
+			revokeCtx := context.WithValue(sdkCtx, auth.HTTPClient, &http.Client{Transport: apitest.Validating(t, nil)})
 			return cfg.RevokeToken(revokeCtx, tok)
 		}},
 		{"POST /api/oauth/revoke", func(t *testing.T, srv *testserver.Server, tok *auth.Token) error {
-			form := url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}}
-			req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/oauth/revoke", strings.NewReader(form.Encode()))
-			if err != nil {
-				return err
-			}
-			req.SetBasicAuth(url.QueryEscape(srv.ServiceAccount.ClientID), url.QueryEscape(srv.ServiceAccount.ClientSecret))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := (&http.Client{Transport: validating(t)}).Do(req)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				body, _ := io.ReadAll(resp.Body)
-				return fmt.Errorf("revoke: HTTP %d: %s", resp.StatusCode, body)
+			api := &apitest.Client{BaseURL: srv.URL, Validate: true}
+			if got := api.RevokeToken(t, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret, tok.AccessToken); got.Status != http.StatusOK {
+				return fmt.Errorf("revoke: HTTP %s", got)
 			}
 			return nil
 		}},
@@ -1234,7 +1223,7 @@ func TestSDKTokenRevocation(t *testing.T) {
 			// A client whose token we hold, as Terraform holds its token to
 			// revoke it at exit.
 			cfg := oauthConfig(srv, srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
-			tokenCtx := context.WithValue(sdkCtx, auth.HTTPClient, &http.Client{Transport: validating(t)})
+			tokenCtx := context.WithValue(sdkCtx, auth.HTTPClient, &http.Client{Transport: apitest.Validating(t, nil)})
 			source := cfg.TokenSource(tokenCtx)
 			tok, err := source.Token()
 			if err != nil {

@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"testing"
@@ -11,70 +9,23 @@ import (
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
-
-// storeSnapshot writes a completed replica-set snapshot of c into the
-// server's store, as an import leaves it (without the data, which no call
-// here reads). Fields of s that are set override the defaults.
-func storeSnapshot(t *testing.T, srv *server.Server, c *snapexport.Cluster, s snapexport.Snapshot) *snapexport.Snapshot {
-	t.Helper()
-	ctx := context.Background()
-	if s.ID == "" {
-		s.ID = service.NewID()
-	}
-	s.ProjectID, s.ClusterID, s.ClusterName = c.ProjectID, c.ID, c.Name
-	if s.Kind == "" {
-		s.Kind = snapexport.SnapshotReplicaSet
-	}
-	if s.ReplicaSetName == "" && s.Kind == snapexport.SnapshotReplicaSet {
-		s.ReplicaSetName = c.Shards[0].ReplicaSetName
-	}
-	if s.SnapshotType == "" {
-		s.SnapshotType, s.FrequencyType = "onDemand", "ondemand"
-	}
-	s.Status, s.MongodVersion, s.CloudProvider = snapexport.SnapshotCompleted, c.MongoDBVersion, snapexport.AWS
-	if s.CreatedAt.IsZero() {
-		s.CreatedAt = time.Now().UTC().Truncate(time.Second)
-	}
-	if s.ExpiresAt.IsZero() {
-		s.ExpiresAt = s.CreatedAt.Add(24 * time.Hour)
-	}
-	s.ImportedAt = s.CreatedAt
-	if err := srv.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, &s) }); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
 
 // storeShardedSnapshot writes one snapshot per shard of c and the
 // sharded-cluster snapshot that groups them.
-func storeShardedSnapshot(t *testing.T, srv *server.Server, c *snapexport.Cluster, createdAt time.Time) *snapexport.Snapshot {
+func storeShardedSnapshot(t *testing.T, srv *testserver.Server, c *snapexport.Cluster, createdAt time.Time) *snapexport.Snapshot {
 	t.Helper()
 	sharded := snapexport.Snapshot{ID: service.NewID(), Kind: snapexport.SnapshotShardedCluster, CreatedAt: createdAt,
 		SnapshotType: "scheduled", FrequencyType: "daily"}
 	for _, sh := range c.Shards {
-		m := storeSnapshot(t, srv, c, snapexport.Snapshot{ParentID: sharded.ID, ReplicaSetName: sh.ReplicaSetName, CreatedAt: createdAt,
+		m := srv.StoreSnapshot(t, c, snapexport.Snapshot{ParentID: sharded.ID, ReplicaSetName: sh.ReplicaSetName, CreatedAt: createdAt,
 			SnapshotType: "scheduled", FrequencyType: "daily", StorageSizeBytes: 1 << 20})
 		sharded.Members = append(sharded.Members, snapexport.SnapshotMember{ID: m.ID, ReplicaSetName: m.ReplicaSetName})
 		sharded.StorageSizeBytes += m.StorageSizeBytes
 	}
-	return storeSnapshot(t, srv, c, sharded)
-}
-
-// snapshotStored reports whether the store still holds a snapshot.
-func snapshotStored(t *testing.T, srv *server.Server, c *snapexport.Cluster, id string) bool {
-	t.Helper()
-	ctx := context.Background()
-	err := srv.Store.Read(ctx, func(tx snapexport.Tx) error {
-		_, err := tx.Snapshot(ctx, c.ProjectID, c.ID, id)
-		return err
-	})
-	if err != nil && !errors.Is(err, snapexport.ErrNotFound) {
-		t.Fatal(err)
-	}
-	return err == nil
+	return srv.StoreSnapshot(t, c, sharded)
 }
 
 // TestSDKSnapshots drives every snapshot operation through the SDK's
@@ -102,10 +53,10 @@ func TestSDKSnapshots(t *testing.T) {
 		created := time.Date(2026, 8, 10, 3, 27, 8, 0, time.UTC)
 		var snaps []*snapexport.Snapshot
 		for i := range 3 {
-			snaps = append(snaps, storeSnapshot(t, srv, rs, snapexport.Snapshot{Description: "test-snapshot",
+			snaps = append(snaps, c.srv.StoreSnapshot(t, rs, snapexport.Snapshot{Description: "test-snapshot",
 				CreatedAt: created.AddDate(0, 0, i), StorageSizeBytes: 1574477824}))
 		}
-		sharded := storeShardedSnapshot(t, srv, sh, created)
+		sharded := storeShardedSnapshot(t, c.srv, sh, created)
 
 		// Paging, as users page with the SDK's request builder.
 		list, resp, err = api.ListBackupSnapshots(sdkCtx, g, "cluster-989").ItemsPerPage(2).PageNum(2).Execute()
@@ -210,7 +161,7 @@ func TestSDKSnapshots(t *testing.T) {
 		resp, err = api.DeleteBackupShardedCluster(sdkCtx, g, "sharded", sharded.ID).Execute()
 		wantStatus(t, "DeleteBackupShardedCluster", resp, err, http.StatusNoContent)
 		for _, id := range []string{sharded.ID, sharded.Members[0].ID, sharded.Members[1].ID} {
-			if snapshotStored(t, srv, sh, id) {
+			if c.srv.SnapshotStored(t, sh, id) {
 				t.Errorf("DeleteBackupShardedCluster left snapshot %s", id)
 			}
 		}

@@ -21,23 +21,9 @@ import (
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/export"
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
-
-// exported are the collections of testDataset an Atlas export writes.
-func exported(ds *dumptest.Dataset) []*dumptest.Collection {
-	var out []*dumptest.Collection
-	for _, c := range ds.Collections {
-		switch {
-		case c.Type == dumptest.TypeView:
-		case c.DB == "admin" || c.DB == "config" || c.DB == "local":
-		case strings.HasPrefix(c.Name, "system.") && c.Name != "system.js":
-		default:
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 func TestCollections(t *testing.T) {
 	ds := testDataset(4)
@@ -48,7 +34,7 @@ func TestCollections(t *testing.T) {
 		got = append(got, c.DB+"."+c.Name)
 	}
 	var want []string
-	for _, c := range exported(ds) {
+	for _, c := range exporttest.ExportedCollections(ds) {
 		want = append(want, c.Namespace())
 	}
 	// the import keeps dump order, which the archive writer sets
@@ -118,13 +104,13 @@ func testRoundTrip(t *testing.T, ds *dumptest.Dataset) {
 		byName[r.DB+"."+r.Name] = r
 	}
 	slices.Sort(allKeys)
-	if got := listKeys(t, bucket, ""); !slices.Equal(got, allKeys) {
+	if got := exporttest.ListKeys(t, bucket, ""); !slices.Equal(got, allKeys) {
 		t.Fatalf("bucket holds\n%q\nresults list\n%q", got, allKeys)
 	}
 	assertNoTempFiles(t, dir)
 
 	multi := 0
-	for _, c := range exported(ds) {
+	for _, c := range exporttest.ExportedCollections(ds) {
 		r, ok := byName[c.Namespace()]
 		if !ok {
 			t.Errorf("%s: not exported", c.Namespace())
@@ -155,7 +141,7 @@ func testRoundTrip(t *testing.T, ds *dumptest.Dataset) {
 		var jsonBytes int64
 		var objects [][][]byte
 		for _, key := range dataKeys {
-			lines := gunzipLines(t, key, readAll(t, bucket, key))
+			lines := gunzipLines(t, key, exporttest.ReadObject(t, bucket, key))
 			objects = append(objects, lines)
 			size := 0
 			for _, line := range lines {
@@ -172,7 +158,7 @@ func testRoundTrip(t *testing.T, ds *dumptest.Dataset) {
 				if js, _ := bson.MarshalExtJSON(want, true, false); !bytes.Equal(line, js) {
 					t.Errorf("%s document %d: line is not the driver's canonical Extended JSON:\n got %s\nwant %s", c.Namespace(), i, line, js)
 				}
-				if !sameDocument(raw, want) {
+				if !exporttest.SameDocument(raw, want) {
 					t.Errorf("%s document %d differs:\n got %x\nwant %x", c.Namespace(), i, []byte(raw), []byte(want))
 				}
 				i++
@@ -200,7 +186,7 @@ func testRoundTrip(t *testing.T, ds *dumptest.Dataset) {
 
 		// metadata.json is mongodump's file, except that Atlas's has no
 		// "type":"collection" (see MetadataJSON)
-		meta := readAll(t, bucket, r.Keys[len(r.Keys)-1])
+		meta := exporttest.ReadObject(t, bucket, r.Keys[len(r.Keys)-1])
 		want := bytes.Replace(c.MetadataJSON(), []byte(`,"type":"collection"`), nil, 1)
 		if !bytes.Equal(meta, want) {
 			t.Errorf("%s metadata.json:\n got %s\nwant %s", c.Namespace(), meta, want)
@@ -215,40 +201,6 @@ func testRoundTrip(t *testing.T, ds *dumptest.Dataset) {
 	if r, ok := byName["analytics.metrics"]; !ok || r.Documents == 0 {
 		t.Errorf("time-series collection not exported with its buckets: %+v", r)
 	}
-}
-
-// sameDocument compares documents byte for byte, except that any two
-// Decimal128 NaNs are equal: Extended JSON has one "NaN", so a signalling
-// NaN (or one with a payload or sign) comes back as the quiet NaN, as with
-// mongoexport.
-func sameDocument(got, want bson.Raw) bool {
-	ge, err1 := got.Elements()
-	we, err2 := want.Elements()
-	if err1 != nil || err2 != nil || len(ge) != len(we) {
-		return false
-	}
-	for k := range we {
-		g, w := ge[k].Value(), we[k].Value()
-		if ge[k].Key() != we[k].Key() || g.Type != w.Type {
-			return false
-		}
-		switch w.Type {
-		case bson.TypeDecimal128:
-			gd, wd := g.Decimal128(), w.Decimal128()
-			if gd.IsNaN() && wd.IsNaN() {
-				continue
-			}
-		case bson.TypeEmbeddedDocument, bson.TypeArray:
-			if !sameDocument(g.Value, w.Value) {
-				return false
-			}
-			continue
-		}
-		if !bytes.Equal(g.Value, w.Value) {
-			return false
-		}
-	}
-	return true
 }
 
 func sumBytes(rs []export.Result) int64 {
@@ -288,8 +240,8 @@ func TestDeterministic(t *testing.T) {
 	}
 	snapshot := func(b *blob.Bucket) map[string][]byte {
 		m := map[string][]byte{}
-		for _, k := range listKeys(t, b, "") {
-			m[k] = readAll(t, b, k)
+		for _, k := range exporttest.ListKeys(t, b, "") {
+			m[k] = exporttest.ReadObject(t, b, k)
 		}
 		return m
 	}
@@ -334,7 +286,7 @@ func TestWriteFailure(t *testing.T) {
 	if !errors.Is(err, errRefused) || !strings.Contains(err.Error(), failKey) {
 		t.Errorf("error %q does not name %s or wrap the store's error", err, failKey)
 	}
-	got := listKeys(t, real, "")
+	got := exporttest.ListKeys(t, real, "")
 	want := []string{
 		testPrefix + "/app/orders/atlas-abc-shard-0.0.json.gz",
 		testPrefix + "/app/orders/atlas-abc-shard-0.1.json.gz",
@@ -378,7 +330,7 @@ func TestReadFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "app.types") {
 		t.Fatalf("error %v", err)
 	}
-	if keys := listKeys(t, bucket, ""); len(keys) != 0 {
+	if keys := exporttest.ListKeys(t, bucket, ""); len(keys) != 0 {
 		t.Errorf("bucket holds %q", keys)
 	}
 	assertNoTempFiles(t, dir)
@@ -393,7 +345,7 @@ func TestCancel(t *testing.T) {
 	if _, err := export.Export(ctx, bucket, testPrefix, src, export.Options{Parallel: 2}, nil, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v", err)
 	}
-	if keys := listKeys(t, bucket, ""); len(keys) != 0 {
+	if keys := exporttest.ListKeys(t, bucket, ""); len(keys) != 0 {
 		t.Errorf("bucket holds %q", keys)
 	}
 	assertNoTempFiles(t, dir)
@@ -464,7 +416,7 @@ func TestWriteComplete(t *testing.T) {
 	if err := export.WriteComplete(context.Background(), bucket, testPrefix, c); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, bucket, testPrefix+"/.complete")
+	got := exporttest.ReadObject(t, bucket, testPrefix+"/.complete")
 	want := `{"orgId":"a0123456789abcdef012345a","orgName":"Org <&>","groupId":"b0123456789abcdef012345b","groupName":"Project",` +
 		`"clusterUniqueId":"c0123456789abcdef012345c","clusterName":"cluster-989","snapshotInitiationDate":"2020-04-03T05:50:29.321Z",` +
 		`"totalFiles":7,"labels":[{"key":"env","value":"prod"}],"customData":[{"key":"exported by","value":"ops"},{"key":"k","value":"v"}]}`
@@ -476,7 +428,7 @@ func TestWriteComplete(t *testing.T) {
 	if err := export.WriteComplete(context.Background(), bucket, testPrefix+"/", export.Complete{SnapshotInitiationDate: time.Unix(0, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	got = readAll(t, bucket, testPrefix+"/.complete")
+	got = exporttest.ReadObject(t, bucket, testPrefix+"/.complete")
 	want = `{"orgId":"","orgName":"","groupId":"","groupName":"","clusterUniqueId":"","clusterName":"","snapshotInitiationDate":"1970-01-01T00:00:00.000Z","totalFiles":0,"labels":[],"customData":[]}`
 	if string(got) != want {
 		t.Errorf(".complete:\n got %s\nwant %s", got, want)
@@ -490,7 +442,7 @@ func TestWritePermissionCheck(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := listKeys(t, bucket, ""); !slices.Equal(got, []string{"exported_snapshots/.permissioncheck"}) {
+	if got := exporttest.ListKeys(t, bucket, ""); !slices.Equal(got, []string{"exported_snapshots/.permissioncheck"}) {
 		t.Errorf("bucket holds %q", got)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, "exported_snapshots", ".permissioncheck")); err != nil || fi.Size() != 0 {
@@ -513,7 +465,7 @@ func TestCancelMidCollection(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("error %v", err)
 		}
-		if keys := listKeys(t, bucket, ""); len(keys) != 0 {
+		if keys := exporttest.ListKeys(t, bucket, ""); len(keys) != 0 {
 			t.Errorf("bucket holds %q", keys)
 		}
 		assertNoTempFiles(t, dir)

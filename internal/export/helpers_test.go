@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -92,32 +91,6 @@ func newBucket(t testing.TB) (*blob.Bucket, string) {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b, dir
-}
-
-func listKeys(t testing.TB, b *blob.Bucket, prefix string) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(context.Background())
-		if err == io.EOF {
-			sort.Strings(keys)
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, obj.Key)
-	}
-}
-
-func readAll(t testing.TB, b *blob.Bucket, key string) []byte {
-	t.Helper()
-	data, err := b.ReadAll(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // gunzipLines decompresses a data object (one gzip member) and splits it

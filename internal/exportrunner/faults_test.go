@@ -12,7 +12,6 @@ import (
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
-	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
@@ -44,20 +43,21 @@ func newFaultyS3(t *testing.T, bucket string) *faultyS3 {
 
 func (f *faultyS3) failWith(fn func(n int, r *http.Request) testservices.Verdict) { f.fail.Store(&fn) }
 
-func faultFixture(t *testing.T, s3 *faultyS3) *fixture {
+// faultFixture is a fixture whose AWS buckets are those of s3, with an
+// authorized bucket of that name.
+func faultFixture(t *testing.T, bucket string) (s3 *faultyS3, f *fixture, bucketID string) {
+	s3 = newFaultyS3(t, bucket)
 	ds := dumptest.Generate(dumptest.Options{Seed: 8, DocsPerCollection: 80})
-	return newFixture(t, testserver.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
+	f = newFixture(t, testserver.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
 		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond, Lease: 3 * time.Second}}, ds)
+	return s3, f, f.bucket(t, bucket)
 }
 
 // TestExportRidesOutTransientFaults: 503s and dropped connections on a
 // share of the bucket's requests are retried; the export succeeds with
 // every object.
 func TestExportRidesOutTransientFaults(t *testing.T) {
-	s3 := newFaultyS3(t, "flaky")
-	f := faultFixture(t, s3)
-	ctx := context.Background()
-	bucketID := f.bucket(t, "flaky")
+	s3, f, bucketID := faultFixture(t, "flaky")
 	var faults atomic.Int64
 	s3.failWith(func(n int, r *http.Request) testservices.Verdict {
 		switch {
@@ -70,11 +70,7 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 		}
 		return testservices.Verdict{}
 	})
-	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := f.createExport(t, f.exportInput(bucketID))
 	done := f.wait(t, job.ID, time.Minute)
 	if done.State != snapexport.ExportSuccessful {
 		t.Fatalf("export under transient faults ended %s: %+v", done.State, done.StateReason)
@@ -83,7 +79,7 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 		t.Fatalf("only %d faults injected", faults.Load())
 	}
 	s3.fail.Store(nil)
-	objs := objects(t, f.open(t, bucketID), job.Prefix)
+	objs := objects(t, f.srv.OpenExportBucket(t, bucketID), job.Prefix)
 	if _, ok := objs[job.Prefix+"/.complete"]; !ok || len(objs)-1 != done.Progress.Files {
 		t.Errorf("%d objects, %d files recorded, .complete present %v", len(objs), done.Progress.Files, ok)
 	}
@@ -92,10 +88,7 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 // TestExportFailsOnRefusal: a bucket that starts refusing writes (403)
 // fails the job with a reason naming the refusal, and no .complete.
 func TestExportFailsOnRefusal(t *testing.T) {
-	s3 := newFaultyS3(t, "refusing")
-	f := faultFixture(t, s3)
-	ctx := context.Background()
-	bucketID := f.bucket(t, "refusing")
+	s3, f, bucketID := faultFixture(t, "refusing")
 	var puts atomic.Int64
 	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
 		if r.Method == http.MethodPut && puts.Add(1) > 5 {
@@ -103,11 +96,7 @@ func TestExportFailsOnRefusal(t *testing.T) {
 		}
 		return testservices.Verdict{}
 	})
-	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := f.createExport(t, f.exportInput(bucketID))
 	done := f.wait(t, job.ID, time.Minute)
 	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
 		t.Fatalf("export refused by the bucket ended %+v", done)
@@ -131,11 +120,7 @@ func TestCancelRunningExport(t *testing.T) {
 		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}, ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "cancelled")
-	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := f.createExport(t, f.exportInput(bucketID))
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		j, err := f.svc.ExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID)
 		if err != nil {
@@ -156,7 +141,7 @@ func TestCancelRunningExport(t *testing.T) {
 	if done.State != snapexport.ExportCancelled || done.FinishedAt == nil {
 		t.Fatalf("cancelled export ended %+v", done)
 	}
-	if _, ok := objects(t, f.open(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
+	if _, ok := objects(t, f.srv.OpenExportBucket(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
 		t.Error("a cancelled export wrote .complete")
 	}
 }

@@ -65,6 +65,21 @@ func (f *fixture) bucket(t *testing.T, name string) string {
 	return b.ID
 }
 
+// exportInput asks for an export of the fixture's snapshot to bucketID.
+func (f *fixture) exportInput(bucketID string) service.ExportJobInput {
+	return service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0", SnapshotID: f.snapID, ExportBucketID: bucketID}
+}
+
+// createExport creates an export job of the fixture's snapshot.
+func (f *fixture) createExport(t *testing.T, in service.ExportJobInput) *snapexport.ExportJob {
+	t.Helper()
+	job, err := f.svc.CreateExportJob(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job
+}
+
 // wait polls a job until it ends.
 func (f *fixture) wait(t *testing.T, id string, within time.Duration) *snapexport.ExportJob {
 	t.Helper()
@@ -82,21 +97,6 @@ func (f *fixture) wait(t *testing.T, id string, within time.Duration) *snapexpor
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func (f *fixture) open(t *testing.T, bucketID string) *blob.Bucket {
-	t.Helper()
-	ctx := context.Background()
-	target, err := f.svc.ExportTarget(ctx, f.srv.GroupID, bucketID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.srv.Server.Buckets.Open(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
 }
 
 // objects reads every object under prefix.
@@ -129,11 +129,9 @@ func TestExportToLocalBucket(t *testing.T) {
 	ctx := context.Background()
 	bucketID := f.bucket(t, "exports")
 	custom := []snapexport.Label{{Key: "ticket", Value: "OPS-1 <&>"}}
-	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID, CustomData: custom})
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := f.exportInput(bucketID)
+	in.CustomData = custom
+	job := f.createExport(t, in)
 	if !strings.HasPrefix(job.Prefix, "exported_snapshots/"+f.srv.OrgID+"/"+f.srv.GroupID+"/Cluster0/2026-08-10T0327/") {
 		t.Errorf("prefix %s", job.Prefix)
 	}
@@ -142,7 +140,7 @@ func TestExportToLocalBucket(t *testing.T) {
 		done.Progress.ExportedCollections != done.Progress.TotalCollections || done.Progress.TotalCollections == 0 {
 		t.Fatalf("job ended %+v", done)
 	}
-	b := f.open(t, bucketID)
+	b := f.srv.OpenExportBucket(t, bucketID)
 	objs := objects(t, b, job.Prefix)
 	complete, found := objs[job.Prefix+"/.complete"]
 	if !found {
@@ -214,8 +212,7 @@ func TestExportToLocalBucket(t *testing.T) {
 	}
 
 	// One active export per snapshot; an ended one does not count.
-	if _, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID}); err != nil {
+	if _, err := f.svc.CreateExportJob(ctx, f.exportInput(bucketID)); err != nil {
 		t.Errorf("second export after the first ended: %v", err)
 	}
 }
@@ -247,19 +244,14 @@ func TestActiveExportHoldsBucket(t *testing.T) {
 	ctx := context.Background()
 	bucketID := f.bucket(t, "held")
 	other := f.bucket(t, "other")
-	job, err := f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: bucketID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	job := f.createExport(t, f.exportInput(bucketID))
 	if err := f.svc.DeleteBucket(ctx, f.srv.GroupID, bucketID); snapexport.ErrorCode(err) != snapexport.CodeExportBucketInUse {
 		t.Errorf("delete of a bucket in use: %v", err)
 	}
 	if err := f.svc.DeleteSnapshot(ctx, f.srv.GroupID, "Cluster0", f.snapID, ""); snapexport.ErrorCode(err) != snapexport.CodeSnapshotBeingExported {
 		t.Errorf("delete of a snapshot being exported: %v", err)
 	}
-	_, err = f.svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: f.srv.GroupID, ClusterName: "Cluster0",
-		SnapshotID: f.snapID, ExportBucketID: other})
+	_, err := f.svc.CreateExportJob(ctx, f.exportInput(other))
 	if snapexport.ErrorCode(err) != snapexport.CodeExportAlreadyInProgress {
 		t.Errorf("second export of an exporting snapshot: %v", err)
 	}

@@ -128,23 +128,10 @@ func TestAzureDeniedAndTransient(t *testing.T) {
 		}
 	})
 	t.Run("transient", func(t *testing.T) {
-		proxy := testservices.StartFaultProxy(t, endpoint, func(n int, r *http.Request) testservices.Verdict {
-			switch n % 3 {
-			case 0:
-				return testservices.Verdict{Action: testservices.Drop}
-			case 1:
-				return testservices.AzureError(http.StatusServiceUnavailable, "ServerBusy")
-			}
-			return testservices.Verdict{}
-		})
+		proxy := flakyProxy(t, endpoint, 3, testservices.AzureError(http.StatusServiceUnavailable, "ServerBusy"))
 		cfg := azureConfig(endpoint)
 		cfg.Azure.Endpoint = proxy.URL + "/" + testservices.AzuriteAccount
-		stores := newStores(t, cfg)
-		for i := 0; i < 3; i++ {
-			if err := stores.CheckPermission(bg(), azureTarget(endpoint, "faults")); err != nil {
-				t.Fatalf("check %d: %v", i, err)
-			}
-		}
+		checkThrice(t, newStores(t, cfg), azureTarget(endpoint, "faults"))
 		if proxy.Count() != 9 {
 			t.Errorf("%d requests, want 9 (two faults before each success)", proxy.Count())
 		}

@@ -116,21 +116,8 @@ func TestGCSFaults(t *testing.T) {
 		}
 	})
 	t.Run("transient", func(t *testing.T) {
-		proxy := testservices.StartFaultProxy(t, gcs.URL, func(n int, r *http.Request) testservices.Verdict {
-			switch n % 3 {
-			case 0:
-				return testservices.Verdict{Action: testservices.Drop}
-			case 1:
-				return testservices.GCSError(http.StatusServiceUnavailable, "backendError")
-			}
-			return testservices.Verdict{}
-		})
-		stores := newStores(t, gcsConfig(proxy.URL))
-		for i := 0; i < 3; i++ {
-			if err := stores.CheckPermission(bg(), gcsTarget("b1")); err != nil {
-				t.Fatalf("check %d: %v", i, err)
-			}
-		}
+		proxy := flakyProxy(t, gcs.URL, 3, testservices.GCSError(http.StatusServiceUnavailable, "backendError"))
+		checkThrice(t, newStores(t, gcsConfig(proxy.URL)), gcsTarget("b1"))
 		if proxy.Count() != 9 {
 			t.Errorf("%d requests, want 9", proxy.Count())
 		}

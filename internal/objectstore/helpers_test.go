@@ -2,6 +2,7 @@ package objectstore_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,31 @@ func requireDetail(t *testing.T, e *snapexport.Error, parts ...string) {
 	for _, p := range parts {
 		if !strings.Contains(e.Detail, p) {
 			t.Errorf("detail %q does not contain %q", e.Detail, p)
+		}
+	}
+}
+
+// flakyProxy proxies to target and, of every period requests, drops the
+// connection of the first and answers the second with fault.
+func flakyProxy(t *testing.T, target string, period int, fault testservices.Verdict) *testservices.FaultProxy {
+	return testservices.StartFaultProxy(t, target, func(n int, r *http.Request) testservices.Verdict {
+		switch n % period {
+		case 0:
+			return testservices.Verdict{Action: testservices.Drop}
+		case 1:
+			return fault
+		}
+		return testservices.Verdict{}
+	})
+}
+
+// checkThrice checks the permission on target three times, each of which
+// must succeed.
+func checkThrice(t *testing.T, stores *objectstore.Stores, target objectstore.Target) {
+	t.Helper()
+	for i := 0; i < 3; i++ {
+		if err := stores.CheckPermission(bg(), target); err != nil {
+			t.Fatalf("check %d: %v", i, err)
 		}
 	}
 }

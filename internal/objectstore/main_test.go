@@ -1,14 +1,9 @@
 package objectstore_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/snapexport/snapexport/internal/testservices"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testservices.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testservices.Main(m) }

@@ -145,15 +145,7 @@ func TestS3TransientFaultsAreRetried(t *testing.T) {
 	s3 := testservices.S3(t, "b1")
 	// Of every four requests the first loses its connection and the second
 	// gets 503 SlowDown: half of all requests fail.
-	proxy := testservices.StartFaultProxy(t, s3.URL, func(n int, r *http.Request) testservices.Verdict {
-		switch n % 4 {
-		case 0:
-			return testservices.Verdict{Action: testservices.Drop}
-		case 1:
-			return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
-		}
-		return testservices.Verdict{}
-	})
+	proxy := flakyProxy(t, s3.URL, 4, testservices.S3Error(http.StatusServiceUnavailable, "SlowDown"))
 	stores := newStores(t, s3Config(proxy.URL))
 	const checks = 5
 	for i := 0; i < checks; i++ {

@@ -16,14 +16,7 @@ func TestPassListingExpires(t *testing.T) {
 	svc, project, roleID := newService(t, &cloudAWS{})
 	clock := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	svc.Now = func() time.Time { return clock }
-	var ids []string
-	for i := range 6 {
-		b, err := svc.CreateBucket(ctx, project, service.BucketInput{Provider: snapexport.AWS, BucketName: fmt.Sprintf("pass-%d", i), RoleID: roleID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, b.ID)
-	}
+	ids := createBuckets(t, svc, project, roleID, "pass", 6)
 	page := func(pass string, offset int, want []string, wantTotal int) {
 		t.Helper()
 		got, total, err := svc.ListBuckets(ctx, project, nil, snapexport.Page{Offset: offset, Limit: 2}, pass)
@@ -91,14 +84,7 @@ func TestSweepRemovedItems(t *testing.T) {
 func TestPassesSharingAKey(t *testing.T) {
 	ctx := context.Background()
 	svc, project, roleID := newService(t, &cloudAWS{})
-	var ids []string
-	for i := range 6 {
-		b, err := svc.CreateBucket(ctx, project, service.BucketInput{Provider: snapexport.AWS, BucketName: fmt.Sprintf("shared-%d", i), RoleID: roleID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, b.ID)
-	}
+	ids := createBuckets(t, svc, project, roleID, "shared", 6)
 	read := func(offset int) []string {
 		t.Helper()
 		got, _, err := svc.ListBuckets(ctx, project, nil, snapexport.Page{Offset: offset, Limit: 2}, "shared key")
@@ -130,4 +116,19 @@ func TestPassesSharingAKey(t *testing.T) {
 	if want := []string{ids[0], ids[1], ids[3], ids[4], ids[5]}; !slices.Equal(older, want) {
 		t.Errorf("the older pass = %v, want %v (the newer point's pages)", older, want)
 	}
+}
+
+// createBuckets creates n AWS buckets named prefix-0, prefix-1… and
+// returns their ids in creation order.
+func createBuckets(t *testing.T, svc *service.Service, project, roleID, prefix string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		b, err := svc.CreateBucket(context.Background(), project, service.BucketInput{Provider: snapexport.AWS, BucketName: fmt.Sprintf("%s-%d", prefix, i), RoleID: roleID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.ID)
+	}
+	return ids
 }

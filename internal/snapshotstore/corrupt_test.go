@@ -62,11 +62,7 @@ func importMustFail(t *testing.T, cases []corruptCase) (afterWrites int) {
 }
 
 func TestImportTruncatedArchive(t *testing.T) {
-	data := dumptest.ArchiveBytes(smallDataset(), false, true)
-	secs, err := dumptest.Layout(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, secs := smallArchive(t)
 	var cases []corruptCase
 	for _, s := range secs {
 		// at the start of every section (a well-formed prefix when the
@@ -96,11 +92,7 @@ func TestImportTruncatedGzipArchive(t *testing.T) {
 }
 
 func TestImportFlippedByte(t *testing.T) {
-	data := dumptest.ArchiveBytes(smallDataset(), false, true)
-	secs, err := dumptest.Layout(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, secs := smallArchive(t)
 	var cases []corruptCase
 	seen := map[dumptest.SectionKind]int{}
 	for _, s := range secs {

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/dumptest"
@@ -39,22 +38,6 @@ func openArchive(t testing.TB, data []byte) dump.Source {
 	}
 	t.Cleanup(func() { src.Close() })
 	return src
-}
-
-func listKeys(t testing.TB, b *blob.Bucket, prefix string) []string {
-	t.Helper()
-	var keys []string
-	it := b.List(&blob.ListOptions{Prefix: prefix})
-	for {
-		obj, err := it.Next(context.Background())
-		if err == io.EOF {
-			return keys
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, obj.Key)
-	}
 }
 
 // filesUnder lists the regular files below dir, temporary files included.
@@ -119,4 +102,15 @@ func (c *countingSource) Next() (dump.Namespace, bson.Raw, error) {
 
 func smallDataset() *dumptest.Dataset {
 	return dumptest.Generate(dumptest.Options{Seed: 7, DocsPerCollection: 4, Oplog: true, AdminSystemVersion: true})
+}
+
+// smallArchive is smallDataset as an interleaved archive, and its layout.
+func smallArchive(t *testing.T) ([]byte, []dumptest.Section) {
+	t.Helper()
+	data := dumptest.ArchiveBytes(smallDataset(), false, true)
+	secs, err := dumptest.Layout(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, secs
 }

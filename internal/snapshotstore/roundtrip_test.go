@@ -18,6 +18,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
@@ -205,7 +206,7 @@ func checkObjects(t *testing.T, dir string, m *snapshotstore.Manifest) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if got := listKeys(t, b, ""); !slices.Equal(got, want) {
+	if got := exporttest.ListKeys(t, b, ""); !slices.Equal(got, want) {
 		t.Errorf("objects\n%q\nwant\n%q", got, want)
 	}
 }
@@ -246,7 +247,7 @@ func TestMemBucket(t *testing.T) {
 	if err := s.Delete(context.Background(), loc); err != nil {
 		t.Fatal(err)
 	}
-	if keys := listKeys(t, b, ""); len(keys) != 0 {
+	if keys := exporttest.ListKeys(t, b, ""); len(keys) != 0 {
 		t.Errorf("left after Delete: %q", keys)
 	}
 }

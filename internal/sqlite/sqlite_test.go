@@ -130,13 +130,21 @@ func checkFixture(t *testing.T, db *DB) {
 	}
 }
 
-func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
+// fixtureDatabase writes the fixture into a fresh database file, closed,
+// and returns its path.
+func fixtureDatabase(t *testing.T) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "snapexport.db")
 	db := open(t, path)
 	writeFixture(t, db)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
+	path := fixtureDatabase(t)
 	want := programVersion(t)
 	if v := userVersion(t, path); v != want {
 		t.Fatalf("user_version after first Open = %d, want %d", v, want)
@@ -158,12 +166,7 @@ func TestMigrationsIdempotentAcrossReopen(t *testing.T) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "snapexport.db")
-	db := open(t, path)
-	writeFixture(t, db)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := fixtureDatabase(t)
 	program := programVersion(t)
 	newer := program + 1
 	r := raw(t, path)

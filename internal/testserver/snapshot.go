@@ -2,7 +2,10 @@ package testserver
 
 import (
 	"context"
+	"errors"
 	"io"
+	"testing"
+	"time"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dump"
@@ -30,4 +33,64 @@ func (s *Server) ImportArchive(ctx context.Context, in service.ImportInput, arch
 	}
 	defer src.Close()
 	return s.Server.Service.ImportSnapshot(ctx, in, src, nil)
+}
+
+// StoreSnapshot writes a completed snapshot of c straight into the
+// server's store, as an import leaves it but without its data, for tests
+// of the API that read no documents. Fields of snap that are set override
+// the defaults: a replica-set snapshot of c's first shard, on demand,
+// taken now and expiring a day later.
+func (s *Server) StoreSnapshot(tb testing.TB, c *snapexport.Cluster, snap snapexport.Snapshot) *snapexport.Snapshot {
+	tb.Helper()
+	ctx := context.Background()
+	if snap.ID == "" {
+		snap.ID = service.NewID()
+	}
+	snap.ProjectID, snap.ClusterID, snap.ClusterName = c.ProjectID, c.ID, c.Name
+	if snap.Kind == "" {
+		snap.Kind = snapexport.SnapshotReplicaSet
+	}
+	if snap.ReplicaSetName == "" && snap.Kind == snapexport.SnapshotReplicaSet {
+		snap.ReplicaSetName = c.Shards[0].ReplicaSetName
+	}
+	if snap.SnapshotType == "" {
+		snap.SnapshotType, snap.FrequencyType = "onDemand", "ondemand"
+	}
+	if snap.Status == "" {
+		snap.Status = snapexport.SnapshotCompleted
+	}
+	if snap.MongodVersion == "" {
+		snap.MongodVersion = c.MongoDBVersion
+	}
+	if snap.CloudProvider == "" {
+		snap.CloudProvider = snapexport.AWS
+	}
+	if snap.CreatedAt.IsZero() {
+		snap.CreatedAt = time.Now().UTC().Truncate(time.Second)
+	}
+	if snap.ExpiresAt.IsZero() {
+		snap.ExpiresAt = snap.CreatedAt.Add(24 * time.Hour)
+	}
+	if snap.ImportedAt.IsZero() {
+		snap.ImportedAt = snap.CreatedAt
+	}
+	if err := s.Server.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, &snap) }); err != nil {
+		tb.Fatal(err)
+	}
+	return &snap
+}
+
+// SnapshotStored reports whether the server's store still holds a
+// snapshot of c.
+func (s *Server) SnapshotStored(tb testing.TB, c *snapexport.Cluster, id string) bool {
+	tb.Helper()
+	ctx := context.Background()
+	err := s.Server.Store.Read(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.Snapshot(ctx, c.ProjectID, c.ID, id)
+		return err
+	})
+	if err != nil && !errors.Is(err, snapexport.ErrNotFound) {
+		tb.Fatal(err)
+	}
+	return err == nil
 }

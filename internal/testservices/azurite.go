@@ -112,6 +112,18 @@ func StopAll() {
 	}
 }
 
+// Main is a test binary's TestMain: it runs the tests, stops the services
+// started for the binary, runs cleanup (for what the binary made once for
+// all its tests) and exits with the tests' status.
+func Main(m *testing.M, cleanup ...func()) {
+	code := m.Run()
+	StopAll()
+	for _, f := range cleanup {
+		f()
+	}
+	os.Exit(code)
+}
+
 // AzuriteAccountURL is the blob service URL of Azurite's account at
 // endpoint: the Endpoint of objectstore's azure-compatible mode.
 func AzuriteAccountURL(endpoint string) string {

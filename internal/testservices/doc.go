@@ -11,7 +11,7 @@
 //     loopback port nothing listens on and one that never answers.
 //
 // Servers started for a test stop when it ends. Azurite outlives the test
-// that first asked for it: a TestMain calls StopAll after m.Run.
+// that first asked for it: a TestMain calls StopAll after m.Run, as Main does.
 //
 // It is a non-test package so that tests of several packages can share it;
 // nothing outside tests imports it.

@@ -487,15 +487,7 @@ func operations(t *testing.T, data []byte) map[string]opFacts {
 func TestMatchesAtlasReference(t *testing.T) {
 	refFile := referencePath(t)
 	data, err := os.ReadFile(refFile)
-	if errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference spec %s is missing in CI", refFile)
-		}
-		t.Skipf("reference spec %s not present", refFile)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	requireReference(t, "reference spec", refFile, err)
 	ref := operations(t, data)
 	ours := operations(t, openapi.Document)
 
@@ -540,52 +532,14 @@ var recordedBucketCall = regexp.MustCompile(`__(GET|POST|PATCH|DELETE)_api_atlas
 // TestRecordedAtlasResponses replays the real Atlas export-bucket responses
 // kept beside the reference spec through the validator.
 func TestRecordedAtlasResponses(t *testing.T) {
-	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("recorded responses %s are missing in CI", dir)
-		}
-		t.Skipf("recorded responses %s not present", dir)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := newValidator(t)
-	replayed := 0
-	for _, e := range entries {
-		m := recordedBucketCall.FindStringSubmatch(e.Name())
-		if m == nil || !strings.HasPrefix(e.Name(), "TestExportBuckets__") {
-			continue
-		}
-		path := "/api/atlas/v2/groups/" + m[2] + "/backup/exportBuckets"
-		if m[3] != "" {
-			path += "/" + m[3]
-		}
-		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := httptest.NewRequest(m[1], "http://localhost:8080"+path, nil)
-		resp, err := http.ReadResponse(bufioReader(raw), req)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		if mt := resp.Header.Get("Content-Type"); mt != "" {
-			req.Header.Set("Accept", strings.SplitN(mt, ";", 2)[0])
-		}
-		if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
-		}
-		replayed++
-	}
-	if replayed < 4 {
-		t.Errorf("replayed %d recorded export-bucket responses, want at least 4", replayed)
-	}
+	replayRecorded(t, recordedCalls{call: recordedBucketCall, prefix: "TestExportBuckets__", atLeast: 4, what: "export-bucket",
+		path: func(m []string) string {
+			path := "/api/atlas/v2/groups/" + m[2] + "/backup/exportBuckets"
+			if m[3] != "" {
+				path += "/" + m[3]
+			}
+			return path
+		}})
 }
 
 // recordedSnapshotCall matches a recorded read or delete of one snapshot,
@@ -596,47 +550,10 @@ var recordedSnapshotCall = regexp.MustCompile(`__(GET|DELETE)_api_atlas_v2_group
 // answers, from queued to completed and the delete, through the
 // validator: the document must accept what Atlas really sends.
 func TestRecordedAtlasSnapshotResponses(t *testing.T) {
-	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("recorded responses %s are missing in CI", dir)
-		}
-		t.Skipf("recorded responses %s not present", dir)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := newValidator(t)
-	replayed := 0
-	for _, e := range entries {
-		m := recordedSnapshotCall.FindStringSubmatch(e.Name())
-		if m == nil {
-			continue
-		}
-		path := "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/snapshots/" + m[4]
-		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := httptest.NewRequest(m[1], "http://localhost:8080"+path, nil)
-		resp, err := http.ReadResponse(bufioReader(raw), req)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
-		}
-		req.Header.Set("Accept", acc2023)
-		if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
-			t.Errorf("%s: %v", e.Name(), err)
-		}
-		replayed++
-	}
-	if replayed < 5 {
-		t.Errorf("replayed %d recorded snapshot responses, want at least 5", replayed)
-	}
+	replayRecorded(t, recordedCalls{call: recordedSnapshotCall, accept: acc2023, atLeast: 5, what: "snapshot",
+		path: func(m []string) string {
+			return "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/snapshots/" + m[4]
+		}})
 }
 
 // recordedExportJobCall matches a recorded export-job call, e.g.
@@ -648,33 +565,65 @@ var recordedExportJobCall = regexp.MustCompile(`__(GET|POST)_api_atlas_v2_groups
 // answers (create, each state while watching, get and list) through the
 // validator.
 func TestRecordedAtlasExportJobResponses(t *testing.T) {
-	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
-	entries, err := os.ReadDir(dir)
+	replayRecorded(t, recordedCalls{call: recordedExportJobCall, accept: acc2023, atLeast: 6, what: "export-job",
+		path: func(m []string) string {
+			path := "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/exports"
+			if m[4] != "" {
+				path += "/" + m[4]
+			}
+			return path
+		}})
+}
+
+// requireReference handles err, the error of reading Atlas's reference
+// material at path: a test without it is skipped, except in CI, where it
+// must be present.
+func requireReference(t *testing.T, what, path string, err error) {
+	t.Helper()
 	if errors.Is(err, os.ErrNotExist) {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("recorded responses %s are missing in CI", dir)
+			t.Fatalf("%s %s missing in CI", what, path)
 		}
-		t.Skipf("recorded responses %s not present", dir)
+		t.Skipf("%s %s not present", what, path)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// recordedCalls are the recorded Atlas answers of one resource.
+type recordedCalls struct {
+	// call matches the file names: the method first, then what path
+	// needs to rebuild the request's path.
+	call   *regexp.Regexp
+	prefix string // of the file names, when only some match
+	path   func(m []string) string
+	// accept is the request's Accept; the answer's own media type when
+	// empty.
+	accept  string
+	atLeast int
+	what    string
+}
+
+// replayRecorded validates every recorded answer of rc and fails unless
+// there were at least rc.atLeast of them.
+func replayRecorded(t *testing.T, rc recordedCalls) {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
+	entries, err := os.ReadDir(dir)
+	requireReference(t, "recorded responses", dir, err)
 	v := newValidator(t)
 	replayed := 0
 	for _, e := range entries {
-		m := recordedExportJobCall.FindStringSubmatch(e.Name())
-		if m == nil {
+		m := rc.call.FindStringSubmatch(e.Name())
+		if m == nil || !strings.HasPrefix(e.Name(), rc.prefix) {
 			continue
-		}
-		path := "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/exports"
-		if m[4] != "" {
-			path += "/" + m[4]
 		}
 		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := httptest.NewRequest(m[1], "http://localhost:8080"+path, nil)
+		req := httptest.NewRequest(m[1], "http://localhost:8080"+rc.path(m), nil)
 		resp, err := http.ReadResponse(bufioReader(raw), req)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
@@ -683,14 +632,18 @@ func TestRecordedAtlasExportJobResponses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name(), err)
 		}
-		req.Header.Set("Accept", acc2023)
+		if rc.accept != "" {
+			req.Header.Set("Accept", rc.accept)
+		} else if mt := resp.Header.Get("Content-Type"); mt != "" {
+			req.Header.Set("Accept", strings.SplitN(mt, ";", 2)[0])
+		}
 		if err := v.ValidateResponse(req, resp.StatusCode, resp.Header, body); err != nil {
 			t.Errorf("%s: %v", e.Name(), err)
 		}
 		replayed++
 	}
-	if replayed < 6 {
-		t.Errorf("replayed %d recorded export-job responses, want at least 6", replayed)
+	if replayed < rc.atLeast {
+		t.Errorf("replayed %d recorded %s responses, want at least %d", replayed, rc.what, rc.atLeast)
 	}
 }
 
