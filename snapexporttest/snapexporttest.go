@@ -166,12 +166,7 @@ func NewServer(tb testing.TB, opts ...Options) *Server {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	s, err := Start(context.Background(), o)
-	if err != nil {
-		tb.Fatalf("snapexporttest: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
+	return wrap(testserver.NewServer(tb, o.internal()))
 }
 
 // Start starts a server; call Close when done.
@@ -180,8 +175,12 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return wrap(srv), nil
+}
+
+func wrap(srv *testserver.Server) *Server {
 	return &Server{URL: srv.URL, OrgID: srv.OrgID, GroupID: srv.GroupID, APIKey: APIKey(srv.APIKey),
-		ServiceAccount: ServiceAccount(srv.ServiceAccount), srv: srv}, nil
+		ServiceAccount: ServiceAccount(srv.ServiceAccount), srv: srv}
 }
 
 // Close stops the server and removes its temporary data. Requests still in

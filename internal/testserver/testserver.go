@@ -105,7 +105,7 @@ func NewServer(tb testing.TB, opts ...Options) *Server {
 	}
 	s, err := Start(context.Background(), o)
 	if err != nil {
-		tb.Fatalf("test server: %v", err)
+		tb.Fatalf("snapexporttest: %v", err)
 	}
 	tb.Cleanup(s.Close)
 	return s
