@@ -101,9 +101,10 @@ type Server struct {
 	backend *backend.Backend
 	exports *exportrunner.Runner
 
-	mu     sync.Mutex
-	http   *http.Server  // while serving
-	served chan struct{} // closed when Serve returns
+	mu       sync.Mutex
+	http     *http.Server  // while serving
+	served   chan struct{} // closed when Serve returns
+	shutdown bool          // Shutdown was called
 }
 
 // Open opens the backend and the data directory and assembles the server.
@@ -241,9 +242,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.mu.Lock()
-	if s.served != nil {
+	switch {
+	case s.served != nil:
 		s.mu.Unlock()
 		return errors.New("server: Serve called twice")
+	case s.shutdown:
+		// Shut down before it began: nothing to serve.
+		s.mu.Unlock()
+		return nil
 	}
 	s.http, s.served = httpSrv, make(chan struct{})
 	s.mu.Unlock()
@@ -319,13 +325,14 @@ func (s *Server) startExports(ctx context.Context) error {
 
 // Shutdown ends Serve: it stops accepting requests and waits for those in
 // flight until ctx ends, then closes their connections; it returns once
-// Serve has returned.
+// Serve has returned. A Serve called after it returns at once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	s.shutdown = true
 	httpSrv, served := s.http, s.served
 	s.mu.Unlock()
 	if httpSrv == nil {
-		return nil
+		return nil // Serve, if called, returns at once
 	}
 	err := httpSrv.Shutdown(ctx)
 	if err != nil {

@@ -1,0 +1,113 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/backend"
+	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/sqlite"
+)
+
+func open(t *testing.T) *server.Server {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
+		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Backend: func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// serve runs Serve on a loopback port and returns its base URL and the
+// channel Serve's result arrives on.
+func serve(t *testing.T, ctx context.Context, srv *server.Server) (string, chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	return "http://" + ln.Addr().String(), done
+}
+
+func within(t *testing.T, done chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: Serve returned %v", what, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: Serve did not return", what)
+	}
+}
+
+// TestShutdownRightAfterServe shuts servers down at every moment of their
+// start, the way a test that starts and closes a server at once does:
+// Serve always returns, and Shutdown waits for it.
+func TestShutdownRightAfterServe(t *testing.T) {
+	for i := range 20 {
+		srv := open(t)
+		_, done := serve(t, context.Background(), srv)
+		if i%2 == 1 {
+			time.Sleep(time.Duration(i) * time.Millisecond)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		shut := make(chan struct{})
+		go func() { srv.Shutdown(ctx); close(shut) }()
+		within(t, done, "shutdown")
+		select {
+		case <-shut:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Shutdown did not return after Serve did")
+		}
+	}
+}
+
+// TestServeUntilContextEnds serves requests until the context ends, then
+// stops accepting them and returns nil.
+func TestServeUntilContextEnds(t *testing.T) {
+	srv := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := serve(t, ctx, srv)
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if resp, err = http.Get(base + "/healthz"); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	cancel()
+	within(t, done, "context ended")
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still serving after Serve returned")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Serve(context.Background(), ln); err == nil {
+		t.Error("a second Serve served")
+	}
+}
