@@ -1,9 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -24,51 +21,6 @@ func buildBinary(t *testing.T, pkg, dir string) string {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return out
-}
-
-// TestREADMEQuickstart runs the README's curl quickstart verbatim with the
-// real binary, so the README cannot drift from what the server does.
-func TestREADMEQuickstart(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, found := strings.Cut(string(readme), "<!-- quickstart:begin -->\n```sh\n")
-	block, _, found2 := strings.Cut(block, "```\n<!-- quickstart:end -->")
-	if !found || !found2 {
-		t.Fatal("README has no quickstart block between the quickstart markers")
-	}
-	if ln, err := net.Listen("tcp", "127.0.0.1:8080"); err != nil {
-		t.Fatalf("the quickstart needs 127.0.0.1:8080: %v", err)
-	} else {
-		ln.Close()
-	}
-	dir := t.TempDir()
-	buildBinary(t, "./cmd/snapexport", dir)
-
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "serve.log"))
-		t.Fatalf("quickstart failed: %v\nstdout: %s\nstderr: %s\nserver log: %s", err, &stdout, &stderr, log)
-	}
-	var bucket map[string]any
-	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &bucket); err != nil {
-		t.Fatalf("the quickstart's last request printed %q, not a bucket: %v", &stdout, err)
-	}
-	want := map[string]any{"bucketName": "export-bucket", "cloudProvider": "AWS", "requirePrivateNetworking": true}
-	for k, v := range want {
-		if bucket[k] != v {
-			t.Errorf("bucket %s = %v, want %v", k, bucket[k], v)
-		}
-	}
-	if id, _ := bucket["_id"].(string); len(id) != 24 {
-		t.Errorf("bucket _id = %v, want a 24-hex id", bucket["_id"])
-	}
 }
 
 // TestSDKQuickstartExample runs examples/sdk-quickstart against a server
