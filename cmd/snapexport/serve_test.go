@@ -165,6 +165,7 @@ func openedBackend(t *testing.T, cfg server.Config) string {
 // command line and starts nothing.
 func TestServeConfigRefuses(t *testing.T) {
 	shortLease := writeConfig(t, "exports:\n  lease: 10ms\n")
+	misspelt := writeConfig(t, "listen: 127.0.0.1:0\nexports:\n  jobs: 2\n  lese: 1m\n")
 	for _, tc := range []struct {
 		args  []string
 		want  string
@@ -180,6 +181,7 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"stray"}, `unexpected argument "stray"`, true},
 		{[]string{"--config", "/nonexistent/snapexport.yaml"}, "/nonexistent/snapexport.yaml", false},
 		{[]string{"--config", shortLease}, shortLease + `: exports.lease: "10ms" is shorter than the least lease, 1s`, false},
+		{[]string{"--config", misspelt}, misspelt + `: line 4: field lese not found: unknown key "lese" in section exports`, false},
 	} {
 		_, _, err := serveConfig(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -198,6 +198,13 @@ func Load(path string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkKeys(&doc); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)

@@ -195,6 +195,30 @@ exports:
 	}
 }
 
+// TestLoadAnchorsAndMergeKeys: YAML's anchors, aliases and merge keys are
+// checked as the keys they stand for, not refused.
+func TestLoadAnchorsAndMergeKeys(t *testing.T) {
+	f, err := config.Load(writeFile(t, `
+objectStores:
+  timeout: &bound 20s
+  retry:
+    maxDelay: *bound
+exports:
+  <<: {jobs: 2, lease: 1m}
+  lease: 2m
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.ObjectStoreConfig()
+	if err != nil || c.Timeout != 20*time.Second || c.Retry.MaxDelay != 20*time.Second {
+		t.Errorf("objectStores through an alias: %+v %v", c, err)
+	}
+	if e, err := f.ExportConfig(); err != nil || e.MaxJobs != 2 || e.Lease != 2*time.Minute {
+		t.Errorf("exports through a merge key: %+v %v, want jobs 2 and the section's own lease 2m", e, err)
+	}
+}
+
 func TestLoadEmptyFileIsTheDefault(t *testing.T) {
 	for _, body := range []string{"", "# nothing configured\n", "objectStores: {}\n"} {
 		f, err := config.Load(writeFile(t, body))
@@ -261,6 +285,16 @@ func TestLoadRejects(t *testing.T) {
 			"objectStores.azure.clientCertificateFile", "either"},
 		{"impersonation in local mode", "objectStores:\n  gcp:\n    iamCredentialsEndpoint: http://127.0.0.1:8085\n", "objectStores.gcp.iamCredentialsEndpoint", "local"},
 		{"bad rate limit", "rateLimits:\n  cloudBackups: lots\n", "rateLimits.cloudBackups", "CAPACITY:REFILL/PERIOD"},
+		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, data,`},
+		{"unknown nested key named", "exports:\n  jobs: 2\n  jbos: 3\n", "",
+			`line 3: field jbos not found: unknown key "jbos" in section exports; its keys are jobs, parallelCollections, chunkBytes, lease`},
+		{"unknown key in a merged mapping", "exports:\n  <<: {jbos: 2}\n", "", `unknown key "jbos" in section exports`},
+		{"wrongly typed number", "exports:\n  jobs: many\n", "exports.jobs", `line 2: exports.jobs: want a whole number, not "many"`},
+		{"wrongly typed switch", "rateLimits:\n  disabled: sometimes\n", "rateLimits.disabled", `line 2: rateLimits.disabled: want true or false, not "sometimes"`},
+		{"number too large", "postgres:\n  maxConns: 3000000000\n", "postgres.maxConns", "want a whole number up to 2147483647"},
+		{"list for a section", "exports: [1, 2]\n", "exports", "line 1: exports: want a section of keys, not a list"},
+		{"section for a value", "objectStores:\n  aws:\n    privateEndpoints: [https://vpce.example.com]\n", "objectStores.aws.privateEndpoints", "not a list"},
+		{"duplicate nested key", "exports:\n  jobs: 1\n  jobs: 2\n", "", `line 3: key "exports.jobs" already defined at line 2`},
 		{"no export jobs", "exports:\n  jobs: 0\n", "exports.jobs", "0 is not a positive number"},
 		{"negative parallel collections", "exports:\n  parallelCollections: -2\n", "exports.parallelCollections", "-2 is not a positive number"},
 		{"empty chunks", "exports:\n  chunkBytes: 0\n", "exports.chunkBytes", "0 is not a positive number"},
