@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -265,5 +267,72 @@ func TestServeConfigErrors(t *testing.T) {
 				t.Errorf("a configuration error created the data directory")
 			}
 		})
+	}
+}
+
+// serveFlagKeys is the configuration-file key of each serve flag: the one
+// it wins over. --config, which names the file, is the one flag without.
+var serveFlagKeys = map[string]string{
+	"data":                             "data",
+	"database":                         "database",
+	"listen":                           "listen",
+	"public-url":                       "publicUrl",
+	"snapshot-store":                   "snapshotStore",
+	"snapshot-sweep-interval":          "snapshotSweepInterval",
+	"shutdown-timeout":                 "shutdownTimeout",
+	"export-jobs":                      "exports.jobs",
+	"export-parallel-collections":      "exports.parallelCollections",
+	"export-chunk-bytes":               "exports.chunkBytes",
+	"export-lease":                     "exports.lease",
+	"rate-limit-cloud-backups":         "rateLimits.cloudBackups",
+	"rate-limit-cloud-provider-access": "rateLimits.cloudProviderAccess",
+	"no-rate-limit":                    "rateLimits.disabled",
+	"aws-mode":                         "objectStores.aws.mode",
+	"azure-mode":                       "objectStores.azure.mode",
+	"gcp-mode":                         "objectStores.gcp.mode",
+	"aws-endpoint":                     "objectStores.aws.endpoint",
+	"azure-endpoint":                   "objectStores.azure.endpoint",
+	"gcp-endpoint":                     "objectStores.gcp.endpoint",
+	"object-store-timeout":             "objectStores.timeout",
+}
+
+// TestServeFlagsHaveKeys walks serve's flags: each has a key of the
+// configuration file (serveFlagKeys), the flag table of
+// docs/configuration.md says which, and its Reference table documents
+// that key. (internal/config's TestReferenceKeysExist checks that the
+// Reference table's keys are the file's.)
+func TestServeFlagsHaveKeys(t *testing.T) {
+	fs, _ := newServeFlags(io.Discard)
+	flags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { flags[f.Name] = true })
+	for name := range flags {
+		if _, ok := serveFlagKeys[name]; !ok && name != "config" {
+			t.Errorf("serve's flag --%s has no key in serveFlagKeys", name)
+		}
+	}
+	for name := range serveFlagKeys {
+		if !flags[name] {
+			t.Errorf("serveFlagKeys has --%s, which serve does not have", name)
+		}
+	}
+
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(doc), "\n## Flags that override the file\n")
+	documented := map[string]string{}
+	for _, row := range regexp.MustCompile("(?m)^\\| `--([a-z0-9-]+)[^`]*`[^|]*\\| `([^`]+)`").FindAllStringSubmatch(table, -1) {
+		documented[row[1]] = row[2]
+	}
+	for name := range flags {
+		if documented[name] != serveFlagKeys[name] {
+			t.Errorf("the flag table of docs/configuration.md gives --%s the key %q, want %q", name, documented[name], serveFlagKeys[name])
+		}
+	}
+	for name, key := range serveFlagKeys {
+		if !strings.Contains(string(doc), "\n| `"+key+"` |") {
+			t.Errorf("--%s's key %s is not in the Reference table of docs/configuration.md", name, key)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,77 +40,107 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return srv.Serve(ctx, ln)
 }
 
+// serveFlags is serve's command line, each flag's value once parsed.
+type serveFlags struct {
+	config, data, database, listen, publicURL, snapshotStore *string
+	rateLimitCloudBackups, rateLimitCloudProviderAccess      *string
+	noRateLimit                                              *bool
+	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
+	objectStoreTimeout                                       *time.Duration
+	exportJobs, exportParallelCollections                    *int
+	exportChunkBytes                                         *int64
+	// The --aws-mode, --aws-endpoint… flags, by provider.
+	modes, endpoints map[string]*string
+}
+
+// newServeFlags defines serve's flags. Each has a key in the configuration
+// file (docs/configuration.md lists them), but --config, which names it.
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	fs := newFlags("serve", stderr)
+	f := &serveFlags{modes: map[string]*string{}, endpoints: map[string]*string{}}
+	f.config = fs.String("config", "", "configuration file (YAML); flags override it")
+	f.data = fs.String("data", defaultDataDir, "data directory")
+	f.database = databaseFlag(fs)
+	f.listen = fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	f.publicURL = fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
+	f.rateLimitCloudBackups = fs.String("rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project, CAPACITY:REFILL/PERIOD")
+	f.rateLimitCloudProviderAccess = fs.String("rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project, CAPACITY:REFILL/PERIOD")
+	f.noRateLimit = fs.Bool("no-rate-limit", false, "turn rate limiting off")
+	f.shutdownTimeout = fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
+	for _, p := range []string{"aws", "azure", "gcp"} {
+		f.modes[p] = fs.String(p+"-mode", "", "how "+p+" buckets are reached: cloud, "+compatibleMode[p]+" or local (default local)")
+		f.endpoints[p] = fs.String(p+"-endpoint", "", "endpoint URL in "+compatibleMode[p]+" mode")
+	}
+	f.snapshotStore = fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
+	f.snapshotSweepInterval = fs.Duration("snapshot-sweep-interval", server.DefaultSweepInterval, "how often expired snapshots are removed")
+	f.exportJobs = fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
+	f.exportParallelCollections = fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
+	f.exportChunkBytes = fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
+	f.exportLease = fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
+	f.objectStoreTimeout = fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
+	return fs, f
+}
+
 // serveConfig turns serve's flags, the environment and the --config file
 // into the server's configuration and the address to listen on. A flag
 // given on the command line wins over the environment, which wins over the
 // file.
 func serveConfig(args []string, stderr io.Writer) (server.Config, string, error) {
-	fs := newFlags("serve", stderr)
-	configPath := fs.String("config", "", "configuration file (YAML); flags override it")
-	dataDir := fs.String("data", defaultDataDir, "data directory")
-	db := databaseFlag(fs)
-	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
-	publicURL := fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
-	backups := fs.String("rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project, CAPACITY:REFILL/PERIOD")
-	cpa := fs.String("rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project, CAPACITY:REFILL/PERIOD")
-	noLimits := fs.Bool("no-rate-limit", false, "turn rate limiting off")
-	drain := fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
-	modes := map[string]*string{}
-	endpoints := map[string]*string{}
-	for _, p := range []string{"aws", "azure", "gcp"} {
-		modes[p] = fs.String(p+"-mode", "", "how "+p+" buckets are reached: cloud, "+compatibleMode[p]+" or local (default local)")
-		endpoints[p] = fs.String(p+"-endpoint", "", "endpoint URL in "+compatibleMode[p]+" mode")
-	}
-	snapshotStore := fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
-	sweep := fs.Duration("snapshot-sweep-interval", server.DefaultSweepInterval, "how often expired snapshots are removed")
-	exportJobs := fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
-	exportParallel := fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
-	exportChunk := fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
-	exportLease := fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
-	storeTimeout := fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
+	fs, f := newServeFlags(stderr)
 	var cfg server.Config
 	if err := parse(fs, args); err != nil {
 		return cfg, "", err
 	}
-	file, given, err := loadConfig(fs, *configPath)
+	file, given, err := loadConfig(fs, *f.config)
 	if err != nil {
 		return cfg, "", err
 	}
-	// A flag given on the command line wins over the file.
-	choose := func(name, flagValue, fileValue string) string {
-		if given[name] || fileValue == "" {
-			return flagValue
-		}
-		return fileValue
-	}
-	for name, value := range map[string]string{"rate-limit-cloud-backups": *backups, "rate-limit-cloud-provider-access": *cpa} {
+	for name, value := range map[string]string{"rate-limit-cloud-backups": *f.rateLimitCloudBackups, "rate-limit-cloud-provider-access": *f.rateLimitCloudProviderAccess} {
 		if _, err := config.ParsePolicy("--"+name, name, value); given[name] && err != nil {
 			return cfg, "", usageError{err.Error()}
 		}
 	}
-	*dataDir = choose("data", *dataDir, file.Data)
-	*listen = choose("listen", *listen, file.Listen)
-	*publicURL = choose("public-url", *publicURL, file.PublicURL)
+	if *f.exportJobs < 1 || *f.exportParallelCollections < 1 || *f.exportChunkBytes < 1 || *f.exportLease < config.MinExportLease {
+		return cfg, "", usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least " + config.MinExportLease.String()}
+	}
+	if *f.snapshotSweepInterval <= 0 {
+		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *f.snapshotSweepInterval)}
+	}
+	if *f.shutdownTimeout < 0 {
+		return cfg, "", usageError{fmt.Sprintf("--shutdown-timeout %s must not be negative", *f.shutdownTimeout)}
+	}
+	exports, err := file.ExportConfig()
+	if err != nil {
+		return cfg, "", err
+	}
+	sweep, drain, err := file.Timings()
+	if err != nil {
+		return cfg, "", err
+	}
+	exports.MaxJobs = chosen(given, "export-jobs", *f.exportJobs, exports.MaxJobs)
+	exports.ParallelCollections = chosen(given, "export-parallel-collections", *f.exportParallelCollections, exports.ParallelCollections)
+	exports.ChunkBytes = chosen(given, "export-chunk-bytes", *f.exportChunkBytes, exports.ChunkBytes)
+	exports.Lease = chosen(given, "export-lease", *f.exportLease, exports.Lease)
+	sweep = chosen(given, "snapshot-sweep-interval", *f.snapshotSweepInterval, sweep)
+	drain = chosen(given, "shutdown-timeout", *f.shutdownTimeout, drain)
+	dataDir := chosen(given, "data", *f.data, file.Data)
+	listen := chosen(given, "listen", *f.listen, file.Listen)
+	publicURL := chosen(given, "public-url", *f.publicURL, file.PublicURL)
 	// Like --database: the flag, else the environment, else the file.
+	snapshotStore := *f.snapshotStore
 	if !given["snapshot-store"] {
-		*snapshotStore = snapshotStoreURL("", file.SnapshotStore)
+		snapshotStore = snapshotStoreURL("", file.SnapshotStore)
 	}
-	if *exportJobs < 1 || *exportParallel < 1 || *exportChunk < 1 || *exportLease < time.Second {
-		return cfg, "", usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least 1s"}
-	}
-	if *sweep <= 0 {
-		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *sweep)}
-	}
-	file.RateLimits.CloudBackups = choose("rate-limit-cloud-backups", *backups, file.RateLimits.CloudBackups)
-	file.RateLimits.CloudProviderAccess = choose("rate-limit-cloud-provider-access", *cpa, file.RateLimits.CloudProviderAccess)
-	file.RateLimits.Disabled = file.RateLimits.Disabled || *noLimits
+	file.RateLimits.CloudBackups = chosen(given, "rate-limit-cloud-backups", *f.rateLimitCloudBackups, file.RateLimits.CloudBackups)
+	file.RateLimits.CloudProviderAccess = chosen(given, "rate-limit-cloud-provider-access", *f.rateLimitCloudProviderAccess, file.RateLimits.CloudProviderAccess)
+	file.RateLimits.Disabled = chosen(given, "no-rate-limit", *f.noRateLimit, file.RateLimits.Disabled)
 	o := &file.ObjectStores
 	for p, dst := range map[string][3]*string{
 		"aws":   {&o.AWS.Mode, &o.AWS.Endpoint, &o.AWS.STSEndpoint},
 		"azure": {&o.Azure.Mode, &o.Azure.Endpoint, nil},
 		"gcp":   {&o.GCP.Mode, &o.GCP.Endpoint, &o.GCP.IAMCredentialsEndpoint},
 	} {
-		mode := choose(p+"-mode", *modes[p], *dst[0])
+		mode := chosen(given, p+"-mode", *f.modes[p], *dst[0])
 		if given[p+"-mode"] {
 			// The file's endpoints belong to the file's mode: a mode given
 			// on the command line that has no use for them drops them.
@@ -121,10 +152,10 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 			}
 		}
 		*dst[0] = mode
-		*dst[1] = choose(p+"-endpoint", *endpoints[p], *dst[1])
+		*dst[1] = chosen(given, p+"-endpoint", *f.endpoints[p], *dst[1])
 	}
 	if given["object-store-timeout"] {
-		o.Timeout = storeTimeout.String()
+		o.Timeout = f.objectStoreTimeout.String()
 	}
 
 	limits := api.Limits{Disabled: file.RateLimits.Disabled}
@@ -141,12 +172,20 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
-	cfg = server.Config{DataDir: *dataDir, PublicURL: *publicURL, Limits: limits, Logger: logger, ObjectStores: stores,
-		Identities: file.Identities(), SnapshotStore: *snapshotStore, SweepInterval: *sweep, ShutdownTimeout: *drain,
-		Exports: exportrunner.Config{MaxJobs: *exportJobs, ParallelCollections: *exportParallel, ChunkBytes: *exportChunk,
-			Lease: *exportLease}}
-	cfg, err = withDatabase(cfg, database(*db, file.Database), pgOptions)
-	return cfg, *listen, err
+	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, Logger: logger, ObjectStores: stores,
+		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, Exports: exports}
+	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
+	return cfg, listen, err
+}
+
+// chosen is a setting's value: the flag's when the command line gives it
+// or the file leaves the key out (zero), else the file's.
+func chosen[T comparable](given map[string]bool, flagName string, flagValue, fileValue T) T {
+	var zero T
+	if given[flagName] || fileValue == zero {
+		return flagValue
+	}
+	return fileValue
 }
 
 var compatibleMode = map[string]string{"aws": "s3-compatible", "azure": "azure-compatible", "gcp": "gcs-compatible"}

@@ -27,9 +27,19 @@ listen: 127.0.0.1:9090
 data: `+filepath.Join(dir, "from-file")+`
 publicUrl: https://file.example.com
 snapshotStore: file:///from-file
+snapshotSweepInterval: 2m
+shutdownTimeout: 10s
+exports:
+  jobs: 3
+  parallelCollections: 2
+  chunkBytes: 4096
+  lease: 45s
 rateLimits:
   cloudBackups: "10:5/1m"
+  cloudProviderAccess: "30:3/1m"
+  disabled: true
 objectStores:
+  timeout: 20s
   aws:
     mode: s3-compatible
     endpoint: http://s3.file.example.com
@@ -40,16 +50,16 @@ objectStores:
 	}
 	type want struct {
 		listen, data, publicURL, snapshotStore string
-		backups                                ratelimit.Policy
+		backups, cpa                           ratelimit.Policy
 		noLimits                               bool
-		sweep, drain, lease                    time.Duration
+		sweep, drain, lease, storeTimeout      time.Duration
 		jobs, parallel                         int
 		chunk                                  int64
 		awsMode                                objectstore.Mode
 		awsEndpoint                            string
 		backend                                string // the backend Open opens, or the start of its error
 	}
-	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(),
+	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
 		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
 		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite"}
 	with := func(change func(*want)) want {
@@ -61,6 +71,9 @@ objectStores:
 		w.listen, w.data, w.publicURL, w.snapshotStore = "127.0.0.1:9090", filepath.Join(dir, "from-file"), "https://file.example.com", "file:///from-file"
 		w.backups = ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 5, Period: time.Minute}
 		w.awsMode, w.awsEndpoint = objectstore.ModeS3Compatible, "http://s3.file.example.com"
+		w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 30, Refill: 3, Period: time.Minute}
+		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
+		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
 	})
 	for _, tc := range []struct {
 		name string
@@ -82,11 +95,17 @@ objectStores:
 			want: with(func(w *want) { *w = fromFile; w.snapshotStore = "file:///env" })},
 		{name: "flags over environment and file", env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
 			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--snapshot-store", "file:///flag",
-				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local"},
+				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
+				"--rate-limit-cloud-provider-access", "40:4/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
+				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
+				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s"},
 			want: with(func(w *want) {
 				*w = fromFile
 				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
 				w.awsMode, w.awsEndpoint = objectstore.ModeLocal, ""
+				w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 40, Refill: 4, Period: time.Second}
+				w.noLimits, w.storeTimeout, w.sweep, w.drain = false, 2*time.Second, 7*time.Second, 4*time.Second
+				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
 			})},
 		{name: "postgres from the environment", env: map[string]string{"SNAPEXPORT_DATABASE": "postgres://u@127.0.0.1:1/db?connect_timeout=1"},
 			want: with(func(w *want) { w.backend = "postgres" })},
@@ -108,7 +127,7 @@ objectStores:
 			}
 			w := tc.want
 			got := want{listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
-				backups: cfg.Limits.CloudBackups, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
+				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
 				backend: openedBackend(t, cfg)}
@@ -145,6 +164,8 @@ func openedBackend(t *testing.T, cfg server.Config) string {
 // TestServeConfigRefuses checks that serve names what is wrong with its
 // command line and starts nothing.
 func TestServeConfigRefuses(t *testing.T) {
+	shortLease := writeConfig(t, "exports:\n  lease: 10ms\n")
+	misspelt := writeConfig(t, "listen: 127.0.0.1:0\nexports:\n  jobs: 2\n  lese: 1m\n")
 	for _, tc := range []struct {
 		args  []string
 		want  string
@@ -153,11 +174,14 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--export-jobs", "0"}, "--export-jobs", true},
 		{[]string{"--export-lease", "10ms"}, "--export-lease at least 1s", true},
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s must not be negative", true},
 		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
 		{[]string{"--aws-mode", "nearby"}, "nearby", true},
 		{[]string{"--database", "mysql://db/x"}, `database "mysql://db/x": want a postgres:// URL`, false},
 		{[]string{"stray"}, `unexpected argument "stray"`, true},
 		{[]string{"--config", "/nonexistent/snapexport.yaml"}, "/nonexistent/snapexport.yaml", false},
+		{[]string{"--config", shortLease}, shortLease + `: exports.lease: "10ms" is shorter than the least lease, 1s`, false},
+		{[]string{"--config", misspelt}, misspelt + `: line 4: field lese not found: unknown key "lese" in section exports`, false},
 	} {
 		_, _, err := serveConfig(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,6 +1,6 @@
 // Package config reads the server's configuration file: where it listens,
-// its data, its rate limits and how it reaches each cloud's object storage.
-// Command-line flags override the file.
+// its data, how it runs export jobs, its rate limits and how it reaches
+// each cloud's object storage. Command-line flags override the file.
 package config
 
 import (
@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/ratelimit"
@@ -32,9 +33,79 @@ type File struct {
 	PublicURL string   `yaml:"publicUrl"`
 	// SnapshotStore is the blob URL of snapshots' data; empty for
 	// <data>/snapshots.
-	SnapshotStore string       `yaml:"snapshotStore"`
-	RateLimits    RateLimits   `yaml:"rateLimits"`
-	ObjectStores  ObjectStores `yaml:"objectStores"`
+	SnapshotStore string `yaml:"snapshotStore"`
+	// SnapshotSweepInterval is how often expired snapshots are removed.
+	SnapshotSweepInterval string `yaml:"snapshotSweepInterval"`
+	// ShutdownTimeout bounds the wait for requests in flight on shutdown.
+	ShutdownTimeout string       `yaml:"shutdownTimeout"`
+	Exports         Exports      `yaml:"exports"`
+	RateLimits      RateLimits   `yaml:"rateLimits"`
+	ObjectStores    ObjectStores `yaml:"objectStores"`
+}
+
+// Exports is how this server runs export jobs. The numbers are pointers
+// so that a 0 written in the file is refused, as the flags refuse it,
+// rather than taken for a key left out.
+type Exports struct {
+	// Jobs is how many export jobs (replica sets) run at once.
+	Jobs *int `yaml:"jobs"`
+	// ParallelCollections is how many collections of one job are written
+	// at once.
+	ParallelCollections *int `yaml:"parallelCollections"`
+	// ChunkBytes is the amount of Extended JSON per exported data object.
+	ChunkBytes *int64 `yaml:"chunkBytes"`
+	// Lease is how long a dead server's export job waits before another
+	// server takes it over.
+	Lease string `yaml:"lease"`
+}
+
+// MinExportLease is the shortest export lease, in the file as on the
+// command line: a run renews its lease every third of it.
+const MinExportLease = time.Second
+
+// ExportConfig turns the file's exports section into the export runner's
+// settings, leaving zero those the file leaves out.
+func (f File) ExportConfig() (exportrunner.Config, error) {
+	e := f.Exports
+	var c exportrunner.Config
+	var err error
+	if c.MaxJobs, err = positive("exports.jobs", e.Jobs); err != nil {
+		return c, err
+	}
+	if c.ParallelCollections, err = positive("exports.parallelCollections", e.ParallelCollections); err != nil {
+		return c, err
+	}
+	if c.ChunkBytes, err = positive("exports.chunkBytes", e.ChunkBytes); err != nil {
+		return c, err
+	}
+	if c.Lease, err = duration("exports.lease", e.Lease); err == nil && e.Lease != "" && c.Lease < MinExportLease {
+		err = fmt.Errorf("exports.lease: %q is shorter than the least lease, %s", e.Lease, MinExportLease)
+	}
+	return c, err
+}
+
+// positive is a count of the file, 0 when the file leaves it out.
+func positive[N int | int64](key string, n *N) (N, error) {
+	switch {
+	case n == nil:
+		return 0, nil
+	case *n < 1:
+		return 0, fmt.Errorf("%s: %d is not a positive number", key, *n)
+	}
+	return *n, nil
+}
+
+// Timings returns the file's snapshotSweepInterval and shutdownTimeout,
+// zero when the file leaves them out.
+func (f File) Timings() (snapshotSweepInterval, shutdownTimeout time.Duration, err error) {
+	if snapshotSweepInterval, err = duration("snapshotSweepInterval", f.SnapshotSweepInterval); err != nil {
+		return
+	}
+	if f.SnapshotSweepInterval != "" && snapshotSweepInterval == 0 {
+		return 0, 0, fmt.Errorf("snapshotSweepInterval: %q is not a positive duration", f.SnapshotSweepInterval)
+	}
+	shutdownTimeout, err = duration("shutdownTimeout", f.ShutdownTimeout)
+	return
 }
 
 // Postgres tunes the PostgreSQL pool and transactions.
@@ -127,22 +198,41 @@ func Load(path string) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkKeys(&doc); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
 	var f File
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if _, err := f.ObjectStoreConfig(); err != nil {
-		return File{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if _, _, err := f.Limits(); err != nil {
-		return File{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if _, err := f.PostgresOptions(); err != nil {
+	if err := f.check(); err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// check reports the first value of the file that its settings refuse.
+func (f File) check() error {
+	if _, err := f.ObjectStoreConfig(); err != nil {
+		return err
+	}
+	if _, _, err := f.Limits(); err != nil {
+		return err
+	}
+	if _, err := f.PostgresOptions(); err != nil {
+		return err
+	}
+	if _, err := f.ExportConfig(); err != nil {
+		return err
+	}
+	_, _, err := f.Timings()
+	return err
 }
 
 func duration(field, s string) (time.Duration, error) {

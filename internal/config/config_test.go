@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport/internal/config"
+	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/service"
@@ -158,6 +160,65 @@ objectStores:
     clientSecret: entra-secret
 `
 
+// TestLoadServerKeys: the keys of how the server runs, and zero values for
+// those left out (the command's flags then give the defaults).
+func TestLoadServerKeys(t *testing.T) {
+	f, err := config.Load(writeFile(t, `
+snapshotSweepInterval: 5m
+shutdownTimeout: 1m
+exports:
+  jobs: 2
+  parallelCollections: 3
+  chunkBytes: 1048576
+  lease: 45s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exports, err := f.ExportConfig()
+	if err != nil || !reflect.DeepEqual(exports, exportrunner.Config{MaxJobs: 2, ParallelCollections: 3, ChunkBytes: 1 << 20, Lease: 45 * time.Second}) {
+		t.Errorf("ExportConfig: %+v %v", exports, err)
+	}
+	if sweep, drain, err := f.Timings(); err != nil || sweep != 5*time.Minute || drain != time.Minute {
+		t.Errorf("Timings: %s %s %v, want 5m 1m", sweep, drain, err)
+	}
+
+	empty, err := config.Load(writeFile(t, "exports:\n  jobs:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exports, err := empty.ExportConfig(); err != nil || !reflect.DeepEqual(exports, exportrunner.Config{}) {
+		t.Errorf("ExportConfig of a file without exports: %+v %v, want the zero Config", exports, err)
+	}
+	if sweep, drain, err := empty.Timings(); err != nil || sweep != 0 || drain != 0 {
+		t.Errorf("Timings of a file without them: %s %s %v, want zero", sweep, drain, err)
+	}
+}
+
+// TestLoadAnchorsAndMergeKeys: YAML's anchors, aliases and merge keys are
+// checked as the keys they stand for, not refused.
+func TestLoadAnchorsAndMergeKeys(t *testing.T) {
+	f, err := config.Load(writeFile(t, `
+objectStores:
+  timeout: &bound 20s
+  retry:
+    maxDelay: *bound
+exports:
+  <<: {jobs: 2, lease: 1m}
+  lease: 2m
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.ObjectStoreConfig()
+	if err != nil || c.Timeout != 20*time.Second || c.Retry.MaxDelay != 20*time.Second {
+		t.Errorf("objectStores through an alias: %+v %v", c, err)
+	}
+	if e, err := f.ExportConfig(); err != nil || e.MaxJobs != 2 || e.Lease != 2*time.Minute {
+		t.Errorf("exports through a merge key: %+v %v, want jobs 2 and the section's own lease 2m", e, err)
+	}
+}
+
 func TestLoadEmptyFileIsTheDefault(t *testing.T) {
 	for _, body := range []string{"", "# nothing configured\n", "objectStores: {}\n"} {
 		f, err := config.Load(writeFile(t, body))
@@ -224,6 +285,24 @@ func TestLoadRejects(t *testing.T) {
 			"objectStores.azure.clientCertificateFile", "either"},
 		{"impersonation in local mode", "objectStores:\n  gcp:\n    iamCredentialsEndpoint: http://127.0.0.1:8085\n", "objectStores.gcp.iamCredentialsEndpoint", "local"},
 		{"bad rate limit", "rateLimits:\n  cloudBackups: lots\n", "rateLimits.cloudBackups", "CAPACITY:REFILL/PERIOD"},
+		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, data,`},
+		{"unknown nested key named", "exports:\n  jobs: 2\n  jbos: 3\n", "",
+			`line 3: field jbos not found: unknown key "jbos" in section exports; its keys are jobs, parallelCollections, chunkBytes, lease`},
+		{"unknown key in a merged mapping", "exports:\n  <<: {jbos: 2}\n", "", `unknown key "jbos" in section exports`},
+		{"wrongly typed number", "exports:\n  jobs: many\n", "exports.jobs", `line 2: exports.jobs: want a whole number, not "many"`},
+		{"wrongly typed switch", "rateLimits:\n  disabled: sometimes\n", "rateLimits.disabled", `line 2: rateLimits.disabled: want true or false, not "sometimes"`},
+		{"number too large", "postgres:\n  maxConns: 3000000000\n", "postgres.maxConns", "want a whole number up to 2147483647"},
+		{"list for a section", "exports: [1, 2]\n", "exports", "line 1: exports: want a section of keys, not a list"},
+		{"section for a value", "objectStores:\n  aws:\n    privateEndpoints: [https://vpce.example.com]\n", "objectStores.aws.privateEndpoints", "not a list"},
+		{"duplicate nested key", "exports:\n  jobs: 1\n  jobs: 2\n", "", `line 3: key "exports.jobs" already defined at line 2`},
+		{"no export jobs", "exports:\n  jobs: 0\n", "exports.jobs", "0 is not a positive number"},
+		{"negative parallel collections", "exports:\n  parallelCollections: -2\n", "exports.parallelCollections", "-2 is not a positive number"},
+		{"empty chunks", "exports:\n  chunkBytes: 0\n", "exports.chunkBytes", "0 is not a positive number"},
+		{"bad lease", "exports:\n  lease: a while\n", "exports.lease", "not a duration"},
+		{"short lease", "exports:\n  lease: 500ms\n", "exports.lease", `"500ms" is shorter than the least lease, 1s`},
+		{"no sweep interval", "snapshotSweepInterval: 0s\n", "snapshotSweepInterval", "not a positive duration"},
+		{"bad sweep interval", "snapshotSweepInterval: hourly\n", "snapshotSweepInterval", "not a duration"},
+		{"negative shutdown timeout", "shutdownTimeout: -5s\n", "shutdownTimeout", "not a duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, tc.body)
@@ -276,6 +355,50 @@ func fileKeys() []string {
 		}
 	}
 	walk("", reflect.TypeOf(config.File{}))
+	return keys
+}
+
+// TestReferenceKeysExist: every key the Reference table of
+// docs/configuration.md documents is one the file has (loaded with unknown
+// keys refused), and every key of the file is in that table.
+func TestReferenceKeysExist(t *testing.T) {
+	documented := referenceKeys(t, "../../docs/configuration.md")
+	var body strings.Builder
+	for _, key := range documented {
+		// The key with every section above it, valued null: a file with
+		// that key alone.
+		body.Reset()
+		for depth, part := range strings.Split(key, ".") {
+			fmt.Fprintf(&body, "%s%s:\n", strings.Repeat("  ", depth), part)
+		}
+		if _, err := config.Load(writeFile(t, body.String())); err != nil {
+			t.Errorf("documented key %s: %v", key, err)
+		}
+	}
+	for _, key := range fileKeys() {
+		if !slices.Contains(documented, key) {
+			t.Errorf("key %s is not in the Reference table of docs/configuration.md", key)
+		}
+	}
+}
+
+// referenceKeys lists the keys of the Reference table of a Markdown file:
+// the first cell of its rows.
+func referenceKeys(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(data), "\n## Reference\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var keys []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
+		keys = append(keys, m[1])
+	}
+	if len(keys) == 0 {
+		t.Fatalf("%s: no Reference table", path)
+	}
 	return keys
 }
 
