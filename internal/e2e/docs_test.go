@@ -47,7 +47,7 @@ import (
 // example cannot be added untested by accident.
 
 // checkedDocs are the pages whose examples run.
-var checkedDocs = []string{"README.md", "docs/buckets.md", "docs/postgres.md", "docs/snapshots-and-exports.md", "docs/testing.md"}
+var checkedDocs = []string{"README.md", "docs/buckets.md", "docs/postgres.md", "docs/snapshots-and-exports.md", "docs/testing.md", "docs/configuration.md"}
 
 const repoRoot = "../.."
 
