@@ -32,7 +32,8 @@ actions:
           document for document, against the snapshot
 
 Each takes --data DIR, --database URL, --snapshot-store URL and --config FILE
-(the serve configuration, for how buckets are reached) like serve.
+(the serve configuration, for how buckets are reached) like serve. Run
+"snapexport export <action> -h" for an action's flags.
 `
 
 // exportCmd is the common part of the export actions.
@@ -48,11 +49,11 @@ func newExportCmd(name string, stderr io.Writer) *exportCmd {
 	c.data = c.fs.String("data", defaultDataDir, "data directory")
 	c.db = databaseFlag(c.fs)
 	c.store = c.fs.String("snapshot-store", "", "blob URL of the snapshot store (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
-	c.config = c.fs.String("config", "", "serve's configuration file (YAML), for how buckets are reached")
-	c.group = c.fs.String("group", "", "project id")
-	c.cluster = c.fs.String("cluster", "", "cluster name")
-	c.exportID = c.fs.String("export", "", "export job id")
-	c.json = c.fs.Bool("json", false, "print JSON")
+	c.config = c.fs.String("config", "", "serve's configuration `file` (YAML): its data, database, snapshot store and bucket settings; flags override it")
+	c.group = c.fs.String("group", "", "project `id` (required)")
+	c.cluster = c.fs.String("cluster", "", "cluster `name` (required)")
+	c.exportID = c.fs.String("export", "", "export job `id` (required)")
+	c.json = c.fs.Bool("json", false, "print the job as JSON")
 	return c
 }
 
@@ -71,9 +72,9 @@ func (c *exportCmd) open(ctx context.Context, args []string) (*server.Server, er
 	if err := parse(c.fs, args); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]string{"group": *c.group, "cluster": *c.cluster, "export": *c.exportID} {
-		if v == "" {
-			return nil, usageError{c.fs.Name() + ": --" + name + " is required"}
+	for _, f := range []struct{ name, value string }{{"group", *c.group}, {"cluster", *c.cluster}, {"export", *c.exportID}} {
+		if f.value == "" {
+			return nil, usageError{"--" + f.name + " is required"}
 		}
 	}
 	file, given, err := loadConfig(c.fs, *c.config)
@@ -101,20 +102,23 @@ func timeLeft(remaining int64, rate float64) string {
 }
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, exportUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, exportUsage)
 		return usageError{"export needs an action"}
 	}
-	switch args[0] {
-	case "cancel":
-		return runExportCancel(ctx, args[1:], stdout, stderr)
-	case "watch":
-		return runExportWatch(ctx, args[1:], stdout, stderr)
-	case "verify":
-		return runExportVerify(ctx, args[1:], stdout, stderr)
+	actions := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"cancel": runExportCancel, "watch": runExportWatch, "verify": runExportVerify,
 	}
-	fmt.Fprint(stderr, exportUsage)
-	return usageError{fmt.Sprintf("unknown export action %q", args[0])}
+	act, found := actions[args[0]]
+	if !found {
+		fmt.Fprint(stderr, exportUsage)
+		return usageError{fmt.Sprintf("unknown export action %q", args[0])}
+	}
+	return named("export "+args[0], act(ctx, args[1:], stdout, stderr))
 }
 
 // jobJSON is a job as the export commands print it.
@@ -151,7 +155,7 @@ func runExportCancel(ctx context.Context, args []string, stdout, stderr io.Write
 	return c.run(ctx, args, func(srv *server.Server) error {
 		j, err := srv.Service.CancelExportJob(ctx, *c.group, *c.cluster, *c.exportID)
 		if err != nil {
-			return apiFailure("export cancel", err)
+			return apiFailure(err)
 		}
 		return printJob(stdout, *c.json, j)
 	})
@@ -176,7 +180,7 @@ func watchExport(ctx context.Context, srv *server.Server, c *exportCmd, interval
 	for {
 		j, err := srv.Service.ExportJob(ctx, *c.group, *c.cluster, *c.exportID)
 		if err != nil {
-			return apiFailure("export watch", err)
+			return apiFailure(err)
 		}
 		p := j.Progress
 		if startBytes < 0 {
@@ -229,6 +233,7 @@ type verifyJSON struct {
 
 func runExportVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newExportCmd("verify", stderr)
+	c.fs.Lookup("json").Usage = "print the result as JSON"
 	return c.run(ctx, args, func(srv *server.Server) error { return verifyExport(ctx, srv, c, stdout) })
 }
 
@@ -237,18 +242,18 @@ func runExportVerify(ctx context.Context, args []string, stdout, stderr io.Write
 func verifyExport(ctx context.Context, srv *server.Server, c *exportCmd, stdout io.Writer) error {
 	j, err := srv.Service.ExportJob(ctx, *c.group, *c.cluster, *c.exportID)
 	if err != nil {
-		return apiFailure("export verify", err)
+		return apiFailure(err)
 	}
 	if j.State != snapexport.ExportSuccessful {
-		return fmt.Errorf("export verify: export %s is %s, not Successful", j.ID, j.State)
+		return fmt.Errorf("export %s is %s, not Successful", j.ID, j.State)
 	}
 	target, err := srv.Service.ExportTarget(ctx, j.ProjectID, j.ExportBucketID)
 	if err != nil {
-		return apiFailure("export verify", err)
+		return apiFailure(err)
 	}
 	bucket, err := srv.Buckets.Open(ctx, target)
 	if err != nil {
-		return apiFailure("export verify", err)
+		return apiFailure(err)
 	}
 	defer bucket.Close()
 	sources := []struct{ rs, snapshotID string }{{j.ReplicaSetName, j.SourceSnapshotID}}
@@ -257,7 +262,7 @@ func verifyExport(ctx context.Context, srv *server.Server, c *exportCmd, stdout 
 		for _, comp := range j.Components {
 			cj, err := srv.Service.ExportJobByID(ctx, j.ProjectID, comp.ExportID)
 			if err != nil {
-				return apiFailure("export verify", err)
+				return apiFailure(err)
 			}
 			sources = append(sources, struct{ rs, snapshotID string }{cj.ReplicaSetName, cj.SourceSnapshotID})
 		}
@@ -270,16 +275,16 @@ func verifyExport(ctx context.Context, srv *server.Server, c *exportCmd, stdout 
 		loc := snapshotstore.Location{ProjectID: j.ProjectID, SnapshotID: s.snapshotID}
 		m, err := srv.Snapshots.Manifest(ctx, loc)
 		if err != nil {
-			return fmt.Errorf("export verify: snapshot %s: %w", s.snapshotID, err)
+			return fmt.Errorf("snapshot %s: %w", s.snapshotID, err)
 		}
 		for _, i := range export.Collections(m) {
 			n, objects, err := verifyCollection(ctx, srv, bucket, j.Prefix, s.rs, loc, m, i)
 			if err != nil {
-				return fmt.Errorf("export verify: %w", err)
+				return err
 			}
 			want, err := export.MetadataJSON(&m.Namespaces[i])
 			if err != nil {
-				return fmt.Errorf("export verify: %w", err)
+				return err
 			}
 			key := export.MetadataKey(j.Prefix, m.Namespaces[i].DB, m.Namespaces[i].Name)
 			metadata[key] = append(metadata[key], want)
@@ -291,15 +296,15 @@ func verifyExport(ctx context.Context, srv *server.Server, c *exportCmd, stdout 
 	for key, candidates := range metadata {
 		got, err := bucket.ReadAll(ctx, key)
 		if err != nil {
-			return fmt.Errorf("export verify: %s: %w", key, err)
+			return fmt.Errorf("%s: %w", key, err)
 		}
 		if !slices.ContainsFunc(candidates, func(want []byte) bool { return bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) }) {
-			return fmt.Errorf("export verify: %s differs from the snapshot's metadata", key)
+			return fmt.Errorf("%s differs from the snapshot's metadata", key)
 		}
 		out.Objects++
 	}
 	if err := checkComplete(ctx, bucket, j.Prefix, out.Objects); err != nil {
-		return fmt.Errorf("export verify: %w", err)
+		return err
 	}
 	if *c.json {
 		enc := json.NewEncoder(stdout)
