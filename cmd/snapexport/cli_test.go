@@ -61,7 +61,7 @@ func TestHelp(t *testing.T) {
 		"snapshot import": append(slices.Clone(store), "snapshot-store", "group", "cluster", "archive", "dir", "shard", "taken-at", "retention-days", "frequency", "description"),
 		"export cancel":   exportFlags,
 		"export verify":   exportFlags,
-		"export watch":    append(slices.Clone(exportFlags), "interval"),
+		"export watch":    append(slices.Clone(exportFlags), "interval", "stall-after", "timeout"),
 	}
 	for name := range adminCommands {
 		commands["admin "+name] = store
@@ -193,6 +193,7 @@ func TestErrorsNameTheCommandOnce(t *testing.T) {
 		{"export verify", []string{"--group", g, "--cluster", "Cluster0"}, 2, "--export is required"},
 		{"export verify", []string{"--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{"export watch", append(slices.Clone(job), "--interval", "soon"), 2, `invalid value "soon" for flag -interval: parse error`},
+		{"export watch", append(slices.Clone(job), "--interval", "0s"), 2, "--interval 0s must be positive, --stall-after 2m0s and --timeout 0s not negative"},
 		{"export watch", job, 1, "…" + unknown},
 		{"export cancel", job, 1, "…" + unknown},
 		{"export verify", job, 1, "…" + unknown},

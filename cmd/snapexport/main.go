@@ -42,7 +42,8 @@ commands:
 
 Run "snapexport <command> -h" (or "snapexport help <command>") for a
 command's usage and flags. Exit status: 0 on success, 1 when the command
-fails, 2 for a mistake in the command line.
+fails, 2 for a mistake in the command line, 3 when export watch --timeout
+passes before the job ends.
 `
 
 func main() {
@@ -61,11 +62,16 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // exitCode is the exit status of a command that failed with err: 2 for
-// a mistake in the command line, 1 otherwise.
+// a mistake in the command line, 3 when export watch gave up waiting, 1
+// otherwise.
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) {
+	var timedOut watchTimedOut
+	switch {
+	case errors.As(err, &u):
 		return 2
+	case errors.As(err, &timedOut):
+		return 3
 	}
 	return 1
 }
@@ -193,3 +199,7 @@ func loadConfig(fs *flag.FlagSet, path string) (config.File, map[string]bool, er
 	file, err := config.Load(path)
 	return file, given, err
 }
+
+// mib formats a byte count, or a rate in bytes per second, in the one
+// unit every command prints: MiB, to a tenth.
+func mib[N int64 | float64](n N) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -189,7 +189,7 @@ func newImportProgress(w io.Writer, size int64) *importProgress {
 	ip := &importProgress{w: w, start: time.Now()}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		ip.bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionUseIECUnits(true),
 			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetWidth(30))
 	}
 	return ip
@@ -214,8 +214,8 @@ func (ip *importProgress) update(d *openedDump) func(snapshotstore.Progress) {
 }
 
 func (ip *importProgress) line() {
-	fmt.Fprintf(ip.w, "import: %d collections, %d documents, %.1f MiB of BSON, %.1f MiB read, %s\n",
-		ip.p.Collections, ip.p.Documents, float64(ip.p.Bytes)/(1<<20), float64(ip.read)/(1<<20), time.Since(ip.start).Round(time.Second))
+	fmt.Fprintf(ip.w, "import: %d collections, %d documents, %s of BSON, %s read, %s\n",
+		ip.p.Collections, ip.p.Documents, mib(ip.p.Bytes), mib(ip.read), time.Since(ip.start).Round(time.Second))
 }
 
 func (ip *importProgress) finish(ok bool) {

@@ -27,9 +27,12 @@ they start).`,
 cluster's snapshot is complete once each shard is imported with the same
 --taken-at.`,
 	"export cancel": `Ask a queued or running export job to stop; it ends Cancelled once a
-server running exports stops it.`,
-	"export watch": `Show an export job's progress until it ends. Exit status: 0 when the job
-ends Successful, 1 when it ends Failed or Cancelled.`,
+server running exports stops it. A job that has already ended is left as it
+is: the command says that nothing was cancelled, and exits 0.`,
+	"export watch": `Show an export job's progress until it ends, then its totals and how long
+it took from creation to end. A notice says when the job has not progressed
+for --stall-after. Exit status: 0 when the job ends Successful, 1 when it
+ends Failed or Cancelled, 3 when --timeout passes first.`,
 	"export verify": `Read a finished export back from its bucket and check it, document for
 document, against the snapshot.`,
 	"admin org create":            `Create an organization.`,
