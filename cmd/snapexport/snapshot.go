@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -144,6 +145,10 @@ func openDump(archive, dir string) (*openedDump, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
+		if len(src.Collections()) == 0 {
+			src.Close()
+			return nil, 0, &dump.FormatError{File: dir, Offset: -1, Reason: "no dump: " + whyNoCollection(dir)}
+		}
 		return &openedDump{Source: src}, -1, nil
 	}
 	var f *os.File
@@ -172,6 +177,20 @@ func openDump(archive, dir string) (*openedDump, int64, error) {
 		d.closer = f
 	}
 	return d, size, nil
+}
+
+// whyNoCollection says what a dump folder without any collection holds
+// instead: a database's own folder, given in place of the folder above
+// it, holds the .bson and .metadata.json files itself.
+func whyNoCollection(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".gz")
+		if !e.IsDir() && name != "oplog.bson" && (strings.HasSuffix(name, ".bson") || strings.HasSuffix(name, ".metadata.json")) {
+			return "the folder holds " + e.Name() + " itself, where mongodump --out puts a folder per database: give the folder above it"
+		}
+	}
+	return "the folder holds no database folder with .bson or .metadata.json files"
 }
 
 // importProgress shows an import's progress on stderr: a bar on a

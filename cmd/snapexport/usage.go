@@ -23,9 +23,10 @@ migrations that up would apply; change nothing.`,
 	"migrate up": `Apply the pending schema migrations (serve and init also apply them when
 they start).`,
 	"snapshot import": `Import mongodump output, an archive (--archive) or the folder mongodump
---out wrote (--dir), as a completed snapshot of the cluster. A sharded
-cluster's snapshot is complete once each shard is imported with the same
---taken-at.`,
+--out wrote (--dir), as a completed snapshot of the cluster. An empty
+archive, or a folder without any .bson or .metadata.json file, is refused
+(exit status 1) and nothing is stored. A sharded cluster's snapshot is
+complete once each shard is imported with the same --taken-at.`,
 	"export cancel": `Ask a queued or running export job to stop; it ends Cancelled once a
 server running exports stops it. A job that has already ended is left as it
 is: the command says that nothing was cancelled, and exits 0.`,
