@@ -28,9 +28,11 @@ const adminUsage = `usage: snapexport admin <resource> <action> [flags]
   cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--label k=v …]
   cluster list --group ID
 
-Every action takes --data DIR and --json. Roles on an organization: ORG_OWNER,
-ORG_MEMBER; on a project: GROUP_OWNER, GROUP_BACKUP_MANAGER,
-GROUP_BACKUP_CREATOR, GROUP_BACKUP_EXPORT_OPERATOR, GROUP_READ_ONLY.
+Every action takes --data DIR, --database URL and --json. Roles on an
+organization: ORG_OWNER, ORG_MEMBER; on a project: GROUP_OWNER,
+GROUP_BACKUP_MANAGER, GROUP_BACKUP_CREATOR, GROUP_BACKUP_EXPORT_OPERATOR,
+GROUP_READ_ONLY. Run "snapexport admin <resource> <action> -h" for an
+action's flags.
 `
 
 // adminCmd is one admin action with its own flags.
@@ -59,33 +61,42 @@ func (c *adminCmd) need(name string, value *string) {
 
 // required adds a string flag that must be given.
 func (c *adminCmd) required(name, usage string) *string {
-	v := c.fs.String(name, "", usage)
+	v := c.fs.String(name, "", usage+" (required)")
 	c.need(name, v)
 	return v
 }
 
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) || len(args) > 1 && isHelp(args[1]) {
+		fmt.Fprint(stdout, adminUsage)
+		return nil
+	}
 	if len(args) < 2 {
 		fmt.Fprint(stderr, adminUsage)
 		return usageError{"admin needs a resource and an action"}
 	}
 	name := args[0] + " " + args[1]
-	cmd := &adminCmd{fs: newFlags("admin "+name, stderr), stdout: stdout}
-	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")
-	cmd.json = cmd.fs.Bool("json", false, "print JSON")
-	db := databaseFlag(cmd.fs)
 	build, found := adminCommands[name]
 	if !found {
 		fmt.Fprint(stderr, adminUsage)
 		return usageError{fmt.Sprintf("unknown admin action %q", name)}
 	}
+	return named("admin "+name, runAdminAction(ctx, "admin "+name, build, args[2:], stdout, stderr))
+}
+
+// runAdminAction runs the admin action name that build sets up.
+func runAdminAction(ctx context.Context, name string, build func(*adminCmd), args []string, stdout, stderr io.Writer) error {
+	cmd := &adminCmd{fs: newFlags(name, stderr), stdout: stdout}
+	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")
+	cmd.json = cmd.fs.Bool("json", false, "print the result as JSON")
+	db := databaseFlag(cmd.fs)
 	build(cmd)
-	if err := parse(cmd.fs, args[2:]); err != nil {
+	if err := parse(cmd.fs, args); err != nil {
 		return err
 	}
 	for _, f := range cmd.needed {
 		if *f.value == "" {
-			return usageError{"admin " + name + ": --" + f.name + " is required"}
+			return usageError{"--" + f.name + " is required"}
 		}
 	}
 	srv, err := openInstallation(ctx, server.Config{DataDir: *cmd.data}, database(*db, ""))
@@ -100,7 +111,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	v, err := cmd.run(ctx, srv)
 	if err != nil {
-		return apiFailure("admin "+name, err)
+		return apiFailure(err)
 	}
 	if *cmd.json || cmd.text == nil {
 		enc := json.NewEncoder(stdout)
@@ -213,8 +224,8 @@ func jsonList[T, J any](items []T, convert func(T) J) []J {
 // principalFlags adds --public-key and --client-id.
 func principalFlags(c *adminCmd) *service.PrincipalRef {
 	ref := &service.PrincipalRef{}
-	c.fs.StringVar(&ref.PublicKey, "public-key", "", "API key, by public key")
-	c.fs.StringVar(&ref.ClientID, "client-id", "", "service account, by client id")
+	c.fs.StringVar(&ref.PublicKey, "public-key", "", "the API key, by its public key (this or --client-id)")
+	c.fs.StringVar(&ref.ClientID, "client-id", "", "the service account, by its client id (this or --public-key)")
 	return ref
 }
 
@@ -277,7 +288,7 @@ var adminCommands = map[string]func(*adminCmd){
 		shards := c.fs.String("shards", "", "comma-separated shard replica-set names of a sharded cluster; none for a replica set")
 		version := c.fs.String("mongodb-version", service.DefaultMongoDBVersion, "MongoDB version (x.y.z)")
 		var labels labelList
-		c.fs.Var(&labels, "label", "label key=value (repeatable)")
+		c.fs.Var(&labels, "label", "cluster label `key=value` (repeatable)")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels}
 			if *shards != "" {
@@ -357,7 +368,7 @@ func newPrincipalFlags(c *adminCmd) (org, desc *string, roles *roleList) {
 	org = c.required("org", "organization id")
 	desc = c.fs.String("description", "", "description")
 	roles = &roleList{}
-	c.fs.Var(roles, "org-role", "organization role (repeatable); give project roles with `admin role assign`")
+	c.fs.Var(roles, "org-role", "organization `role` (repeatable): "+roleNames(snapexport.OrgRoles)+"; give project roles with admin role assign")
 	return org, desc, roles
 }
 
@@ -375,7 +386,7 @@ func listPrincipals[T any](c *adminCmd, list func(*service.Service, context.Cont
 // deletePrincipal sets c up to delete the API key or service account that
 // the required flag, which sets key (a field of ref), names.
 func deletePrincipal(c *adminCmd, ref *service.PrincipalRef, key *string, flagName, noun, usage string) {
-	c.fs.StringVar(key, flagName, "", usage)
+	c.fs.StringVar(key, flagName, "", usage+" (required)")
 	c.need(flagName, key)
 	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 		return map[string]bool{"deleted": true}, srv.Service.DeletePrincipal(ctx, *ref)
@@ -385,8 +396,8 @@ func deletePrincipal(c *adminCmd, ref *service.PrincipalRef, key *string, flagNa
 
 func roleChange(c *adminCmd, assign bool) {
 	ref := principalFlags(c)
-	project := c.fs.String("project", "", "project id (omit for an organization role)")
-	role := c.required("role", "role name")
+	project := c.fs.String("project", "", "project `id` of a project role (omit for an organization role)")
+	role := c.required("role", "`name` of the role: "+roleNames(snapexport.OrgRoles)+" on the organization; "+roleNames(snapexport.ProjectRoles)+" on a --project")
 	c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 		r := snapexport.Role(strings.ToUpper(*role))
 		var err error
@@ -406,6 +417,15 @@ func roleChange(c *adminCmd, assign bool) {
 func listRoles(ctx context.Context, srv *server.Server, ref service.PrincipalRef) (any, error) {
 	ras, err := srv.Service.Roles(ctx, ref)
 	return jsonList(ras, func(ra snapexport.RoleAssignment) roleJSON { return roleJSON{ra.OrgID, ra.ProjectID, string(ra.Role)} }), err
+}
+
+// roleNames lists roles for a flag's description.
+func roleNames(roles []snapexport.Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
 }
 
 func printRoles(w io.Writer, v any) {

@@ -42,7 +42,7 @@ func newInitOutput(b *service.Bootstrap) initOutput {
 
 func runInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("init", stderr)
-	dataDir := fs.String("data", defaultDataDir, "data directory")
+	dataDir := fs.String("data", defaultDataDir, "data directory, created when missing")
 	db := databaseFlag(fs)
 	asJSON := fs.Bool("json", false, "print the credentials as one JSON object")
 	orgName := fs.String("org-name", "snapexport", "name of the organization")

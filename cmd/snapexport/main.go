@@ -5,6 +5,8 @@
 //	snapexport admin …
 //	snapexport migrate status|up [--data DIR | --database URL]
 //	snapexport snapshot import --group ID --cluster NAME (--archive FILE|- | --dir DIR) …
+//	snapexport export cancel|watch|verify --group ID --cluster NAME --export ID
+//	snapexport version
 package main
 
 import (
@@ -30,14 +32,18 @@ import (
 const usage = `usage: snapexport <command> [flags]
 
 commands:
-  init    create the database, an organization, a project and owner credentials
-  serve   serve the Atlas export API
-  admin   manage organizations, projects, API keys, service accounts and roles
-  migrate show (status) or apply (up) the database's schema migrations
-  snapshot import mongodump output as a snapshot
-  export  cancel, watch or verify an export job
+  init      create the database, an organization, a project and owner credentials
+  serve     serve the Atlas export API
+  admin     manage organizations, projects, API keys, service accounts and roles
+  migrate   show (status) or apply (up) the database's schema migrations
+  snapshot  import mongodump output as a snapshot
+  export    cancel, watch or verify an export job
+  version   print the version and the commit of this program (also --version)
 
-Run "snapexport <command> -h" for a command's flags.
+Run "snapexport <command> -h" (or "snapexport help <command>") for a
+command's usage and flags. Exit status: 0 on success, 1 when the command
+fails, 2 for a mistake in the command line, 3 when export watch --timeout
+passes before the job ends.
 `
 
 func main() {
@@ -45,9 +51,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "snapexport:", err)
-		}
+		fmt.Fprintln(os.Stderr, "snapexport:", err)
 		os.Exit(exitCode(err))
 	}
 }
@@ -57,24 +61,42 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// exitCode is the exit status of a command that failed with err: 2 for
+// a mistake in the command line, 3 when export watch gave up waiting, 1
+// otherwise.
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) || errors.Is(err, flag.ErrHelp) {
+	var timedOut watchTimedOut
+	switch {
+	case errors.As(err, &u):
 		return 2
+	case errors.As(err, &timedOut):
+		return 3
 	}
 	return 1
 }
 
+// run runs the command line args (without the program name), as main
+// does; an error names the command it comes from.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	if help := (helpRequest{}); errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
 	}
 	switch args[0] {
 	case "init":
-		return runInit(ctx, args[1:], stdout, stderr)
+		return named("init", runInit(ctx, args[1:], stdout, stderr))
 	case "serve":
-		return runServe(ctx, args[1:], stdout, stderr)
+		return named("serve", runServe(ctx, args[1:], stdout, stderr))
 	case "admin":
 		return runAdmin(ctx, args[1:], stdout, stderr)
 	case "migrate":
@@ -83,19 +105,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSnapshot(ctx, args[1:], stdout, stderr)
 	case "export":
 		return runExport(ctx, args[1:], stdout, stderr)
-	case "-h", "-help", "--help", "help":
+	case "version", "-version", "--version":
+		return named("version", runVersion(args[1:], stdout, stderr))
+	case "help":
+		if len(args) > 1 {
+			// help export watch is export watch -h.
+			return runCommand(ctx, append(args[1:len(args):len(args)], "-h"), stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
-}
-
-// newFlags returns a flag set that reports errors instead of exiting.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("snapexport "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
 }
 
 // databaseFlag adds --database to a command that opens the store.
@@ -155,12 +179,13 @@ func openInstallation(ctx context.Context, cfg server.Config, database string) (
 	return server.Open(ctx, cfg)
 }
 
-// apiFailure turns an Atlas error into the command's message.
-func apiFailure(what string, err error) error {
+// apiFailure turns an Atlas error into the command's message: its
+// detail, without the HTTP status and error code.
+func apiFailure(err error) error {
 	if e := (*snapexport.Error)(nil); errors.As(err, &e) {
-		return fmt.Errorf("%s: %s", what, e.Detail)
+		return errors.New(e.Detail)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return err
 }
 
 // loadConfig reads the --config file, when one is named, and reports which
@@ -175,16 +200,6 @@ func loadConfig(fs *flag.FlagSet, path string) (config.File, map[string]bool, er
 	return file, given, err
 }
 
-// parse parses args and rejects stray positional arguments.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
-	}
-	return nil
-}
+// mib formats a byte count, or a rate in bytes per second, in the one
+// unit every command prints: MiB, to a tenth.
+func mib[N int64 | float64](n N) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

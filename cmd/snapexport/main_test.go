@@ -404,10 +404,10 @@ func TestBadFlags(t *testing.T) {
 			}
 		})
 	}
-	// -h is not an error a script should treat as failure of the server,
-	// but it is no success either: flag's convention is status 2.
-	if res := execBinary(t, "init", "-h"); res.code != 2 || !strings.Contains(res.stderr, "-data") {
-		t.Errorf("init -h: exit %d, stderr %q; want 2 and the flag list", res.code, res.stderr)
+	// -h asks for the usage, which is what the command then does: on
+	// standard output, with status 0.
+	if res := execBinary(t, "init", "-h"); res.code != 0 || !strings.Contains(res.stdout, "--data") || res.stderr != "" {
+		t.Errorf("init -h: exit %d, stdout %q, stderr %q; want 0 and the flag list on stdout", res.code, res.stdout, res.stderr)
 	}
 }
 

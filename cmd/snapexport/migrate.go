@@ -26,7 +26,8 @@ const migrateUsage = `usage: snapexport migrate <status|up> [--data DIR | --data
 
 The database is PostgreSQL when --database, $SNAPEXPORT_DATABASE or the
 configuration file's database: names a postgres:// URL, else the SQLite
-database of the data directory.
+database of the data directory. Run "snapexport migrate status -h" for the
+flags.
 `
 
 // migrateOutput is what `migrate status|up --json` prints.
@@ -55,7 +56,7 @@ type migrateOutput struct {
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "status" && args[0] != "up") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		if len(args) > 0 && isHelp(args[0]) {
 			fmt.Fprint(stdout, migrateUsage)
 			return nil
 		}
@@ -65,13 +66,17 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return usageError{fmt.Sprintf("unknown migrate action %q", args[0])}
 	}
-	action := args[0]
+	return named("migrate "+args[0], runMigrateAction(ctx, args[0], args[1:], stdout, stderr))
+}
+
+// runMigrateAction runs migrate status or migrate up.
+func runMigrateAction(ctx context.Context, action string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate "+action, stderr)
 	configPath := fs.String("config", "", "configuration file (YAML): its data, database and postgres settings; flags override it")
 	dataDir := fs.String("data", defaultDataDir, "data directory (SQLite)")
 	db := databaseFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as one JSON object")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	file, given, err := loadConfig(fs, *configPath)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -25,9 +26,15 @@ const snapshotUsage = `usage: snapexport snapshot <action> [flags]
 actions:
   import --group ID --cluster NAME (--archive FILE|- | --dir DIR) [--shard RS] [--taken-at RFC3339]
          import mongodump output as a completed snapshot of the cluster
+
+Run "snapexport snapshot import -h" for its flags.
 `
 
 func runSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, snapshotUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "import" {
 		fmt.Fprint(stderr, snapshotUsage)
 		if len(args) == 0 {
@@ -35,7 +42,7 @@ func runSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return usageError{fmt.Sprintf("unknown snapshot action %q", args[0])}
 	}
-	return runSnapshotImport(ctx, args[1:], stdout, stderr)
+	return named("snapshot import", runSnapshotImport(ctx, args[1:], stdout, stderr))
 }
 
 func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,12 +50,12 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	dataDir := fs.String("data", defaultDataDir, "data directory")
 	db := databaseFlag(fs)
 	store := fs.String("snapshot-store", "", "blob URL of the snapshot store (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
-	group := fs.String("group", "", "project id")
-	cluster := fs.String("cluster", "", "cluster name")
-	archive := fs.String("archive", "", "mongodump archive file, gzipped or not; - for standard input")
-	dir := fs.String("dir", "", "mongodump output directory")
-	shard := fs.String("shard", "", "replica set the dump comes from (required for a sharded cluster)")
-	takenAt := fs.String("taken-at", "", "snapshot time, RFC 3339 (default: now; required for a sharded cluster)")
+	group := fs.String("group", "", "project `id` (required)")
+	cluster := fs.String("cluster", "", "cluster `name` (required)")
+	archive := fs.String("archive", "", "mongodump archive `file`, gzipped or not; - for standard input (this or --dir)")
+	dir := fs.String("dir", "", "`folder` mongodump --out wrote, holding a folder per database (this or --archive)")
+	shard := fs.String("shard", "", "replica set the dump comes from (required for a sharded cluster; default: the replica set of a replica-set cluster)")
+	takenAt := fs.String("taken-at", "", "snapshot `time`, RFC 3339 (default: now; required for a sharded cluster)")
 	retention := fs.Int("retention-days", int(service.DefaultSnapshotRetention/(24*time.Hour)), "days the snapshot is kept after the import")
 	frequency := fs.String("frequency", "ondemand", "frequencyType: ondemand, hourly, daily, weekly, monthly or yearly")
 	description := fs.String("description", "", "snapshot description")
@@ -58,20 +65,20 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	switch {
 	case *group == "":
-		return usageError{"snapshot import: --group is required"}
+		return usageError{"--group is required"}
 	case *cluster == "":
-		return usageError{"snapshot import: --cluster is required"}
+		return usageError{"--cluster is required"}
 	case (*archive == "") == (*dir == ""):
-		return usageError{"snapshot import: give one of --archive FILE (or -) and --dir DIR"}
+		return usageError{"give one of --archive FILE (or -) and --dir DIR"}
 	case *retention < 1:
-		return usageError{fmt.Sprintf("snapshot import: --retention-days %d must be at least 1", *retention)}
+		return usageError{fmt.Sprintf("--retention-days %d must be at least 1", *retention)}
 	}
 	in := service.ImportInput{ProjectID: *group, ClusterName: *cluster, Shard: *shard, Description: *description,
 		FrequencyType: *frequency, Retention: time.Duration(*retention) * 24 * time.Hour}
 	if *takenAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, *takenAt)
 		if err != nil {
-			return usageError{fmt.Sprintf("snapshot import: --taken-at %q is not an RFC 3339 time (2026-08-10T03:27:08Z)", *takenAt)}
+			return usageError{fmt.Sprintf("--taken-at %q is not an RFC 3339 time (2026-08-10T03:27:08Z)", *takenAt)}
 		}
 		in.TakenAt = t.UTC()
 	}
@@ -84,14 +91,14 @@ func runSnapshotImport(ctx context.Context, args []string, stdout, stderr io.Wri
 
 	src, size, err := openDump(*archive, *dir)
 	if err != nil {
-		return fmt.Errorf("snapshot import: %w", err)
+		return err
 	}
 	defer src.Close()
 	bar := newImportProgress(stderr, size)
 	res, err := srv.Service.ImportSnapshot(ctx, in, src.Source, bar.update(src))
 	bar.finish(err == nil)
 	if err != nil {
-		return apiFailure("snapshot import", err)
+		return apiFailure(err)
 	}
 	out := api.NewImportView(res)
 	if *asJSON {
@@ -138,6 +145,10 @@ func openDump(archive, dir string) (*openedDump, int64, error) {
 		if err != nil {
 			return nil, 0, err
 		}
+		if len(src.Collections()) == 0 {
+			src.Close()
+			return nil, 0, &dump.FormatError{File: dir, Offset: -1, Reason: "no dump: " + whyNoCollection(dir)}
+		}
 		return &openedDump{Source: src}, -1, nil
 	}
 	var f *os.File
@@ -168,6 +179,20 @@ func openDump(archive, dir string) (*openedDump, int64, error) {
 	return d, size, nil
 }
 
+// whyNoCollection says what a dump folder without any collection holds
+// instead: a database's own folder, given in place of the folder above
+// it, holds the .bson and .metadata.json files itself.
+func whyNoCollection(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".gz")
+		if !e.IsDir() && name != "oplog.bson" && (strings.HasSuffix(name, ".bson") || strings.HasSuffix(name, ".metadata.json")) {
+			return "the folder holds " + e.Name() + " itself, where mongodump --out puts a folder per database: give the folder above it"
+		}
+	}
+	return "the folder holds no database folder with .bson or .metadata.json files"
+}
+
 // importProgress shows an import's progress on stderr: a bar on a
 // terminal, a line every few seconds otherwise.
 type importProgress struct {
@@ -183,7 +208,7 @@ func newImportProgress(w io.Writer, size int64) *importProgress {
 	ip := &importProgress{w: w, start: time.Now()}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		ip.bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(w), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionUseIECUnits(true),
 			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetWidth(30))
 	}
 	return ip
@@ -208,8 +233,8 @@ func (ip *importProgress) update(d *openedDump) func(snapshotstore.Progress) {
 }
 
 func (ip *importProgress) line() {
-	fmt.Fprintf(ip.w, "import: %d collections, %d documents, %.1f MiB of BSON, %.1f MiB read, %s\n",
-		ip.p.Collections, ip.p.Documents, float64(ip.p.Bytes)/(1<<20), float64(ip.read)/(1<<20), time.Since(ip.start).Round(time.Second))
+	fmt.Fprintf(ip.w, "import: %d collections, %d documents, %s of BSON, %s read, %s\n",
+		ip.p.Collections, ip.p.Documents, mib(ip.p.Bytes), mib(ip.read), time.Since(ip.start).Round(time.Second))
 }
 
 func (ip *importProgress) finish(ok bool) {

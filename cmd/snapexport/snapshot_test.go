@@ -15,7 +15,6 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/dumptest"
-	"github.com/snapexport/snapexport/internal/server"
 )
 
 // importFixture is an initialized data directory with a replica-set
@@ -236,13 +235,9 @@ func TestSnapshotImportBadInput(t *testing.T) {
 // snapshots lists a cluster's stored snapshots of one kind.
 func (f *importFixture) snapshots(t *testing.T, cluster string, kind snapexport.SnapshotKind) []*snapexport.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	srv, err := server.Open(ctx, overSQLite(server.Config{DataDir: f.dir}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := openDataDir(t, f.dir)
 	defer srv.Close()
-	out, _, err := srv.Service.Snapshots(ctx, f.group, cluster, kind, snapexport.Page{}, "")
+	out, _, err := srv.Service.Snapshots(context.Background(), f.group, cluster, kind, snapexport.Page{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,4 +291,29 @@ func decodeStrict(t *testing.T, text string, v any) {
 	if err := dec.Decode(v); err != nil {
 		t.Fatalf("output is not the JSON expected: %v\n%s", err, text)
 	}
+}
+
+// TestSnapshotImportEmptyFolder: a folder holding no dump is refused as
+// an empty archive is, naming it, and nothing is stored.
+func TestSnapshotImportEmptyFolder(t *testing.T) {
+	f := newImportFixture(t)
+	emptyArchive := filepath.Join(t.TempDir(), "empty.archive")
+	if err := os.WriteFile(emptyArchive, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{"snapshot import: dump: " + emptyArchive + ": ", "empty"}, f.args("--cluster", "Cluster0", "--archive", emptyArchive)...)
+
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "prelude.json"), []byte(`{"ServerVersion":"8.0.4"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{"snapshot import: dump: " + empty + ": no dump: the folder holds no database folder with .bson or .metadata.json files"},
+		f.args("--cluster", "Cluster0", "--dir", empty)...)
+	// A database's folder given for the folder above it.
+	mustFail(t, 1, []string{"snapshot import: dump: " + filepath.Join(f.dumpDir, f.ds.Collections[0].DB) + ": no dump: ", "give the folder above it"},
+		f.args("--cluster", "Cluster0", "--dir", filepath.Join(f.dumpDir, f.ds.Collections[0].DB))...)
+	if got := f.snapshots(t, "Cluster0", snapexport.SnapshotReplicaSet); len(got) != 0 {
+		t.Errorf("refused imports left snapshots %v", ids(got))
+	}
+	f.noOrphans(t)
 }
