@@ -1,6 +1,10 @@
 package snapexport
 
-import "time"
+import (
+	"cmp"
+	"log/slog"
+	"time"
+)
 
 // ExportState is an export job's state in Atlas's API.
 type ExportState string
@@ -49,6 +53,22 @@ type ExportJob struct {
 	Progress ExportProgress
 	// CancelRequested asks the job's runner to stop.
 	CancelRequested bool
+}
+
+// LogAttrs name the job the same way on every line of the server's log:
+// export is the id its user holds, a sharded export's for one of its
+// shards' jobs (whose own id is then component); then its project
+// (group), its cluster and the replica set it exports.
+func (j *ExportJob) LogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("export", cmp.Or(j.ParentID, j.ID))}
+	if j.ParentID != "" {
+		attrs = append(attrs, slog.String("component", j.ID))
+	}
+	attrs = append(attrs, slog.String("group", j.ProjectID), slog.String("cluster", j.ClusterName))
+	if j.ReplicaSetName != "" {
+		attrs = append(attrs, slog.String("replicaSet", j.ReplicaSetName))
+	}
+	return attrs
 }
 
 // ExportComponent is one shard's job within a sharded export.

@@ -15,7 +15,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exporttest"
 )
 
-var exportRunning = regexp.MustCompile(`msg="export running" group=\S+ export=([0-9a-f]{24})`)
+var exportRunning = regexp.MustCompile(`msg="export started" export=([0-9a-f]{24})`)
 
 // TestReplicasShareExports runs two serve processes on one PostgreSQL
 // schema (and one data directory, for the local buckets and snapshots):

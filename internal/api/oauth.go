@@ -101,6 +101,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // the database is unreachable, 500 otherwise.
 func (s *Server) oauthFailure(w http.ResponseWriter, r *http.Request, what string, err error) {
 	if errors.Is(err, auth.ErrInvalidClient) {
+		noteUnauthenticated(r, false, err.Error())
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
 		return
 	}

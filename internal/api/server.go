@@ -295,8 +295,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(
 	if failure != nil {
 		switch {
 		case failure.Challenge != "":
+			noteUnauthenticated(r, true, failure.Refused)
 			writeChallenge(w, failure.Challenge)
 		case failure.Err != nil:
+			noteUnauthenticated(r, false, failure.Refused)
 			fail(failure.Err)
 		default:
 			fail(failure)

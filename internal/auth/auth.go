@@ -61,7 +61,12 @@ func (a *Authenticator) tokenTTL() time.Duration {
 type Failure struct {
 	Challenge string
 	Err       *snapexport.Error
-	cause     error // storage failure, never shown to the client
+	// Refused says why credentials the request carried were refused, for
+	// the server's log; it names no secret. It is empty for a challenge to
+	// a request that carried none, or to a correct response to an expired
+	// nonce: steps of the digest protocol, not failures.
+	Refused string
+	cause   error // storage failure, never shown to the client
 }
 
 func (f *Failure) Error() string {
@@ -89,16 +94,23 @@ func (a *Authenticator) Authenticate(r *http.Request) (*snapexport.Principal, *F
 		return a.bearer(ctx, strings.TrimSpace(token))
 	}
 	if c, ok := parseDigest(header); ok {
-		p, stale, err := a.digest(ctx, c, r.Method, r.URL.RequestURI())
+		p, refused, stale, err := a.digest(ctx, c, r.Method, r.URL.RequestURI())
 		if err != nil {
 			return nil, &Failure{cause: err}
 		}
 		if p != nil {
 			return p, nil
 		}
-		return nil, a.challenge(ctx, stale)
+		f := a.challenge(ctx, stale)
+		f.Refused = refused
+		return nil, f
 	}
-	return nil, a.challenge(ctx, false)
+	f := a.challenge(ctx, false)
+	if header != "" {
+		// The header is not logged: it may hold a secret in clear.
+		f.Refused = "credentials neither a digest response nor a bearer token"
+	}
+	return nil, f
 }
 
 func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
@@ -109,15 +121,20 @@ func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
 	return &Failure{Challenge: digestChallenge(nonce, stale)}
 }
 
-// digest verifies a digest response. The nonce is consumed whatever the
-// outcome, so a captured response can never be replayed.
-func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method, requestURI string) (p *snapexport.Principal, stale bool, err error) {
+// digest verifies a digest response; refused says why one that is not
+// accepted was refused, or stale is true when it was right but for an
+// expired nonce. The nonce is consumed whatever the outcome, so a
+// captured response can never be replayed.
+func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method, requestURI string) (p *snapexport.Principal, refused string, stale bool, err error) {
 	state, err := a.Store.Nonces().ConsumeNonce(ctx, c.Nonce, a.now())
-	if err != nil || state == snapexport.NonceUnknown {
-		return nil, false, err
+	if err != nil {
+		return nil, "", false, err
+	}
+	if state == snapexport.NonceUnknown {
+		return nil, "digest response to an unknown or used nonce", false, nil
 	}
 	if c.Realm != Realm || !sameURI(c.URI, requestURI) {
-		return nil, false, nil
+		return nil, "digest response for another realm or uri", false, nil
 	}
 	var key *snapexport.APIKey
 	var roles []snapexport.RoleAssignment
@@ -130,20 +147,22 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 		return err
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, false, nil
+		// The user name is not logged: it may be a secret typed in the
+		// wrong field.
+		return nil, "digest response of an unknown API key", false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, "", false, err
 	}
 	if !c.verify(key.HA1, method) {
-		return nil, false, nil
+		return nil, "wrong digest response for API key " + key.PublicKey, false, nil
 	}
 	// A correct response to an expired nonce asks the client to retry
 	// with a fresh one rather than to prompt for new credentials.
 	if state == snapexport.NonceStale {
-		return nil, true, nil
+		return nil, "", true, nil
 	}
-	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, false, nil
+	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, "", false, nil
 }
 
 // sameURI compares the digest uri with the request target, tolerating the
@@ -175,7 +194,7 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 		return err
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, &Failure{Err: errInvalidToken}
+		return nil, &Failure{Err: errInvalidToken, Refused: "invalid, expired or revoked access token"}
 	}
 	if err != nil {
 		return nil, &Failure{cause: err}

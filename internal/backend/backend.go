@@ -8,6 +8,7 @@ package backend
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -43,7 +44,7 @@ type Queue interface {
 	// over one database migrate one at a time.
 	Migrate(ctx context.Context, logger *slog.Logger) error
 	// NewClient makes a River client; one configured without Workers only
-	// inserts jobs.
+	// inserts jobs. Its logger tells River's news at DEBUG: see riverLog.
 	NewClient(cfg *river.Config) (QueueClient, error)
 }
 
@@ -80,7 +81,18 @@ func (q *riverQueue[TTx]) Migrate(ctx context.Context, logger *slog.Logger) erro
 }
 
 func (q *riverQueue[TTx]) NewClient(cfg *river.Config) (QueueClient, error) {
-	return river.NewClient(q.driver, cfg)
+	c := &riverClient[TTx]{stopping: new(atomic.Bool)}
+	if cfg.Logger != nil {
+		quiet := *cfg
+		quiet.Logger = slog.New(riverLog{next: cfg.Logger.Handler(), stopping: c.stopping})
+		cfg = &quiet
+	}
+	client, err := river.NewClient(q.driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Client = client
+	return c, nil
 }
 
 // warnOnly passes on warnings and errors only.

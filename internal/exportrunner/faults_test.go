@@ -44,12 +44,12 @@ func newFaultyS3(t *testing.T, bucket string) *faultyS3 {
 func (f *faultyS3) failWith(fn func(n int, r *http.Request) testservices.Verdict) { f.fail.Store(&fn) }
 
 // faultFixture is a fixture whose AWS buckets are those of s3, with an
-// authorized bucket of that name.
-func faultFixture(t *testing.T, bucket string) (s3 *faultyS3, f *fixture, bucketID string) {
+// authorized bucket of that name; its server logs into logs.
+func faultFixture(t *testing.T, bucket string, logs *testserver.LogBuffer) (s3 *faultyS3, f *fixture, bucketID string) {
 	s3 = newFaultyS3(t, bucket)
 	ds := dumptest.Generate(dumptest.Options{Seed: 8, DocsPerCollection: 80})
-	f = newFixture(t, testserver.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
-		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond, Lease: 3 * time.Second}}, ds)
+	f = newFixture(t, logInto(logs, testserver.Options{ObjectStores: &s3.cfg, Exports: &exportrunner.Config{ChunkBytes: 4 << 10,
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond, Lease: 3 * time.Second}}), ds)
 	return s3, f, f.bucket(t, bucket)
 }
 
@@ -57,7 +57,8 @@ func faultFixture(t *testing.T, bucket string) (s3 *faultyS3, f *fixture, bucket
 // share of the bucket's requests are retried; the export succeeds with
 // every object.
 func TestExportRidesOutTransientFaults(t *testing.T) {
-	s3, f, bucketID := faultFixture(t, "flaky")
+	var logs testserver.LogBuffer
+	s3, f, bucketID := faultFixture(t, "flaky", &logs)
 	var faults atomic.Int64
 	s3.failWith(func(n int, r *http.Request) testservices.Verdict {
 		switch {
@@ -88,7 +89,8 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 // TestExportFailsOnRefusal: a bucket that starts refusing writes (403)
 // fails the job with a reason naming the refusal, and no .complete.
 func TestExportFailsOnRefusal(t *testing.T) {
-	s3, f, bucketID := faultFixture(t, "refusing")
+	var logs testserver.LogBuffer
+	s3, f, bucketID := faultFixture(t, "refusing", &logs)
 	var puts atomic.Int64
 	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
 		if r.Method == http.MethodPut && puts.Add(1) > 5 {
@@ -110,30 +112,28 @@ func TestExportFailsOnRefusal(t *testing.T) {
 	if puts.Load() > 10 {
 		t.Errorf("%d PUTs: a refusal was retried", puts.Load())
 	}
+	// The log tells the failure as the API does, without the bucket's
+	// secret (its access key id names the credentials in the log of the
+	// object stores on purpose).
+	lines := exportLines(t, &logs, job.ID)
+	only(t, lines, "export started", "")
+	wantEnded(t, only(t, lines, "export ended", ""), "WARN", done)
+	secrets := serverSecrets(f.srv)
+	secrets["bucket's secret access key"] = s3.cfg.AWS.SecretAccessKey
+	wantNoSecrets(t, &logs, secrets)
 }
 
 // TestCancelRunningExport cancels an export while it writes: it ends
 // Cancelled, without .complete.
 func TestCancelRunningExport(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 4, DocsPerCollection: 20, BulkBytes: 24 << 20, BulkDocSize: 4 << 10})
-	f := newFixture(t, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 64 << 10,
-		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}, ds)
+	var logs testserver.LogBuffer
+	f := newFixture(t, logInto(&logs, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 64 << 10,
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}), ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "cancelled")
 	job := f.createExport(t, f.exportInput(bucketID))
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		j, err := f.svc.ExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if j.State == snapexport.ExportInProgress {
-			break
-		}
-		if !j.State.Active() || time.Now().After(deadline) {
-			t.Fatalf("export did not start: %s", j.State)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	f.waitInProgress(t, job.ID)
 	if _, err := f.svc.CancelExportJob(ctx, f.srv.GroupID, "Cluster0", job.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -144,4 +144,7 @@ func TestCancelRunningExport(t *testing.T) {
 	if _, ok := objects(t, f.srv.OpenExportBucket(t, bucketID), job.Prefix)[job.Prefix+"/.complete"]; ok {
 		t.Error("a cancelled export wrote .complete")
 	}
+	lines := exportLines(t, &logs, job.ID)
+	only(t, lines, "export started", "")
+	wantEnded(t, only(t, lines, "export ended", ""), "INFO", done)
 }

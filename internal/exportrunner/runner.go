@@ -249,7 +249,8 @@ func (r *Runner) requeueLapsed(ctx context.Context) {
 		}
 		for _, j := range lapsed {
 			if err := r.enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
-				r.cfg.Logger.Warn("export of a dead runner not queued", "export", j.ID, "error", err)
+				r.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "export of a dead runner not queued",
+					append(j.LogAttrs(), slog.Any("error", err))...)
 			}
 		}
 	}

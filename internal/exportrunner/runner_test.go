@@ -31,8 +31,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts testserver.Options, ds *dumptest.Dataset) *fixture {
 	t.Helper()
+	return fixtureOn(t, testserver.NewServer(t, opts), ds)
+}
+
+// fixtureOn makes the fixture on a running server.
+func fixtureOn(t *testing.T, srv *testserver.Server, ds *dumptest.Dataset) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	srv := testserver.NewServer(t, opts)
 	f := &fixture{srv: srv, svc: srv.Server.Service, ds: ds}
 	if _, err := f.svc.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0",
 		Labels: []snapexport.Label{{Key: "env", Value: "test"}}}); err != nil {
@@ -80,12 +85,18 @@ func (f *fixture) createExport(t *testing.T, in service.ExportJobInput) *snapexp
 	return job
 }
 
-// wait polls a job until it ends.
+// wait polls a job of Cluster0 until it ends.
 func (f *fixture) wait(t *testing.T, id string, within time.Duration) *snapexport.ExportJob {
+	t.Helper()
+	return f.waitIn(t, "Cluster0", id, within)
+}
+
+// waitIn polls a job of cluster until it ends.
+func (f *fixture) waitIn(t *testing.T, cluster, id string, within time.Duration) *snapexport.ExportJob {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		j, err := f.svc.ExportJob(context.Background(), f.srv.GroupID, "Cluster0", id)
+		j, err := f.svc.ExportJob(context.Background(), f.srv.GroupID, cluster, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,6 +107,24 @@ func (f *fixture) wait(t *testing.T, id string, within time.Duration) *snapexpor
 			t.Fatalf("export %s still %s after %s (progress %+v)", id, j.State, within, j.Progress)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitInProgress polls a job of Cluster0 until it is InProgress.
+func (f *fixture) waitInProgress(t *testing.T, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		j, err := f.svc.ExportJob(context.Background(), f.srv.GroupID, "Cluster0", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == snapexport.ExportInProgress {
+			return
+		}
+		if !j.State.Active() || time.Now().After(deadline) {
+			t.Fatalf("export did not start: %s", j.State)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -124,8 +153,9 @@ func objects(t *testing.T, b *blob.Bucket, prefix string) map[string][]byte {
 
 func TestExportToLocalBucket(t *testing.T) {
 	ds := dumptest.Generate(dumptest.Options{Seed: 5, DocsPerCollection: 60})
-	f := newFixture(t, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 8 << 10, PollInterval: 20 * time.Millisecond,
-		RetryDelay: 50 * time.Millisecond, ParallelCollections: 3}}, ds)
+	var logs testserver.LogBuffer
+	f := newFixture(t, logInto(&logs, testserver.Options{Exports: &exportrunner.Config{ChunkBytes: 8 << 10, PollInterval: 20 * time.Millisecond,
+		RetryDelay: 50 * time.Millisecond, ParallelCollections: 3}}), ds)
 	ctx := context.Background()
 	bucketID := f.bucket(t, "exports")
 	custom := []snapexport.Label{{Key: "ticket", Value: "OPS-1 <&>"}}
@@ -140,6 +170,13 @@ func TestExportToLocalBucket(t *testing.T) {
 		done.Progress.ExportedCollections != done.Progress.TotalCollections || done.Progress.TotalCollections == 0 {
 		t.Fatalf("job ended %+v", done)
 	}
+	// The log tells the run's start and the job's end.
+	lines := exportLines(t, &logs, job.ID)
+	wantAttrs(t, only(t, lines, "export started", ""), "INFO", map[string]string{"group": f.srv.GroupID, "cluster": "Cluster0",
+		"replicaSet": done.ReplicaSetName, "snapshot": f.snapID, "bucket": bucketID, "fromCollection": "0", "attempt": "1"})
+	wantEnded(t, only(t, lines, "export ended", ""), "INFO", done)
+	wantNoSecrets(t, &logs, serverSecrets(f.srv))
+
 	b := f.srv.OpenExportBucket(t, bucketID)
 	objs := objects(t, b, job.Prefix)
 	complete, found := objs[job.Prefix+"/.complete"]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	// reach the same server.
 	c := snapexport.ExportClaim{ProjectID: job.Args.ProjectID, JobID: job.Args.JobID, Lease: r.cfg.Lease,
 		Holder: r.id + "/" + strconv.FormatInt(job.ID, 10) + "/" + strconv.Itoa(job.Attempt)}
-	err := r.run(ctx, c)
+	exp, err := r.run(ctx, c, job.Attempt)
+	log := r.jobLogger(exp, c)
 	var p *permanent
 	switch {
 	case err == nil:
@@ -49,18 +51,36 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// done in a moment, or a dead runner whose lease lapses.
 		return river.JobSnooze(max(min(r.cfg.Lease/3, 2*time.Second), 100*time.Millisecond))
 	case errors.Is(err, snapexport.ErrExportCancelled):
-		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportCancelled, nil)
+		return r.end(ctx, log, c, snapexport.ExportCancelled, nil)
 	case ctx.Err() != nil:
-		// The server is stopping: the next start resumes the job.
+		log.Info("export interrupted by shutdown", "attempt", job.Attempt)
 		return err
 	case errors.As(err, &p):
-		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportFailed, reason(p.code, err))
+		return r.end(ctx, log, c, snapexport.ExportFailed, reason(p.code, err))
 	case job.Attempt >= job.MaxAttempts:
-		return r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
+		return r.end(ctx, log, c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
 			fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err)))
 	}
-	r.cfg.Logger.Warn("export attempt failed; retrying", "group", job.Args.ProjectID, "export", job.Args.JobID,
-		"attempt", job.Attempt, "error", err)
+	log.Warn("export attempt failed; retrying", "attempt", job.Attempt, "maxAttempts", job.MaxAttempts, "error", err)
+	return err
+}
+
+// jobLogger logs what happens to the job of c, named by job's attributes
+// once it has been read.
+func (r *Runner) jobLogger(job *snapexport.ExportJob, c snapexport.ExportClaim) *slog.Logger {
+	if job == nil {
+		return r.cfg.Logger.With("export", c.JobID, "group", c.ProjectID)
+	}
+	return slog.New(r.cfg.Logger.Handler().WithAttrs(job.LogAttrs()))
+}
+
+// end ends the job of c in state; the service logs the end. An end not
+// recorded is retried with the River job.
+func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+	err := r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, state, why)
+	if err != nil {
+		log.Warn("export end not recorded; retrying", "state", state, "error", err)
+	}
 	return err
 }
 
@@ -91,51 +111,56 @@ func classify(err error) error {
 	return err
 }
 
-// run works on an export job until it ends or fails.
-func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim) error {
+// run works on an export job until it ends or fails; it returns the job
+// as it read it (nil when it could not), to name it in the log.
+func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim, attempt int) (*snapexport.ExportJob, error) {
 	job, err := r.cfg.Jobs.LoadExportJob(ctx, c.ProjectID, c.JobID)
 	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil // removed with its project
+		return nil, nil // removed with its project
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !job.State.Active() {
 		if job.ParentID != "" {
 			// The run that ended it may have died before waking the
 			// parent.
-			return r.enqueue(ctx, job.ProjectID, job.ParentID)
+			return job, r.enqueue(ctx, job.ProjectID, job.ParentID)
 		}
-		return nil
+		return job, nil
 	}
 	if len(job.Components) > 0 {
 		// Each shard that ends wakes the parent: the lease keeps two
 		// wake-ups from concluding it (and writing .complete) at once.
-		if job, err = r.cfg.Jobs.ClaimExportJob(ctx, c); err != nil {
-			return err
+		claimed, err := r.cfg.Jobs.ClaimExportJob(ctx, c)
+		if err != nil {
+			return job, err
 		}
 		defer r.cfg.Jobs.ReleaseExportJob(context.WithoutCancel(ctx), c)
-		if !job.State.Active() {
-			return nil
+		if !claimed.State.Active() {
+			return claimed, nil
 		}
-		return r.finishSharded(ctx, c, job)
+		return claimed, r.finishSharded(ctx, c, claimed)
 	}
 	if job.CancelRequested {
-		return snapexport.ErrExportCancelled
+		return job, snapexport.ErrExportCancelled
 	}
 	// Another run may have ended the job before this one got the lease.
-	if job, err = r.cfg.Jobs.ClaimExportJob(ctx, c); err != nil {
-		return err
+	claimed, err := r.cfg.Jobs.ClaimExportJob(ctx, c)
+	if err != nil {
+		return job, err
 	}
+	job = claimed
 	if !job.State.Active() {
 		r.cfg.Jobs.ReleaseExportJob(context.WithoutCancel(ctx), c)
-		return nil
+		return job, nil
 	}
-	r.cfg.Logger.Info("export running", "group", job.ProjectID, "export", job.ID, "runner", c.Holder,
-		"fromCollection", job.Progress.ExportedCollections)
+	log := slog.New(r.cfg.Logger.Handler().WithAttrs(job.LogAttrs()))
+	log.Info("export started", "snapshot", job.SnapshotID, "bucket", job.ExportBucketID,
+		"fromCollection", job.Progress.ExportedCollections, "attempt", attempt, "runner", r.id)
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	go r.keepLease(runCtx, stop, c)
+	go r.keepLease(runCtx, stop, c, log)
 
 	err = r.export(runCtx, c, job)
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
@@ -143,9 +168,9 @@ func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim) error {
 	}
 	if err != nil {
 		r.cfg.Jobs.ReleaseExportJob(context.WithoutCancel(ctx), c)
-		return classify(err)
+		return job, classify(err)
 	}
-	return nil
+	return job, nil
 }
 
 // export writes the job's collections from the first unfinished one, then
@@ -244,7 +269,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 
 // keepLease renews the lease until ctx ends; it stops the run when the
 // lease is lost or the job is cancelled.
-func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, c snapexport.ExportClaim) {
+func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, c snapexport.ExportClaim, log *slog.Logger) {
 	t := time.NewTicker(min(c.Lease/3, time.Second))
 	defer t.Stop()
 	defer r.live.Delete(c.JobID)
@@ -262,10 +287,11 @@ func (r *Runner) keepLease(ctx context.Context, stop context.CancelCauseFunc, c 
 		cancelled, err := r.cfg.Jobs.RenewExportClaim(ctx, c, live)
 		switch {
 		case errors.Is(err, snapexport.ErrLeaseHeld):
+			log.Warn("export lease lost to another run; this run stops")
 			stop(snapexport.ErrLeaseHeld)
 			return
 		case err != nil && ctx.Err() == nil:
-			r.cfg.Logger.Warn("export lease not renewed", "export", c.JobID, "error", err)
+			log.Warn("export lease not renewed", "error", err)
 		case err == nil && cancelled:
 			stop(snapexport.ErrExportCancelled)
 			return

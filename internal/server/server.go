@@ -254,6 +254,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.http, s.served = httpSrv, make(chan struct{})
 	s.mu.Unlock()
 	defer close(s.served)
+	// Once requests are drained and exports stopped, the operator learns
+	// that the stop was clean.
+	serving := false
+	defer func() {
+		if serving {
+			logger.Info("stopped")
+		}
+	}()
 
 	for _, line := range s.Buckets.Describe() {
 		logger.Info("object storage", "provider", line)
@@ -287,6 +295,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { served <- httpSrv.Serve(ln) }()
 	logger.Info("serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "database", s.backend.Name,
 		"rateLimits", !s.cfg.Limits.Disabled)
+	serving = true
 	select {
 	case err := <-served:
 		if errors.Is(err, http.ErrServerClosed) {
@@ -334,6 +343,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if httpSrv == nil {
 		return nil // Serve, if called, returns at once
 	}
+	s.logger().Info("shutting down")
 	err := httpSrv.Shutdown(ctx)
 	if err != nil {
 		err = errors.Join(err, httpSrv.Close())

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,14 +15,21 @@ import (
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 func open(t *testing.T) *server.Server {
 	t.Helper()
+	return openLogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// openLogging opens a server that logs to logger.
+func openLogging(t *testing.T, logger *slog.Logger) *server.Server {
+	t.Helper()
 	dir := t.TempDir()
 	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
 		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:  logger,
 		Backend: func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }})
 	if err != nil {
 		t.Fatal(err)
@@ -78,12 +86,37 @@ func TestShutdownRightAfterServe(t *testing.T) {
 	}
 }
 
-// TestServeUntilContextEnds serves requests until the context ends, then
-// stops accepting them and returns nil.
-func TestServeUntilContextEnds(t *testing.T) {
-	srv := open(t)
+// TestLogOfServeCycle: at INFO, a server that starts, serves and stops
+// says so, and nothing of River's, its job queue.
+func TestLogOfServeCycle(t *testing.T) {
+	var logs testserver.LogBuffer
+	srv := openLogging(t, slog.New(slog.NewTextHandler(&logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	base, done := serve(t, ctx, srv)
+	waitHealthy(t, base)
+	cancel()
+	within(t, done, "context ended")
+
+	text := logs.String()
+	if strings.Contains(strings.ToLower(text), "river") {
+		t.Errorf("River's lines at INFO:\n%s", text)
+	}
+	if strings.Contains(text, "level=WARN") || strings.Contains(text, "level=ERROR") {
+		t.Errorf("warnings or errors in a clean start and stop:\n%s", text)
+	}
+	at := 0
+	for _, msg := range []string{"msg=serving", `msg="shutting down"`, "msg=stopped"} {
+		i := strings.Index(text[at:], msg)
+		if i < 0 {
+			t.Fatalf("no %s after the lines before it:\n%s", msg, text)
+		}
+		at += i
+	}
+}
+
+// waitHealthy waits for a server starting on base to answer.
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
 	var resp *http.Response
 	var err error
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -98,6 +131,15 @@ func TestServeUntilContextEnds(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %d", resp.StatusCode)
 	}
+}
+
+// TestServeUntilContextEnds serves requests until the context ends, then
+// stops accepting them and returns nil.
+func TestServeUntilContextEnds(t *testing.T) {
+	srv := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := serve(t, ctx, srv)
+	waitHealthy(t, base)
 	cancel()
 	within(t, done, "context ended")
 	if _, err := http.Get(base + "/healthz"); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -129,7 +130,7 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 		ctx := context.WithoutCancel(ctx)
 		for _, q := range queued {
 			if err := s.Exports.Enqueue(ctx, q.ProjectID, q.ID); err != nil {
-				s.logger().Warn("export job not queued yet", "group", q.ProjectID, "export", q.ID, "error", err)
+				s.logger().LogAttrs(ctx, slog.LevelWarn, "export job not queued yet", append(q.LogAttrs(), slog.Any("error", err))...)
 			}
 		}
 	}
@@ -286,14 +287,16 @@ func (s *Service) enqueueCancelled(ctx context.Context, job *snapexport.ExportJo
 	if s.Exports == nil || !job.State.Active() {
 		return
 	}
-	ids := []string{job.ID}
+	jobs := []*snapexport.ExportJob{job}
 	for _, c := range job.Components {
-		ids = append(ids, c.ExportID)
+		comp := *job
+		comp.ID, comp.ParentID, comp.ReplicaSetName, comp.Components = c.ExportID, job.ID, c.ReplicaSetName, nil
+		jobs = append(jobs, &comp)
 	}
 	ctx = context.WithoutCancel(ctx)
-	for _, id := range ids {
-		if err := s.Exports.Enqueue(ctx, job.ProjectID, id); err != nil {
-			s.logger().Warn("cancelled export job not queued", "export", id, "error", err)
+	for _, j := range jobs {
+		if err := s.Exports.Enqueue(ctx, j.ProjectID, j.ID); err != nil {
+			s.logger().LogAttrs(ctx, slog.LevelWarn, "cancelled export job not queued", append(j.LogAttrs(), slog.Any("error", err))...)
 		}
 	}
 }

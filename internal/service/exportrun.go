@@ -1,8 +1,10 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -131,9 +133,9 @@ func heldActiveJob(ctx context.Context, tx snapexport.Tx, c snapexport.ExportCla
 // run holds is that run's to end (it sees a cancellation at its next
 // renewal), and an ended or removed job is left as it is.
 func (s *Service) EndExportJob(ctx context.Context, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
-	var parent string
+	var ended *snapexport.ExportJob
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		parent = ""
+		ended = nil
 		held, err := renewLease(ctx, tx, c)
 		if err != nil || !held {
 			return err
@@ -144,16 +146,50 @@ func (s *Service) EndExportJob(ctx context.Context, c snapexport.ExportClaim, st
 		}
 		finished := s.now()
 		job.State, job.StateReason, job.FinishedAt = state, why, &finished
-		parent = job.ParentID
-		return tx.UpdateExportJob(ctx, job)
+		if err := tx.UpdateExportJob(ctx, job); err != nil {
+			return err
+		}
+		ended = job
+		// The log tells a sharded export's figures: its shards'.
+		return sumComponents(ctx, tx, job)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return nil
 	}
-	if err != nil || parent == "" || s.Exports == nil {
+	if err != nil {
 		return err
 	}
-	return s.Exports.Enqueue(ctx, c.ProjectID, parent)
+	if ended == nil {
+		return nil
+	}
+	s.logEnded(ctx, ended)
+	if ended.ParentID == "" || s.Exports == nil {
+		return nil
+	}
+	return s.Exports.Enqueue(ctx, c.ProjectID, ended.ParentID)
+}
+
+// logEnded tells the end of a job: its state, why it failed, what it had
+// exported and how long after its creation it ended. A failure is a
+// warning: the server works, but the export did not.
+func (s *Service) logEnded(ctx context.Context, job *snapexport.ExportJob) {
+	level := slog.LevelInfo
+	attrs := append(job.LogAttrs(), slog.String("state", string(job.State)))
+	if job.State == snapexport.ExportFailed {
+		level = slog.LevelWarn
+	}
+	if why := job.StateReason; why != nil {
+		attrs = append(attrs, slog.String("errorCode", why.ErrorCode), slog.String("message", why.Message))
+	}
+	attrs = append(attrs, slog.Int("collections", job.Progress.ExportedCollections),
+		slog.Int64("documents", job.Progress.Documents), slog.Int64("bytes", job.Progress.Bytes),
+		// A job dated a second later than its creation (see
+		// CreateExportJob) may end before its date.
+		slog.Duration("sinceCreated", max(job.FinishedAt.Sub(job.CreatedAt), 0)))
+	if len(job.Components) > 0 {
+		attrs = append(attrs, slog.Int("shards", len(job.Components)))
+	}
+	s.logger().LogAttrs(ctx, level, "export ended", attrs...)
 }
 
 // ConcludeShardedExport decides the sharded export c holds, as its
@@ -193,6 +229,12 @@ func (s *Service) ConcludeShardedExport(ctx context.Context, c snapexport.Export
 	}
 	switch {
 	case (failed != nil || cancelled != nil) && active > 0:
+		if !job.CancelRequested { // not asked before, by a user or an earlier wake-up
+			ended := cmp.Or(failed, cancelled)
+			s.logger().LogAttrs(ctx, slog.LevelInfo, "sharded export stopping its other shards",
+				append(job.LogAttrs(), slog.String("endedComponent", ended.ID), slog.String("endedReplicaSet", ended.ReplicaSetName),
+					slog.String("endedState", string(ended.State)))...)
+		}
 		_, err := s.CancelExportJobByID(ctx, job.ProjectID, job.ID)
 		return nil, false, err
 	case failed != nil:
