@@ -9,10 +9,16 @@
 // The server is initialized with one organization, one project (GroupID)
 // and an API key and a service account that own the organization. It runs
 // export jobs and sweeps expired snapshots as `snapexport serve` does.
+//
+// A test binary built with -tags snapexport_localbuckets leaves the S3,
+// Azure and Google Cloud SDKs out and builds several times faster: its
+// server keeps every bucket in local folders (the default), and a server
+// given Buckets.S3, Buckets.Azure or Buckets.GCS fails to start.
 package snapexporttest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -166,11 +172,17 @@ func NewServer(tb testing.TB, opts ...Options) *Server {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	if err := o.Buckets.builtIn(); err != nil {
+		tb.Fatal(err)
+	}
 	return wrap(testserver.NewServer(tb, o.internal()))
 }
 
 // Start starts a server; call Close when done.
 func Start(ctx context.Context, o Options) (*Server, error) {
+	if err := o.Buckets.builtIn(); err != nil {
+		return nil, err
+	}
 	srv, err := testserver.Start(ctx, o.internal())
 	if err != nil {
 		return nil, err
@@ -250,6 +262,24 @@ func (s *Server) ImportArchive(ctx context.Context, in Import, archive io.Reader
 		return nil, err
 	}
 	return &Imported{Snapshot: res.Snapshot, Sharded: res.Sharded, AutoExport: res.AutoExport, Notes: res.Notes}, nil
+}
+
+// builtIn fails for an emulator in a test binary built without the SDKs
+// that reach it, naming the option and the build tag.
+func (b *Buckets) builtIn() error {
+	if b == nil || objectstore.SDKsBuiltIn {
+		return nil
+	}
+	for _, e := range []struct {
+		option string
+		set    bool
+	}{{"Buckets.S3", b.S3 != nil}, {"Buckets.Azure", b.Azure != nil}, {"Buckets.GCS", b.GCS != nil}} {
+		if e.set {
+			return fmt.Errorf("snapexporttest: %s needs the cloud SDKs, which -tags %s left out of this test binary; build it without the tag to use an emulator",
+				e.option, objectstore.LocalBucketsTag)
+		}
+	}
+	return nil
 }
 
 // internal is the test server's configuration of o.

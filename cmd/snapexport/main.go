@@ -20,6 +20,13 @@ import (
 	"path/filepath"
 	"syscall"
 
+	// The URL openers of the snapshot store's s3://, azblob:// and gs://
+	// URLs (server.Config.SnapshotStore), which the test servers, keeping
+	// snapshots in a folder, do not need.
+	_ "gocloud.dev/blob/azureblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/config"

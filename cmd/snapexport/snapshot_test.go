@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/testservices"
 )
 
 // importFixture is an initialized data directory with a replica-set
@@ -151,6 +153,26 @@ func TestSnapshotImportFileStore(t *testing.T) {
 	f.checkImport(t, "file store", got, "Cluster0-shard-0")
 	if _, err := os.Stat(filepath.Join(dir, f.group, got.ID, "manifest.json")); err != nil {
 		t.Errorf("manifest not in the file store: %v", err)
+	}
+}
+
+// TestSnapshotImportS3Store: an s3:// snapshot store is a bucket reached
+// through the URL's endpoint with the AWS credentials of the environment,
+// and the import's objects land in it.
+func TestSnapshotImportS3Store(t *testing.T) {
+	f := newImportFixture(t)
+	s3 := testservices.S3(t, "snapshots")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDSNAPSHOTSTORE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "snapshot-store-secret")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	store := "s3://snapshots?region=us-east-1&use_path_style=true&endpoint=" + url.QueryEscape(s3.URL)
+	var got api.ImportView
+	mustJSON(t, &got, append(f.args("--cluster", "Cluster0", "--archive", f.archive, "--snapshot-store", store), "--json")...)
+	f.checkImport(t, "s3 store", got, "Cluster0-shard-0")
+	if !s3.HasObject("snapshots", f.group+"/"+got.ID+"/manifest.json") {
+		t.Errorf("manifest not in the S3 bucket")
 	}
 }
 

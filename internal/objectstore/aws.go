@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore
 
 import (
@@ -48,8 +50,8 @@ func (s *Stores) awsRetryer() aws.Retryer {
 func (s *Stores) awsBaseConfig(ctx context.Context) (aws.Config, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.awsBase != nil {
-		return *s.awsBase, nil
+	if s.sdk.awsBase != nil {
+		return *s.sdk.awsBase, nil
 	}
 	c := s.cfg.AWS
 	var cfg aws.Config
@@ -69,7 +71,7 @@ func (s *Stores) awsBaseConfig(ctx context.Context) (aws.Config, error) {
 	cfg.HTTPClient = s.clients.Client()
 	cfg.Retryer = s.awsRetryer
 	cfg.RetryMaxAttempts = 0
-	s.awsBase = &cfg
+	s.sdk.awsBase = &cfg
 	return cfg, nil
 }
 
@@ -89,7 +91,7 @@ func (s *Stores) awsCredentials(ctx context.Context, role *snapexport.CloudProvi
 	key := role.ID + "|" + role.IAMAssumedRoleARN + "|" + role.ExternalID
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.awsCreds[key]; ok {
+	if c, ok := s.sdk.awsCreds[key]; ok {
 		return c, key, nil
 	}
 	c := s.cfg.AWS
@@ -112,7 +114,7 @@ func (s *Stores) awsCredentials(ctx context.Context, role *snapexport.CloudProvi
 	cache := aws.NewCredentialsCache(provider, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = c.RefreshWindow
 	})
-	s.awsCreds[key] = cache
+	s.sdk.awsCreds[key] = cache
 	return cache, key, nil
 }
 
@@ -163,7 +165,7 @@ func (s *Stores) s3Client(ctx context.Context, role *snapexport.CloudProviderAcc
 	base, _ := s.awsBaseConfig(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.s3Clients[key]; ok {
+	if c, ok := s.sdk.s3Clients[key]; ok {
 		return c, nil
 	}
 	c := s.cfg.AWS
@@ -181,7 +183,7 @@ func (s *Stores) s3Client(ctx context.Context, role *snapexport.CloudProviderAcc
 			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 		}
 	})
-	s.s3Clients[key] = client
+	s.sdk.s3Clients[key] = client
 	return client, nil
 }
 
@@ -237,13 +239,6 @@ func (s *Stores) s3BucketRegion(ctx context.Context, t Target) (string, error) {
 // errNoPrivateEndpoint: private networking is required in a region
 // without a configured VPC endpoint.
 var errNoPrivateEndpoint = errors.New("no private endpoint configured for region")
-
-func roleID(r *snapexport.CloudProviderAccessRole) string {
-	if r == nil {
-		return ""
-	}
-	return r.ID
-}
 
 func (s *Stores) openS3(ctx context.Context, t Target) (*blob.Bucket, op, error) {
 	region := t.Region

@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore
 
 import (
@@ -62,7 +64,7 @@ func (s *Stores) azureCredential(role *snapexport.CloudProviderAccessRole) (azco
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cred, ok := s.azCreds[role.TenantID]; ok {
+	if cred, ok := s.sdk.azCreds[role.TenantID]; ok {
 		return cred, nil
 	}
 	opts := s.azureClientOptions()
@@ -90,7 +92,7 @@ func (s *Stores) azureCredential(role *snapexport.CloudProviderAccessRole) (azco
 	if err != nil {
 		return nil, err
 	}
-	s.azCreds[role.TenantID] = cred
+	s.sdk.azCreds[role.TenantID] = cred
 	return cred, nil
 }
 

@@ -38,6 +38,18 @@
 // Temporary AWS credentials are cached per role and renewed
 // AWS.RefreshWindow before they expire; impersonated GCP tokens likewise.
 //
+// # Builds without the SDKs
+//
+// The SDK code of the providers (aws.go, azure.go, gcp.go, sdk.go) is left
+// out of a binary built with -tags snapexport_localbuckets (LocalBucketsTag):
+// ModeLocal alone remains, New refuses every other mode, and the binary
+// links none of the S3, Azure and Google Cloud SDKs, nor gocloud.dev's
+// drivers over them, whose packages also import every cloud's default
+// credential chain for their URL openers. It is for test binaries whose
+// buckets are local folders: a package split could not drop these SDKs,
+// because the emulator modes a test server offers need the same driver
+// packages as cloud mode.
+//
 // # Errors
 //
 // Every failure of an operation is a *snapexport.Error: CANNOT_ASSUME_ROLE,

@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore_test
 
 import (

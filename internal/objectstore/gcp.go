@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore
 
 import (
@@ -188,7 +190,7 @@ func (s *Stores) gcsClient(ctx context.Context, role *snapexport.CloudProviderAc
 		key = role.GCPServiceAccount
 	}
 	s.mu.Lock()
-	c, ok := s.gcsClients[key]
+	c, ok := s.sdk.gcsClients[key]
 	s.mu.Unlock()
 	if ok {
 		return c, nil
@@ -225,11 +227,11 @@ func (s *Stores) gcsClient(ctx context.Context, role *snapexport.CloudProviderAc
 	)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.gcsClients[key]; ok {
+	if c, ok := s.sdk.gcsClients[key]; ok {
 		_ = client.Close()
 		return c, nil
 	}
-	s.gcsClients[key] = client
+	s.sdk.gcsClients[key] = client
 	return client, nil
 }
 

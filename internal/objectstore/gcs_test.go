@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore_test
 
 import (
@@ -30,10 +32,6 @@ func gcsConfig(endpoint string) objectstore.Config {
 		// Only used by providers left local.
 		LocalDir: unusedLocalDir,
 	}
-}
-
-func gcsTarget(bucket string) objectstore.Target {
-	return objectstore.Target{Provider: snapexport.GCP, Bucket: bucket}
 }
 
 func TestGCSPermissionCheckWritesEmptyObject(t *testing.T) {

@@ -26,6 +26,14 @@ const unusedLocalDir = "/nonexistent/snapexport-objectstore-test"
 // testRetry retries fast so that the tests stay quick.
 var testRetry = objectstore.RetryPolicy{MaxAttempts: 4, BaseDelay: 5 * time.Millisecond, MaxDelay: 40 * time.Millisecond}
 
+func awsTarget(bucket string) objectstore.Target {
+	return objectstore.Target{Provider: snapexport.AWS, Bucket: bucket}
+}
+
+func gcsTarget(bucket string) objectstore.Target {
+	return objectstore.Target{Provider: snapexport.GCP, Bucket: bucket}
+}
+
 func s3Config(endpoint string) objectstore.Config {
 	return objectstore.Config{
 		AWS: objectstore.AWSConfig{Mode: objectstore.ModeS3Compatible, Endpoint: endpoint,

@@ -1,3 +1,5 @@
+//go:build !snapexport_localbuckets
+
 package objectstore_test
 
 import (
@@ -14,10 +16,6 @@ import (
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
-
-func awsTarget(bucket string) objectstore.Target {
-	return objectstore.Target{Provider: snapexport.AWS, Bucket: bucket}
-}
 
 func TestS3PermissionCheckWritesEmptyObject(t *testing.T) {
 	s3 := testservices.S3(t, "export-bucket")

@@ -6,10 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	"cloud.google.com/go/storage"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
@@ -50,12 +46,8 @@ type Stores struct {
 	cfg     Config
 	clients *transport.Clients
 
-	mu         sync.Mutex
-	awsBase    *aws.Config
-	awsCreds   map[string]*aws.CredentialsCache
-	s3Clients  map[string]*s3.Client
-	azCreds    map[string]azcore.TokenCredential
-	gcsClients map[string]*storage.Client
+	mu  sync.Mutex
+	sdk sdkClients
 }
 
 // New validates cfg and returns Stores for it. It contacts nothing:
@@ -64,28 +56,37 @@ func New(cfg Config) (*Stores, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkBuiltIn(cfg); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
-	return &Stores{
-		cfg:        cfg,
-		clients:    transport.NewClients(cfg.Timeout),
-		awsCreds:   map[string]*aws.CredentialsCache{},
-		s3Clients:  map[string]*s3.Client{},
-		azCreds:    map[string]azcore.TokenCredential{},
-		gcsClients: map[string]*storage.Client{},
-	}, nil
+	return &Stores{cfg: cfg, clients: transport.NewClients(cfg.Timeout), sdk: newSDKClients()}, nil
+}
+
+// checkBuiltIn refuses, in a build without the providers' SDKs, every
+// mode but ModeLocal, naming the field and the build tag.
+func checkBuiltIn(c Config) error {
+	if SDKsBuiltIn {
+		return nil
+	}
+	for _, p := range []struct {
+		field string
+		mode  Mode
+	}{{"AWS.Mode", c.AWS.Mode}, {"Azure.Mode", c.Azure.Mode}, {"GCP.Mode", c.GCP.Mode}} {
+		if m := p.mode.orLocal(); m != ModeLocal {
+			return fmt.Errorf("objectstore: %s: %s is not built in: this binary was built with -tags %s, which keeps buckets in local folders only", p.field, m, LocalBucketsTag)
+		}
+	}
+	return nil
 }
 
 // Close releases cached clients and idle connections.
 func (s *Stores) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var errs []error
-	for k, c := range s.gcsClients {
-		errs = append(errs, c.Close())
-		delete(s.gcsClients, k)
-	}
+	err := s.sdk.close()
 	s.clients.CloseIdleConnections()
-	return errors.Join(errs...)
+	return err
 }
 
 // Mode reports the mode of provider p.
@@ -99,6 +100,13 @@ func (s *Stores) Mode(p snapexport.CloudProvider) Mode {
 		return s.cfg.GCP.Mode
 	}
 	return ""
+}
+
+func roleID(r *snapexport.CloudProviderAccessRole) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
 }
 
 func checkTarget(t Target) error {

@@ -58,7 +58,9 @@ type Config struct {
 	ObjectStores objectstore.Config
 	// SnapshotStore is where snapshots' data lives: a gocloud.dev blob URL
 	// (s3://, azblob://, gs://, file://), or empty for <DataDir>/snapshots.
-	// Replicas sharing a database must share it too.
+	// Replicas sharing a database must share it too. A URL other than
+	// file:// opens through a driver's URL opener, which the binary must
+	// link (cmd/snapexport links those of s3blob, azureblob and gcsblob).
 	SnapshotStore string
 	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
