@@ -177,9 +177,12 @@ const (
 	CodePrivateEndpointInUse         = "OBJECT_STORAGE_PRIVATE_ENDPOINT_IN_USE"
 	CodePrivateEndpointRequired      = "OBJECT_STORAGE_PRIVATE_ENDPOINT_REQUIRED"
 
-	// Clusters and their backup schedules.
-	CodeClusterNotFound     = "CLUSTER_NOT_FOUND"
-	CodeInvalidBackupPolicy = "INVALID_BACKUP_POLICY"
+	// Clusters and their backup schedules. CodeNonFlexClusterInFlexAPI
+	// answers the flex-cluster API for a dedicated cluster, which is how
+	// clients that try the flex API first learn to use the other.
+	CodeClusterNotFound         = "CLUSTER_NOT_FOUND"
+	CodeInvalidBackupPolicy     = "INVALID_BACKUP_POLICY"
+	CodeNonFlexClusterInFlexAPI = "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API"
 
 	// Snapshots. CodeSnapshotBeingExported refuses to delete a snapshot an
 	// active export reads. The import codes are the service's own: Atlas
@@ -291,8 +294,9 @@ var catalogue = map[string]ErrorKind{
 	CodePrivateEndpointInUse:         KindConflict,
 	CodePrivateEndpointRequired:      KindConflict,
 
-	CodeClusterNotFound:     KindNotFound,
-	CodeInvalidBackupPolicy: KindInvalid,
+	CodeClusterNotFound:         KindNotFound,
+	CodeInvalidBackupPolicy:     KindInvalid,
+	CodeNonFlexClusterInFlexAPI: KindInvalid,
 
 	CodeSnapshotNotFound:       KindNotFound,
 	CodeInvalidSnapshotID:      KindInvalid,

@@ -955,14 +955,10 @@ func TestPathErrors(t *testing.T) {
 				body = `{"requirePrivateNetworking":false}`
 			}
 			r := apitest.Request{Method: tc.method, Path: tc.path, Accept: tc.accept, Body: body}
-			var got *apitest.Response
-			if tc.status == 404 && tc.code == "RESOURCE_NOT_FOUND" || tc.status == 405 {
-				// Answered before authentication: no challenge comes first.
-				got = e.Send(t, r, "")
-			} else {
-				got = e.Do(t, r)
-			}
-			apiErr := apitest.WantError(t, got, tc.status, tc.code)
+			// Every answer, even to an unknown path or method, comes after
+			// authentication: without credentials, the challenge.
+			apitest.WantChallenge(t, e.Send(t, r, ""), false)
+			apiErr := apitest.WantError(t, e.Do(t, r), tc.status, tc.code)
 			if tc.params != nil && !slices.Equal(apiErr.Params(), tc.params) {
 				t.Errorf("parameters: want %q, got %q", tc.params, apiErr.Params())
 			}

@@ -10,10 +10,13 @@ import (
 
 // Cluster versions: 2024-08-05 describes one replication spec per shard;
 // 2023-02-01, which it replaced, one per zone with numShards (Atlas
-// answers it with these Deprecation and Sunset headers).
+// answers it with these Deprecation and Sunset headers). 2023-01-01, the
+// first v2 version, replaced by 2023-02-01, is rendered like 2023-02-01:
+// no source describes its body apart, and both predate one spec per shard.
 var (
-	v20240805 = version{Date: "2024-08-05"}
-	v20230201 = version{Date: "2023-02-01", Deprecated: date("2024-08-05"), Sunset: date("2027-07-01")}
+	v20240805         = version{Date: "2024-08-05"}
+	v20230201         = version{Date: "2023-02-01", Deprecated: date("2024-08-05"), Sunset: date("2027-07-01")}
+	v20230101Clusters = version{Date: "2023-01-01", Deprecated: date("2023-02-01"), Sunset: date("2027-07-01")}
 )
 
 type labelView struct {
@@ -72,7 +75,7 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 		},
 		MongoDBMajorVersion: snapexport.MongoDBMajorVersion(cl.MongoDBVersion), MongoDBVersion: cl.MongoDBVersion,
 		Name: cl.Name, StateName: "IDLE", Tags: labels}
-	if c.version == v20230201.Date {
+	if c.version == v20230201.Date || c.version == v20230101Clusters.Date {
 		v.ReplicationSpecs = []replicationSpecView{{ID: cl.Shards[0].ID, NumShards: len(cl.Shards), RegionConfigs: []any{}, ZoneName: zoneName}}
 	} else {
 		for _, s := range cl.Shards {

@@ -48,9 +48,9 @@ type clusterBody struct {
 	Tags      []snapexport.Label `json:"tags"`
 }
 
-// TestClusters: list and get in both versions, the deprecated one with
+// TestClusters: list and get in every version, the deprecated ones with
 // Atlas's headers; replication specs per shard (2024-08-05) or with
-// numShards (2023-02-01); CLUSTER_NOT_FOUND as recorded.
+// numShards (2023-02-01, 2023-01-01); CLUSTER_NOT_FOUND as recorded.
 func TestClusters(t *testing.T) {
 	e := newEnv(t)
 	empty := e.Do(t, apitest.Request{Path: e.clustersPath(), Accept: v20240805})
@@ -63,9 +63,12 @@ func TestClusters(t *testing.T) {
 		Labels: []snapexport.Label{{Key: "env", Value: "prod"}}})
 
 	for _, tc := range []struct {
-		accept     string
-		deprecated bool
-	}{{v20240805, false}, {v20230201, true}} {
+		accept string
+		// deprecation is the Deprecation header of a deprecated version,
+		// whose Sunset is 2027-07-01.
+		deprecation string
+	}{{v20240805, ""}, {v20230201, "Mon, 5 Aug 2024 00:00:00 GMT"}, {v20230101, "Wed, 1 Feb 2023 00:00:00 GMT"}} {
+		deprecated := tc.deprecation != ""
 		t.Run(tc.accept, func(t *testing.T) {
 			got := e.Do(t, apitest.Request{Path: e.clustersPath() + "?includeDeletedWithRetainedBackups=false", Accept: tc.accept})
 			apitest.WantStatus(t, got, http.StatusOK)
@@ -73,8 +76,8 @@ func TestClusters(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			dep, sun := got.Header.Get("Deprecation"), got.Header.Get("Sunset")
-			if tc.deprecated != (dep == "Mon, 5 Aug 2024 00:00:00 GMT" && sun == "Thu, 1 Jul 2027 00:00:00 GMT") || (!tc.deprecated && dep+sun != "") {
-				t.Errorf("Deprecation %q, Sunset %q (deprecated version: %v)", dep, sun, tc.deprecated)
+			if deprecated != (dep == tc.deprecation && sun == "Thu, 1 Jul 2027 00:00:00 GMT") || (!deprecated && dep+sun != "") {
+				t.Errorf("Deprecation %q, Sunset %q (deprecated version: %v)", dep, sun, deprecated)
 			}
 			var page struct {
 				Results    []clusterBody `json:"results"`
@@ -97,9 +100,9 @@ func TestClusters(t *testing.T) {
 				!slices.Equal(c.Tags, sh.Labels) || c.CreateDate != sh.CreatedAt.UTC().Format("2006-01-02T15:04:05Z") {
 				t.Errorf("get: %s", one.Body)
 			}
-			if tc.deprecated {
+			if deprecated {
 				if len(c.ReplicationSpecs) != 1 || c.ReplicationSpecs[0].NumShards != 3 || c.ReplicationSpecs[0].ZoneName != "Zone 1" {
-					t.Errorf("2023-02-01 replicationSpecs: %s", one.Body)
+					t.Errorf("%s replicationSpecs: %s", tc.accept, one.Body)
 				}
 			} else if len(c.ReplicationSpecs) != 3 || c.ReplicationSpecs[2].ID != sh.Shards[2].ID || c.ReplicationSpecs[0].NumShards != 0 {
 				t.Errorf("2024-08-05 replicationSpecs: %s", one.Body)

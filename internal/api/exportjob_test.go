@@ -352,7 +352,7 @@ func TestExportJobCreateRejections(t *testing.T) {
 	}
 	// Export jobs have no update, delete or cancel in Atlas's API.
 	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
-		apitest.WantError(t, e.Do(t, apitest.Request{Method: m, Path: path, Accept: v20230101, Auth: apitest.NoAuth}), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
+		apitest.WantError(t, e.Do(t, apitest.Request{Method: m, Path: path, Accept: v20230101}), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 	}
 }
 
@@ -463,21 +463,9 @@ func TestExportJobsV1(t *testing.T) {
 // v1.0), and who may use the cancel endpoint.
 func TestExportJobRoles(t *testing.T) {
 	e := newEnv(t, envOptions{noExports: true})
-	ctx := context.Background()
 	rs := e.cluster(t, service.ClusterInput{Name: "cluster-0"})
 	bucketID := e.exportBucket(t, "export-bucket")
-	key := func(role snapexport.Role) apitest.Auth {
-		creds, err := e.Server.Service.CreateAPIKey(ctx, e.OrgID, "export roles", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if role != "" {
-			if err := e.Server.Service.AssignRole(ctx, service.PrincipalRef{PublicKey: creds.PublicKey}, e.GroupID, role); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return apitest.Digest(creds.PublicKey, creds.PrivateKey)
-	}
+	key := func(role snapexport.Role) apitest.Auth { return e.apiKey(t, role) }
 	operator := key(snapexport.RoleGroupBackupExportOperator)
 	v2, v1 := e.exportsPath("v2", "cluster-0"), e.exportsPath("v1.0", "cluster-0")
 
@@ -525,7 +513,8 @@ func TestExportJobRoles(t *testing.T) {
 	bearerOwner := apitest.Bearer(e.token(t))
 	apitest.WantStatus(t, e.Do(t, apitest.Request{Method: "POST", Path: cancel, Auth: bearerOwner}), http.StatusOK)
 	apitest.WantChallenge(t, e.Send(t, apitest.Request{Method: "POST", Path: cancel}, ""), false)
-	apitest.WantError(t, e.Do(t, apitest.Request{Method: "GET", Path: cancel, Auth: apitest.NoAuth}), http.StatusNotFound, snapexport.CodeResourceNotFound)
+	apitest.WantChallenge(t, e.Send(t, apitest.Request{Method: "GET", Path: cancel}, ""), false)
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "GET", Path: cancel}), http.StatusNotFound, snapexport.CodeResourceNotFound)
 }
 
 // TestExportJobCancel: with no runner, cancelling answers the job still

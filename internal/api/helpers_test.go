@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -124,6 +127,26 @@ type tokenResponse struct {
 func (e *env) token(t testing.TB) string {
 	t.Helper()
 	return e.Token(t, e.ClientID, e.ClientSecret)
+}
+
+// ---------------------------------------------------------------- principals
+
+// apiKey creates an API key of the organization holding role on the
+// project (no project role when role is empty) and returns its digest
+// credentials.
+func (e *env) apiKey(t testing.TB, role snapexport.Role) apitest.Auth {
+	t.Helper()
+	ctx := context.Background()
+	creds, err := e.Server.Service.CreateAPIKey(ctx, e.OrgID, "role "+string(role), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role != "" {
+		if err := e.Server.Service.AssignRole(ctx, service.PrincipalRef{PublicKey: creds.PublicKey}, e.GroupID, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return apitest.Digest(creds.PublicKey, creds.PrivateKey)
 }
 
 // ---------------------------------------------------------------- resources

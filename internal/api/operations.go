@@ -24,6 +24,7 @@ func (s *Server) operations() []operation {
 	snapshot := snapshots + "/{snapshotId}"
 	sharded := snapshots + "/shardedCluster/{snapshotId}"
 	exports := cluster + "/backup/exports"
+	flexCluster := "/groups/{groupId}/flexClusters/{name}"
 	rs, sh := replicaSetSnapshots, shardedSnapshots
 	ops := []operation{
 		{id: "listGroupBackupExportBuckets", method: "GET", path: buckets, v2: []version{v20230101Buckets, v20240530}, v1: true, role: readOnly, limit: cloudBackups, handle: listBuckets},
@@ -38,8 +39,8 @@ func (s *Server) operations() []operation {
 		{id: "authorizeGroupCloudProviderAccessRole", method: "PATCH", path: role, v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: authorizeRole},
 		{id: "deauthorizeGroupCloudProviderAccessRole", method: "DELETE", path: roles + "/{cloudProvider}/{roleId}", v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: deauthorizeRole},
 
-		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230201, v20240805}, role: readOnly, handle: listClusters},
-		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230201, v20240805}, role: readOnly, handle: getCluster},
+		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: listClusters},
+		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: getCluster},
 		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
 		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
 
@@ -60,6 +61,13 @@ func (s *Server) operations() []operation {
 		{id: "listGroupClusterBackupExports", method: "GET", path: exports, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: listExportJobs},
 		{id: "createGroupClusterBackupExport", method: "POST", path: exports, v2: []version{v20230101}, v1: true, role: exporter, v1Role: manager, limit: cloudBackups, handle: createExportJob},
 		{id: "getGroupClusterBackupExport", method: "GET", path: exports + "/{exportId}", v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: getExportJob},
+
+		// No flex cluster exists here: these answer that the cluster is not
+		// one, or does not exist. The flex snapshot operations count
+		// against the Cloud Backups limit, as Atlas's recorded answers show.
+		{id: "getGroupFlexCluster", method: "GET", path: flexCluster, v2: []version{v20241113}, role: readOnly, handle: refuseFlex},
+		{id: "listGroupFlexBackupSnapshots", method: "GET", path: flexCluster + "/backup/snapshots", v2: []version{v20241113}, role: readOnly, limit: cloudBackups, handle: refuseFlex},
+		{id: "getGroupFlexBackupSnapshot", method: "GET", path: flexCluster + "/backup/snapshots/{snapshotId}", v2: []version{v20241113}, role: readOnly, limit: cloudBackups, handle: refuseFlex},
 
 		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},

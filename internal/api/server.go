@@ -6,8 +6,11 @@
 package api
 
 import (
+	"cmp"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,6 +119,39 @@ func ok(body any) (*response, error) { return &response{status: http.StatusOK, b
 
 var noContent = &response{status: http.StatusNoContent}
 
+// Route is one method on one path pattern the API serves, as ServeMux
+// patterns spell paths: what tests walk to cover every route.
+type Route struct {
+	Method      string
+	Pattern     string
+	OperationID string
+	// Versions are the dated versions of a route under /api/atlas/v2.
+	Versions []string
+	// Own is an operation of snapexport's own, whose other methods are
+	// answered as unknown paths.
+	Own bool
+}
+
+// Routes lists every operation's route, sorted by pattern and method.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, op := range s.operations() {
+		for _, prefix := range op.prefixes() {
+			r := Route{Method: op.method, Pattern: prefix + op.path, OperationID: op.id, Own: op.own}
+			if prefix == atlasV2Prefix {
+				for _, v := range op.v2 {
+					r.Versions = append(r.Versions, v.Date)
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Route) int {
+		return cmp.Or(strings.Compare(a.Pattern, b.Pattern), strings.Compare(a.Method, b.Method))
+	})
+	return out
+}
+
 // Handler returns the API's HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -144,11 +180,11 @@ func (s *Server) Handler() http.Handler {
 		case strings.HasPrefix(p, atlasV1Prefix):
 			apiVersion = v1
 		}
+		allow := strings.Join(slices.Sorted(maps.Keys(ops)), ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
 			if !found {
-				s.fail(w, r, snapexport.Errorf(snapexport.CodeMethodNotAllowed,
-					"Method %s is not allowed on %s.", r.Method, r.URL.Path))
+				s.refuse(w, r, allow, snapexport.Errorf(snapexport.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
 			}
 			s.serve(w, r, op, apiVersion)
@@ -162,9 +198,26 @@ func (s *Server) Handler() http.Handler {
 		w.Write([]byte(`{"status":"OK"}`))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+		s.refuse(w, r, "", snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
 	})
 	return s.logRequests(mux)
+}
+
+// refuse answers a request no operation serves with err (and, for a
+// method the path lacks, the Allow header of the methods it has) once the
+// caller is authenticated, as Atlas answers every request: an
+// unauthenticated one gets the digest challenge, whatever its path or
+// method. It has no envelope or version.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, allow string, err error) {
+	pretty, _ := queryBool(r.URL.Query(), "pretty", false)
+	fail := func(err error) { s.writeErr(w, r, err, pretty, false) }
+	if s.authenticate(w, r, fail) == nil {
+		return
+	}
+	if allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	fail(err)
 }
 
 func (op operation) prefixes() []string {
@@ -183,12 +236,6 @@ func (op operation) prefixes() []string {
 
 var errUnavailable = snapexport.Errorf(snapexport.CodeServiceUnavailable,
 	"The service is temporarily unavailable; retry the request.")
-
-// fail renders an error outside any operation (no envelope or version).
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	pretty, _ := queryBool(r.URL.Query(), "pretty", false)
-	s.writeErr(w, r, err, pretty, false)
-}
 
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pretty, envelope bool) {
 	e := snapexport.AsError(err)

@@ -147,9 +147,10 @@ func TestSnapshotsList(t *testing.T) {
 		apitest.WantError(t, e.Do(t, apitest.Request{Path: p, Accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 	}
 	// Taking a snapshot is not served: the path answers its other methods
-	// only, as to any method it lacks, before authentication.
-	apitest.WantError(t, e.Do(t, apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: `{"description":"x","retentionInDays":1}`, Auth: apitest.NoAuth}),
-		http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
+	// only, as to any method it lacks, once the caller is authenticated.
+	takeSnapshot := apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: `{"description":"x","retentionInDays":1}`}
+	apitest.WantChallenge(t, e.Send(t, takeSnapshot, ""), false)
+	apitest.WantError(t, e.Do(t, takeSnapshot), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 }
 
 // TestSnapshotsPointInTime: pointInTimeUtcSeconds, or oplogTs with
@@ -353,7 +354,7 @@ func TestSnapshotExpiry(t *testing.T) {
 	apitest.WantError(t, patch(e.snapshotsPath("v2", "cluster-1")+"/"+snap.ID, body), http.StatusNotFound, snapexport.CodeClusterNotFound)
 	apitest.WantError(t, patch(e.snapshotsPath("v2", "sharded")+"/"+sharded.Members[0].ID, body), http.StatusNotFound, snapexport.CodeSnapshotNotFound)
 	// No PATCH on the sharded path, as in Atlas.
-	apitest.WantError(t, e.Do(t, apitest.Request{Method: "PATCH", Path: e.snapshotsPath("v2", "sharded") + "/shardedCluster/" + sharded.ID, Accept: v20230101, Body: body, Auth: apitest.NoAuth}),
+	apitest.WantError(t, e.Do(t, apitest.Request{Method: "PATCH", Path: e.snapshotsPath("v2", "sharded") + "/shardedCluster/" + sharded.ID, Accept: v20230101, Body: body}),
 		http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 }
 

@@ -56,8 +56,9 @@ var statuses = map[string]int{
 	snapexport.CodePrivateEndpointInUse:         http.StatusConflict,
 	snapexport.CodePrivateEndpointRequired:      http.StatusBadRequest,
 
-	snapexport.CodeClusterNotFound:     http.StatusNotFound,
-	snapexport.CodeInvalidBackupPolicy: http.StatusBadRequest,
+	snapexport.CodeClusterNotFound:         http.StatusNotFound,
+	snapexport.CodeInvalidBackupPolicy:     http.StatusBadRequest,
+	snapexport.CodeNonFlexClusterInFlexAPI: http.StatusBadRequest,
 
 	snapexport.CodeSnapshotNotFound:       http.StatusNotFound,
 	snapexport.CodeInvalidSnapshotID:      http.StatusNotFound,

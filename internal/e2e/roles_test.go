@@ -137,10 +137,17 @@ func matrixOps() []matrixOp {
 
 	// Clusters (§1.6): read by any project role; the backup schedule is
 	// read with Project Read Only and changed by the Backup Manager.
-	add("listGroupClusters", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepListClusters)
-	add("getGroupCluster", []string{"2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetCluster)
+	add("listGroupClusters", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepListClusters)
+	add("getGroupCluster", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetCluster)
 	add("getGroupClusterBackupSchedule", only("2024-08-05"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetSchedule)
 	add("updateGroupClusterBackupSchedule", only("2024-08-05"), "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchSchedule)
+
+	// Flex clusters (§1.6): none exists here, so a caller the role lets
+	// through gets Atlas's answer for a dedicated cluster, 400
+	// CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API; read with any project role.
+	add("getGroupFlexCluster", only("2024-11-13"), "GET", matrixNeedReadOnly, notInV1, 400, true, matrixPrepFlex(""))
+	add("listGroupFlexBackupSnapshots", only("2024-11-13"), "GET", matrixNeedReadOnly, notInV1, 400, true, matrixPrepFlex("/backup/snapshots"))
+	add("getGroupFlexBackupSnapshot", only("2024-11-13"), "GET", matrixNeedReadOnly, notInV1, 400, true, matrixPrepFlex("/backup/snapshots/6a7944f22c88faeba59d3572"))
 
 	// Snapshots (§1.4, §4.3): read with Project Read Only, expiry changes
 	// and deletes by the Backup Manager; 2023-01-01 only. v1.0 has the
@@ -487,7 +494,7 @@ func checkMatrixCoversOperations(t *testing.T, ops []matrixOp) {
 		t.Fatal(err)
 	}
 	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13",
-		"v20230201": "2023-02-01", "v20240805": "2024-08-05"}
+		"v20230201": "2023-02-01", "v20240805": "2024-08-05", "v20230101Clusters": "2023-01-01"}
 	have := map[string]bool{}
 	for _, op := range ops {
 		have[op.String()] = true
@@ -784,6 +791,20 @@ func matrixPrepListClusters(t *testing.T, f *matrixFixture, _ *matrixCaller) mat
 func matrixPrepGetCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
 	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: matrixGot("name", name, "cluster")}
+}
+
+// matrixPrepFlex calls the flex-cluster path below a dedicated cluster,
+// extended by suffix, and checks the refusal a permitted caller gets.
+func matrixPrepFlex(suffix string) func(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	return func(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+		name := f.cluster()
+		return matrixPrepared{path: "/groups/" + f.groupID + "/flexClusters/" + name + suffix,
+			check: func(t *testing.T, res *apitest.Response, _ bool) {
+				if res.Status == 400 {
+					apitest.WantError(t, res, 400, snapexport.CodeNonFlexClusterInFlexAPI)
+				}
+			}}
+	}
 }
 
 func matrixPrepGetSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
