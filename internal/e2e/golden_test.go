@@ -57,6 +57,9 @@ func TestRecordedAtlasExchanges(t *testing.T) {
 			key := rec.method + " " + r.template
 			f := &replayFixture{t: t, ts: ts, rec: rec, params: params}
 			req := apitest.Request{Method: rec.method, Path: f.path(r), Accept: known.accept(rec, key)}
+			if rec.method == "GET" {
+				f.listed(r)
+			}
 			if rec.method == "POST" || rec.method == "PATCH" || rec.method == "PUT" {
 				body, ok := requestBodies[key]
 				if !ok {
@@ -235,6 +238,23 @@ func (f *replayFixture) param(name string) string {
 	}
 	f.t.Fatalf("%s: no set-up for the path parameter {%s}: teach replayFixture.param to make one", f.rec.file, name)
 	return ""
+}
+
+// listed makes one item of the list r reads, so that the list's
+// elements have a shape to compare.
+func (f *replayFixture) listed(r route) {
+	switch {
+	case strings.HasSuffix(r.template, "/backup/exportBuckets"):
+		f.bucketID()
+	case strings.HasSuffix(r.template, "/backup/snapshots"):
+		f.snapshotID()
+	case strings.HasSuffix(r.template, "/backup/exports"):
+		f.exportJobID()
+	case strings.HasSuffix(r.template, "/cloudProviderAccess"):
+		f.roleID()
+	case strings.HasSuffix(r.template, "/clusters"):
+		f.theCluster()
+	}
 }
 
 func (f *replayFixture) must(err error) {
