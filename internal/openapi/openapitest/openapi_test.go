@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
-	"github.com/snapexport/snapexport/internal/openapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/snapexport/snapexport/internal/openapi"
 
 	yaml "go.yaml.in/yaml/v4"
 )
@@ -399,19 +399,11 @@ type opFacts struct {
 
 func referencePath(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := ReferenceDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "reference", "atlas-openapi-backup-export.yaml")
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	return filepath.Join(dir, "..", "..", "shared", "reference", "atlas-openapi-backup-export.yaml")
+	return filepath.Join(dir, "atlas-openapi-backup-export.yaml")
 }
 
 func asMap(v any) map[string]any {
@@ -487,7 +479,7 @@ func operations(t *testing.T, data []byte) map[string]opFacts {
 func TestMatchesAtlasReference(t *testing.T) {
 	refFile := referencePath(t)
 	data, err := os.ReadFile(refFile)
-	requireReference(t, "reference spec", refFile, err)
+	RequireReference(t, "reference spec", refFile, err)
 	ref := operations(t, data)
 	ours := operations(t, openapi.Document)
 
@@ -575,22 +567,6 @@ func TestRecordedAtlasExportJobResponses(t *testing.T) {
 		}})
 }
 
-// requireReference handles err, the error of reading Atlas's reference
-// material at path: a test without it is skipped, except in CI, where it
-// must be present.
-func requireReference(t *testing.T, what, path string, err error) {
-	t.Helper()
-	if errors.Is(err, os.ErrNotExist) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s %s missing in CI", what, path)
-		}
-		t.Skipf("%s %s not present", what, path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // recordedCalls are the recorded Atlas answers of one resource.
 type recordedCalls struct {
 	// call matches the file names: the method first, then what path
@@ -611,7 +587,7 @@ func replayRecorded(t *testing.T, rc recordedCalls) {
 	t.Helper()
 	dir := filepath.Join(filepath.Dir(referencePath(t)), "recorded-atlas")
 	entries, err := os.ReadDir(dir)
-	requireReference(t, "recorded responses", dir, err)
+	RequireReference(t, "recorded responses", dir, err)
 	v := newValidator(t)
 	replayed := 0
 	for _, e := range entries {
