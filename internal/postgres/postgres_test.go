@@ -904,18 +904,5 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 
 	db = open(t, u, Options{})
 	wantAllVersions(t, conn)
-	seen := map[string]bool{}
-	for _, name := range []string{"one", "two"} {
-		err := db.Read(ctx, func(tx snapexport.Tx) error {
-			c, err := tx.Cluster(ctx, p.ID, name)
-			if err != nil {
-				return err
-			}
-			storetest.WantDefaultSchedule(t, c, seen)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.WantDefaultSchedules(t, db, p.ID, "one", "two")
 }

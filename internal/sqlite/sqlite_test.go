@@ -289,18 +289,5 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 
 	store := open(t, path)
 	defer store.Close()
-	seen := map[string]bool{}
-	for _, name := range []string{"one", "two"} {
-		err := store.Read(context.Background(), func(tx snapexport.Tx) error {
-			c, err := tx.Cluster(context.Background(), "6500000000000000000000b1", name)
-			if err != nil {
-				return err
-			}
-			storetest.WantDefaultSchedule(t, c, seen)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.WantDefaultSchedules(t, store, "6500000000000000000000b1", "one", "two")
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -98,12 +99,32 @@ var clusterTests = []test{
 	}},
 }
 
-// WantDefaultSchedule fails the test unless c's schedule is the one a
-// store migrated from before backup policies gives a cluster: Atlas's
-// default policy with ids of their own (distinct from those in seen, to
-// which they are added), anchored at the hour and minute of c's creation,
-// with the default restore window.
-func WantDefaultSchedule(t testing.TB, c *snapexport.Cluster, seen map[string]bool) {
+// WantDefaultSchedules fails the test unless each named cluster of the
+// project has the schedule a store migrated from before backup policies
+// gives it: Atlas's default policy with ids of their own, anchored at the
+// hour and minute of the cluster's creation, with the default restore
+// window.
+func WantDefaultSchedules(t testing.TB, store snapexport.Store, projectID string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for _, name := range names {
+		err := store.Read(ctx, func(tx snapexport.Tx) error {
+			c, err := tx.Cluster(ctx, projectID, name)
+			if err == nil {
+				wantDefaultSchedule(t, c, seen)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("cluster %s: %v", name, err)
+		}
+	}
+}
+
+// wantDefaultSchedule checks one cluster for WantDefaultSchedules; seen
+// holds the ids of the clusters checked before, to which c's are added.
+func wantDefaultSchedule(t testing.TB, c *snapexport.Cluster, seen map[string]bool) {
 	t.Helper()
 	s := c.Schedule
 	want := snapexport.DefaultPolicyItems(func() string { return "" })
