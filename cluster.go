@@ -13,10 +13,6 @@ const (
 	ClusterSharded    ClusterType = "SHARDED"
 )
 
-// Export frequencies of an automatic export policy. Atlas's specification
-// lists monthly and yearly; its documentation adds daily and weekly.
-var ExportFrequencies = []string{"daily", "weekly", "monthly", "yearly"}
-
 // Label is a key/value pair on a cluster (Atlas's labels and tags).
 type Label struct {
 	Key   string `json:"key"`
@@ -42,16 +38,6 @@ type Cluster struct {
 	Shards         []Shard
 	CreatedAt      time.Time
 	Schedule       BackupSchedule
-}
-
-// BackupSchedule is the export part of a cluster's backup schedule.
-type BackupSchedule struct {
-	AutoExportEnabled bool
-	// ExportBucketID and ExportFrequencyType are the automatic export
-	// policy; both empty when none is set.
-	ExportBucketID                    string
-	ExportFrequencyType               string
-	UseOrgAndGroupNamesInExportPrefix bool
 }
 
 var clusterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*$`)

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"encoding/json"
 	"net/url"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/internal/service"
 )
 
 // Cluster versions: 2024-08-05 describes one replication spec per shard;
@@ -111,87 +109,4 @@ func getCluster(c *call) (*response, error) {
 		return nil, err
 	}
 	return ok(c.clusterView(cl))
-}
-
-type exportPolicyView struct {
-	ExportBucketID string `json:"exportBucketId"`
-	FrequencyType  string `json:"frequencyType"`
-}
-
-// scheduleView is the export part of a cluster's backup schedule; the
-// snapshot policies are not served.
-type scheduleView struct {
-	AutoExportEnabled                 bool              `json:"autoExportEnabled"`
-	ClusterID                         string            `json:"clusterId"`
-	ClusterName                       string            `json:"clusterName"`
-	Export                            *exportPolicyView `json:"export,omitempty"`
-	UseOrgAndGroupNamesInExportPrefix bool              `json:"useOrgAndGroupNamesInExportPrefix"`
-}
-
-func newScheduleView(cl *snapexport.Cluster) scheduleView {
-	s := cl.Schedule
-	v := scheduleView{AutoExportEnabled: s.AutoExportEnabled, ClusterID: cl.ID, ClusterName: cl.Name,
-		UseOrgAndGroupNamesInExportPrefix: s.UseOrgAndGroupNamesInExportPrefix}
-	if s.ExportBucketID != "" {
-		v.Export = &exportPolicyView{ExportBucketID: s.ExportBucketID, FrequencyType: s.ExportFrequencyType}
-	}
-	return v
-}
-
-func getSchedule(c *call) (*response, error) {
-	cl, err := c.cluster()
-	if err != nil {
-		return nil, err
-	}
-	return ok(newScheduleView(cl))
-}
-
-// scheduleReadOnly are the schedule's read-only attributes; the other
-// attributes of Atlas's schedule (policies, copy settings, …) are not
-// supported and rejected as invalid, except a null policies, which the
-// SDK sends in every PATCH (readObject drops null attributes).
-var scheduleReadOnly = []string{"clusterId", "clusterName", "links", "nextSnapshot"}
-
-func updateSchedule(c *call) (*response, error) {
-	name, err := c.clusterName()
-	if err != nil {
-		return nil, err
-	}
-	o, err := readAttributes(c.r, []string{"autoExportEnabled", "export", "useOrgAndGroupNamesInExportPrefix"}, scheduleReadOnly)
-	if err != nil {
-		return nil, err
-	}
-	var in service.ScheduleInput
-	if v, present, err := o.boolean("autoExportEnabled", false); err != nil {
-		return nil, err
-	} else if present {
-		in.AutoExportEnabled = &v
-	}
-	if v, present, err := o.boolean("useOrgAndGroupNamesInExportPrefix", false); err != nil {
-		return nil, err
-	} else if present {
-		in.UseOrgAndGroupNamesInExportPrefix = &v
-	}
-	if raw, present := o["export"]; present {
-		var e object
-		if err := json.Unmarshal(raw, &e); err != nil || e == nil {
-			return nil, wrongType("export")
-		}
-		if err := e.only([]string{"exportBucketId", "frequencyType"}, nil); err != nil {
-			return nil, err
-		}
-		var policy service.ExportPolicyInput
-		if policy.BucketID, err = e.objectID("exportBucketId", true); err != nil {
-			return nil, err
-		}
-		if policy.FrequencyType, err = e.string("frequencyType", false); err != nil {
-			return nil, err
-		}
-		in.Export = &policy
-	}
-	cl, err := c.srv.Service.UpdateBackupSchedule(c.r.Context(), c.project.ID, name, in)
-	if err != nil {
-		return nil, err
-	}
-	return ok(newScheduleView(cl))
 }

@@ -41,8 +41,9 @@ func (s *Server) operations() []operation {
 
 		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: listClusters},
 		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: getCluster},
-		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
-		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
+		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
+		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
+		{id: "deleteGroupClusterBackupSchedule", method: "DELETE", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: deleteSchedule},
 
 		// Taking an on-demand snapshot (POST snapshots) is not served: the
 		// service runs no cluster to take it from; snapshots are imported.

@@ -431,9 +431,8 @@ type knownDiff struct {
 
 // Reasons shared by several entries.
 const (
-	notServedYet      = "clusters and on-demand snapshots through the API are not served yet"
-	rateLimitHeaders  = "Ratelimit-Limit and Ratelimit-Remaining are not sent yet on project and cluster operations"
-	scheduleV20230101 = "version 2023-01-01 of the backup schedule is not served yet (only 2024-08-05)"
+	notServedYet     = "clusters and on-demand snapshots through the API are not served yet"
+	rateLimitHeaders = "Ratelimit-Limit and Ratelimit-Remaining are not sent yet on project and cluster operations"
 )
 
 var (
@@ -446,10 +445,6 @@ var knownDifferences = []knownDiff{
 	{"DELETE /api/atlas/v2/groups/{groupId}/clusters/{clusterName}", unservedAnswer, notServedYet},
 	{"POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/snapshots", unservedAnswer, notServedYet},
 	{"GET /api/private/unauth/nds/defaultMongoDBMajorVersion", []string{"status", "header Content-Type", "header X-Error-Code", "body"}, notServedYet},
-	{"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/schedule", unservedDeprecated, scheduleV20230101},
-	{"PATCH /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/schedule", unservedDeprecated, scheduleV20230101},
-	{"DELETE /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/schedule", unservedAnswer,
-		"deleting a cluster's backup policies is not served yet"},
 	{"POST /api/atlas/v2/groups", []string{"status"}, "creating a project answers 200, not yet Atlas's 201 Created"},
 	{"POST /api/atlas/v2/groups", []string{"header Ratelimit-Limit", "header Ratelimit-Remaining"}, rateLimitHeaders},
 	{"POST /api/atlas/v2/groups", []string{"body $.withDefaultAlertsSettings"}, "snapexport has no alerts, and does not serve withDefaultAlertsSettings"},

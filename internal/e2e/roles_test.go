@@ -136,11 +136,14 @@ func matrixOps() []matrixOp {
 	add("deleteGroupBackupPrivateEndpoint", only("2024-11-13"), "DELETE", matrixNeedProjectOwner, notInV1, 204, true, matrixPrepDeleteEndpoint)
 
 	// Clusters (§1.6): read by any project role; the backup schedule is
-	// read with Project Read Only and changed by the Backup Manager.
+	// read with Project Read Only, changed and its policy items removed by
+	// the Backup Manager (Atlas's x-rolesRequirements), in both versions.
 	add("listGroupClusters", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepListClusters)
 	add("getGroupCluster", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetCluster)
-	add("getGroupClusterBackupSchedule", only("2024-08-05"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetSchedule)
-	add("updateGroupClusterBackupSchedule", only("2024-08-05"), "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchSchedule)
+	schedule := []string{"2023-01-01", "2024-08-05"}
+	add("getGroupClusterBackupSchedule", schedule, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetSchedule)
+	add("updateGroupClusterBackupSchedule", schedule, "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchSchedule)
+	add("deleteGroupClusterBackupSchedule", schedule, "DELETE", matrixNeedBackupManager, notInV1, 200, true, matrixPrepDeleteSchedule)
 
 	// Flex clusters (§1.6): none exists here, so a caller the role lets
 	// through gets Atlas's answer for a dedicated cluster, 400
@@ -493,7 +496,7 @@ func checkMatrixCoversOperations(t *testing.T, ops []matrixOp) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13",
+	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20230101Schedule": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13",
 		"v20230201": "2023-02-01", "v20240805": "2024-08-05", "v20230101Clusters": "2023-01-01"}
 	have := map[string]bool{}
 	for _, op := range ops {
@@ -822,6 +825,19 @@ func matrixPrepPatchSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 		}
 		if set := c.Schedule.ExportBucketID == f.bucketID; set != allowed {
 			t.Errorf("export policy set = %v after a call that was allowed=%v", set, allowed)
+		}
+	}}
+}
+
+func matrixPrepDeleteSchedule(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name + "/backup/schedule", check: func(t *testing.T, res *apitest.Response, allowed bool) {
+		c, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if removed := len(c.Schedule.PolicyItems) == 0; removed != allowed {
+			t.Errorf("policy items removed = %v after a call that was allowed=%v", removed, allowed)
 		}
 	}}
 }

@@ -24,6 +24,7 @@ func (t *tx) ClustersExportingTo(ctx context.Context, projectID, bucketID string
 }
 
 func (t *tx) UpdateClusterSchedule(ctx context.Context, c *snapexport.Cluster) error {
-	return affected(t.exec(ctx, `UPDATE clusters SET auto_export_enabled = $1, export_bucket_id = $2, export_frequency_type = $3, use_org_and_group_names = $4
-		WHERE project_id = $5 AND id = $6`, sqlrow.ClusterScheduleValues(c)...))
+	return affected(t.exec(ctx, `UPDATE clusters SET auto_export_enabled = $1, export_bucket_id = $2, export_frequency_type = $3, use_org_and_group_names = $4,
+		policy_id = $5, policy_items = $6, reference_hour_of_day = $7, reference_minute_of_hour = $8, restore_window_days = $9
+		WHERE project_id = $10 AND id = $11`, sqlrow.ClusterScheduleValues(c)...))
 }

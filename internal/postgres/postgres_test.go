@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -866,4 +867,42 @@ func TestSnapshotMarkAcrossClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMigrationGivesClustersTheDefaultPolicy: clusters registered before
+// backup policies were kept get Atlas's default policy when the schema is
+// migrated. The clusters are written at the current version, which is
+// then taken back to the one before 0007_backup_policies.sql.
+func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
+	u := pgtest.Schema(t, pgtest.URL(t))
+	db := open(t, u, Options{})
+	ctx := context.Background()
+	createOrg(t, db, testOrg)
+	p := &snapexport.Project{ID: "6500000000000000000000c1", OrgID: testOrg.ID, Name: "policies", CreatedAt: time.Now()}
+	one := &snapexport.Cluster{ID: "6500000000000000000000c2", ProjectID: p.ID, Name: "one", Type: snapexport.ClusterReplicaSet,
+		MongoDBVersion: "8.0.1", Shards: []snapexport.Shard{{ID: "6500000000000000000000c3", ReplicaSetName: "one-rs"}},
+		CreatedAt: time.Date(2026, 8, 10, 3, 2, 50, 0, time.UTC)}
+	two := *one
+	two.ID, two.Name, two.CreatedAt = "6500000000000000000000c4", "two", time.Date(2025, 1, 31, 23, 59, 59, 999_999_000, time.UTC)
+	err := db.Write(ctx, func(tx snapexport.Tx) error {
+		return cmp.Or(tx.CreateProject(ctx, p), tx.CreateCluster(ctx, one), tx.CreateCluster(ctx, &two))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn := connect(t, u)
+	for _, stmt := range []string{
+		`ALTER TABLE clusters DROP COLUMN policy_id, DROP COLUMN policy_items, DROP COLUMN reference_hour_of_day,
+			DROP COLUMN reference_minute_of_hour, DROP COLUMN restore_window_days`,
+		`DELETE FROM schema_migrations WHERE version = 7`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+
+	db = open(t, u, Options{})
+	wantAllVersions(t, conn)
+	storetest.WantDefaultSchedules(t, db, p.ID, "one", "two")
 }

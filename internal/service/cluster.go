@@ -14,16 +14,8 @@ import (
 // DefaultMongoDBVersion is the version of clusters registered without one.
 const DefaultMongoDBVersion = "8.0.0"
 
-// DefaultExportFrequency is the frequency of an export policy set without
-// one.
-const DefaultExportFrequency = "monthly"
-
 func clusterNotFound(name, projectID string) error {
 	return snapexport.Errorf(snapexport.CodeClusterNotFound, "No cluster named %s exists in group %s.", name, projectID)
-}
-
-func invalidBackupPolicy(reason string) error {
-	return snapexport.Errorf(snapexport.CodeInvalidBackupPolicy, "Invalid backup policy: %s", reason)
 }
 
 // ClusterInput registers a cluster: a replica set when Shards is empty, a
@@ -50,8 +42,9 @@ func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexpo
 	if snapexport.MongoDBMajorVersion(in.MongoDBVersion) == "" {
 		return nil, fmt.Errorf("MongoDB version %q is not of the form 8.0.4", in.MongoDBVersion)
 	}
+	now := s.now()
 	c := &snapexport.Cluster{ID: NewID(), ProjectID: in.ProjectID, Name: in.Name, Type: snapexport.ClusterReplicaSet,
-		MongoDBVersion: in.MongoDBVersion, CreatedAt: s.now()}
+		MongoDBVersion: in.MongoDBVersion, CreatedAt: now, Schedule: newBackupSchedule(now)}
 	names := in.Shards
 	if len(names) == 0 {
 		names = []string{in.Name + "-shard-0"}
@@ -108,67 +101,6 @@ func (s *Service) Cluster(ctx context.Context, projectID, name string) (*snapexp
 	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Cluster, error) {
 		return s.cluster(ctx, tx, projectID, name)
 	})
-}
-
-// ExportPolicyInput is the export object of a schedule PATCH.
-type ExportPolicyInput struct {
-	BucketID      string
-	FrequencyType string // empty: DefaultExportFrequency
-}
-
-// ScheduleInput is a schedule PATCH; nil fields keep their value.
-type ScheduleInput struct {
-	AutoExportEnabled                 *bool
-	Export                            *ExportPolicyInput
-	UseOrgAndGroupNamesInExportPrefix *bool
-}
-
-// UpdateBackupSchedule changes the export settings of a cluster's backup
-// schedule. Like Atlas it needs autoExportEnabled in every request; the
-// export bucket must be one of the project's, and automatic export needs
-// an export policy.
-func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name string, in ScheduleInput) (*snapexport.Cluster, error) {
-	if in.AutoExportEnabled == nil {
-		return nil, invalidBackupPolicy("autoExportEnabled must be specified.")
-	}
-	if in.Export != nil {
-		if in.Export.FrequencyType == "" {
-			in.Export.FrequencyType = DefaultExportFrequency
-		}
-		if !slices.Contains(snapexport.ExportFrequencies, in.Export.FrequencyType) {
-			return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", in.Export.FrequencyType)
-		}
-	}
-	var c *snapexport.Cluster
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		var err error
-		if c, err = s.cluster(ctx, tx, projectID, name); err != nil {
-			return err
-		}
-		sched := c.Schedule
-		sched.AutoExportEnabled = *in.AutoExportEnabled
-		if in.Export != nil {
-			if _, err := tx.ExportBucket(ctx, projectID, in.Export.BucketID); err != nil {
-				if errors.Is(err, snapexport.ErrNotFound) {
-					return bucketNotFound(in.Export.BucketID)
-				}
-				return err
-			}
-			sched.ExportBucketID, sched.ExportFrequencyType = in.Export.BucketID, in.Export.FrequencyType
-		}
-		if in.UseOrgAndGroupNamesInExportPrefix != nil {
-			sched.UseOrgAndGroupNamesInExportPrefix = *in.UseOrgAndGroupNamesInExportPrefix
-		}
-		if sched.AutoExportEnabled && sched.ExportBucketID == "" {
-			return invalidBackupPolicy("autoExportEnabled requires an export policy (export.exportBucketId).")
-		}
-		c.Schedule = sched
-		return tx.UpdateClusterSchedule(ctx, c)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // releaseBucket prepares the deletion of a bucket: it fails while an

@@ -24,6 +24,7 @@ func (t *tx) ClustersExportingTo(ctx context.Context, projectID, bucketID string
 }
 
 func (t *tx) UpdateClusterSchedule(ctx context.Context, c *snapexport.Cluster) error {
-	return affected(exec(ctx, t.tx, `UPDATE clusters SET auto_export_enabled = ?, export_bucket_id = ?, export_frequency_type = ?, use_org_and_group_names = ?
+	return affected(exec(ctx, t.tx, `UPDATE clusters SET auto_export_enabled = ?, export_bucket_id = ?, export_frequency_type = ?, use_org_and_group_names = ?,
+		policy_id = ?, policy_items = ?, reference_hour_of_day = ?, reference_minute_of_hour = ?, restore_window_days = ?
 		WHERE project_id = ? AND id = ?`, sqlrow.ClusterScheduleValues(c)...))
 }

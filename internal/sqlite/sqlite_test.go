@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/sqlrow"
 	"github.com/snapexport/snapexport/internal/storetest"
 )
 
@@ -253,4 +254,40 @@ func TestTimesKeepNanoseconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMigrationGivesClustersTheDefaultPolicy: clusters registered before
+// backup policies were kept get Atlas's default policy when the database
+// is migrated.
+func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "snapexport.db")
+	db := raw(t, path)
+	const before = 6 // the last migration without backup policies
+	for _, name := range Migrations()[:before] {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	created := []time.Time{time.Date(2026, 8, 10, 3, 2, 50, 0, time.UTC), time.Date(2025, 1, 31, 23, 59, 59, 999_999_999, time.UTC)}
+	for _, stmt := range []string{
+		"PRAGMA user_version = " + strconv.Itoa(before),
+		`INSERT INTO organizations (id, name, created_at) VALUES ('6500000000000000000000a1', 'org', '` + sqlrow.FormatTime(created[0]) + `')`,
+		`INSERT INTO projects (id, org_id, name, created_at) VALUES ('6500000000000000000000b1', '6500000000000000000000a1', 'project', '` + sqlrow.FormatTime(created[0]) + `')`,
+		`INSERT INTO clusters (id, project_id, name, cluster_type, mongodb_version, created_at)
+			VALUES ('6500000000000000000000c1', '6500000000000000000000b1', 'one', 'REPLICASET', '8.0.0', '` + sqlrow.FormatTime(created[0]) + `'),
+			('6500000000000000000000c2', '6500000000000000000000b1', 'two', 'REPLICASET', '8.0.0', '` + sqlrow.FormatTime(created[1]) + `')`,
+	} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	store := open(t, path)
+	defer store.Close()
+	storetest.WantDefaultSchedules(t, store, "6500000000000000000000b1", "one", "two")
 }

@@ -7,26 +7,31 @@ import (
 )
 
 // ClusterColumns are the columns of clusters that ClusterValues fills and
-// ScanCluster reads, in that order. Labels and shards are kept as JSON
-// text.
-const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, created_at`
+// ScanCluster reads, in that order. Labels, shards and policy items are
+// kept as JSON text.
+const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, ` +
+	`policy_id, policy_items, reference_hour_of_day, reference_minute_of_hour, restore_window_days, created_at`
 
 func ClusterValues(c *snapexport.Cluster) []any {
 	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, storedList(c.Labels), storedList(c.Shards),
 		c.Schedule.AutoExportEnabled, c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix,
+		c.Schedule.PolicyID, storedList(c.Schedule.PolicyItems), c.Schedule.ReferenceHourOfDay, c.Schedule.ReferenceMinuteOfHour, c.Schedule.RestoreWindowDays,
 		c.CreatedAt}
 }
 
 func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
 	var c snapexport.Cluster
-	var labels, shards string
-	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, &labels, &shards, &c.Schedule.AutoExportEnabled,
-		&c.Schedule.ExportBucketID, &c.Schedule.ExportFrequencyType, &c.Schedule.UseOrgAndGroupNamesInExportPrefix, timeColumn{&c.CreatedAt})
+	var labels, shards, items string
+	sched := &c.Schedule
+	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, &labels, &shards, &sched.AutoExportEnabled,
+		&sched.ExportBucketID, &sched.ExportFrequencyType, &sched.UseOrgAndGroupNamesInExportPrefix,
+		&sched.PolicyID, &items, &sched.ReferenceHourOfDay, &sched.ReferenceMinuteOfHour, &sched.RestoreWindowDays, timeColumn{&c.CreatedAt})
 	if err != nil {
 		return nil, NotFound(err)
 	}
 	err = cmp.Or(loadList(labels, &c.Labels, "cluster", c.ID, "labels"),
-		loadList(shards, &c.Shards, "cluster", c.ID, "shards"))
+		loadList(shards, &c.Shards, "cluster", c.ID, "shards"),
+		loadList(items, &sched.PolicyItems, "cluster", c.ID, "policy_items"))
 	if err != nil {
 		return nil, err
 	}
@@ -35,9 +40,11 @@ func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
 
 // ClusterScheduleValues are the values of an update of a cluster's
 // schedule (Tx.UpdateClusterSchedule): auto_export_enabled,
-// export_bucket_id, export_frequency_type and use_org_and_group_names, then
-// the project_id and id of the row.
+// export_bucket_id, export_frequency_type, use_org_and_group_names,
+// policy_id, policy_items, reference_hour_of_day, reference_minute_of_hour
+// and restore_window_days, then the project_id and id of the row.
 func ClusterScheduleValues(c *snapexport.Cluster) []any {
 	s := c.Schedule
-	return []any{s.AutoExportEnabled, s.ExportBucketID, s.ExportFrequencyType, s.UseOrgAndGroupNamesInExportPrefix, c.ProjectID, c.ID}
+	return []any{s.AutoExportEnabled, s.ExportBucketID, s.ExportFrequencyType, s.UseOrgAndGroupNamesInExportPrefix,
+		s.PolicyID, storedList(s.PolicyItems), s.ReferenceHourOfDay, s.ReferenceMinuteOfHour, s.RestoreWindowDays, c.ProjectID, c.ID}
 }

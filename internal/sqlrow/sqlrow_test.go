@@ -125,8 +125,12 @@ func TestStoredLists(t *testing.T) {
 // the item and the list.
 func TestStoredListErrors(t *testing.T) {
 	at := FormatTime(time.Now())
-	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "not JSON", true, "", "", false, at})
+	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
 		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
+	}
+	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at})
+	if err == nil || !strings.Contains(err.Error(), "cluster c1 policy_items") {
+		t.Errorf("ScanCluster of bad policy items: %v, want an error naming cluster c1 policy_items", err)
 	}
 }

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"slices"
 	"testing"
 
 	"github.com/snapexport/snapexport"
@@ -9,7 +11,9 @@ import (
 func (e *env) newCluster(projectID, name string) *snapexport.Cluster {
 	return &snapexport.Cluster{ID: e.id(), ProjectID: projectID, Name: name, Type: snapexport.ClusterSharded,
 		MongoDBVersion: "8.0.29", Labels: []snapexport.Label{{Key: "env", Value: "prod"}, {Key: "team", Value: "data ✓"}},
-		Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "rs0"}, {ID: e.id(), ReplicaSetName: "rs1"}}, CreatedAt: e.now()}
+		Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "rs0"}, {ID: e.id(), ReplicaSetName: "rs1"}}, CreatedAt: e.now(),
+		Schedule: snapexport.BackupSchedule{PolicyID: e.id(), PolicyItems: snapexport.DefaultPolicyItems(e.id),
+			ReferenceHourOfDay: 3, ReferenceMinuteOfHour: 16, RestoreWindowDays: snapexport.DefaultRestoreWindowDays}}
 }
 
 var clusterTests = []test{
@@ -59,14 +63,21 @@ var clusterTests = []test{
 		for _, c := range []*snapexport.Cluster{c1, c2, c3} {
 			e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, c) })
 		}
-		c1.Schedule = snapexport.BackupSchedule{AutoExportEnabled: true, ExportBucketID: b.ID, ExportFrequencyType: "monthly", UseOrgAndGroupNamesInExportPrefix: true}
-		c2.Schedule = snapexport.BackupSchedule{ExportBucketID: b.ID, ExportFrequencyType: "yearly"}
+		// Every part of a schedule is written: the export settings, the
+		// policy's items (changed, some removed), reference time and window.
+		c1.Schedule = snapexport.BackupSchedule{AutoExportEnabled: true, ExportBucketID: b.ID, ExportFrequencyType: "monthly", UseOrgAndGroupNamesInExportPrefix: true,
+			PolicyID: c1.Schedule.PolicyID, PolicyItems: []snapexport.PolicyItem{
+				{ID: c1.Schedule.PolicyItems[0].ID, FrequencyType: "hourly", FrequencyInterval: 12, RetentionUnit: "days", RetentionValue: 3},
+				{ID: e.id(), FrequencyType: "monthly", FrequencyInterval: 15, RetentionUnit: "months", RetentionValue: 2}},
+			ReferenceHourOfDay: 23, ReferenceMinuteOfHour: 59, RestoreWindowDays: 2}
+		c2.Schedule = snapexport.BackupSchedule{ExportBucketID: b.ID, ExportFrequencyType: "yearly", PolicyID: c2.Schedule.PolicyID}
 		c3.Schedule = snapexport.BackupSchedule{ExportBucketID: b.ID, ExportFrequencyType: "daily"}
 		for _, c := range []*snapexport.Cluster{c1, c2, c3} {
 			e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c) })
 		}
 		e.mustRead(func(tx snapexport.Tx) error {
 			e.wantItem(t, tx, "Cluster after UpdateClusterSchedule", c1)
+			e.wantItem(t, tx, "Cluster after UpdateClusterSchedule removed every policy item", c2)
 			listed(t, "ClustersExportingTo", []*snapexport.Cluster{c1, c2}, func(c *snapexport.Cluster) string { return c.ID })(tx.ClustersExportingTo(e.ctx, p.ID, b.ID))
 			none, err := tx.ClustersExportingTo(e.ctx, p.ID, e.id())
 			noErr(t, "ClustersExportingTo(unused)", err)
@@ -86,4 +97,56 @@ var clusterTests = []test{
 		c3.ProjectID = p.ID
 		e.wantWriteErr(t, "UpdateClusterSchedule(another project's)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateClusterSchedule(e.ctx, c3) })
 	}},
+}
+
+// WantDefaultSchedules fails the test unless each named cluster of the
+// project has the schedule a store migrated from before backup policies
+// gives it: Atlas's default policy with ids of their own, anchored at the
+// hour and minute of the cluster's creation, with the default restore
+// window.
+func WantDefaultSchedules(t testing.TB, store snapexport.Store, projectID string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for _, name := range names {
+		err := store.Read(ctx, func(tx snapexport.Tx) error {
+			c, err := tx.Cluster(ctx, projectID, name)
+			if err == nil {
+				wantDefaultSchedule(t, c, seen)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("cluster %s: %v", name, err)
+		}
+	}
+}
+
+// wantDefaultSchedule checks one cluster for WantDefaultSchedules; seen
+// holds the ids of the clusters checked before, to which c's are added.
+func wantDefaultSchedule(t testing.TB, c *snapexport.Cluster, seen map[string]bool) {
+	t.Helper()
+	s := c.Schedule
+	want := snapexport.DefaultPolicyItems(func() string { return "" })
+	var items []snapexport.PolicyItem
+	ids := []string{s.PolicyID}
+	for _, it := range s.PolicyItems {
+		ids = append(ids, it.ID)
+		it.ID = ""
+		items = append(items, it)
+	}
+	if !slices.Equal(items, want) {
+		t.Errorf("cluster %s: policy items %+v, want Atlas's default %+v", c.Name, items, want)
+	}
+	for _, id := range ids {
+		if !snapexport.IsObjectID(id) || seen[id] {
+			t.Errorf("cluster %s: id %q is not a 24-hex id of its own", c.Name, id)
+		}
+		seen[id] = true
+	}
+	created := c.CreatedAt.UTC()
+	if s.ReferenceHourOfDay != created.Hour() || s.ReferenceMinuteOfHour != created.Minute() || s.RestoreWindowDays != snapexport.DefaultRestoreWindowDays {
+		t.Errorf("cluster %s created at %s: reference %02d:%02d, restore window %d days; want %02d:%02d and %d",
+			c.Name, created, s.ReferenceHourOfDay, s.ReferenceMinuteOfHour, s.RestoreWindowDays, created.Hour(), created.Minute(), snapexport.DefaultRestoreWindowDays)
+	}
 }

@@ -567,6 +567,20 @@ func TestRecordedAtlasExportJobResponses(t *testing.T) {
 		}})
 }
 
+// recordedScheduleCall matches a recorded call of a backup schedule, e.g.
+// "Describe__GET_api_atlas_v2_groups_<id>_clusters_<name>_backup_schedule_1.snaphost".
+var recordedScheduleCall = regexp.MustCompile(`__(GET|PATCH|DELETE)_api_atlas_v2_groups_([0-9a-f]{24})_clusters_([a-zA-Z0-9-]+)_backup_schedule_\d+\.snaphost$`)
+
+// TestRecordedAtlasScheduleResponses replays Atlas's recorded backup
+// schedule answers (GET and PATCH in 2023-01-01, DELETE in 2024-08-05)
+// through the validator.
+func TestRecordedAtlasScheduleResponses(t *testing.T) {
+	replayRecorded(t, recordedCalls{call: recordedScheduleCall, atLeast: 3, what: "backup schedule",
+		path: func(m []string) string {
+			return "/api/atlas/v2/groups/" + m[2] + "/clusters/" + m[3] + "/backup/schedule"
+		}})
+}
+
 // recordedCalls are the recorded Atlas answers of one resource.
 type recordedCalls struct {
 	// call matches the file names: the method first, then what path

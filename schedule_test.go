@@ -1,0 +1,99 @@
+package snapexport
+
+import (
+	"testing"
+	"time"
+)
+
+// TestNextSnapshot: the next instant each kind of policy item calls for,
+// strictly after now, at the reference time (03:16 unless a case says
+// otherwise); the earliest of several items; none without items.
+func TestNextSnapshot(t *testing.T) {
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm
+	}
+	item := func(typ string, interval int) PolicyItem {
+		return PolicyItem{FrequencyType: typ, FrequencyInterval: interval, RetentionUnit: "days", RetentionValue: 1}
+	}
+	defaults := DefaultPolicyItems(func() string { return "id" })
+	for _, tc := range []struct {
+		name         string
+		items        []PolicyItem
+		hour, minute int
+		now, want    string // want empty: no next snapshot
+	}{
+		{"Atlas's default policy, as recorded", defaults, 3, 16, "2026-08-10T03:16:54Z", "2026-08-10T09:16:00Z"},
+		{"hourly every hour", []PolicyItem{item(FrequencyHourly, 1)}, 3, 16, "2026-08-10T03:16:54Z", "2026-08-10T04:16:00Z"},
+		{"hourly every 12 hours from 22:30", []PolicyItem{item(FrequencyHourly, 12)}, 22, 30, "2026-08-10T03:16:00Z", "2026-08-10T10:30:00Z"},
+		{"hourly every 8 hours across midnight", []PolicyItem{item(FrequencyHourly, 8)}, 0, 0, "2026-08-10T23:59:00Z", "2026-08-11T00:00:00Z"},
+		{"daily, today's time passed", []PolicyItem{item(FrequencyDaily, 1)}, 3, 16, "2026-08-10T03:16:54Z", "2026-08-11T03:16:00Z"},
+		{"daily, today's time to come", []PolicyItem{item(FrequencyDaily, 1)}, 3, 16, "2026-08-10T03:15:59Z", "2026-08-10T03:16:00Z"},
+		{"daily, exactly now", []PolicyItem{item(FrequencyDaily, 1)}, 3, 16, "2026-08-10T03:16:00Z", "2026-08-11T03:16:00Z"},
+		{"weekly on Monday, on a Monday after the time", []PolicyItem{item(FrequencyWeekly, 1)}, 3, 16, "2026-08-10T03:16:54Z", "2026-08-17T03:16:00Z"},
+		{"weekly on Monday, on a Monday before the time", []PolicyItem{item(FrequencyWeekly, 1)}, 3, 16, "2026-08-10T03:00:00Z", "2026-08-10T03:16:00Z"},
+		{"weekly on Saturday", []PolicyItem{item(FrequencyWeekly, 6)}, 3, 16, "2026-08-10T03:16:54Z", "2026-08-15T03:16:00Z"},
+		{"weekly on Sunday", []PolicyItem{item(FrequencyWeekly, 7)}, 3, 16, "2026-08-10T03:16:54Z", "2026-08-16T03:16:00Z"},
+		{"monthly on the last day of February", []PolicyItem{item(FrequencyMonthly, LastDayOfMonth)}, 3, 16, "2027-02-10T00:00:00Z", "2027-02-28T03:16:00Z"},
+		{"monthly on the last day of a leap February", []PolicyItem{item(FrequencyMonthly, LastDayOfMonth)}, 3, 16, "2028-02-10T00:00:00Z", "2028-02-29T03:16:00Z"},
+		{"monthly on the last day, that day's time passed", []PolicyItem{item(FrequencyMonthly, LastDayOfMonth)}, 3, 16, "2026-08-31T04:00:00Z", "2026-09-30T03:16:00Z"},
+		{"monthly on the 15th, next month", []PolicyItem{item(FrequencyMonthly, 15)}, 3, 16, "2026-08-20T00:00:00Z", "2026-09-15T03:16:00Z"},
+		{"monthly on the 1st, next year", []PolicyItem{item(FrequencyMonthly, 1)}, 3, 16, "2026-12-05T00:00:00Z", "2027-01-01T03:16:00Z"},
+		{"yearly in December", []PolicyItem{item(FrequencyYearly, 12)}, 3, 16, "2026-08-10T00:00:00Z", "2026-12-01T03:16:00Z"},
+		{"yearly in January", []PolicyItem{item(FrequencyYearly, 1)}, 3, 16, "2026-08-10T00:00:00Z", "2027-01-01T03:16:00Z"},
+		{"yearly, exactly now", []PolicyItem{item(FrequencyYearly, 8)}, 3, 16, "2026-08-01T03:16:00Z", "2027-08-01T03:16:00Z"},
+		{"the earliest item wins", []PolicyItem{item(FrequencyMonthly, 11), item(FrequencyWeekly, 2)}, 3, 16, "2026-08-10T12:00:00Z", "2026-08-11T03:16:00Z"},
+		{"no items", nil, 3, 16, "2026-08-10T03:16:54Z", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := BackupSchedule{PolicyItems: tc.items, ReferenceHourOfDay: tc.hour, ReferenceMinuteOfHour: tc.minute}
+			// The clock's zone does not matter: the schedule is in UTC.
+			next, ok := s.NextSnapshot(at(tc.now).In(time.FixedZone("UTC+5", 5*3600)))
+			if tc.want == "" {
+				if ok {
+					t.Errorf("NextSnapshot = %v, want none", next)
+				}
+				return
+			}
+			if !ok || !next.Equal(at(tc.want)) || next.Location() != time.UTC {
+				t.Errorf("NextSnapshot(%s) = %v, %v; want %s", tc.now, next, ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestDefaultPolicyItemsValid: Atlas's default policy passes Atlas's
+// rules, and each item has an id of its own.
+func TestDefaultPolicyItemsValid(t *testing.T) {
+	n := 0
+	items := DefaultPolicyItems(func() string { n++; return string(rune('a' + n)) })
+	if err := ValidatePolicyItems(items); err != nil {
+		t.Errorf("ValidatePolicyItems(default) = %v", err)
+	}
+	if n != 5 || items[0].ID == items[4].ID {
+		t.Errorf("%d ids for %d items: %+v", n, len(items), items)
+	}
+}
+
+// TestRetentionOrder: a less frequent item may keep snapshots as long as a
+// more frequent one, 12 months as long as a year, not less.
+func TestRetentionOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		items []PolicyItem
+		ok    bool
+	}{
+		{"equal", []PolicyItem{{FrequencyType: "daily", FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 7}, {FrequencyType: "weekly", FrequencyInterval: 1, RetentionUnit: "weeks", RetentionValue: 1}}, true},
+		{"12 months then 1 year", []PolicyItem{{FrequencyType: "monthly", FrequencyInterval: 1, RetentionUnit: "months", RetentionValue: 12}, {FrequencyType: "yearly", FrequencyInterval: 1, RetentionUnit: "years", RetentionValue: 1}}, true},
+		{"13 months then 1 year", []PolicyItem{{FrequencyType: "monthly", FrequencyInterval: 1, RetentionUnit: "months", RetentionValue: 13}, {FrequencyType: "yearly", FrequencyInterval: 1, RetentionUnit: "years", RetentionValue: 1}}, false},
+		{"order of the list does not matter", []PolicyItem{{FrequencyType: "yearly", FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 1}, {FrequencyType: "hourly", FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 2}}, false},
+	} {
+		err := ValidatePolicyItems(tc.items)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: ValidatePolicyItems = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
