@@ -1259,7 +1259,7 @@ func TestRateLimits(t *testing.T) {
 
 	// Another project is unaffected.
 	created := e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101, Body: `{"name":"second","orgId":"` + e.OrgID + `"}`})
-	apitest.WantStatus(t, created, http.StatusOK)
+	apitest.WantStatus(t, created, http.StatusCreated)
 	var project struct {
 		ID string `json:"id"`
 	}

@@ -212,3 +212,20 @@ func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name
 	}
 	return c, err
 }
+
+// ClusterCounts counts the clusters of each of the given projects.
+func (s *Service) ClusterCounts(ctx context.Context, projectIDs []string) (map[string]int, error) {
+	counts := make(map[string]int, len(projectIDs))
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		for _, id := range projectIDs {
+			// One item is read: the count is what is wanted.
+			_, total, err := tx.ListClusters(ctx, id, snapexport.Page{Limit: 1})
+			if err != nil {
+				return err
+			}
+			counts[id] = total
+		}
+		return nil
+	})
+	return counts, err
+}
