@@ -1469,3 +1469,47 @@ func TestAPIKeyWithProjectRole(t *testing.T) {
 		t.Errorf("bucket count %d", n)
 	}
 }
+
+// TestRateLimitHeadersOnErrors: every answer of a rate-limited operation
+// carries the headers, errors too: those refused after the token was taken
+// (404 of an unknown bucket) count it; those refused before (unknown
+// project, wrong version, a project the caller may not reach) report the
+// bucket without spending from it.
+func TestRateLimitHeadersOnErrors(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{
+		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 1, Period: time.Hour},
+		CloudProviderAccess: ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 5, Refill: 1, Period: time.Hour},
+	}})
+	headers := func(name string, got *apitest.Response, limit, remaining string) {
+		t.Helper()
+		if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != limit || r != remaining {
+			t.Errorf("%s (%d): Ratelimit-Limit %q Ratelimit-Remaining %q, want %s and %s", name, got.Status, l, r, limit, remaining)
+		}
+	}
+	got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/0123456789abcdef01234567", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeExportBucketNotFound)
+	headers("unknown bucket", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: "application/vnd.atlas.2020-01-01+json"})
+	apitest.WantError(t, got, http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	headers("unknown version", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/0123456789abcdef01234567/backup/exportBuckets", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeGroupNotFound)
+	headers("unknown project", got, "10", "10")
+
+	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?pretty=maybe", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+	headers("invalid pretty", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: e.rolesPath() + "/0123456789abcdef01234567", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusNotFound)
+	headers("unknown role", got, "5", "4")
+
+	// Operations outside the rate-limited sets carry none.
+	got = e.Do(t, apitest.Request{Path: e.clustersPath() + "/nope", Accept: v20240805})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeClusterNotFound)
+	if l := got.Header.Get("Ratelimit-Limit"); l != "" {
+		t.Errorf("cluster answer has Ratelimit-Limit %q", l)
+	}
+}
