@@ -46,10 +46,9 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 	}
 }
 
-// undoListings drops what 0006_listings.sql adds on both backends (and,
-// on SQLite, the projects' removals column).
-const undoListings = "DROP TABLE removed_export_buckets; DROP TABLE removed_private_endpoints; DROP TABLE removed_snapshots; " +
-	"DROP TABLE listings; DROP INDEX snapshots_project; "
+// undoLast drops what the last migration, 0007_cluster_regions.sql, adds
+// on both backends.
+const undoLast = "ALTER TABLE clusters DROP COLUMN provider_name; ALTER TABLE clusters DROP COLUMN region_name; ALTER TABLE clusters DROP COLUMN instance_size; "
 
 // TestMigrate runs status and up on each backend: on a database one
 // migration behind, up applies exactly that one; on a current one, nothing.
@@ -60,8 +59,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0006_listings.sql" {
-			t.Fatalf("the test undoes 0006_listings.sql; the last migration is now %s", last)
+		if last != "0007_cluster_regions.sql" {
+			t.Fatalf("the test undoes 0007_cluster_regions.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)
@@ -78,7 +77,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(undoListings + "ALTER TABLE projects DROP COLUMN removals; PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
+		if _, err := db.Exec(undoLast + "PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
@@ -132,7 +131,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, undoListings+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
+		if _, err := conn.Exec(ctx, undoLast+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
 			t.Fatal(err)
 		}
 		wantMigrate(t, "status one behind", migrateJSON(t, "status"), n-1, names[n-1:], nil)

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,13 +27,25 @@ func invalidBackupPolicy(reason string) error {
 	return snapexport.Errorf(snapexport.CodeInvalidBackupPolicy, "Invalid backup policy: %s", reason)
 }
 
+// Where a cluster registered without saying runs: Atlas's defaults for a
+// new dedicated cluster (its recorded cluster bodies).
+const (
+	DefaultClusterProvider     = snapexport.AWS
+	DefaultClusterRegion       = "US_EAST_1"
+	DefaultClusterInstanceSize = "M10"
+)
+
 // ClusterInput registers a cluster: a replica set when Shards is empty, a
-// sharded cluster with one shard per replica-set name otherwise.
+// sharded cluster with one shard per replica-set name otherwise. Provider,
+// Region and InstanceSize default to DefaultCluster*.
 type ClusterInput struct {
 	ProjectID      string
 	Name           string
 	Shards         []string
 	MongoDBVersion string
+	Provider       snapexport.CloudProvider
+	Region         string
+	InstanceSize   string
 	Labels         []snapexport.Label
 }
 
@@ -50,8 +63,20 @@ func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexpo
 	if snapexport.MongoDBMajorVersion(in.MongoDBVersion) == "" {
 		return nil, fmt.Errorf("MongoDB version %q is not of the form 8.0.4", in.MongoDBVersion)
 	}
+	in.Provider = cmp.Or(in.Provider, DefaultClusterProvider)
+	in.Region = cmp.Or(in.Region, DefaultClusterRegion)
+	in.InstanceSize = cmp.Or(in.InstanceSize, DefaultClusterInstanceSize)
+	if !slices.Contains(snapexport.CloudProviders, in.Provider) {
+		return nil, fmt.Errorf("provider %q is not one of %v", in.Provider, snapexport.CloudProviders)
+	}
+	if !snapexport.ValidRegionName(in.Region) {
+		return nil, fmt.Errorf("region %q is not spelled as Atlas names regions (upper-case words joined by underscores, e.g. US_EAST_1)", in.Region)
+	}
+	if !snapexport.ValidInstanceSize(in.InstanceSize) {
+		return nil, fmt.Errorf("instance size %q is not a dedicated Atlas tier (M10 or larger, e.g. M10, M30, R40, M40_NVME)", in.InstanceSize)
+	}
 	c := &snapexport.Cluster{ID: NewID(), ProjectID: in.ProjectID, Name: in.Name, Type: snapexport.ClusterReplicaSet,
-		MongoDBVersion: in.MongoDBVersion, CreatedAt: s.now()}
+		MongoDBVersion: in.MongoDBVersion, Provider: in.Provider, Region: in.Region, InstanceSize: in.InstanceSize, CreatedAt: s.now()}
 	names := in.Shards
 	if len(names) == 0 {
 		names = []string{in.Name + "-shard-0"}

@@ -9,10 +9,10 @@ import (
 // ClusterColumns are the columns of clusters that ClusterValues fills and
 // ScanCluster reads, in that order. Labels and shards are kept as JSON
 // text.
-const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, created_at`
+const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, provider_name, region_name, instance_size, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, created_at`
 
 func ClusterValues(c *snapexport.Cluster) []any {
-	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, storedList(c.Labels), storedList(c.Shards),
+	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, string(c.Provider), c.Region, c.InstanceSize, storedList(c.Labels), storedList(c.Shards),
 		c.Schedule.AutoExportEnabled, c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix,
 		c.CreatedAt}
 }
@@ -20,7 +20,8 @@ func ClusterValues(c *snapexport.Cluster) []any {
 func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
 	var c snapexport.Cluster
 	var labels, shards string
-	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, &labels, &shards, &c.Schedule.AutoExportEnabled,
+	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, (*string)(&c.Provider), &c.Region, &c.InstanceSize,
+		&labels, &shards, &c.Schedule.AutoExportEnabled,
 		&c.Schedule.ExportBucketID, &c.Schedule.ExportFrequencyType, &c.Schedule.UseOrgAndGroupNamesInExportPrefix, timeColumn{&c.CreatedAt})
 	if err != nil {
 		return nil, NotFound(err)
