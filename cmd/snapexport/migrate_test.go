@@ -46,9 +46,9 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 	}
 }
 
-// undoLast drops what the last migration, 0007_cluster_regions.sql, adds
+// undoLast drops what the last migration, 0008_server_secrets.sql, adds
 // on both backends.
-const undoLast = "ALTER TABLE clusters DROP COLUMN provider_name; ALTER TABLE clusters DROP COLUMN region_name; ALTER TABLE clusters DROP COLUMN instance_size; "
+const undoLast = "DROP TABLE server_secrets; "
 
 // TestMigrate runs status and up on each backend: on a database one
 // migration behind, up applies exactly that one; on a current one, nothing.
@@ -59,8 +59,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0007_cluster_regions.sql" {
-			t.Fatalf("the test undoes 0007_cluster_regions.sql; the last migration is now %s", last)
+		if last != "0008_server_secrets.sql" {
+			t.Fatalf("the test undoes 0008_server_secrets.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/snapexport/snapexport"
@@ -1512,4 +1514,90 @@ func TestRateLimitHeadersOnErrors(t *testing.T) {
 	if l := got.Header.Get("Ratelimit-Limit"); l != "" {
 		t.Errorf("cluster answer has Ratelimit-Limit %q", l)
 	}
+}
+
+// TestOAuthTokenIsJWT: the access token is a JWT as Atlas issues them,
+// which a client reads without verifying (as the Atlas CLI does) for its
+// subject and expiry: HS256, sub the client id, iat, exp an hour later and
+// a jti of its own. Tampering with it, letting it expire or revoking it
+// gets today's 401 UNAUTHORIZED.
+func TestOAuthTokenIsJWT(t *testing.T) {
+	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock})
+	token := e.token(t)
+	var claims jwt.RegisteredClaims
+	parsed, _, err := jwt.NewParser().ParseUnverified(token, &claims)
+	if err != nil {
+		t.Fatalf("token %q is not a JWT: %v", token, err)
+	}
+	if parsed.Header["alg"] != "HS256" || parsed.Header["typ"] != "JWT" {
+		t.Errorf("header %v, want alg HS256 and typ JWT", parsed.Header)
+	}
+	issued := clock.Now()
+	if claims.Subject != e.ClientID || claims.IssuedAt == nil || !claims.IssuedAt.Equal(issued) ||
+		claims.ExpiresAt == nil || !claims.ExpiresAt.Equal(issued.Add(time.Hour)) || len(claims.ID) < 32 {
+		t.Errorf("claims %+v, want sub %s, iat %v, exp an hour later, a jti", claims, e.ClientID, issued)
+	}
+	var again jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(e.token(t), &again); err != nil || again.ID == claims.ID {
+		t.Errorf("second token's jti %q (%v), want another than %q", again.ID, err, claims.ID)
+	}
+
+	list := func(token string) apitest.Request {
+		return apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(token)}
+	}
+	apitest.WantStatus(t, e.Do(t, list(token)), http.StatusOK)
+
+	// Claims changed (a later exp, another subject) or a signature not the
+	// server's: refused as an unknown token is.
+	parts := strings.Split(token, ".")
+	forge := func(mutate func(*jwt.RegisteredClaims)) string {
+		c := claims
+		mutate(&c)
+		body, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(body) + "." + parts[2]
+	}
+	otherKey, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("not the server's key, 32 bytes!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"later exp":       forge(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(issued.Add(100 * time.Hour)) }),
+		"other subject":   forge(func(c *jwt.RegisteredClaims) { c.Subject = "mdb_sa_id_000000000000000000000000" }),
+		"other key":       otherKey,
+		"alg none":        unsigned,
+		"signature cut":   parts[0] + "." + parts[1] + ".",
+		"signature other": parts[0] + "." + parts[1] + "." + otherFirst(parts[2]),
+	} {
+		got := e.Do(t, list(bad))
+		ae := apitest.WantError(t, got, http.StatusUnauthorized, "UNAUTHORIZED")
+		if ae.Detail != "The access token is invalid, expired or revoked." {
+			t.Errorf("%s: %s", name, got.Body)
+		}
+	}
+	apitest.WantStatus(t, e.Do(t, list(token)), http.StatusOK)
+
+	// Expired at exp, though its signature still holds.
+	clock.Advance(time.Hour)
+	apitest.WantError(t, e.Do(t, list(token)), http.StatusUnauthorized, "UNAUTHORIZED")
+
+	// Revoked: refused, though its signature and expiry hold.
+	fresh := e.token(t)
+	apitest.WantStatus(t, e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {fresh}}), http.StatusOK)
+	apitest.WantError(t, e.Do(t, list(fresh)), http.StatusUnauthorized, "UNAUTHORIZED")
+}
+
+// otherFirst is s with another first character.
+func otherFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }
