@@ -153,6 +153,14 @@ var defaultDiskSizeGB = map[string]diskSizeGB{
 	"R40": 80, "R50": 160, "R60": 320, "R80": 750,
 }
 
+// diskSize is the default storage of cl's tier, nil for a tier not listed.
+func diskSize(cl *snapexport.Cluster) *diskSizeGB {
+	if size, known := defaultDiskSizeGB[strings.TrimSuffix(cl.InstanceSize, "_LOW_CPU")]; known {
+		return &size
+	}
+	return nil
+}
+
 // hardwareSpec is the hardware of nodes nodes of cl's instance size, with
 // the disk size when withDisk.
 func hardwareSpec(cl *snapexport.Cluster, nodes int, withDisk bool) hardwareSpecView {
@@ -160,8 +168,8 @@ func hardwareSpec(cl *snapexport.Cluster, nodes int, withDisk bool) hardwareSpec
 	if cl.Provider == snapexport.AWS {
 		h.DiskIOPS, h.EBSVolumeType = 3000, "STANDARD"
 	}
-	if size, known := defaultDiskSizeGB[strings.TrimSuffix(cl.InstanceSize, "_LOW_CPU")]; known && withDisk {
-		h.DiskSizeGB = &size
+	if withDisk {
+		h.DiskSizeGB = diskSize(cl)
 	}
 	return h
 }
@@ -202,9 +210,7 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 		Name: cl.Name, RootCertType: "ISRGROOTX1", StateName: "IDLE", Tags: labels, VersionReleaseSystem: "LTS"}
 	zone := zoneID(cl)
 	if c.version == v20230201.Date {
-		if size, known := defaultDiskSizeGB[strings.TrimSuffix(cl.InstanceSize, "_LOW_CPU")]; known {
-			v.DiskSizeGB = &size
-		}
+		v.DiskSizeGB = diskSize(cl)
 		v.ReplicationSpecs = []replicationSpecView{{ID: cl.Shards[0].ID, NumShards: len(cl.Shards),
 			RegionConfigs: []regionConfigView{regionConfig(cl, false, false)}, ZoneID: zone, ZoneName: zoneName}}
 		return v
