@@ -2,6 +2,7 @@ package snapexport
 
 import (
 	"regexp"
+	"strconv"
 	"time"
 )
 
@@ -34,10 +35,16 @@ type Cluster struct {
 	Name           string
 	Type           ClusterType
 	MongoDBVersion string
-	Labels         []Label
-	Shards         []Shard
-	CreatedAt      time.Time
-	Schedule       BackupSchedule
+	// Provider, Region and InstanceSize are where the operator says the
+	// cluster runs, as Atlas's region configuration names them (AWS,
+	// US_EAST_1, M10): the service reports them and runs nothing there.
+	Provider     CloudProvider
+	Region       string
+	InstanceSize string
+	Labels       []Label
+	Shards       []Shard
+	CreatedAt    time.Time
+	Schedule     BackupSchedule
 }
 
 var clusterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*$`)
@@ -58,4 +65,28 @@ func MongoDBMajorVersion(v string) string {
 		return ""
 	}
 	return m[1] + "." + m[2]
+}
+
+var regionNamePattern = regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$`)
+
+// ValidRegionName reports whether name is spelled as Atlas spells regions
+// in a cluster's region configuration: upper-case words and numbers joined
+// by underscores (US_EAST_1, EUROPE_WEST_3, WESTERN_EUROPE), at most 64
+// characters. Whether the provider has the region is not checked.
+func ValidRegionName(name string) bool {
+	return len(name) <= 64 && regionNamePattern.MatchString(name)
+}
+
+var instanceSizePattern = regexp.MustCompile(`^([MR])([0-9]+)(_NVME|_LOW_CPU)?$`)
+
+// ValidInstanceSize reports whether size names a dedicated cluster tier
+// the way Atlas does (M10, M30, R40, M40_NVME, M50_LOW_CPU): only
+// dedicated tiers, M10 and above, have Cloud Backup exports.
+func ValidInstanceSize(size string) bool {
+	m := instanceSizePattern.FindStringSubmatch(size)
+	if m == nil || m[2][0] == '0' {
+		return false
+	}
+	n, err := strconv.Atoi(m[2])
+	return err == nil && n >= 10
 }

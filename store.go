@@ -175,6 +175,11 @@ type Tx interface {
 	AccessToken(ctx context.Context, hash string) (*AccessToken, error)
 	RevokeAccessToken(ctx context.Context, hash string, at time.Time) error
 
+	// ServerSecret returns the secret kept under name, keeping candidate
+	// as it first when there is none, so that every replica sharing the
+	// database gets the first one stored.
+	ServerSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+
 	CreateCloudProviderAccessRole(ctx context.Context, r *CloudProviderAccessRole) error
 	CloudProviderAccessRole(ctx context.Context, projectID, id string) (*CloudProviderAccessRole, error)
 	ListCloudProviderAccessRoles(ctx context.Context, projectID string) ([]*CloudProviderAccessRole, error)

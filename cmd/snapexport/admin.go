@@ -25,7 +25,7 @@ const adminUsage = `usage: snapexport admin <resource> <action> [flags]
   role assign   (--public-key KEY | --client-id ID) [--project ID] --role ROLE
   role unassign (--public-key KEY | --client-id ID) [--project ID] --role ROLE
   role list     (--public-key KEY | --client-id ID)
-  cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--label k=v …]
+  cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--provider AWS|AZURE|GCP] [--region R] [--instance-size S] [--label k=v …]
   cluster list --group ID
 
 Every action takes --data DIR, --database URL and --json. Roles on an
@@ -184,13 +184,17 @@ type clusterJSON struct {
 	Name           string             `json:"name"`
 	ClusterType    string             `json:"clusterType"`
 	MongoDBVersion string             `json:"mongoDBVersion"`
+	ProviderName   string             `json:"providerName"`
+	RegionName     string             `json:"regionName"`
+	InstanceSize   string             `json:"instanceSize"`
 	Shards         []snapexport.Shard `json:"shards"`
 	Labels         []snapexport.Label `json:"labels"`
 	Created        string             `json:"created"`
 }
 
 func newClusterJSON(c *snapexport.Cluster) clusterJSON {
-	out := clusterJSON{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, c.Shards, c.Labels, ts(c.CreatedAt)}
+	out := clusterJSON{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, string(c.Provider), c.Region, c.InstanceSize,
+		c.Shards, c.Labels, ts(c.CreatedAt)}
 	if out.Labels == nil {
 		out.Labels = []snapexport.Label{}
 	}
@@ -287,10 +291,14 @@ var adminCommands = map[string]func(*adminCmd){
 		name := c.required("name", "cluster name")
 		shards := c.fs.String("shards", "", "comma-separated shard replica-set names of a sharded cluster; none for a replica set")
 		version := c.fs.String("mongodb-version", service.DefaultMongoDBVersion, "MongoDB version (x.y.z)")
+		provider := c.fs.String("provider", string(service.DefaultClusterProvider), "cloud provider the cluster runs on: AWS, AZURE or GCP")
+		region := c.fs.String("region", service.DefaultClusterRegion, "region the cluster runs in, as Atlas names it (US_EAST_1, EUROPE_WEST_3, …)")
+		instanceSize := c.fs.String("instance-size", service.DefaultClusterInstanceSize, "cluster tier, M10 or larger (M10, M30, R40, M40_NVME, …)")
 		var labels labelList
 		c.fs.Var(&labels, "label", "cluster label `key=value` (repeatable)")
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
-			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels}
+			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels,
+				Provider: snapexport.CloudProvider(*provider), Region: *region, InstanceSize: *instanceSize}
 			if *shards != "" {
 				in.Shards = strings.Split(*shards, ",")
 			}
@@ -302,7 +310,7 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 		c.text = func(w io.Writer, v any) {
 			cl := v.(clusterJSON)
-			fmt.Fprintf(w, "cluster %s %q (%s, %d shard(s)) created\n", cl.ID, cl.Name, cl.ClusterType, len(cl.Shards))
+			fmt.Fprintf(w, "cluster %s %q (%s, %d shard(s), %s %s %s) created\n", cl.ID, cl.Name, cl.ClusterType, len(cl.Shards), cl.ProviderName, cl.RegionName, cl.InstanceSize)
 		}
 	},
 	"cluster list": func(c *adminCmd) {

@@ -46,11 +46,9 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 	}
 }
 
-// undoBackupPolicies drops what 0007_backup_policies.sql adds on both
-// backends.
-const undoBackupPolicies = "ALTER TABLE clusters DROP COLUMN policy_id; ALTER TABLE clusters DROP COLUMN policy_items; " +
-	"ALTER TABLE clusters DROP COLUMN reference_hour_of_day; ALTER TABLE clusters DROP COLUMN reference_minute_of_hour; " +
-	"ALTER TABLE clusters DROP COLUMN restore_window_days; "
+// undoLast drops what the last migration, 0009_server_secrets.sql, adds
+// on both backends.
+const undoLast = "DROP TABLE server_secrets; "
 
 // TestMigrate runs status and up on each backend: on a database one
 // migration behind, up applies exactly that one; on a current one, nothing.
@@ -61,8 +59,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0007_backup_policies.sql" {
-			t.Fatalf("the test undoes 0007_backup_policies.sql; the last migration is now %s", last)
+		if last != "0009_server_secrets.sql" {
+			t.Fatalf("the test undoes 0009_server_secrets.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)
@@ -79,7 +77,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(undoBackupPolicies + "PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
+		if _, err := db.Exec(undoLast + "PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
@@ -133,7 +131,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, undoBackupPolicies+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
+		if _, err := conn.Exec(ctx, undoLast+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
 			t.Fatal(err)
 		}
 		wantMigrate(t, "status one behind", migrateJSON(t, "status"), n-1, names[n-1:], nil)

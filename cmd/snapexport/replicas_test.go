@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/pgtest"
@@ -354,4 +357,48 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("another project, once the first is out of budget: %s", got)
 		}
 	})
+}
+
+// TestReplicasShareTokenKey: two replicas of a fresh PostgreSQL database,
+// asked for their first tokens at once, agree on one signing key, so each
+// accepts the other's tokens; the key never appears in their logs.
+func TestReplicasShareTokenKey(t *testing.T) {
+	u, creds := initPostgres(t)
+	replicas := []*serveProc{
+		startServe(t, filepath.Join(t.TempDir(), "a"), "--database", u, "--no-rate-limit"),
+		startServe(t, filepath.Join(t.TempDir(), "b"), "--database", u, "--no-rate-limit"),
+	}
+	sa := creds.ServiceAccount
+	tokens := make([]string, 4)
+	var wg sync.WaitGroup
+	for i := range tokens {
+		wg.Go(func() { tokens[i] = creds.owner(replicas[i%2].base).Token(t, sa.ClientID, sa.ClientSecret) })
+	}
+	wg.Wait()
+	bucketsPath := "/api/atlas/v2/groups/" + creds.GroupID + "/backup/exportBuckets"
+	for i, tok := range tokens {
+		if strings.Count(tok, ".") != 2 {
+			t.Errorf("token from replica %d is not a JWT: %q", i%2, tok)
+		}
+		for j, p := range replicas {
+			c := &apitest.Client{BaseURL: p.base, Auth: apitest.Bearer(tok)}
+			if got := c.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+				t.Errorf("token %d from replica %d, used on replica %d: %s", i, i%2, j, got)
+			}
+		}
+	}
+	var key string
+	db, err := pgx.Connect(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	if err := db.QueryRow(context.Background(), `SELECT value FROM server_secrets WHERE name = 'access-token-signing-key'`).Scan(&key); err != nil {
+		t.Fatalf("the signing key is not stored: %v", err)
+	}
+	for i, p := range replicas {
+		if out := p.stdout.String() + p.stderr.String(); strings.Contains(out, key) {
+			t.Errorf("replica %d logged the signing key", i)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/snapexport/snapexport"
@@ -1255,7 +1257,7 @@ func TestRateLimits(t *testing.T) {
 
 	// Another project is unaffected.
 	created := e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101, Body: `{"name":"second","orgId":"` + e.OrgID + `"}`})
-	apitest.WantStatus(t, created, http.StatusOK)
+	apitest.WantStatus(t, created, http.StatusCreated)
 	var project struct {
 		ID string `json:"id"`
 	}
@@ -1464,4 +1466,134 @@ func TestAPIKeyWithProjectRole(t *testing.T) {
 	if n := e.bucketCount(t); n != 1 {
 		t.Errorf("bucket count %d", n)
 	}
+}
+
+// TestRateLimitHeadersOnErrors: every answer of a rate-limited operation
+// carries the headers, errors too: those refused after the token was taken
+// (404 of an unknown bucket) count it; those refused before (unknown
+// project, wrong version, a project the caller may not reach) report the
+// bucket without spending from it.
+func TestRateLimitHeadersOnErrors(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{
+		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 1, Period: time.Hour},
+		CloudProviderAccess: ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 5, Refill: 1, Period: time.Hour},
+	}})
+	headers := func(name string, got *apitest.Response, limit, remaining string) {
+		t.Helper()
+		if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != limit || r != remaining {
+			t.Errorf("%s (%d): Ratelimit-Limit %q Ratelimit-Remaining %q, want %s and %s", name, got.Status, l, r, limit, remaining)
+		}
+	}
+	got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/0123456789abcdef01234567", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeExportBucketNotFound)
+	headers("unknown bucket", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: "application/vnd.atlas.2020-01-01+json"})
+	apitest.WantError(t, got, http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	headers("unknown version", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/0123456789abcdef01234567/backup/exportBuckets", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeGroupNotFound)
+	headers("unknown project", got, "10", "10")
+
+	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?pretty=maybe", Accept: v20240530})
+	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
+	headers("invalid pretty", got, "10", "9")
+
+	got = e.Do(t, apitest.Request{Path: e.rolesPath() + "/0123456789abcdef01234567", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusNotFound)
+	headers("unknown role", got, "5", "4")
+
+	// Operations outside the rate-limited sets carry none.
+	got = e.Do(t, apitest.Request{Path: e.clustersPath() + "/nope", Accept: v20240805})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeClusterNotFound)
+	if l := got.Header.Get("Ratelimit-Limit"); l != "" {
+		t.Errorf("cluster answer has Ratelimit-Limit %q", l)
+	}
+}
+
+// TestOAuthTokenIsJWT: the access token is a JWT as Atlas issues them,
+// which a client reads without verifying (as the Atlas CLI does) for its
+// subject and expiry: HS256, sub the client id, iat, exp an hour later and
+// a jti of its own. Tampering with it, letting it expire or revoking it
+// gets today's 401 UNAUTHORIZED.
+func TestOAuthTokenIsJWT(t *testing.T) {
+	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	e := newEnv(t, envOptions{clock: clock})
+	token := e.token(t)
+	var claims jwt.RegisteredClaims
+	parsed, _, err := jwt.NewParser().ParseUnverified(token, &claims)
+	if err != nil {
+		t.Fatalf("token %q is not a JWT: %v", token, err)
+	}
+	if parsed.Header["alg"] != "HS256" || parsed.Header["typ"] != "JWT" {
+		t.Errorf("header %v, want alg HS256 and typ JWT", parsed.Header)
+	}
+	issued := clock.Now()
+	if claims.Subject != e.ClientID || claims.IssuedAt == nil || !claims.IssuedAt.Equal(issued) ||
+		claims.ExpiresAt == nil || !claims.ExpiresAt.Equal(issued.Add(time.Hour)) || len(claims.ID) < 32 {
+		t.Errorf("claims %+v, want sub %s, iat %v, exp an hour later, a jti", claims, e.ClientID, issued)
+	}
+	var again jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(e.token(t), &again); err != nil || again.ID == claims.ID {
+		t.Errorf("second token's jti %q (%v), want another than %q", again.ID, err, claims.ID)
+	}
+
+	list := func(token string) apitest.Request {
+		return apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530, Auth: apitest.Bearer(token)}
+	}
+	apitest.WantStatus(t, e.Do(t, list(token)), http.StatusOK)
+
+	// Claims changed (a later exp, another subject) or a signature not the
+	// server's: refused as an unknown token is.
+	parts := strings.Split(token, ".")
+	forge := func(mutate func(*jwt.RegisteredClaims)) string {
+		c := claims
+		mutate(&c)
+		body, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(body) + "." + parts[2]
+	}
+	otherKey, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte("not the server's key, 32 bytes!!"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned, err := jwt.NewWithClaims(jwt.SigningMethodNone, claims).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]string{
+		"later exp":       forge(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(issued.Add(100 * time.Hour)) }),
+		"other subject":   forge(func(c *jwt.RegisteredClaims) { c.Subject = "mdb_sa_id_000000000000000000000000" }),
+		"other key":       otherKey,
+		"alg none":        unsigned,
+		"signature cut":   parts[0] + "." + parts[1] + ".",
+		"signature other": parts[0] + "." + parts[1] + "." + otherFirst(parts[2]),
+	} {
+		got := e.Do(t, list(bad))
+		ae := apitest.WantError(t, got, http.StatusUnauthorized, "UNAUTHORIZED")
+		if ae.Detail != "The access token is invalid, expired or revoked." {
+			t.Errorf("%s: %s", name, got.Body)
+		}
+	}
+	apitest.WantStatus(t, e.Do(t, list(token)), http.StatusOK)
+
+	// Expired at exp, though its signature still holds.
+	clock.Advance(time.Hour)
+	apitest.WantError(t, e.Do(t, list(token)), http.StatusUnauthorized, "UNAUTHORIZED")
+
+	// Revoked: refused, though its signature and expiry hold.
+	fresh := e.token(t)
+	apitest.WantStatus(t, e.PostForm(t, "/api/oauth/revoke", apitest.BasicAuth(e.ClientID, e.ClientSecret), url.Values{"token": {fresh}}), http.StatusOK)
+	apitest.WantError(t, e.Do(t, list(fresh)), http.StatusUnauthorized, "UNAUTHORIZED")
+}
+
+// otherFirst is s with another first character.
+func otherFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
 }

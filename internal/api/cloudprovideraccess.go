@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/snapexport/snapexport"
@@ -9,17 +10,19 @@ import (
 
 // roleView is a cloud provider access role. The fields shown depend on the
 // provider: AWS roleId and the trust-policy values, Azure _id and the
-// service principal, GCP roleId and the service account.
+// service principal, GCP roleId and the service account. An AWS role not
+// yet authorized shows authorizedDate and iamAssumedRoleArn as null, as
+// Atlas does, so those two hold either a string or jsonNull.
 type roleView struct {
 	ID                         string         `json:"_id,omitempty"`
 	AtlasAWSAccountARN         string         `json:"atlasAWSAccountArn,omitempty"`
 	AtlasAssumedRoleExternalID string         `json:"atlasAssumedRoleExternalId,omitempty"`
 	AtlasAzureAppID            string         `json:"atlasAzureAppId,omitempty"`
-	AuthorizedDate             string         `json:"authorizedDate,omitempty"`
+	AuthorizedDate             any            `json:"authorizedDate,omitempty"`
 	CreatedDate                string         `json:"createdDate"`
 	FeatureUsages              []featureUsage `json:"featureUsages"`
 	GCPServiceAccountForAtlas  string         `json:"gcpServiceAccountForAtlas,omitempty"`
-	IAMAssumedRoleARN          string         `json:"iamAssumedRoleArn,omitempty"`
+	IAMAssumedRoleARN          any            `json:"iamAssumedRoleArn,omitempty"`
 	LastUpdatedDate            string         `json:"lastUpdatedDate,omitempty"`
 	ProviderName               string         `json:"providerName"`
 	RoleID                     string         `json:"roleId,omitempty"`
@@ -27,6 +30,9 @@ type roleView struct {
 	Status                     string         `json:"status,omitempty"`
 	TenantID                   string         `json:"tenantId,omitempty"`
 }
+
+// jsonNull renders as null in a field that omitempty would otherwise drop.
+var jsonNull = json.RawMessage("null")
 
 type featureUsage struct {
 	FeatureID   featureID `json:"featureId"`
@@ -45,9 +51,13 @@ func newRoleView(r service.RoleWithUsage) roleView {
 	}
 	switch r.Provider {
 	case snapexport.AWS:
-		v.RoleID, v.AtlasAWSAccountARN, v.AtlasAssumedRoleExternalID, v.IAMAssumedRoleARN = r.ID, r.AtlasAWSAccountARN, r.ExternalID, r.IAMAssumedRoleARN
+		v.RoleID, v.AtlasAWSAccountARN, v.AtlasAssumedRoleExternalID = r.ID, r.AtlasAWSAccountARN, r.ExternalID
+		v.AuthorizedDate, v.IAMAssumedRoleARN = jsonNull, jsonNull
 		if r.AuthorizedAt != nil {
 			v.AuthorizedDate = formatTime(*r.AuthorizedAt)
+		}
+		if r.IAMAssumedRoleARN != "" {
+			v.IAMAssumedRoleARN = r.IAMAssumedRoleARN
 		}
 	case snapexport.Azure:
 		v.ID, v.AtlasAzureAppID, v.ServicePrincipalID, v.TenantID = r.ID, r.AtlasAzureAppID, r.ServicePrincipalID, r.TenantID

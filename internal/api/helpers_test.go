@@ -204,7 +204,7 @@ func (e *env) foreignRole(t testing.TB) string {
 	t.Helper()
 	got := e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101,
 		Body: `{"name":"other-` + strings.ToLower(auth.RandomString(6, "abcdefghij")) + `","orgId":"` + e.OrgID + `"}`})
-	if got.Status != http.StatusOK {
+	if got.Status != http.StatusCreated {
 		t.Fatalf("create project: %s", got)
 	}
 	var p struct {

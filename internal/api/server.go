@@ -274,11 +274,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	if principal == nil {
 		return
 	}
+	// Until a token is taken, an answer of a rate-limited operation reports
+	// the project's bucket as it is, as Atlas's answers all carry the
+	// headers.
+	tokenTaken := false
+	fail = func(err error) {
+		if !tokenTaken {
+			s.peekToken(w, r, op, r.PathValue("groupId"))
+		}
+		s.writeErr(w, r, err, pretty, envelope)
+	}
 	if prettyErr != nil {
+		s.peekToken(w, r, op, r.PathValue("groupId"))
 		s.writeErr(w, r, prettyErr, false, false)
 		return
 	}
 	if envelopeErr != nil {
+		s.peekToken(w, r, op, r.PathValue("groupId"))
 		s.writeErr(w, r, envelopeErr, pretty, false)
 		return
 	}
@@ -305,6 +317,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 			fail(err)
 			return
 		}
+		tokenTaken = true
 		if !s.takeToken(w, r, op, c.project.ID, fail) {
 			return
 		}
@@ -383,19 +396,41 @@ func (s *Server) authorizeProject(r *http.Request, p *snapexport.Principal, grou
 	return project, nil
 }
 
+// policy is the rate limit of op, if rate limiting applies to it.
+func (s *Server) policy(op operation) (ratelimit.Policy, bool) {
+	if s.Limits.Disabled || s.Limiter == nil {
+		return ratelimit.Policy{}, false
+	}
+	switch op.limit {
+	case cloudBackups:
+		return s.Limits.CloudBackups, true
+	case cloudProviderAccess:
+		return s.Limits.CloudProviderAccess, true
+	}
+	return ratelimit.Policy{}, false
+}
+
+// peekToken sets the RateLimit headers of an answer of op that took no
+// token (refused before the rate limit step) from the bucket of the
+// project the path names, without spending a token: a caller refused
+// access to a project cannot drain its budget. A path without a well-formed
+// project id has no bucket to report; a failure of the limiter leaves the
+// headers out rather than hiding the answer.
+func (s *Server) peekToken(w http.ResponseWriter, r *http.Request, op operation, groupID string) {
+	policy, limited := s.policy(op)
+	if !limited || !snapexport.IsObjectID(groupID) {
+		return
+	}
+	if d, err := s.Limiter.Peek(r.Context(), groupID, policy, s.now()); err == nil {
+		d.SetQuotaHeaders(w.Header())
+	}
+}
+
 // takeToken applies the operation's rate limit and sets the RateLimit
 // headers; on refusal it writes the 429 and returns false.
 func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation, projectID string, fail func(error)) bool {
-	if s.Limits.Disabled || s.Limiter == nil {
-		return true
-	}
-	var policy ratelimit.Policy
-	switch op.limit {
-	case cloudBackups:
-		policy = s.Limits.CloudBackups
-	case cloudProviderAccess:
-		policy = s.Limits.CloudProviderAccess
-	default:
+	policy, limited := s.policy(op)
+	if !limited {
 		return true
 	}
 	d, err := s.Limiter.Take(r.Context(), projectID, policy, s.now())

@@ -77,9 +77,22 @@ func (c *call) apiPrefix() string {
 	return c.baseURL() + "/api/atlas/v2"
 }
 
-// snapshotView renders a snapshot in the shape of its kind: either can come
-// back from the replica-set paths, which Atlas's type field tells apart.
-func (c *call) snapshotView(s *snapexport.Snapshot) any {
+// snapshotViews returns the renderer of the snapshots of the path's
+// cluster (named name), which the service found.
+func (c *call) snapshotViews(name string) (func(*snapexport.Snapshot) any, error) {
+	cl, err := c.srv.Service.Cluster(c.r.Context(), c.project.ID, name)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *snapexport.Snapshot) any { return c.snapshotView(cl, s) }, nil
+}
+
+// snapshotView renders a snapshot of cluster cl in the shape of its kind:
+// either can come back from the replica-set paths, which Atlas's type field
+// tells apart. The replicaSetName of a replica-set cluster's snapshot is
+// the cluster's name, as Atlas shows it; the stored name, that of the
+// replica set the data came from, names the export's data objects.
+func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any {
 	cluster := c.apiPrefix() + "/groups/" + s.ProjectID + "/clusters/" + url.PathEscape(s.ClusterName)
 	if s.Kind == snapexport.SnapshotShardedCluster {
 		v := shardedSnapshotView{ConfigServerType: "EMBEDDED", CreatedAt: optionalTime(s.CreatedAt), Description: s.Description,
@@ -97,13 +110,17 @@ func (c *call) snapshotView(s *snapexport.Snapshot) any {
 		}
 		return v
 	}
+	replicaSetName := s.ReplicaSetName
+	if cl.Type == snapexport.ClusterReplicaSet {
+		replicaSetName = cl.Name
+	}
 	return replicaSetSnapshotView{CloudProvider: string(s.CloudProvider), CopyRegions: []string{}, CreatedAt: optionalTime(s.CreatedAt),
 		Description: s.Description, ExpiresAt: optionalTime(s.ExpiresAt), FrequencyType: s.FrequencyType, ID: s.ID,
 		Links: []link{
 			{Href: cluster + "/backup/snapshots/" + s.ID, Rel: "self"},
 			{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
 		},
-		MongodVersion: s.MongodVersion, PolicyItems: []string{}, ReplicaSetName: s.ReplicaSetName, SnapshotType: s.SnapshotType,
+		MongodVersion: s.MongodVersion, PolicyItems: []string{}, ReplicaSetName: replicaSetName, SnapshotType: s.SnapshotType,
 		Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
 }
 
@@ -145,7 +162,11 @@ func (h snapshotHandlers) list(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return listOf(c, p, snaps, total, c.snapshotView), nil
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return listOf(c, p, snaps, total, view), nil
 }
 
 // listAt answers a point-in-time query: the latest snapshot taken at or
@@ -169,7 +190,11 @@ func (h snapshotHandlers) listAt(c *call, name string, p pagination, at time.Tim
 			page = append(page, best)
 		}
 	}
-	return listOf(c, p, page, total, c.snapshotView), nil
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return listOf(c, p, page, total, view), nil
 }
 
 // pointInTime reads the point-in-time selectors of the replica-set list:
@@ -223,7 +248,11 @@ func (h snapshotHandlers) get(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(c.snapshotView(s))
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return ok(view(s))
 }
 
 // update changes when a snapshot expires, counting from now
@@ -249,7 +278,11 @@ func (h snapshotHandlers) update(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(c.snapshotView(s))
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return ok(view(s))
 }
 
 func (h snapshotHandlers) delete(c *call) (*response, error) {

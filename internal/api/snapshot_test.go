@@ -209,7 +209,7 @@ func TestSnapshotGet(t *testing.T) {
 	apitest.WantStatus(t, got, http.StatusOK)
 	want := `{"cloudProvider":"AWS","copyRegions":[],"createdAt":"2026-08-10T03:27:08Z","description":"test-snapshot","expiresAt":"2026-08-11T03:28:21Z","frequencyType":"ondemand","id":"` + snap.ID +
 		`","links":[{"href":"` + base + `cluster-989/backup/snapshots/` + snap.ID + `","rel":"self"},{"href":"` + base + `cluster-989","rel":"https://cloud.mongodb.com/cluster"}],` +
-		`"mongodVersion":"8.0.29","policyItems":[],"replicaSetName":"cluster-989-shard-0","snapshotType":"onDemand","status":"completed","storageSizeBytes":1574477824,"type":"replicaSet"}`
+		`"mongodVersion":"8.0.29","policyItems":[],"replicaSetName":"cluster-989","snapshotType":"onDemand","status":"completed","storageSizeBytes":1574477824,"type":"replicaSet"}`
 	if string(got.Body) != want {
 		t.Errorf("replica-set snapshot:\n got %s\nwant %s", got.Body, want)
 	}

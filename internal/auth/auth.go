@@ -28,6 +28,8 @@ type Authenticator struct {
 	// instead of exhausting memory.
 	verifyOnce  sync.Once
 	verifySlots chan struct{}
+
+	keys signingKeys
 }
 
 const (
@@ -177,6 +179,17 @@ func sameURI(digestURI, requestURI string) bool {
 }
 
 func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.Principal, *Failure) {
+	var subject string
+	if isJWT(token) {
+		var refused string
+		var err error
+		if subject, refused, err = a.verifyToken(ctx, token); err != nil {
+			return nil, &Failure{cause: err}
+		}
+		if refused != "" {
+			return nil, &Failure{Err: errInvalidToken, Refused: refused}
+		}
+	}
 	var sa *snapexport.ServiceAccount
 	var roles []snapexport.RoleAssignment
 	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
@@ -189,6 +202,9 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 		}
 		if sa, err = tx.ServiceAccount(ctx, t.ServiceAccountID); err != nil {
 			return err
+		}
+		if subject != "" && subject != sa.ClientID {
+			return snapexport.ErrNotFound
 		}
 		roles, err = tx.ListRoles(ctx, sa.ID)
 		return err
@@ -237,17 +253,22 @@ type Token struct {
 // ErrInvalidClient means the client id or secret is wrong.
 var ErrInvalidClient = errors.New("invalid client credentials")
 
-// IssueToken checks a service account's credentials and issues a bearer token.
+// IssueToken checks a service account's credentials and issues a bearer
+// token: a JWT signed by the server (see token.go), stored as the hash of
+// the whole token.
 func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
 	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
 	if err != nil {
 		return nil, err
 	}
-	token := NewAccessToken()
-	now := a.now()
 	ttl := a.tokenTTL()
+	issuedAt, expiresAt := tokenTimes(a.now(), ttl)
+	token, err := a.signToken(ctx, sa.ClientID, issuedAt, expiresAt)
+	if err != nil {
+		return nil, err
+	}
 	err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
-		return tx.CreateAccessToken(ctx, &snapexport.AccessToken{Hash: TokenHash(token), ServiceAccountID: sa.ID, IssuedAt: now, ExpiresAt: now.Add(ttl)})
+		return tx.CreateAccessToken(ctx, &snapexport.AccessToken{Hash: TokenHash(token), ServiceAccountID: sa.ID, IssuedAt: issuedAt, ExpiresAt: expiresAt})
 	})
 	if err != nil {
 		return nil, err

@@ -285,16 +285,16 @@ func TestTokenHash(t *testing.T) {
 	if got := TokenHash("abc"); got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Errorf("TokenHash(abc) = %s", got)
 	}
-	tok := NewAccessToken()
-	if h := TokenHash(tok); strings.Contains(h, tok) || h == TokenHash(NewAccessToken()) {
+	tok := NewTokenID()
+	if h := TokenHash(tok); strings.Contains(h, tok) || h == TokenHash(NewTokenID()) {
 		t.Errorf("TokenHash(%s) = %s", tok, h)
 	}
 }
 
-func TestNewAccessToken(t *testing.T) {
+func TestNewTokenID(t *testing.T) {
 	seen := map[string]bool{}
 	for range 100 {
-		tok := NewAccessToken()
+		tok := NewTokenID()
 		if !regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`).MatchString(tok) {
 			t.Fatalf("token %q is not 32 bytes of unpadded base64url", tok)
 		}

@@ -104,8 +104,8 @@ func NewServiceAccountCredentials() (clientID, clientSecret string) {
 	return "mdb_sa_id_" + RandomString(24, hexChars), "mdb_sa_sk_" + RandomString(40, alnum)
 }
 
-// NewAccessToken returns a fresh bearer token.
-func NewAccessToken() string {
+// NewTokenID returns a fresh, unique access token id (its jti claim).
+func NewTokenID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)

@@ -126,7 +126,7 @@ func matrixOps() []matrixOp {
 	// caller may list the projects it can see, reading a project needs any
 	// role on it, and creating one needs the organization's owner.
 	add("listProjects", only("2023-01-01"), "GET", matrixNeedAuthenticated, notInV1, 200, false, matrixPrepListProjects)
-	add("createProject", only("2023-01-01"), "POST", matrixNeedOrgOwner, notInV1, 200, false, matrixPrepCreateProject)
+	add("createProject", only("2023-01-01"), "POST", matrixNeedOrgOwner, notInV1, 201, false, matrixPrepCreateProject)
 	add("getProject", only("2023-01-01"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetProject)
 
 	// Object-storage private endpoints (§1.5, §4.3): Project Owner, 2024-11-13.

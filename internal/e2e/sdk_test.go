@@ -1127,7 +1127,7 @@ func TestSDKProjects(t *testing.T) {
 
 		before := time.Now()
 		p, resp, err := projects.CreateGroup(sdkCtx, &admin.Group{Name: "Analytics exports", OrgId: srv.OrgID}).Execute()
-		wantStatus(t, "create project", resp, err, http.StatusOK)
+		wantStatus(t, "create project", resp, err, http.StatusCreated)
 		id := p.GetId()
 		wantObjectID(t, "project id", id)
 		if id == srv.GroupID || p.GetName() != "Analytics exports" || p.GetOrgId() != srv.OrgID || p.GetClusterCount() != 0 {

@@ -50,7 +50,7 @@ func TestImportedSnapshotsThroughSDK(t *testing.T) {
 		size += col.TotalSize()
 	}
 	if got.GetId() != res.Snapshot.ID || got.GetStatus() != "completed" || got.GetType() != "replicaSet" ||
-		got.GetReplicaSetName() != "Cluster0-shard-0" || got.GetMongodVersion() != ds.ServerVersion ||
+		got.GetReplicaSetName() != "Cluster0" || got.GetMongodVersion() != ds.ServerVersion ||
 		got.GetStorageSizeBytes() != size || got.GetSnapshotType() != "onDemand" || got.GetFrequencyType() != "ondemand" {
 		t.Errorf("listed snapshot = %+v, want %s of %d bytes", got, res.Snapshot.ID, size)
 	}

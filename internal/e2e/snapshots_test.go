@@ -82,7 +82,7 @@ func TestSDKSnapshots(t *testing.T) {
 		links := got.GetLinks()
 		clusterURL := c.srv.URL + "/api/atlas/v2/groups/" + g + "/clusters/cluster-989"
 		if got.GetId() != snaps[0].ID || got.GetType() != "replicaSet" || got.GetStatus() != "completed" || got.GetCloudProvider() != "AWS" ||
-			got.GetReplicaSetName() != "cluster-989-shard-0" || got.GetMongodVersion() != "8.0.29" || got.GetDescription() != "test-snapshot" ||
+			got.GetReplicaSetName() != "cluster-989" || got.GetMongodVersion() != "8.0.29" || got.GetDescription() != "test-snapshot" ||
 			got.GetSnapshotType() != "onDemand" || got.GetFrequencyType() != "ondemand" || got.GetStorageSizeBytes() != 1574477824 ||
 			!got.GetCreatedAt().Equal(created) || !got.GetExpiresAt().Equal(created.Add(24*time.Hour)) ||
 			!got.HasCopyRegions() || len(got.GetCopyRegions()) != 0 || !got.HasPolicyItems() || len(got.GetPolicyItems()) != 0 ||

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/base64"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -128,4 +129,18 @@ func (t *tx) AccessToken(ctx context.Context, hash string) (*snapexport.AccessTo
 
 func (t *tx) RevokeAccessToken(ctx context.Context, hash string, at time.Time) error {
 	return affected(t.exec(ctx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE hash = $2`, at, hash))
+}
+
+// ServerSecret implements snapexport.Tx.
+func (t *tx) ServerSecret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	_, err := t.exec(ctx, `INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+		name, base64.StdEncoding.EncodeToString(candidate))
+	if err != nil {
+		return nil, err
+	}
+	var value string
+	if err := t.queryRow(ctx, `SELECT value FROM server_secrets WHERE name = $1`, name).Scan(&value); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(value)
 }

@@ -65,6 +65,26 @@ func (l *limiter) Take(ctx context.Context, key string, p ratelimit.Policy, now 
 	return d, nil
 }
 
+// Peek implements ratelimit.Limiter with one read of the bucket's row,
+// which it neither locks nor changes.
+func (l *limiter) Peek(ctx context.Context, key string, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
+	if err := p.Validate(); err != nil {
+		return ratelimit.Decision{}, err
+	}
+	var state ratelimit.State
+	var tokens float64
+	var updated int64
+	err := l.db.pool.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND key = $2`, p.Name, key).Scan(&tokens, &updated)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows): // a full bucket
+	case err != nil:
+		return ratelimit.Decision{}, fmt.Errorf("postgres: rate limit %q: %w", p.Name, err)
+	default:
+		state = ratelimit.State{Tokens: tokens, Updated: time.Unix(0, updated)}
+	}
+	return ratelimit.Available(state, p, now), nil
+}
+
 func (l *limiter) take(ctx context.Context, key string, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
 	ptx, err := l.db.begin(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {

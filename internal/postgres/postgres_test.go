@@ -472,6 +472,15 @@ func TestLimiterSharedAcrossReplicas(t *testing.T) {
 		}
 		return d
 	}
+	// Either replica peeks at the shared bucket without spending from it.
+	for _, db := range replicas {
+		if d, err := db.Limiter().Peek(ctx, "project-1", p, now); err != nil || d.Allowed || d.Remaining != 0 {
+			t.Errorf("Peek of the emptied bucket = %+v, %v; want refused, 0 remaining", d, err)
+		}
+	}
+	if d, err := replicas[1].Limiter().Peek(ctx, "project-never-used", p, now); err != nil || !d.Allowed || d.Remaining != 10 {
+		t.Errorf("Peek of a missing bucket = %+v, %v; want full", d, err)
+	}
 	// Another key has a bucket of its own.
 	if d := take(replicas[0], "project-2", now); !d.Allowed || d.Remaining != 9 {
 		t.Errorf("Take(other key) = %+v, want allowed with 9 remaining", d)

@@ -60,6 +60,19 @@ func (m *Memory) Take(ctx context.Context, key string, p Policy, now time.Time) 
 	return d, nil
 }
 
+// Peek implements Limiter. It fails only when ctx is done or p is invalid.
+func (m *Memory) Peek(ctx context.Context, key string, p Policy, now time.Time) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return Decision{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Available(m.buckets[bucketKey{p.Name, key}].state, p, now), nil
+}
+
 // sweep drops the buckets that are full at now. m.mu must be held.
 func (m *Memory) sweep(now time.Time) {
 	m.calls = 0

@@ -90,11 +90,17 @@ func (d Decision) RetryAfterSeconds() int {
 // SetHeaders sets Ratelimit-Limit and Ratelimit-Remaining on h and, when
 // the request was refused, Retry-After.
 func (d Decision) SetHeaders(h http.Header) {
-	h.Set("Ratelimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("Ratelimit-Remaining", strconv.Itoa(d.Remaining))
+	d.SetQuotaHeaders(h)
 	if !d.Allowed {
 		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds()))
 	}
+}
+
+// SetQuotaHeaders sets Ratelimit-Limit and Ratelimit-Remaining on h: what
+// a response that took no token (see Limiter.Peek) reports.
+func (d Decision) SetQuotaHeaders(h http.Header) {
+	h.Set("Ratelimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("Ratelimit-Remaining", strconv.Itoa(d.Remaining))
 }
 
 // Limiter takes one token from the bucket of policy p for key (the scope,
@@ -104,6 +110,37 @@ func (d Decision) SetHeaders(h http.Header) {
 // never for a refusal, which is a Decision with Allowed false.
 type Limiter interface {
 	Take(ctx context.Context, key string, p Policy, now time.Time) (Decision, error)
+	// Peek reports the bucket as Take would find it, without taking a
+	// token or changing it: Allowed says whether a token is available,
+	// Remaining how many whole tokens are.
+	Peek(ctx context.Context, key string, p Policy, now time.Time) (Decision, error)
+}
+
+// Available is Peek's pure function: the decision Take would start from
+// at now, with the tokens available rather than those left after one is
+// taken.
+func Available(state State, p Policy, now time.Time) Decision {
+	d := Decision{Limit: p.Capacity}
+	if p.Validate() != nil {
+		return d
+	}
+	if state.Updated.IsZero() {
+		d.Allowed, d.Remaining = true, p.Capacity
+		return d
+	}
+	tokens := state.Tokens
+	if since := now.Sub(state.Updated); since > 0 {
+		tokens = min(tokens+float64(since)*float64(p.Refill)/float64(p.Period), float64(p.Capacity))
+	}
+	if r := math.Round(tokens); math.Abs(tokens-r) < epsilon {
+		tokens = r
+	}
+	d.Remaining = int(max(tokens, 0))
+	d.Allowed = d.Remaining >= 1
+	if !d.Allowed {
+		d.RetryAfter = state.untilTokens(1, p) - max(now.Sub(state.Updated), 0)
+	}
+	return d
 }
 
 // State is a bucket as stored: Tokens available as of Updated. The zero

@@ -424,3 +424,45 @@ func BenchmarkMemoryTake(b *testing.B) {
 		})
 	}
 }
+
+// TestPeek: Peek reports the bucket as Take finds it (a missing bucket is
+// full, tokens refill with time) and never spends a token.
+func TestPeek(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory()
+	peek := func(at time.Time) Decision {
+		t.Helper()
+		d, err := m.Peek(ctx, "k", small, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := peek(t0); !d.Allowed || d.Limit != 10 || d.Remaining != 10 {
+		t.Errorf("Peek of a new bucket = %+v, want 10 of 10", d)
+	}
+	for range 10 {
+		if _, err := m.Take(ctx, "k", small, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := peek(t0)
+	if d.Allowed || d.Remaining != 0 || d.RetryAfter != 12*time.Second {
+		t.Errorf("Peek of an empty bucket = %+v, want refused with RetryAfter 12s", d)
+	}
+	if d := peek(t0.Add(24 * time.Second)); !d.Allowed || d.Remaining != 2 {
+		t.Errorf("Peek 24s later = %+v, want 2 remaining", d)
+	}
+	// The peeks spent nothing: the refill gives exactly what it would.
+	if d, _ := m.Take(ctx, "k", small, t0.Add(12*time.Second)); !d.Allowed || d.Remaining != 0 {
+		t.Errorf("Take after peeks = %+v, want allowed with 0 remaining", d)
+	}
+	if d := peek(t0.Add(time.Hour)); d.Remaining != 10 {
+		t.Errorf("Peek once refilled = %+v, want 10 (never above capacity)", d)
+	}
+	h := http.Header{}
+	peek(t0.Add(12 * time.Second)).SetQuotaHeaders(h)
+	if h.Get("Ratelimit-Limit") != "10" || h.Get("Ratelimit-Remaining") != "0" || h.Get("Retry-After") != "" {
+		t.Errorf("quota headers %v", h)
+	}
+}

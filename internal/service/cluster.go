@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,13 +19,25 @@ func clusterNotFound(name, projectID string) error {
 	return snapexport.Errorf(snapexport.CodeClusterNotFound, "No cluster named %s exists in group %s.", name, projectID)
 }
 
+// Where a cluster registered without saying runs: Atlas's defaults for a
+// new dedicated cluster (its recorded cluster bodies).
+const (
+	DefaultClusterProvider     = snapexport.AWS
+	DefaultClusterRegion       = "US_EAST_1"
+	DefaultClusterInstanceSize = "M10"
+)
+
 // ClusterInput registers a cluster: a replica set when Shards is empty, a
-// sharded cluster with one shard per replica-set name otherwise.
+// sharded cluster with one shard per replica-set name otherwise. Provider,
+// Region and InstanceSize default to DefaultCluster*.
 type ClusterInput struct {
 	ProjectID      string
 	Name           string
 	Shards         []string
 	MongoDBVersion string
+	Provider       snapexport.CloudProvider
+	Region         string
+	InstanceSize   string
 	Labels         []snapexport.Label
 }
 
@@ -43,8 +56,21 @@ func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexpo
 		return nil, fmt.Errorf("MongoDB version %q is not of the form 8.0.4", in.MongoDBVersion)
 	}
 	now := s.now()
+	in.Provider = cmp.Or(in.Provider, DefaultClusterProvider)
+	in.Region = cmp.Or(in.Region, DefaultClusterRegion)
+	in.InstanceSize = cmp.Or(in.InstanceSize, DefaultClusterInstanceSize)
+	if !slices.Contains(snapexport.CloudProviders, in.Provider) {
+		return nil, fmt.Errorf("provider %q is not one of %v", in.Provider, snapexport.CloudProviders)
+	}
+	if !snapexport.ValidRegionName(in.Region) {
+		return nil, fmt.Errorf("region %q is not spelled as Atlas names regions (upper-case words joined by underscores, e.g. US_EAST_1)", in.Region)
+	}
+	if !snapexport.ValidInstanceSize(in.InstanceSize) {
+		return nil, fmt.Errorf("instance size %q is not a dedicated Atlas tier (M10 or larger, e.g. M10, M30, R40, M40_NVME)", in.InstanceSize)
+	}
 	c := &snapexport.Cluster{ID: NewID(), ProjectID: in.ProjectID, Name: in.Name, Type: snapexport.ClusterReplicaSet,
-		MongoDBVersion: in.MongoDBVersion, CreatedAt: now, Schedule: newBackupSchedule(now)}
+		MongoDBVersion: in.MongoDBVersion, Provider: in.Provider, Region: in.Region, InstanceSize: in.InstanceSize, CreatedAt: now,
+		Schedule: newBackupSchedule(now)}
 	names := in.Shards
 	if len(names) == 0 {
 		names = []string{in.Name + "-shard-0"}
@@ -143,4 +169,21 @@ func (s *Service) cluster(ctx context.Context, tx snapexport.Tx, projectID, name
 		return nil, clusterNotFound(name, projectID)
 	}
 	return c, err
+}
+
+// ClusterCounts counts the clusters of each of the given projects.
+func (s *Service) ClusterCounts(ctx context.Context, projectIDs []string) (map[string]int, error) {
+	counts := make(map[string]int, len(projectIDs))
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		for _, id := range projectIDs {
+			// One item is read: the count is what is wanted.
+			_, total, err := tx.ListClusters(ctx, id, snapexport.Page{Limit: 1})
+			if err != nil {
+				return err
+			}
+			counts[id] = total
+		}
+		return nil
+	})
+	return counts, err
 }

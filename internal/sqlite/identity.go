@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/base64"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -123,4 +124,18 @@ func (t *tx) AccessToken(ctx context.Context, hash string) (*snapexport.AccessTo
 
 func (t *tx) RevokeAccessToken(ctx context.Context, hash string, at time.Time) error {
 	return affected(exec(ctx, t.tx, `UPDATE access_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE hash = ?`, at, hash))
+}
+
+// ServerSecret implements snapexport.Tx.
+func (t *tx) ServerSecret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	_, err := exec(ctx, t.tx, `INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, base64.StdEncoding.EncodeToString(candidate))
+	if err != nil {
+		return nil, err
+	}
+	var value string
+	if err := queryRow(ctx, t.tx, `SELECT value FROM server_secrets WHERE name = ?`, name).Scan(&value); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(value)
 }

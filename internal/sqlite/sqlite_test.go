@@ -291,3 +291,50 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	defer store.Close()
 	storetest.WantDefaultSchedules(t, store, "6500000000000000000000b1", "one", "two")
 }
+
+// TestClusterRegionsMigration: a cluster registered before clusters had a
+// provider, region and instance size reads back with the defaults of
+// `admin cluster create` once the database is migrated.
+func TestClusterRegionsMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v6.db")
+	r := raw(t, path)
+	for i, name := range Migrations()[:6] {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := r.Exec("PRAGMA user_version = " + strconv.Itoa(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := sqlrow.FormatTime(time.Now())
+	for _, q := range []string{
+		`INSERT INTO organizations (id, name, created_at) VALUES ('o', 'org', '` + now + `')`,
+		`INSERT INTO projects (id, org_id, name, created_at) VALUES ('p', 'o', 'project', '` + now + `')`,
+		`INSERT INTO clusters (id, project_id, name, cluster_type, mongodb_version, shards, created_at)
+			VALUES ('c', 'p', 'Cluster0', 'REPLICASET', '8.0.4', '[{"id":"s","replicaSetName":"Cluster0-shard-0"}]', '` + now + `')`,
+	} {
+		if _, err := r.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	r.Close()
+
+	db := open(t, path)
+	defer db.Close()
+	var c *snapexport.Cluster
+	err := db.Read(context.Background(), func(tx snapexport.Tx) error {
+		var err error
+		c, err = tx.Cluster(context.Background(), "p", "Cluster0")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Provider != snapexport.AWS || c.Region != "US_EAST_1" || c.InstanceSize != "M10" || c.MongoDBVersion != "8.0.4" || c.Shards[0].ReplicaSetName != "Cluster0-shard-0" {
+		t.Errorf("migrated cluster %+v, want AWS US_EAST_1 M10 and its other fields kept", c)
+	}
+}

@@ -9,11 +9,11 @@ import (
 // ClusterColumns are the columns of clusters that ClusterValues fills and
 // ScanCluster reads, in that order. Labels, shards and policy items are
 // kept as JSON text.
-const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, ` +
+const ClusterColumns = `id, project_id, name, cluster_type, mongodb_version, provider_name, region_name, instance_size, labels, shards, auto_export_enabled, export_bucket_id, export_frequency_type, use_org_and_group_names, ` +
 	`policy_id, policy_items, reference_hour_of_day, reference_minute_of_hour, restore_window_days, created_at`
 
 func ClusterValues(c *snapexport.Cluster) []any {
-	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, storedList(c.Labels), storedList(c.Shards),
+	return []any{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, string(c.Provider), c.Region, c.InstanceSize, storedList(c.Labels), storedList(c.Shards),
 		c.Schedule.AutoExportEnabled, c.Schedule.ExportBucketID, c.Schedule.ExportFrequencyType, c.Schedule.UseOrgAndGroupNamesInExportPrefix,
 		c.Schedule.PolicyID, storedList(c.Schedule.PolicyItems), c.Schedule.ReferenceHourOfDay, c.Schedule.ReferenceMinuteOfHour, c.Schedule.RestoreWindowDays,
 		c.CreatedAt}
@@ -23,7 +23,8 @@ func ScanCluster(s Scanner) (*snapexport.Cluster, error) {
 	var c snapexport.Cluster
 	var labels, shards, items string
 	sched := &c.Schedule
-	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, &labels, &shards, &sched.AutoExportEnabled,
+	err := s.Scan(&c.ID, &c.ProjectID, &c.Name, (*string)(&c.Type), &c.MongoDBVersion, (*string)(&c.Provider), &c.Region, &c.InstanceSize,
+		&labels, &shards, &sched.AutoExportEnabled,
 		&sched.ExportBucketID, &sched.ExportFrequencyType, &sched.UseOrgAndGroupNamesInExportPrefix,
 		&sched.PolicyID, &items, &sched.ReferenceHourOfDay, &sched.ReferenceMinuteOfHour, &sched.RestoreWindowDays, timeColumn{&c.CreatedAt})
 	if err != nil {

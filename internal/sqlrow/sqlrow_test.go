@@ -111,7 +111,7 @@ func (r errRow) Scan(...any) error { return r.err }
 func TestStoredLists(t *testing.T) {
 	c := &snapexport.Cluster{ID: "c", Labels: []snapexport.Label{{Key: "k", Value: "v"}}, Shards: []snapexport.Shard{}}
 	values := ClusterValues(c)
-	labels, shards := values[5], values[6]
+	labels, shards := values[8], values[9]
 	if labels != `[{"key":"k","value":"v"}]` || shards != "[]" {
 		t.Errorf("labels %v, shards %v", labels, shards)
 	}
@@ -125,7 +125,7 @@ func TestStoredLists(t *testing.T) {
 // the item and the list.
 func TestStoredListErrors(t *testing.T) {
 	at := FormatTime(time.Now())
-	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at})
+	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
 		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
 	}

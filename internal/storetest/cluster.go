@@ -10,7 +10,8 @@ import (
 
 func (e *env) newCluster(projectID, name string) *snapexport.Cluster {
 	return &snapexport.Cluster{ID: e.id(), ProjectID: projectID, Name: name, Type: snapexport.ClusterSharded,
-		MongoDBVersion: "8.0.29", Labels: []snapexport.Label{{Key: "env", Value: "prod"}, {Key: "team", Value: "data ✓"}},
+		MongoDBVersion: "8.0.29", Provider: snapexport.GCP, Region: "WESTERN_EUROPE", InstanceSize: "M40_NVME",
+		Labels: []snapexport.Label{{Key: "env", Value: "prod"}, {Key: "team", Value: "data ✓"}},
 		Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "rs0"}, {ID: e.id(), ReplicaSetName: "rs1"}}, CreatedAt: e.now(),
 		Schedule: snapexport.BackupSchedule{PolicyID: e.id(), PolicyItems: snapexport.DefaultPolicyItems(e.id),
 			ReferenceHourOfDay: 3, ReferenceMinuteOfHour: 16, RestoreWindowDays: snapexport.DefaultRestoreWindowDays}}
@@ -22,7 +23,8 @@ var clusterTests = []test{
 		p, other := e.project(o.ID), e.project(o.ID)
 		sharded := e.newCluster(p.ID, "cluster-0")
 		plain := &snapexport.Cluster{ID: e.id(), ProjectID: p.ID, Name: "Cluster1", Type: snapexport.ClusterReplicaSet,
-			MongoDBVersion: "7.0.12", Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "atlas-abc-shard-0"}}, CreatedAt: e.now()}
+			MongoDBVersion: "7.0.12", Provider: snapexport.AWS, Region: "US_EAST_1", InstanceSize: "M10",
+			Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "atlas-abc-shard-0"}}, CreatedAt: e.now()}
 		third := e.newCluster(p.ID, "c")
 		made := []*snapexport.Cluster{sharded, plain, third}
 		for _, c := range made {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
@@ -414,5 +415,33 @@ var accessTokenTests = []test{
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.RevokeAccessToken(e.ctx, tok.Hash, e.now()) })
 		e.wantStored(t, "AccessToken(revoked twice)", &want)
 		e.wantWriteErr(t, "RevokeAccessToken(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.RevokeAccessToken(e.ctx, "sha256-missing", e.now()) })
+	}},
+}
+
+var serverSecretTests = []test{
+	{"FirstKept", func(t *testing.T, e *env) {
+		var first, again, other []byte
+		e.mustWrite(func(tx snapexport.Tx) error {
+			var err error
+			first, err = tx.ServerSecret(e.ctx, "token-signing", []byte{0, 1, 2, 0xff})
+			return err
+		})
+		if !bytes.Equal(first, []byte{0, 1, 2, 0xff}) {
+			t.Errorf("ServerSecret with none stored = %x, want the candidate", first)
+		}
+		e.mustWrite(func(tx snapexport.Tx) error {
+			var err error
+			if again, err = tx.ServerSecret(e.ctx, "token-signing", []byte("another candidate")); err != nil {
+				return err
+			}
+			other, err = tx.ServerSecret(e.ctx, "other", []byte("other secret"))
+			return err
+		})
+		if !bytes.Equal(again, first) {
+			t.Errorf("ServerSecret once stored = %x, want the first %x", again, first)
+		}
+		if string(other) != "other secret" {
+			t.Errorf("ServerSecret(other name) = %q, want its own candidate", other)
+		}
 	}},
 }

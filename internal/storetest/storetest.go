@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) snapexport.Store) {
 		{"ServiceAccount", serviceAccountTests},
 		{"Role", roleTests},
 		{"AccessToken", accessTokenTests},
+		{"ServerSecret", serverSecretTests},
 		{"CloudProviderAccessRole", cloudProviderAccessRoleTests},
 		{"ExportBucket", exportBucketTests},
 		{"PrivateEndpoint", privateEndpointTests},

@@ -230,7 +230,7 @@ func TestValidateResponse(t *testing.T) {
 		// ---- projects
 		{name: "projects list", method: "GET", target: "/api/atlas/v2/groups", accept: acc2023, status: 200, ctype: ct2023,
 			body: `{"links":[{"href":"http://127.0.0.1:8080/api/atlas/v2/groups?pageNum=1&itemsPerPage=100","rel":"self"}],"results":[` + project + `],"totalCount":1}`, ok: true},
-		{name: "project create", method: "POST", target: "/api/atlas/v2/groups", accept: acc2023, status: 200, ctype: ct2023, body: project, ok: true},
+		{name: "project create", method: "POST", target: "/api/atlas/v2/groups", accept: acc2023, status: 201, ctype: ct2023, body: project, ok: true},
 		{name: "project create duplicate", method: "POST", target: "/api/atlas/v2/groups", accept: acc2023, status: 409, ctype: ctJSON, body: `{"error":409,"errorCode":"DUPLICATE_GROUP_NAME"}`, ok: true},
 		{name: "project get", method: "GET", target: v2, accept: acc2023, status: 200, ctype: ct2023, body: project, ok: true},
 		{name: "project clusterCount string", method: "GET", target: v2, accept: acc2023, status: 200, ctype: ct2023, body: strings.Replace(project, `"clusterCount":0`, `"clusterCount":"0"`, 1)},

@@ -139,8 +139,9 @@ func (v *Validator) validate(req *http.Request, status int, header http.Header, 
 }
 
 // checkKeyOrder: Atlas sends the keys of every JSON object in alphabetical
-// order. The digest challenge (Atlas's own fixed order) and pretty output
-// are exempt.
+// order, but for a cluster's hardware specifications, which start with
+// instanceSize. The digest challenge (Atlas's own fixed order) and pretty
+// output are exempt.
 func checkKeyOrder(req *http.Request, status int, header http.Header, body []byte) error {
 	if req.URL.Query().Get("pretty") == "true" || header.Get("Www-Authenticate") != "" || len(bytes.TrimSpace(body)) == 0 ||
 		!strings.Contains(header.Get("Content-Type"), "json") || strings.HasPrefix(req.URL.Path, "/api/oauth/") {
@@ -150,6 +151,7 @@ func checkKeyOrder(req *http.Request, status int, header http.Header, body []byt
 	type level struct {
 		object  bool
 		lastKey string
+		keyed   bool // a key was seen
 		wantKey bool
 	}
 	var stack []level
@@ -179,7 +181,10 @@ func checkKeyOrder(req *http.Request, status int, header http.Header, body []byt
 				if stack[top].lastKey != "" && t < stack[top].lastKey {
 					return fmt.Errorf("answered %d with key %q after %q: Atlas orders keys alphabetically", status, t, stack[top].lastKey)
 				}
-				stack[top].lastKey, stack[top].wantKey = t, false
+				if !(t == "instanceSize" && !stack[top].keyed) {
+					stack[top].lastKey = t
+				}
+				stack[top].keyed, stack[top].wantKey = true, false
 				continue
 			}
 		}
