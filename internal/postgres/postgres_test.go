@@ -881,7 +881,8 @@ func TestSnapshotMarkAcrossClusters(t *testing.T) {
 // TestMigrationGivesClustersTheDefaultPolicy: clusters registered before
 // backup policies were kept get Atlas's default policy when the schema is
 // migrated. The clusters are written at the current version, which is
-// then taken back to the one before 0007_backup_policies.sql.
+// then taken back to the one before 0007_backup_policies.sql (undoing the
+// later migrations too).
 func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	u := pgtest.Schema(t, pgtest.URL(t))
 	db := open(t, u, Options{})
@@ -904,7 +905,9 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	for _, stmt := range []string{
 		`ALTER TABLE clusters DROP COLUMN policy_id, DROP COLUMN policy_items, DROP COLUMN reference_hour_of_day,
 			DROP COLUMN reference_minute_of_hour, DROP COLUMN restore_window_days`,
-		`DELETE FROM schema_migrations WHERE version = 7`,
+		`ALTER TABLE clusters DROP COLUMN provider_name, DROP COLUMN region_name, DROP COLUMN instance_size`,
+		`DROP TABLE server_secrets`,
+		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)

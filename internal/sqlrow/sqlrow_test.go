@@ -129,7 +129,7 @@ func TestStoredListErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
 		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
 	}
-	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at})
+	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 policy_items") {
 		t.Errorf("ScanCluster of bad policy items: %v, want an error naming cluster c1 policy_items", err)
 	}
