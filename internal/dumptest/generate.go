@@ -219,7 +219,7 @@ func Generate(opts Options) *Dataset {
 		})})
 	add(&Collection{DB: "edge", Name: "empty", kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "dotted.name", NumDocs: 3, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
-	add(&Collection{DB: "edge", Name: "weird/name é %$ 日本", NumDocs: 5, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
+	add(&Collection{DB: "edge", Name: "weird/name é %? 日本", NumDocs: 5, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "très-long-" + strings.Repeat("é", 80) + "-end", NumDocs: 4, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "onedoc", NumDocs: 1, kind: kindAllTypes, Indexes: []bson.Raw{idIndex()}})
 
@@ -270,6 +270,15 @@ func OversizeDocument(size int) bson.Raw {
 	}
 	b = append(b, 0, 0)
 	return b
+}
+
+// Plain is an ordinary collection db.name of n small documents, seeded by
+// its namespace so that no two collections hold the same documents, with
+// the _id index and a UUID.
+func Plain(db, name string, n int) *Collection {
+	seed := mix(0, db+"."+name)
+	return &Collection{DB: db, Name: name, Type: TypeCollection, NumDocs: n, kind: kindPlain, seed: seed,
+		UUID: uuidFor(seed), Indexes: []bson.Raw{idIndex()}}
 }
 
 // Lookup returns the collection db.name (nil if absent).
