@@ -128,6 +128,11 @@ func TestLocalBucketKeepsEveryKeyApart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "aws", "b1", filepath.FromSlash(keysPrefix), "x", "y", "rs0.0.json.gz")); err != nil {
 		t.Error(err)
 	}
+	// a key below another key's file cannot be written: an error, not a
+	// mix of the two
+	if err := b.WriteAll(bg(), keysPrefix+"x/y/metadata.json/metadata.json", []byte("{}"), nil); err == nil {
+		t.Error("wrote an object below the file of x/y/metadata.json")
+	}
 	// deleting one object leaves its neighbours
 	if err := b.Delete(bg(), keysPrefix+"x/y/./metadata.json"); err != nil {
 		t.Fatal(err)
