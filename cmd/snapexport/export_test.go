@@ -15,12 +15,9 @@ import (
 // TestExportCommands watches, verifies and cancels an export with the
 // export commands, beside a running server.
 func TestExportCommands(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
+	dir, creds := initWithCluster(t)
 	g := creds.GroupID
 	var cl clusterOut
-	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0")
 	archive := filepath.Join(t.TempDir(), "dump.archive")
 	ds := dumptest.Generate(dumptest.Options{Seed: 12, DocsPerCollection: 50})
 	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, false), 0o600); err != nil {
@@ -157,12 +154,8 @@ func TestExportVerifyCollidingNames(t *testing.T) {
 	}
 	for _, store := range []string{"local", "s3-compatible"} {
 		t.Run(store, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "data")
-			var creds initCreds
-			mustJSON(t, &creds, "init", "--data", dir)
+			dir, creds := initWithCluster(t)
 			g := creds.GroupID
-			var cl clusterOut
-			mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0")
 			config := filepath.Join(t.TempDir(), "snapexport.yaml")
 			text := "data: " + dir + "\n"
 			if store != "local" {
@@ -203,4 +196,16 @@ func TestExportVerifyCollidingNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// initWithCluster initializes a data directory with a replica-set cluster
+// Cluster0 and returns it with the credentials init printed.
+func initWithCluster(t *testing.T) (string, initCreds) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	var creds initCreds
+	mustJSON(t, &creds, "init", "--data", dir)
+	var cl clusterOut
+	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", creds.GroupID, "--name", "Cluster0")
+	return dir, creds
 }

@@ -25,13 +25,8 @@ func storedVerbatim(key string, azure bool) bool {
 
 func TestS3KeepsEveryKeyApart(t *testing.T) {
 	s3 := testservices.S3(t, "b1")
-	stores := newStores(t, s3Config(s3.URL))
-	b, err := stores.Open(bg(), awsTarget("b1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for i, k := range writeDistinctKeys(t, b) {
+	_, keys := openDistinctKeys(t, newStores(t, s3Config(s3.URL)), awsTarget("b1"))
+	for i, k := range keys {
 		if !storedVerbatim(k, false) {
 			continue
 		}
@@ -44,13 +39,8 @@ func TestS3KeepsEveryKeyApart(t *testing.T) {
 func TestAzureKeepsEveryKeyApart(t *testing.T) {
 	endpoint := testservices.Azurite(t)
 	c := testservices.AzuriteContainer(t, endpoint, "keys")
-	stores := newStores(t, azureConfig(endpoint))
-	b, err := stores.Open(bg(), azureTarget(endpoint, "keys"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for i, k := range writeDistinctKeys(t, b) {
+	_, keys := openDistinctKeys(t, newStores(t, azureConfig(endpoint)), azureTarget(endpoint, "keys"))
+	for i, k := range keys {
 		if !storedVerbatim(k, true) {
 			continue
 		}
@@ -62,13 +52,8 @@ func TestAzureKeepsEveryKeyApart(t *testing.T) {
 
 func TestGCSKeepsEveryKeyApart(t *testing.T) {
 	gcs := testservices.GCS(t, "b1")
-	stores := newStores(t, gcsConfig(gcs.URL))
-	b, err := stores.Open(bg(), gcsTarget("b1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for i, k := range writeDistinctKeys(t, b) {
+	_, keys := openDistinctKeys(t, newStores(t, gcsConfig(gcs.URL)), gcsTarget("b1"))
+	for i, k := range keys {
 		if !storedVerbatim(k, false) {
 			continue
 		}

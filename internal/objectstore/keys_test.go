@@ -11,6 +11,7 @@ import (
 
 	"gocloud.dev/blob"
 
+	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/objectstore"
 )
 
@@ -57,34 +58,31 @@ func writeDistinctKeys(t *testing.T, b *blob.Bucket) []string {
 		}
 	}
 	var listed []string
-	it := b.List(&blob.ListOptions{Prefix: keysPrefix})
-	for {
-		obj, err := it.Next(bg())
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed = append(listed, strings.TrimPrefix(obj.Key, keysPrefix))
+	for _, k := range exporttest.ListKeys(t, b, keysPrefix) {
+		listed = append(listed, strings.TrimPrefix(k, keysPrefix))
 	}
 	want := slices.Sorted(slices.Values(keys))
-	slices.Sort(listed)
 	if !slices.Equal(listed, want) {
 		t.Errorf("listed %q\nwant %q", listed, want)
 	}
 	return keys
 }
 
-func TestLocalBucketKeepsEveryKeyApart(t *testing.T) {
-	dir := t.TempDir()
-	stores := newStores(t, objectstore.Config{LocalDir: dir})
-	b, err := stores.Open(bg(), awsTarget("b1"))
+// openDistinctKeys opens target's bucket until the test ends and writes
+// collidingKeys into it with writeDistinctKeys.
+func openDistinctKeys(t *testing.T, stores *objectstore.Stores, target objectstore.Target) (*blob.Bucket, []string) {
+	t.Helper()
+	b, err := stores.Open(bg(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	writeDistinctKeys(t, b)
+	t.Cleanup(func() { b.Close() })
+	return b, writeDistinctKeys(t, b)
+}
+
+func TestLocalBucketKeepsEveryKeyApart(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := openDistinctKeys(t, newStores(t, objectstore.Config{LocalDir: dir}), awsTarget("b1"))
 
 	// listing with a delimiter and in pages sees the same keys
 	it := b.List(&blob.ListOptions{Prefix: keysPrefix + "x/", Delimiter: "/"})
