@@ -9,17 +9,15 @@ import (
 
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/testservices"
 )
 
 // TestExportCommands watches, verifies and cancels an export with the
 // export commands, beside a running server.
 func TestExportCommands(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	var creds initCreds
-	mustJSON(t, &creds, "init", "--data", dir)
+	dir, creds := initWithCluster(t)
 	g := creds.GroupID
 	var cl clusterOut
-	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0")
 	archive := filepath.Join(t.TempDir(), "dump.archive")
 	ds := dumptest.Generate(dumptest.Options{Seed: 12, DocsPerCollection: 50})
 	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, false, false), 0o600); err != nil {
@@ -137,4 +135,77 @@ func TestTimeLeft(t *testing.T) {
 			t.Errorf("timeLeft(%d, %g) = %s, want %s", tc.remaining, tc.rate, got, tc.want)
 		}
 	}
+}
+
+// TestExportVerifyCollidingNames exports collections whose keys differ
+// only by "/.", "//" or "/.." segments to a local bucket and to an S3
+// bucket, and verifies each export: every collection's documents from its
+// own objects.
+func TestExportVerifyCollidingNames(t *testing.T) {
+	s3 := testservices.S3(t, "names")
+	ds := dumptest.CollidingNames()
+	archive := filepath.Join(t.TempDir(), "names.archive")
+	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, true, true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	docs := 0
+	for _, c := range ds.Collections {
+		docs += c.NumDocs
+	}
+	for _, store := range []string{"local", "s3-compatible"} {
+		t.Run(store, func(t *testing.T) {
+			dir, creds := initWithCluster(t)
+			g := creds.GroupID
+			config := filepath.Join(t.TempDir(), "snapexport.yaml")
+			text := "data: " + dir + "\n"
+			if store != "local" {
+				text += "objectStores:\n  aws:\n    mode: s3-compatible\n    endpoint: " + s3.URL +
+					"\n    accessKeyId: AKIDNAMES\n    secretAccessKey: names-secret\n"
+			}
+			if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			res := runInProcess(t, "snapshot", "import", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive, "--json")
+			if res.code != 0 {
+				t.Fatalf("import: %d %s", res.code, res.stderr)
+			}
+			snapshotID := jsonField(t, []byte(res.stdout), "id")
+			p := startServe(t, dir, "--config", config, "--no-rate-limit")
+			owner := creds.owner(p.base)
+			role := awsRole(t, owner, g)
+			got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+				Body: `{"bucketName":"names","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
+			if got.Status != 200 {
+				t.Fatalf("bucket: %s", got)
+			}
+			got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports", Accept: apitest.MediaType("2023-01-01"),
+				Body: `{"snapshotId":"` + snapshotID + `","exportBucketId":"` + got.Field(t, "_id") + `"}`})
+			if got.Status != 200 {
+				t.Fatalf("export: %s", got)
+			}
+			sel := []string{"--config", config, "--group", g, "--cluster", "Cluster0", "--export", got.Field(t, "id")}
+			res = runInProcess(t, append(append([]string{"export", "watch"}, sel...), "--interval", "20ms", "--json")...)
+			if res.code != 0 || jsonField(t, []byte(res.stdout), "state") != "Successful" {
+				t.Fatalf("watch: %d %s %s", res.code, res.stdout, res.stderr)
+			}
+			var verified verifyJSON
+			mustJSON(t, &verified, append([]string{"export", "verify"}, sel...)...)
+			// each collection: its data objects and metadata.json
+			if verified.Collections != len(ds.Collections) || verified.Documents != int64(docs) || verified.Objects != 2*len(ds.Collections) {
+				t.Errorf("verify = %+v, want %d collections, %d documents, %d objects", verified, len(ds.Collections), docs, 2*len(ds.Collections))
+			}
+		})
+	}
+}
+
+// initWithCluster initializes a data directory with a replica-set cluster
+// Cluster0 and returns it with the credentials init printed.
+func initWithCluster(t *testing.T) (string, initCreds) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	var creds initCreds
+	mustJSON(t, &creds, "init", "--data", dir)
+	var cl clusterOut
+	mustJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", creds.GroupID, "--name", "Cluster0")
+	return dir, creds
 }

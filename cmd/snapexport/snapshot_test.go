@@ -234,6 +234,18 @@ func TestSnapshotImportBadInput(t *testing.T) {
 	}
 	mustFail(t, 1, []string{flipped}, f.args("--cluster", "Cluster0", "--archive", flipped)...)
 	mustFail(t, 1, []string{"missing.archive"}, f.args("--cluster", "Cluster0", "--archive", "missing.archive")...)
+	// namespaces MongoDB refuses, after collections that are fine
+	badNames := filepath.Join(t.TempDir(), "names.archive")
+	if err := os.WriteFile(badNames, invalidNamespaceArchive(f.ds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{badNames, "offset", `invalid namespace "app.a$b"`}, f.args("--cluster", "Cluster0", "--archive", badNames)...)
+	badDir := filepath.Join(t.TempDir(), "dump")
+	if err := dumptest.WriteDir(badDir, &dumptest.Dataset{Collections: []*dumptest.Collection{
+		dumptest.Plain("app", "orders", 3), dumptest.Plain("app", "system.foo", 2)}}, false); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{filepath.Join(badDir, "app"), `invalid namespace "app.system.foo"`}, f.args("--cluster", "Cluster0", "--dir", badDir)...)
 	if got := f.snapshots(t, "Cluster0", snapexport.SnapshotReplicaSet); len(got) != 0 {
 		t.Errorf("failed imports left snapshots %v", ids(got))
 	}
@@ -338,4 +350,12 @@ func TestSnapshotImportEmptyFolder(t *testing.T) {
 		t.Errorf("refused imports left snapshots %v", ids(got))
 	}
 	f.noOrphans(t)
+}
+
+// invalidNamespaceArchive is ds's archive with, after its collections, one
+// that MongoDB refuses: app.a$b.
+func invalidNamespaceArchive(ds *dumptest.Dataset) []byte {
+	bad := *ds
+	bad.Collections = append(append([]*dumptest.Collection(nil), ds.Collections...), dumptest.Plain("app", "a$b", 2))
+	return dumptest.ArchiveBytes(&bad, true, true)
 }

@@ -70,6 +70,7 @@ func TestSnapshotUpload(t *testing.T) {
 	}{
 		{"truncated", "", string(plain[:len(plain)/2]), 400, "INVALID_DUMP", []string{"request body", "offset"}},
 		{"not an archive", "", "{}", 400, "INVALID_DUMP", []string{"request body"}},
+		{"invalid namespace", "", string(invalidNamespaceArchive(f.ds)), 400, "INVALID_DUMP", []string{"request body", "offset", `invalid namespace "app.a$b"`}},
 		{"too large", "", string(plain) + "x", 413, "SNAPSHOT_UPLOAD_TOO_LARGE", []string{fmt.Sprint(len(plain))}},
 		{"bad time", "?takenAt=yesterday", string(gz), 400, "INVALID_QUERY_PARAMETER", []string{"takenAt"}},
 		{"bad retention", "?retentionDays=0", string(gz), 400, "INVALID_QUERY_PARAMETER", []string{"retentionDays"}},

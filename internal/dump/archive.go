@@ -200,6 +200,20 @@ func (a *archiveReader) addPreludeCollection(doc bson.Raw, start int64) error {
 		a.note("%s: ignoring the %q namespace of the archive (the oplog is not imported)", a.s.name, coll)
 		return nil
 	}
+	if strings.HasPrefix(coll, "$") {
+		// users, roles and auth version of mongodump --dumpDbUsersAndRoles,
+		// which mongorestore skips in a full restore
+		st := &nsState{name: ns.String(), key: nsKey(ns), coll: -1, ns: ns}
+		a.states = append(a.states, st)
+		a.byNS[nsKey(ns)] = st
+		a.note("%s: skipping %s (users, roles or auth version of mongodump --dumpDbUsersAndRoles)", a.s.name, ns)
+		return nil
+	}
+	if err := ValidateNamespace(ns); err != nil {
+		fe := invalidNamespace(a.s.name, start, ns, err)
+		fe.Uncompressed = a.s.gz
+		return fe
+	}
 	md, err := ParseMetadata([]byte(meta))
 	if err != nil {
 		fe := a.s.errAt(start, ns.String(), "metadata of the prelude: %v", err)

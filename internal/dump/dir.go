@@ -38,20 +38,6 @@ func isHashedStem(stem string) bool {
 	return len(stem) == 238 && strings.Contains(stem, "%24")
 }
 
-// validateDBName follows common/util ValidateDBName.
-func validateDBName(name string) error {
-	if name == "" {
-		return errors.New("empty database name")
-	}
-	if len(name) >= 64 {
-		return fmt.Errorf("database name %q is longer than 63 bytes", name)
-	}
-	if i := strings.IndexAny(name, "/\\. \"$\x00"); i >= 0 {
-		return fmt.Errorf("database name %q contains %q", name, name[i])
-	}
-	return nil
-}
-
 type dirReader struct {
 	description
 	root string
@@ -92,7 +78,7 @@ func OpenDir(dir string) (Source, error) {
 				d.note("%s: skipping hidden directory", path)
 				continue
 			}
-			if err := validateDBName(name); err != nil {
+			if err := ValidateDBName(name); err != nil {
 				return nil, &FormatError{File: path, Offset: -1, Reason: "invalid database directory: " + err.Error()}
 			}
 			if err := d.scanDB(name, path); err != nil {
@@ -265,6 +251,9 @@ func (d *dirReader) scanDB(db, dir string) error {
 			}
 			continue
 		}
+		if err := ValidateNamespace(Namespace{db, name}); err != nil {
+			return invalidNamespace(mf.path, -1, Namespace{db, name}, err)
+		}
 		c := Collection{Namespace: Namespace{db, name}, Metadata: md, DataCollection: name}
 		candidates := []string{stem, FileStem(name)}
 		if md.Type == TypeTimeseries {
@@ -310,6 +299,9 @@ func (d *dirReader) scanDB(db, dir string) error {
 		}
 		if skip(name, df.path) {
 			continue
+		}
+		if err := ValidateNamespace(Namespace{db, name}); err != nil {
+			return invalidNamespace(df.path, -1, Namespace{db, name}, err)
 		}
 		if _, dup := byName[name]; dup {
 			return &FormatError{File: df.path, Offset: -1, Namespace: db + "." + name, Reason: "two data files for the same collection"}

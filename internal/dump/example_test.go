@@ -49,7 +49,7 @@ func Example() {
 	// analytics.clicks: view on events
 	// edge.empty: 0 documents, 0 bytes, 1 indexes
 	// edge.dotted.name: 3 documents, 162 bytes, 1 indexes
-	// edge.weird/name é %$ 日本: 5 documents, 292 bytes, 1 indexes
+	// edge.weird/name é %? 日本: 5 documents, 292 bytes, 1 indexes
 	// edge.très-long-éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé-end: 4 documents, 232 bytes, 1 indexes
 	// edge.onedoc: 1 documents, 1021 bytes, 1 indexes
 }

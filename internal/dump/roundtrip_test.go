@@ -92,7 +92,7 @@ func TestDirRoundTrip(t *testing.T) {
 				"analytics/system.buckets.metrics.bson" + sfx, "analytics/metrics.metadata.json" + sfx,
 				"analytics/clicks.metadata.json" + sfx,
 				"edge/empty.bson" + sfx,
-				"edge/weird%2Fname%20%C3%A9%20%25$%20%E6%97%A5%E6%9C%AC.bson" + sfx,
+				"edge/weird%2Fname%20%C3%A9%20%25%3F%20%E6%97%A5%E6%9C%AC.bson" + sfx,
 				"admin/system.version.bson" + sfx,
 			} {
 				if _, err := os.Stat(filepath.Join(dir, p)); err != nil {

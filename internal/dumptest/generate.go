@@ -219,7 +219,7 @@ func Generate(opts Options) *Dataset {
 		})})
 	add(&Collection{DB: "edge", Name: "empty", kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "dotted.name", NumDocs: 3, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
-	add(&Collection{DB: "edge", Name: "weird/name é %$ 日本", NumDocs: 5, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
+	add(&Collection{DB: "edge", Name: "weird/name é %? 日本", NumDocs: 5, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "très-long-" + strings.Repeat("é", 80) + "-end", NumDocs: 4, kind: kindPlain, Indexes: []bson.Raw{idIndex()}})
 	add(&Collection{DB: "edge", Name: "onedoc", NumDocs: 1, kind: kindAllTypes, Indexes: []bson.Raw{idIndex()}})
 
@@ -270,6 +270,28 @@ func OversizeDocument(size int) bson.Raw {
 	}
 	b = append(b, 0, 0)
 	return b
+}
+
+// Plain is an ordinary collection db.name of n small documents, seeded by
+// its namespace so that no two collections hold the same documents, with
+// the _id index and a UUID.
+func Plain(db, name string, n int) *Collection {
+	seed := mix(0, db+"."+name)
+	return &Collection{DB: db, Name: name, Type: TypeCollection, NumDocs: n, kind: kindPlain, seed: seed,
+		UUID: uuidFor(seed), Indexes: []bson.Raw{idIndex()}}
+}
+
+// CollidingNames is a dataset of database x whose collection names a
+// file system, or keys joining names unescaped, would fold onto one
+// another (y, y/., y//, y/.., y/../z, /y), with a name holding '%' and two
+// names that escaping lengthens past a file name's 255 bytes. Each
+// collection has its own documents and its own count.
+func CollidingNames() *Dataset {
+	ds := &Dataset{ServerVersion: "7.0.16", ToolVersion: "100.10.0", ConcurrentCollections: 4}
+	for i, name := range []string{"y", "y/.", "y//", "y/..", "y/../z", "/y", "y %", strings.Repeat("%", 84), strings.Repeat("c", 253)} {
+		ds.Collections = append(ds.Collections, Plain("x", name, 3+i))
+	}
+	return ds
 }
 
 // Lookup returns the collection db.name (nil if absent).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
+	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exporttest"
@@ -26,47 +27,7 @@ func TestSDKExportToEachCloud(t *testing.T) {
 	azurite := testservices.Azurite(t)
 	for _, provider := range []string{"AWS", "AZURE", "GCP"} {
 		t.Run(provider, func(t *testing.T) {
-			var cfg objectstore.Config
-			var bucket func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest
-			switch provider {
-			case "AWS":
-				s3 := testservices.S3(t, "s3-exports")
-				cfg.AWS = s3Compatible(s3.URL)
-				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-					return awsBucket("s3-exports", c.awsRole(t, g, true))
-				}
-			case "AZURE":
-				name := uniqueName("e2e-export")
-				testservices.AzuriteContainer(t, azurite, name)
-				cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
-				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-					id, _ := c.azureRole(t, g, true)
-					return azureBucket(azureServiceURL(name), id)
-				}
-			case "GCP":
-				gcs := testservices.GCS(t, "gcs-exports")
-				cfg.GCP = gcsCompatible(gcs.URL)
-				bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-					return gcpBucket("gcs-exports", c.gcpRole(t, g))
-				}
-			}
-			c := storeServer(t, "digest", cfg)
-			srv, g, ctx := c.srv, c.srv.GroupID, context.Background()
-			if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
-				t.Fatal(err)
-			}
-			res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0"}, bytes.NewReader(archive))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := c.createBucket(t, g, bucket(c, g))
-			created, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
-				SnapshotId: res.Snapshot.ID, ExportBucketId: b.GetId()}).Execute()
-			if err != nil {
-				t.Fatal(err)
-			}
-			job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
-			store := srv.OpenExportBucket(t, b.GetId())
+			store, job := exportTo(t, provider, azurite, archive)
 			prefix := job.GetPrefix()
 			all := exporttest.ListKeys(t, store, prefix+"/")
 			var read []string
@@ -88,4 +49,60 @@ func TestSDKExportToEachCloud(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exportTo imports archive into a test server whose provider's buckets
+// are a local folder (provider "LOCAL", an AWS bucket) or an emulator
+// (AWS: gofakes3, AZURE: Azurite at azurite, GCP: fake-gcs-server),
+// exports the snapshot through the SDK and waits for success; it returns
+// the bucket, opened as the export runner opens it, and the job.
+func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Bucket, *admin.DiskBackupExportJob) {
+	t.Helper()
+	cfg := objectstore.Config{LocalDir: t.TempDir()}
+	var bucket func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest
+	switch provider {
+	case "LOCAL":
+		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return awsBucket("local-exports", c.awsRole(t, g, true))
+		}
+	case "AWS":
+		s3 := testservices.S3(t, "s3-exports")
+		cfg.AWS = s3Compatible(s3.URL)
+		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return awsBucket("s3-exports", c.awsRole(t, g, true))
+		}
+	case "AZURE":
+		name := uniqueName("e2e-export")
+		testservices.AzuriteContainer(t, azurite, name)
+		cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
+		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			id, _ := c.azureRole(t, g, true)
+			return azureBucket(azureServiceURL(name), id)
+		}
+	case "GCP":
+		gcs := testservices.GCS(t, "gcs-exports")
+		cfg.GCP = gcsCompatible(gcs.URL)
+		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return gcpBucket("gcs-exports", c.gcpRole(t, g))
+		}
+	default:
+		t.Fatalf("unknown provider %q", provider)
+	}
+	c := storeServer(t, "digest", cfg)
+	srv, g, ctx := c.srv, c.srv.GroupID, context.Background()
+	if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0"}, bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.createBucket(t, g, bucket(c, g))
+	created, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
+		SnapshotId: res.Snapshot.ID, ExportBucketId: b.GetId()}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
+	return srv.OpenExportBucket(t, b.GetId()), job
 }

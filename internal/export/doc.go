@@ -17,11 +17,12 @@
 //
 // <db> and <collection> are the names as they are, as Atlas writes them:
 // a collection name holding "/" therefore adds a level to the key, and
-// names may hold '.', spaces and any Unicode. gocloud.dev/blob keys accept
-// any UTF-8, and cloud stores keep them verbatim; fileblob, on disk,
-// escapes ASCII control characters (and "/" after "..", after another "/"
-// or at the end; on Windows also \ < > : " | ? *) as "__0x<hex>__" in file
-// names, and reverses that when listing, so keys read back unchanged.
+// names may hold '.', spaces, empty, "." and ".." segments ("y/.", "y//")
+// and any Unicode. Every namespace thus has keys of its own, which each
+// bucket keeps apart: gocloud.dev's cloud drivers store keys verbatim but
+// for a few characters they escape reversibly (see docs/compatibility.md),
+// and local buckets map keys to file paths that no file system folds
+// together (package objectstore).
 //
 // # Data objects
 //

@@ -22,6 +22,10 @@
 // Config.LocalRequireExisting makes a missing directory a missing bucket
 // (BUCKET_NOT_FOUND) instead. Objects are plain files; no metadata sidecar
 // files are written. The region of a local S3 bucket is AWS.DefaultRegion.
+// A key is stored at a path escaped segment by segment (localkeys.go), so
+// that keys a file system would fold together ("a/./b", "a//b", "a/b")
+// or refuse (names over 255 bytes) keep files of their own; ordinary keys
+// are their own paths.
 //
 // # What the server does with it
 //

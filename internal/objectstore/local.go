@@ -58,7 +58,7 @@ func (s *Stores) openLocal(ctx context.Context, t Target) (*blob.Bucket, op, err
 	if err != nil {
 		return nil, o, s.fail(ctx, o, classifyLocal(err), err)
 	}
-	return b, o, nil
+	return newLocalKeysBucket(b), o, nil
 }
 
 func classifyLocal(err error) fault {
@@ -84,7 +84,7 @@ func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string, 
 	if s.Mode(t.Provider).orLocal() != ModeLocal {
 		return nil
 	}
-	root := filepath.Join(s.localRoot(t.Provider), t.Bucket, filepath.FromSlash(prefix))
+	root := filepath.Join(s.localRoot(t.Provider), t.Bucket, filepath.FromSlash(localPath(strings.TrimSuffix(prefix, "/"))))
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
