@@ -64,14 +64,17 @@ type Options struct {
 	SweepInterval time.Duration
 }
 
-// RateLimits are the per-project token buckets of the API.
+// RateLimits are the token buckets of the API, one per endpoint set and
+// project (per organization for Projects).
 type RateLimits struct {
 	// Disabled turns rate limiting off.
 	Disabled bool
-	// CloudBackups and CloudProviderAccess replace Atlas's token bucket of
-	// each endpoint set (its snapshots, exports and export buckets; its
-	// cloud provider access roles); nil keeps Atlas's.
-	CloudBackups, CloudProviderAccess *TokenBucket
+	// CloudBackups, CloudProviderAccess, Clusters and Projects replace
+	// Atlas's token bucket of each endpoint set (its snapshots, exports
+	// and export buckets; its cloud provider access roles; its cluster
+	// reads; its project list, create and get, kept per organization of
+	// the caller); nil keeps Atlas's.
+	CloudBackups, CloudProviderAccess, Clusters, Projects *TokenBucket
 }
 
 // TokenBucket holds Capacity requests and regains Refill of them every
@@ -289,11 +292,18 @@ func (o Options) internal() testserver.Options {
 	if l := o.RateLimits; l != nil {
 		limits := api.DefaultLimits()
 		limits.Disabled = l.Disabled
-		if b := l.CloudBackups; b != nil {
-			limits.CloudBackups = ratelimit.Policy{Name: limits.CloudBackups.Name, Capacity: b.Capacity, Refill: b.Refill, Period: b.Period}
-		}
-		if b := l.CloudProviderAccess; b != nil {
-			limits.CloudProviderAccess = ratelimit.Policy{Name: limits.CloudProviderAccess.Name, Capacity: b.Capacity, Refill: b.Refill, Period: b.Period}
+		for _, set := range []struct {
+			bucket *TokenBucket
+			policy *ratelimit.Policy
+		}{
+			{l.CloudBackups, &limits.CloudBackups},
+			{l.CloudProviderAccess, &limits.CloudProviderAccess},
+			{l.Clusters, &limits.Clusters},
+			{l.Projects, &limits.Projects},
+		} {
+			if b := set.bucket; b != nil {
+				*set.policy = ratelimit.Policy{Name: set.policy.Name, Capacity: b.Capacity, Refill: b.Refill, Period: b.Period}
+			}
 		}
 		out.Limits = &limits
 	}

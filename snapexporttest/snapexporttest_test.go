@@ -104,6 +104,37 @@ func TestRateLimitsOption(t *testing.T) {
 	}
 }
 
+// TestRateLimitsOptionClustersAndProjects gives the Clusters and Projects
+// sets a bucket of one request each: the SDK's second cluster read and
+// second project creation get Atlas's 429.
+func TestRateLimitsOptionClustersAndProjects(t *testing.T) {
+	ctx := context.Background()
+	one := &snapexporttest.TokenBucket{Capacity: 1, Refill: 1, Period: time.Hour}
+	srv := snapexporttest.NewServer(t, snapexporttest.Options{RateLimits: &snapexporttest.RateLimits{Clusters: one, Projects: one}})
+	if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
+		t.Fatal(err)
+	}
+	c := digestClient(t, srv, srv.APIKey)
+	if _, resp, err := c.ClustersApi.GetCluster(ctx, srv.GroupID, "Cluster0").Execute(); err != nil {
+		t.Fatalf("first cluster read: %d %v", statusOf(resp), err)
+	}
+	_, resp, err := c.ClustersApi.ListClusters(ctx, srv.GroupID).Execute()
+	if statusOf(resp) != http.StatusTooManyRequests || !admin.IsErrorCode(err, "RATE_LIMITED_TOKEN_BUCKET") {
+		t.Fatalf("second cluster read: %d %v, want 429 RATE_LIMITED_TOKEN_BUCKET", statusOf(resp), err)
+	}
+	if _, resp, err := c.ProjectsApi.CreateGroup(ctx, &admin.Group{Name: "first", OrgId: srv.OrgID}).Execute(); err != nil {
+		t.Fatalf("first project: %d %v", statusOf(resp), err)
+	}
+	_, resp, err = c.ProjectsApi.CreateGroup(ctx, &admin.Group{Name: "second", OrgId: srv.OrgID}).Execute()
+	if statusOf(resp) != http.StatusTooManyRequests || !admin.IsErrorCode(err, "RATE_LIMITED_TOKEN_BUCKET") {
+		t.Fatalf("second project: %d %v, want 429 RATE_LIMITED_TOKEN_BUCKET", statusOf(resp), err)
+	}
+	// The other endpoint sets keep Atlas's buckets.
+	if _, resp, err := c.CloudBackupsApi.ListExportBuckets(ctx, srv.GroupID).Execute(); err != nil {
+		t.Fatalf("buckets: %d %v", statusOf(resp), err)
+	}
+}
+
 // TestExportToLocalBuckets exports an imported archive into a local bucket
 // kept where Buckets.LocalDir says, with the export options given.
 func TestExportToLocalBuckets(t *testing.T) {

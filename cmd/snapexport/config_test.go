@@ -286,6 +286,8 @@ var serveFlagKeys = map[string]string{
 	"export-lease":                     "exports.lease",
 	"rate-limit-cloud-backups":         "rateLimits.cloudBackups",
 	"rate-limit-cloud-provider-access": "rateLimits.cloudProviderAccess",
+	"rate-limit-clusters":              "rateLimits.clusters",
+	"rate-limit-projects":              "rateLimits.projects",
 	"no-rate-limit":                    "rateLimits.disabled",
 	"aws-mode":                         "objectStores.aws.mode",
 	"azure-mode":                       "objectStores.azure.mode",

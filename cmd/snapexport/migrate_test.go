@@ -46,9 +46,13 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 	}
 }
 
-// undoLast drops what the last migration, 0009_server_secrets.sql, adds
-// on both backends.
-const undoLast = "DROP TABLE server_secrets; "
+// undoLastSQLite and undoLastPostgres undo the last migration of each
+// backend: SQLite's 0009_server_secrets.sql, PostgreSQL's
+// 0010_rate_limit_scopes.sql.
+const (
+	undoLastSQLite   = "DROP TABLE server_secrets; "
+	undoLastPostgres = "ALTER TABLE rate_limit_buckets DROP CONSTRAINT rate_limit_buckets_pkey, DROP COLUMN scope, ADD PRIMARY KEY (policy, key); "
+)
 
 // TestMigrate runs status and up on each backend: on a database one
 // migration behind, up applies exactly that one; on a current one, nothing.
@@ -77,7 +81,7 @@ func TestMigrate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(undoLast + "PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
+		if _, err := db.Exec(undoLastSQLite + "PRAGMA user_version = " + strconv.Itoa(n-1)); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
@@ -131,7 +135,7 @@ func TestMigrate(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, undoLast+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
+		if _, err := conn.Exec(ctx, undoLastPostgres+"DELETE FROM schema_migrations WHERE version = "+strconv.Itoa(n)); err != nil {
 			t.Fatal(err)
 		}
 		wantMigrate(t, "status one behind", migrateJSON(t, "status"), n-1, names[n-1:], nil)

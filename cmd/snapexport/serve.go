@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serveFlags is serve's command line, each flag's value once parsed.
 type serveFlags struct {
 	config, data, database, listen, publicURL, snapshotStore *string
-	rateLimitCloudBackups, rateLimitCloudProviderAccess      *string
+	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
 	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
 	objectStoreTimeout                                       *time.Duration
@@ -51,6 +51,18 @@ type serveFlags struct {
 	exportChunkBytes                                         *int64
 	// The --aws-mode, --aws-endpoint… flags, by provider.
 	modes, endpoints map[string]*string
+}
+
+// rateLimitFlags are serve's flags of the endpoint sets' token buckets,
+// with Atlas's policies as defaults, and the key of the file each sets.
+var rateLimitFlags = []struct {
+	name, value, usage string
+	key                func(*config.RateLimits) *string
+}{
+	{"rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project", func(r *config.RateLimits) *string { return &r.CloudBackups }},
+	{"rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project", func(r *config.RateLimits) *string { return &r.CloudProviderAccess }},
+	{"rate-limit-clusters", "10000:5000/1m", "Clusters token bucket per project", func(r *config.RateLimits) *string { return &r.Clusters }},
+	{"rate-limit-projects", "1200:500/1m", "Projects token bucket per organization", func(r *config.RateLimits) *string { return &r.Projects }},
 }
 
 // newServeFlags defines serve's flags. Each has a key in the configuration
@@ -63,8 +75,10 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.database = databaseFlag(fs)
 	f.listen = fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	f.publicURL = fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
-	f.rateLimitCloudBackups = fs.String("rate-limit-cloud-backups", "1200:500/1m", "Cloud Backups token bucket per project, CAPACITY:REFILL/PERIOD")
-	f.rateLimitCloudProviderAccess = fs.String("rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project, CAPACITY:REFILL/PERIOD")
+	f.rateLimits = map[string]*string{}
+	for _, l := range rateLimitFlags {
+		f.rateLimits[l.name] = fs.String(l.name, l.value, l.usage+", CAPACITY:REFILL/PERIOD")
+	}
 	f.noRateLimit = fs.Bool("no-rate-limit", false, "turn rate limiting off")
 	f.shutdownTimeout = fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	for _, p := range []string{"aws", "azure", "gcp"} {
@@ -95,8 +109,8 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if err != nil {
 		return cfg, "", err
 	}
-	for name, value := range map[string]string{"rate-limit-cloud-backups": *f.rateLimitCloudBackups, "rate-limit-cloud-provider-access": *f.rateLimitCloudProviderAccess} {
-		if _, err := config.ParsePolicy("--"+name, name, value); given[name] && err != nil {
+	for name, value := range f.rateLimits {
+		if _, err := config.ParsePolicy("--"+name, name, *value); given[name] && err != nil {
 			return cfg, "", usageError{err.Error()}
 		}
 	}
@@ -131,8 +145,10 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if !given["snapshot-store"] {
 		snapshotStore = snapshotStoreURL("", file.SnapshotStore)
 	}
-	file.RateLimits.CloudBackups = chosen(given, "rate-limit-cloud-backups", *f.rateLimitCloudBackups, file.RateLimits.CloudBackups)
-	file.RateLimits.CloudProviderAccess = chosen(given, "rate-limit-cloud-provider-access", *f.rateLimitCloudProviderAccess, file.RateLimits.CloudProviderAccess)
+	for _, l := range rateLimitFlags {
+		key := l.key(&file.RateLimits)
+		*key = chosen(given, l.name, *f.rateLimits[l.name], *key)
+	}
 	file.RateLimits.Disabled = chosen(given, "no-rate-limit", *f.noRateLimit, file.RateLimits.Disabled)
 	o := &file.ObjectStores
 	for p, dst := range map[string][3]*string{
@@ -158,10 +174,12 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 		o.Timeout = f.objectStoreTimeout.String()
 	}
 
-	limits := api.Limits{Disabled: file.RateLimits.Disabled}
-	if limits.CloudBackups, limits.CloudProviderAccess, err = file.Limits(); err != nil {
+	policies, err := file.Limits()
+	if err != nil {
 		return cfg, "", usageError{err.Error()}
 	}
+	limits := api.Limits{CloudBackups: policies.CloudBackups, CloudProviderAccess: policies.CloudProviderAccess,
+		Clusters: policies.Clusters, Projects: policies.Projects, Disabled: file.RateLimits.Disabled}
 	stores, err := file.ObjectStoreConfig()
 	if err != nil {
 		return cfg, "", usageError{err.Error()}

@@ -37,6 +37,8 @@ exports:
 rateLimits:
   cloudBackups: "10:5/1m"
   cloudProviderAccess: "30:3/1m"
+  clusters: "50:5/1m"
+  projects: "60:6/1m"
   disabled: true
 objectStores:
   timeout: 20s
@@ -50,7 +52,7 @@ objectStores:
 	}
 	type want struct {
 		listen, data, publicURL, snapshotStore string
-		backups, cpa                           ratelimit.Policy
+		backups, cpa, clusters, projects       ratelimit.Policy
 		noLimits                               bool
 		sweep, drain, lease, storeTimeout      time.Duration
 		jobs, parallel                         int
@@ -60,6 +62,7 @@ objectStores:
 		backend                                string // the backend Open opens, or the start of its error
 	}
 	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
+		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(),
 		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
 		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite"}
 	with := func(change func(*want)) want {
@@ -72,6 +75,8 @@ objectStores:
 		w.backups = ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 5, Period: time.Minute}
 		w.awsMode, w.awsEndpoint = objectstore.ModeS3Compatible, "http://s3.file.example.com"
 		w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 30, Refill: 3, Period: time.Minute}
+		w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 50, Refill: 5, Period: time.Minute}
+		w.projects = ratelimit.Policy{Name: "Projects", Capacity: 60, Refill: 6, Period: time.Minute}
 		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
 		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
 	})
@@ -96,7 +101,7 @@ objectStores:
 		{name: "flags over environment and file", env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
 			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--snapshot-store", "file:///flag",
 				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
-				"--rate-limit-cloud-provider-access", "40:4/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
+				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
 				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
 				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s"},
 			want: with(func(w *want) {
@@ -104,6 +109,7 @@ objectStores:
 				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
 				w.awsMode, w.awsEndpoint = objectstore.ModeLocal, ""
 				w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 40, Refill: 4, Period: time.Second}
+				w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 70, Refill: 7, Period: time.Second}
 				w.noLimits, w.storeTimeout, w.sweep, w.drain = false, 2*time.Second, 7*time.Second, 4*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
 			})},
@@ -127,7 +133,7 @@ objectStores:
 			}
 			w := tc.want
 			got := want{listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
-				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
+				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
 				backend: openedBackend(t, cfg)}
@@ -176,6 +182,8 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s must not be negative", true},
 		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
+		{[]string{"--rate-limit-clusters", "10000:5000"}, `--rate-limit-clusters: "10000:5000" is not CAPACITY:REFILL/PERIOD`, true},
+		{[]string{"--rate-limit-projects", "0:500/1m"}, `--rate-limit-projects: "0:500/1m" is not CAPACITY:REFILL/PERIOD`, true},
 		{[]string{"--aws-mode", "nearby"}, "nearby", true},
 		{[]string{"--database", "mysql://db/x"}, `database "mysql://db/x": want a postgres:// URL`, false},
 		{[]string{"stray"}, `unexpected argument "stray"`, true},

@@ -1212,6 +1212,8 @@ func TestRateLimits(t *testing.T) {
 	e := newEnv(t, envOptions{limits: &api.Limits{
 		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 3, Refill: 1, Period: time.Minute},
 		CloudProviderAccess: ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 5, Refill: 1, Period: time.Minute},
+		Clusters:            ratelimit.Clusters(),
+		Projects:            ratelimit.Projects(),
 	}})
 	list := e.bucketsPath("v2")
 	for i, want := range []string{"2", "1", "0"} {
@@ -1276,6 +1278,8 @@ func TestRateLimitRefill(t *testing.T) {
 	e := newEnv(t, envOptions{clock: clock, limits: &api.Limits{
 		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 2, Refill: 1, Period: 30 * time.Second},
 		CloudProviderAccess: ratelimit.CloudProviderAccess(),
+		Clusters:            ratelimit.Clusters(),
+		Projects:            ratelimit.Projects(),
 	}})
 	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
 	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
@@ -1477,38 +1481,172 @@ func TestRateLimitHeadersOnErrors(t *testing.T) {
 	e := newEnv(t, envOptions{limits: &api.Limits{
 		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 1, Period: time.Hour},
 		CloudProviderAccess: ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 5, Refill: 1, Period: time.Hour},
+		Clusters:            ratelimit.Policy{Name: "Clusters", Capacity: 7, Refill: 1, Period: time.Hour},
+		Projects:            ratelimit.Policy{Name: "Projects", Capacity: 4, Refill: 1, Period: time.Hour},
 	}})
-	headers := func(name string, got *apitest.Response, limit, remaining string) {
-		t.Helper()
-		if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != limit || r != remaining {
-			t.Errorf("%s (%d): Ratelimit-Limit %q Ratelimit-Remaining %q, want %s and %s", name, got.Status, l, r, limit, remaining)
-		}
-	}
 	got := e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "/0123456789abcdef01234567", Accept: v20240530})
 	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeExportBucketNotFound)
-	headers("unknown bucket", got, "10", "9")
+	wantQuota(t, "unknown bucket", got, "10", "9")
 
 	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: "application/vnd.atlas.2020-01-01+json"})
 	apitest.WantError(t, got, http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
-	headers("unknown version", got, "10", "9")
+	wantQuota(t, "unknown version", got, "10", "9")
 
 	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/0123456789abcdef01234567/backup/exportBuckets", Accept: v20240530})
 	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeGroupNotFound)
-	headers("unknown project", got, "10", "10")
+	wantQuota(t, "unknown project", got, "10", "10")
 
 	got = e.Do(t, apitest.Request{Path: e.bucketsPath("v2") + "?pretty=maybe", Accept: v20240530})
 	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeInvalidQueryParameter)
-	headers("invalid pretty", got, "10", "9")
+	wantQuota(t, "invalid pretty", got, "10", "9")
 
 	got = e.Do(t, apitest.Request{Path: e.rolesPath() + "/0123456789abcdef01234567", Accept: v20230101})
 	apitest.WantStatus(t, got, http.StatusNotFound)
-	headers("unknown role", got, "5", "4")
+	wantQuota(t, "unknown role", got, "5", "4")
 
-	// Operations outside the rate-limited sets carry none.
+	// Cluster reads, the flex cluster's among them, draw on the project's
+	// Clusters bucket; the flex snapshot probes on Cloud Backups.
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	got = e.Do(t, apitest.Request{Path: e.clustersPath() + "/cluster-0", Accept: v20240805})
+	apitest.WantStatus(t, got, http.StatusOK)
+	wantQuota(t, "cluster", got, "7", "6")
+	got = e.Do(t, apitest.Request{Path: e.clustersPath(), Accept: v20230201})
+	apitest.WantStatus(t, got, http.StatusOK)
+	wantQuota(t, "cluster list", got, "7", "5")
 	got = e.Do(t, apitest.Request{Path: e.clustersPath() + "/nope", Accept: v20240805})
 	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeClusterNotFound)
-	if l := got.Header.Get("Ratelimit-Limit"); l != "" {
-		t.Errorf("cluster answer has Ratelimit-Limit %q", l)
+	wantQuota(t, "unknown cluster", got, "7", "4")
+	flex := "/api/atlas/v2/groups/" + e.GroupID + "/flexClusters/cluster-0"
+	got = e.Do(t, apitest.Request{Path: flex, Accept: v20241113})
+	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeNonFlexClusterInFlexAPI)
+	wantQuota(t, "flex cluster", got, "7", "3")
+	got = e.Do(t, apitest.Request{Path: flex + "/backup/snapshots", Accept: v20241113})
+	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeNonFlexClusterInFlexAPI)
+	wantQuota(t, "flex snapshots", got, "10", "8")
+	got = e.Do(t, apitest.Request{Path: e.clustersPath(), Accept: "application/vnd.atlas.2020-01-01+json"})
+	apitest.WantError(t, got, http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	wantQuota(t, "cluster list, unknown version", got, "7", "3")
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/0123456789abcdef01234567/clusters", Accept: v20240805})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeGroupNotFound)
+	wantQuota(t, "clusters of an unknown project", got, "7", "7")
+
+	// Project operations draw on the caller's organization's bucket.
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups", Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	wantQuota(t, "project list", got, "4", "3")
+	got = e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101, Body: `{"orgId":"` + e.OrgID + `"}`})
+	apitest.WantError(t, got, http.StatusBadRequest, snapexport.CodeMissingAttribute)
+	wantQuota(t, "project create without a name", got, "4", "2")
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + e.GroupID, Accept: v20230101})
+	apitest.WantStatus(t, got, http.StatusOK)
+	wantQuota(t, "project", got, "4", "1")
+	got = e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/0123456789abcdef01234567", Accept: v20230101})
+	apitest.WantError(t, got, http.StatusNotFound, snapexport.CodeGroupNotFound)
+	wantQuota(t, "unknown project", got, "4", "1")
+	got = e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: "application/vnd.atlas.2020-01-01+json", Body: `{}`})
+	apitest.WantError(t, got, http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
+	wantQuota(t, "project create, unknown version", got, "4", "1")
+}
+
+// wantQuota checks the Ratelimit-Limit and Ratelimit-Remaining headers of
+// an answer.
+func wantQuota(t *testing.T, name string, got *apitest.Response, limit, remaining string) {
+	t.Helper()
+	if l, r := got.Header.Get("Ratelimit-Limit"), got.Header.Get("Ratelimit-Remaining"); l != limit || r != remaining {
+		t.Errorf("%s (%d): Ratelimit-Limit %q Ratelimit-Remaining %q, want %s and %s", name, got.Status, l, r, limit, remaining)
+	}
+}
+
+// TestRateLimitsClustersAndProjects: the Clusters bucket is the project's,
+// shared by its cluster reads whatever the version; the Projects bucket is
+// the caller's organization's. Past the capacity both answer Atlas's 429,
+// and a refused creation creates nothing.
+func TestRateLimitsClustersAndProjects(t *testing.T) {
+	e := newEnv(t, envOptions{limits: &api.Limits{
+		CloudBackups:        ratelimit.CloudBackups(),
+		CloudProviderAccess: ratelimit.CloudProviderAccess(),
+		Clusters:            ratelimit.Policy{Name: "Clusters", Capacity: 3, Refill: 1, Period: time.Minute},
+		Projects:            ratelimit.Policy{Name: "Projects", Capacity: 2, Refill: 1, Period: 2 * time.Minute},
+	}})
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	for _, r := range []apitest.Request{
+		{Path: e.clustersPath() + "/cluster-0", Accept: v20240805},
+		{Path: e.clustersPath(), Accept: v20230201},
+		{Path: e.clustersPath() + "/cluster-0", Accept: v20230101},
+	} {
+		apitest.WantStatus(t, e.Do(t, r), http.StatusOK)
+	}
+	for _, path := range []string{e.clustersPath() + "/cluster-0", "/api/atlas/v2/groups/" + e.GroupID + "/flexClusters/cluster-0"} {
+		accept := v20240805
+		if strings.Contains(path, "flex") {
+			accept = v20241113
+		}
+		wantRateLimited(t, e.Do(t, apitest.Request{Path: path, Accept: accept}), path, "3", "1", "60")
+	}
+	// The project's other sets are untouched.
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}), http.StatusOK)
+
+	const groups = "/api/atlas/v2/groups"
+	create := func(name string) *apitest.Response {
+		return e.Do(t, apitest.Request{Method: "POST", Path: groups, Accept: v20230101, Body: `{"name":"` + name + `","orgId":"` + e.OrgID + `"}`})
+	}
+	created := create("second")
+	apitest.WantStatus(t, created, http.StatusCreated)
+	wantQuota(t, "project created", created, "2", "1")
+	var second struct {
+		ID string `json:"id"`
+	}
+	created.Decode(t, &second)
+	// Another project of the organization has a Clusters bucket of its own.
+	other := e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + second.ID + "/clusters", Accept: v20240805})
+	apitest.WantStatus(t, other, http.StatusOK)
+	wantQuota(t, "other project's clusters", other, "3", "2")
+
+	apitest.WantStatus(t, e.Do(t, apitest.Request{Path: "/api/atlas/v2/groups", Accept: v20230101}), http.StatusOK)
+	wantRateLimited(t, create("third"), groups, "2", "1", "120")
+	wantRateLimited(t, e.Do(t, apitest.Request{Path: groups + "/" + second.ID, Accept: v20230101}), groups+"/"+second.ID, "2", "1", "120")
+	projects, err := e.Server.Service.OrgProjects(context.Background(), e.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(projects) != 2 {
+		t.Errorf("%d projects after a refused creation, want 2", len(projects))
+	}
+
+	// A caller of another organization draws on that organization's bucket.
+	ctx := context.Background()
+	org, err := e.Server.Service.CreateOrganization(ctx, "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := e.Server.Service.CreateAPIKey(ctx, org.ID, "other owner", []snapexport.Role{snapexport.RoleOrgOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups", Accept: v20230101,
+		Body: `{"name":"theirs","orgId":"` + org.ID + `"}`, Auth: apitest.Digest(creds.PublicKey, creds.PrivateKey)})
+	apitest.WantStatus(t, got, http.StatusCreated)
+	wantQuota(t, "another organization", got, "2", "1")
+}
+
+// wantRateLimited checks Atlas's 429 to a request to path, refused by a
+// token bucket of the given capacity and refill per refillSeconds.
+func wantRateLimited(t *testing.T, got *apitest.Response, path, capacity, refill, refillSeconds string) {
+	t.Helper()
+	apiErr := apitest.WantError(t, got, http.StatusTooManyRequests, snapexport.CodeRateLimitedTokenBucket)
+	retry, err := strconv.Atoi(got.Header.Get("Retry-After"))
+	if err != nil || retry < 1 {
+		t.Errorf("Retry-After %q, want whole seconds", got.Header.Get("Retry-After"))
+	}
+	wantQuota(t, "429", got, capacity, "0")
+	resource := strings.TrimPrefix(path, "/")
+	if want := []string{resource, strconv.Itoa(retry), capacity, refill, refillSeconds}; !slices.Equal(apiErr.Params(), want) {
+		t.Errorf("parameters %q, want %q", apiErr.Params(), want)
+	}
+	wantDetail := fmt.Sprintf("Rate limit exceeded for %s. Please retry after %d seconds. Request capacity: %s. Refill rate: %s per %s seconds.",
+		resource, retry, capacity, refill, refillSeconds)
+	if apiErr.Detail != wantDetail {
+		t.Errorf("detail %q, want %q", apiErr.Detail, wantDetail)
 	}
 }
 

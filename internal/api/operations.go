@@ -39,8 +39,8 @@ func (s *Server) operations() []operation {
 		{id: "authorizeGroupCloudProviderAccessRole", method: "PATCH", path: role, v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: authorizeRole},
 		{id: "deauthorizeGroupCloudProviderAccessRole", method: "DELETE", path: roles + "/{cloudProvider}/{roleId}", v2: []version{v20230101}, v1: true, role: owner, limit: cloudProviderAccess, handle: deauthorizeRole},
 
-		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: listClusters},
-		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, handle: getCluster},
+		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, limit: clustersSet, handle: listClusters},
+		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, limit: clustersSet, handle: getCluster},
 		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
 		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
 		{id: "deleteGroupClusterBackupSchedule", method: "DELETE", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: deleteSchedule},
@@ -64,15 +64,18 @@ func (s *Server) operations() []operation {
 		{id: "getGroupClusterBackupExport", method: "GET", path: exports + "/{exportId}", v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: getExportJob},
 
 		// No flex cluster exists here: these answer that the cluster is not
-		// one, or does not exist. The flex snapshot operations count
-		// against the Cloud Backups limit, as Atlas's recorded answers show.
-		{id: "getGroupFlexCluster", method: "GET", path: flexCluster, v2: []version{v20241113}, role: readOnly, handle: refuseFlex},
+		// one, or does not exist. Reading the flex cluster counts against
+		// the Clusters limit, like reading a cluster; the flex snapshot
+		// operations against the Cloud Backups limit, as Atlas's recorded
+		// answers show.
+		{id: "getGroupFlexCluster", method: "GET", path: flexCluster, v2: []version{v20241113}, role: readOnly, limit: clustersSet, handle: refuseFlex},
 		{id: "listGroupFlexBackupSnapshots", method: "GET", path: flexCluster + "/backup/snapshots", v2: []version{v20241113}, role: readOnly, limit: cloudBackups, handle: refuseFlex},
 		{id: "getGroupFlexBackupSnapshot", method: "GET", path: flexCluster + "/backup/snapshots/{snapshotId}", v2: []version{v20241113}, role: readOnly, limit: cloudBackups, handle: refuseFlex},
 
-		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, handle: listProjects},
-		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, handle: createProject},
-		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, handle: getProject},
+		// The Projects limit is kept per organization: the caller's.
+		{id: "listProjects", method: "GET", path: "/groups", v2: []version{v20230101}, limit: projectsSet, handle: listProjects},
+		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, limit: projectsSet, handle: createProject},
+		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, limit: projectsSet, handle: getProject},
 
 		// snapexport's own operations. Uploading a snapshot needs the role
 		// Atlas asks for taking one; cancelling an export the role that

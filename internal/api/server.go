@@ -21,17 +21,23 @@ import (
 	"github.com/snapexport/snapexport/internal/service"
 )
 
-// Limits are the token buckets of each endpoint set, per project.
+// Limits are the token buckets of each endpoint set: per project, but
+// Projects per organization.
 type Limits struct {
 	CloudBackups        ratelimit.Policy
 	CloudProviderAccess ratelimit.Policy
+	Clusters            ratelimit.Policy
+	Projects            ratelimit.Policy
 	// Disabled turns rate limiting off.
 	Disabled bool
 }
 
-// DefaultLimits are Atlas's published capacities and refill rates.
+// DefaultLimits are Atlas's capacities and refill rates, published or
+// chosen where Atlas publishes none (see ratelimit.Clusters and
+// ratelimit.Projects).
 func DefaultLimits() Limits {
-	return Limits{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess()}
+	return Limits{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess(),
+		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects()}
 }
 
 // Server is the HTTP API.
@@ -68,6 +74,8 @@ const (
 	noLimit limitSet = iota
 	cloudBackups
 	cloudProviderAccess
+	clustersSet
+	projectsSet
 )
 
 // The families of paths operations are served under: Atlas's dated API,
@@ -275,22 +283,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 		return
 	}
 	// Until a token is taken, an answer of a rate-limited operation reports
-	// the project's bucket as it is, as Atlas's answers all carry the
-	// headers.
+	// its bucket as it is, as Atlas's answers all carry the headers.
 	tokenTaken := false
 	fail = func(err error) {
 		if !tokenTaken {
-			s.peekToken(w, r, op, r.PathValue("groupId"))
+			s.peekToken(w, r, op, principal)
 		}
 		s.writeErr(w, r, err, pretty, envelope)
 	}
 	if prettyErr != nil {
-		s.peekToken(w, r, op, r.PathValue("groupId"))
+		s.peekToken(w, r, op, principal)
 		s.writeErr(w, r, prettyErr, false, false)
 		return
 	}
 	if envelopeErr != nil {
-		s.peekToken(w, r, op, r.PathValue("groupId"))
+		s.peekToken(w, r, op, principal)
 		s.writeErr(w, r, envelopeErr, pretty, false)
 		return
 	}
@@ -317,10 +324,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 			fail(err)
 			return
 		}
-		tokenTaken = true
-		if !s.takeToken(w, r, op, c.project.ID, fail) {
-			return
-		}
+	}
+	tokenTaken = true
+	if !s.takeToken(w, r, op, c, fail) {
+		return
 	}
 
 	resp, err := op.handle(c)
@@ -396,44 +403,70 @@ func (s *Server) authorizeProject(r *http.Request, p *snapexport.Principal, grou
 	return project, nil
 }
 
-// policy is the rate limit of op, if rate limiting applies to it.
-func (s *Server) policy(op operation) (ratelimit.Policy, bool) {
+// policy is the rate limit of op and the scope its buckets are kept per,
+// if rate limiting applies to it.
+func (s *Server) policy(op operation) (ratelimit.Policy, ratelimit.Scope, bool) {
 	if s.Limits.Disabled || s.Limiter == nil {
-		return ratelimit.Policy{}, false
+		return ratelimit.Policy{}, "", false
 	}
 	switch op.limit {
 	case cloudBackups:
-		return s.Limits.CloudBackups, true
+		return s.Limits.CloudBackups, ratelimit.PerProject, true
 	case cloudProviderAccess:
-		return s.Limits.CloudProviderAccess, true
+		return s.Limits.CloudProviderAccess, ratelimit.PerProject, true
+	case clustersSet:
+		return s.Limits.Clusters, ratelimit.PerProject, true
+	case projectsSet:
+		return s.Limits.Projects, ratelimit.PerOrganization, true
 	}
-	return ratelimit.Policy{}, false
+	return ratelimit.Policy{}, "", false
+}
+
+// bucket is the bucket of op's rate limit that a request draws on, when
+// op is limited: the project's (projectID, the id of the path's project)
+// or, for a set scoped per organization, the caller's organization's,
+// where every project the caller may create or read lives. A request
+// without such an id has no bucket.
+func (s *Server) bucket(op operation, principal *snapexport.Principal, projectID string) (ratelimit.Policy, ratelimit.Key, bool) {
+	policy, scope, limited := s.policy(op)
+	if !limited {
+		return ratelimit.Policy{}, ratelimit.Key{}, false
+	}
+	key := ratelimit.ProjectKey(projectID)
+	if scope == ratelimit.PerOrganization {
+		key = ratelimit.OrganizationKey(principal.OrgID)
+	}
+	return policy, key, snapexport.IsObjectID(key.ID)
 }
 
 // peekToken sets the RateLimit headers of an answer of op that took no
-// token (refused before the rate limit step) from the bucket of the
-// project the path names, without spending a token: a caller refused
-// access to a project cannot drain its budget. A path without a well-formed
-// project id has no bucket to report; a failure of the limiter leaves the
-// headers out rather than hiding the answer.
-func (s *Server) peekToken(w http.ResponseWriter, r *http.Request, op operation, groupID string) {
-	policy, limited := s.policy(op)
-	if !limited || !snapexport.IsObjectID(groupID) {
+// token (refused before the rate limit step) from the bucket the request
+// would draw on, without spending a token: a caller refused access to a
+// project cannot drain its budget. A path without a well-formed project id
+// has no bucket to report; a failure of the limiter leaves the headers out
+// rather than hiding the answer.
+func (s *Server) peekToken(w http.ResponseWriter, r *http.Request, op operation, principal *snapexport.Principal) {
+	policy, key, limited := s.bucket(op, principal, r.PathValue("groupId"))
+	if !limited {
 		return
 	}
-	if d, err := s.Limiter.Peek(r.Context(), groupID, policy, s.now()); err == nil {
+	if d, err := s.Limiter.Peek(r.Context(), key, policy, s.now()); err == nil {
 		d.SetQuotaHeaders(w.Header())
 	}
 }
 
 // takeToken applies the operation's rate limit and sets the RateLimit
 // headers; on refusal it writes the 429 and returns false.
-func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation, projectID string, fail func(error)) bool {
-	policy, limited := s.policy(op)
+func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation, c *call, fail func(error)) bool {
+	var projectID string
+	if c.project != nil {
+		projectID = c.project.ID
+	}
+	policy, key, limited := s.bucket(op, c.principal, projectID)
 	if !limited {
 		return true
 	}
-	d, err := s.Limiter.Take(r.Context(), projectID, policy, s.now())
+	d, err := s.Limiter.Take(r.Context(), key, policy, s.now())
 	if err != nil {
 		fail(err)
 		return false

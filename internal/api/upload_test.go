@@ -47,6 +47,8 @@ func TestUploadTakesARateLimitToken(t *testing.T) {
 	e := newEnv(t, envOptions{limits: &api.Limits{
 		CloudBackups:        ratelimit.Policy{Name: "Cloud Backups", Capacity: 2, Refill: 1, Period: time.Minute},
 		CloudProviderAccess: ratelimit.CloudProviderAccess(),
+		Clusters:            ratelimit.Clusters(),
+		Projects:            ratelimit.Projects(),
 	}})
 	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
 

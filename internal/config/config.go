@@ -121,11 +121,19 @@ func (f File) PostgresOptions() (postgres.Options, error) {
 	return postgres.Options{MaxConns: f.Postgres.MaxConns, StatementTimeout: timeout, MaxRetries: f.Postgres.MaxRetries}, err
 }
 
-// RateLimits are the per-project token buckets, as CAPACITY:REFILL/PERIOD.
+// RateLimits are the token buckets of Atlas's endpoint sets, as
+// CAPACITY:REFILL/PERIOD: per project, but Projects per organization.
 type RateLimits struct {
 	CloudBackups        string `yaml:"cloudBackups"`
 	CloudProviderAccess string `yaml:"cloudProviderAccess"`
+	Clusters            string `yaml:"clusters"`
+	Projects            string `yaml:"projects"`
 	Disabled            bool   `yaml:"disabled"`
+}
+
+// Policies are the rate-limit policies of the endpoint sets.
+type Policies struct {
+	CloudBackups, CloudProviderAccess, Clusters, Projects ratelimit.Policy
 }
 
 // ObjectStores says how each provider's buckets are reached.
@@ -222,7 +230,7 @@ func (f File) check() error {
 	if _, err := f.ObjectStoreConfig(); err != nil {
 		return err
 	}
-	if _, _, err := f.Limits(); err != nil {
+	if _, err := f.Limits(); err != nil {
 		return err
 	}
 	if _, err := f.PostgresOptions(); err != nil {
@@ -350,21 +358,29 @@ func (f File) Identities() service.Identities {
 	return id
 }
 
-// Limits returns the rate-limit policies (Atlas's when not given) and
-// whether limiting is disabled.
-func (f File) Limits() (backups, cpa ratelimit.Policy, err error) {
-	backups, cpa = ratelimit.CloudBackups(), ratelimit.CloudProviderAccess()
-	if f.RateLimits.CloudBackups != "" {
-		if backups, err = ParsePolicy("rateLimits.cloudBackups", backups.Name, f.RateLimits.CloudBackups); err != nil {
-			return
+// Limits returns the rate-limit policies: the file's, else Atlas's.
+func (f File) Limits() (Policies, error) {
+	p := Policies{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess(),
+		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects()}
+	for _, set := range []struct {
+		field, value string
+		policy       *ratelimit.Policy
+	}{
+		{"rateLimits.cloudBackups", f.RateLimits.CloudBackups, &p.CloudBackups},
+		{"rateLimits.cloudProviderAccess", f.RateLimits.CloudProviderAccess, &p.CloudProviderAccess},
+		{"rateLimits.clusters", f.RateLimits.Clusters, &p.Clusters},
+		{"rateLimits.projects", f.RateLimits.Projects, &p.Projects},
+	} {
+		if set.value == "" {
+			continue
 		}
-	}
-	if f.RateLimits.CloudProviderAccess != "" {
-		if cpa, err = ParsePolicy("rateLimits.cloudProviderAccess", cpa.Name, f.RateLimits.CloudProviderAccess); err != nil {
-			return
+		parsed, err := ParsePolicy(set.field, set.policy.Name, set.value)
+		if err != nil {
+			return Policies{}, err
 		}
+		*set.policy = parsed
 	}
-	return backups, cpa, nil
+	return p, nil
 }
 
 // ParsePolicy reads CAPACITY:REFILL/PERIOD, e.g. 1200:500/1m; field names

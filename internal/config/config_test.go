@@ -36,6 +36,8 @@ publicUrl: https://backups.example.com
 rateLimits:
   cloudBackups: 100:50/1m
   cloudProviderAccess: 200:100/30s
+  clusters: 300:150/2m
+  projects: 400:20/1h
   disabled: true
 objectStores:
   localDir: /srv/buckets
@@ -79,14 +81,17 @@ func TestLoadFullFile(t *testing.T) {
 	if f.Listen != "0.0.0.0:8443" || f.Data != "/var/lib/snapexport" || f.PublicURL != "https://backups.example.com" {
 		t.Errorf("server keys: %+v", f)
 	}
-	backups, cpa, err := f.Limits()
+	policies, err := f.Limits()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if backups != (ratelimit.Policy{Name: ratelimit.CloudBackups().Name, Capacity: 100, Refill: 50, Period: time.Minute}) ||
-		cpa != (ratelimit.Policy{Name: ratelimit.CloudProviderAccess().Name, Capacity: 200, Refill: 100, Period: 30 * time.Second}) ||
-		!f.RateLimits.Disabled {
-		t.Errorf("rate limits: %+v %+v %+v", backups, cpa, f.RateLimits)
+	if want := (config.Policies{
+		CloudBackups:        ratelimit.Policy{Name: ratelimit.CloudBackups().Name, Capacity: 100, Refill: 50, Period: time.Minute},
+		CloudProviderAccess: ratelimit.Policy{Name: ratelimit.CloudProviderAccess().Name, Capacity: 200, Refill: 100, Period: 30 * time.Second},
+		Clusters:            ratelimit.Policy{Name: ratelimit.Clusters().Name, Capacity: 300, Refill: 150, Period: 2 * time.Minute},
+		Projects:            ratelimit.Policy{Name: ratelimit.Projects().Name, Capacity: 400, Refill: 20, Period: time.Hour},
+	}); policies != want || !f.RateLimits.Disabled {
+		t.Errorf("rate limits: %+v %+v, want %+v", policies, f.RateLimits, want)
 	}
 	got, err := f.ObjectStoreConfig()
 	if err != nil {
@@ -285,6 +290,8 @@ func TestLoadRejects(t *testing.T) {
 			"objectStores.azure.clientCertificateFile", "either"},
 		{"impersonation in local mode", "objectStores:\n  gcp:\n    iamCredentialsEndpoint: http://127.0.0.1:8085\n", "objectStores.gcp.iamCredentialsEndpoint", "local"},
 		{"bad rate limit", "rateLimits:\n  cloudBackups: lots\n", "rateLimits.cloudBackups", "CAPACITY:REFILL/PERIOD"},
+		{"bad clusters rate limit", "rateLimits:\n  clusters: 10000:0/1m\n", "rateLimits.clusters", `"10000:0/1m" is not CAPACITY:REFILL/PERIOD`},
+		{"bad projects rate limit", "rateLimits:\n  projects: 1200/1m\n", "rateLimits.projects", `"1200/1m" is not CAPACITY:REFILL/PERIOD`},
 		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, data,`},
 		{"unknown nested key named", "exports:\n  jobs: 2\n  jbos: 3\n", "",
 			`line 3: field jbos not found: unknown key "jbos" in section exports; its keys are jobs, parallelCollections, chunkBytes, lease`},

@@ -15,7 +15,7 @@ import (
 
 // Limiter returns the rate limiter whose buckets are rows of the database,
 // so that every replica sharing the database draws on one budget per
-// (policy name, key).
+// (policy name, scope, key).
 //
 // Each Take runs ratelimit.Apply in a short READ COMMITTED transaction on the
 // bucket's row, locked with SELECT … FOR UPDATE (created by INSERT … ON
@@ -47,7 +47,7 @@ type limiter struct {
 const sweepEvery = 1024
 
 // Take implements ratelimit.Limiter.
-func (l *limiter) Take(ctx context.Context, key string, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
+func (l *limiter) Take(ctx context.Context, key ratelimit.Key, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return ratelimit.Decision{}, err
 	}
@@ -67,14 +67,15 @@ func (l *limiter) Take(ctx context.Context, key string, p ratelimit.Policy, now 
 
 // Peek implements ratelimit.Limiter with one read of the bucket's row,
 // which it neither locks nor changes.
-func (l *limiter) Peek(ctx context.Context, key string, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
+func (l *limiter) Peek(ctx context.Context, key ratelimit.Key, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
 	if err := p.Validate(); err != nil {
 		return ratelimit.Decision{}, err
 	}
 	var state ratelimit.State
 	var tokens float64
 	var updated int64
-	err := l.db.pool.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND key = $2`, p.Name, key).Scan(&tokens, &updated)
+	err := l.db.pool.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND scope = $2 AND key = $3`,
+		p.Name, string(key.Scope), key.ID).Scan(&tokens, &updated)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // a full bucket
 	case err != nil:
@@ -85,7 +86,7 @@ func (l *limiter) Peek(ctx context.Context, key string, p ratelimit.Policy, now 
 	return ratelimit.Available(state, p, now), nil
 }
 
-func (l *limiter) take(ctx context.Context, key string, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
+func (l *limiter) take(ctx context.Context, key ratelimit.Key, p ratelimit.Policy, now time.Time) (ratelimit.Decision, error) {
 	ptx, err := l.db.begin(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
 	if err != nil {
 		return ratelimit.Decision{}, err
@@ -97,14 +98,14 @@ func (l *limiter) take(ctx context.Context, key string, p ratelimit.Policy, now 
 	for range 3 {
 		var tokens float64
 		var updated int64
-		err := ptx.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND key = $2 FOR UPDATE`,
-			p.Name, key).Scan(&tokens, &updated)
+		err := ptx.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND scope = $2 AND key = $3 FOR UPDATE`,
+			p.Name, string(key.Scope), key.ID).Scan(&tokens, &updated)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			s, d := ratelimit.Apply(ratelimit.State{}, p, now)
-			tag, err := ptx.Exec(ctx, `INSERT INTO rate_limit_buckets (policy, key, tokens, updated_ns, full_at_ns)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-				p.Name, key, s.Tokens, s.Updated.UnixNano(), fullAtNs(s, p))
+			tag, err := ptx.Exec(ctx, `INSERT INTO rate_limit_buckets (policy, scope, key, tokens, updated_ns, full_at_ns)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+				p.Name, string(key.Scope), key.ID, s.Tokens, s.Updated.UnixNano(), fullAtNs(s, p))
 			if err != nil {
 				return ratelimit.Decision{}, err
 			}
@@ -118,8 +119,8 @@ func (l *limiter) take(ctx context.Context, key string, p ratelimit.Policy, now 
 		state := ratelimit.State{Tokens: tokens, Updated: time.Unix(0, updated)}
 		s, d := ratelimit.Apply(state, p, now)
 		if d.Allowed { // a refusal leaves the bucket as it was
-			_, err := ptx.Exec(ctx, `UPDATE rate_limit_buckets SET tokens = $3, updated_ns = $4, full_at_ns = $5 WHERE policy = $1 AND key = $2`,
-				p.Name, key, s.Tokens, s.Updated.UnixNano(), fullAtNs(s, p))
+			_, err := ptx.Exec(ctx, `UPDATE rate_limit_buckets SET tokens = $4, updated_ns = $5, full_at_ns = $6 WHERE policy = $1 AND scope = $2 AND key = $3`,
+				p.Name, string(key.Scope), key.ID, s.Tokens, s.Updated.UnixNano(), fullAtNs(s, p))
 			if err != nil {
 				return ratelimit.Decision{}, err
 			}

@@ -25,6 +25,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/pgtest"
 	"github.com/snapexport/snapexport/internal/ratelimit"
+	"github.com/snapexport/snapexport/internal/ratelimit/limitertest"
 	"github.com/snapexport/snapexport/internal/storetest"
 )
 
@@ -440,7 +441,7 @@ func TestLimiterSharedAcrossReplicas(t *testing.T) {
 	for i := range takes {
 		wg.Go(func() {
 			<-start
-			decisions[i], errs[i] = replicas[i%2].Limiter().Take(ctx, "project-1", p, now)
+			decisions[i], errs[i] = replicas[i%2].Limiter().Take(ctx, ratelimit.ProjectKey("project-1"), p, now)
 		})
 	}
 	close(start)
@@ -466,7 +467,7 @@ func TestLimiterSharedAcrossReplicas(t *testing.T) {
 
 	take := func(db *DB, key string, at time.Time) ratelimit.Decision {
 		t.Helper()
-		d, err := db.Limiter().Take(ctx, key, p, at)
+		d, err := db.Limiter().Take(ctx, ratelimit.ProjectKey(key), p, at)
 		if err != nil {
 			t.Fatalf("Take: %v", err)
 		}
@@ -474,11 +475,11 @@ func TestLimiterSharedAcrossReplicas(t *testing.T) {
 	}
 	// Either replica peeks at the shared bucket without spending from it.
 	for _, db := range replicas {
-		if d, err := db.Limiter().Peek(ctx, "project-1", p, now); err != nil || d.Allowed || d.Remaining != 0 {
+		if d, err := db.Limiter().Peek(ctx, ratelimit.ProjectKey("project-1"), p, now); err != nil || d.Allowed || d.Remaining != 0 {
 			t.Errorf("Peek of the emptied bucket = %+v, %v; want refused, 0 remaining", d, err)
 		}
 	}
-	if d, err := replicas[1].Limiter().Peek(ctx, "project-never-used", p, now); err != nil || !d.Allowed || d.Remaining != 10 {
+	if d, err := replicas[1].Limiter().Peek(ctx, ratelimit.ProjectKey("project-never-used"), p, now); err != nil || !d.Allowed || d.Remaining != 10 {
 		t.Errorf("Peek of a missing bucket = %+v, %v; want full", d, err)
 	}
 	// Another key has a bucket of its own.
@@ -513,17 +514,13 @@ func TestLimiterSharedAcrossReplicas(t *testing.T) {
 	}
 }
 
-func TestLimiterErrors(t *testing.T) {
-	db := open(t, pgtest.Schema(t, pgtest.URL(t)), Options{})
-	_, err := db.Limiter().Take(context.Background(), "k", ratelimit.Policy{Name: "bad"}, time.Now())
-	if !errors.Is(err, ratelimit.ErrInvalidPolicy) {
-		t.Errorf("Take(invalid policy) = %v, want ErrInvalidPolicy", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), time.Now()); !errors.Is(err, context.Canceled) {
-		t.Errorf("Take(cancelled) = %v, want context.Canceled", err)
-	}
+// TestLimiter runs the limiters' conformance suite, each run in a schema of
+// its own.
+func TestLimiter(t *testing.T) {
+	u := pgtest.URL(t)
+	limitertest.Run(t, func(t *testing.T) ratelimit.Limiter {
+		return open(t, pgtest.Schema(t, u), Options{}).Limiter()
+	})
 }
 
 func TestStatementTimeout(t *testing.T) {
@@ -686,7 +683,7 @@ func TestUnavailable(t *testing.T) {
 		if s, err := nonces.ConsumeNonce(ctx, "n", now); err != nil || s != snapexport.NonceValid {
 			t.Errorf("ConsumeNonce = %v, %v", s, err)
 		}
-		if d, err := db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
+		if d, err := db.Limiter().Take(ctx, ratelimit.ProjectKey("k"), ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
 			t.Errorf("Take = %+v, %v", d, err)
 		}
 	})
@@ -716,7 +713,7 @@ func TestUnavailable(t *testing.T) {
 		if !IsUnavailable(err) {
 			t.Errorf("ConsumeNonce with the server gone: IsUnavailable(%v) = false", err)
 		}
-		_, err = db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), now)
+		_, err = db.Limiter().Take(ctx, ratelimit.ProjectKey("k"), ratelimit.CloudBackups(), now)
 		if !IsUnavailable(err) {
 			t.Errorf("Take with the server gone: IsUnavailable(%v) = false", err)
 		}
@@ -726,7 +723,7 @@ func TestUnavailable(t *testing.T) {
 			t.Errorf("after the server came back: %d organizations, want 1", n)
 		}
 		createOrg(t, db, &snapexport.Organization{ID: "6500000000000000000000f1", Name: "after", CreatedAt: time.Now()})
-		if d, err := db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
+		if d, err := db.Limiter().Take(ctx, ratelimit.ProjectKey("k"), ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
 			t.Errorf("Take after the server came back = %+v, %v", d, err)
 		}
 	})
@@ -907,6 +904,7 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 			DROP COLUMN reference_minute_of_hour, DROP COLUMN restore_window_days`,
 		`ALTER TABLE clusters DROP COLUMN provider_name, DROP COLUMN region_name, DROP COLUMN instance_size`,
 		`DROP TABLE server_secrets`,
+		`ALTER TABLE rate_limit_buckets DROP CONSTRAINT rate_limit_buckets_pkey, DROP COLUMN scope, ADD PRIMARY KEY (policy, key)`,
 		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

@@ -25,7 +25,10 @@ type Memory struct {
 	sweepEvery int
 }
 
-type bucketKey struct{ policy, key string }
+type bucketKey struct {
+	policy string
+	key    Key
+}
 
 type entry struct {
 	state  State
@@ -40,7 +43,7 @@ func NewMemory() *Memory {
 }
 
 // Take implements Limiter. It fails only when ctx is done or p is invalid.
-func (m *Memory) Take(ctx context.Context, key string, p Policy, now time.Time) (Decision, error) {
+func (m *Memory) Take(ctx context.Context, key Key, p Policy, now time.Time) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
 	}
@@ -61,7 +64,7 @@ func (m *Memory) Take(ctx context.Context, key string, p Policy, now time.Time) 
 }
 
 // Peek implements Limiter. It fails only when ctx is done or p is invalid.
-func (m *Memory) Peek(ctx context.Context, key string, p Policy, now time.Time) (Decision, error) {
+func (m *Memory) Peek(ctx context.Context, key Key, p Policy, now time.Time) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, err
 	}

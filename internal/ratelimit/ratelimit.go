@@ -1,8 +1,9 @@
 // Package ratelimit implements the token-bucket rate limiting that Atlas
-// applies to its Admin API: each endpoint set (a Policy) has, per scope key
-// (for the sets here, the project ID), a bucket of Capacity tokens that
-// refills continuously at Refill tokens per Period. A request takes one
-// token; a request that finds less than one whole token is refused.
+// applies to its Admin API: each endpoint set (a Policy) has, per Key (a
+// scope, such as a project or an organization, and its id), a bucket of
+// Capacity tokens that refills continuously at Refill tokens per Period. A
+// request takes one token; a request that finds less than one whole token
+// is refused.
 //
 // The algorithm is the pure function Apply over a State, so that a shared,
 // database-backed Limiter (several replicas enforcing one limit) can run it
@@ -39,6 +40,48 @@ func CloudBackups() Policy {
 func CloudProviderAccess() Policy {
 	return Policy{Name: "Cloud Provider Access", Capacity: 2000, Refill: 1000, Period: time.Minute}
 }
+
+// Clusters is the Atlas endpoint set of cluster reads, scoped per project:
+// 10000 tokens, as Atlas's answers report, refilled at 5000 per minute (a
+// rate Atlas does not publish: half the capacity per minute, as for Cloud
+// Provider Access).
+func Clusters() Policy {
+	return Policy{Name: "Clusters", Capacity: 10000, Refill: 5000, Period: time.Minute}
+}
+
+// Projects is the Atlas endpoint set of project operations, scoped per
+// organization: 1200 tokens, as Atlas's answers report, refilled at 500 per
+// minute (a rate Atlas does not publish: that of Cloud Backups, the
+// published set of the same capacity).
+func Projects() Policy {
+	return Policy{Name: "Projects", Capacity: 1200, Refill: 500, Period: time.Minute}
+}
+
+// Scope is what an endpoint set keeps one bucket for. Atlas's scopes are
+// the organization, the project, the user and the IP address; the sets
+// here are scoped per project or per organization.
+type Scope string
+
+// The scopes of the sets here; the values are stored with PostgreSQL's
+// buckets.
+const (
+	PerProject      Scope = "project"
+	PerOrganization Scope = "organization"
+)
+
+// Key names one bucket of a policy: its scope and the id of the project or
+// organization it is kept for. The same id in two scopes names two
+// buckets.
+type Key struct {
+	Scope Scope
+	ID    string
+}
+
+// ProjectKey is the key of the bucket kept for project id.
+func ProjectKey(id string) Key { return Key{Scope: PerProject, ID: id} }
+
+// OrganizationKey is the key of the bucket kept for organization id.
+func OrganizationKey(id string) Key { return Key{Scope: PerOrganization, ID: id} }
 
 // ErrInvalidPolicy is wrapped by the error Validate returns.
 var ErrInvalidPolicy = errors.New("ratelimit: invalid policy")
@@ -103,17 +146,17 @@ func (d Decision) SetQuotaHeaders(h http.Header) {
 	h.Set("Ratelimit-Remaining", strconv.Itoa(d.Remaining))
 }
 
-// Limiter takes one token from the bucket of policy p for key (the scope,
-// e.g. a project ID) at time now. Buckets are identified by (p.Name, key).
+// Limiter takes one token from the bucket of policy p for key at time now.
+// Buckets are identified by (p.Name, key.Scope, key.ID).
 // Implementations must be safe for concurrent use; the error is for
 // failures of the limiter itself (storage, cancelled ctx, invalid policy),
 // never for a refusal, which is a Decision with Allowed false.
 type Limiter interface {
-	Take(ctx context.Context, key string, p Policy, now time.Time) (Decision, error)
+	Take(ctx context.Context, key Key, p Policy, now time.Time) (Decision, error)
 	// Peek reports the bucket as Take would find it, without taking a
 	// token or changing it: Allowed says whether a token is available,
 	// Remaining how many whole tokens are.
-	Peek(ctx context.Context, key string, p Policy, now time.Time) (Decision, error)
+	Peek(ctx context.Context, key Key, p Policy, now time.Time) (Decision, error)
 }
 
 // Available is Peek's pure function: the decision Take would start from

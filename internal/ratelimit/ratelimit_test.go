@@ -22,6 +22,8 @@ func TestDefaults(t *testing.T) {
 	}{
 		{CloudBackups(), Policy{"Cloud Backups", 1200, 500, 60 * time.Second}},
 		{CloudProviderAccess(), Policy{"Cloud Provider Access", 2000, 1000, 60 * time.Second}},
+		{Clusters(), Policy{"Clusters", 10000, 5000, 60 * time.Second}},
+		{Projects(), Policy{"Projects", 1200, 500, 60 * time.Second}},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -52,7 +54,7 @@ func TestExhaust(t *testing.T) {
 			ctx := context.Background()
 			m := NewMemory()
 			for i := range tt.policy.Capacity {
-				d, err := m.Take(ctx, "p", tt.policy, t0)
+				d, err := m.Take(ctx, ProjectKey("p"), tt.policy, t0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -62,7 +64,7 @@ func TestExhaust(t *testing.T) {
 				}
 			}
 			for range 3 {
-				d, err := m.Take(ctx, "p", tt.policy, t0)
+				d, err := m.Take(ctx, ProjectKey("p"), tt.policy, t0)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -75,14 +77,14 @@ func TestExhaust(t *testing.T) {
 				}
 			}
 			// Just before RetryAfter still refused, exactly at it allowed once.
-			if d, _ := m.Take(ctx, "p", tt.policy, t0.Add(tt.retryAfter-time.Nanosecond)); d.Allowed {
+			if d, _ := m.Take(ctx, ProjectKey("p"), tt.policy, t0.Add(tt.retryAfter-time.Nanosecond)); d.Allowed {
 				t.Fatalf("allowed 1ns before RetryAfter: %+v", d)
 			}
 			at := t0.Add(tt.retryAfter)
-			if d, _ := m.Take(ctx, "p", tt.policy, at); !d.Allowed || d.Remaining != 0 {
+			if d, _ := m.Take(ctx, ProjectKey("p"), tt.policy, at); !d.Allowed || d.Remaining != 0 {
 				t.Fatalf("at RetryAfter: got %+v, want allowed with 0 remaining", d)
 			}
-			if d, _ := m.Take(ctx, "p", tt.policy, at); d.Allowed {
+			if d, _ := m.Take(ctx, ProjectKey("p"), tt.policy, at); d.Allowed {
 				t.Fatalf("second take at RetryAfter allowed: %+v", d)
 			}
 		})
@@ -121,36 +123,6 @@ func TestRefill(t *testing.T) {
 				t.Errorf("tokens %v above capacity", s.Tokens)
 			}
 		})
-	}
-}
-
-func TestKeysIndependent(t *testing.T) {
-	ctx := context.Background()
-	m := NewMemory()
-	p := small
-	for range p.Capacity {
-		m.Take(ctx, "a", p, t0)
-	}
-	if d, _ := m.Take(ctx, "a", p, t0); d.Allowed {
-		t.Fatal("a not exhausted")
-	}
-	tests := []struct {
-		key    string
-		policy Policy
-	}{
-		{"b", p},
-		{"c", p},
-		// Same key, another endpoint set: another bucket.
-		{"a", Policy{Name: "other", Capacity: 10, Refill: 5, Period: time.Minute}},
-	}
-	for _, tt := range tests {
-		d, err := m.Take(ctx, tt.key, tt.policy, t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !d.Allowed || d.Remaining != 9 {
-			t.Errorf("%s/%s: got %+v, want a fresh bucket", tt.policy.Name, tt.key, d)
-		}
 	}
 }
 
@@ -226,7 +198,7 @@ func TestConcurrent(t *testing.T) {
 		for g := range 64 {
 			wg.Go(func() {
 				for range 100 {
-					d, err := m.Take(ctx, "p", p, t0)
+					d, err := m.Take(ctx, ProjectKey("p"), p, t0)
 					if err != nil {
 						t.Error(err)
 						return
@@ -235,7 +207,7 @@ func TestConcurrent(t *testing.T) {
 						allowed.Add(1)
 					}
 					// Another key, to exercise sweeps concurrently.
-					m.Take(ctx, fmt.Sprint("other", g), p, t0)
+					m.Take(ctx, ProjectKey(fmt.Sprint("other", g)), p, t0)
 				}
 			})
 		}
@@ -253,10 +225,10 @@ func TestSweep(t *testing.T) {
 	m.sweepEvery = 100
 
 	for i := range 50 {
-		m.Take(ctx, fmt.Sprint("idle", i), p, t0)
+		m.Take(ctx, ProjectKey(fmt.Sprint("idle", i)), p, t0)
 	}
 	for range p.Capacity {
-		m.Take(ctx, "busy", p, t0)
+		m.Take(ctx, ProjectKey("busy"), p, t0)
 	}
 	if got := m.Len(); got != 51 {
 		t.Fatalf("Len = %d, want 51", got)
@@ -265,29 +237,29 @@ func TestSweep(t *testing.T) {
 	// 40 more calls at t0+12s reach 100 and sweep: the idle buckets are full
 	// again and dropped, the emptied one is not.
 	for range 40 {
-		m.Take(ctx, "busy", p, t0.Add(12*time.Second))
+		m.Take(ctx, ProjectKey("busy"), p, t0.Add(12*time.Second))
 	}
 	if got := m.Len(); got != 1 {
 		t.Fatalf("after sweep Len = %d, want 1", got)
 	}
 	// Dropping the idle buckets is invisible: they come back full.
-	if d, _ := m.Take(ctx, "idle0", p, t0.Add(12*time.Second)); d.Remaining != p.Capacity-1 {
+	if d, _ := m.Take(ctx, ProjectKey("idle0"), p, t0.Add(12*time.Second)); d.Remaining != p.Capacity-1 {
 		t.Fatalf("idle0 after sweep: %+v", d)
 	}
 	// The busy bucket kept its state: one token refilled at 12s and taken.
-	if d, _ := m.Take(ctx, "busy", p, t0.Add(12*time.Second)); d.Allowed {
+	if d, _ := m.Take(ctx, ProjectKey("busy"), p, t0.Add(12*time.Second)); d.Allowed {
 		t.Fatalf("busy bucket was reset by the sweep: %+v", d)
 	}
 
 	// An hour later everything is full: the next sweep (within 100 calls)
 	// keeps only the bucket those calls exhaust.
 	for range 100 {
-		m.Take(ctx, "last", p, t0.Add(time.Hour))
+		m.Take(ctx, ProjectKey("last"), p, t0.Add(time.Hour))
 	}
 	if got := m.Len(); got != 1 {
 		t.Fatalf("after idle hour Len = %d, want 1", got)
 	}
-	if d, _ := m.Take(ctx, "last", p, t0.Add(time.Hour)); d.Allowed {
+	if d, _ := m.Take(ctx, ProjectKey("last"), p, t0.Add(time.Hour)); d.Allowed {
 		t.Fatalf("sweep dropped the exhausted bucket: %+v", d)
 	}
 }
@@ -302,7 +274,7 @@ func TestSweepBounded(t *testing.T) {
 	maxLen := 0
 	for i := range 100000 {
 		now = now.Add(time.Millisecond) // ~120 keys active at any time
-		m.Take(ctx, fmt.Sprint(i), p, now)
+		m.Take(ctx, ProjectKey(fmt.Sprint(i)), p, now)
 		maxLen = max(maxLen, m.Len())
 	}
 	if limit := 2*defaultSweepEvery + 120; maxLen > limit {
@@ -347,7 +319,7 @@ func TestInvalid(t *testing.T) {
 		{"no refill", 1, 0, time.Second},
 		{"no period", 1, 1, 0},
 	} {
-		if _, err := m.Take(ctx, "k", p, t0); !errors.Is(err, ErrInvalidPolicy) {
+		if _, err := m.Take(ctx, ProjectKey("k"), p, t0); !errors.Is(err, ErrInvalidPolicy) {
 			t.Errorf("%s: err = %v, want ErrInvalidPolicy", p.Name, err)
 		}
 		if _, d := Apply(State{}, p, t0); d.Allowed {
@@ -356,7 +328,7 @@ func TestInvalid(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := m.Take(cancelled, "k", small, t0); !errors.Is(err, context.Canceled) {
+	if _, err := m.Take(cancelled, ProjectKey("k"), small, t0); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled ctx: err = %v", err)
 	}
 	if m.Len() != 0 {
@@ -415,7 +387,7 @@ func BenchmarkMemoryTake(b *testing.B) {
 					i++
 					// The clock advances so buckets keep refilling.
 					now := t0.Add(time.Duration(i) * time.Microsecond)
-					if _, err := m.Take(ctx, names[i%keys], p, now); err != nil {
+					if _, err := m.Take(ctx, ProjectKey(names[i%keys]), p, now); err != nil {
 						b.Error(err)
 						return
 					}
@@ -432,7 +404,7 @@ func TestPeek(t *testing.T) {
 	m := NewMemory()
 	peek := func(at time.Time) Decision {
 		t.Helper()
-		d, err := m.Peek(ctx, "k", small, at)
+		d, err := m.Peek(ctx, ProjectKey("k"), small, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -442,7 +414,7 @@ func TestPeek(t *testing.T) {
 		t.Errorf("Peek of a new bucket = %+v, want 10 of 10", d)
 	}
 	for range 10 {
-		if _, err := m.Take(ctx, "k", small, t0); err != nil {
+		if _, err := m.Take(ctx, ProjectKey("k"), small, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -454,7 +426,7 @@ func TestPeek(t *testing.T) {
 		t.Errorf("Peek 24s later = %+v, want 2 remaining", d)
 	}
 	// The peeks spent nothing: the refill gives exactly what it would.
-	if d, _ := m.Take(ctx, "k", small, t0.Add(12*time.Second)); !d.Allowed || d.Remaining != 0 {
+	if d, _ := m.Take(ctx, ProjectKey("k"), small, t0.Add(12*time.Second)); !d.Allowed || d.Remaining != 0 {
 		t.Errorf("Take after peeks = %+v, want allowed with 0 remaining", d)
 	}
 	if d := peek(t0.Add(time.Hour)); d.Remaining != 10 {
