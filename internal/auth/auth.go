@@ -29,7 +29,7 @@ type Authenticator struct {
 	verifyOnce  sync.Once
 	verifySlots chan struct{}
 
-	keys signingKeys
+	keys serverKeys
 }
 
 const (
@@ -116,8 +116,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*snapexport.Principal, *F
 }
 
 func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
-	nonce := RandomString(32, alnum)
-	if err := a.Store.Nonces().IssueNonce(ctx, nonce, a.now().Add(a.nonceTTL())); err != nil {
+	nonce, err := a.newNonce(ctx, a.now())
+	if err != nil {
 		return &Failure{cause: err}
 	}
 	return &Failure{Challenge: digestChallenge(nonce, stale)}
@@ -125,15 +125,15 @@ func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
 
 // digest verifies a digest response; refused says why one that is not
 // accepted was refused, or stale is true when it was right but for an
-// expired nonce. The nonce is consumed whatever the outcome, so a
-// captured response can never be replayed.
+// expired nonce. A nonce is recorded once it authenticated a request, so
+// that a captured response is never accepted again.
 func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method, requestURI string) (p *snapexport.Principal, refused string, stale bool, err error) {
-	state, err := a.Store.Nonces().ConsumeNonce(ctx, c.Nonce, a.now())
+	issuedAt, authentic, err := a.nonceIssuedAt(ctx, c.Nonce)
 	if err != nil {
 		return nil, "", false, err
 	}
-	if state == snapexport.NonceUnknown {
-		return nil, "digest response to an unknown or used nonce", false, nil
+	if !authentic {
+		return nil, "digest response to a nonce this server did not issue", false, nil
 	}
 	if c.Realm != Realm || !sameURI(c.URI, requestURI) {
 		return nil, "digest response for another realm or uri", false, nil
@@ -161,8 +161,16 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	}
 	// A correct response to an expired nonce asks the client to retry
 	// with a fresh one rather than to prompt for new credentials.
-	if state == snapexport.NonceStale {
+	now, expiresAt := a.now(), issuedAt.Add(a.nonceTTL())
+	if now.After(expiresAt) {
 		return nil, "", true, nil
+	}
+	err = a.Store.Nonces().UseNonce(ctx, c.Nonce, expiresAt.Add(nonceClockMargin), now)
+	if errors.Is(err, snapexport.ErrConflict) {
+		return nil, "digest response to a used nonce", false, nil
+	}
+	if err != nil {
+		return nil, "", false, err
 	}
 	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, "", false, nil
 }

@@ -674,17 +674,17 @@ func TestUnavailable(t *testing.T) {
 		terminate("application_name = $1", app)
 		now := time.Now()
 		nonces := db.Nonces()
-		var issueErr error
+		var useErr error
 		for range conns + 1 { // a dead connection per call at most
-			if issueErr = nonces.IssueNonce(ctx, "n", now.Add(time.Minute)); issueErr == nil || !IsUnavailable(issueErr) {
+			if useErr = nonces.UseNonce(ctx, "n", now.Add(time.Minute), now); useErr == nil || !IsUnavailable(useErr) {
 				break
 			}
 		}
-		if issueErr != nil {
-			t.Fatalf("IssueNonce after the backends were killed: %v", issueErr)
+		if useErr != nil {
+			t.Fatalf("UseNonce after the backends were killed: %v", useErr)
 		}
-		if s, err := nonces.ConsumeNonce(ctx, "n", now); err != nil || s != snapexport.NonceValid {
-			t.Errorf("ConsumeNonce = %v, %v", s, err)
+		if err := nonces.UseNonce(ctx, "n", now.Add(time.Minute), now); !errors.Is(err, snapexport.ErrConflict) {
+			t.Errorf("UseNonce of a used nonce = %v; want ErrConflict", err)
 		}
 		if d, err := db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
 			t.Errorf("Take = %+v, %v", d, err)
@@ -712,9 +712,9 @@ func TestUnavailable(t *testing.T) {
 		if !IsUnavailable(err) {
 			t.Errorf("Write with the server gone: IsUnavailable(%v) = false", err)
 		}
-		_, err = db.Nonces().ConsumeNonce(ctx, "n", now)
+		err = db.Nonces().UseNonce(ctx, "n", now.Add(time.Minute), now)
 		if !IsUnavailable(err) {
-			t.Errorf("ConsumeNonce with the server gone: IsUnavailable(%v) = false", err)
+			t.Errorf("UseNonce with the server gone: IsUnavailable(%v) = false", err)
 		}
 		_, err = db.Limiter().Take(ctx, "k", ratelimit.CloudBackups(), now)
 		if !IsUnavailable(err) {
