@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -23,13 +21,12 @@ type Authenticator struct {
 	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
 	TokenTTL time.Duration
 
-	// verifySlots bounds the concurrent Argon2id checks of client secrets,
-	// each of which takes tens of MiB: a burst of token requests waits
-	// instead of exhausting memory.
-	verifyOnce  sync.Once
-	verifySlots chan struct{}
+	// Hash is how new client secrets are hashed (DefaultHashParams when
+	// zero); unknown client ids are checked against a hash made with it.
+	Hash HashParams
 
-	keys serverKeys
+	checks secretChecks
+	keys   serverKeys
 }
 
 const (
@@ -49,6 +46,13 @@ func (a *Authenticator) nonceTTL() time.Duration {
 		return a.NonceTTL
 	}
 	return DefaultNonceTTL
+}
+
+func (a *Authenticator) hashParams() HashParams {
+	if a.Hash != (HashParams{}) {
+		return a.Hash
+	}
+	return DefaultHashParams
 }
 
 func (a *Authenticator) tokenTTL() time.Duration {
@@ -227,29 +231,38 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 }
 
 // authenticateClient returns the service account whose credentials are
-// given, or ErrInvalidClient.
-func (a *Authenticator) authenticateClient(ctx context.Context, clientID, clientSecret string) (*snapexport.ServiceAccount, error) {
+// given, or ErrInvalidClient. An unknown client id costs the same Argon2id
+// check as a known one, so that the time of the answer does not tell
+// which ids exist.
+func (a *Authenticator) authenticateClient(ctx context.Context, client Client) (*snapexport.ServiceAccount, error) {
 	sa, err := snapexport.ReadValue(ctx, a.Store, func(tx snapexport.Tx) (*snapexport.ServiceAccount, error) {
-		return tx.ServiceAccountByClientID(ctx, clientID)
+		return tx.ServiceAccountByClientID(ctx, client.ID)
 	})
-	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, ErrInvalidClient
+	var hash string
+	switch {
+	case errors.Is(err, snapexport.ErrNotFound):
+		sa, hash = nil, a.checks.unknownClientHash(a.hashParams())
+	case err != nil:
+		return nil, err
+	default:
+		hash = sa.SecretHash
 	}
+	ok, err := a.checks.verify(ctx, client.Secret, hash, client.Address, a.now())
 	if err != nil {
 		return nil, err
 	}
-	a.verifyOnce.Do(func() { a.verifySlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0)) })
-	select {
-	case a.verifySlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	ok := VerifySecret(clientSecret, sa.SecretHash)
-	<-a.verifySlots
-	if !ok {
+	if sa == nil || !ok {
+		a.checks.refused(client.Address, a.now())
 		return nil, ErrInvalidClient
 	}
 	return sa, nil
+}
+
+// Client is the client of a token or revoke request: its credentials and
+// the network address the request came from (the host of its remote
+// address), by which wrong secrets are remembered.
+type Client struct {
+	ID, Secret, Address string
 }
 
 // Token is a freshly issued bearer token.
@@ -264,8 +277,8 @@ var ErrInvalidClient = errors.New("invalid client credentials")
 // IssueToken checks a service account's credentials and issues a bearer
 // token: a JWT signed by the server (see token.go), stored as the hash of
 // the whole token.
-func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
-	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
+func (a *Authenticator) IssueToken(ctx context.Context, client Client) (*Token, error) {
+	sa, err := a.authenticateClient(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -287,8 +300,8 @@ func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret s
 // RevokeToken revokes token if it was issued to the service account whose
 // credentials are given. Revoking an unknown or foreign token succeeds
 // silently (RFC 7009 §2.2), so it tells nothing about other clients' tokens.
-func (a *Authenticator) RevokeToken(ctx context.Context, clientID, clientSecret, token string) error {
-	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
+func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token string) error {
+	sa, err := a.authenticateClient(ctx, client)
 	if err != nil {
 		return err
 	}
