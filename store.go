@@ -70,7 +70,7 @@ type Store interface {
 	// returns nil. Implementations may run fn more than once on a
 	// serialization failure, so fn must not have side effects outside tx.
 	Write(ctx context.Context, fn func(Tx) error) error
-	// Nonces keeps digest nonces outside request transactions.
+	// Nonces records used digest nonces outside request transactions.
 	Nonces() NonceStore
 	// Listings keeps the listings of paginated passes outside request
 	// transactions.
@@ -102,15 +102,16 @@ func valueOf[T any](ctx context.Context, run func(context.Context, func(Tx) erro
 	return v, err
 }
 
-// NonceStore keeps the nonces of HTTP Digest challenges so that each is
-// accepted once, by any server sharing the store.
+// NonceStore records the digest nonces that authenticated a request, so
+// that each is accepted once, by any server sharing the store. Nonces are
+// issued without the store (they carry their own authentication): only
+// those a request answered rightly are recorded.
 type NonceStore interface {
-	// IssueNonce records nonce as valid until expiresAt; ErrConflict if it
-	// was issued before. Nonces need not survive a crash.
-	IssueNonce(ctx context.Context, nonce string, expiresAt time.Time) error
-	// ConsumeNonce removes nonce and reports NonceValid, NonceStale (it had
-	// expired) or NonceUnknown (never issued or already used).
-	ConsumeNonce(ctx context.Context, nonce string, now time.Time) (NonceState, error)
+	// UseNonce records nonce as used until keepUntil and forgets, now and
+	// then, the nonces whose time passed at now; ErrConflict if it was
+	// recorded before. Records survive a crash of the process; those of
+	// the last moments may be lost when the machine stops.
+	UseNonce(ctx context.Context, nonce string, keepUntil, now time.Time) error
 }
 
 // ListingStore keeps the listings of paginated passes, by any server
@@ -124,15 +125,6 @@ type ListingStore interface {
 	// ErrNotFound when there is none.
 	Listing(ctx context.Context, key string, now time.Time) (*Listing, error)
 }
-
-// NonceState is the outcome of ConsumeNonce.
-type NonceState int
-
-const (
-	NonceUnknown NonceState = iota
-	NonceValid
-	NonceStale
-)
 
 // Tx is the storage of every resource, inside one transaction. Lookups return
 // ErrNotFound when nothing matches; lists return items in creation order

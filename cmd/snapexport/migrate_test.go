@@ -48,10 +48,10 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
 // backend: SQLite's 0009_server_secrets.sql, PostgreSQL's
-// 0010_rate_limit_scopes.sql.
+// 0011_digest_nonces_logged.sql.
 const (
 	undoLastSQLite   = "DROP TABLE server_secrets; "
-	undoLastPostgres = "ALTER TABLE rate_limit_buckets DROP CONSTRAINT rate_limit_buckets_pkey, DROP COLUMN scope, ADD PRIMARY KEY (policy, key); "
+	undoLastPostgres = "ALTER TABLE digest_nonces SET UNLOGGED; "
 )
 
 // TestMigrate runs status and up on each backend: on a database one

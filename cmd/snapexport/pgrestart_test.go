@@ -174,8 +174,8 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		}()
 	}
 	// And a digest client reading, the way the Atlas SDK does: a
-	// challenge first (the nonce is stored in the database), then the
-	// answer.
+	// challenge first, then the answer (its nonce is recorded in the
+	// database).
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

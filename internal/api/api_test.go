@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/apitest"
+	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/sqlite"
@@ -1083,6 +1085,52 @@ func TestDigestStaleNonce(t *testing.T) {
 	clock.Advance(10 * time.Minute)
 	got = e.Send(t, list, apitest.SignDigest(t, challenge, "GET", apitest.RequestURI(t, list.Path), e.PublicKey, "wrong"))
 	apitest.WantChallenge(t, got, false)
+}
+
+// TestDigestChallengesStoreNothing floods the server with
+// unauthenticated requests, as anyone on the network can: each gets a
+// challenge, and the database keeps no more nonces than before.
+func TestDigestChallengesStoreNothing(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, envOptions{dataDir: dir})
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	// An authenticated call first, so that what it records is counted
+	// before the flood.
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
+	before := e.nonceRows(t, dir)
+
+	const requests, clients = 10000, 8
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for i := c; i < requests; i += clients {
+				got := e.Send(t, list, "")
+				if got.Status != http.StatusUnauthorized || !strings.HasPrefix(got.Header.Get("Www-Authenticate"), "Digest ") {
+					t.Errorf("unauthenticated request %d: %s; want a digest challenge", i, got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if after := e.nonceRows(t, dir); after != before {
+		t.Errorf("%d unauthenticated requests took the stored digest nonces from %d to %d rows; want them unchanged",
+			requests, before, after)
+	}
+}
+
+// TestDigestNonceForged answers a challenge the server did not issue: a
+// nonce of the right shape whose authentication is wrong gets a fresh
+// challenge, not stale=true, even when its answer is right.
+func TestDigestNonceForged(t *testing.T) {
+	e := newEnv(t)
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	issued := []byte(apitest.ParseChallenge(t, e.Challenge(t, list))["nonce"])
+	// The last character changed: the same issue time and random part,
+	// another authentication.
+	issued[len(issued)-1] = map[bool]byte{true: 'b', false: 'a'}[issued[len(issued)-1] == 'a']
+	h := apitest.DigestHeader(e.PublicKey, e.PrivateKey, auth.Realm, string(issued), "GET", apitest.RequestURI(t, list.Path))
+	apitest.WantChallenge(t, e.Send(t, list, h), false)
 }
 
 // ---------------------------------------------------------------- 8. OAuth

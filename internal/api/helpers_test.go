@@ -2,14 +2,18 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
@@ -18,6 +22,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/sqlite"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -312,4 +317,34 @@ func wantTwoPages[R any](t *testing.T, e *env, path string, ids []string, id fun
 	if page.TotalCount != nil || len(page.Results) != 1 || id(page.Results[0]) != ids[2] || len(page.Links) != 2 || page.Links[1].Rel != "previous" {
 		t.Errorf("page 2 without count: %s", got.Body)
 	}
+}
+
+// nonceRows counts the digest nonces the server's database holds: in the
+// PostgreSQL schema of the test server, or else in the SQLite database of
+// the data directory dir.
+func (e *env) nonceRows(t *testing.T, dir string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var n int
+	if e.test.Schema != "" {
+		conn, err := pgx.Connect(ctx, e.test.Database)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{e.test.Schema, "digest_nonces"}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.DatabaseFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM digest_nonces`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

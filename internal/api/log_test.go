@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport/internal/apitest"
+	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -110,7 +111,11 @@ func TestRequestLogOfAuthentication(t *testing.T) {
 			h := apitest.SignDigest(t, e.Challenge(t, list), "GET", uri, e.PublicKey, e.PrivateKey)
 			e.Send(t, list, h)
 			apitest.WantChallenge(t, e.Send(t, list, h), false)
-		}, "digest response to an unknown or used nonce"},
+		}, "digest response to a used nonce"},
+		{"nonce not issued", func(t *testing.T) {
+			h := apitest.DigestHeader(e.PublicKey, e.PrivateKey, auth.Realm, strings.Repeat("a", 32), "GET", uri)
+			apitest.WantChallenge(t, e.Send(t, list, h), false)
+		}, "digest response to a nonce this server did not issue"},
 		{"basic credentials", func(t *testing.T) {
 			apitest.WantChallenge(t, e.Send(t, list, apitest.BasicAuth(e.PublicKey, e.PrivateKey)), false)
 		}, "credentials neither a digest response nor a bearer token"},

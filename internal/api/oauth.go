@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -24,7 +25,20 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 // readClientRequest parses the form of a token or revoke request and the
 // client's credentials, from HTTP Basic or else from the form; it answers
 // the request itself when either is missing or malformed.
-func readClientRequest(w http.ResponseWriter, r *http.Request) (id, secret string, ok bool) {
+func readClientRequest(w http.ResponseWriter, r *http.Request) (client auth.Client, ok bool) {
+	id, secret, ok := readClientCredentials(w, r)
+	return auth.Client{ID: id, Secret: secret, Address: remoteHost(r)}, ok
+}
+
+// remoteHost is the host of the address a request came from.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+func readClientCredentials(w http.ResponseWriter, r *http.Request) (id, secret string, ok bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
@@ -58,7 +72,7 @@ func clientCredentials(r *http.Request) (id, secret string, ok bool) {
 
 // token issues an access token for the client-credentials grant.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	id, secret, ok := readClientRequest(w, r)
+	client, ok := readClientRequest(w, r)
 	if !ok {
 		return
 	}
@@ -66,12 +80,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
 		return
 	}
-	tok, err := s.Auth.IssueToken(r.Context(), id, secret)
+	tok, err := s.Auth.IssueToken(r.Context(), client)
 	if err != nil {
 		s.oauthFailure(w, r, "issue token", err)
 		return
 	}
-	setPrincipalName(r, id)
+	setPrincipalName(r, client.ID)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(map[string]any{"access_token": tok.AccessToken, "expires_in": tok.ExpiresIn, "token_type": "Bearer"})
@@ -79,7 +93,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // revoke revokes an access token (RFC 7009).
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	id, secret, ok := readClientRequest(w, r)
+	client, ok := readClientRequest(w, r)
 	if !ok {
 		return
 	}
@@ -88,11 +102,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "The token parameter is required.")
 		return
 	}
-	if err := s.Auth.RevokeToken(r.Context(), id, secret, token); err != nil {
+	if err := s.Auth.RevokeToken(r.Context(), client, token); err != nil {
 		s.oauthFailure(w, r, "revoke token", err)
 		return
 	}
-	setPrincipalName(r, id)
+	setPrincipalName(r, client.ID)
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -23,13 +21,12 @@ type Authenticator struct {
 	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
 	TokenTTL time.Duration
 
-	// verifySlots bounds the concurrent Argon2id checks of client secrets,
-	// each of which takes tens of MiB: a burst of token requests waits
-	// instead of exhausting memory.
-	verifyOnce  sync.Once
-	verifySlots chan struct{}
+	// Hash is how new client secrets are hashed (DefaultHashParams when
+	// zero); unknown client ids are checked against a hash made with it.
+	Hash HashParams
 
-	keys signingKeys
+	checks secretChecks
+	keys   serverKeys
 }
 
 const (
@@ -49,6 +46,13 @@ func (a *Authenticator) nonceTTL() time.Duration {
 		return a.NonceTTL
 	}
 	return DefaultNonceTTL
+}
+
+func (a *Authenticator) hashParams() HashParams {
+	if a.Hash != (HashParams{}) {
+		return a.Hash
+	}
+	return DefaultHashParams
 }
 
 func (a *Authenticator) tokenTTL() time.Duration {
@@ -116,8 +120,8 @@ func (a *Authenticator) Authenticate(r *http.Request) (*snapexport.Principal, *F
 }
 
 func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
-	nonce := RandomString(32, alnum)
-	if err := a.Store.Nonces().IssueNonce(ctx, nonce, a.now().Add(a.nonceTTL())); err != nil {
+	nonce, err := a.newNonce(ctx, a.now())
+	if err != nil {
 		return &Failure{cause: err}
 	}
 	return &Failure{Challenge: digestChallenge(nonce, stale)}
@@ -125,15 +129,15 @@ func (a *Authenticator) challenge(ctx context.Context, stale bool) *Failure {
 
 // digest verifies a digest response; refused says why one that is not
 // accepted was refused, or stale is true when it was right but for an
-// expired nonce. The nonce is consumed whatever the outcome, so a
-// captured response can never be replayed.
+// expired nonce. A nonce is recorded once it authenticated a request, so
+// that a captured response is never accepted again.
 func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method, requestURI string) (p *snapexport.Principal, refused string, stale bool, err error) {
-	state, err := a.Store.Nonces().ConsumeNonce(ctx, c.Nonce, a.now())
+	issuedAt, authentic, err := a.nonceIssuedAt(ctx, c.Nonce)
 	if err != nil {
 		return nil, "", false, err
 	}
-	if state == snapexport.NonceUnknown {
-		return nil, "digest response to an unknown or used nonce", false, nil
+	if !authentic {
+		return nil, "digest response to a nonce this server did not issue", false, nil
 	}
 	if c.Realm != Realm || !sameURI(c.URI, requestURI) {
 		return nil, "digest response for another realm or uri", false, nil
@@ -161,8 +165,16 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	}
 	// A correct response to an expired nonce asks the client to retry
 	// with a fresh one rather than to prompt for new credentials.
-	if state == snapexport.NonceStale {
+	now, expiresAt := a.now(), issuedAt.Add(a.nonceTTL())
+	if now.After(expiresAt) {
 		return nil, "", true, nil
+	}
+	err = a.Store.Nonces().UseNonce(ctx, c.Nonce, expiresAt.Add(nonceClockMargin), now)
+	if errors.Is(err, snapexport.ErrConflict) {
+		return nil, "digest response to a used nonce", false, nil
+	}
+	if err != nil {
+		return nil, "", false, err
 	}
 	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, "", false, nil
 }
@@ -219,29 +231,38 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 }
 
 // authenticateClient returns the service account whose credentials are
-// given, or ErrInvalidClient.
-func (a *Authenticator) authenticateClient(ctx context.Context, clientID, clientSecret string) (*snapexport.ServiceAccount, error) {
+// given, or ErrInvalidClient. An unknown client id costs the same Argon2id
+// check as a known one, so that the time of the answer does not tell
+// which ids exist.
+func (a *Authenticator) authenticateClient(ctx context.Context, client Client) (*snapexport.ServiceAccount, error) {
 	sa, err := snapexport.ReadValue(ctx, a.Store, func(tx snapexport.Tx) (*snapexport.ServiceAccount, error) {
-		return tx.ServiceAccountByClientID(ctx, clientID)
+		return tx.ServiceAccountByClientID(ctx, client.ID)
 	})
-	if errors.Is(err, snapexport.ErrNotFound) {
-		return nil, ErrInvalidClient
+	var hash string
+	switch {
+	case errors.Is(err, snapexport.ErrNotFound):
+		sa, hash = nil, a.checks.unknownClientHash(a.hashParams())
+	case err != nil:
+		return nil, err
+	default:
+		hash = sa.SecretHash
 	}
+	ok, err := a.checks.verify(ctx, client.Secret, hash, client.Address, a.now())
 	if err != nil {
 		return nil, err
 	}
-	a.verifyOnce.Do(func() { a.verifySlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0)) })
-	select {
-	case a.verifySlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	ok := VerifySecret(clientSecret, sa.SecretHash)
-	<-a.verifySlots
-	if !ok {
+	if sa == nil || !ok {
+		a.checks.refused(client.Address, a.now())
 		return nil, ErrInvalidClient
 	}
 	return sa, nil
+}
+
+// Client is the client of a token or revoke request: its credentials and
+// the network address the request came from (the host of its remote
+// address), by which wrong secrets are remembered.
+type Client struct {
+	ID, Secret, Address string
 }
 
 // Token is a freshly issued bearer token.
@@ -256,8 +277,8 @@ var ErrInvalidClient = errors.New("invalid client credentials")
 // IssueToken checks a service account's credentials and issues a bearer
 // token: a JWT signed by the server (see token.go), stored as the hash of
 // the whole token.
-func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret string) (*Token, error) {
-	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
+func (a *Authenticator) IssueToken(ctx context.Context, client Client) (*Token, error) {
+	sa, err := a.authenticateClient(ctx, client)
 	if err != nil {
 		return nil, err
 	}
@@ -279,8 +300,8 @@ func (a *Authenticator) IssueToken(ctx context.Context, clientID, clientSecret s
 // RevokeToken revokes token if it was issued to the service account whose
 // credentials are given. Revoking an unknown or foreign token succeeds
 // silently (RFC 7009 §2.2), so it tells nothing about other clients' tokens.
-func (a *Authenticator) RevokeToken(ctx context.Context, clientID, clientSecret, token string) error {
-	sa, err := a.authenticateClient(ctx, clientID, clientSecret)
+func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token string) error {
+	sa, err := a.authenticateClient(ctx, client)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,11 @@ var DefaultHashParams = HashParams{Time: 2, Memory: 19 * 1024, Threads: 1}
 func HashSecret(secret string, p HashParams) string {
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	key := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, 32)
+	return phcHash(p, salt, argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, 32))
+}
+
+// phcHash writes an Argon2id hash in the PHC string format.
+func phcHash(p HashParams, salt, key []byte) string {
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads,
 		enc.EncodeToString(salt), enc.EncodeToString(key))

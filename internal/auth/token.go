@@ -2,15 +2,11 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-
-	"github.com/snapexport/snapexport"
 )
 
 // Access tokens are JWTs, as Atlas's are, so that clients which read the
@@ -24,42 +20,10 @@ import (
 // signingKeyName is the server secret that signs access tokens.
 const signingKeyName = "access-token-signing-key"
 
-// signingKeys holds the key once read from the store.
-type signingKeys struct {
-	mu  sync.Mutex
-	key []byte
-}
-
-// signingKey is the HMAC-SHA256 key of access tokens, shared by every
-// replica through the store: the first one to need a key stores it.
-func (a *Authenticator) signingKey(ctx context.Context) ([]byte, error) {
-	a.keys.mu.Lock()
-	defer a.keys.mu.Unlock()
-	if a.keys.key != nil {
-		return a.keys.key, nil
-	}
-	candidate := make([]byte, 32)
-	rand.Read(candidate)
-	var key []byte
-	err := a.Store.Write(ctx, func(tx snapexport.Tx) error {
-		var err error
-		key, err = tx.ServerSecret(ctx, signingKeyName, candidate)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(key) < 32 {
-		return nil, errors.New("the stored access token signing key is shorter than 32 bytes")
-	}
-	a.keys.key = key
-	return key, nil
-}
-
 // signToken returns a signed access token for clientID, issued at
 // issuedAt and valid until expiresAt, both in whole seconds.
 func (a *Authenticator) signToken(ctx context.Context, clientID string, issuedAt, expiresAt time.Time) (string, error) {
-	key, err := a.signingKey(ctx)
+	key, err := a.serverKey(ctx, signingKeyName)
 	if err != nil {
 		return "", err
 	}
@@ -75,7 +39,7 @@ func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 // verifyToken checks a JWT access token's signature and expiry and returns
 // its subject; refused says why a token was refused, for the log.
 func (a *Authenticator) verifyToken(ctx context.Context, token string) (subject, refused string, err error) {
-	key, err := a.signingKey(ctx)
+	key, err := a.serverKey(ctx, signingKeyName)
 	if err != nil {
 		return "", "", err
 	}

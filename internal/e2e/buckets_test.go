@@ -25,6 +25,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/apitest"
+	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
@@ -565,7 +566,8 @@ func TestBucketsFailuresV1(t *testing.T) {
 	cfg := objectstore.Config{AWS: s3Compatible(testservices.DeadEndpoint(t)), Timeout: storeTimeout, Retry: storeRetry}
 	c := storeServer(t, "oauth", cfg)
 	roleID := c.awsRole(t, c.srv.GroupID, true)
-	tok, err := c.srv.Server.Auth.IssueToken(context.Background(), c.srv.ServiceAccount.ClientID, c.srv.ServiceAccount.ClientSecret)
+	tok, err := c.srv.Server.Auth.IssueToken(context.Background(),
+		auth.Client{ID: c.srv.ServiceAccount.ClientID, Secret: c.srv.ServiceAccount.ClientSecret})
 	if err != nil {
 		t.Fatal(err)
 	}

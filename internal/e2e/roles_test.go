@@ -311,7 +311,7 @@ func (f *matrixFixture) serviceAccount(role snapexport.Role) service.Credentials
 
 func (f *matrixFixture) issueToken(creds service.Credentials) string {
 	f.t.Helper()
-	tok, err := f.srv.Auth.IssueToken(context.Background(), creds.ClientID, creds.ClientSecret)
+	tok, err := f.srv.Auth.IssueToken(context.Background(), auth.Client{ID: creds.ClientID, Secret: creds.ClientSecret})
 	if err != nil {
 		f.t.Fatal(err)
 	}

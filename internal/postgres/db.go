@@ -3,9 +3,9 @@
 // database.
 //
 // Everything that must hold across replicas is kept in the database:
-// resources, OAuth token revocations, digest nonces (NonceStore: a nonce is
-// consumed by one atomic DELETE … RETURNING, so it is accepted once by any
-// replica) and rate-limit buckets (DB.Limiter).
+// resources, OAuth token revocations, the digest nonces that authenticated
+// a request (NonceStore: a nonce is recorded by one INSERT, so it is
+// accepted once by any replica) and rate-limit buckets (DB.Limiter).
 //
 // Writes run in SERIALIZABLE transactions, retried on serialization failures
 // and deadlocks; reads run in REPEATABLE READ READ ONLY transactions, one
@@ -76,8 +76,8 @@ type DB struct {
 	maxConns   int
 	maxRetries int
 	limiter    *limiter
-	// noncesIssued paces the sweep of unanswered nonces.
-	noncesIssued atomic.Int64
+	// noncesUsed paces the sweep of the recorded nonces whose time passed.
+	noncesUsed atomic.Int64
 }
 
 var _ snapexport.Store = (*DB)(nil)

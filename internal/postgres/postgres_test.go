@@ -671,17 +671,17 @@ func TestUnavailable(t *testing.T) {
 		terminate("application_name = $1", app)
 		now := time.Now()
 		nonces := db.Nonces()
-		var issueErr error
+		var useErr error
 		for range conns + 1 { // a dead connection per call at most
-			if issueErr = nonces.IssueNonce(ctx, "n", now.Add(time.Minute)); issueErr == nil || !IsUnavailable(issueErr) {
+			if useErr = nonces.UseNonce(ctx, "n", now.Add(time.Minute), now); useErr == nil || !IsUnavailable(useErr) {
 				break
 			}
 		}
-		if issueErr != nil {
-			t.Fatalf("IssueNonce after the backends were killed: %v", issueErr)
+		if useErr != nil {
+			t.Fatalf("UseNonce after the backends were killed: %v", useErr)
 		}
-		if s, err := nonces.ConsumeNonce(ctx, "n", now); err != nil || s != snapexport.NonceValid {
-			t.Errorf("ConsumeNonce = %v, %v", s, err)
+		if err := nonces.UseNonce(ctx, "n", now.Add(time.Minute), now); !errors.Is(err, snapexport.ErrConflict) {
+			t.Errorf("UseNonce of a used nonce = %v; want ErrConflict", err)
 		}
 		if d, err := db.Limiter().Take(ctx, ratelimit.ProjectKey("k"), ratelimit.CloudBackups(), now); err != nil || !d.Allowed {
 			t.Errorf("Take = %+v, %v", d, err)
@@ -709,9 +709,9 @@ func TestUnavailable(t *testing.T) {
 		if !IsUnavailable(err) {
 			t.Errorf("Write with the server gone: IsUnavailable(%v) = false", err)
 		}
-		_, err = db.Nonces().ConsumeNonce(ctx, "n", now)
+		err = db.Nonces().UseNonce(ctx, "n", now.Add(time.Minute), now)
 		if !IsUnavailable(err) {
-			t.Errorf("ConsumeNonce with the server gone: IsUnavailable(%v) = false", err)
+			t.Errorf("UseNonce with the server gone: IsUnavailable(%v) = false", err)
 		}
 		_, err = db.Limiter().Take(ctx, ratelimit.ProjectKey("k"), ratelimit.CloudBackups(), now)
 		if !IsUnavailable(err) {
@@ -905,6 +905,7 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 		`ALTER TABLE clusters DROP COLUMN provider_name, DROP COLUMN region_name, DROP COLUMN instance_size`,
 		`DROP TABLE server_secrets`,
 		`ALTER TABLE rate_limit_buckets DROP CONSTRAINT rate_limit_buckets_pkey, DROP COLUMN scope, ADD PRIMARY KEY (policy, key)`,
+		`ALTER TABLE digest_nonces SET UNLOGGED`,
 		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

@@ -171,7 +171,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now}
+	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash}
 	return &Server{
 		Store:     b.Store,
 		Buckets:   buckets,

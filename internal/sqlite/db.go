@@ -38,8 +38,8 @@ type DB struct {
 	read  *sql.DB
 	nonce *sql.DB
 	queue *sql.DB
-	// noncesIssued paces the sweep of unanswered nonces.
-	noncesIssued atomic.Int64
+	// noncesUsed paces the sweep of the recorded nonces whose time passed.
+	noncesUsed atomic.Int64
 }
 
 var _ snapexport.Store = (*DB)(nil)
@@ -64,8 +64,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		path:  path,
 		write: pool("immediate", "FULL", 1),
 		read:  pool("deferred", "FULL", 8),
-		// A digest nonce lost in a crash only costs its client a new
-		// challenge, so nonce writes skip the fsync of every commit.
+		// Nonce writes skip the fsync of every commit: a used nonce is
+		// forgotten only if the machine stops within moments of its use,
+		// reopening it to a replay until it expires.
 		nonce: pool("immediate", "NORMAL", 1),
 		// The job queue's own writer; contention with the store's waits
 		// out the busy timeout.
@@ -215,7 +216,7 @@ type tx struct {
 }
 
 // Nonces implements snapexport.Store.
-func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce, &db.noncesIssued} }
+func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce, &db.noncesUsed} }
 
 // conflict maps a uniqueness violation to snapexport.ErrConflict.
 func conflict(err error) error {

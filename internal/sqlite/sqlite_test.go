@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -203,17 +204,11 @@ func TestDataSurvivesReopen(t *testing.T) {
 	db := open(t, path)
 	writeFixture(t, db)
 	ctx := context.Background()
-	// A nonce is durable state too: a restarted server must still reject
-	// a replay of a consumed nonce and accept an issued one.
-	expires := time.Now().Add(time.Hour)
-	if err := db.Nonces().IssueNonce(ctx, "issued", expires); err != nil {
+	// A used nonce is durable state too: a restarted server must still
+	// reject a replay of it.
+	keep := time.Now().Add(time.Hour)
+	if err := db.Nonces().UseNonce(ctx, "used", keep, time.Now()); err != nil {
 		t.Fatal(err)
-	}
-	if err := db.Nonces().IssueNonce(ctx, "used", expires); err != nil {
-		t.Fatal(err)
-	}
-	if s, err := db.Nonces().ConsumeNonce(ctx, "used", time.Now()); err != nil || s != snapexport.NonceValid {
-		t.Fatalf("ConsumeNonce = %v, %v", s, err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -222,11 +217,8 @@ func TestDataSurvivesReopen(t *testing.T) {
 	db = open(t, path)
 	defer db.Close()
 	checkFixture(t, db)
-	if s, err := db.Nonces().ConsumeNonce(ctx, "issued", time.Now()); err != nil || s != snapexport.NonceValid {
-		t.Errorf("ConsumeNonce(issued before reopen) = %v, %v; want NonceValid", s, err)
-	}
-	if s, err := db.Nonces().ConsumeNonce(ctx, "used", time.Now()); err != nil || s != snapexport.NonceUnknown {
-		t.Errorf("ConsumeNonce(consumed before reopen) = %v, %v; want NonceUnknown", s, err)
+	if err := db.Nonces().UseNonce(ctx, "used", keep, time.Now()); !errors.Is(err, snapexport.ErrConflict) {
+		t.Errorf("UseNonce(used before reopen) = %v; want ErrConflict", err)
 	}
 }
 

@@ -350,10 +350,10 @@ var transactionTests = []test{
 						fail(fmt.Errorf("concurrent Write: %w", err))
 					}
 					nonces := e.store.Nonces()
-					if err := nonces.IssueNonce(e.ctx, j.nonce, now.Add(time.Minute)); err != nil {
-						fail(fmt.Errorf("concurrent IssueNonce: %w", err))
-					} else if state, err := nonces.ConsumeNonce(e.ctx, j.nonce, now); err != nil || state != snapexport.NonceValid {
-						fail(fmt.Errorf("concurrent ConsumeNonce = %v, %v; want NonceValid", stateName(state), err))
+					if err := nonces.UseNonce(e.ctx, j.nonce, now.Add(time.Minute), now); err != nil {
+						fail(fmt.Errorf("concurrent UseNonce: %w", err))
+					} else if err := nonces.UseNonce(e.ctx, j.nonce, now.Add(time.Minute), now); !errors.Is(err, snapexport.ErrConflict) {
+						fail(fmt.Errorf("concurrent UseNonce of a used nonce = %v; want ErrConflict", err))
 					}
 				}
 			})

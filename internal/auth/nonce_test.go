@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNonceRoundTrip(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	shape := regexp.MustCompile(`^[A-Za-z0-9]{32}$`)
+	seen := map[string]bool{}
+	for _, issued := range []time.Time{
+		time.Date(2026, 8, 10, 3, 0, 0, 123e6, time.UTC),
+		time.UnixMilli(0),
+		time.Date(2999, 12, 31, 23, 59, 59, 999e6, time.UTC),
+	} {
+		for range 100 {
+			nonce := sealNonce(key, issued)
+			if !shape.MatchString(nonce) {
+				t.Fatalf("nonce %q is not 32 letters and digits, as Atlas's are", nonce)
+			}
+			if seen[nonce] {
+				t.Fatalf("nonce %q issued twice", nonce)
+			}
+			seen[nonce] = true
+			got, ok := openNonce(key, nonce)
+			if !ok || !got.Equal(issued) {
+				t.Fatalf("openNonce(%q) = %v, %v; want %v, true", nonce, got, ok, issued)
+			}
+		}
+	}
+}
+
+func TestNonceForgeries(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	nonce := sealNonce(key, time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
+	for name, forged := range map[string]string{
+		"issued under another key": sealNonce(bytes.Repeat([]byte{8}, 32), time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC)),
+		"one character changed":    nonce[:31] + map[bool]string{true: "b", false: "a"}[nonce[31] == 'a'],
+		"issue time changed":       nonce[:3] + map[bool]string{true: "b", false: "a"}[nonce[3] == 'a'] + nonce[4:],
+		"all zeros":                strings.Repeat("0", 32),
+		"all z":                    strings.Repeat("z", 32),
+		"beyond 23 bytes":          strings.Repeat("Z", 32),
+		"one character short":      nonce[:31],
+		"one character more":       nonce + "a",
+		"a sign in front":          "+" + nonce[1:],
+		"not letters or digits":    nonce[:31] + "_",
+		"empty":                    "",
+	} {
+		if got, ok := openNonce(key, forged); ok {
+			t.Errorf("%s: openNonce(%q) = %v, true; want it refused", name, forged, got)
+		}
+	}
+}
