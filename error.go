@@ -235,6 +235,11 @@ const (
 	// CodeObjectStoreError: the store kept answering with an error that is
 	// none of the above (5xx after every retry, an unexpected 4xx).
 	CodeObjectStoreError = "OBJECT_STORE_ERROR"
+	// CodeObjectStoreRefused: the store refused the request in a way that
+	// repeating it cannot change (a 4xx other than 401, 403, 404, 408 and
+	// 429, such as a key too long or invalid; a local bucket's file name
+	// too long or invalid).
+	CodeObjectStoreRefused = "OBJECT_STORE_REQUEST_REFUSED"
 )
 
 // Codes of a failed export job's stateReason: the refusals of the bucket
@@ -324,4 +329,5 @@ var catalogue = map[string]ErrorKind{
 	CodeObjectStoreUnreachable:             KindUnavailable,
 	CodeObjectStoreTimeout:                 KindUnavailable,
 	CodeObjectStoreError:                   KindUnavailable,
+	CodeObjectStoreRefused:                 KindInvalid,
 }

@@ -83,6 +83,7 @@ var statuses = map[string]int{
 	snapexport.CodeObjectStoreUnreachable:             http.StatusBadGateway,
 	snapexport.CodeObjectStoreTimeout:                 http.StatusGatewayTimeout,
 	snapexport.CodeObjectStoreError:                   http.StatusBadGateway,
+	snapexport.CodeObjectStoreRefused:                 http.StatusBadRequest,
 }
 
 // Status is the HTTP status errorCode code is answered with; 500 for a

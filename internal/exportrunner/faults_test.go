@@ -3,6 +3,8 @@ package exportrunner_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -147,4 +149,94 @@ func TestCancelRunningExport(t *testing.T) {
 	lines := exportLines(t, &logs, job.ID)
 	only(t, lines, "export started", "")
 	wantEnded(t, only(t, lines, "export ended", ""), "INFO", done)
+}
+
+// TestExportFailsAtOnceOnRefusedRequest: a 400 the store will give again
+// (a key it does not take) fails the job on its first attempt, with a
+// reason naming the object but not the store's address.
+func TestExportFailsAtOnceOnRefusedRequest(t *testing.T) {
+	var logs testserver.LogBuffer
+	s3, f, bucketID := faultFixture(t, "too-long", &logs)
+	var puts atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method == http.MethodPut && puts.Add(1) > 3 {
+			return testservices.S3Error(http.StatusBadRequest, "KeyTooLongError")
+		}
+		return testservices.Verdict{}
+	})
+	job := f.createExport(t, f.exportInput(bucketID))
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil {
+		t.Fatalf("export refused with 400 ended %+v", done)
+	}
+	r := done.StateReason
+	if r.ErrorCode != snapexport.CodeObjectStoreRefused || !strings.Contains(r.Message, job.Prefix) ||
+		!strings.Contains(r.Message, "KeyTooLongError") {
+		t.Errorf("stateReason = %+v, want %s naming the object and the store's code", r, snapexport.CodeObjectStoreRefused)
+	}
+	if host := strings.TrimPrefix(s3.cfg.AWS.Endpoint, "http://"); strings.Contains(r.Message, host) {
+		t.Errorf("stateReason %q names the store's address %s", r.Message, host)
+	}
+	if puts.Load() > 5 {
+		t.Errorf("%d PUTs: a refused request was retried", puts.Load())
+	}
+}
+
+// TestExportRetriesSlowDown: 429 and 503 slow-downs on every PUT for a
+// while are retried, and the export succeeds once they stop.
+func TestExportRetriesSlowDown(t *testing.T) {
+	var logs testserver.LogBuffer
+	s3, f, bucketID := faultFixture(t, "slow-down", &logs)
+	var puts atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method != http.MethodPut {
+			return testservices.Verdict{}
+		}
+		switch n := puts.Add(1); {
+		case n > 3 && n <= 20 && n%2 == 0:
+			return testservices.S3Error(http.StatusTooManyRequests, "SlowDown")
+		case n > 3 && n <= 20:
+			return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
+		}
+		return testservices.Verdict{}
+	})
+	job := f.createExport(t, f.exportInput(bucketID))
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportSuccessful {
+		t.Fatalf("export slowed down ended %s: %+v", done.State, done.StateReason)
+	}
+}
+
+// TestLocalBucketFailureNamesNoPath: a local bucket whose folder cannot
+// take the export's objects fails the job at once, and neither the
+// reason nor the log's API answers name the server's directories.
+func TestLocalBucketFailureNamesNoPath(t *testing.T) {
+	dataDir := t.TempDir()
+	var logs testserver.LogBuffer
+	ds := dumptest.Generate(dumptest.Options{Seed: 9, DocsPerCollection: 10})
+	f := newFixture(t, logInto(&logs, testserver.Options{DataDir: dataDir, Exports: &exportrunner.Config{
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}), ds)
+	bucketID := f.bucket(t, "blocked")
+	// A file where the exports' folder should be: every write under it
+	// fails with ENOTDIR, as long as the folder is not put back.
+	folder := filepath.Join(dataDir, "buckets", "aws", "blocked", "exported_snapshots")
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(folder, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := f.createExport(t, f.exportInput(bucketID))
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil {
+		t.Fatalf("export to a blocked local bucket ended %+v", done)
+	}
+	if r := done.StateReason; r.ErrorCode != snapexport.CodeObjectStoreRefused || strings.Contains(r.Message, dataDir) ||
+		!strings.Contains(r.Message, "local bucket storage") {
+		t.Errorf("stateReason = %+v, want %s naming the local bucket storage, not %s", r, snapexport.CodeObjectStoreRefused, dataDir)
+	}
+	// The server's log has the cause in full, for its operator.
+	if !strings.Contains(logs.String(), dataDir) {
+		t.Error("the log does not name the directory at fault")
+	}
 }
