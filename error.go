@@ -141,6 +141,13 @@ const (
 	CodeMethodNotAllowed       = "METHOD_NOT_ALLOWED"
 	CodeRateLimitedTokenBucket = "RATE_LIMITED_TOKEN_BUCKET"
 
+	// Requests that HTTP itself refuses, the service's own codes.
+	// CodeUnsupportedMediaType: a body of a media type other than JSON
+	// sent to an operation that reads JSON. CodeRequestHeadersTooLarge:
+	// the request's headers are larger than the server takes.
+	CodeUnsupportedMediaType   = "UNSUPPORTED_MEDIA_TYPE"
+	CodeRequestHeadersTooLarge = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+
 	// Authentication and authorization. CodeUnauthorized refuses a bearer
 	// token that is invalid, expired or revoked (Atlas documents no code).
 	CodeUnauthorized     = "UNAUTHORIZED"
@@ -269,6 +276,8 @@ var catalogue = map[string]ErrorKind{
 	CodeVersionGone:            KindInvalid,
 	CodeResourceNotFound:       KindNotFound,
 	CodeMethodNotAllowed:       KindInvalid,
+	CodeUnsupportedMediaType:   KindInvalid,
+	CodeRequestHeadersTooLarge: KindInvalid,
 	CodeRateLimitedTokenBucket: KindRateLimited,
 
 	CodeUnauthorized:     KindUnauthorized,

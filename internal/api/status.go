@@ -26,6 +26,8 @@ var statuses = map[string]int{
 	snapexport.CodeVersionGone:            http.StatusGone,
 	snapexport.CodeResourceNotFound:       http.StatusNotFound,
 	snapexport.CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
+	snapexport.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	snapexport.CodeRequestHeadersTooLarge: http.StatusRequestHeaderFieldsTooLarge,
 	snapexport.CodeRateLimitedTokenBucket: http.StatusTooManyRequests,
 
 	snapexport.CodeUnauthorized:     http.StatusUnauthorized,

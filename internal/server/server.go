@@ -242,7 +242,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// may wait for a bucket check (objectStores.timeout) and a
 		// database. Uploads push their own read deadline.
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		// Headers up to this size reach the API, which answers those over
+		// its own limit with an ApiError rather than Go's plain text.
+		MaxHeaderBytes: api.ListenerMaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.mu.Lock()
 	switch {
 	case s.served != nil:
