@@ -15,7 +15,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -271,6 +273,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for _, line := range s.Buckets.Describe() {
 		logger.Info("object storage", "provider", line)
 	}
+	s.reportOpenDataDir(logger)
 	if !s.cfg.NoExports {
 		if err := s.startExports(ctx); err != nil {
 			return err
@@ -424,4 +427,19 @@ func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error
 		return nil, fmt.Errorf("snapshot store %s: %w", redact.URL(cfg.SnapshotStore), err)
 	}
 	return snapshotstore.NewOwning(b, snapshotstore.Options{Now: cfg.Now}), nil
+}
+
+// reportOpenDataDir warns when others than the owner may enter or read the
+// data directory, which holds the database, the snapshots and the local
+// buckets. It is reported, not refused: the operator may share it on
+// purpose.
+func (s *Server) reportOpenDataDir(logger *slog.Logger) {
+	info, err := os.Stat(s.cfg.DataDir)
+	if err != nil || runtime.GOOS == "windows" {
+		return // Windows keeps access in ACLs, not in the mode's bits
+	}
+	if mode := info.Mode().Perm(); mode&0o077 != 0 {
+		logger.Warn("data directory is open to others than its owner; chmod 700 it unless that is meant",
+			"dir", s.cfg.DataDir, "mode", fmt.Sprintf("%04o", mode))
+	}
 }

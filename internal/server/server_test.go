@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,12 @@ func open(t *testing.T) *server.Server {
 // openLogging opens a server that logs to logger.
 func openLogging(t *testing.T, logger *slog.Logger) *server.Server {
 	t.Helper()
+	// A clean start is on an owner-only data directory, which t.TempDir
+	// need not make.
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
 		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
 		Logger:  logger,
