@@ -201,6 +201,7 @@ const (
 	CodeInvalidSnapshotImport  = "INVALID_SNAPSHOT_IMPORT"
 	CodeInvalidDump            = "INVALID_DUMP"
 	CodeSnapshotUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
+	CodeSnapshotUploadTimeout  = "SNAPSHOT_UPLOAD_TIMEOUT"
 
 	// Export jobs. CodeExportAlreadyInProgress refuses a second export of
 	// a snapshot while one is active.
@@ -319,6 +320,7 @@ var catalogue = map[string]ErrorKind{
 	CodeInvalidSnapshotImport:  KindInvalid,
 	CodeInvalidDump:            KindInvalid,
 	CodeSnapshotUploadTooLarge: KindInvalid,
+	CodeSnapshotUploadTimeout:  KindInvalid,
 
 	CodeExportJobNotFound:       KindNotFound,
 	CodeExportAlreadyInProgress: KindConflict,

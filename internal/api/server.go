@@ -52,6 +52,9 @@ type Server struct {
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (DefaultMaxUploadBytes when zero).
 	MaxUploadBytes int64
+	// UploadTimeout bounds the whole of an upload, however steadily it
+	// sends (DefaultUploadTimeout when zero).
+	UploadTimeout time.Duration
 }
 
 func (s *Server) now() time.Time {

@@ -69,6 +69,7 @@ var statuses = map[string]int{
 	snapexport.CodeInvalidSnapshotImport:  http.StatusBadRequest,
 	snapexport.CodeInvalidDump:            http.StatusBadRequest,
 	snapexport.CodeSnapshotUploadTooLarge: http.StatusRequestEntityTooLarge,
+	snapexport.CodeSnapshotUploadTimeout:  http.StatusRequestTimeout,
 
 	snapexport.CodeExportJobNotFound:       http.StatusNotFound,
 	snapexport.CodeExportAlreadyInProgress: http.StatusConflict,

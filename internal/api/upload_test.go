@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -161,5 +163,47 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	}
 	if got.Status != http.StatusCreated {
 		t.Fatalf("upload slower than the read timeout: %s", got)
+	}
+}
+
+// TestUploadHasATotalTimeLimit: an upload that keeps sending, but for
+// longer than the server's upload time limit, is refused with an ApiError
+// naming the limit, and leaves neither a snapshot nor its data behind.
+func TestUploadHasATotalTimeLimit(t *testing.T) {
+	dataDir := t.TempDir()
+	e := newEnv(t, envOptions{dataDir: dataDir})
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	e.Server.API.UploadTimeout = 400 * time.Millisecond
+	ts := httptest.NewServer(e.Server.Handler())
+	t.Cleanup(ts.Close)
+
+	archive := []byte(e.upload("cluster-0", "").Body)
+	body := &slowReader{data: archive, chunk: len(archive)/8 + 1, pause: 150 * time.Millisecond}
+	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.ContentLength = int64(len(archive))
+	hr.Header.Set("Authorization", "Bearer "+e.token(t))
+	got, err := (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client(), Validate: true}).RoundTrip(t, hr)
+	if err != nil {
+		t.Fatalf("upload over the time limit: %v", err)
+	}
+	ae := apitest.WantError(t, got, http.StatusRequestTimeout, snapexport.CodeSnapshotUploadTimeout)
+	if !strings.Contains(ae.Detail, "400ms") {
+		t.Errorf("detail %q does not name the limit", ae.Detail)
+	}
+	if n := e.snapshotCount(t, "cluster-0"); n != 0 {
+		t.Errorf("%d snapshots after an upload cut off", n)
+	}
+	var kept []string
+	filepath.WalkDir(filepath.Join(dataDir, "snapshots"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			kept = append(kept, path)
+		}
+		return nil
+	})
+	if len(kept) > 0 {
+		t.Errorf("an upload cut off left %v", kept)
 	}
 }

@@ -89,6 +89,9 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for requests in flight when serving
 	// ends (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
+	// UploadTimeout bounds the whole of a snapshot upload
+	// (api.DefaultUploadTimeout when zero).
+	UploadTimeout time.Duration
 }
 
 // Server is an open server. Serve serves it; Close releases it.
@@ -182,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		Auth:      authn,
 		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
-			MaxUploadBytes: cfg.MaxUploadBytes},
+			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout},
 		cfg:     cfg,
 		backend: b,
 		exports: runner,
