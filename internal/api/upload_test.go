@@ -139,6 +139,21 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// slowUpload uploads a small archive to cluster-0 through ts in chunks
+// (about one of chunks each), pausing before each.
+func (e *env) slowUpload(t *testing.T, ts *httptest.Server, chunks int, pause time.Duration) (*apitest.Response, error) {
+	t.Helper()
+	archive := []byte(e.upload("cluster-0", "").Body)
+	body := &slowReader{data: archive, chunk: len(archive)/chunks + 1, pause: pause}
+	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.ContentLength = int64(len(archive))
+	hr.Header.Set("Authorization", "Bearer "+e.token(t))
+	return (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client(), Validate: true}).RoundTrip(t, hr)
+}
+
 // TestUploadOutlastsTheReadTimeout: an upload that keeps sending is not cut
 // off by the server's overall read timeout, only by a minute of silence.
 func TestUploadOutlastsTheReadTimeout(t *testing.T) {
@@ -149,15 +164,7 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	archive := []byte(e.upload("cluster-0", "").Body)
-	body := &slowReader{data: archive, chunk: len(archive)/4 + 1, pause: 200 * time.Millisecond}
-	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr.ContentLength = int64(len(archive))
-	hr.Header.Set("Authorization", "Bearer "+e.token(t))
-	got, err := (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client()}).RoundTrip(t, hr)
+	got, err := e.slowUpload(t, ts, 4, 200*time.Millisecond)
 	if err != nil {
 		t.Fatalf("upload slower than the read timeout: %v", err)
 	}
@@ -177,15 +184,7 @@ func TestUploadHasATotalTimeLimit(t *testing.T) {
 	ts := httptest.NewServer(e.Server.Handler())
 	t.Cleanup(ts.Close)
 
-	archive := []byte(e.upload("cluster-0", "").Body)
-	body := &slowReader{data: archive, chunk: len(archive)/8 + 1, pause: 150 * time.Millisecond}
-	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr.ContentLength = int64(len(archive))
-	hr.Header.Set("Authorization", "Bearer "+e.token(t))
-	got, err := (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client(), Validate: true}).RoundTrip(t, hr)
+	got, err := e.slowUpload(t, ts, 8, 150*time.Millisecond)
 	if err != nil {
 		t.Fatalf("upload over the time limit: %v", err)
 	}

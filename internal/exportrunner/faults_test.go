@@ -92,27 +92,15 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 // fails the job with a reason naming the refusal, and no .complete.
 func TestExportFailsOnRefusal(t *testing.T) {
 	var logs testserver.LogBuffer
-	s3, f, bucketID := faultFixture(t, "refusing", &logs)
-	var puts atomic.Int64
-	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
-		if r.Method == http.MethodPut && puts.Add(1) > 5 {
-			return testservices.S3Error(http.StatusForbidden, "AccessDenied")
-		}
-		return testservices.Verdict{}
-	})
-	job := f.createExport(t, f.exportInput(bucketID))
-	done := f.wait(t, job.ID, time.Minute)
-	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
-		t.Fatalf("export refused by the bucket ended %+v", done)
-	}
+	s3, f, job, done, puts := refusedExport(t, "refusing", 5, testservices.S3Error(http.StatusForbidden, "AccessDenied"), &logs)
 	if r := done.StateReason; r.ErrorCode != "BUCKET_ACCESS_DENIED" || !strings.Contains(r.Message, job.Prefix) {
 		t.Errorf("stateReason = %+v, want BUCKET_ACCESS_DENIED naming the object", r)
 	}
 	if s3.s3.HasObject("refusing", job.Prefix+"/.complete") {
 		t.Error("a failed export wrote .complete")
 	}
-	if puts.Load() > 10 {
-		t.Errorf("%d PUTs: a refusal was retried", puts.Load())
+	if puts > 10 {
+		t.Errorf("%d PUTs: a refusal was retried", puts)
 	}
 	// The log tells the failure as the API does, without the bucket's
 	// secret (its access key id names the credentials in the log of the
@@ -156,30 +144,40 @@ func TestCancelRunningExport(t *testing.T) {
 // reason naming the object but not the store's address.
 func TestExportFailsAtOnceOnRefusedRequest(t *testing.T) {
 	var logs testserver.LogBuffer
-	s3, f, bucketID := faultFixture(t, "too-long", &logs)
-	var puts atomic.Int64
-	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
-		if r.Method == http.MethodPut && puts.Add(1) > 3 {
-			return testservices.S3Error(http.StatusBadRequest, "KeyTooLongError")
-		}
-		return testservices.Verdict{}
-	})
-	job := f.createExport(t, f.exportInput(bucketID))
-	done := f.wait(t, job.ID, time.Minute)
-	if done.State != snapexport.ExportFailed || done.StateReason == nil {
-		t.Fatalf("export refused with 400 ended %+v", done)
-	}
-	r := done.StateReason
-	if r.ErrorCode != snapexport.CodeObjectStoreRefused || !strings.Contains(r.Message, job.Prefix) ||
+	_, _, job, done, puts := refusedExport(t, "too-long", 3, testservices.S3Error(http.StatusBadRequest, "KeyTooLongError"), &logs)
+	if r := done.StateReason; r.ErrorCode != snapexport.CodeObjectStoreRefused || !strings.Contains(r.Message, job.Prefix) ||
 		!strings.Contains(r.Message, "KeyTooLongError") {
 		t.Errorf("stateReason = %+v, want %s naming the object and the store's code", r, snapexport.CodeObjectStoreRefused)
 	}
-	if host := strings.TrimPrefix(s3.cfg.AWS.Endpoint, "http://"); strings.Contains(r.Message, host) {
-		t.Errorf("stateReason %q names the store's address %s", r.Message, host)
+	if puts > 5 {
+		t.Errorf("%d PUTs: a refused request was retried", puts)
 	}
-	if puts.Load() > 5 {
-		t.Errorf("%d PUTs: a refused request was retried", puts.Load())
+}
+
+// refusedExport runs an export to bucket, whose store answers refusal to
+// each PUT after the first n, and returns it as it ended and how many
+// PUTs were made. The export must fail with a reason that does not name
+// the store's address.
+func refusedExport(t *testing.T, bucket string, n int64, refusal testservices.Verdict, logs *testserver.LogBuffer) (
+	s3 *faultyS3, f *fixture, job, done *snapexport.ExportJob, puts int64) {
+	t.Helper()
+	s3, f, bucketID := faultFixture(t, bucket, logs)
+	var made atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method == http.MethodPut && made.Add(1) > n {
+			return refusal
+		}
+		return testservices.Verdict{}
+	})
+	job = f.createExport(t, f.exportInput(bucketID))
+	done = f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
+		t.Fatalf("export refused by the bucket ended %+v", done)
 	}
+	if host := strings.TrimPrefix(s3.cfg.AWS.Endpoint, "http://"); strings.Contains(done.StateReason.Message, host) {
+		t.Errorf("stateReason %q names the store's address %s", done.StateReason.Message, host)
+	}
+	return s3, f, job, done, made.Load()
 }
 
 // TestExportRetriesSlowDown: 429 and 503 slow-downs on every PUT for a

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -9,39 +8,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapexport/snapexport/internal/api"
-	"github.com/snapexport/snapexport/internal/auth"
-	"github.com/snapexport/snapexport/internal/backend"
-	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/sqlite"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
-
-// openAt opens a server on the data directory dir, logging to logs.
-func openAt(t *testing.T, dir string, logs *testserver.LogBuffer) *server.Server {
-	t.Helper()
-	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
-		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
-		Logger:  slog.New(slog.NewTextHandler(logs, nil)),
-		Backend: func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
 
 // TestDataIsOwnerOnly: a new data directory, its database files and its
 // snapshot folder are the owner's alone, whatever the umask lets through.
 func TestDataIsOwnerOnly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	var logs testserver.LogBuffer
-	srv := openAt(t, dir, &logs)
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := serve(t, ctx, srv)
-	waitHealthy(t, base)
-	cancel()
-	within(t, done, "context ended")
+	serveOnce(t, openAt(t, dir, slog.New(slog.NewTextHandler(&logs, nil))))
 
 	want := map[string]fs.FileMode{dir: 0o700, filepath.Join(dir, "snapshots"): 0o700}
 	entries, err := os.ReadDir(dir)
@@ -78,12 +54,7 @@ func TestReadableDataDirIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs testserver.LogBuffer
-	srv := openAt(t, dir, &logs)
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := serve(t, ctx, srv)
-	waitHealthy(t, base)
-	cancel()
-	within(t, done, "context ended")
+	serveOnce(t, openAt(t, dir, slog.New(slog.NewTextHandler(&logs, nil))))
 	var warning string
 	for _, line := range strings.Split(logs.String(), "\n") {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, "data directory") {
