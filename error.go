@@ -141,6 +141,13 @@ const (
 	CodeMethodNotAllowed       = "METHOD_NOT_ALLOWED"
 	CodeRateLimitedTokenBucket = "RATE_LIMITED_TOKEN_BUCKET"
 
+	// Requests that HTTP itself refuses, the service's own codes.
+	// CodeUnsupportedMediaType: a body of a media type other than JSON
+	// sent to an operation that reads JSON. CodeRequestHeadersTooLarge:
+	// the request's headers are larger than the server takes.
+	CodeUnsupportedMediaType   = "UNSUPPORTED_MEDIA_TYPE"
+	CodeRequestHeadersTooLarge = "REQUEST_HEADER_FIELDS_TOO_LARGE"
+
 	// Authentication and authorization. CodeUnauthorized refuses a bearer
 	// token that is invalid, expired or revoked (Atlas documents no code).
 	CodeUnauthorized     = "UNAUTHORIZED"
@@ -194,6 +201,7 @@ const (
 	CodeInvalidSnapshotImport  = "INVALID_SNAPSHOT_IMPORT"
 	CodeInvalidDump            = "INVALID_DUMP"
 	CodeSnapshotUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
+	CodeSnapshotUploadTimeout  = "SNAPSHOT_UPLOAD_TIMEOUT"
 
 	// Export jobs. CodeExportAlreadyInProgress refuses a second export of
 	// a snapshot while one is active.
@@ -235,6 +243,11 @@ const (
 	// CodeObjectStoreError: the store kept answering with an error that is
 	// none of the above (5xx after every retry, an unexpected 4xx).
 	CodeObjectStoreError = "OBJECT_STORE_ERROR"
+	// CodeObjectStoreRefused: the store refused the request in a way that
+	// repeating it cannot change (a 4xx other than 401, 403, 404, 408 and
+	// 429, such as a key too long or invalid; a local bucket's file name
+	// too long or invalid).
+	CodeObjectStoreRefused = "OBJECT_STORE_REQUEST_REFUSED"
 )
 
 // Codes of a failed export job's stateReason: the refusals of the bucket
@@ -264,6 +277,8 @@ var catalogue = map[string]ErrorKind{
 	CodeVersionGone:            KindInvalid,
 	CodeResourceNotFound:       KindNotFound,
 	CodeMethodNotAllowed:       KindInvalid,
+	CodeUnsupportedMediaType:   KindInvalid,
+	CodeRequestHeadersTooLarge: KindInvalid,
 	CodeRateLimitedTokenBucket: KindRateLimited,
 
 	CodeUnauthorized:     KindUnauthorized,
@@ -305,6 +320,7 @@ var catalogue = map[string]ErrorKind{
 	CodeInvalidSnapshotImport:  KindInvalid,
 	CodeInvalidDump:            KindInvalid,
 	CodeSnapshotUploadTooLarge: KindInvalid,
+	CodeSnapshotUploadTimeout:  KindInvalid,
 
 	CodeExportJobNotFound:       KindNotFound,
 	CodeExportAlreadyInProgress: KindConflict,
@@ -324,4 +340,5 @@ var catalogue = map[string]ErrorKind{
 	CodeObjectStoreUnreachable:             KindUnavailable,
 	CodeObjectStoreTimeout:                 KindUnavailable,
 	CodeObjectStoreError:                   KindUnavailable,
+	CodeObjectStoreRefused:                 KindInvalid,
 }

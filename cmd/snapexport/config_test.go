@@ -280,6 +280,7 @@ var serveFlagKeys = map[string]string{
 	"snapshot-store":                   "snapshotStore",
 	"snapshot-sweep-interval":          "snapshotSweepInterval",
 	"shutdown-timeout":                 "shutdownTimeout",
+	"upload-timeout":                   "uploadTimeout",
 	"export-jobs":                      "exports.jobs",
 	"export-parallel-collections":      "exports.parallelCollections",
 	"export-chunk-bytes":               "exports.chunkBytes",

@@ -46,7 +46,7 @@ type serveFlags struct {
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
 	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
-	objectStoreTimeout                                       *time.Duration
+	objectStoreTimeout, uploadTimeout                        *time.Duration
 	exportJobs, exportParallelCollections                    *int
 	exportChunkBytes                                         *int64
 	// The --aws-mode, --aws-endpoint… flags, by provider.
@@ -92,6 +92,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.exportChunkBytes = fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
 	f.exportLease = fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
 	f.objectStoreTimeout = fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
+	f.uploadTimeout = fs.Duration("upload-timeout", api.DefaultUploadTimeout, "bound on the whole of a snapshot upload")
 	return fs, f
 }
 
@@ -123,6 +124,9 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if *f.shutdownTimeout < 0 {
 		return cfg, "", usageError{fmt.Sprintf("--shutdown-timeout %s must not be negative", *f.shutdownTimeout)}
 	}
+	if *f.uploadTimeout <= 0 {
+		return cfg, "", usageError{fmt.Sprintf("--upload-timeout %s must be positive", *f.uploadTimeout)}
+	}
 	exports, err := file.ExportConfig()
 	if err != nil {
 		return cfg, "", err
@@ -131,6 +135,11 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if err != nil {
 		return cfg, "", err
 	}
+	uploadTimeout, err := file.UploadLimit()
+	if err != nil {
+		return cfg, "", err
+	}
+	uploadTimeout = chosen(given, "upload-timeout", *f.uploadTimeout, uploadTimeout)
 	exports.MaxJobs = chosen(given, "export-jobs", *f.exportJobs, exports.MaxJobs)
 	exports.ParallelCollections = chosen(given, "export-parallel-collections", *f.exportParallelCollections, exports.ParallelCollections)
 	exports.ChunkBytes = chosen(given, "export-chunk-bytes", *f.exportChunkBytes, exports.ChunkBytes)
@@ -191,7 +200,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, Logger: logger, ObjectStores: stores,
-		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, Exports: exports}
+		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err
 }

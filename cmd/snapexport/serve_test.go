@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/ratelimit"
@@ -29,6 +30,7 @@ publicUrl: https://file.example.com
 snapshotStore: file:///from-file
 snapshotSweepInterval: 2m
 shutdownTimeout: 10s
+uploadTimeout: 90m
 exports:
   jobs: 3
   parallelCollections: 2
@@ -55,6 +57,7 @@ objectStores:
 		backups, cpa, clusters, projects       ratelimit.Policy
 		noLimits                               bool
 		sweep, drain, lease, storeTimeout      time.Duration
+		upload                                 time.Duration
 		jobs, parallel                         int
 		chunk                                  int64
 		awsMode                                objectstore.Mode
@@ -64,7 +67,7 @@ objectStores:
 	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
 		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(),
 		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
-		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite"}
+		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite", upload: api.DefaultUploadTimeout}
 	with := func(change func(*want)) want {
 		w := defaults
 		change(&w)
@@ -79,6 +82,7 @@ objectStores:
 		w.projects = ratelimit.Policy{Name: "Projects", Capacity: 60, Refill: 6, Period: time.Minute}
 		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
 		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
+		w.upload = 90 * time.Minute
 	})
 	for _, tc := range []struct {
 		name string
@@ -90,10 +94,11 @@ objectStores:
 		{name: "flags", args: []string{"--data", filepath.Join(dir, "d"), "--listen", "127.0.0.1:0", "--public-url", "https://x.example.com",
 			"--no-rate-limit", "--snapshot-sweep-interval", "5s", "--shutdown-timeout", "3s", "--export-jobs", "2",
 			"--export-parallel-collections", "4", "--export-chunk-bytes", "1024", "--export-lease", "2s",
-			"--snapshot-store", "file:///flag", "--aws-mode", "cloud"},
+			"--snapshot-store", "file:///flag", "--aws-mode", "cloud", "--upload-timeout", "2h"},
 			want: with(func(w *want) {
 				w.data, w.listen, w.publicURL, w.noLimits, w.sweep, w.drain = filepath.Join(dir, "d"), "127.0.0.1:0", "https://x.example.com", true, 5*time.Second, 3*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease, w.snapshotStore, w.awsMode = 2, 4, 1024, 2*time.Second, "file:///flag", objectstore.ModeCloud
+				w.upload = 2 * time.Hour
 			})},
 		{name: "file", args: []string{"--config", file}, want: fromFile},
 		{name: "environment over file", args: []string{"--config", file}, env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
@@ -103,7 +108,7 @@ objectStores:
 				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
 				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
 				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
-				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s"},
+				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s", "--upload-timeout", "3h"},
 			want: with(func(w *want) {
 				*w = fromFile
 				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
@@ -112,6 +117,7 @@ objectStores:
 				w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 70, Refill: 7, Period: time.Second}
 				w.noLimits, w.storeTimeout, w.sweep, w.drain = false, 2*time.Second, 7*time.Second, 4*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
+				w.upload = 3 * time.Hour
 			})},
 		{name: "postgres from the environment", env: map[string]string{"SNAPEXPORT_DATABASE": "postgres://u@127.0.0.1:1/db?connect_timeout=1"},
 			want: with(func(w *want) { w.backend = "postgres" })},
@@ -136,7 +142,7 @@ objectStores:
 				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
-				backend: openedBackend(t, cfg)}
+				backend: openedBackend(t, cfg), upload: cfg.UploadTimeout}
 			if got != w {
 				t.Errorf("serve %s:\n got %+v\nwant %+v", strings.Join(tc.args, " "), got, w)
 			}
@@ -172,6 +178,7 @@ func openedBackend(t *testing.T, cfg server.Config) string {
 func TestServeConfigRefuses(t *testing.T) {
 	shortLease := writeConfig(t, "exports:\n  lease: 10ms\n")
 	misspelt := writeConfig(t, "listen: 127.0.0.1:0\nexports:\n  jobs: 2\n  lese: 1m\n")
+	noUploadTime := writeConfig(t, "uploadTimeout: 0s\n")
 	for _, tc := range []struct {
 		args  []string
 		want  string
@@ -181,6 +188,8 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--export-lease", "10ms"}, "--export-lease at least 1s", true},
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s must not be negative", true},
+		{[]string{"--upload-timeout", "0s"}, "--upload-timeout 0s must be positive", true},
+		{[]string{"--config", noUploadTime}, noUploadTime + `: uploadTimeout: "0s" is not a positive duration`, false},
 		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
 		{[]string{"--rate-limit-clusters", "10000:5000"}, `--rate-limit-clusters: "10000:5000" is not CAPACITY:REFILL/PERIOD`, true},
 		{[]string{"--rate-limit-projects", "0:500/1m"}, `--rate-limit-projects: "0:500/1m" is not CAPACITY:REFILL/PERIOD`, true},
@@ -200,5 +209,31 @@ func TestServeConfigRefuses(t *testing.T) {
 		if errors.As(err, &u) != tc.usage {
 			t.Errorf("serve %s: usage error %t, want %t (%v)", strings.Join(tc.args, " "), !tc.usage, tc.usage, err)
 		}
+	}
+}
+
+// TestServeReportsOpenDataDir: serve starts on a data directory others may
+// read, says so in its output, naming the directory and its mode, and
+// leaves the mode as it is.
+func TestServeReportsOpenDataDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shared-data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	p := serveInProcess(t, "--data", dir, "--listen", "127.0.0.1:0")
+	var warning string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "data directory") {
+			warning = line
+		}
+	}
+	if !strings.Contains(warning, "dir="+dir) || !strings.Contains(warning, "mode=0755") {
+		t.Errorf("serve's output has no warning naming %s and mode 0755:\n%s", dir, p.stderr)
+	}
+	if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o755 {
+		t.Errorf("serve changed the data directory: %v %v", info.Mode(), err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -82,6 +83,21 @@ func (p pagination) page() snapexport.Page {
 	return snapexport.Page{Offset: (p.PageNum - 1) * p.ItemsPerPage, Limit: p.ItemsPerPage}
 }
 
+// jsonMediaType reports whether a body of Content-Type ct is read as JSON:
+// application/json, a versioned type such as
+// application/vnd.atlas.2023-01-01+json, or none given (the body is then
+// taken for what the operation reads).
+func jsonMediaType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
 // object is a decoded JSON request body, read field by field so that each
 // problem gets the Atlas error for it.
 type object map[string]json.RawMessage
@@ -99,6 +115,11 @@ func readObject(r *http.Request) (object, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return object{}, nil
+	}
+	if ct := r.Header.Get("Content-Type"); !jsonMediaType(ct) {
+		mt, _, _ := strings.Cut(ct, ";")
+		return nil, snapexport.Errorf(snapexport.CodeUnsupportedMediaType,
+			"The request body's media type %s is not supported; send application/json.", strings.TrimSpace(mt))
 	}
 	var o object
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -58,6 +58,9 @@ type Server struct {
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (DefaultMaxUploadBytes when zero).
 	MaxUploadBytes int64
+	// UploadTimeout bounds the whole of an upload, however steadily it
+	// sends (DefaultUploadTimeout when zero).
+	UploadTimeout time.Duration
 }
 
 func (s *Server) now() time.Time {
@@ -208,7 +211,64 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "", snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
 	})
-	return s.logRequests(mux)
+	return s.logRequests(s.screen(mux))
+}
+
+// MaxHeaderBytes bounds a request's line and headers, as Go's server does
+// by default; a larger request is answered 431 with an ApiError.
+// ListenerMaxHeaderBytes is what the HTTP server must read for that answer
+// to be the handler's: beyond it, Go answers a plain-text 431 itself.
+const (
+	MaxHeaderBytes         = http.DefaultMaxHeaderBytes
+	ListenerMaxHeaderBytes = 4 * MaxHeaderBytes
+)
+
+// screen answers, with Atlas-style errors, what Go's server and ServeMux
+// would answer by themselves: headers over MaxHeaderBytes (a plain-text
+// 431), and paths with dot segments or empty segments, which ServeMux
+// redirects to the cleaned path; such a path names no resource.
+func (s *Server) screen(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if headerBytes(r) > MaxHeaderBytes {
+			w.Header().Set("Connection", "close")
+			s.writeErr(w, r, snapexport.Errorf(snapexport.CodeRequestHeadersTooLarge,
+				"The request's headers are larger than %s bytes.", strconv.Itoa(MaxHeaderBytes)), false, false)
+			return
+		}
+		if uncleanPath(r.URL.Path) {
+			s.refuse(w, r, "", snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerBytes is the size of r's request line and headers as sent, as
+// Go's server counts them against its limit.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	n += len("Host: ") + len(r.Host) + 2
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + 2 + len(v) + 2
+		}
+	}
+	return n + 2
+}
+
+// uncleanPath reports a path ServeMux would clean: one with a "." or ".."
+// segment or an empty one ("//").
+func uncleanPath(p string) bool {
+	if p == "" || p == "/" {
+		return false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		if seg == "." || seg == ".." || seg == "" && i < len(segs)-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // refuse answers a request no operation serves with err (and, for a

@@ -26,6 +26,8 @@ var statuses = map[string]int{
 	snapexport.CodeVersionGone:            http.StatusGone,
 	snapexport.CodeResourceNotFound:       http.StatusNotFound,
 	snapexport.CodeMethodNotAllowed:       http.StatusMethodNotAllowed,
+	snapexport.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	snapexport.CodeRequestHeadersTooLarge: http.StatusRequestHeaderFieldsTooLarge,
 	snapexport.CodeRateLimitedTokenBucket: http.StatusTooManyRequests,
 
 	snapexport.CodeUnauthorized:     http.StatusUnauthorized,
@@ -67,6 +69,7 @@ var statuses = map[string]int{
 	snapexport.CodeInvalidSnapshotImport:  http.StatusBadRequest,
 	snapexport.CodeInvalidDump:            http.StatusBadRequest,
 	snapexport.CodeSnapshotUploadTooLarge: http.StatusRequestEntityTooLarge,
+	snapexport.CodeSnapshotUploadTimeout:  http.StatusRequestTimeout,
 
 	snapexport.CodeExportJobNotFound:       http.StatusNotFound,
 	snapexport.CodeExportAlreadyInProgress: http.StatusConflict,
@@ -83,6 +86,7 @@ var statuses = map[string]int{
 	snapexport.CodeObjectStoreUnreachable:             http.StatusBadGateway,
 	snapexport.CodeObjectStoreTimeout:                 http.StatusGatewayTimeout,
 	snapexport.CodeObjectStoreError:                   http.StatusBadGateway,
+	snapexport.CodeObjectStoreRefused:                 http.StatusBadRequest,
 }
 
 // Status is the HTTP status errorCode code is answered with; 500 for a

@@ -34,6 +34,9 @@ var atlasStatus = map[string]int{
 	snapexport.CodeInvalidVersionDate:     http.StatusNotAcceptable,
 	snapexport.CodeVersionGone:            http.StatusGone,
 	snapexport.CodeSnapshotUploadTooLarge: http.StatusRequestEntityTooLarge,
+	snapexport.CodeSnapshotUploadTimeout:  http.StatusRequestTimeout,
+	snapexport.CodeUnsupportedMediaType:   http.StatusUnsupportedMediaType,
+	snapexport.CodeRequestHeadersTooLarge: http.StatusRequestHeaderFieldsTooLarge,
 	// Refusals of the current state that Atlas answers 400, like its
 	// failed-delete codes.
 	snapexport.CodeCloudProviderAccessRoleNotAuthorized: http.StatusBadRequest,

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +17,10 @@ import (
 // DefaultMaxUploadBytes bounds an uploaded archive when Server.MaxUploadBytes
 // is zero.
 const DefaultMaxUploadBytes int64 = 64 << 30
+
+// DefaultUploadTimeout bounds an upload when Server.UploadTimeout is zero:
+// 64 GiB at 25 Mbit/s.
+const DefaultUploadTimeout = 6 * time.Hour
 
 // uploadIdleTimeout is how long an upload may send nothing before it is
 // dropped; the server's overall read timeout does not apply to uploads.
@@ -88,11 +94,16 @@ func uploadSnapshot(c *call) (*response, error) {
 	if c.r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	body := &idleReader{r: http.MaxBytesReader(c.w, c.r.Body, limit), rc: http.NewResponseController(c.w)}
+	timeout := cmp.Or(c.srv.UploadTimeout, DefaultUploadTimeout)
+	deadline := time.Now().Add(timeout)
+	// The import stops at the deadline too, and removes what it stored.
+	ctx, cancel := context.WithDeadline(c.r.Context(), deadline)
+	defer cancel()
+	body := &idleReader{r: http.MaxBytesReader(c.w, c.r.Body, limit), rc: http.NewResponseController(c.w), deadline: deadline}
 	src, err := dump.OpenArchive(body, "request body")
 	if err == nil {
 		var res *service.ImportResult
-		res, err = c.srv.Service.ImportSnapshot(c.r.Context(), in, src, nil)
+		res, err = c.srv.Service.ImportSnapshot(ctx, in, src, nil)
 		src.Close()
 		if err == nil {
 			return &response{status: http.StatusCreated, body: NewImportView(res)}, nil
@@ -100,6 +111,11 @@ func uploadSnapshot(c *call) (*response, error) {
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		err = tooLarge(limit)
+	}
+	if err != nil && !time.Now().Before(deadline) {
+		c.w.Header().Set("Connection", "close")
+		err = snapexport.Errorf(snapexport.CodeSnapshotUploadTimeout,
+			"The upload took longer than the limit of %s; nothing was kept.", timeout.String())
 	}
 	return nil, service.InvalidDump(err)
 }
@@ -138,13 +154,19 @@ func uploadInput(c *call) (service.ImportInput, error) {
 }
 
 // idleReader pushes the connection's read deadline forward on every read,
-// so that a long upload is bounded by silence rather than total time.
+// so that a long upload is bounded by silence, never past deadline, the
+// upload's total time limit.
 type idleReader struct {
-	r  io.Reader
-	rc *http.ResponseController
+	r        io.Reader
+	rc       *http.ResponseController
+	deadline time.Time
 }
 
 func (i *idleReader) Read(p []byte) (int, error) {
-	_ = i.rc.SetReadDeadline(time.Now().Add(uploadIdleTimeout))
+	idle := time.Now().Add(uploadIdleTimeout)
+	if idle.After(i.deadline) {
+		idle = i.deadline
+	}
+	_ = i.rc.SetReadDeadline(idle)
 	return i.r.Read(p)
 }

@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +141,21 @@ func (s *slowReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// slowUpload uploads a small archive to cluster-0 through ts in chunks
+// (about one of chunks each), pausing before each.
+func (e *env) slowUpload(t *testing.T, ts *httptest.Server, chunks int, pause time.Duration) (*apitest.Response, error) {
+	t.Helper()
+	archive := []byte(e.upload("cluster-0", "").Body)
+	body := &slowReader{data: archive, chunk: len(archive)/chunks + 1, pause: pause}
+	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.ContentLength = int64(len(archive))
+	hr.Header.Set("Authorization", "Bearer "+e.token(t))
+	return (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client(), Validate: true}).RoundTrip(t, hr)
+}
+
 // TestUploadOutlastsTheReadTimeout: an upload that keeps sending is not cut
 // off by the server's overall read timeout, only by a minute of silence.
 func TestUploadOutlastsTheReadTimeout(t *testing.T) {
@@ -149,19 +166,45 @@ func TestUploadOutlastsTheReadTimeout(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	archive := []byte(e.upload("cluster-0", "").Body)
-	body := &slowReader{data: archive, chunk: len(archive)/4 + 1, pause: 200 * time.Millisecond}
-	hr, err := http.NewRequest("POST", ts.URL+e.uploadPath("cluster-0"), body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr.ContentLength = int64(len(archive))
-	hr.Header.Set("Authorization", "Bearer "+e.token(t))
-	got, err := (&apitest.Client{BaseURL: ts.URL, HTTP: ts.Client()}).RoundTrip(t, hr)
+	got, err := e.slowUpload(t, ts, 4, 200*time.Millisecond)
 	if err != nil {
 		t.Fatalf("upload slower than the read timeout: %v", err)
 	}
 	if got.Status != http.StatusCreated {
 		t.Fatalf("upload slower than the read timeout: %s", got)
+	}
+}
+
+// TestUploadHasATotalTimeLimit: an upload that keeps sending, but for
+// longer than the server's upload time limit, is refused with an ApiError
+// naming the limit, and leaves neither a snapshot nor its data behind.
+func TestUploadHasATotalTimeLimit(t *testing.T) {
+	dataDir := t.TempDir()
+	e := newEnv(t, envOptions{dataDir: dataDir})
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	e.Server.API.UploadTimeout = 400 * time.Millisecond
+	ts := httptest.NewServer(e.Server.Handler())
+	t.Cleanup(ts.Close)
+
+	got, err := e.slowUpload(t, ts, 8, 150*time.Millisecond)
+	if err != nil {
+		t.Fatalf("upload over the time limit: %v", err)
+	}
+	ae := apitest.WantError(t, got, http.StatusRequestTimeout, snapexport.CodeSnapshotUploadTimeout)
+	if !strings.Contains(ae.Detail, "400ms") {
+		t.Errorf("detail %q does not name the limit", ae.Detail)
+	}
+	if n := e.snapshotCount(t, "cluster-0"); n != 0 {
+		t.Errorf("%d snapshots after an upload cut off", n)
+	}
+	var kept []string
+	filepath.WalkDir(filepath.Join(dataDir, "snapshots"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			kept = append(kept, path)
+		}
+		return nil
+	})
+	if len(kept) > 0 {
+		t.Errorf("an upload cut off left %v", kept)
 	}
 }

@@ -41,6 +41,9 @@ type File struct {
 	Exports         Exports      `yaml:"exports"`
 	RateLimits      RateLimits   `yaml:"rateLimits"`
 	ObjectStores    ObjectStores `yaml:"objectStores"`
+
+	// UploadTimeout bounds the whole of a snapshot upload.
+	UploadTimeout string `yaml:"uploadTimeout"`
 }
 
 // Exports is how this server runs export jobs. The numbers are pointers
@@ -106,6 +109,16 @@ func (f File) Timings() (snapshotSweepInterval, shutdownTimeout time.Duration, e
 	}
 	shutdownTimeout, err = duration("shutdownTimeout", f.ShutdownTimeout)
 	return
+}
+
+// UploadLimit returns the file's uploadTimeout, zero when the file leaves
+// it out.
+func (f File) UploadLimit() (time.Duration, error) {
+	d, err := duration("uploadTimeout", f.UploadTimeout)
+	if err == nil && f.UploadTimeout != "" && d == 0 {
+		err = fmt.Errorf("uploadTimeout: %q is not a positive duration", f.UploadTimeout)
+	}
+	return d, err
 }
 
 // Postgres tunes the PostgreSQL pool and transactions.
@@ -237,6 +250,9 @@ func (f File) check() error {
 		return err
 	}
 	if _, err := f.ExportConfig(); err != nil {
+		return err
+	}
+	if _, err := f.UploadLimit(); err != nil {
 		return err
 	}
 	_, _, err := f.Timings()

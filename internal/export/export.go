@@ -524,7 +524,7 @@ func (cw *collectionWriter) write(p []byte) error {
 		}
 	}
 	if _, err := cw.gz.Write(p); err != nil {
-		return fmt.Errorf("export: writing %s: %w", cw.key, err)
+		return &WriteError{Key: cw.key, Err: err}
 	}
 	cw.res.JSONBytes += int64(len(p))
 	return nil
@@ -539,7 +539,7 @@ func (cw *collectionWriter) open() error {
 	})
 	if err != nil {
 		cancel()
-		return fmt.Errorf("export: writing %s: %w", key, err)
+		return &WriteError{Key: key, Err: err}
 	}
 	cw.key, cw.cancel, cw.w = key, cancel, w
 	cw.count = bytecount.Writer{W: w}
@@ -552,7 +552,7 @@ func (cw *collectionWriter) open() error {
 		cw.gz, err = gzip.NewWriterLevel(cw.buf, cw.opts.GzipLevel)
 		if err != nil {
 			cw.abort()
-			return fmt.Errorf("export: writing %s: %w", key, err)
+			return &WriteError{Key: key, Err: err}
 		}
 	} else {
 		cw.gz.Reset(cw.buf)
@@ -574,14 +574,14 @@ func (cw *collectionWriter) finish() error {
 	}
 	if err != nil {
 		cw.abort()
-		return fmt.Errorf("export: writing %s: %w", cw.key, err)
+		return &WriteError{Key: cw.key, Err: err}
 	}
 	err = cw.w.Close()
 	cw.cancel()
 	key := cw.key
 	cw.w, cw.cancel, cw.key, cw.size = nil, nil, "", 0
 	if err != nil {
-		return fmt.Errorf("export: writing %s: %w", key, err)
+		return &WriteError{Key: key, Err: err}
 	}
 	cw.res.Keys = append(cw.res.Keys, key)
 	cw.res.CompressedBytes += cw.count.N

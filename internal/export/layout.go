@@ -149,6 +149,16 @@ func join(prefix, rest string) string {
 	return strings.TrimSuffix(prefix, "/") + "/" + rest
 }
 
+// WriteError is the failure of writing the object Key to the bucket; Err
+// is the bucket's error.
+type WriteError struct {
+	Key string
+	Err error
+}
+
+func (e *WriteError) Error() string { return "export: writing " + e.Key + ": " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // writeSmall writes data at key in one go; a failure cancels the writer's
 // context so that nothing is committed.
 func writeSmall(ctx context.Context, bucket *blob.Bucket, key, contentType string, data []byte) error {
@@ -159,15 +169,15 @@ func writeSmall(ctx context.Context, bucket *blob.Bucket, key, contentType strin
 	defer cancel()
 	w, err := bucket.NewWriter(ctx, key, &blob.WriterOptions{ContentType: contentType})
 	if err != nil {
-		return fmt.Errorf("export: writing %s: %w", key, err)
+		return &WriteError{Key: key, Err: err}
 	}
 	if _, err := w.Write(data); err != nil {
 		cancel()
 		w.Close()
-		return fmt.Errorf("export: writing %s: %w", key, err)
+		return &WriteError{Key: key, Err: err}
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("export: writing %s: %w", key, err)
+		return &WriteError{Key: key, Err: err}
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package exportrunner_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -90,27 +92,15 @@ func TestExportRidesOutTransientFaults(t *testing.T) {
 // fails the job with a reason naming the refusal, and no .complete.
 func TestExportFailsOnRefusal(t *testing.T) {
 	var logs testserver.LogBuffer
-	s3, f, bucketID := faultFixture(t, "refusing", &logs)
-	var puts atomic.Int64
-	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
-		if r.Method == http.MethodPut && puts.Add(1) > 5 {
-			return testservices.S3Error(http.StatusForbidden, "AccessDenied")
-		}
-		return testservices.Verdict{}
-	})
-	job := f.createExport(t, f.exportInput(bucketID))
-	done := f.wait(t, job.ID, time.Minute)
-	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
-		t.Fatalf("export refused by the bucket ended %+v", done)
-	}
+	s3, f, job, done, puts := refusedExport(t, "refusing", 5, testservices.S3Error(http.StatusForbidden, "AccessDenied"), &logs)
 	if r := done.StateReason; r.ErrorCode != "BUCKET_ACCESS_DENIED" || !strings.Contains(r.Message, job.Prefix) {
 		t.Errorf("stateReason = %+v, want BUCKET_ACCESS_DENIED naming the object", r)
 	}
 	if s3.s3.HasObject("refusing", job.Prefix+"/.complete") {
 		t.Error("a failed export wrote .complete")
 	}
-	if puts.Load() > 10 {
-		t.Errorf("%d PUTs: a refusal was retried", puts.Load())
+	if puts > 10 {
+		t.Errorf("%d PUTs: a refusal was retried", puts)
 	}
 	// The log tells the failure as the API does, without the bucket's
 	// secret (its access key id names the credentials in the log of the
@@ -147,4 +137,114 @@ func TestCancelRunningExport(t *testing.T) {
 	lines := exportLines(t, &logs, job.ID)
 	only(t, lines, "export started", "")
 	wantEnded(t, only(t, lines, "export ended", ""), "INFO", done)
+}
+
+// TestExportFailsAtOnceOnRefusedRequest: a 400 the store will give again
+// (a key it does not take) fails the job on its first attempt, with a
+// reason naming the object but not the store's address.
+func TestExportFailsAtOnceOnRefusedRequest(t *testing.T) {
+	var logs testserver.LogBuffer
+	_, _, job, done, puts := refusedExport(t, "too-long", 3, testservices.S3Error(http.StatusBadRequest, "KeyTooLongError"), &logs)
+	if r := done.StateReason; r.ErrorCode != snapexport.CodeObjectStoreRefused || !strings.Contains(r.Message, job.Prefix) ||
+		!strings.Contains(r.Message, "KeyTooLongError") {
+		t.Errorf("stateReason = %+v, want %s naming the object and the store's code", r, snapexport.CodeObjectStoreRefused)
+	}
+	if puts > 5 {
+		t.Errorf("%d PUTs: a refused request was retried", puts)
+	}
+}
+
+// refusedExport runs an export to bucket, whose store answers refusal to
+// each PUT after the first n, and returns it as it ended and how many
+// PUTs were made. The export must fail with a reason that does not name
+// the store's address.
+func refusedExport(t *testing.T, bucket string, n int64, refusal testservices.Verdict, logs *testserver.LogBuffer) (
+	s3 *faultyS3, f *fixture, job, done *snapexport.ExportJob, puts int64) {
+	t.Helper()
+	s3, f, bucketID := faultFixture(t, bucket, logs)
+	var made atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method == http.MethodPut && made.Add(1) > n {
+			return refusal
+		}
+		return testservices.Verdict{}
+	})
+	job = f.createExport(t, f.exportInput(bucketID))
+	done = f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil || done.FinishedAt == nil {
+		t.Fatalf("export refused by the bucket ended %+v", done)
+	}
+	wantNothingInternal(t, done.StateReason.Message, strings.TrimPrefix(s3.cfg.AWS.Endpoint, "http://"))
+	return s3, f, job, done, made.Load()
+}
+
+// wantNothingInternal fails the test when a client-visible message names
+// one of internals, a host of the tests (all on loopback) or a database
+// URL.
+func wantNothingInternal(t *testing.T, message string, internals ...string) {
+	t.Helper()
+	for _, s := range append(internals, "127.0.0.1", "localhost", "postgres://", os.Getenv(testserver.EnvDatabase)) {
+		if s != "" && strings.Contains(message, s) {
+			t.Errorf("message %q names %s", message, s)
+		}
+	}
+}
+
+// TestExportRetriesSlowDown: 429 and 503 slow-downs on every PUT for a
+// while are retried, and the export succeeds once they stop.
+func TestExportRetriesSlowDown(t *testing.T) {
+	var logs testserver.LogBuffer
+	s3, f, bucketID := faultFixture(t, "slow-down", &logs)
+	var puts atomic.Int64
+	s3.failWith(func(_ int, r *http.Request) testservices.Verdict {
+		if r.Method != http.MethodPut {
+			return testservices.Verdict{}
+		}
+		switch n := puts.Add(1); {
+		case n > 3 && n <= 20 && n%2 == 0:
+			return testservices.S3Error(http.StatusTooManyRequests, "SlowDown")
+		case n > 3 && n <= 20:
+			return testservices.S3Error(http.StatusServiceUnavailable, "SlowDown")
+		}
+		return testservices.Verdict{}
+	})
+	job := f.createExport(t, f.exportInput(bucketID))
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportSuccessful {
+		t.Fatalf("export slowed down ended %s: %+v", done.State, done.StateReason)
+	}
+}
+
+// TestLocalBucketFailureNamesNoPath: a local bucket whose folder cannot
+// take the export's objects fails the job at once, and neither the
+// reason nor the log's API answers name the server's directories.
+func TestLocalBucketFailureNamesNoPath(t *testing.T) {
+	dataDir := t.TempDir()
+	var logs testserver.LogBuffer
+	ds := dumptest.Generate(dumptest.Options{Seed: 9, DocsPerCollection: 10})
+	f := newFixture(t, logInto(&logs, testserver.Options{DataDir: dataDir, Exports: &exportrunner.Config{
+		PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}}), ds)
+	bucketID := f.bucket(t, "blocked")
+	// A file where the exports' folder should be: every write under it
+	// fails with ENOTDIR, as long as the folder is not put back.
+	folder := filepath.Join(dataDir, "buckets", "aws", "blocked", "exported_snapshots")
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(folder, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	job := f.createExport(t, f.exportInput(bucketID))
+	done := f.wait(t, job.ID, time.Minute)
+	if done.State != snapexport.ExportFailed || done.StateReason == nil {
+		t.Fatalf("export to a blocked local bucket ended %+v", done)
+	}
+	if r := done.StateReason; r.ErrorCode != snapexport.CodeObjectStoreRefused || !strings.Contains(r.Message, "local bucket storage") {
+		t.Errorf("stateReason = %+v, want %s naming the local bucket storage", r, snapexport.CodeObjectStoreRefused)
+	}
+	wantNothingInternal(t, done.StateReason.Message, dataDir)
+	// The server's log has the cause in full, for its operator.
+	if !strings.Contains(logs.String(), dataDir) {
+		t.Error("the log does not name the directory at fault")
+	}
 }

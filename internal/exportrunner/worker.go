@@ -14,6 +14,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/export"
+	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
@@ -56,10 +57,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		log.Info("export interrupted by shutdown", "attempt", job.Attempt)
 		return err
 	case errors.As(err, &p):
-		return r.end(ctx, log, c, snapexport.ExportFailed, reason(p.code, err))
+		log.Warn("export attempt failed; retrying cannot help", "attempt", job.Attempt, "error", err)
+		return r.end(ctx, log, c, snapexport.ExportFailed, reason(p.code, reasonMessage(err)))
 	case job.Attempt >= job.MaxAttempts:
+		log.Warn("export attempt failed; no attempt left", "attempt", job.Attempt, "error", err)
 		return r.end(ctx, log, c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
-			fmt.Errorf("gave up after %d attempts: %w", job.Attempt, err)))
+			fmt.Sprintf("gave up after %d attempts: %s", job.Attempt, reasonMessage(err))))
 	}
 	log.Warn("export attempt failed; retrying", "attempt", job.Attempt, "maxAttempts", job.MaxAttempts, "error", err)
 	return err
@@ -84,8 +87,40 @@ func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportC
 	return err
 }
 
-func reason(code string, err error) *snapexport.ExportStateReason {
-	return &snapexport.ExportStateReason{ErrorCode: code, Message: err.Error()}
+func reason(code, message string) *snapexport.ExportStateReason {
+	return &snapexport.ExportStateReason{ErrorCode: code, Message: message}
+}
+
+// reasonMessage is what a client reads of err in stateReason: an Atlas
+// error's detail, or words of its own; never err's text, which may name
+// a server directory, an internal host or a connection string (the log
+// has it).
+func reasonMessage(err error) string {
+	var e *snapexport.Error
+	switch {
+	case errors.As(err, &e):
+		return e.Detail
+	case errors.Is(err, snapshotstore.ErrCorrupt), errors.Is(err, snapshotstore.ErrNotFound):
+		return "The snapshot's data is missing or does not match its checksums."
+	}
+	return "Unexpected error."
+}
+
+// bucketFailure turns the failure of a write to t's bucket into the Atlas
+// error it means, which tells whether retrying can help; other failures,
+// and those of a run that is stopping, pass as they are.
+func (r *Runner) bucketFailure(ctx context.Context, t objectstore.Target, action string, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var we *export.WriteError
+	if errors.As(err, &we) {
+		return r.cfg.Buckets.Failure(ctx, t, "write "+we.Key, we.Err)
+	}
+	if action == "" {
+		return err
+	}
+	return r.cfg.Buckets.Failure(ctx, t, action, err)
 }
 
 // classify sorts the failures of a run: refusals of the bucket and
@@ -191,7 +226,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 	}
 	defer bucket.Close()
 	if err := export.WritePermissionCheck(ctx, bucket); err != nil {
-		return err
+		return r.bucketFailure(ctx, target, "", err)
 	}
 	// A run cut short may have left a partial object (in a local
 	// bucket). The lease makes this runner the only writer of its
@@ -204,7 +239,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 		keep = func(name string, _ time.Time) bool { return !strings.HasPrefix(name, own) }
 	}
 	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix, keep); err != nil {
-		return err
+		return r.bucketFailure(ctx, target, "remove incomplete objects", err)
 	}
 	cols := export.Collections(m)
 	// Counts restart from the finished collections: a collection cut
@@ -250,7 +285,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 		return cause
 	}
 	if err != nil {
-		return err
+		return r.bucketFailure(ctx, target, "", err)
 	}
 	if job.ParentID != "" {
 		return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
@@ -262,7 +297,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 	complete.TotalFiles = p.Files
 	crashAt("complete", 1)
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
-		return err
+		return r.bucketFailure(ctx, target, "", err)
 	}
 	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
 }
@@ -322,7 +357,7 @@ func (r *Runner) finishSharded(ctx context.Context, c snapexport.ExportClaim, jo
 	}
 	// Every shard has finished: no writer is left under the prefix.
 	if err := r.cfg.Buckets.RemoveIncomplete(ctx, target, job.Prefix, nil); err != nil {
-		return classify(err)
+		return classify(r.bucketFailure(ctx, target, "remove incomplete objects", err))
 	}
 	complete, err := r.cfg.Jobs.CompleteDocument(ctx, job)
 	if err != nil {
@@ -331,7 +366,7 @@ func (r *Runner) finishSharded(ctx context.Context, c snapexport.ExportClaim, jo
 	complete.TotalFiles = files
 	crashAt("complete", 1)
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
-		return classify(err)
+		return classify(r.bucketFailure(ctx, target, "", err))
 	}
 	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
 }

@@ -76,7 +76,7 @@ func TestAzureMissingContainer(t *testing.T) {
 	stores := newStores(t, azureConfig(endpoint))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), azureTarget(endpoint, "no-such-container")) })
 	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
-	requireDetail(t, e, "no-such-container", endpoint, "Put Blob exported_snapshots/.permissioncheck")
+	requireDetail(t, e, "no-such-container", "the Azure-compatible store", "Put Blob exported_snapshots/.permissioncheck")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
 	}

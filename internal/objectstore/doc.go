@@ -59,12 +59,16 @@
 // Every failure of an operation is a *snapexport.Error: CANNOT_ASSUME_ROLE,
 // CANNOT_AUTHENTICATE_SERVICE_PRINCIPAL, BUCKET_NOT_FOUND,
 // BUCKET_ACCESS_DENIED, INVALID_AWS_CREDENTIALS / INVALID_AZURE_CREDENTIALS /
-// INVALID_GOOGLE_CLOUD_CREDENTIALS, which no retry fixes (the API answers
-// them 400), or OBJECT_STORE_UNREACHABLE, OBJECT_STORE_ERROR and
-// OBJECT_STORE_TIMEOUT, of kind unavailable (502, 502, 504). Details name the
-// bucket, the endpoint and the operation tried, and the store's HTTP status
-// and error code; never a credential, a store's message or a URL's query
-// string. The underlying error goes to Config.Logger. Errors that are not
+// INVALID_GOOGLE_CLOUD_CREDENTIALS, OBJECT_STORE_REQUEST_REFUSED (another
+// 4xx, or a local file name the file system cannot take), which no retry
+// fixes (the API answers them 400), or OBJECT_STORE_UNREACHABLE,
+// OBJECT_STORE_ERROR and OBJECT_STORE_TIMEOUT, of kind unavailable (502,
+// 502, 504). Failure maps the failures of an opened bucket's operations
+// (an export's writes) the same way. Details name the bucket, the kind of
+// store and the operation tried, and the store's HTTP status and error
+// code; never a credential, a store's message, a URL's query string, the
+// store's address (it may be an internal host) or a server directory. The
+// underlying error and the address go to Config.Logger. Errors that are not
 // *snapexport.Error (an unknown provider, an empty bucket name) are
 // programming errors.
 //
@@ -78,6 +82,6 @@
 // own retryer — aws retry.Standard, azcore's retry policy, the storage
 // client's retryer — configured from the one RetryPolicy: at most
 // MaxAttempts attempts, full-jitter exponential backoff between BaseDelay
-// and MaxDelay. Permanent faults (403, 404, refused credentials) fail at
-// once.
+// and MaxDelay. Permanent faults (403, 404, refused credentials, other
+// 4xx) fail at once.
 package objectstore

@@ -27,6 +27,9 @@ const (
 	kindRole
 	kindTimeout
 	kindUnreachable
+	// kindRefused: the store refused the request itself (a key too long
+	// or invalid); sent again, it is refused again.
+	kindRefused
 )
 
 // fault is a store failure reduced to what the error mapping needs.
@@ -40,7 +43,7 @@ type fault struct {
 type op struct {
 	provider snapexport.CloudProvider
 	bucket   string
-	endpoint string // redacted
+	endpoint string // redacted; for logs only: it may be an internal host or a server directory
 	action   string // e.g. "PutObject exported_snapshots/.permissioncheck"
 	role     *snapexport.CloudProviderAccessRole
 	roleRef  string // parameter of CANNOT_ASSUME_ROLE: role id or ARN
@@ -66,6 +69,7 @@ func (s *Stores) fail(ctx context.Context, o op, f fault, err error) error {
 }
 
 func (s *Stores) apiError(o op, f fault) *snapexport.Error {
+	where := s.place(o.provider)
 	switch f.kind {
 	case kindRole:
 		if o.provider == snapexport.Azure {
@@ -79,10 +83,10 @@ func (s *Stores) apiError(o op, f fault) *snapexport.Error {
 		return snapexport.Errorf(snapexport.CodeCannotAssumeRole, "Atlas cannot assume the specified role (%s).", o.roleRef)
 	case kindNotFound:
 		return snapexport.Errorf(snapexport.CodeBucketNotFound,
-			"The bucket %s does not exist at %s (tried %s).", o.bucket, o.endpoint, o.action)
+			"The bucket %s does not exist at %s (tried %s).", o.bucket, where, o.action)
 	case kindDenied:
 		return snapexport.Errorf(snapexport.CodeBucketAccessDenied,
-			"Access to bucket %s at %s was denied (tried %s"+storeSays(f)+").", o.bucket, o.endpoint, o.action)
+			"Access to bucket %s at %s was denied (tried %s"+storeSays(f)+").", o.bucket, where, o.action)
 	case kindCredentials:
 		code, name := snapexport.CodeInvalidAWSCredentials, "AWS"
 		switch o.provider {
@@ -94,33 +98,63 @@ func (s *Stores) apiError(o op, f fault) *snapexport.Error {
 		if o.bucket == "" {
 			return snapexport.Errorf(code,
 				"Invalid "+name+" credentials: %s rejected the server's credentials (tried %s"+storeSays(f)+").",
-				o.endpoint, o.action)
+				where, o.action)
 		}
 		return snapexport.Errorf(code,
 			"Invalid "+name+" credentials: %s rejected the credentials used for bucket %s (tried %s"+storeSays(f)+").",
-			o.endpoint, o.bucket, o.action)
+			where, o.bucket, o.action)
 	case kindTimeout:
 		if o.bucket == "" {
 			return snapexport.Errorf(snapexport.CodeObjectStoreTimeout,
-				"No answer from %s within %s (tried %s).", o.endpoint, s.cfg.Timeout.String(), o.action)
+				"No answer from %s within %s (tried %s).", where, s.cfg.Timeout.String(), o.action)
 		}
 		return snapexport.Errorf(snapexport.CodeObjectStoreTimeout,
-			"No answer from %s for bucket %s within %s (tried %s).", o.endpoint, o.bucket, s.cfg.Timeout.String(), o.action)
+			"No answer from %s for bucket %s within %s (tried %s).", where, o.bucket, s.cfg.Timeout.String(), o.action)
 	case kindUnreachable:
 		if o.bucket == "" {
 			return snapexport.Errorf(snapexport.CodeObjectStoreUnreachable,
-				"Cannot reach %s (tried %s).", o.endpoint, o.action)
+				"Cannot reach %s (tried %s).", where, o.action)
 		}
 		return snapexport.Errorf(snapexport.CodeObjectStoreUnreachable,
-			"Cannot reach %s for bucket %s (tried %s).", o.endpoint, o.bucket, o.action)
+			"Cannot reach %s for bucket %s (tried %s).", where, o.bucket, o.action)
+	case kindRefused:
+		if o.bucket == "" {
+			return snapexport.Errorf(snapexport.CodeObjectStoreRefused,
+				"A request to %s was refused (tried %s"+storeSays(f)+").", where, o.action)
+		}
+		return snapexport.Errorf(snapexport.CodeObjectStoreRefused,
+			"A request to %s for bucket %s was refused (tried %s"+storeSays(f)+").", where, o.bucket, o.action)
 	default:
 		if o.bucket == "" {
 			return snapexport.Errorf(snapexport.CodeObjectStoreError,
-				"%s failed (tried %s"+storeSays(f)+").", o.endpoint, o.action)
+				"A request to %s failed (tried %s"+storeSays(f)+").", where, o.action)
 		}
 		return snapexport.Errorf(snapexport.CodeObjectStoreError,
-			"%s failed for bucket %s (tried %s"+storeSays(f)+").", o.endpoint, o.bucket, o.action)
+			"A request to %s for bucket %s failed (tried %s"+storeSays(f)+").", where, o.bucket, o.action)
 	}
+}
+
+// place names the store of provider in an error detail: what kind of
+// store it is, never its address, which may be an internal host or the
+// server's directory (the log has it).
+func (s *Stores) place(provider snapexport.CloudProvider) string {
+	switch s.Mode(provider) {
+	case ModeLocal:
+		return "the local bucket storage"
+	case ModeS3Compatible:
+		return "the S3-compatible store"
+	case ModeAzureCompatible:
+		return "the Azure-compatible store"
+	case ModeGCSCompatible:
+		return "the GCS-compatible store"
+	}
+	switch provider {
+	case snapexport.Azure:
+		return "Azure Storage"
+	case snapexport.GCP:
+		return "Google Cloud Storage"
+	}
+	return "AWS"
 }
 
 // storeSays renders the store's answer for a detail: status and code only,
@@ -162,6 +196,8 @@ func statusKind(status int) (k kind, permanent bool) {
 		return kindDenied, true
 	case transport.BadCredentials:
 		return kindCredentials, true
+	case transport.Refused:
+		return kindRefused, true
 	default:
 		return kindOther, a.Permanent()
 	}

@@ -81,7 +81,7 @@ func TestGCSMissingBucket(t *testing.T) {
 	stores := newStores(t, gcsConfig(gcs.URL+"/storage/v1/"))
 	err, took := timed(func() error { return stores.CheckPermission(bg(), gcsTarget("no-such-bucket")) })
 	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
-	requireDetail(t, e, "no-such-bucket", gcs.URL, "objects.insert exported_snapshots/.permissioncheck")
+	requireDetail(t, e, "no-such-bucket", "the GCS-compatible store", "objects.insert exported_snapshots/.permissioncheck")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
 	}
@@ -98,7 +98,7 @@ func TestGCSFaults(t *testing.T) {
 		})
 		err := newStores(t, gcsConfig(proxy.URL)).CheckPermission(bg(), gcsTarget("b1"))
 		e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketAccessDenied)
-		requireDetail(t, e, "b1", proxy.URL, "HTTP 403 forbidden")
+		requireDetail(t, e, "b1", "the GCS-compatible store", "HTTP 403 forbidden")
 		if proxy.Count() != 1 {
 			t.Errorf("%d requests, want 1", proxy.Count())
 		}

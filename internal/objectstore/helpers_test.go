@@ -3,6 +3,7 @@ package objectstore_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,13 @@ func requireCode(t *testing.T, err error, status int, code string) *snapexport.E
 	for _, secret := range []string{testSecretKey, testservices.AzuriteKey} {
 		if strings.Contains(e.Detail, secret) || strings.Contains(strings.Join(e.Params, " "), secret) {
 			t.Fatalf("detail names a secret: %s", e.Detail)
+		}
+	}
+	// The stores of the tests are local hosts and temporary directories:
+	// a client is told neither.
+	for _, address := range []string{"127.0.0.1", "localhost", "://", os.TempDir()} {
+		if strings.Contains(e.Detail, address) || strings.Contains(strings.Join(e.Params, " "), address) {
+			t.Fatalf("detail names a store's address (%s): %s", address, e.Detail)
 		}
 	}
 	return e

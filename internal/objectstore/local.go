@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"gocloud.dev/blob"
@@ -37,15 +38,15 @@ func (s *Stores) openLocal(ctx context.Context, t Target) (*blob.Bucket, op, err
 	case err == nil && !info.IsDir():
 		return nil, o, s.fail(ctx, o, fault{kind: kindNotFound}, fmt.Errorf("%s is not a directory", dir))
 	case errors.Is(err, fs.ErrNotExist) && s.cfg.LocalRequireExisting:
-		o.action = "stat " + dir
+		o.action = "stat"
 		return nil, o, s.fail(ctx, o, fault{kind: kindNotFound}, err)
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			o.action = "mkdir " + dir
+			o.action = "mkdir"
 			return nil, o, s.fail(ctx, o, classifyLocal(err), err)
 		}
 	case err != nil:
-		o.action = "stat " + dir
+		o.action = "stat"
 		return nil, o, s.fail(ctx, o, classifyLocal(err), err)
 	}
 	b, err := fileblob.OpenBucket(dir, &fileblob.Options{
@@ -67,6 +68,10 @@ func classifyLocal(err error) fault {
 		return fault{kind: kindNotFound}
 	case errors.Is(err, fs.ErrPermission):
 		return fault{kind: kindDenied}
+	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.EISDIR),
+		errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ELOOP):
+		// The object's name cannot be a file of this file system.
+		return fault{kind: kindRefused, code: errnoName(err)}
 	}
 	return fault{kind: kindOther}
 }
@@ -111,5 +116,19 @@ func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string, 
 	}
 	return err
 }
+
+// errnoName is the symbolic name of err's system error ("ENAMETOOLONG"),
+// which names no path, unlike err's text; "" when it has none.
+func errnoName(err error) string {
+	for _, e := range []syscall.Errno{syscall.ENAMETOOLONG, syscall.EINVAL, syscall.EISDIR, syscall.ENOTDIR, syscall.ELOOP} {
+		if errors.Is(err, e) {
+			return errnoNames[e]
+		}
+	}
+	return ""
+}
+
+var errnoNames = map[syscall.Errno]string{syscall.ENAMETOOLONG: "ENAMETOOLONG", syscall.EINVAL: "EINVAL",
+	syscall.EISDIR: "EISDIR", syscall.ENOTDIR: "ENOTDIR", syscall.ELOOP: "ELOOP"}
 
 var incompleteLocalObject = regexp.MustCompile(`\.[0-9a-f]+\.tmp$`)

@@ -1,9 +1,11 @@
 package objectstore_test
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/snapexport/snapexport"
@@ -58,7 +60,7 @@ func TestLocalRequireExisting(t *testing.T) {
 	stores := newStores(t, objectstore.Config{LocalDir: dir, LocalRequireExisting: true})
 	err := stores.CheckPermission(bg(), gcsTarget("missing"))
 	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
-	requireDetail(t, e, "missing", filepath.Join(dir, "gcp"))
+	requireDetail(t, e, "missing", "the local bucket storage")
 
 	if err := os.MkdirAll(filepath.Join(dir, "gcp", "present"), 0o755); err != nil {
 		t.Fatal(err)
@@ -102,5 +104,44 @@ func TestLocalStreamingRoundTrip(t *testing.T) {
 	got, err := b.ReadAll(bg(), "p/db/c/metadata.json")
 	if err != nil || string(got) != `{"collectionName":"c"}` {
 		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// TestLocalRefusedNameIsPermanent: a key whose file path is too long for
+// the file system is refused for good, and the error names the object
+// but not the server's directory.
+func TestLocalRefusedNameIsPermanent(t *testing.T) {
+	dir := t.TempDir()
+	stores := newStores(t, objectstore.Config{LocalDir: dir})
+	target := awsTarget("long-names")
+	b, err := stores.Open(bg(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	key := strings.Repeat(strings.Repeat("k", 190)+"/", 30) + "object.json.gz"
+	werr := b.WriteAll(bg(), key, []byte("{}"), nil)
+	if werr == nil {
+		t.Fatal("a key of 5,700 bytes was written to a local bucket")
+	}
+	err = stores.Failure(bg(), target, "write "+key[:20], werr)
+	var e *snapexport.Error
+	if !errors.As(err, &e) || e.Code != snapexport.CodeObjectStoreRefused || !e.Permanent() {
+		t.Fatalf("Failure = %v, want a permanent %s", err, snapexport.CodeObjectStoreRefused)
+	}
+	if strings.Contains(e.Detail, dir) || !strings.Contains(e.Detail, key[:20]) {
+		t.Errorf("detail %q: want the object named, the directory %s not", e.Detail, dir)
+	}
+}
+
+// TestLocalErrorsNameNoDirectory: a missing local bucket's error does not
+// reveal where the server keeps its buckets.
+func TestLocalErrorsNameNoDirectory(t *testing.T) {
+	dir := t.TempDir()
+	stores := newStores(t, objectstore.Config{LocalDir: dir, LocalRequireExisting: true})
+	err := stores.CheckPermission(bg(), gcsTarget("missing"))
+	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
+	if strings.Contains(e.Detail, dir) || strings.Contains(strings.Join(e.Params, " "), dir) {
+		t.Errorf("detail %q, parameters %q name the directory %s", e.Detail, e.Params, dir)
 	}
 }

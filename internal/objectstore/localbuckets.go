@@ -41,6 +41,10 @@ func (s *Stores) s3BucketRegion(context.Context, Target) (string, error) { retur
 
 func (s *Stores) gcsEndpoint() string { return "" }
 
+func (s *Stores) s3EndpointName(string) string           { return "" }
+func (s *Stores) gcsEndpointName() string                { return "" }
+func (s *Stores) azureAccountURL(Target) (string, error) { return "", errNotBuiltIn }
+
 func classifyAWS(error) fault   { return fault{} }
 func classifyAzure(error) fault { return fault{} }
 func classifyGCS(error) fault   { return fault{} }

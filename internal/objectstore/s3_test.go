@@ -91,7 +91,7 @@ func TestS3MissingBucket(t *testing.T) {
 
 	err, took := timed(func() error { _, err := stores.Verify(bg(), awsTarget("no-such-bucket")); return err })
 	e := requireCode(t, err, http.StatusBadRequest, snapexport.CodeBucketNotFound)
-	requireDetail(t, e, "no-such-bucket", s3.URL, "GetBucketLocation")
+	requireDetail(t, e, "no-such-bucket", "the S3-compatible store", "GetBucketLocation")
 	if took > 2*time.Second {
 		t.Errorf("took %s", took)
 	}
@@ -128,7 +128,7 @@ func TestS3PermanentFaultsFailFast(t *testing.T) {
 				return stores.CheckPermission(bg(), objectstore.Target{Provider: snapexport.AWS, Bucket: "b1", Region: "us-east-1"})
 			})
 			e := requireCode(t, err, http.StatusBadRequest, c.code)
-			requireDetail(t, e, "b1", proxy.URL, "PutObject", c.detail)
+			requireDetail(t, e, "b1", "the S3-compatible store", "PutObject", c.detail)
 			if proxy.Count() != 1 {
 				t.Errorf("%d requests, want 1: permanent faults are not retried", proxy.Count())
 			}

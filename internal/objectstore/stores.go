@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/objectstore/transport"
@@ -275,17 +276,54 @@ func (s *Stores) AssumeRole(ctx context.Context, role *snapexport.CloudProviderA
 	return fmt.Errorf("objectstore: unknown cloud provider %q", string(role.Provider))
 }
 
-// classify reduces a failure of a bucket operation to a fault.
-func (s *Stores) classify(t Target, err error) fault {
+// Failure turns err, the failure of action (e.g. "write <key>") on t's
+// bucket as Open returned it, into the Atlas error a client sees, whose
+// kind tells whether trying again can help; it logs the cause. An err that
+// already is a *snapexport.Error is returned as it is.
+func (s *Stores) Failure(ctx context.Context, t Target, action string, err error) error {
+	var e *snapexport.Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	o := op{provider: t.Provider, bucket: t.Bucket, endpoint: s.endpointName(t), action: action, role: t.Role, roleRef: roleID(t.Role)}
+	return s.fail(ctx, o, s.classify(t, err), err)
+}
+
+// endpointName names, for the log, where t's bucket is.
+func (s *Stores) endpointName(t Target) string {
 	if s.Mode(t.Provider) == ModeLocal {
-		return classifyLocal(err)
+		return "local directory " + s.localRoot(t.Provider)
 	}
 	switch t.Provider {
 	case snapexport.AWS:
-		return classifyAWS(err)
+		return s.s3EndpointName(t.Region)
 	case snapexport.Azure:
-		return classifyAzure(err)
+		account, err := s.azureAccountURL(t)
+		if err != nil {
+			return "Azure Storage"
+		}
+		return redactURL(account)
 	default:
-		return classifyGCS(err)
+		return s.gcsEndpointName()
 	}
+}
+
+// classify reduces a failure of a bucket operation to a fault.
+func (s *Stores) classify(t Target, err error) fault {
+	var f fault
+	switch {
+	case s.Mode(t.Provider) == ModeLocal:
+		f = classifyLocal(err)
+	case t.Provider == snapexport.AWS:
+		f = classifyAWS(err)
+	case t.Provider == snapexport.Azure:
+		f = classifyAzure(err)
+	default:
+		f = classifyGCS(err)
+	}
+	if f.kind == kindOther && gcerrors.Code(err) == gcerrors.InvalidArgument {
+		// Refused before it was sent: an object name the store cannot take.
+		f.kind = kindRefused
+	}
+	return f
 }

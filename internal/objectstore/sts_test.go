@@ -191,5 +191,5 @@ func TestAssumeRoleUnreachableSTS(t *testing.T) {
 	_, _, stores := stsSetup(t, func(c *objectstore.Config) { c.AWS.STSEndpoint = dead })
 	err := stores.AssumeRole(bg(), awsRole(roleARN, externalID))
 	e := requireCode(t, err, http.StatusBadGateway, snapexport.CodeObjectStoreUnreachable)
-	requireDetail(t, e, dead, "AssumeRole")
+	requireDetail(t, e, "Cannot reach the S3-compatible store", "AssumeRole")
 }

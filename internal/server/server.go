@@ -15,7 +15,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -87,6 +89,9 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for requests in flight when serving
 	// ends (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
+	// UploadTimeout bounds the whole of a snapshot upload
+	// (api.DefaultUploadTimeout when zero).
+	UploadTimeout time.Duration
 }
 
 // Server is an open server. Serve serves it; Close releases it.
@@ -180,7 +185,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		Auth:      authn,
 		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
-			MaxUploadBytes: cfg.MaxUploadBytes},
+			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout},
 		cfg:     cfg,
 		backend: b,
 		exports: runner,
@@ -242,7 +247,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// may wait for a bucket check (objectStores.timeout) and a
 		// database. Uploads push their own read deadline.
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		// Headers up to this size reach the API, which answers those over
+		// its own limit with an ApiError rather than Go's plain text.
+		MaxHeaderBytes: api.ListenerMaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	s.mu.Lock()
 	switch {
 	case s.served != nil:
@@ -268,6 +276,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	for _, line := range s.Buckets.Describe() {
 		logger.Info("object storage", "provider", line)
 	}
+	s.reportOpenDataDir(logger)
 	if !s.cfg.NoExports {
 		if err := s.startExports(ctx); err != nil {
 			return err
@@ -421,4 +430,19 @@ func openSnapshots(ctx context.Context, cfg Config) (*snapshotstore.Store, error
 		return nil, fmt.Errorf("snapshot store %s: %w", redact.URL(cfg.SnapshotStore), err)
 	}
 	return snapshotstore.NewOwning(b, snapshotstore.Options{Now: cfg.Now}), nil
+}
+
+// reportOpenDataDir warns when others than the owner may enter or read the
+// data directory, which holds the database, the snapshots and the local
+// buckets. It is reported, not refused: the operator may share it on
+// purpose.
+func (s *Server) reportOpenDataDir(logger *slog.Logger) {
+	info, err := os.Stat(s.cfg.DataDir)
+	if err != nil || runtime.GOOS == "windows" {
+		return // Windows keeps access in ACLs, not in the mode's bits
+	}
+	if mode := info.Mode().Perm(); mode&0o077 != 0 {
+		logger.Warn("data directory is open to others than its owner; chmod 700 it unless that is meant",
+			"dir", s.cfg.DataDir, "mode", fmt.Sprintf("%04o", mode))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,18 @@ func open(t *testing.T) *server.Server {
 // openLogging opens a server that logs to logger.
 func openLogging(t *testing.T, logger *slog.Logger) *server.Server {
 	t.Helper()
+	// A clean start is on an owner-only data directory, which t.TempDir
+	// need not make.
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return openAt(t, dir, logger)
+}
+
+// openAt opens a server on the data directory dir that logs to logger.
+func openAt(t *testing.T, dir string, logger *slog.Logger) *server.Server {
+	t.Helper()
 	srv, err := server.Open(context.Background(), server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
 		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
 		Logger:  logger,
@@ -36,6 +48,16 @@ func openLogging(t *testing.T, logger *slog.Logger) *server.Server {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return srv
+}
+
+// serveOnce starts srv, waits until it answers, and stops it.
+func serveOnce(t *testing.T, srv *server.Server) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := serve(t, ctx, srv)
+	waitHealthy(t, base)
+	cancel()
+	within(t, done, "context ended")
 }
 
 // serve runs Serve on a loopback port and returns its base URL and the
@@ -90,12 +112,7 @@ func TestShutdownRightAfterServe(t *testing.T) {
 // says so, and nothing of River's, its job queue.
 func TestLogOfServeCycle(t *testing.T) {
 	var logs testserver.LogBuffer
-	srv := openLogging(t, slog.New(slog.NewTextHandler(&logs, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := serve(t, ctx, srv)
-	waitHealthy(t, base)
-	cancel()
-	within(t, done, "context ended")
+	serveOnce(t, openLogging(t, slog.New(slog.NewTextHandler(&logs, nil))))
 
 	text := logs.String()
 	if strings.Contains(strings.ToLower(text), "river") {

@@ -47,6 +47,13 @@ var _ snapexport.Store = (*DB)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
+	// SQLite would create the file readable by all (0644, less the umask);
+	// its journal files take the database file's mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("database file: %w", err)
+	}
+	f.Close()
 	dsn := func(mode, sync string) string {
 		q := url.Values{}
 		for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
@@ -75,7 +82,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Processes creating the same new file at once can be refused with
 	// SQLITE_BUSY without the busy timeout applying (the switch to WAL
 	// would deadlock); such an open is retried.
-	err := db.migrate(ctx)
+	err = db.migrate(ctx)
 	for deadline := time.Now().Add(10 * time.Second); isBusy(err) && time.Now().Before(deadline); err = db.migrate(ctx) {
 		time.Sleep(20 * time.Millisecond)
 	}
