@@ -402,3 +402,38 @@ func TestReplicasShareTokenKey(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasShareFailedAuthentications: two replicas on one PostgreSQL
+// database draw on one budget of failed authentications per client
+// address, so spreading wrong keys and secrets over replicas gains
+// nothing; once it is spent both refuse the right credentials too.
+func TestReplicasShareFailedAuthentications(t *testing.T) {
+	u, creds := initPostgres(t)
+	limit := []string{"--database", u, "--rate-limit-failed-authentications", "4:1/1h"}
+	replicas := []*serveProc{
+		startServe(t, filepath.Join(t.TempDir(), "a"), limit...),
+		startServe(t, filepath.Join(t.TempDir(), "b"), limit...),
+	}
+	list := apitest.Request{Path: "/api/atlas/v2/groups/" + creds.GroupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30")}
+	sa := creds.ServiceAccount
+	for i := range 4 {
+		c := creds.owner(replicas[i%2].base)
+		if i < 2 {
+			c.Auth = apitest.Digest(creds.APIKey.PublicKey, "wrong-private-key")
+			if got := c.Do(t, list); got.Status != http.StatusUnauthorized {
+				t.Fatalf("wrong key %d on replica %d: %s, want 401", i, i%2, got)
+			}
+		} else if got := c.RequestToken(t, sa.ClientID, "wrong-secret"); got.Status != http.StatusUnauthorized {
+			t.Fatalf("wrong secret %d on replica %d: %s, want 401", i, i%2, got)
+		}
+	}
+	for i, p := range replicas {
+		c := creds.owner(p.base)
+		for _, got := range []*apitest.Response{c.Do(t, list), c.RequestToken(t, sa.ClientID, sa.ClientSecret)} {
+			if got.Status != http.StatusTooManyRequests || got.Header.Get("Retry-After") == "" || got.Header.Get("X-Error-Code") != "RATE_LIMITED_TOKEN_BUCKET" {
+				t.Errorf("right credentials on replica %d once the budget is spent: %s (Retry-After %q), want 429 RATE_LIMITED_TOKEN_BUCKET",
+					i, got, got.Header.Get("Retry-After"))
+			}
+		}
+	}
+}

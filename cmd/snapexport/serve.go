@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/snapexport/snapexport/internal/api"
@@ -43,6 +44,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serveFlags is serve's command line, each flag's value once parsed.
 type serveFlags struct {
 	config, data, database, listen, publicURL, snapshotStore *string
+	trustedProxies                                           *string
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
 	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
@@ -63,6 +65,7 @@ var rateLimitFlags = []struct {
 	{"rate-limit-cloud-provider-access", "2000:1000/1m", "Cloud Provider Access token bucket per project", func(r *config.RateLimits) *string { return &r.CloudProviderAccess }},
 	{"rate-limit-clusters", "10000:5000/1m", "Clusters token bucket per project", func(r *config.RateLimits) *string { return &r.Clusters }},
 	{"rate-limit-projects", "1200:500/1m", "Projects token bucket per organization", func(r *config.RateLimits) *string { return &r.Projects }},
+	{"rate-limit-failed-authentications", "100:50/1m", "token bucket of failed authentications per client address", func(r *config.RateLimits) *string { return &r.FailedAuthentications }},
 }
 
 // newServeFlags defines serve's flags. Each has a key in the configuration
@@ -80,6 +83,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 		f.rateLimits[l.name] = fs.String(l.name, l.value, l.usage+", CAPACITY:REFILL/PERIOD")
 	}
 	f.noRateLimit = fs.Bool("no-rate-limit", false, "turn rate limiting off")
+	f.trustedProxies = fs.String("trusted-proxies", "", "comma-separated networks (CIDR) of proxies whose X-Forwarded-For tells the client's address (default none)")
 	f.shutdownTimeout = fs.Duration("shutdown-timeout", server.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	for _, p := range []string{"aws", "azure", "gcp"} {
 		f.modes[p] = fs.String(p+"-mode", "", "how "+p+" buckets are reached: cloud, "+compatibleMode[p]+" or local (default local)")
@@ -159,6 +163,17 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 		*key = chosen(given, l.name, *f.rateLimits[l.name], *key)
 	}
 	file.RateLimits.Disabled = chosen(given, "no-rate-limit", *f.noRateLimit, file.RateLimits.Disabled)
+	proxiesField := "trustedProxies"
+	if given["trusted-proxies"] {
+		proxiesField, file.TrustedProxies = "--trusted-proxies", nil
+		if *f.trustedProxies != "" {
+			file.TrustedProxies = strings.Split(*f.trustedProxies, ",")
+		}
+	}
+	proxies, err := config.ParseTrustedProxies(proxiesField, file.TrustedProxies)
+	if err != nil {
+		return cfg, "", usageError{err.Error()}
+	}
 	o := &file.ObjectStores
 	for p, dst := range map[string][3]*string{
 		"aws":   {&o.AWS.Mode, &o.AWS.Endpoint, &o.AWS.STSEndpoint},
@@ -188,7 +203,8 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 		return cfg, "", usageError{err.Error()}
 	}
 	limits := api.Limits{CloudBackups: policies.CloudBackups, CloudProviderAccess: policies.CloudProviderAccess,
-		Clusters: policies.Clusters, Projects: policies.Projects, Disabled: file.RateLimits.Disabled}
+		Clusters: policies.Clusters, Projects: policies.Projects, FailedAuthentications: policies.FailedAuthentications,
+		Disabled: file.RateLimits.Disabled}
 	stores, err := file.ObjectStoreConfig()
 	if err != nil {
 		return cfg, "", usageError{err.Error()}
@@ -199,7 +215,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
-	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, Logger: logger, ObjectStores: stores,
+	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
 		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err

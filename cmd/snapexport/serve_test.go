@@ -41,7 +41,9 @@ rateLimits:
   cloudProviderAccess: "30:3/1m"
   clusters: "50:5/1m"
   projects: "60:6/1m"
+  failedAuthentications: "8:2/1m"
   disabled: true
+trustedProxies: [10.0.0.0/8, "fd00::/8", 192.0.2.7]
 objectStores:
   timeout: 20s
   aws:
@@ -55,6 +57,8 @@ objectStores:
 	type want struct {
 		listen, data, publicURL, snapshotStore string
 		backups, cpa, clusters, projects       ratelimit.Policy
+		failedAuthentications                  ratelimit.Policy
+		trustedProxies                         string // comma-separated
 		noLimits                               bool
 		sweep, drain, lease, storeTimeout      time.Duration
 		upload                                 time.Duration
@@ -65,7 +69,7 @@ objectStores:
 		backend                                string // the backend Open opens, or the start of its error
 	}
 	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
-		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(),
+		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(), failedAuthentications: ratelimit.FailedAuthentications(),
 		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
 		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite", upload: api.DefaultUploadTimeout}
 	with := func(change func(*want)) want {
@@ -80,6 +84,8 @@ objectStores:
 		w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 30, Refill: 3, Period: time.Minute}
 		w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 50, Refill: 5, Period: time.Minute}
 		w.projects = ratelimit.Policy{Name: "Projects", Capacity: 60, Refill: 6, Period: time.Minute}
+		w.failedAuthentications = ratelimit.Policy{Name: "Failed Authentications", Capacity: 8, Refill: 2, Period: time.Minute}
+		w.trustedProxies = "10.0.0.0/8,fd00::/8,192.0.2.7/32"
 		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
 		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
 		w.upload = 90 * time.Minute
@@ -108,9 +114,12 @@ objectStores:
 				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
 				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
 				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
-				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s", "--upload-timeout", "3h"},
+				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s", "--upload-timeout", "3h",
+				"--rate-limit-failed-authentications", "3:1/1h", "--trusted-proxies", "172.16.0.0/12, 2001:db8::1"},
 			want: with(func(w *want) {
 				*w = fromFile
+				w.failedAuthentications = ratelimit.Policy{Name: "Failed Authentications", Capacity: 3, Refill: 1, Period: time.Hour}
+				w.trustedProxies = "172.16.0.0/12,2001:db8::1/128"
 				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
 				w.awsMode, w.awsEndpoint = objectstore.ModeLocal, ""
 				w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 40, Refill: 4, Period: time.Second}
@@ -119,6 +128,8 @@ objectStores:
 				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
 				w.upload = 3 * time.Hour
 			})},
+		{name: "no trusted proxies over file", args: []string{"--config", file, "--trusted-proxies="},
+			want: with(func(w *want) { *w = fromFile; w.trustedProxies = "" })},
 		{name: "postgres from the environment", env: map[string]string{"SNAPEXPORT_DATABASE": "postgres://u@127.0.0.1:1/db?connect_timeout=1"},
 			want: with(func(w *want) { w.backend = "postgres" })},
 	} {
@@ -138,7 +149,11 @@ objectStores:
 				t.Fatal(err)
 			}
 			w := tc.want
-			got := want{listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
+			var proxies []string
+			for _, p := range cfg.TrustedProxies {
+				proxies = append(proxies, p.String())
+			}
+			got := want{failedAuthentications: cfg.Limits.FailedAuthentications, trustedProxies: strings.Join(proxies, ","), listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
 				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
@@ -179,6 +194,7 @@ func TestServeConfigRefuses(t *testing.T) {
 	shortLease := writeConfig(t, "exports:\n  lease: 10ms\n")
 	misspelt := writeConfig(t, "listen: 127.0.0.1:0\nexports:\n  jobs: 2\n  lese: 1m\n")
 	noUploadTime := writeConfig(t, "uploadTimeout: 0s\n")
+	badProxies := writeConfig(t, "trustedProxies: [10.0.0.0/33]\n")
 	for _, tc := range []struct {
 		args  []string
 		want  string
@@ -193,6 +209,9 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
 		{[]string{"--rate-limit-clusters", "10000:5000"}, `--rate-limit-clusters: "10000:5000" is not CAPACITY:REFILL/PERIOD`, true},
 		{[]string{"--rate-limit-projects", "0:500/1m"}, `--rate-limit-projects: "0:500/1m" is not CAPACITY:REFILL/PERIOD`, true},
+		{[]string{"--rate-limit-failed-authentications", "100:0/1m"}, `--rate-limit-failed-authentications: "100:0/1m" is not CAPACITY:REFILL/PERIOD`, true},
+		{[]string{"--trusted-proxies", "10.0.0.0/8,proxy.example.com"}, `--trusted-proxies: "proxy.example.com" is not a network`, true},
+		{[]string{"--config", badProxies}, badProxies + `: trustedProxies: "10.0.0.0/33" is not a network`, false},
 		{[]string{"--aws-mode", "nearby"}, "nearby", true},
 		{[]string{"--database", "mysql://db/x"}, `database "mysql://db/x": want a postgres:// URL`, false},
 		{[]string{"stray"}, `unexpected argument "stray"`, true},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,6 +95,9 @@ type envOptions struct {
 	// otherwise.
 	noExports bool
 	exports   *exportrunner.Config
+	// trustedProxies are the networks whose X-Forwarded-For the server
+	// believes.
+	trustedProxies []netip.Prefix
 }
 
 // testHash keeps client-secret hashing cheap, as the test server does.
@@ -108,7 +112,8 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 		o = opts[0]
 	}
 	e := &env{}
-	so := testserver.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports}
+	so := testserver.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports,
+		TrustedProxies: o.trustedProxies}
 	if o.clock != nil {
 		so.Now = o.clock.Now
 		e.Clock = o.clock

@@ -3,10 +3,10 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/openapi"
 )
@@ -24,18 +24,19 @@ func oauthError(w http.ResponseWriter, status int, code, description string) {
 
 // readClientRequest parses the form of a token or revoke request and the
 // client's credentials, from HTTP Basic or else from the form; it answers
-// the request itself when either is missing or malformed.
-func readClientRequest(w http.ResponseWriter, r *http.Request) (client auth.Client, ok bool) {
+// the request itself when either is missing or malformed, and with 429
+// while the client's address has no failed authentications left.
+func (s *Server) readClientRequest(w http.ResponseWriter, r *http.Request) (client auth.Client, ok bool) {
 	id, secret, ok := readClientCredentials(w, r)
-	return auth.Client{ID: id, Secret: secret, Address: remoteHost(r)}, ok
-}
-
-// remoteHost is the host of the address a request came from.
-func remoteHost(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
+	if !ok {
+		return auth.Client{}, false
 	}
-	return r.RemoteAddr
+	client = auth.Client{ID: id, Secret: secret, Address: s.clientAddress(r)}
+	if err := s.admitAuthentication(w, r, client.Address); err != nil {
+		s.oauthFailure(w, r, "authenticate client", client, err)
+		return auth.Client{}, false
+	}
+	return client, true
 }
 
 func readClientCredentials(w http.ResponseWriter, r *http.Request) (id, secret string, ok bool) {
@@ -72,7 +73,7 @@ func clientCredentials(r *http.Request) (id, secret string, ok bool) {
 
 // token issues an access token for the client-credentials grant.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	client, ok := readClientRequest(w, r)
+	client, ok := s.readClientRequest(w, r)
 	if !ok {
 		return
 	}
@@ -82,7 +83,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, err := s.Auth.IssueToken(r.Context(), client)
 	if err != nil {
-		s.oauthFailure(w, r, "issue token", err)
+		s.oauthFailure(w, r, "issue token", client, err)
 		return
 	}
 	setPrincipalName(r, client.ID)
@@ -93,7 +94,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 
 // revoke revokes an access token (RFC 7009).
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	client, ok := readClientRequest(w, r)
+	client, ok := s.readClientRequest(w, r)
 	if !ok {
 		return
 	}
@@ -103,20 +104,30 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Auth.RevokeToken(r.Context(), client, token); err != nil {
-		s.oauthFailure(w, r, "revoke token", err)
+		s.oauthFailure(w, r, "revoke token", client, err)
 		return
 	}
 	setPrincipalName(r, client.ID)
 	w.WriteHeader(http.StatusOK)
 }
 
-// oauthFailure answers a token or revoke request that failed: 401 for
-// credentials that are not a client's, and on the server's side 503 while
-// the database is unreachable, 500 otherwise.
-func (s *Server) oauthFailure(w http.ResponseWriter, r *http.Request, what string, err error) {
+// oauthFailure answers a token or revoke request of client that failed:
+// 401 for credentials that are not a client's (spending one of its
+// address's failed authentications), 429 with Atlas's error once they are
+// spent, and on the server's side 503 while the database is unreachable,
+// 500 otherwise.
+func (s *Server) oauthFailure(w http.ResponseWriter, r *http.Request, what string, client auth.Client, err error) {
 	if errors.Is(err, auth.ErrInvalidClient) {
 		noteUnauthenticated(r, false, err.Error())
-		oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
+		if err = s.authenticationFailed(w, r, client.Address); err == nil {
+			oauthError(w, http.StatusUnauthorized, "invalid_client", "The client credentials are invalid.")
+			return
+		}
+	}
+	var e *snapexport.Error
+	if errors.As(err, &e) && e.Code == snapexport.CodeRateLimitedTokenBucket {
+		w.Header().Set("Cache-Control", "no-store")
+		writeError(w, e, false, false)
 		return
 	}
 	if s.Unavailable != nil && s.Unavailable(err) {

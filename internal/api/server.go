@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +29,10 @@ type Limits struct {
 	CloudProviderAccess ratelimit.Policy
 	Clusters            ratelimit.Policy
 	Projects            ratelimit.Policy
-	// Disabled turns rate limiting off.
+	// FailedAuthentications is the budget of failed authentications per
+	// client address (ratelimit.FailedAuthentications when zero).
+	FailedAuthentications ratelimit.Policy
+	// Disabled turns rate limiting off, failed authentications' too.
 	Disabled bool
 }
 
@@ -37,7 +41,7 @@ type Limits struct {
 // ratelimit.Projects).
 func DefaultLimits() Limits {
 	return Limits{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess(),
-		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects()}
+		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects(), FailedAuthentications: ratelimit.FailedAuthentications()}
 }
 
 // Server is the HTTP API.
@@ -61,6 +65,9 @@ type Server struct {
 	// UploadTimeout bounds the whole of an upload, however steadily it
 	// sends (DefaultUploadTimeout when zero).
 	UploadTimeout time.Duration
+	// TrustedProxies are the networks of the proxies whose X-Forwarded-For
+	// tells the client's address (see clientAddress); none when empty.
+	TrustedProxies []netip.Prefix
 }
 
 func (s *Server) now() time.Time {
@@ -416,10 +423,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 }
 
 // authenticate identifies the caller of r. When it cannot, it answers the
-// digest challenge or the failure (through fail) and returns nil.
+// digest challenge or the failure (through fail) and returns nil. A
+// request that carries credentials is refused with 429 while its client
+// has no failed authentications left, and spends one when they are
+// refused; a request without any, the first round trip of digest
+// authentication, is answered the challenge whatever the budget.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(error)) *snapexport.Principal {
+	address := s.clientAddress(r)
+	if r.Header.Get("Authorization") != "" {
+		if err := s.admitAuthentication(w, r, address); err != nil {
+			fail(err)
+			return nil
+		}
+	}
 	principal, failure := s.Auth.Authenticate(r)
 	if failure != nil {
+		if failure.Refused != "" {
+			if err := s.authenticationFailed(w, r, address); err != nil {
+				noteUnauthenticated(r, false, failure.Refused)
+				fail(err)
+				return nil
+			}
+		}
 		switch {
 		case failure.Challenge != "":
 			noteUnauthenticated(r, true, failure.Refused)
@@ -535,13 +560,19 @@ func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation,
 	if d.Allowed {
 		return true
 	}
+	fail(exceeded(r, policy, d))
+	return false
+}
+
+// exceeded is Atlas's 429 for a request to r's path that the bucket of
+// policy refused with d.
+func exceeded(r *http.Request, policy ratelimit.Policy, d ratelimit.Decision) *snapexport.Error {
 	resource := strings.TrimPrefix(r.URL.Path, "/")
 	e := snapexport.Errorf(snapexport.CodeRateLimitedTokenBucket, "%s",
 		policy.ExceededDetail(resource, d))
 	e.Params = []string{resource, strconv.Itoa(d.RetryAfterSeconds()), strconv.Itoa(policy.Capacity),
 		strconv.Itoa(policy.Refill), strconv.Itoa(int(policy.Period / time.Second))}
-	fail(e)
-	return false
+	return e
 }
 
 // baseURL is the scheme and host links start with.

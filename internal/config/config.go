@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -37,10 +38,13 @@ type File struct {
 	// SnapshotSweepInterval is how often expired snapshots are removed.
 	SnapshotSweepInterval string `yaml:"snapshotSweepInterval"`
 	// ShutdownTimeout bounds the wait for requests in flight on shutdown.
-	ShutdownTimeout string       `yaml:"shutdownTimeout"`
-	Exports         Exports      `yaml:"exports"`
-	RateLimits      RateLimits   `yaml:"rateLimits"`
-	ObjectStores    ObjectStores `yaml:"objectStores"`
+	ShutdownTimeout string `yaml:"shutdownTimeout"`
+	// TrustedProxies are the networks (CIDR, or a single address) of the
+	// proxies whose X-Forwarded-For tells a client's address.
+	TrustedProxies []string     `yaml:"trustedProxies"`
+	Exports        Exports      `yaml:"exports"`
+	RateLimits     RateLimits   `yaml:"rateLimits"`
+	ObjectStores   ObjectStores `yaml:"objectStores"`
 
 	// UploadTimeout bounds the whole of a snapshot upload.
 	UploadTimeout string `yaml:"uploadTimeout"`
@@ -141,12 +145,16 @@ type RateLimits struct {
 	CloudProviderAccess string `yaml:"cloudProviderAccess"`
 	Clusters            string `yaml:"clusters"`
 	Projects            string `yaml:"projects"`
-	Disabled            bool   `yaml:"disabled"`
+	// FailedAuthentications is the budget of failed authentications per
+	// client address.
+	FailedAuthentications string `yaml:"failedAuthentications"`
+	Disabled              bool   `yaml:"disabled"`
 }
 
-// Policies are the rate-limit policies of the endpoint sets.
+// Policies are the rate-limit policies of the endpoint sets and of failed
+// authentications.
 type Policies struct {
-	CloudBackups, CloudProviderAccess, Clusters, Projects ratelimit.Policy
+	CloudBackups, CloudProviderAccess, Clusters, Projects, FailedAuthentications ratelimit.Policy
 }
 
 // ObjectStores says how each provider's buckets are reached.
@@ -244,6 +252,9 @@ func (f File) check() error {
 		return err
 	}
 	if _, err := f.Limits(); err != nil {
+		return err
+	}
+	if _, err := ParseTrustedProxies("trustedProxies", f.TrustedProxies); err != nil {
 		return err
 	}
 	if _, err := f.PostgresOptions(); err != nil {
@@ -377,7 +388,7 @@ func (f File) Identities() service.Identities {
 // Limits returns the rate-limit policies: the file's, else Atlas's.
 func (f File) Limits() (Policies, error) {
 	p := Policies{CloudBackups: ratelimit.CloudBackups(), CloudProviderAccess: ratelimit.CloudProviderAccess(),
-		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects()}
+		Clusters: ratelimit.Clusters(), Projects: ratelimit.Projects(), FailedAuthentications: ratelimit.FailedAuthentications()}
 	for _, set := range []struct {
 		field, value string
 		policy       *ratelimit.Policy
@@ -386,6 +397,7 @@ func (f File) Limits() (Policies, error) {
 		{"rateLimits.cloudProviderAccess", f.RateLimits.CloudProviderAccess, &p.CloudProviderAccess},
 		{"rateLimits.clusters", f.RateLimits.Clusters, &p.Clusters},
 		{"rateLimits.projects", f.RateLimits.Projects, &p.Projects},
+		{"rateLimits.failedAuthentications", f.RateLimits.FailedAuthentications, &p.FailedAuthentications},
 	} {
 		if set.value == "" {
 			continue
@@ -416,4 +428,29 @@ func ParsePolicy(field, name, s string) (ratelimit.Policy, error) {
 		return ratelimit.Policy{}, bad
 	}
 	return p, nil
+}
+
+// ParseTrustedProxies reads networks in CIDR notation (192.0.2.0/24,
+// 2001:db8::/32) or single addresses (192.0.2.7, the /32); field names the
+// setting in errors.
+func ParseTrustedProxies(field string, list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			addr, addrErr := netip.ParseAddr(s)
+			if addrErr != nil || addr.Zone() != "" {
+				return nil, fmt.Errorf("%s: %q is not a network such as 10.0.0.0/8 or fd00::/8, nor an address", field, s)
+			}
+			p = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			// Client addresses are compared unmapped: 192.0.2.1, not
+			// ::ffff:192.0.2.1.
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -38,7 +39,13 @@ rateLimits:
   cloudProviderAccess: 200:100/30s
   clusters: 300:150/2m
   projects: 400:20/1h
+  failedAuthentications: 30:10/5m
   disabled: true
+trustedProxies:
+  - 10.1.0.0/16
+  - 2001:db8:ffff::/48
+  - 192.0.2.80
+  - ::ffff:198.51.100.0/120
 objectStores:
   localDir: /srv/buckets
   localRequireExisting: true
@@ -86,12 +93,18 @@ func TestLoadFullFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := (config.Policies{
-		CloudBackups:        ratelimit.Policy{Name: ratelimit.CloudBackups().Name, Capacity: 100, Refill: 50, Period: time.Minute},
-		CloudProviderAccess: ratelimit.Policy{Name: ratelimit.CloudProviderAccess().Name, Capacity: 200, Refill: 100, Period: 30 * time.Second},
-		Clusters:            ratelimit.Policy{Name: ratelimit.Clusters().Name, Capacity: 300, Refill: 150, Period: 2 * time.Minute},
-		Projects:            ratelimit.Policy{Name: ratelimit.Projects().Name, Capacity: 400, Refill: 20, Period: time.Hour},
+		CloudBackups:          ratelimit.Policy{Name: ratelimit.CloudBackups().Name, Capacity: 100, Refill: 50, Period: time.Minute},
+		CloudProviderAccess:   ratelimit.Policy{Name: ratelimit.CloudProviderAccess().Name, Capacity: 200, Refill: 100, Period: 30 * time.Second},
+		Clusters:              ratelimit.Policy{Name: ratelimit.Clusters().Name, Capacity: 300, Refill: 150, Period: 2 * time.Minute},
+		Projects:              ratelimit.Policy{Name: ratelimit.Projects().Name, Capacity: 400, Refill: 20, Period: time.Hour},
+		FailedAuthentications: ratelimit.Policy{Name: ratelimit.FailedAuthentications().Name, Capacity: 30, Refill: 10, Period: 5 * time.Minute},
 	}); policies != want || !f.RateLimits.Disabled {
 		t.Errorf("rate limits: %+v %+v, want %+v", policies, f.RateLimits, want)
+	}
+	proxies, err := config.ParseTrustedProxies("trustedProxies", f.TrustedProxies)
+	if want := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("2001:db8:ffff::/48"),
+		netip.MustParsePrefix("192.0.2.80/32"), netip.MustParsePrefix("198.51.100.0/24")}; err != nil || !slices.Equal(proxies, want) {
+		t.Errorf("trusted proxies: %v %v, want %v (a mapped IPv4 network as IPv4)", proxies, err, want)
 	}
 	got, err := f.ObjectStoreConfig()
 	if err != nil {
@@ -292,6 +305,10 @@ func TestLoadRejects(t *testing.T) {
 		{"bad rate limit", "rateLimits:\n  cloudBackups: lots\n", "rateLimits.cloudBackups", "CAPACITY:REFILL/PERIOD"},
 		{"bad clusters rate limit", "rateLimits:\n  clusters: 10000:0/1m\n", "rateLimits.clusters", `"10000:0/1m" is not CAPACITY:REFILL/PERIOD`},
 		{"bad projects rate limit", "rateLimits:\n  projects: 1200/1m\n", "rateLimits.projects", `"1200/1m" is not CAPACITY:REFILL/PERIOD`},
+		{"bad failed authentications rate limit", "rateLimits:\n  failedAuthentications: 100\n", "rateLimits.failedAuthentications", `"100" is not CAPACITY:REFILL/PERIOD`},
+		{"trusted proxy not a network", "trustedProxies: [10.0.0.0/8, proxy.internal]\n", "trustedProxies", `"proxy.internal" is not a network such as 10.0.0.0/8`},
+		{"trusted proxy with a zone", "trustedProxies: [\"fe80::1%eth0\"]\n", "trustedProxies", `"fe80::1%eth0" is not a network`},
+		{"trusted proxies not a list", "trustedProxies: 10.0.0.0/8\n", "", "line 1"},
 		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, data,`},
 		{"unknown nested key named", "exports:\n  jobs: 2\n  jbos: 3\n", "",
 			`line 3: field jbos not found: unknown key "jbos" in section exports; its keys are jobs, parallelCollections, chunkBytes, lease`},

@@ -57,9 +57,19 @@ func Projects() Policy {
 	return Policy{Name: "Projects", Capacity: 1200, Refill: 500, Period: time.Minute}
 }
 
+// FailedAuthentications is the budget of failed authentications of one
+// client address: 100 tokens, refilled at 50 per minute. Atlas publishes
+// no such limit; the capacity lets a misconfigured client fail for a while
+// without locking out its address, the refill keeps guessing a key
+// hopeless (at most 72000 guesses a day per address).
+func FailedAuthentications() Policy {
+	return Policy{Name: "Failed Authentications", Capacity: 100, Refill: 50, Period: time.Minute}
+}
+
 // Scope is what an endpoint set keeps one bucket for. Atlas's scopes are
 // the organization, the project, the user and the IP address; the sets
-// here are scoped per project or per organization.
+// here are scoped per project or per organization, and failed
+// authentications per client address.
 type Scope string
 
 // The scopes of the sets here; the values are stored with PostgreSQL's
@@ -67,10 +77,11 @@ type Scope string
 const (
 	PerProject      Scope = "project"
 	PerOrganization Scope = "organization"
+	PerAddress      Scope = "address"
 )
 
-// Key names one bucket of a policy: its scope and the id of the project or
-// organization it is kept for. The same id in two scopes names two
+// Key names one bucket of a policy: its scope and the id of the project,
+// organization or client address it is kept for. The same id in two scopes names two
 // buckets.
 type Key struct {
 	Scope Scope
@@ -82,6 +93,11 @@ func ProjectKey(id string) Key { return Key{Scope: PerProject, ID: id} }
 
 // OrganizationKey is the key of the bucket kept for organization id.
 func OrganizationKey(id string) Key { return Key{Scope: PerOrganization, ID: id} }
+
+// AddressKey is the key of the bucket kept for a client address (an IP
+// address, or the network an address is grouped in, as the caller spells
+// it).
+func AddressKey(address string) Key { return Key{Scope: PerAddress, ID: address} }
 
 // ErrInvalidPolicy is wrapped by the error Validate returns.
 var ErrInvalidPolicy = errors.New("ratelimit: invalid policy")

@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 		{CloudProviderAccess(), Policy{"Cloud Provider Access", 2000, 1000, 60 * time.Second}},
 		{Clusters(), Policy{"Clusters", 10000, 5000, 60 * time.Second}},
 		{Projects(), Policy{"Projects", 1200, 500, 60 * time.Second}},
+		{FailedAuthentications(), Policy{"Failed Authentications", 100, 50, 60 * time.Second}},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -52,8 +53,12 @@ type Config struct {
 	// request when empty.
 	PublicURL string
 	Limits    api.Limits
-	Hash      auth.HashParams
-	Logger    *slog.Logger
+	// TrustedProxies are the networks of the proxies in front of the
+	// server whose X-Forwarded-For tells a client's address; none when
+	// empty, so that the connection's address is the client's.
+	TrustedProxies []netip.Prefix
+	Hash           auth.HashParams
+	Logger         *slog.Logger
 	// ObjectStores says how customers' buckets are reached; the zero value
 	// keeps every provider's buckets in local folders under
 	// <DataDir>/buckets.
@@ -185,7 +190,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		Auth:      authn,
 		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
-			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout},
+			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout, TrustedProxies: cfg.TrustedProxies},
 		cfg:     cfg,
 		backend: b,
 		exports: runner,

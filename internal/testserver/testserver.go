@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -35,6 +36,9 @@ type Options struct {
 	// Limits replaces Atlas's rate limits (e.g. Disabled, or a small capacity
 	// to test a client's handling of 429).
 	Limits *api.Limits
+	// TrustedProxies are the networks whose X-Forwarded-For the server
+	// believes, to test clients behind proxies; none when empty.
+	TrustedProxies []netip.Prefix
 	// Logger receives the server's request log; discarded when nil.
 	Logger *slog.Logger
 	// DataDir keeps the database in a given directory instead of a
@@ -131,7 +135,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
-	cfg := server.Config{DataDir: dir, Limits: limits, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
+	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
 		SweepInterval: sweep, SweepDelay: sweep}
 	if o.Database == "" {
 		o.Database = os.Getenv(EnvDatabase)

@@ -62,6 +62,8 @@ func testBuckets(t *testing.T, l ratelimit.Limiter) {
 	}{
 		{"another project", ratelimit.ProjectKey("b0123456789abcdef012345b"), small},
 		{"the same id as an organization", ratelimit.OrganizationKey(emptied.ID), small},
+		{"the same id as a client address", ratelimit.AddressKey(emptied.ID), small},
+		{"another client address", ratelimit.AddressKey("2001:db8:1:2::/64"), small},
 		{"another policy", emptied, ratelimit.Policy{Name: "other", Capacity: 10, Refill: 5, Period: time.Minute}},
 	}
 	for _, o := range others {
