@@ -59,24 +59,10 @@ func FuzzOpenArchive(f *testing.F) {
 		}
 		defer src.Close()
 		var docs, size int64
-		for {
-			_, doc, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				checkFormatError("Next", err)
-				if _, _, again := src.Next(); again != err {
-					t.Fatalf("Next after an error returned %v, want the same error", again)
-				}
-				break
-			}
-			if err := bson.Raw(doc).Validate(); err != nil {
-				t.Fatalf("document that the driver rejects: %v", err)
-			}
+		readDocuments(t, src, checkFormatError, func(doc bson.Raw) {
 			docs++
 			size += int64(len(doc))
-		}
+		})
 		if allocated, bound := totalAlloc()-before, allocationBound(streamLen); allocated > bound {
 			t.Fatalf("reading %d bytes allocated %d bytes, more than %d", streamLen, allocated, bound)
 		}
@@ -161,24 +147,37 @@ func FuzzOpenDir(f *testing.F) {
 		}
 		defer src.Close()
 		var read []byte
-		for {
-			_, doc, err := src.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				checkFormatError("Next", err)
-				return
-			}
-			if err := bson.Raw(doc).Validate(); err != nil {
-				t.Fatalf("document that the driver rejects: %v", err)
-			}
-			read = append(read, doc...)
+		if !readDocuments(t, src, checkFormatError, func(doc bson.Raw) { read = append(read, doc...) }) {
+			return
 		}
 		if !gzipped && !bytes.Equal(read, data) {
 			t.Fatalf("read %d bytes of documents, the .bson file holds %d others", len(read), len(data))
 		}
 	})
+}
+
+// readDocuments hands each document of src, which the driver must find
+// valid, to each, until io.EOF (it returns true) or an error, which check
+// judges and which Next must return again.
+func readDocuments(t *testing.T, src dump.Source, check func(op string, err error), each func(bson.Raw)) bool {
+	t.Helper()
+	for {
+		_, doc, err := src.Next()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			check("Next", err)
+			if _, _, again := src.Next(); again != err {
+				t.Fatalf("Next after an error returned %v, want the same error", again)
+			}
+			return false
+		}
+		if err := bson.Raw(doc).Validate(); err != nil {
+			t.Fatalf("document that the driver rejects: %v", err)
+		}
+		each(doc)
+	}
 }
 
 func totalAlloc() uint64 {
