@@ -32,8 +32,12 @@ type Metadata struct {
 	Raw bson.Raw
 }
 
+// jsonWhitespace is what JSON allows around a value (RFC 8259 §2).
+const jsonWhitespace = " \t\r\n"
+
 // MetadataError is a ParseMetadata failure; Offset is the byte offset in
-// the JSON text when known, else -1.
+// the text given to ParseMetadata, white space before the JSON included,
+// when known, else -1.
 type MetadataError struct {
 	Offset int64
 	Reason string
@@ -53,11 +57,12 @@ func (e *MetadataError) Unwrap() error { return e.Err }
 // with the legacy forms the Go driver accepts). An empty text gives a zero
 // Metadata, as mongorestore skips empty metadata files.
 func ParseMetadata(data []byte) (Metadata, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
+	text := bytes.Trim(data, jsonWhitespace)
+	if len(text) == 0 {
 		return Metadata{}, nil
 	}
-	if !json.Valid(data) {
+	if !json.Valid(text) {
+		// The untrimmed text, so that the offset is the file's.
 		var v any
 		err := json.Unmarshal(data, &v)
 		var se *json.SyntaxError
@@ -67,11 +72,11 @@ func ParseMetadata(data []byte) (Metadata, error) {
 		}
 		return Metadata{}, &MetadataError{Offset: -1, Reason: "not valid JSON", Err: err}
 	}
-	if data[0] != '{' {
-		return Metadata{}, &MetadataError{Offset: 0, Reason: "not a JSON object"}
+	if text[0] != '{' {
+		return Metadata{}, &MetadataError{Offset: int64(len(data) - len(bytes.TrimLeft(data, jsonWhitespace))), Reason: "not a JSON object"}
 	}
 	var raw bson.Raw
-	if err := bson.UnmarshalExtJSON(data, false, &raw); err != nil {
+	if err := bson.UnmarshalExtJSON(text, false, &raw); err != nil {
 		return Metadata{}, &MetadataError{Offset: -1, Reason: "extended JSON: " + err.Error(), Err: err}
 	}
 	return metadataFromRaw(raw)

@@ -80,6 +80,27 @@ func TestParseMetadata(t *testing.T) {
 	}
 }
 
+// An error's offset is the byte of the file, white space before the JSON
+// included, so that an editor's "go to byte" lands on the fault.
+func TestParseMetadataOffsetCountsLeadingWhiteSpace(t *testing.T) {
+	for text, want := range map[string]int64{
+		" \n\t{\"indexes\": [}": 16,
+		"\r\n[1]":               2,
+		"\n{\"a\":1}\n}":        9,
+	} {
+		_, err := dump.ParseMetadata([]byte(text))
+		var me *dump.MetadataError
+		if !errors.As(err, &me) || me.Offset != want {
+			t.Errorf("%q: error %v, want a MetadataError at byte %d", text, err, want)
+		}
+	}
+	// Only JSON's white space surrounds a value: a no-break space is not
+	// an empty file.
+	if _, err := dump.ParseMetadata([]byte("\u00a0")); err == nil {
+		t.Error("a no-break space parsed as an empty metadata file")
+	}
+}
+
 func rawKeys(t *testing.T, d bson.Raw) string {
 	elems, err := d.Elements()
 	if err != nil {
