@@ -9,7 +9,7 @@ import (
 
 // Export frequencies of an automatic export policy. Atlas's specification
 // lists monthly and yearly; its documentation adds daily and weekly.
-var ExportFrequencies = []string{"daily", "weekly", "monthly", "yearly"}
+var ExportFrequencies = []string{FrequencyDaily, FrequencyWeekly, FrequencyMonthly, FrequencyYearly}
 
 // BackupSchedule is a cluster's backup schedule: its one policy, the time
 // of day snapshots are anchored to, and its automatic export.

@@ -135,7 +135,7 @@ func updateSchedule(c *call) (*response, error) {
 // scheduleInput reads a schedule PATCH's attributes.
 func scheduleInput(o object) (service.ScheduleInput, error) {
 	var in service.ScheduleInput
-	// Attributes are read in name order, so that the one an error names
+	// Attributes are read in a fixed order, so that the one an error names
 	// does not depend on map order.
 	for _, b := range []struct {
 		name string

@@ -21,8 +21,9 @@ type Authenticator struct {
 	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
 	TokenTTL time.Duration
 
-	// Hash is how new client secrets are hashed (DefaultHashParams when
-	// zero); unknown client ids are checked against a hash made with it.
+	// Hash is the parameters of the hash unknown client ids are checked
+	// against, so that they cost what a known one does: set it to those
+	// new secrets are hashed with (DefaultHashParams when zero).
 	Hash HashParams
 
 	checks secretChecks

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,7 +101,7 @@ func readBlocks(t *testing.T, file string) []docBlock {
 // TestDocs runs every example of the checked pages, each page's in order,
 // against installations of their own.
 func TestDocs(t *testing.T) {
-	bin := snapexportBinary(t)
+	bin := buildBinary(t, "./cmd/snapexport", t.TempDir())
 	for _, file := range checkedDocs {
 		t.Run(strings.TrimSuffix(filepath.Base(file), ".md"), func(t *testing.T) {
 			blocks := readBlocks(t, file)
@@ -213,7 +212,6 @@ var docScenarios = map[string]docScenario{
 		s3 := testservices.S3(d.t, "docs-bucket")
 		d.env["S3_ENDPOINT"], d.env["S3_ACCESS_KEY"], d.env["S3_SECRET_KEY"] = s3.URL, "AKIADOCS", "docs-secret"
 		d.env["PORT"], d.env["DATA"] = freePort(d.t), filepath.Join(d.dir, "s3-data")
-		d.env["check-s3"] = s3.URL
 	}, check: func(d *docRun) {
 		// The owner key serve printed registers a bucket of the S3 server,
 		// which the server checked by writing into it.
@@ -618,7 +616,7 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// lastLine is the last JSON value an example printed (the commands print
+// lastJSON is the last JSON value an example printed (the commands print
 // JSON indented over several lines).
 func lastJSON(s string) string {
 	dec := json.NewDecoder(strings.NewReader(s))
@@ -630,32 +628,4 @@ func lastJSON(s string) string {
 		}
 		last = v
 	}
-}
-
-var (
-	binaryOnce sync.Once
-	binaryPath string
-	binaryErr  error
-)
-
-// snapexportBinary builds the command once for the test binary's run.
-func snapexportBinary(t *testing.T) string {
-	t.Helper()
-	binaryOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "snapexport-docs-")
-		if err != nil {
-			binaryErr = err
-			return
-		}
-		binaryPath = filepath.Join(dir, "snapexport")
-		cmd := exec.Command("go", "build", "-o", binaryPath, "./cmd/snapexport")
-		cmd.Dir = repoRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binaryErr != nil {
-		t.Fatal(binaryErr)
-	}
-	return binaryPath
 }

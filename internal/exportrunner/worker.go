@@ -190,7 +190,7 @@ func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim, attempt int)
 		r.cfg.Jobs.ReleaseExportJob(context.WithoutCancel(ctx), c)
 		return job, nil
 	}
-	log := slog.New(r.cfg.Logger.Handler().WithAttrs(job.LogAttrs()))
+	log := r.jobLogger(job, c)
 	log.Info("export started", "snapshot", job.SnapshotID, "bucket", job.ExportBucketID,
 		"fromCollection", job.Progress.ExportedCollections, "attempt", attempt, "runner", r.id)
 	runCtx, stop := context.WithCancelCause(ctx)

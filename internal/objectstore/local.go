@@ -68,8 +68,7 @@ func classifyLocal(err error) fault {
 		return fault{kind: kindNotFound}
 	case errors.Is(err, fs.ErrPermission):
 		return fault{kind: kindDenied}
-	case errors.Is(err, syscall.ENAMETOOLONG), errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.EISDIR),
-		errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ELOOP):
+	case errnoName(err) != "":
 		// The object's name cannot be a file of this file system.
 		return fault{kind: kindRefused, code: errnoName(err)}
 	}
@@ -120,10 +119,9 @@ func (s *Stores) RemoveIncomplete(ctx context.Context, t Target, prefix string, 
 // errnoName is the symbolic name of err's system error ("ENAMETOOLONG"),
 // which names no path, unlike err's text; "" when it has none.
 func errnoName(err error) string {
-	for _, e := range []syscall.Errno{syscall.ENAMETOOLONG, syscall.EINVAL, syscall.EISDIR, syscall.ENOTDIR, syscall.ELOOP} {
-		if errors.Is(err, e) {
-			return errnoNames[e]
-		}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return errnoNames[e]
 	}
 	return ""
 }
