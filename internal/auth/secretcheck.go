@@ -11,17 +11,17 @@ import (
 
 // secretChecks runs the Argon2id checks of client secrets. Each takes its
 // hash's memory (19 MiB by default) and a CPU for tens of milliseconds, so
-// at most one per two CPUs runs at once (checkSlots): a flood of token
-// requests waits rather than exhausting memory, and leaves the other CPUs
-// to every other request. Waiting checks start in order of arrival, those
-// from addresses that sent no wrong secret lately first: a flood of wrong
-// secrets delays a client that sends right ones by at most the checks
-// already running.
+// the checks that run at once are bounded: a flood of token requests waits
+// rather than exhausting memory. Checks from addresses that sent a wrong
+// secret lately (suspects) have one slot of their own, busy at most half
+// the time, and never take the others' (checkSlots, half the CPUs): a
+// flood of wrong secrets keeps at most half a CPU busy, and a client that
+// sends right ones never waits behind a suspect's check. Each lane starts its checks in order of
+// arrival.
 type secretChecks struct {
 	mu      sync.Mutex
-	running int
-	// waiting holds the waiting checks, trusted ones first, each lane in
-	// order of arrival.
+	running [2]int
+	// waiting holds each lane's waiting checks in order of arrival.
 	waiting [2][]chan struct{}
 	// refusedAt is when each address last sent a wrong secret.
 	refusedAt map[string]time.Time
@@ -37,16 +37,24 @@ const (
 
 const (
 	// suspicionPeriod is how long an address that sent a wrong secret
-	// waits behind the others.
+	// waits in the suspects' lane.
 	suspicionPeriod = time.Minute
 	// maxSuspects bounds the addresses remembered; beyond it the oldest is
 	// forgotten.
 	maxSuspects = 4096
 )
 
-// checkSlots is how many checks run at once: half the CPUs the process
-// uses, at least one.
+// checkSlots is how many checks of the trusted lane run at once: half the
+// CPUs the process uses, at least one.
 func checkSlots() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// laneSlots is how many checks of lane run at once.
+func laneSlots(lane int) int {
+	if lane == suspectLane {
+		return 1
+	}
+	return checkSlots()
+}
 
 // verify checks secret against hash when its turn comes.
 func (c *secretChecks) verify(ctx context.Context, secret, hash, address string, now time.Time) (bool, error) {
@@ -57,15 +65,27 @@ func (c *secretChecks) verify(ctx context.Context, secret, hash, address string,
 	if err := c.acquire(ctx, lane); err != nil {
 		return false, err
 	}
-	defer c.release()
-	return VerifySecret(secret, hash), nil
+	defer c.release(lane)
+	start := time.Now()
+	ok := VerifySecret(secret, hash)
+	if lane == suspectLane {
+		// The suspects' slot rests as long as it worked, so that their
+		// checks take at most half a CPU, whatever else runs.
+		rest := time.NewTimer(time.Since(start))
+		defer rest.Stop()
+		select {
+		case <-rest.C:
+		case <-ctx.Done():
+		}
+	}
+	return ok, nil
 }
 
 // acquire waits for a check's turn in lane.
 func (c *secretChecks) acquire(ctx context.Context, lane int) error {
 	c.mu.Lock()
-	if c.running < checkSlots() {
-		c.running++
+	if c.running[lane] < laneSlots(lane) {
+		c.running[lane]++
 		c.mu.Unlock()
 		return nil
 	}
@@ -83,28 +103,27 @@ func (c *secretChecks) acquire(ctx context.Context, lane int) error {
 			return ctx.Err()
 		}
 		// The turn came as the context ended: pass it on.
-		c.releaseLocked()
+		c.releaseLocked(lane)
 		return ctx.Err()
 	}
 }
 
-// release ends a check, handing its turn to the first one waiting.
-func (c *secretChecks) release() {
+// release ends a check of lane, handing its turn to the lane's first
+// waiting check.
+func (c *secretChecks) release(lane int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.releaseLocked()
+	c.releaseLocked(lane)
 }
 
-func (c *secretChecks) releaseLocked() {
-	for lane := range c.waiting {
-		if len(c.waiting[lane]) > 0 {
-			turn := c.waiting[lane][0]
-			c.waiting[lane] = slices.Delete(c.waiting[lane], 0, 1)
-			close(turn)
-			return
-		}
+func (c *secretChecks) releaseLocked(lane int) {
+	if len(c.waiting[lane]) > 0 {
+		turn := c.waiting[lane][0]
+		c.waiting[lane] = slices.Delete(c.waiting[lane], 0, 1)
+		close(turn)
+		return
 	}
-	c.running--
+	c.running[lane]--
 }
 
 // queued is how many checks wait in lane.

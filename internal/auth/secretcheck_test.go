@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// fillChecks takes every turn of c and returns the function that gives one
-// back.
-func fillChecks(t *testing.T, c *secretChecks) func() {
+// fillLane takes every turn of lane and returns the function that gives
+// one back.
+func fillLane(t *testing.T, c *secretChecks, lane int) func() {
 	t.Helper()
-	for range checkSlots() {
-		if err := c.acquire(context.Background(), trustedLane); err != nil {
+	for range laneSlots(lane) {
+		if err := c.acquire(context.Background(), lane); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return c.release
+	return func() { c.release(lane) }
 }
 
 // waitQueued waits until n checks wait in lane.
@@ -27,55 +27,62 @@ func waitQueued(c *secretChecks, lane, n int) {
 	}
 }
 
-func TestSecretChecksBounded(t *testing.T) {
-	var c secretChecks
-	release := fillChecks(t, &c)
-	started := make(chan struct{})
-	go func() {
-		c.acquire(context.Background(), trustedLane)
-		close(started)
-	}()
-	waitQueued(&c, trustedLane, 1)
-	select {
-	case <-started:
-		t.Fatalf("a check started beyond the %d that may run at once", checkSlots())
-	default:
-	}
-	release()
-	<-started
+// startsAtOnce reports whether a check of lane starts without waiting: a
+// check whose context has ended gets a turn only if one is free.
+func startsAtOnce(c *secretChecks, lane int) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return c.acquire(ctx, lane) == nil
 }
 
-func TestSecretChecksTrustedFirst(t *testing.T) {
-	var c secretChecks
-	release := fillChecks(t, &c)
-	order := make(chan string, 4)
-	wait := func(name string, lane int) {
-		if err := c.acquire(context.Background(), lane); err != nil {
-			t.Error(err)
+func TestSecretChecksBounded(t *testing.T) {
+	for _, lane := range []int{trustedLane, suspectLane} {
+		var c secretChecks
+		release := fillLane(t, &c, lane)
+		order := make(chan int, 2)
+		for i := range 2 {
+			go func() {
+				c.acquire(context.Background(), lane)
+				order <- i
+			}()
+			waitQueued(&c, lane, i+1)
 		}
-		order <- name
-	}
-	go wait("suspect 1", suspectLane)
-	waitQueued(&c, suspectLane, 1)
-	go wait("suspect 2", suspectLane)
-	waitQueued(&c, suspectLane, 2)
-	go wait("trusted 1", trustedLane)
-	waitQueued(&c, trustedLane, 1)
-	go wait("trusted 2", trustedLane)
-	waitQueued(&c, trustedLane, 2)
-	var got []string
-	for range 4 {
+		select {
+		case <-order:
+			t.Fatalf("lane %d: a check started beyond the %d that may run at once", lane, laneSlots(lane))
+		default:
+		}
 		release()
-		got = append(got, <-order)
+		first := <-order
+		release()
+		if second := <-order; first != 0 || second != 1 {
+			t.Errorf("lane %d: checks started in the order %d, %d; want the order of arrival", lane, first, second)
+		}
 	}
-	if fmt.Sprint(got) != "[trusted 1 trusted 2 suspect 1 suspect 2]" {
-		t.Errorf("checks started in the order %q; want the trusted ones first, each lane in order of arrival", got)
+}
+
+func TestSecretChecksSuspectsTakeOneSlotOfTheirOwn(t *testing.T) {
+	if n := laneSlots(suspectLane); n != 1 {
+		t.Fatalf("suspects have %d slots, want 1", n)
+	}
+	var c secretChecks
+	fillLane(t, &c, suspectLane)
+	go c.acquire(context.Background(), suspectLane)
+	waitQueued(&c, suspectLane, 1)
+	for i := range checkSlots() {
+		if !startsAtOnce(&c, trustedLane) {
+			t.Fatalf("trusted check %d waits while suspects' checks run and wait", i+1)
+		}
+	}
+	// With the trusted slots taken, suspects still get no more than theirs.
+	if startsAtOnce(&c, suspectLane) {
+		t.Errorf("a second suspect's check started at once")
 	}
 }
 
 func TestSecretChecksCanceledWhileWaiting(t *testing.T) {
 	var c secretChecks
-	release := fillChecks(t, &c)
+	release := fillLane(t, &c, suspectLane)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- c.acquire(ctx, suspectLane) }()
@@ -89,7 +96,7 @@ func TestSecretChecksCanceledWhileWaiting(t *testing.T) {
 	}
 	// Its turn is not lost: the next check takes the one given back.
 	release()
-	if err := c.acquire(context.Background(), trustedLane); err != nil {
+	if err := c.acquire(context.Background(), suspectLane); err != nil {
 		t.Fatal(err)
 	}
 }
