@@ -610,6 +610,29 @@ func TestPretty(t *testing.T) {
 	}
 }
 
+// TestPrettyKeepsFieldOrder: pretty=true indents the very body that is
+// served without it, fields in the same order: a cluster's hardware specs
+// put instanceSize first, as Atlas does, rather than in alphabetical order.
+func TestPrettyKeepsFieldOrder(t *testing.T) {
+	e := newEnv(t)
+	e.cluster(t, service.ClusterInput{Name: "cluster-0", MongoDBVersion: "8.0.29"})
+	path := e.clustersPath() + "/cluster-0"
+	plain := e.Do(t, apitest.Request{Path: path, Accept: v20240805})
+	pretty := e.Do(t, apitest.Request{Path: path + "?pretty=true", Accept: v20240805})
+	apitest.WantStatus(t, plain, http.StatusOK)
+	apitest.WantStatus(t, pretty, http.StatusOK)
+	if !bytes.Contains(pretty.Body, []byte("\"electableSpecs\" : {\n        \"instanceSize\" : \"M10\",\n")) {
+		t.Errorf("pretty cluster does not put instanceSize first in electableSpecs:\n%s", pretty.Body)
+	}
+	var compacted bytes.Buffer
+	if err := json.Compact(&compacted, pretty.Body); err != nil {
+		t.Fatal(err)
+	}
+	if compacted.String() != string(plain.Body) {
+		t.Errorf("pretty body differs from the plain one but for spaces:\n pretty %s\n  plain %s", compacted.Bytes(), plain.Body)
+	}
+}
+
 func TestInvalidBooleanQuery(t *testing.T) {
 	e := newEnv(t)
 	for _, q := range []string{"envelope=yes", "pretty=1", "envelope=", "includeCount=maybe", "pretty=on"} {

@@ -4,39 +4,29 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strconv"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/unescapedjson"
 )
 
-// encode turns v into Atlas's wire form: keys in alphabetical order at every
-// level (Atlas serializes sorted), compact, or indented the way Atlas's
-// pretty printer does when pretty is set. Compact output relies on every
-// view struct declaring its fields in alphabetical JSON order; the API tests
-// check the order of every body.
+// encode turns v into Atlas's wire form: compact, or indented the way
+// Atlas's pretty printer does when pretty is set. Keys come in the order
+// the views declare their fields (alphabetical, as Atlas serializes, but
+// for the few fields Atlas puts first, like a hardware spec's
+// instanceSize) and maps sort theirs; the API tests check the order of
+// every body. The pretty form keeps the compact form's order.
 func encode(v any, pretty bool) ([]byte, error) {
-	if !pretty {
-		// The views declare their fields in alphabetical order and
-		// encoding/json sorts map keys, so one pass is enough.
-		return compact(v)
-	}
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
-	}
-	if !pretty {
-		return compact(tree)
+	raw, err := compact(v)
+	if err != nil || !pretty {
+		return raw, err
 	}
 	var buf bytes.Buffer
-	writePretty(&buf, tree, 0)
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := writePretty(&buf, dec, 0); err != nil {
+		return nil, err
+	}
 	return buf.Bytes(), nil
 }
 
@@ -46,48 +36,62 @@ func compact(tree any) ([]byte, error) { return unescapedjson.Marshal(tree) }
 
 // writePretty reproduces Jackson's default pretty printer, which Atlas uses:
 // two-space indented objects with `"key" : value`, arrays on one line as
-// `[ a, b ]`, empty containers as `{ }` and `[ ]`.
-func writePretty(buf *bytes.Buffer, v any, depth int) {
-	switch t := v.(type) {
-	case map[string]any:
-		if len(t) == 0 {
+// `[ a, b ]`, empty containers as `{ }` and `[ ]`. It reads the next value
+// from dec, keeping its keys' order.
+func writePretty(buf *bytes.Buffer, dec *json.Decoder, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		if !dec.More() {
 			buf.WriteString("{ }")
-			return
+			_, err := dec.Token()
+			return err
 		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		buf.WriteString("{\n")
-		for i, k := range keys {
-			indent(buf, depth+1)
-			writeScalar(buf, k)
-			buf.WriteString(" : ")
-			writePretty(buf, t[k], depth+1)
-			if i < len(keys)-1 {
-				buf.WriteByte(',')
+		for first := true; dec.More(); first = false {
+			if !first {
+				buf.WriteString(",\n")
 			}
-			buf.WriteByte('\n')
+			key, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			indent(buf, depth+1)
+			writeScalar(buf, key)
+			buf.WriteString(" : ")
+			if err := writePretty(buf, dec, depth+1); err != nil {
+				return err
+			}
 		}
+		buf.WriteByte('\n')
 		indent(buf, depth)
 		buf.WriteByte('}')
-	case []any:
-		if len(t) == 0 {
+		_, err := dec.Token()
+		return err
+	case json.Delim('['):
+		if !dec.More() {
 			buf.WriteString("[ ]")
-			return
+			_, err := dec.Token()
+			return err
 		}
 		buf.WriteString("[ ")
-		for i, e := range t {
-			if i > 0 {
+		for first := true; dec.More(); first = false {
+			if !first {
 				buf.WriteString(", ")
 			}
-			writePretty(buf, e, depth)
+			if err := writePretty(buf, dec, depth); err != nil {
+				return err
+			}
 		}
 		buf.WriteString(" ]")
-	default:
-		writeScalar(buf, t)
+		_, err := dec.Token()
+		return err
 	}
+	writeScalar(buf, tok)
+	return nil
 }
 
 func indent(buf *bytes.Buffer, depth int) {
