@@ -283,12 +283,13 @@ func Plain(db, name string, n int) *Collection {
 
 // CollidingNames is a dataset of database x whose collection names a
 // file system, or keys joining names unescaped, would fold onto one
-// another (y, y/., y//, y/.., y/../z, /y), with a name holding '%' and two
+// another (y, y/., y//, y/.., y/../z, /y), with a name holding '%', one
+// that reads like an escape of gocloud.dev's drivers (__0x2f__y) and two
 // names that escaping lengthens past a file name's 255 bytes. Each
 // collection has its own documents and its own count.
 func CollidingNames() *Dataset {
 	ds := &Dataset{ServerVersion: "7.0.16", ToolVersion: "100.10.0", ConcurrentCollections: 4}
-	for i, name := range []string{"y", "y/.", "y//", "y/..", "y/../z", "/y", "y %", strings.Repeat("%", 84), strings.Repeat("c", 253)} {
+	for i, name := range []string{"y", "y/.", "y//", "y/..", "y/../z", "/y", "y %", "__0x2f__y", strings.Repeat("%", 84), strings.Repeat("c", 253)} {
 		ds.Collections = append(ds.Collections, Plain("x", name, 3+i))
 	}
 	return ds

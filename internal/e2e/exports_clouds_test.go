@@ -27,7 +27,7 @@ func TestSDKExportToEachCloud(t *testing.T) {
 	azurite := testservices.Azurite(t)
 	for _, provider := range []string{"AWS", "AZURE", "GCP"} {
 		t.Run(provider, func(t *testing.T) {
-			store, job := exportTo(t, provider, azurite, archive)
+			store, _, job := exportTo(t, provider, azurite, archive)
 			prefix := job.GetPrefix()
 			all := exporttest.ListKeys(t, store, prefix+"/")
 			var read []string
@@ -55,11 +55,14 @@ func TestSDKExportToEachCloud(t *testing.T) {
 // are a local folder (provider "LOCAL", an AWS bucket) or an emulator
 // (AWS: gofakes3, AZURE: Azurite at azurite, GCP: fake-gcs-server),
 // exports the snapshot through the SDK and waits for success; it returns
-// the bucket, opened as the export runner opens it, and the job.
-func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Bucket, *admin.DiskBackupExportJob) {
+// the bucket, opened as the export runner opens it, the names the store
+// holds under a prefix, as any of its readers sees them (nil for a local
+// folder, whose paths are escaped), and the job.
+func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Bucket, func(prefix string) []string, *admin.DiskBackupExportJob) {
 	t.Helper()
 	cfg := objectstore.Config{LocalDir: t.TempDir()}
 	var bucket func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest
+	var stored func(prefix string) []string
 	switch provider {
 	case "LOCAL":
 		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
@@ -68,12 +71,14 @@ func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Buc
 	case "AWS":
 		s3 := testservices.S3(t, "s3-exports")
 		cfg.AWS = s3Compatible(s3.URL)
+		stored = func(prefix string) []string { return s3.Keys(t, "s3-exports", prefix) }
 		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
 			return awsBucket("s3-exports", c.awsRole(t, g, true))
 		}
 	case "AZURE":
 		name := uniqueName("e2e-export")
-		testservices.AzuriteContainer(t, azurite, name)
+		container := testservices.AzuriteContainer(t, azurite, name)
+		stored = func(prefix string) []string { return testservices.BlobNames(t, container, prefix) }
 		cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
 		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
 			id, _ := c.azureRole(t, g, true)
@@ -82,6 +87,7 @@ func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Buc
 	case "GCP":
 		gcs := testservices.GCS(t, "gcs-exports")
 		cfg.GCP = gcsCompatible(gcs.URL)
+		stored = func(prefix string) []string { return gcs.Keys(t, "gcs-exports", prefix) }
 		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
 			return gcpBucket("gcs-exports", c.gcpRole(t, g))
 		}
@@ -104,5 +110,5 @@ func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Buc
 		t.Fatal(err)
 	}
 	job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
-	return srv.OpenExportBucket(t, b.GetId()), job
+	return srv.OpenExportBucket(t, b.GetId()), stored, job
 }

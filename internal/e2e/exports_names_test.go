@@ -11,15 +11,18 @@ import (
 )
 
 // TestSDKExportCollidingNames exports collections whose keys differ only
-// by "/.", "//" or "/.." segments to a local bucket and to each emulator,
-// and reads every document of every collection back from its own objects.
+// by "/.", "//" or "/.." segments, or that hold what reads like an escape,
+// to a local bucket and to each emulator, and reads every document of
+// every collection back from its own objects. Each emulator holds the
+// objects under Atlas's keys, <prefix>/<db>/<collection>/..., byte for
+// byte.
 func TestSDKExportCollidingNames(t *testing.T) {
 	ds := dumptest.CollidingNames()
 	archive := dumptest.ArchiveBytes(ds, true, true)
 	azurite := testservices.Azurite(t)
 	for _, provider := range []string{"LOCAL", "AWS", "AZURE", "GCP"} {
 		t.Run(provider, func(t *testing.T) {
-			store, job := exportTo(t, provider, azurite, archive)
+			store, stored, job := exportTo(t, provider, azurite, archive)
 			status := job.GetExportStatus()
 			if got := status.GetTotalCollections(); got != len(ds.Collections) {
 				t.Errorf("totalCollections %d, want %d", got, len(ds.Collections))
@@ -34,6 +37,12 @@ func TestSDKExportCollidingNames(t *testing.T) {
 			slices.Sort(read)
 			if !slices.Equal(read, rest) {
 				t.Errorf("objects under the prefix:\n%q\nwant the collections' objects:\n%q", rest, read)
+			}
+			if stored != nil {
+				want := slices.Sorted(slices.Values(append(read, prefix+"/.complete")))
+				if got := stored(prefix + "/"); !slices.Equal(got, want) {
+					t.Errorf("the store holds\n%q\nwant Atlas's keys\n%q", got, want)
+				}
 			}
 			// read as TestSDKExportToEachCloud does: gofakes3 keeps times
 			// to the second, too coarse for readComplete's ordering check

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/s3blob"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/objectstore/transport"
@@ -261,15 +260,11 @@ func (s *Stores) openS3(ctx context.Context, t Target) (*blob.Bucket, op, error)
 	if err != nil {
 		return nil, o, s.fail(ctx, o, fault{kind: kindCredentials}, err)
 	}
-	opts := &s3blob.Options{}
+	var checksum aws.RequestChecksumCalculation
 	if s.cfg.AWS.Mode == ModeS3Compatible {
-		opts.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		checksum = aws.RequestChecksumCalculationWhenRequired
 	}
-	b, err := s3blob.OpenBucket(ctx, client, t.Bucket, opts)
-	if err != nil {
-		return nil, o, err
-	}
-	return b, o, nil
+	return newS3Bucket(client, t.Bucket, checksum), o, nil
 }
 
 // AWS error codes that mean the credentials themselves were refused.

@@ -18,7 +18,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/azureblob"
 
 	"github.com/snapexport/snapexport"
 )
@@ -134,11 +133,7 @@ func (s *Stores) openAzure(ctx context.Context, t Target) (*blob.Bucket, op, err
 	if err != nil {
 		return nil, o, err
 	}
-	b, err := azureblob.OpenBucket(ctx, client, nil)
-	if err != nil {
-		return nil, o, err
-	}
-	return b, o, nil
+	return newAzureBucket(client), o, nil
 }
 
 // authenticateAzure gets a storage token in the role's tenant (cloud mode).

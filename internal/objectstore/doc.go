@@ -2,9 +2,13 @@
 // does: Amazon S3 buckets through an IAM role the server assumes, Azure Blob
 // containers through the server's Entra ID application signed in to the
 // role's tenant, and Google Cloud Storage buckets by impersonating the
-// role's service account. It is built on gocloud.dev/blob (s3blob,
-// azureblob, gcsblob, fileblob) over the clouds' own SDKs, so streaming
-// writes get multipart, block and resumable uploads from the libraries.
+// role's service account. Buckets are gocloud.dev/blob buckets, whose
+// drivers here sit on the clouds' own SDKs (s3bucket.go, azurebucket.go,
+// gcsbucket.go; fileblob for local folders), so streaming writes get
+// multipart, block and resumable uploads from the libraries. The cloud
+// drivers store each key as the object's name, byte for byte, as Atlas
+// writes it, but for the few bytes a cloud cannot hold (cloudbucket.go):
+// gocloud.dev's own drivers escape more, which other readers would see.
 //
 // # Modes
 //
@@ -44,15 +48,13 @@
 //
 // # Builds without the SDKs
 //
-// The SDK code of the providers (aws.go, azure.go, gcp.go, sdk.go) is left
-// out of a binary built with -tags snapexport_localbuckets (LocalBucketsTag):
-// ModeLocal alone remains, New refuses every other mode, and the binary
-// links none of the S3, Azure and Google Cloud SDKs, nor gocloud.dev's
-// drivers over them, whose packages also import every cloud's default
-// credential chain for their URL openers. It is for test binaries whose
-// buckets are local folders: a package split could not drop these SDKs,
-// because the emulator modes a test server offers need the same driver
-// packages as cloud mode.
+// The SDK code of the providers (aws.go, azure.go, gcp.go, sdk.go and the
+// bucket drivers) is left out of a binary built with -tags
+// snapexport_localbuckets (LocalBucketsTag): ModeLocal alone remains, New
+// refuses every other mode, and the binary links none of the S3, Azure and
+// Google Cloud SDKs. It is for test binaries whose buckets are local
+// folders: a package split could not drop these SDKs, because the emulator
+// modes a test server offers need the same drivers as cloud mode.
 //
 // # Errors
 //

@@ -16,7 +16,6 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
 	"gocloud.dev/blob"
-	"gocloud.dev/blob/gcsblob"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 	"google.golang.org/api/googleapi"
@@ -245,11 +244,7 @@ func (s *Stores) openGCS(ctx context.Context, t Target) (*blob.Bucket, op, error
 		// The server's own identity is missing or unreadable.
 		return nil, o, s.fail(ctx, o, fault{kind: kindCredentials}, err)
 	}
-	b, err := gcsblob.OpenBucket(ctx, nil, t.Bucket, &gcsblob.Options{Client: client})
-	if err != nil {
-		return nil, o, err
-	}
-	return b, o, nil
+	return newGCSBucket(client, t.Bucket), o, nil
 }
 
 // impersonateGCP gets a fresh token of the role's service account.

@@ -46,7 +46,7 @@ func s3Config(endpoint string) objectstore.Config {
 	}
 }
 
-func newStores(t *testing.T, cfg objectstore.Config) *objectstore.Stores {
+func newStores(t testing.TB, cfg objectstore.Config) *objectstore.Stores {
 	t.Helper()
 	s, err := objectstore.New(cfg)
 	if err != nil {

@@ -19,12 +19,14 @@ const keysPrefix = "exported_snapshots/o/g/Cluster0/2026-08-10T0327/1786332505/"
 
 // collidingKeys are the objects an export writes for collections whose
 // names a file system would fold onto one another (x.y, x.y/., x.y//,
-// x.y/.., ...) or refuse (a 253-byte name, which escaping lengthens),
+// x.y/.., ...) or refuse (a 253-byte name, which escaping lengthens), or
+// that hold what some store cannot keep as it is (", #, ?, \, control
+// characters, CR and LF) or what reads like an escape ("__0x2f__", "%5C"),
 // as keys relative to keysPrefix.
 func collidingKeys() []string {
 	var keys []string
 	for _, coll := range []string{"y", "y/.", "y//", "y/..", "y/../z", "/y", "y%2E", "y.", "y %", "__0x2f__y",
-		strings.Repeat("c", 253), strings.Repeat("%", 84)} {
+		strings.Repeat("c", 253), strings.Repeat("%", 84), `y"#?\`, "y\t\x7f", "y\r\n", "y%5C%0A%25"} {
 		keys = append(keys, "x/"+coll+"/rs0.0.json.gz", "x/"+coll+"/rs0.1.json.gz", "x/"+coll+"/metadata.json")
 	}
 	return append(keys, ".complete")
@@ -100,7 +102,8 @@ func TestLocalBucketKeepsEveryKeyApart(t *testing.T) {
 		}
 		dirs = append(dirs, strings.TrimPrefix(obj.Key, keysPrefix+"x/"))
 	}
-	wantDirs := []string{"/", "__0x2f__y/", strings.Repeat("c", 253) + "/", "y %/", "y%2E/", "y./", "y/"}
+	wantDirs := []string{"/", "__0x2f__y/", strings.Repeat("c", 253) + "/", "y %/", "y%2E/", "y./", "y/",
+		`y"#?\/`, "y\t\x7f/", "y\r\n/", "y%5C%0A%25/"}
 	wantDirs = append(wantDirs, strings.Repeat("%", 84)+"/")
 	slices.Sort(wantDirs)
 	if !slices.Equal(dirs, wantDirs) {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,24 @@ func BlobSize(t testing.TB, c *container.Client, key string) (int64, bool) {
 		return 0, true
 	}
 	return *props.ContentLength, true
+}
+
+// BlobNames returns the names of the blobs under prefix in container c,
+// sorted, as the store holds them.
+func BlobNames(t testing.TB, c *container.Client, prefix string) []string {
+	t.Helper()
+	var names []string
+	for pager := c.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: &prefix}); pager.More(); {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatalf("testservices: listing blobs under %s: %v", prefix, err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			names = append(names, *b.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func checkAzuriteURL(s string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
@@ -75,4 +76,20 @@ func (g *GCSServer) Object(t testing.TB, bucket, key string) []byte {
 func (g *GCSServer) HasObject(bucket, key string) bool {
 	_, err := g.Server.GetObject(bucket, key)
 	return err == nil
+}
+
+// Keys returns the names of the objects under prefix in bucket, sorted,
+// as the store holds them.
+func (g *GCSServer) Keys(t testing.TB, bucket, prefix string) []string {
+	t.Helper()
+	objects, _, err := g.Server.ListObjectsWithOptions(bucket, fakestorage.ListOptions{Prefix: prefix})
+	if err != nil {
+		t.Fatalf("testservices: GCS listing %s/%s: %v", bucket, prefix, err)
+	}
+	keys := make([]string, 0, len(objects))
+	for _, o := range objects {
+		keys = append(keys, o.Name)
+	}
+	slices.Sort(keys)
+	return keys
 }

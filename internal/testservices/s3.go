@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,4 +139,20 @@ func (s *S3Server) ObjectSize(t testing.TB, bucket, key string) int64 {
 func (s *S3Server) HasObject(bucket, key string) bool {
 	_, err := s.Backend.HeadObject(bucket, key)
 	return err == nil
+}
+
+// Keys returns the names of the objects under prefix in bucket, sorted,
+// as the store holds them.
+func (s *S3Server) Keys(t testing.TB, bucket, prefix string) []string {
+	t.Helper()
+	list, err := s.Backend.ListBucket(bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: prefix}, gofakes3.ListBucketPage{})
+	if err != nil {
+		t.Fatalf("testservices: S3 listing %s/%s: %v", bucket, prefix, err)
+	}
+	keys := make([]string, 0, len(list.Contents))
+	for _, c := range list.Contents {
+		keys = append(keys, c.Key)
+	}
+	slices.Sort(keys)
+	return keys
 }
