@@ -65,6 +65,31 @@ type Cluster struct {
 	Removed bool
 }
 
+// Atlas's names of the states a cluster is shown in (stateName).
+const (
+	ClusterCreating = "CREATING"
+	ClusterIdle     = "IDLE"
+	ClusterDeleting = "DELETING"
+)
+
+// StateName is the state the cluster is in at now: DELETING once asked to
+// be deleted, CREATING until it is ready, IDLE after.
+func (c *Cluster) StateName(now time.Time) string {
+	switch {
+	case c.DeletingUntil != nil:
+		return ClusterDeleting
+	case now.Before(c.ReadyAt):
+		return ClusterCreating
+	}
+	return ClusterIdle
+}
+
+// ChangesApplied reports whether the cluster has no change under way at
+// now (Atlas's changeStatus APPLIED rather than PENDING).
+func (c *Cluster) ChangesApplied(now time.Time) bool {
+	return c.StateName(now) == ClusterIdle
+}
+
 // Deleted reports whether the cluster's deletion has ended at now.
 func (c *Cluster) Deleted(now time.Time) bool {
 	return c.Removed || c.DeletingUntil != nil && !now.Before(*c.DeletingUntil)
