@@ -932,4 +932,5 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	db = open(t, u, Options{})
 	wantAllVersions(t, conn)
 	storetest.WantDefaultSchedules(t, db, p.ID, "one", "two")
+	storetest.WantMigratedClusters(t, db, p.ID, "one", "two")
 }

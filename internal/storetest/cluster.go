@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -196,5 +197,35 @@ func wantDefaultSchedule(t testing.TB, c *snapexport.Cluster, seen map[string]bo
 	if s.ReferenceHourOfDay != created.Hour() || s.ReferenceMinuteOfHour != created.Minute() || s.RestoreWindowDays != snapexport.DefaultRestoreWindowDays {
 		t.Errorf("cluster %s created at %s: reference %02d:%02d, restore window %d days; want %02d:%02d and %d",
 			c.Name, created, s.ReferenceHourOfDay, s.ReferenceMinuteOfHour, s.RestoreWindowDays, created.Hour(), created.Minute(), snapexport.DefaultRestoreWindowDays)
+	}
+}
+
+// WantMigratedClusters fails the test unless each named cluster of the
+// project, made before clusters had a life of their own, reads back as
+// ready since its creation, with backups on, termination protection off,
+// no tags and no deletion asked for, and keeps its name to itself.
+func WantMigratedClusters(t testing.TB, store snapexport.Store, projectID string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range names {
+		var c *snapexport.Cluster
+		err := store.Read(ctx, func(tx snapexport.Tx) error {
+			var err error
+			c, err = tx.Cluster(ctx, projectID, name)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("cluster %s: %v", name, err)
+		}
+		if !c.ReadyAt.Equal(c.CreatedAt) || !c.BackupEnabled || c.TerminationProtectionEnabled || c.Tags != nil ||
+			c.DeletingUntil != nil || c.RetainBackups || c.Removed {
+			t.Errorf("cluster %s after the migration: %+v", name, c)
+		}
+		twin := *c
+		twin.ID = "6500000000000000000000ff"
+		err = store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateCluster(ctx, &twin) })
+		if !errors.Is(err, snapexport.ErrConflict) {
+			t.Errorf("a second cluster named %s after the migration: %v, want ErrConflict", name, err)
+		}
 	}
 }
