@@ -433,6 +433,24 @@ func readRegionConfig(rs object) (clusterSpec, error) {
 	return spec, nil
 }
 
+// optionalString reads a string attribute, nil when it is absent.
+func (o object) optionalString(name string) (*string, error) {
+	if _, present := o[name]; !present {
+		return nil, nil
+	}
+	v, err := o.string(name, false)
+	return &v, err
+}
+
+// optionalBoolean reads a boolean attribute, nil when it is absent.
+func (o object) optionalBoolean(name string) (*bool, error) {
+	v, present, err := o.boolean(name, false)
+	if !present || err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
 // labelList reads an array of key/value pairs (labels, tags).
 func (o object) labelList(name string) (*[]snapexport.Label, error) {
 	raw, present := o[name]
@@ -509,10 +527,8 @@ func createCluster(c *call) (*response, error) {
 	if in.MongoDBMajorVersion, err = o.string("mongoDBMajorVersion", false); err != nil {
 		return nil, err
 	}
-	if v, present, err := o.boolean("backupEnabled", false); err != nil {
+	if in.BackupEnabled, err = o.optionalBoolean("backupEnabled"); err != nil {
 		return nil, err
-	} else if present {
-		in.BackupEnabled = &v
 	}
 	if in.TerminationProtectionEnabled, _, err = o.boolean("terminationProtectionEnabled", false); err != nil {
 		return nil, err
@@ -561,14 +577,11 @@ func updateCluster(c *call) (*response, error) {
 	} else if name != "" && name != cl.Name {
 		return nil, snapexport.Errorf(snapexport.CodeAttributeReadOnly, "The attribute %s is read-only and cannot be changed by the user.", "name")
 	}
-	if _, present := o["clusterType"]; present {
-		t, err := o.string("clusterType", false)
-		if err != nil {
-			return nil, err
-		}
-		ct := snapexport.ClusterType(t)
-		ch.Type = &ct
+	clusterType, err := o.optionalString("clusterType")
+	if err != nil {
+		return nil, err
 	}
+	ch.Type = (*snapexport.ClusterType)(clusterType)
 	if _, present := o["replicationSpecs"]; present {
 		spec, err := c.replicationSpecs(o)
 		if err != nil {
@@ -576,22 +589,14 @@ func updateCluster(c *call) (*response, error) {
 		}
 		ch.Provider, ch.Region, ch.InstanceSize, ch.ShardCount = &spec.Provider, &spec.Region, &spec.InstanceSize, &spec.Shards
 	}
-	if _, present := o["mongoDBMajorVersion"]; present {
-		v, err := o.string("mongoDBMajorVersion", false)
-		if err != nil {
-			return nil, err
-		}
-		ch.MongoDBMajorVersion = &v
+	if ch.MongoDBMajorVersion, err = o.optionalString("mongoDBMajorVersion"); err != nil {
+		return nil, err
 	}
-	for _, b := range []struct {
-		name string
-		dst  **bool
-	}{{"backupEnabled", &ch.BackupEnabled}, {"terminationProtectionEnabled", &ch.TerminationProtectionEnabled}} {
-		if v, present, err := o.boolean(b.name, false); err != nil {
-			return nil, err
-		} else if present {
-			*b.dst = &v
-		}
+	if ch.BackupEnabled, err = o.optionalBoolean("backupEnabled"); err != nil {
+		return nil, err
+	}
+	if ch.TerminationProtectionEnabled, err = o.optionalBoolean("terminationProtectionEnabled"); err != nil {
+		return nil, err
 	}
 	if ch.Labels, err = o.labelList("labels"); err != nil {
 		return nil, err
