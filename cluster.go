@@ -27,8 +27,9 @@ type Shard struct {
 	ReplicaSetName string `json:"replicaSetName"`
 }
 
-// Cluster is a MongoDB deployment registered by an operator, whose
-// snapshots the service exports. Labels and Shards are nil when empty.
+// Cluster is a MongoDB deployment registered by an operator or through
+// Atlas's API, whose snapshots the service exports. Labels, Tags and
+// Shards are nil when empty.
 type Cluster struct {
 	ID             string
 	ProjectID      string
@@ -42,9 +43,56 @@ type Cluster struct {
 	Region       string
 	InstanceSize string
 	Labels       []Label
+	Tags         []Label
 	Shards       []Shard
 	CreatedAt    time.Time
 	Schedule     BackupSchedule
+
+	BackupEnabled                bool
+	TerminationProtectionEnabled bool
+	// ReadyAt is when the cluster's last change (its creation, a new
+	// MongoDB version) is applied: until then Atlas would show it CREATING
+	// or UPDATING. States are computed from the clock, never stored.
+	ReadyAt time.Time
+	// DeletingUntil is set once the cluster is asked to be deleted: it
+	// shows DELETING until then and is gone after. RetainBackups keeps its
+	// snapshots once it is gone.
+	DeletingUntil *time.Time
+	RetainBackups bool
+	// Removed marks a cluster whose deletion has ended: it is no longer
+	// found by name or listed, and its name is free; it is kept for the
+	// snapshots it retained.
+	Removed bool
+}
+
+// Atlas's names of the states a cluster is shown in (stateName).
+const (
+	ClusterCreating = "CREATING"
+	ClusterIdle     = "IDLE"
+	ClusterDeleting = "DELETING"
+)
+
+// StateName is the state the cluster is in at now: DELETING once asked to
+// be deleted, CREATING until it is ready, IDLE after.
+func (c *Cluster) StateName(now time.Time) string {
+	switch {
+	case c.DeletingUntil != nil:
+		return ClusterDeleting
+	case now.Before(c.ReadyAt):
+		return ClusterCreating
+	}
+	return ClusterIdle
+}
+
+// ChangesApplied reports whether the cluster has no change under way at
+// now (Atlas's changeStatus APPLIED rather than PENDING).
+func (c *Cluster) ChangesApplied(now time.Time) bool {
+	return c.StateName(now) == ClusterIdle
+}
+
+// Deleted reports whether the cluster's deletion has ended at now.
+func (c *Cluster) Deleted(now time.Time) bool {
+	return c.Removed || c.DeletingUntil != nil && !now.Before(*c.DeletingUntil)
 }
 
 var clusterNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*$`)

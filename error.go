@@ -190,6 +190,13 @@ const (
 	CodeClusterNotFound         = "CLUSTER_NOT_FOUND"
 	CodeInvalidBackupPolicy     = "INVALID_BACKUP_POLICY"
 	CodeNonFlexClusterInFlexAPI = "CANNOT_USE_NON_FLEX_CLUSTER_IN_FLEX_API"
+	// Creating, changing and deleting clusters; docs/compatibility.md
+	// says which of these codes no source shows for clusters.
+	CodeDuplicateClusterName            = "DUPLICATE_CLUSTER_NAME"
+	CodeInvalidProvider                 = "INVALID_PROVIDER"
+	CodeInvalidRegion                   = "INVALID_REGION"
+	CodeClusterTerminationProtected     = "CANNOT_TERMINATE_CLUSTER_WHEN_TERMINATION_PROTECTION_ENABLED"
+	CodeClusterAlreadyRequestedDeletion = "CLUSTER_ALREADY_REQUESTED_DELETION"
 
 	// Snapshots. CodeSnapshotBeingExported refuses to delete a snapshot an
 	// active export reads. The import codes are the service's own: Atlas
@@ -309,9 +316,14 @@ var catalogue = map[string]ErrorKind{
 	CodePrivateEndpointInUse:         KindConflict,
 	CodePrivateEndpointRequired:      KindConflict,
 
-	CodeClusterNotFound:         KindNotFound,
-	CodeInvalidBackupPolicy:     KindInvalid,
-	CodeNonFlexClusterInFlexAPI: KindInvalid,
+	CodeClusterNotFound:                 KindNotFound,
+	CodeInvalidBackupPolicy:             KindInvalid,
+	CodeNonFlexClusterInFlexAPI:         KindInvalid,
+	CodeDuplicateClusterName:            KindConflict,
+	CodeInvalidProvider:                 KindInvalid,
+	CodeInvalidRegion:                   KindInvalid,
+	CodeClusterTerminationProtected:     KindConflict,
+	CodeClusterAlreadyRequestedDeletion: KindConflict,
 
 	CodeSnapshotNotFound:       KindNotFound,
 	CodeInvalidSnapshotID:      KindInvalid,

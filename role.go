@@ -13,18 +13,20 @@ const (
 	RoleGroupBackupManager        Role = "GROUP_BACKUP_MANAGER"
 	RoleGroupBackupCreator        Role = "GROUP_BACKUP_CREATOR"
 	RoleGroupBackupExportOperator Role = "GROUP_BACKUP_EXPORT_OPERATOR"
+	RoleGroupClusterManager       Role = "GROUP_CLUSTER_MANAGER"
 )
 
 // OrgRoles and ProjectRoles are the roles that can be assigned at each scope.
 var (
 	OrgRoles     = []Role{RoleOrgOwner, RoleOrgMember}
-	ProjectRoles = []Role{RoleGroupOwner, RoleGroupBackupManager, RoleGroupBackupCreator, RoleGroupBackupExportOperator, RoleGroupReadOnly}
+	ProjectRoles = []Role{RoleGroupOwner, RoleGroupClusterManager, RoleGroupBackupManager, RoleGroupBackupCreator, RoleGroupBackupExportOperator, RoleGroupReadOnly}
 )
 
 // includes lists, for each project role, the project roles whose rights it
 // also grants (Atlas's role inclusion, docs "Atlas User Roles").
 var includes = map[Role][]Role{
-	RoleGroupOwner:                {RoleGroupBackupManager, RoleGroupBackupCreator, RoleGroupBackupExportOperator, RoleGroupReadOnly},
+	RoleGroupOwner:                {RoleGroupClusterManager, RoleGroupBackupManager, RoleGroupBackupCreator, RoleGroupBackupExportOperator, RoleGroupReadOnly},
+	RoleGroupClusterManager:       {RoleGroupReadOnly},
 	RoleGroupBackupManager:        {RoleGroupBackupCreator, RoleGroupBackupExportOperator, RoleGroupReadOnly},
 	RoleGroupBackupCreator:        {RoleGroupReadOnly},
 	RoleGroupBackupExportOperator: {RoleGroupReadOnly},

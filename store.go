@@ -199,11 +199,19 @@ type Tx interface {
 	DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error
 
 	// CreateCluster adds a cluster; ErrConflict when its id or its name in
-	// the project is taken.
+	// the project is taken by a cluster not removed.
 	CreateCluster(ctx context.Context, c *Cluster) error
-	// Cluster finds a cluster by name within a project.
+	// Cluster finds a cluster by name within a project; removed clusters
+	// (Cluster.Removed) are not found, listed or exporting.
 	Cluster(ctx context.Context, projectID, name string) (*Cluster, error)
 	ListClusters(ctx context.Context, projectID string, page Page) ([]*Cluster, int, error)
+	// UpdateCluster writes what a cluster's owner may change (labels, tags,
+	// MongoDB version, backup and termination-protection settings) and its
+	// life (ReadyAt, DeletingUntil, RetainBackups, Removed); ErrNotFound for
+	// a removed cluster.
+	UpdateCluster(ctx context.Context, c *Cluster) error
+	// RemovedCluster finds the last removed cluster of that name.
+	RemovedCluster(ctx context.Context, projectID, name string) (*Cluster, error)
 	// ClustersExportingTo lists the clusters whose schedule's export policy
 	// names the bucket.
 	ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*Cluster, error)

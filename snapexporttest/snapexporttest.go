@@ -61,7 +61,10 @@ type Options struct {
 	// SweepInterval is how often expired snapshots are removed, the first
 	// time one interval after the start, so that a test's fixtures of any
 	// age outlive it (default a minute).
-	SweepInterval time.Duration
+	SweepInterval time.Duration // ClusterChangeDelay is how long a cluster created through the API
+	// shows CREATING, and a deleted one DELETING, on the clock Now; none
+	// by default.
+	ClusterChangeDelay time.Duration
 }
 
 // RateLimits are the token buckets of the API, one per endpoint set and
@@ -288,7 +291,7 @@ func (b *Buckets) builtIn() error {
 // internal is the test server's configuration of o.
 func (o Options) internal() testserver.Options {
 	out := testserver.Options{Logger: o.Logger, DataDir: o.DataDir, Database: o.Database, Now: o.Now, NoExports: o.NoExports,
-		SweepInterval: o.SweepInterval}
+		SweepInterval: o.SweepInterval, ClusterChangeDelay: o.ClusterChangeDelay}
 	if l := o.RateLimits; l != nil {
 		limits := api.DefaultLimits()
 		limits.Disabled = l.Disabled

@@ -236,6 +236,51 @@ func TestSweepsExpiredSnapshots(t *testing.T) {
 	}
 }
 
+// TestClusterChangeDelayOption creates a cluster with the SDK on a
+// server whose clusters take a minute to create and to delete, and moves
+// the server's clock through both.
+func TestClusterChangeDelayOption(t *testing.T) {
+	ctx := context.Background()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	srv := snapexporttest.NewServer(t, snapexporttest.Options{Now: now, ClusterChangeDelay: time.Minute})
+	c := digestClient(t, srv, srv.APIKey)
+	spec := admin.ReplicationSpec20240805{RegionConfigs: &[]admin.CloudRegionConfig20240805{{ProviderName: admin.PtrString("AWS"),
+		RegionName: admin.PtrString("US_EAST_1"), ElectableSpecs: &admin.HardwareSpec20240805{InstanceSize: admin.PtrString("M10")}}}}
+	created, _, err := c.ClustersApi.CreateCluster(ctx, srv.GroupID, &admin.ClusterDescription20240805{Name: admin.PtrString("Cluster0"),
+		ClusterType: admin.PtrString("REPLICASET"), ReplicationSpecs: &[]admin.ReplicationSpec20240805{spec}}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		got, resp, err := c.ClustersApi.GetCluster(ctx, srv.GroupID, "Cluster0").Execute()
+		if statusOf(resp) == http.StatusNotFound {
+			return "gone"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetStateName()
+	}
+	if created.GetStateName() != "CREATING" || state() != "CREATING" {
+		t.Errorf("a new cluster is %s, then %s; want CREATING", created.GetStateName(), state())
+	}
+	offset.Store(int64(time.Minute))
+	if s := state(); s != "IDLE" {
+		t.Errorf("a minute later the cluster is %s, want IDLE", s)
+	}
+	if _, err := c.ClustersApi.DeleteCluster(ctx, srv.GroupID, "Cluster0").Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(); s != "DELETING" {
+		t.Errorf("a deleted cluster is %s, want DELETING", s)
+	}
+	offset.Store(int64(2 * time.Minute))
+	if s := state(); s != "gone" {
+		t.Errorf("a minute after its deletion the cluster is %s, want gone", s)
+	}
+}
+
 // TestCloseCutsRequestsShort checks that Close returns at once with a
 // request still in flight, as httptest.Server.Close does.
 func TestCloseCutsRequestsShort(t *testing.T) {

@@ -281,6 +281,7 @@ var serveFlagKeys = map[string]string{
 	"snapshot-sweep-interval":           "snapshotSweepInterval",
 	"shutdown-timeout":                  "shutdownTimeout",
 	"upload-timeout":                    "uploadTimeout",
+	"cluster-change-delay":              "clusterChangeDelay",
 	"export-jobs":                       "exports.jobs",
 	"export-parallel-collections":       "exports.parallelCollections",
 	"export-chunk-bytes":                "exports.chunkBytes",

@@ -47,11 +47,18 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0009_server_secrets.sql, PostgreSQL's
-// 0011_digest_nonces_logged.sql.
+// backend: the 0010_cluster_lifecycle.sql of SQLite and 0012 of
+// PostgreSQL. SQLite's table keeps no UNIQUE (project_id, name) after it,
+// which the migration, building the table anew, does not need.
 const (
-	undoLastSQLite   = "DROP TABLE server_secrets; "
-	undoLastPostgres = "ALTER TABLE digest_nonces SET UNLOGGED; "
+	undoLastSQLite = "DROP INDEX clusters_name; DROP INDEX clusters_removed_name; " +
+		"ALTER TABLE clusters DROP COLUMN tags; ALTER TABLE clusters DROP COLUMN backup_enabled; " +
+		"ALTER TABLE clusters DROP COLUMN termination_protection_enabled; ALTER TABLE clusters DROP COLUMN ready_at; " +
+		"ALTER TABLE clusters DROP COLUMN deleting_until; ALTER TABLE clusters DROP COLUMN retain_backups; " +
+		"ALTER TABLE clusters DROP COLUMN removed; "
+	undoLastPostgres = "DROP INDEX clusters_name, clusters_removed_name; ALTER TABLE clusters DROP COLUMN tags, DROP COLUMN backup_enabled, " +
+		"DROP COLUMN termination_protection_enabled, DROP COLUMN ready_at, DROP COLUMN deleting_until, DROP COLUMN retain_backups, " +
+		"DROP COLUMN removed, ADD CONSTRAINT clusters_project_id_name_key UNIQUE (project_id, name); "
 )
 
 // TestMigrate runs status and up on each backend: on a database one
@@ -63,8 +70,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0009_server_secrets.sql" {
-			t.Fatalf("the test undoes 0009_server_secrets.sql; the last migration is now %s", last)
+		if last != "0010_cluster_lifecycle.sql" {
+			t.Fatalf("the test undoes 0010_cluster_lifecycle.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

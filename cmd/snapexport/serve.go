@@ -48,7 +48,7 @@ type serveFlags struct {
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
 	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
-	objectStoreTimeout, uploadTimeout                        *time.Duration
+	objectStoreTimeout, uploadTimeout, clusterChangeDelay    *time.Duration
 	exportJobs, exportParallelCollections                    *int
 	exportChunkBytes                                         *int64
 	// The --aws-mode, --aws-endpoint… flags, by provider.
@@ -97,6 +97,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.exportLease = fs.Duration("export-lease", exportrunner.DefaultLease, "how long a dead server's export job waits before another run takes it over")
 	f.objectStoreTimeout = fs.Duration("object-store-timeout", 0, "bound on each bucket check (default 30s)")
 	f.uploadTimeout = fs.Duration("upload-timeout", api.DefaultUploadTimeout, "bound on the whole of a snapshot upload")
+	f.clusterChangeDelay = fs.Duration("cluster-change-delay", 0, "how long a new cluster shows CREATING and a deleted one DELETING")
 	return fs, f
 }
 
@@ -131,6 +132,9 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if *f.uploadTimeout <= 0 {
 		return cfg, "", usageError{fmt.Sprintf("--upload-timeout %s must be positive", *f.uploadTimeout)}
 	}
+	if *f.clusterChangeDelay < 0 {
+		return cfg, "", usageError{fmt.Sprintf("--cluster-change-delay %s must not be negative", *f.clusterChangeDelay)}
+	}
 	exports, err := file.ExportConfig()
 	if err != nil {
 		return cfg, "", err
@@ -144,6 +148,11 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 		return cfg, "", err
 	}
 	uploadTimeout = chosen(given, "upload-timeout", *f.uploadTimeout, uploadTimeout)
+	clusterDelay, err := file.ClusterDelay()
+	if err != nil {
+		return cfg, "", err
+	}
+	clusterDelay = chosen(given, "cluster-change-delay", *f.clusterChangeDelay, clusterDelay)
 	exports.MaxJobs = chosen(given, "export-jobs", *f.exportJobs, exports.MaxJobs)
 	exports.ParallelCollections = chosen(given, "export-parallel-collections", *f.exportParallelCollections, exports.ParallelCollections)
 	exports.ChunkBytes = chosen(given, "export-chunk-bytes", *f.exportChunkBytes, exports.ChunkBytes)
@@ -216,7 +225,8 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
-		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports}
+		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
+		ClusterChangeDelay: clusterDelay}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err
 }

@@ -31,6 +31,7 @@ snapshotStore: file:///from-file
 snapshotSweepInterval: 2m
 shutdownTimeout: 10s
 uploadTimeout: 90m
+clusterChangeDelay: 20s
 exports:
   jobs: 3
   parallelCollections: 2
@@ -61,7 +62,7 @@ objectStores:
 		trustedProxies                         string // comma-separated
 		noLimits                               bool
 		sweep, drain, lease, storeTimeout      time.Duration
-		upload                                 time.Duration
+		upload, clusterDelay                   time.Duration
 		jobs, parallel                         int
 		chunk                                  int64
 		awsMode                                objectstore.Mode
@@ -88,7 +89,7 @@ objectStores:
 		w.trustedProxies = "10.0.0.0/8,fd00::/8,192.0.2.7/32"
 		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
 		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
-		w.upload = 90 * time.Minute
+		w.upload, w.clusterDelay = 90*time.Minute, 20*time.Second
 	})
 	for _, tc := range []struct {
 		name string
@@ -100,11 +101,11 @@ objectStores:
 		{name: "flags", args: []string{"--data", filepath.Join(dir, "d"), "--listen", "127.0.0.1:0", "--public-url", "https://x.example.com",
 			"--no-rate-limit", "--snapshot-sweep-interval", "5s", "--shutdown-timeout", "3s", "--export-jobs", "2",
 			"--export-parallel-collections", "4", "--export-chunk-bytes", "1024", "--export-lease", "2s",
-			"--snapshot-store", "file:///flag", "--aws-mode", "cloud", "--upload-timeout", "2h"},
+			"--snapshot-store", "file:///flag", "--aws-mode", "cloud", "--upload-timeout", "2h", "--cluster-change-delay", "1m"},
 			want: with(func(w *want) {
 				w.data, w.listen, w.publicURL, w.noLimits, w.sweep, w.drain = filepath.Join(dir, "d"), "127.0.0.1:0", "https://x.example.com", true, 5*time.Second, 3*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease, w.snapshotStore, w.awsMode = 2, 4, 1024, 2*time.Second, "file:///flag", objectstore.ModeCloud
-				w.upload = 2 * time.Hour
+				w.upload, w.clusterDelay = 2*time.Hour, time.Minute
 			})},
 		{name: "file", args: []string{"--config", file}, want: fromFile},
 		{name: "environment over file", args: []string{"--config", file}, env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
@@ -115,7 +116,7 @@ objectStores:
 				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
 				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
 				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s", "--upload-timeout", "3h",
-				"--rate-limit-failed-authentications", "3:1/1h", "--trusted-proxies", "172.16.0.0/12, 2001:db8::1"},
+				"--rate-limit-failed-authentications", "3:1/1h", "--trusted-proxies", "172.16.0.0/12, 2001:db8::1", "--cluster-change-delay", "0s"},
 			want: with(func(w *want) {
 				*w = fromFile
 				w.failedAuthentications = ratelimit.Policy{Name: "Failed Authentications", Capacity: 3, Refill: 1, Period: time.Hour}
@@ -126,7 +127,7 @@ objectStores:
 				w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 70, Refill: 7, Period: time.Second}
 				w.noLimits, w.storeTimeout, w.sweep, w.drain = false, 2*time.Second, 7*time.Second, 4*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
-				w.upload = 3 * time.Hour
+				w.upload, w.clusterDelay = 3*time.Hour, 0
 			})},
 		{name: "no trusted proxies over file", args: []string{"--config", file, "--trusted-proxies="},
 			want: with(func(w *want) { *w = fromFile; w.trustedProxies = "" })},
@@ -157,7 +158,7 @@ objectStores:
 				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
-				backend: openedBackend(t, cfg), upload: cfg.UploadTimeout}
+				backend: openedBackend(t, cfg), upload: cfg.UploadTimeout, clusterDelay: cfg.ClusterChangeDelay}
 			if got != w {
 				t.Errorf("serve %s:\n got %+v\nwant %+v", strings.Join(tc.args, " "), got, w)
 			}
@@ -194,6 +195,7 @@ func TestServeConfigRefuses(t *testing.T) {
 	shortLease := writeConfig(t, "exports:\n  lease: 10ms\n")
 	misspelt := writeConfig(t, "listen: 127.0.0.1:0\nexports:\n  jobs: 2\n  lese: 1m\n")
 	noUploadTime := writeConfig(t, "uploadTimeout: 0s\n")
+	negativeDelay := writeConfig(t, "clusterChangeDelay: -5s\n")
 	badProxies := writeConfig(t, "trustedProxies: [10.0.0.0/33]\n")
 	for _, tc := range []struct {
 		args  []string
@@ -205,6 +207,8 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s must not be negative", true},
 		{[]string{"--upload-timeout", "0s"}, "--upload-timeout 0s must be positive", true},
+		{[]string{"--cluster-change-delay", "-1s"}, "--cluster-change-delay -1s must not be negative", true},
+		{[]string{"--config", negativeDelay}, negativeDelay + `: clusterChangeDelay: "-5s" is not a duration such as 30s or 5m`, false},
 		{[]string{"--config", noUploadTime}, noUploadTime + `: uploadTimeout: "0s" is not a positive duration`, false},
 		{[]string{"--rate-limit-cloud-backups", "lots"}, "rate-limit-cloud-backups", true},
 		{[]string{"--rate-limit-clusters", "10000:5000"}, `--rate-limit-clusters: "10000:5000" is not CAPACITY:REFILL/PERIOD`, true},

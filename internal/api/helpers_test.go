@@ -98,6 +98,8 @@ type envOptions struct {
 	// trustedProxies are the networks whose X-Forwarded-For the server
 	// believes.
 	trustedProxies []netip.Prefix
+	// clusterChangeDelay is how long clusters show CREATING and DELETING.
+	clusterChangeDelay time.Duration
 }
 
 // testHash keeps client-secret hashing cheap, as the test server does.
@@ -113,7 +115,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	}
 	e := &env{}
 	so := testserver.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports,
-		TrustedProxies: o.trustedProxies}
+		TrustedProxies: o.trustedProxies, ClusterChangeDelay: o.clusterChangeDelay}
 	if o.clock != nil {
 		so.Now = o.clock.Now
 		e.Clock = o.clock

@@ -12,6 +12,9 @@ func (s *Server) operations() []operation {
 		exporter = snapexport.RoleGroupBackupExportOperator
 		creator  = snapexport.RoleGroupBackupCreator
 		owner    = snapexport.RoleGroupOwner
+		// clusterManager creates, changes and deletes clusters (Atlas's
+		// Project Cluster Manager, which Project Owner includes).
+		clusterManager = snapexport.RoleGroupClusterManager
 	)
 	buckets := "/groups/{groupId}/backup/exportBuckets"
 	bucket := buckets + "/{exportBucketId}"
@@ -41,6 +44,10 @@ func (s *Server) operations() []operation {
 
 		{id: "listGroupClusters", method: "GET", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, limit: clustersSet, handle: listClusters},
 		{id: "getGroupCluster", method: "GET", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805}, role: readOnly, limit: clustersSet, handle: getCluster},
+		{id: "createGroupCluster", method: "POST", path: clusters, v2: []version{v20230101Clusters, v20230201, v20240805, v20241023}, role: clusterManager, limit: clustersSet, handle: createCluster},
+		{id: "updateGroupCluster", method: "PATCH", path: cluster, v2: []version{v20230101Clusters, v20230201, v20240805, v20241023}, role: clusterManager, limit: clustersSet, handle: updateCluster},
+		{id: "deleteGroupCluster", method: "DELETE", path: cluster, v2: []version{v20230101Clusters, v20230201Deletion}, role: clusterManager, limit: clustersSet, handle: deleteCluster},
+		{id: "getGroupClusterStatus", method: "GET", path: cluster + "/status", v2: []version{v20230101}, role: readOnly, limit: clustersSet, handle: getClusterStatus},
 		{id: "getGroupClusterBackupSchedule", method: "GET", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: readOnly, limit: cloudBackups, handle: getSchedule},
 		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
 		{id: "deleteGroupClusterBackupSchedule", method: "DELETE", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: deleteSchedule},

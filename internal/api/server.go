@@ -211,6 +211,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/oauth/token", s.token)
 	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
 	mux.HandleFunc("GET "+atlasV2Prefix+"/openapi.yaml", serveOpenAPI)
+	mux.HandleFunc("GET /api/private/unauth/nds/defaultMongoDBMajorVersion", serveDefaultMongoDBMajorVersion)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"OK"}`))

@@ -80,7 +80,7 @@ func (c *call) apiPrefix() string {
 // snapshotViews returns the renderer of the snapshots of the path's
 // cluster (named name), which the service found.
 func (c *call) snapshotViews(name string) (func(*snapexport.Snapshot) any, error) {
-	cl, err := c.srv.Service.Cluster(c.r.Context(), c.project.ID, name)
+	cl, err := c.srv.Service.SnapshotsCluster(c.r.Context(), c.project.ID, name)
 	if err != nil {
 		return nil, err
 	}

@@ -58,9 +58,14 @@ var statuses = map[string]int{
 	snapexport.CodePrivateEndpointInUse:         http.StatusConflict,
 	snapexport.CodePrivateEndpointRequired:      http.StatusBadRequest,
 
-	snapexport.CodeClusterNotFound:         http.StatusNotFound,
-	snapexport.CodeInvalidBackupPolicy:     http.StatusBadRequest,
-	snapexport.CodeNonFlexClusterInFlexAPI: http.StatusBadRequest,
+	snapexport.CodeClusterNotFound:                 http.StatusNotFound,
+	snapexport.CodeInvalidBackupPolicy:             http.StatusBadRequest,
+	snapexport.CodeNonFlexClusterInFlexAPI:         http.StatusBadRequest,
+	snapexport.CodeDuplicateClusterName:            http.StatusBadRequest,
+	snapexport.CodeInvalidProvider:                 http.StatusBadRequest,
+	snapexport.CodeInvalidRegion:                   http.StatusBadRequest,
+	snapexport.CodeClusterTerminationProtected:     http.StatusBadRequest,
+	snapexport.CodeClusterAlreadyRequestedDeletion: http.StatusBadRequest,
 
 	snapexport.CodeSnapshotNotFound:       http.StatusNotFound,
 	snapexport.CodeInvalidSnapshotID:      http.StatusNotFound,

@@ -45,6 +45,11 @@ var atlasStatus = map[string]int{
 	snapexport.CodeSnapshotBeingExported:                http.StatusBadRequest,
 	snapexport.CodePrivateEndpointRequired:              http.StatusBadRequest,
 	snapexport.CodePrivateEndpointNotConfigured:         http.StatusBadRequest,
+	// Atlas answers a taken cluster name and a refused cluster deletion
+	// 400 too.
+	snapexport.CodeDuplicateClusterName:            http.StatusBadRequest,
+	snapexport.CodeClusterTerminationProtected:     http.StatusBadRequest,
+	snapexport.CodeClusterAlreadyRequestedDeletion: http.StatusBadRequest,
 	// An object store that failed to answer is a bad gateway, one that
 	// answered too late a gateway timeout.
 	snapexport.CodeObjectStoreUnreachable: http.StatusBadGateway,

@@ -48,6 +48,10 @@ type File struct {
 
 	// UploadTimeout bounds the whole of a snapshot upload.
 	UploadTimeout string `yaml:"uploadTimeout"`
+
+	// ClusterChangeDelay is how long a new cluster shows CREATING and a
+	// deleted one DELETING.
+	ClusterChangeDelay string `yaml:"clusterChangeDelay"`
 }
 
 // Exports is how this server runs export jobs. The numbers are pointers
@@ -123,6 +127,12 @@ func (f File) UploadLimit() (time.Duration, error) {
 		err = fmt.Errorf("uploadTimeout: %q is not a positive duration", f.UploadTimeout)
 	}
 	return d, err
+}
+
+// ClusterDelay returns the file's clusterChangeDelay, zero when the file
+// leaves it out.
+func (f File) ClusterDelay() (time.Duration, error) {
+	return duration("clusterChangeDelay", f.ClusterChangeDelay)
 }
 
 // Postgres tunes the PostgreSQL pool and transactions.
@@ -264,6 +274,9 @@ func (f File) check() error {
 		return err
 	}
 	if _, err := f.UploadLimit(); err != nil {
+		return err
+	}
+	if _, err := f.ClusterDelay(); err != nil {
 		return err
 	}
 	_, _, err := f.Timings()

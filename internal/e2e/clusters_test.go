@@ -33,6 +33,89 @@ func sdkExportBucket(t *testing.T, c *admin.APIClient, groupID, name string) str
 	return b.GetId()
 }
 
+// TestSDKClusterLifecycle creates, changes and deletes clusters with the
+// SDK's ClustersApi as a Go program would, every answer checked against
+// the document: a replica set and a sharded cluster of one spec per shard,
+// the status, a change of settings and version, a refused delete while
+// termination protection is on, the delete, and the name created again.
+func TestSDKClusterLifecycle(t *testing.T) {
+	srv := testserver.NewServer(t)
+	ctx := context.Background()
+	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
+	g := srv.GroupID
+	spec := func() admin.ReplicationSpec20240805 {
+		return admin.ReplicationSpec20240805{RegionConfigs: &[]admin.CloudRegionConfig20240805{{
+			ProviderName: admin.PtrString("AWS"), RegionName: admin.PtrString("EU_WEST_1"), Priority: admin.PtrInt(7),
+			ElectableSpecs: &admin.HardwareSpec20240805{InstanceSize: admin.PtrString("M30"), NodeCount: admin.PtrInt(3)},
+		}}}
+	}
+
+	created, _, err := c.ClustersApi.CreateCluster(ctx, g, &admin.ClusterDescription20240805{
+		Name: admin.PtrString("sdk-rs"), ClusterType: admin.PtrString("REPLICASET"), MongoDBMajorVersion: admin.PtrString("7.0"),
+		ReplicationSpecs: &[]admin.ReplicationSpec20240805{spec()}, TerminationProtectionEnabled: admin.PtrBool(true),
+		Tags: &[]admin.ResourceTag{{Key: "team", Value: "data"}},
+	}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.GetName() != "sdk-rs" || created.GetStateName() != "IDLE" || created.GetMongoDBVersion() != "7.0.0" ||
+		!created.GetTerminationProtectionEnabled() || !created.GetBackupEnabled() || len(created.GetTags()) != 1 {
+		t.Errorf("CreateCluster: %+v", created)
+	}
+	rc := created.GetReplicationSpecs()[0].GetRegionConfigs()[0]
+	if rc.GetRegionName() != "EU_WEST_1" || rc.ElectableSpecs.GetInstanceSize() != "M30" {
+		t.Errorf("CreateCluster's region: %+v", rc)
+	}
+	sharded, _, err := c.ClustersApi.CreateCluster(ctx, g, &admin.ClusterDescription20240805{
+		Name: admin.PtrString("sdk-sharded"), ClusterType: admin.PtrString("SHARDED"),
+		ReplicationSpecs: &[]admin.ReplicationSpec20240805{spec(), spec()},
+	}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sharded.GetClusterType() != "SHARDED" || len(sharded.GetReplicationSpecs()) != 2 {
+		t.Errorf("CreateCluster(sharded): %+v", sharded)
+	}
+	_, _, err = c.ClustersApi.CreateCluster(ctx, g, &admin.ClusterDescription20240805{
+		Name: admin.PtrString("sdk-rs"), ClusterType: admin.PtrString("REPLICASET"), ReplicationSpecs: &[]admin.ReplicationSpec20240805{spec()},
+	}).Execute()
+	wantAPIError(t, "CreateCluster(taken name)", err, http.StatusBadRequest, snapexport.CodeDuplicateClusterName, "sdk-rs", g)
+
+	status, _, err := c.ClustersApi.GetClusterStatus(ctx, g, "sdk-rs").Execute()
+	if err != nil || status.GetChangeStatus() != "APPLIED" {
+		t.Errorf("GetClusterStatus: %+v, %v", status, err)
+	}
+
+	_, err = c.ClustersApi.DeleteCluster(ctx, g, "sdk-rs").Execute()
+	wantAPIError(t, "DeleteCluster(protected)", err, http.StatusBadRequest, snapexport.CodeClusterTerminationProtected)
+	updated, _, err := c.ClustersApi.UpdateCluster(ctx, g, "sdk-rs", &admin.ClusterDescription20240805{
+		TerminationProtectionEnabled: admin.PtrBool(false), BackupEnabled: admin.PtrBool(false), MongoDBMajorVersion: admin.PtrString("8.0"),
+		Labels: &[]admin.ComponentLabel{{Key: admin.PtrString("env"), Value: admin.PtrString("prod")}},
+	}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if updated.GetTerminationProtectionEnabled() || updated.GetBackupEnabled() || updated.GetMongoDBMajorVersion() != "8.0" ||
+		len(updated.GetLabels()) != 1 || len(updated.GetTags()) != 1 {
+		t.Errorf("UpdateCluster: %+v", updated)
+	}
+	_, _, err = c.ClustersApi.UpdateCluster(ctx, g, "sdk-rs", &admin.ClusterDescription20240805{Paused: admin.PtrBool(true)}).Execute()
+	wantAPIError(t, "UpdateCluster(paused)", err, http.StatusBadRequest, snapexport.CodeAttributeReadOnly, "paused")
+
+	res, err := c.ClustersApi.DeleteCluster(ctx, g, "sdk-rs").RetainBackups(false).Execute()
+	if err != nil || res.StatusCode != http.StatusAccepted {
+		t.Fatalf("DeleteCluster: %v, %v", res, err)
+	}
+	_, _, err = c.ClustersApi.GetCluster(ctx, g, "sdk-rs").Execute()
+	wantAPIError(t, "GetCluster(deleted)", err, http.StatusNotFound, snapexport.CodeClusterNotFound, "sdk-rs", g)
+	again, _, err := c.ClustersApi.CreateCluster(ctx, g, &admin.ClusterDescription20240805{
+		Name: admin.PtrString("sdk-rs"), ClusterType: admin.PtrString("REPLICASET"), ReplicationSpecs: &[]admin.ReplicationSpec20240805{spec()},
+	}).Execute()
+	if err != nil || again.GetId() == created.GetId() {
+		t.Errorf("CreateCluster(name of a deleted one): %+v, %v", again, err)
+	}
+}
+
 // TestSDKClusters reads clusters and reads and patches their backup
 // schedules with the SDK, every response checked against the document.
 func TestSDKClusters(t *testing.T) {
@@ -68,7 +151,7 @@ func TestSDKClusters(t *testing.T) {
 	}
 	if got.GetId() != rs.ID || got.GetGroupId() != g || got.GetClusterType() != "REPLICASET" || got.GetMongoDBVersion() != "8.0.29" ||
 		got.GetMongoDBMajorVersion() != "8.0" || got.GetStateName() != "IDLE" || !got.GetBackupEnabled() || got.GetPaused() ||
-		len(got.GetLabels()) != 1 || got.GetLabels()[0].GetKey() != "env" || len(got.GetTags()) != 1 || len(got.GetReplicationSpecs()) != 1 ||
+		len(got.GetLabels()) != 1 || got.GetLabels()[0].GetKey() != "env" || len(got.GetTags()) != 0 || len(got.GetReplicationSpecs()) != 1 ||
 		!got.GetCreateDate().Equal(rs.CreatedAt.Truncate(1e9)) {
 		t.Errorf("GetCluster: %+v", got)
 	}

@@ -181,7 +181,14 @@ var crossOrgBodies = map[string]func(x *crossOrg, pattern string) string{
 	"createGroupBackupExportBucket": func(x *crossOrg, _ string) string {
 		return fmt.Sprintf(`{"bucketName":"bravo-bucket","cloudProvider":"AWS","iamRoleId":%q}`, x.f.roleID)
 	},
-	"updateGroupBackupExportBucket":  func(*crossOrg, string) string { return `{"requirePrivateNetworking":true}` },
+	"updateGroupBackupExportBucket": func(*crossOrg, string) string { return `{"requirePrivateNetworking":true}` },
+	"createGroupCluster": func(*crossOrg, string) string {
+		return `{"name":"bravo-cluster-new","clusterType":"REPLICASET","replicationSpecs":[{"regionConfigs":[{"providerName":"AWS",` +
+			`"regionName":"US_EAST_1","priority":7,"electableSpecs":{"instanceSize":"M10","nodeCount":3}}]}]}`
+	},
+	"updateGroupCluster": func(*crossOrg, string) string {
+		return `{"terminationProtectionEnabled":true,"labels":[{"key":"by","value":"bravo"}]}`
+	},
 	"createGroupCloudProviderAccess": func(*crossOrg, string) string { return `{"providerName":"AWS"}` },
 	"authorizeGroupCloudProviderAccessRole": func(*crossOrg, string) string {
 		return `{"providerName":"AWS","iamAssumedRoleArn":"arn:aws:iam::222222222222:role/bravo"}`

@@ -430,18 +430,12 @@ type knownDiff struct {
 }
 
 // notServedYet is the reason shared by several entries.
-const notServedYet = "clusters and on-demand snapshots through the API are not served yet"
+const notServedYet = "on-demand snapshots through the API are not served yet"
 
-var (
-	unservedAnswer     = []string{"status", "header Content-Type", "header X-Error-Code", "header Ratelimit-Limit", "header Ratelimit-Remaining", "body"}
-	unservedDeprecated = append(slices.Clone(unservedAnswer), "header Deprecation", "header Sunset")
-)
+var unservedAnswer = []string{"status", "header Content-Type", "header X-Error-Code", "header Ratelimit-Limit", "header Ratelimit-Remaining", "body"}
 
 var knownDifferences = []knownDiff{
-	{"POST /api/atlas/v2/groups/{groupId}/clusters", unservedDeprecated, notServedYet},
-	{"DELETE /api/atlas/v2/groups/{groupId}/clusters/{clusterName}", unservedAnswer, notServedYet},
 	{"POST /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/snapshots", unservedAnswer, notServedYet},
-	{"GET /api/private/unauth/nds/defaultMongoDBMajorVersion", []string{"status", "header Content-Type", "header X-Error-Code", "body"}, notServedYet},
 	{"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}", []string{"body $.connectionStrings.standard", "body $.connectionStrings.standardSrv"},
 		"a cluster here runs on no hosts, so its connectionStrings hold no standard or standardSrv URI"},
 	{"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}",

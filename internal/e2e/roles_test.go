@@ -37,6 +37,7 @@ const (
 	matrixNeedBackupManager  matrixNeed = "Project Backup Manager"
 	matrixNeedExportOperator matrixNeed = "Project Backup Export Operator"
 	matrixNeedProjectOwner   matrixNeed = "Project Owner"
+	matrixNeedClusterManager matrixNeed = "Project Cluster Manager"
 	matrixNeedOrgOwner       matrixNeed = "Organization Owner"
 )
 
@@ -46,13 +47,14 @@ const (
 var matrixSatisfiedBy = map[matrixNeed][]snapexport.Role{
 	matrixNeedReadOnly: {
 		snapexport.RoleGroupReadOnly, snapexport.RoleGroupBackupCreator, snapexport.RoleGroupBackupExportOperator,
-		snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner,
+		snapexport.RoleGroupBackupManager, snapexport.RoleGroupClusterManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner,
 	},
 	matrixNeedBackupManager: {snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
 	matrixNeedExportOperator: {snapexport.RoleGroupBackupExportOperator, snapexport.RoleGroupBackupManager,
 		snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
-	matrixNeedProjectOwner: {snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
-	matrixNeedOrgOwner:     {snapexport.RoleOrgOwner},
+	matrixNeedProjectOwner:   {snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
+	matrixNeedClusterManager: {snapexport.RoleGroupClusterManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
+	matrixNeedOrgOwner:       {snapexport.RoleOrgOwner},
 }
 
 // matrixOp is one operation in one API version.
@@ -140,6 +142,14 @@ func matrixOps() []matrixOp {
 	// the Backup Manager (Atlas's x-rolesRequirements), in both versions.
 	add("listGroupClusters", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepListClusters)
 	add("getGroupCluster", []string{"2023-01-01", "2023-02-01", "2024-08-05"}, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetCluster)
+	// Creating, changing and deleting clusters needs Project Cluster
+	// Manager (Atlas's x-xgen role notes; Project Owner includes it); the
+	// cluster's status is read with any project role.
+	changing := []string{"2023-01-01", "2023-02-01", "2024-08-05", "2024-10-23"}
+	add("createGroupCluster", changing, "POST", matrixNeedClusterManager, notInV1, 201, true, matrixPrepCreateCluster)
+	add("updateGroupCluster", changing, "PATCH", matrixNeedClusterManager, notInV1, 200, true, matrixPrepPatchCluster)
+	add("deleteGroupCluster", []string{"2023-01-01", "2023-02-01"}, "DELETE", matrixNeedClusterManager, notInV1, 202, true, matrixPrepDeleteCluster)
+	add("getGroupClusterStatus", only("2023-01-01"), "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepClusterStatus)
 	schedule := []string{"2023-01-01", "2024-08-05"}
 	add("getGroupClusterBackupSchedule", schedule, "GET", matrixNeedReadOnly, notInV1, 200, true, matrixPrepGetSchedule)
 	add("updateGroupClusterBackupSchedule", schedule, "PATCH", matrixNeedBackupManager, notInV1, 200, true, matrixPrepPatchSchedule)
@@ -367,7 +377,7 @@ func (f *matrixFixture) callers() []*matrixCaller {
 
 	// One role each.
 	for _, role := range []snapexport.Role{snapexport.RoleGroupReadOnly, snapexport.RoleGroupBackupCreator,
-		snapexport.RoleGroupBackupExportOperator, snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner} {
+		snapexport.RoleGroupBackupExportOperator, snapexport.RoleGroupBackupManager, snapexport.RoleGroupClusterManager, snapexport.RoleGroupOwner} {
 		pub, priv := f.apiKey(f.orgID, nil, f.groupID, role)
 		cs = append(cs, &matrixCaller{name: "key " + string(role), kind: callerWithRole, role: role, inProjectList: true, publicKey: pub, privateKey: priv})
 	}
@@ -497,7 +507,7 @@ func checkMatrixCoversOperations(t *testing.T, ops []matrixOp) {
 		t.Fatal(err)
 	}
 	dates := map[string]string{"v20230101": "2023-01-01", "v20230101Buckets": "2023-01-01", "v20230101Schedule": "2023-01-01", "v20240530": "2024-05-30", "v20241113": "2024-11-13",
-		"v20230201": "2023-02-01", "v20240805": "2024-08-05", "v20230101Clusters": "2023-01-01"}
+		"v20230201": "2023-02-01", "v20240805": "2024-08-05", "v20230101Clusters": "2023-01-01", "v20241023": "2024-10-23", "v20230201Deletion": "2023-02-01"}
 	have := map[string]bool{}
 	for _, op := range ops {
 		have[op.String()] = true
@@ -789,6 +799,56 @@ func matrixClustersPath(f *matrixFixture) string { return "/groups/" + f.groupID
 func matrixPrepListClusters(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
 	name := f.cluster()
 	return matrixPrepared{path: matrixClustersPath(f) + "?itemsPerPage=500", check: matrixListed("results", "name", name, "cluster")}
+}
+
+// matrixClusterBody creates a replica set named name.
+func matrixClusterBody(name string) string {
+	return fmt.Sprintf(`{"name":%q,"clusterType":"REPLICASET","replicationSpecs":[{"regionConfigs":[{"providerName":"AWS","regionName":"US_EAST_1",`+
+		`"priority":7,"electableSpecs":{"instanceSize":"M10","nodeCount":3}}]}]}`, name)
+}
+
+func matrixPrepCreateCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.unique("created-cluster")
+	return matrixPrepared{path: matrixClustersPath(f), body: matrixClusterBody(name), check: func(t *testing.T, res *apitest.Response, allowed bool) {
+		_, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
+		if exists := err == nil; exists != allowed {
+			t.Errorf("cluster %s exists = %v (%v) after a call that was allowed=%v", name, exists, err, allowed)
+		}
+		if allowed && res.Object(t)["name"] != name {
+			t.Errorf("201 without the cluster: %s", res.Body)
+		}
+	}}
+}
+
+func matrixPrepPatchCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, body: `{"terminationProtectionEnabled":true}`,
+		check: func(t *testing.T, res *apitest.Response, allowed bool) {
+			c, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TerminationProtectionEnabled != allowed {
+				t.Errorf("terminationProtectionEnabled = %v after a call that was allowed=%v", c.TerminationProtectionEnabled, allowed)
+			}
+		}}
+}
+
+func matrixPrepDeleteCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	name := f.cluster()
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + name, check: func(t *testing.T, res *apitest.Response, allowed bool) {
+		_, err := f.srv.Service.Cluster(context.Background(), f.groupID, name)
+		if gone := err != nil; gone != allowed {
+			t.Errorf("cluster gone = %v (%v) after a call that was allowed=%v", gone, err, allowed)
+		}
+		if allowed && string(res.Body) != "{}" {
+			t.Errorf("202 with %s, want {}", res.Body)
+		}
+	}}
+}
+
+func matrixPrepClusterStatus(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	return matrixPrepared{path: matrixClustersPath(f) + "/" + f.cluster() + "/status", check: matrixGot("changeStatus", "APPLIED", "status")}
 }
 
 func matrixPrepGetCluster(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {

@@ -97,6 +97,9 @@ type Config struct {
 	// UploadTimeout bounds the whole of a snapshot upload
 	// (api.DefaultUploadTimeout when zero).
 	UploadTimeout time.Duration
+	// ClusterChangeDelay is how long a new cluster shows CREATING and a
+	// deleted one DELETING, on the clock Now; none when zero.
+	ClusterChangeDelay time.Duration
 }
 
 // Server is an open server. Serve serves it; Close releases it.
@@ -175,7 +178,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
-		Exports: queue, Logger: cfg.Logger, Now: cfg.Now}
+		Exports: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
 	rc.Jobs, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {

@@ -66,6 +66,9 @@ type Service struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ClusterChangeDelay is how long a new cluster shows CREATING and a
+	// deleted one DELETING before it is IDLE or gone; none when zero.
+	ClusterChangeDelay time.Duration
 }
 
 func (s *Service) logger() *slog.Logger {

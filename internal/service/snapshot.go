@@ -55,7 +55,7 @@ func checkSnapshotID(id string) error {
 // through its pages (see listPage).
 func (s *Service) Snapshots(ctx context.Context, projectID, clusterName string, kind snapexport.SnapshotKind, page snapexport.Page, pass string) ([]*snapexport.Snapshot, int, error) {
 	return listPage(ctx, s, projectID, pass, page, func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
-		c, err := s.cluster(ctx, tx, projectID, clusterName)
+		c, err := s.snapshotsCluster(ctx, tx, projectID, clusterName)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -73,7 +73,7 @@ func (s *Service) Snapshot(ctx context.Context, projectID, clusterName, id strin
 }
 
 func (s *Service) snapshot(ctx context.Context, tx snapexport.Tx, projectID, clusterName, id string, kind snapexport.SnapshotKind) (*snapexport.Snapshot, error) {
-	c, err := s.cluster(ctx, tx, projectID, clusterName)
+	c, err := s.snapshotsCluster(ctx, tx, projectID, clusterName)
 	if err != nil {
 		return nil, err
 	}

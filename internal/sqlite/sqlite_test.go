@@ -282,6 +282,7 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	store := open(t, path)
 	defer store.Close()
 	storetest.WantDefaultSchedules(t, store, "6500000000000000000000b1", "one", "two")
+	storetest.WantMigratedClusters(t, store, "6500000000000000000000b1", "one", "two")
 }
 
 // TestClusterRegionsMigration: a cluster registered before clusters had a

@@ -125,12 +125,19 @@ func TestStoredLists(t *testing.T) {
 // the item and the list.
 func TestStoredListErrors(t *testing.T) {
 	at := FormatTime(time.Now())
-	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at})
+	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at,
+		"[]", true, false, at, nil, false, false})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
 		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
 	}
-	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at})
+	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at,
+		"[]", true, false, at, nil, false, false})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 policy_items") {
 		t.Errorf("ScanCluster of bad policy items: %v, want an error naming cluster c1 policy_items", err)
+	}
+	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "[]", 0, 0, 7, at,
+		"[{", true, false, at, nil, false, false})
+	if err == nil || !strings.Contains(err.Error(), "cluster c1 tags") {
+		t.Errorf("ScanCluster of bad tags: %v, want an error naming cluster c1 tags", err)
 	}
 }

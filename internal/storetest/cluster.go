@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -12,7 +13,9 @@ func (e *env) newCluster(projectID, name string) *snapexport.Cluster {
 	return &snapexport.Cluster{ID: e.id(), ProjectID: projectID, Name: name, Type: snapexport.ClusterSharded,
 		MongoDBVersion: "8.0.29", Provider: snapexport.GCP, Region: "WESTERN_EUROPE", InstanceSize: "M40_NVME",
 		Labels: []snapexport.Label{{Key: "env", Value: "prod"}, {Key: "team", Value: "data ✓"}},
-		Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "rs0"}, {ID: e.id(), ReplicaSetName: "rs1"}}, CreatedAt: e.now(),
+		Tags:   []snapexport.Label{{Key: "cost-center", Value: "42"}},
+		Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "rs0"}, {ID: e.id(), ReplicaSetName: "rs1"}}, CreatedAt: e.now(), ReadyAt: e.now(),
+		BackupEnabled: true, TerminationProtectionEnabled: true,
 		Schedule: snapexport.BackupSchedule{PolicyID: e.id(), PolicyItems: snapexport.DefaultPolicyItems(e.id),
 			ReferenceHourOfDay: 3, ReferenceMinuteOfHour: 16, RestoreWindowDays: snapexport.DefaultRestoreWindowDays}}
 }
@@ -24,7 +27,7 @@ var clusterTests = []test{
 		sharded := e.newCluster(p.ID, "cluster-0")
 		plain := &snapexport.Cluster{ID: e.id(), ProjectID: p.ID, Name: "Cluster1", Type: snapexport.ClusterReplicaSet,
 			MongoDBVersion: "7.0.12", Provider: snapexport.AWS, Region: "US_EAST_1", InstanceSize: "M10",
-			Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "atlas-abc-shard-0"}}, CreatedAt: e.now()}
+			Shards: []snapexport.Shard{{ID: e.id(), ReplicaSetName: "atlas-abc-shard-0"}}, CreatedAt: e.now(), ReadyAt: e.now()}
 		third := e.newCluster(p.ID, "c")
 		made := []*snapexport.Cluster{sharded, plain, third}
 		for _, c := range made {
@@ -56,6 +59,50 @@ var clusterTests = []test{
 		e.wantWriteErr(t, "CreateCluster(duplicate id)", snapexport.ErrConflict, func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, dup) })
 		// The same name in another project is fine.
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, e.newCluster(other.ID, sharded.Name)) })
+	}},
+	{"UpdateRemove", func(t *testing.T, e *env) {
+		o := e.org()
+		p, other := e.project(o.ID), e.project(o.ID)
+		c, kept := e.newCluster(p.ID, "changing"), e.newCluster(p.ID, "kept")
+		for _, c := range []*snapexport.Cluster{c, kept} {
+			e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, c) })
+		}
+		c.Labels, c.Tags = nil, []snapexport.Label{{Key: "a", Value: "b"}, {Key: "c", Value: ""}}
+		c.MongoDBVersion, c.BackupEnabled, c.TerminationProtectionEnabled, c.ReadyAt = "8.1.0", false, false, e.now()
+		until := e.now()
+		c.DeletingUntil, c.RetainBackups = &until, true
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, c) })
+		e.wantStored(t, "Cluster after UpdateCluster", c)
+		e.wantStored(t, "the other cluster after UpdateCluster", kept)
+		theirs := *c
+		theirs.ProjectID = other.ID
+		e.wantWriteErr(t, "UpdateCluster(another project's)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, &theirs) })
+
+		c.Removed = true
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, c) })
+		e.wantWriteErr(t, "UpdateCluster(removed)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, c) })
+		// Its name is free once it is removed, and the removed one is
+		// still found as such.
+		again := e.newCluster(p.ID, c.Name)
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, again) })
+		e.mustRead(func(tx snapexport.Tx) error {
+			e.wantItem(t, tx, "Cluster(name reused)", again)
+			found(t, "RemovedCluster", c)(tx.RemovedCluster(e.ctx, p.ID, c.Name))
+			missing(t, "RemovedCluster(never removed)")(tx.RemovedCluster(e.ctx, p.ID, kept.Name))
+			missing(t, "RemovedCluster(another project's)")(tx.RemovedCluster(e.ctx, other.ID, c.Name))
+			paged(t, "ListClusters after a removal", 2, []*snapexport.Cluster{kept, again}, func(c *snapexport.Cluster) string { return c.ID })(tx.ListClusters(e.ctx, p.ID, snapexport.Page{}))
+			return nil
+		})
+		e.wantWriteErr(t, "CreateCluster(name of one not removed)", snapexport.ErrConflict,
+			func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, e.newCluster(p.ID, c.Name)) })
+		// The last one removed of a name is the one found.
+		again.Removed = true
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, again) })
+		e.mustRead(func(tx snapexport.Tx) error {
+			found(t, "RemovedCluster(two removed)", again)(tx.RemovedCluster(e.ctx, p.ID, c.Name))
+			missing(t, "Cluster(removed)")(tx.Cluster(e.ctx, p.ID, c.Name))
+			return nil
+		})
 	}},
 	{"Schedule", func(t *testing.T, e *env) {
 		o := e.org()
@@ -150,5 +197,35 @@ func wantDefaultSchedule(t testing.TB, c *snapexport.Cluster, seen map[string]bo
 	if s.ReferenceHourOfDay != created.Hour() || s.ReferenceMinuteOfHour != created.Minute() || s.RestoreWindowDays != snapexport.DefaultRestoreWindowDays {
 		t.Errorf("cluster %s created at %s: reference %02d:%02d, restore window %d days; want %02d:%02d and %d",
 			c.Name, created, s.ReferenceHourOfDay, s.ReferenceMinuteOfHour, s.RestoreWindowDays, created.Hour(), created.Minute(), snapexport.DefaultRestoreWindowDays)
+	}
+}
+
+// WantMigratedClusters fails the test unless each named cluster of the
+// project, made before clusters had a life of their own, reads back as
+// ready since its creation, with backups on, termination protection off,
+// no tags and no deletion asked for, and keeps its name to itself.
+func WantMigratedClusters(t testing.TB, store snapexport.Store, projectID string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, name := range names {
+		var c *snapexport.Cluster
+		err := store.Read(ctx, func(tx snapexport.Tx) error {
+			var err error
+			c, err = tx.Cluster(ctx, projectID, name)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("cluster %s: %v", name, err)
+		}
+		if !c.ReadyAt.Equal(c.CreatedAt) || !c.BackupEnabled || c.TerminationProtectionEnabled || c.Tags != nil ||
+			c.DeletingUntil != nil || c.RetainBackups || c.Removed {
+			t.Errorf("cluster %s after the migration: %+v", name, c)
+		}
+		twin := *c
+		twin.ID = "6500000000000000000000ff"
+		err = store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateCluster(ctx, &twin) })
+		if !errors.Is(err, snapexport.ErrConflict) {
+			t.Errorf("a second cluster named %s after the migration: %v, want ErrConflict", name, err)
+		}
 	}
 }
