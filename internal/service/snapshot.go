@@ -365,7 +365,11 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		}
 		return nil, err
 	}
-	s.autoExport(ctx, c, res)
+	exported := res.Snapshot
+	if c.Type == snapexport.ClusterSharded {
+		exported = res.Sharded
+	}
+	res.AutoExport = s.autoExport(ctx, c, exported)
 	return res, nil
 }
 
@@ -469,26 +473,21 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 	return sharded, nil
 }
 
-// autoExport starts the export the cluster's backup schedule asks for: a
-// snapshot (of a replica set, or a complete sharded-cluster snapshot)
-// whose frequency is the export policy's. A failure is logged, as Atlas
-// reports it in its activity feed rather than to the snapshot's maker.
-func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, res *ImportResult) {
-	snap := res.Snapshot
-	if c.Type == snapexport.ClusterSharded {
-		snap = res.Sharded
-	}
-	sched := c.Schedule
-	if snap == nil || !sched.AutoExportEnabled || sched.ExportBucketID == "" || sched.ExportFrequencyType != snap.FrequencyType {
-		return
+// autoExport starts the export the cluster's backup schedule asks for of
+// a snapshot (of a replica set, or a complete sharded-cluster snapshot),
+// and returns it; nil when none. A failure is logged, as Atlas reports it
+// in its activity feed rather than to the snapshot's maker.
+func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, snap *snapexport.Snapshot) *snapexport.ExportJob {
+	if snap == nil || !exportsSnapshot(c.Schedule, snap) {
+		return nil
 	}
 	job, err := s.CreateExportJob(ctx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
-		ExportBucketID: sched.ExportBucketID})
+		ExportBucketID: c.Schedule.ExportBucketID})
 	if err != nil {
 		s.logger().Warn("automatic export not started", "group", c.ProjectID, "cluster", c.Name, "snapshot", snap.ID, "error", err)
-		return
+		return nil
 	}
-	res.AutoExport = job
+	return job
 }
 
 // OrphanGrace is how long the data of a snapshot the store does not know
