@@ -64,6 +64,10 @@ type Options struct {
 	// start, so that a test's fixtures of any age outlive it (default a
 	// minute).
 	SweepInterval time.Duration
+	// SchedulePollInterval is how often the backup schedules are looked
+	// at by the server's clock (default a minute); tests that move a fake
+	// clock call Server.Server.TakeScheduledSnapshots instead of waiting.
+	SchedulePollInterval time.Duration
 }
 
 // EnvDatabase names the environment variable that supplies
@@ -136,7 +140,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
 	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
-		SweepInterval: sweep, SweepDelay: sweep}
+		SweepInterval: sweep, SweepDelay: sweep, SchedulePollInterval: cmp.Or(o.SchedulePollInterval, time.Minute)}
 	if o.Database == "" {
 		o.Database = os.Getenv(EnvDatabase)
 	}
