@@ -6,17 +6,21 @@ import (
 	"time"
 )
 
+// parseTime reads an RFC 3339 time.
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
 // TestNextSnapshot: the next instant each kind of policy item calls for,
 // strictly after now, at the reference time (03:16 unless a case says
 // otherwise); the earliest of several items; none without items.
 func TestNextSnapshot(t *testing.T) {
-	at := func(s string) time.Time {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return parseTime(t, s) }
 	item := func(typ string, interval int) PolicyItem {
 		return PolicyItem{FrequencyType: typ, FrequencyInterval: interval, RetentionUnit: "days", RetentionValue: 1}
 	}
@@ -104,13 +108,7 @@ func TestRetentionOrder(t *testing.T) {
 // the longest retention among them, counted on the calendar; an instant
 // no item calls for has none.
 func TestDueAt(t *testing.T) {
-	at := func(s string) time.Time {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return parseTime(t, s) }
 	hourly := PolicyItem{ID: "h", FrequencyType: FrequencyHourly, FrequencyInterval: 6, RetentionUnit: "days", RetentionValue: 2}
 	daily := PolicyItem{ID: "d", FrequencyType: FrequencyDaily, FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 7}
 	saturday := PolicyItem{ID: "w", FrequencyType: FrequencyWeekly, FrequencyInterval: 6, RetentionUnit: "weeks", RetentionValue: 4}
@@ -163,13 +161,7 @@ func TestDueAt(t *testing.T) {
 // TestInstantsBetween: every instant of a policy in (from, to], each once
 // though several items call for it, across a month's and a year's end.
 func TestInstantsBetween(t *testing.T) {
-	at := func(s string) time.Time {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return parseTime(t, s) }
 	s := BackupSchedule{ReferenceHourOfDay: 23, ReferenceMinuteOfHour: 45, PolicyItems: []PolicyItem{
 		{FrequencyType: FrequencyHourly, FrequencyInterval: 12, RetentionUnit: "days", RetentionValue: 1},
 		{FrequencyType: FrequencyDaily, FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 1},

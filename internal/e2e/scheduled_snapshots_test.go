@@ -46,6 +46,16 @@ func takeScheduled(t *testing.T, srv *testserver.Server, clock *fakeClock, at st
 	}
 }
 
+// scheduledServer is a test server whose clock starts at 2026-08-10
+// 12:00 UTC and moves only when the test sets it, with a digest client.
+func scheduledServer(t *testing.T) (*testserver.Server, *fakeClock, *admin.APIClient) {
+	t.Helper()
+	clock := &fakeClock{}
+	clock.Set(t, "2026-08-10T12:00:00Z")
+	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, SchedulePollInterval: time.Hour})
+	return srv, clock, digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
+}
+
 // replicaSetSnapshots lists a cluster's snapshots through the API.
 func replicaSetSnapshots(t *testing.T, c *admin.APIClient, groupID, cluster string) []admin.DiskBackupReplicaSet {
 	t.Helper()
@@ -65,11 +75,8 @@ func replicaSetSnapshots(t *testing.T, c *admin.APIClient, groupID, cluster stri
 // snapshots go; and a snapshot of the export policy's frequency is
 // exported.
 func TestSDKScheduledSnapshots(t *testing.T) {
-	clock := &fakeClock{}
-	clock.Set(t, "2026-08-10T12:00:00Z")
-	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, SchedulePollInterval: time.Hour})
+	srv, clock, c := scheduledServer(t)
 	ctx := context.Background()
-	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
 	if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
 		t.Fatal(err)
@@ -187,11 +194,8 @@ func TestSDKScheduledSnapshots(t *testing.T) {
 // TestScheduledSnapshotsOfAShardedCluster: a sharded cluster's scheduled
 // snapshot has one member per shard, and expires with them.
 func TestScheduledSnapshotsOfAShardedCluster(t *testing.T) {
-	clock := &fakeClock{}
-	clock.Set(t, "2026-08-10T12:00:00Z")
-	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, SchedulePollInterval: time.Hour})
+	srv, clock, c := scheduledServer(t)
 	ctx := context.Background()
-	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
 	cl, err := srv.CreateCluster(ctx, "Sharded0", "shard-0", "shard-1")
 	if err != nil {

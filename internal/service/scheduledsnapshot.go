@@ -221,19 +221,8 @@ func reapplyRetention(ctx context.Context, tx snapexport.Tx, c *snapexport.Clust
 		if !ok || until.Equal(snap.ExpiresAt) {
 			continue
 		}
-		snap.ExpiresAt = until
-		if err := tx.UpdateSnapshot(ctx, snap, at); err != nil {
+		if err := setExpiry(ctx, tx, snap, until, at); err != nil {
 			return err
-		}
-		for _, m := range snap.Members {
-			member, err := tx.Snapshot(ctx, c.ProjectID, c.ID, m.ID)
-			if err != nil {
-				return err
-			}
-			member.ExpiresAt = until
-			if err := tx.UpdateSnapshot(ctx, member, at); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

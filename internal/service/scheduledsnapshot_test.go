@@ -104,7 +104,16 @@ func (e *scheduleEnv) want(at, frequency, until string, types ...string) string 
 	return fmt.Sprintf("rs@%s %s %v until %s", at, frequency, ids, until)
 }
 
-func (e *scheduleEnv) tick(t *testing.T, sc *service.Scheduler, to string) {
+// scheduler is a started scheduler of e's service with a recording taker.
+func (e *scheduleEnv) scheduler() (*recordingTaker, *service.Scheduler) {
+	taker := &recordingTaker{clock: e.clock}
+	sc := &service.Scheduler{Service: e.svc, Taker: taker}
+	sc.Start()
+	return taker, sc
+}
+
+// setClock sets the clock to an RFC 3339 time.
+func (e *scheduleEnv) setClock(t *testing.T, to string) {
 	t.Helper()
 	at, err := time.Parse(time.RFC3339, to)
 	if err != nil {
@@ -113,6 +122,12 @@ func (e *scheduleEnv) tick(t *testing.T, sc *service.Scheduler, to string) {
 	e.clock.mu.Lock()
 	e.clock.now = at
 	e.clock.mu.Unlock()
+}
+
+// tick sets the clock and ticks sc.
+func (e *scheduleEnv) tick(t *testing.T, sc *service.Scheduler, to string) {
+	t.Helper()
+	e.setClock(t, to)
 	if _, err := sc.Tick(context.Background()); err != nil {
 		t.Fatalf("Tick at %s: %v", to, err)
 	}
@@ -125,9 +140,7 @@ func (e *scheduleEnv) tick(t *testing.T, sc *service.Scheduler, to string) {
 // only the latest is taken, and none from before the scheduler started.
 func TestSchedulerTakesTheInstants(t *testing.T) {
 	e := newScheduleEnv(t)
-	taker := &recordingTaker{clock: e.clock}
-	sc := &service.Scheduler{Service: e.svc, Taker: taker}
-	sc.Start()
+	taker, sc := e.scheduler()
 
 	e.tick(t, sc, "2026-08-10T12:29:59Z")
 	if got := taker.take(); len(got) != 0 {
@@ -176,9 +189,7 @@ func TestSchedulerTakesTheInstants(t *testing.T) {
 // instants follow it, and the instant of the old time is not taken.
 func TestSchedulerReferenceTimeChange(t *testing.T) {
 	e := newScheduleEnv(t)
-	taker := &recordingTaker{clock: e.clock}
-	sc := &service.Scheduler{Service: e.svc, Taker: taker}
-	sc.Start()
+	taker, sc := e.scheduler()
 	e.tick(t, sc, "2026-08-10T12:15:00Z")
 	hour, minute := 12, 10
 	if _, err := e.svc.UpdateBackupSchedule(context.Background(), e.group, "rs",
@@ -205,10 +216,7 @@ func TestSchedulersShareInstants(t *testing.T) {
 		schedulers = append(schedulers, sc)
 	}
 	for _, at := range []string{"2026-08-10T12:30:00Z", "2026-08-10T18:30:00Z", "2026-08-11T00:30:00Z"} {
-		tm, _ := time.Parse(time.RFC3339, at)
-		e.clock.mu.Lock()
-		e.clock.now = tm
-		e.clock.mu.Unlock()
+		e.setClock(t, at)
 		var wg sync.WaitGroup
 		for _, sc := range schedulers {
 			wg.Go(func() {

@@ -115,27 +115,32 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 		if snap, err = s.snapshot(ctx, tx, projectID, clusterName, id, ""); err != nil {
 			return err
 		}
-		snap.ExpiresAt = expires
-		if err := tx.UpdateSnapshot(ctx, snap, now); err != nil {
-			return err
-		}
-		// A sharded snapshot's members expire with it.
-		for _, m := range snap.Members {
-			member, err := tx.Snapshot(ctx, projectID, snap.ClusterID, m.ID)
-			if err != nil {
-				return err
-			}
-			member.ExpiresAt = expires
-			if err := tx.UpdateSnapshot(ctx, member, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return setExpiry(ctx, tx, snap, expires, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return snap, nil
+}
+
+// setExpiry writes, at the given time, when a snapshot expires, and its
+// members with it.
+func setExpiry(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot, expires, at time.Time) error {
+	snap.ExpiresAt = expires
+	if err := tx.UpdateSnapshot(ctx, snap, at); err != nil {
+		return err
+	}
+	for _, m := range snap.Members {
+		member, err := tx.Snapshot(ctx, snap.ProjectID, snap.ClusterID, m.ID)
+		if err != nil {
+			return err
+		}
+		member.ExpiresAt = expires
+		if err := tx.UpdateSnapshot(ctx, member, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteSnapshot removes a snapshot of the given kind (either when empty),
