@@ -191,6 +191,73 @@ func (s BackupSchedule) NextSnapshot(now time.Time) (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
+// InstantsBetween are the instants in (from, to] at which the policy calls
+// for a snapshot, in order, in UTC.
+func (s BackupSchedule) InstantsBetween(from, to time.Time) []time.Time {
+	var out []time.Time
+	for t, ok := s.NextSnapshot(from); ok && !t.After(to); t, ok = s.NextSnapshot(t) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// DueAt tells what the one snapshot of instant t is: the policy items that
+// call for it (none when t is not one of the policy's instants), its
+// frequency type, that of the least frequent of them (Atlas labels a
+// snapshot taken for several items with the longest period among them),
+// and its expiry, the latest of the items' retentions counted from t.
+func (s BackupSchedule) DueAt(t time.Time) (items []PolicyItem, frequencyType string, expiresAt time.Time) {
+	t = t.UTC()
+	for _, it := range s.PolicyItems {
+		if !t.Equal(s.nextOf(it, t.Add(-time.Nanosecond))) {
+			continue
+		}
+		items = append(items, it)
+		if frequencyRank(it.FrequencyType) > frequencyRank(frequencyType) {
+			frequencyType = it.FrequencyType
+		}
+		if e := it.ExpiresAt(t); e.After(expiresAt) {
+			expiresAt = e
+		}
+	}
+	return items, frequencyType, expiresAt
+}
+
+// frequencyRank orders frequency types from the most frequent (hourly, 0)
+// to the least; -1 for none.
+func frequencyRank(frequencyType string) int {
+	return slices.Index(PolicyFrequencies, frequencyType)
+}
+
+// ExpiresAt is when a snapshot taken for the item at created expires: its
+// retention later, months and years counted on the calendar.
+func (it PolicyItem) ExpiresAt(created time.Time) time.Time {
+	switch it.RetentionUnit {
+	case "weeks":
+		return created.AddDate(0, 0, 7*it.RetentionValue)
+	case "months":
+		return created.AddDate(0, it.RetentionValue, 0)
+	case "years":
+		return created.AddDate(it.RetentionValue, 0, 0)
+	}
+	return created.AddDate(0, 0, it.RetentionValue)
+}
+
+// RetainedUntil is the expiry that the schedule's items give a snapshot
+// taken at created for the items with the given ids: the latest of their
+// retentions; false when none of them is an item of the schedule any more.
+func (s BackupSchedule) RetainedUntil(created time.Time, itemIDs []string) (time.Time, bool) {
+	var until time.Time
+	for _, it := range s.PolicyItems {
+		if slices.Contains(itemIDs, it.ID) {
+			if e := it.ExpiresAt(created); e.After(until) {
+				until = e
+			}
+		}
+	}
+	return until, !until.IsZero()
+}
+
 // nextOf is the first instant after now at which item calls for a
 // snapshot.
 func (s BackupSchedule) nextOf(it PolicyItem, now time.Time) time.Time {

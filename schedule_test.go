@@ -1,21 +1,26 @@
 package snapexport
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
+
+// parseTime reads an RFC 3339 time.
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
 
 // TestNextSnapshot: the next instant each kind of policy item calls for,
 // strictly after now, at the reference time (03:16 unless a case says
 // otherwise); the earliest of several items; none without items.
 func TestNextSnapshot(t *testing.T) {
-	at := func(s string) time.Time {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm
-	}
+	at := func(s string) time.Time { return parseTime(t, s) }
 	item := func(typ string, interval int) PolicyItem {
 		return PolicyItem{FrequencyType: typ, FrequencyInterval: interval, RetentionUnit: "days", RetentionValue: 1}
 	}
@@ -94,6 +99,106 @@ func TestRetentionOrder(t *testing.T) {
 		err := ValidatePolicyItems(tc.items)
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: ValidatePolicyItems = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+// TestDueAt: the one snapshot of an instant lists every item that calls
+// for it, is labelled with the least frequent of them and kept as long as
+// the longest retention among them, counted on the calendar; an instant
+// no item calls for has none.
+func TestDueAt(t *testing.T) {
+	at := func(s string) time.Time { return parseTime(t, s) }
+	hourly := PolicyItem{ID: "h", FrequencyType: FrequencyHourly, FrequencyInterval: 6, RetentionUnit: "days", RetentionValue: 2}
+	daily := PolicyItem{ID: "d", FrequencyType: FrequencyDaily, FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 7}
+	saturday := PolicyItem{ID: "w", FrequencyType: FrequencyWeekly, FrequencyInterval: 6, RetentionUnit: "weeks", RetentionValue: 4}
+	lastDay := PolicyItem{ID: "m", FrequencyType: FrequencyMonthly, FrequencyInterval: LastDayOfMonth, RetentionUnit: "months", RetentionValue: 12}
+	december := PolicyItem{ID: "y", FrequencyType: FrequencyYearly, FrequencyInterval: 12, RetentionUnit: "years", RetentionValue: 2}
+	first := PolicyItem{ID: "m1", FrequencyType: FrequencyMonthly, FrequencyInterval: 1, RetentionUnit: "months", RetentionValue: 1}
+	s := BackupSchedule{PolicyItems: []PolicyItem{hourly, daily, saturday, lastDay, december, first}, ReferenceHourOfDay: 18}
+	for _, tc := range []struct {
+		name, at   string
+		want       []string
+		frequency  string
+		expiresAt  string
+		hour, mins int
+	}{
+		{"an hourly instant only", "2026-08-10T00:00:00Z", []string{"h"}, FrequencyHourly, "2026-08-12T00:00:00Z", 18, 0},
+		{"hourly and daily", "2026-08-10T18:00:00Z", []string{"h", "d"}, FrequencyDaily, "2026-08-17T18:00:00Z", 18, 0},
+		{"Saturday", "2026-08-15T18:00:00Z", []string{"h", "d", "w"}, FrequencyWeekly, "2026-09-12T18:00:00Z", 18, 0},
+		{"the last day of a 31-day month", "2026-08-31T18:00:00Z", []string{"h", "d", "m"}, FrequencyMonthly, "2027-08-31T18:00:00Z", 18, 0},
+		{"the last day of a leap February", "2028-02-29T18:00:00Z", []string{"h", "d", "m"}, FrequencyMonthly, "2029-03-01T18:00:00Z", 18, 0},
+		{"the 28th of a leap February is not its last day", "2028-02-28T18:00:00Z", []string{"h", "d"}, FrequencyDaily, "2028-03-06T18:00:00Z", 18, 0},
+		{"the last day of a common February", "2027-02-28T18:00:00Z", []string{"h", "d", "m"}, FrequencyMonthly, "2028-02-28T18:00:00Z", 18, 0},
+		{"December 1st: yearly and monthly on the 1st", "2026-12-01T18:00:00Z", []string{"h", "d", "y", "m1"}, FrequencyYearly, "2028-12-01T18:00:00Z", 18, 0},
+		{"between instants", "2026-08-10T19:00:00Z", nil, "", "", 18, 0},
+		{"the reference minute moves every instant", "2026-08-10T18:30:00Z", []string{"h", "d"}, FrequencyDaily, "2026-08-17T18:30:00Z", 18, 30},
+		{"the old reference time after a change", "2026-08-10T18:00:00Z", nil, "", "", 18, 30},
+		{"not on the minute", "2026-08-10T18:00:01Z", nil, "", "", 18, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := s
+			s.ReferenceHourOfDay, s.ReferenceMinuteOfHour = tc.hour, tc.mins
+			items, frequency, expires := s.DueAt(at(tc.at))
+			var got []string
+			for _, it := range items {
+				got = append(got, it.ID)
+			}
+			if !slices.Equal(got, tc.want) || frequency != tc.frequency {
+				t.Errorf("DueAt(%s) items %v, %q; want %v, %q", tc.at, got, frequency, tc.want, tc.frequency)
+			}
+			if tc.expiresAt == "" {
+				if !expires.IsZero() {
+					t.Errorf("DueAt(%s) expires %v, want none", tc.at, expires)
+				}
+			} else if !expires.Equal(at(tc.expiresAt)) {
+				t.Errorf("DueAt(%s) expires %v, want %s", tc.at, expires, tc.expiresAt)
+			}
+		})
+	}
+}
+
+// TestInstantsBetween: every instant of a policy in (from, to], each once
+// though several items call for it, across a month's and a year's end.
+func TestInstantsBetween(t *testing.T) {
+	at := func(s string) time.Time { return parseTime(t, s) }
+	s := BackupSchedule{ReferenceHourOfDay: 23, ReferenceMinuteOfHour: 45, PolicyItems: []PolicyItem{
+		{FrequencyType: FrequencyHourly, FrequencyInterval: 12, RetentionUnit: "days", RetentionValue: 1},
+		{FrequencyType: FrequencyDaily, FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 1},
+		{FrequencyType: FrequencyMonthly, FrequencyInterval: LastDayOfMonth, RetentionUnit: "days", RetentionValue: 1},
+	}}
+	got := s.InstantsBetween(at("2026-12-30T23:45:00Z"), at("2027-01-01T11:45:00Z"))
+	want := []time.Time{at("2026-12-31T11:45:00Z"), at("2026-12-31T23:45:00Z"), at("2027-01-01T11:45:00Z")}
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("InstantsBetween = %v, want %v", got, want)
+	}
+	if got := (BackupSchedule{}).InstantsBetween(at("2026-01-01T00:00:00Z"), at("2027-01-01T00:00:00Z")); got != nil {
+		t.Errorf("InstantsBetween without items = %v", got)
+	}
+}
+
+// TestRetainedUntil: a snapshot's expiry under a policy is the longest
+// retention among those of its items the policy still has, counted from
+// its creation.
+func TestRetainedUntil(t *testing.T) {
+	created := time.Date(2026, 1, 31, 18, 0, 0, 0, time.UTC)
+	s := BackupSchedule{PolicyItems: []PolicyItem{
+		{ID: "d", FrequencyType: FrequencyDaily, FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 10},
+		{ID: "m", FrequencyType: FrequencyMonthly, FrequencyInterval: LastDayOfMonth, RetentionUnit: "months", RetentionValue: 1},
+	}}
+	for _, tc := range []struct {
+		ids  []string
+		want time.Time
+		ok   bool
+	}{
+		{[]string{"d"}, created.AddDate(0, 0, 10), true},
+		{[]string{"d", "m"}, time.Date(2026, 3, 3, 18, 0, 0, 0, time.UTC), true}, // January 31st plus a month
+		{[]string{"gone", "d"}, created.AddDate(0, 0, 10), true},
+		{[]string{"gone"}, time.Time{}, false},
+	} {
+		got, ok := s.RetainedUntil(created, tc.ids)
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("RetainedUntil(%v) = %v, %v; want %v, %v", tc.ids, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -47,6 +47,9 @@ type Snapshot struct {
 	Description   string
 	SnapshotType  string // onDemand, scheduled or fallback
 	FrequencyType string // ondemand, hourly, daily, weekly, monthly or yearly
+	// PolicyItems are the ids of the backup policy's items a scheduled
+	// snapshot was taken for; nil for other snapshots.
+	PolicyItems   []string
 	Status        SnapshotStatus
 	MongodVersion string
 	CloudProvider CloudProvider

@@ -248,6 +248,15 @@ type Tx interface {
 	// expired before t and belong to no sharded-cluster snapshot, earliest
 	// expiry first.
 	ExpiredSnapshots(ctx context.Context, before time.Time, limit int) ([]*Snapshot, error)
+	// ClaimScheduledSnapshot claims the snapshot that a cluster's backup
+	// schedule calls for at instant at, for the server that takes it: true
+	// when claimed now, false when it was claimed before (by this server or
+	// another sharing the database). The cluster's claims of instants
+	// before forgetBefore are forgotten.
+	ClaimScheduledSnapshot(ctx context.Context, projectID, clusterID string, at, forgetBefore time.Time) (bool, error)
+	// ReleaseScheduledSnapshot forgets the claim of an instant, so that it
+	// can be claimed again.
+	ReleaseScheduledSnapshot(ctx context.Context, clusterID string, at time.Time) error
 
 	// CreateExportJob adds an export job; ErrConflict when its id is taken.
 	CreateExportJob(ctx context.Context, j *ExportJob) error

@@ -51,7 +51,9 @@ type Options struct {
 	// environment variable SNAPEXPORTTEST_DATABASE, and when that is empty
 	// too, SQLite in the data directory.
 	Database string
-	// Now replaces the server's clock, e.g. to expire tokens and nonces.
+	// Now replaces the server's clock, e.g. to expire tokens and nonces,
+	// or to reach the instants of backup schedules (see
+	// TakeScheduledSnapshots).
 	Now func() time.Time
 	// Exports tunes how export jobs run; by default the server looks for
 	// new jobs every 50 ms and retries a failed attempt after 100 ms.
@@ -61,10 +63,14 @@ type Options struct {
 	// SweepInterval is how often expired snapshots are removed, the first
 	// time one interval after the start, so that a test's fixtures of any
 	// age outlive it (default a minute).
-	SweepInterval time.Duration // ClusterChangeDelay is how long a cluster created through the API
+	SweepInterval time.Duration
+	// ClusterChangeDelay is how long a cluster created through the API
 	// shows CREATING, and a deleted one DELETING, on the clock Now; none
 	// by default.
 	ClusterChangeDelay time.Duration
+	// SchedulePollInterval is how often the backup schedules are looked at
+	// for the snapshots they call for (default a minute).
+	SchedulePollInterval time.Duration
 }
 
 // RateLimits are the token buckets of the API, one per endpoint set and
@@ -228,6 +234,16 @@ func (s *Server) CreateCluster(ctx context.Context, name string, shards ...strin
 	return s.srv.CreateCluster(ctx, name, shards...)
 }
 
+// TakeScheduledSnapshots takes, at once, the snapshots that the clusters'
+// backup schedules called for since the last time they were looked at, by
+// the server's clock (Options.Now), and returns those taken: a test moves
+// its clock past an instant and calls it rather than waiting for
+// SchedulePollInterval. Of several instants passed since, only the latest
+// is taken, and none from before the server started.
+func (s *Server) TakeScheduledSnapshots(ctx context.Context) ([]*snapexport.Snapshot, error) {
+	return s.srv.Server.TakeScheduledSnapshots(ctx)
+}
+
 // Import says what an imported archive is a snapshot of.
 type Import struct {
 	// ClusterName is the cluster (of the server's project) the snapshot
@@ -291,7 +307,7 @@ func (b *Buckets) builtIn() error {
 // internal is the test server's configuration of o.
 func (o Options) internal() testserver.Options {
 	out := testserver.Options{Logger: o.Logger, DataDir: o.DataDir, Database: o.Database, Now: o.Now, NoExports: o.NoExports,
-		SweepInterval: o.SweepInterval, ClusterChangeDelay: o.ClusterChangeDelay}
+		SweepInterval: o.SweepInterval, ClusterChangeDelay: o.ClusterChangeDelay, SchedulePollInterval: o.SchedulePollInterval}
 	if l := o.RateLimits; l != nil {
 		limits := api.DefaultLimits()
 		limits.Disabled = l.Disabled

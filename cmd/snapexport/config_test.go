@@ -279,6 +279,7 @@ var serveFlagKeys = map[string]string{
 	"public-url":                        "publicUrl",
 	"snapshot-store":                    "snapshotStore",
 	"snapshot-sweep-interval":           "snapshotSweepInterval",
+	"schedule-poll-interval":            "schedulePollInterval",
 	"shutdown-timeout":                  "shutdownTimeout",
 	"upload-timeout":                    "uploadTimeout",
 	"cluster-change-delay":              "clusterChangeDelay",

@@ -47,18 +47,12 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: the 0010_cluster_lifecycle.sql of SQLite and 0012 of
-// PostgreSQL. SQLite's table keeps no UNIQUE (project_id, name) after it,
-// which the migration, building the table anew, does not need.
+// backend: SQLite's 0012_scheduled_snapshots.sql, PostgreSQL's
+// 0014_scheduled_snapshots.sql.
 const (
-	undoLastSQLite = "DROP INDEX clusters_name; DROP INDEX clusters_removed_name; " +
-		"ALTER TABLE clusters DROP COLUMN tags; ALTER TABLE clusters DROP COLUMN backup_enabled; " +
-		"ALTER TABLE clusters DROP COLUMN termination_protection_enabled; ALTER TABLE clusters DROP COLUMN ready_at; " +
-		"ALTER TABLE clusters DROP COLUMN deleting_until; ALTER TABLE clusters DROP COLUMN retain_backups; " +
-		"ALTER TABLE clusters DROP COLUMN removed; "
-	undoLastPostgres = "DROP INDEX clusters_name, clusters_removed_name; ALTER TABLE clusters DROP COLUMN tags, DROP COLUMN backup_enabled, " +
-		"DROP COLUMN termination_protection_enabled, DROP COLUMN ready_at, DROP COLUMN deleting_until, DROP COLUMN retain_backups, " +
-		"DROP COLUMN removed, ADD CONSTRAINT clusters_project_id_name_key UNIQUE (project_id, name); "
+	undoLastSQLite = "DROP TABLE scheduled_snapshot_claims; ALTER TABLE snapshots DROP COLUMN policy_items; " +
+		"ALTER TABLE removed_snapshots DROP COLUMN policy_items; "
+	undoLastPostgres = undoLastSQLite
 )
 
 // TestMigrate runs status and up on each backend: on a database one
@@ -70,8 +64,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0010_cluster_lifecycle.sql" {
-			t.Fatalf("the test undoes 0010_cluster_lifecycle.sql; the last migration is now %s", last)
+		if last != "0012_scheduled_snapshots.sql" {
+			t.Fatalf("the test undoes 0012_scheduled_snapshots.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -48,6 +48,7 @@ type serveFlags struct {
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
 	snapshotSweepInterval, shutdownTimeout, exportLease      *time.Duration
+	schedulePollInterval                                     *time.Duration
 	objectStoreTimeout, uploadTimeout, clusterChangeDelay    *time.Duration
 	exportJobs, exportParallelCollections                    *int
 	exportChunkBytes                                         *int64
@@ -91,6 +92,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	}
 	f.snapshotStore = fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
 	f.snapshotSweepInterval = fs.Duration("snapshot-sweep-interval", server.DefaultSweepInterval, "how often expired snapshots are removed")
+	f.schedulePollInterval = fs.Duration("schedule-poll-interval", server.DefaultSchedulePollInterval, "how often backup schedules are looked at for the snapshots they call for")
 	f.exportJobs = fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
 	f.exportParallelCollections = fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
 	f.exportChunkBytes = fs.Int64("export-chunk-bytes", export.DefaultChunkBytes, "Extended JSON bytes per exported data object")
@@ -126,6 +128,9 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if *f.snapshotSweepInterval <= 0 {
 		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *f.snapshotSweepInterval)}
 	}
+	if *f.schedulePollInterval <= 0 {
+		return cfg, "", usageError{fmt.Sprintf("--schedule-poll-interval %s must be positive", *f.schedulePollInterval)}
+	}
 	if *f.shutdownTimeout < 0 {
 		return cfg, "", usageError{fmt.Sprintf("--shutdown-timeout %s must not be negative", *f.shutdownTimeout)}
 	}
@@ -147,6 +152,11 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if err != nil {
 		return cfg, "", err
 	}
+	schedulePoll, err := file.SchedulePoll()
+	if err != nil {
+		return cfg, "", err
+	}
+	schedulePoll = chosen(given, "schedule-poll-interval", *f.schedulePollInterval, schedulePoll)
 	uploadTimeout = chosen(given, "upload-timeout", *f.uploadTimeout, uploadTimeout)
 	clusterDelay, err := file.ClusterDelay()
 	if err != nil {
@@ -225,7 +235,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
-		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
+		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, SchedulePollInterval: schedulePoll, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
 		ClusterChangeDelay: clusterDelay}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err

@@ -29,6 +29,7 @@ data: `+filepath.Join(dir, "from-file")+`
 publicUrl: https://file.example.com
 snapshotStore: file:///from-file
 snapshotSweepInterval: 2m
+schedulePollInterval: 15s
 shutdownTimeout: 10s
 uploadTimeout: 90m
 clusterChangeDelay: 20s
@@ -62,7 +63,7 @@ objectStores:
 		trustedProxies                         string // comma-separated
 		noLimits                               bool
 		sweep, drain, lease, storeTimeout      time.Duration
-		upload, clusterDelay                   time.Duration
+		upload, clusterDelay, schedulePoll     time.Duration
 		jobs, parallel                         int
 		chunk                                  int64
 		awsMode                                objectstore.Mode
@@ -72,7 +73,8 @@ objectStores:
 	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
 		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(), failedAuthentications: ratelimit.FailedAuthentications(),
 		sweep: server.DefaultSweepInterval, drain: server.DefaultShutdownTimeout, lease: 30 * time.Second,
-		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite", upload: api.DefaultUploadTimeout}
+		jobs: 5, parallel: 1, chunk: export.DefaultChunkBytes, backend: "sqlite", upload: api.DefaultUploadTimeout,
+		schedulePoll: server.DefaultSchedulePollInterval}
 	with := func(change func(*want)) want {
 		w := defaults
 		change(&w)
@@ -89,7 +91,7 @@ objectStores:
 		w.trustedProxies = "10.0.0.0/8,fd00::/8,192.0.2.7/32"
 		w.noLimits, w.sweep, w.drain, w.storeTimeout = true, 2*time.Minute, 10*time.Second, 20*time.Second
 		w.jobs, w.parallel, w.chunk, w.lease = 3, 2, 4096, 45*time.Second
-		w.upload, w.clusterDelay = 90*time.Minute, 20*time.Second
+		w.upload, w.clusterDelay, w.schedulePoll = 90*time.Minute, 20*time.Second, 15*time.Second
 	})
 	for _, tc := range []struct {
 		name string
@@ -101,11 +103,11 @@ objectStores:
 		{name: "flags", args: []string{"--data", filepath.Join(dir, "d"), "--listen", "127.0.0.1:0", "--public-url", "https://x.example.com",
 			"--no-rate-limit", "--snapshot-sweep-interval", "5s", "--shutdown-timeout", "3s", "--export-jobs", "2",
 			"--export-parallel-collections", "4", "--export-chunk-bytes", "1024", "--export-lease", "2s",
-			"--snapshot-store", "file:///flag", "--aws-mode", "cloud", "--upload-timeout", "2h", "--cluster-change-delay", "1m"},
+			"--snapshot-store", "file:///flag", "--aws-mode", "cloud", "--upload-timeout", "2h", "--cluster-change-delay", "1m", "--schedule-poll-interval", "5s"},
 			want: with(func(w *want) {
 				w.data, w.listen, w.publicURL, w.noLimits, w.sweep, w.drain = filepath.Join(dir, "d"), "127.0.0.1:0", "https://x.example.com", true, 5*time.Second, 3*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease, w.snapshotStore, w.awsMode = 2, 4, 1024, 2*time.Second, "file:///flag", objectstore.ModeCloud
-				w.upload, w.clusterDelay = 2*time.Hour, time.Minute
+				w.upload, w.clusterDelay, w.schedulePoll = 2*time.Hour, time.Minute, 5*time.Second
 			})},
 		{name: "file", args: []string{"--config", file}, want: fromFile},
 		{name: "environment over file", args: []string{"--config", file}, env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
@@ -114,7 +116,7 @@ objectStores:
 			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--snapshot-store", "file:///flag",
 				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
 				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
-				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6",
+				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6", "--schedule-poll-interval", "1m",
 				"--export-parallel-collections", "5", "--export-chunk-bytes", "8192", "--export-lease", "5s", "--upload-timeout", "3h",
 				"--rate-limit-failed-authentications", "3:1/1h", "--trusted-proxies", "172.16.0.0/12, 2001:db8::1", "--cluster-change-delay", "0s"},
 			want: with(func(w *want) {
@@ -127,7 +129,7 @@ objectStores:
 				w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 70, Refill: 7, Period: time.Second}
 				w.noLimits, w.storeTimeout, w.sweep, w.drain = false, 2*time.Second, 7*time.Second, 4*time.Second
 				w.jobs, w.parallel, w.chunk, w.lease = 6, 5, 8192, 5*time.Second
-				w.upload, w.clusterDelay = 3*time.Hour, 0
+				w.upload, w.clusterDelay, w.schedulePoll = 3*time.Hour, 0, time.Minute
 			})},
 		{name: "no trusted proxies over file", args: []string{"--config", file, "--trusted-proxies="},
 			want: with(func(w *want) { *w = fromFile; w.trustedProxies = "" })},
@@ -158,7 +160,7 @@ objectStores:
 				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
-				backend: openedBackend(t, cfg), upload: cfg.UploadTimeout, clusterDelay: cfg.ClusterChangeDelay}
+				backend: openedBackend(t, cfg), upload: cfg.UploadTimeout, clusterDelay: cfg.ClusterChangeDelay, schedulePoll: cfg.SchedulePollInterval}
 			if got != w {
 				t.Errorf("serve %s:\n got %+v\nwant %+v", strings.Join(tc.args, " "), got, w)
 			}
@@ -205,6 +207,7 @@ func TestServeConfigRefuses(t *testing.T) {
 		{[]string{"--export-jobs", "0"}, "--export-jobs", true},
 		{[]string{"--export-lease", "10ms"}, "--export-lease at least 1s", true},
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
+		{[]string{"--schedule-poll-interval", "0s"}, "--schedule-poll-interval 0s must be positive", true},
 		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s must not be negative", true},
 		{[]string{"--upload-timeout", "0s"}, "--upload-timeout 0s must be positive", true},
 		{[]string{"--cluster-change-delay", "-1s"}, "--cluster-change-delay -1s must not be negative", true},

@@ -137,6 +137,9 @@ func scheduleBody(in service.ScheduleInput) string {
 	set("referenceHourOfDay", in.ReferenceHourOfDay)
 	set("referenceMinuteOfHour", in.ReferenceMinuteOfHour)
 	set("restoreWindowDays", in.RestoreWindowDays)
+	if in.UpdateSnapshots {
+		o["updateSnapshots"] = true
+	}
 	if in.Export != nil {
 		o["export"] = map[string]any{"exportBucketId": in.Export.BucketID, "frequencyType": in.Export.FrequencyType}
 	}

@@ -99,8 +99,10 @@ func deleteSchedule(c *call) (*response, error) {
 
 // scheduleWritable are the attributes a schedule PATCH may carry.
 // clusterName, which the Atlas CLI always sends, must be the path's;
-// updateSnapshots and deleteSnapshots are accepted and change nothing, as
-// no snapshot is taken by the policy; copySettings and
+// updateSnapshots gives the retention of the PATCHed items to the
+// snapshots taken for them; deleteSnapshots is accepted and changes
+// nothing (snapshots of removed items stay until they expire, as in
+// Atlas's default); copySettings and
 // copyPolicyItemsEnabled only with their empty values. The SDK's
 // policies: null is dropped by readObject.
 var scheduleWritable = []string{"autoExportEnabled", "clusterName", "copyPolicyItemsEnabled", "copySettings", "deleteSnapshots", "export", "policies",
@@ -147,10 +149,13 @@ func scheduleInput(o object) (service.ScheduleInput, error) {
 			*b.dst = &v
 		}
 	}
-	for _, name := range []string{"updateSnapshots", "deleteSnapshots"} {
-		if _, _, err := o.boolean(name, false); err != nil {
-			return in, err
-		}
+	update, _, err := o.boolean("updateSnapshots", false)
+	if err != nil {
+		return in, err
+	}
+	in.UpdateSnapshots = update
+	if _, _, err := o.boolean("deleteSnapshots", false); err != nil {
+		return in, err
 	}
 	if copies, present, err := o.boolean("copyPolicyItemsEnabled", false); err != nil {
 		return in, err

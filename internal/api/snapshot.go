@@ -18,8 +18,10 @@ type snapshotMemberView struct {
 
 // replicaSetSnapshotView is Atlas's DiskBackupReplicaSet. Optional fields
 // a snapshot may lack are omitted, as Atlas omits them while a snapshot is
-// being taken; copyRegions and policyItems are always empty lists here
-// (no copies to other regions, no backup policy), as recorded.
+// being taken; copyRegions is always an empty list here (no copies to
+// other regions), and policyItems lists the backup policy's items a
+// scheduled snapshot was taken for (an empty list otherwise, as
+// recorded).
 type replicaSetSnapshotView struct {
 	CloudProvider    string   `json:"cloudProvider,omitempty"`
 	CopyRegions      []string `json:"copyRegions"`
@@ -101,7 +103,7 @@ func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any 
 				{Href: cluster + "/backup/snapshots/shardedCluster/" + s.ID, Rel: "self"},
 				{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
 			},
-			Members: []snapshotMemberView{}, MongodVersion: s.MongodVersion, PolicyItems: []string{}, SnapshotIDs: []string{},
+			Members: []snapshotMemberView{}, MongodVersion: s.MongodVersion, PolicyItems: policyItemIDs(s), SnapshotIDs: []string{},
 			SnapshotType: s.SnapshotType, Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
 		for _, m := range s.Members {
 			// Every shard's snapshot is stored where the sharded one is.
@@ -120,8 +122,16 @@ func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any 
 			{Href: cluster + "/backup/snapshots/" + s.ID, Rel: "self"},
 			{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
 		},
-		MongodVersion: s.MongodVersion, PolicyItems: []string{}, ReplicaSetName: replicaSetName, SnapshotType: s.SnapshotType,
+		MongodVersion: s.MongodVersion, PolicyItems: policyItemIDs(s), ReplicaSetName: replicaSetName, SnapshotType: s.SnapshotType,
 		Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
+}
+
+// policyItemIDs is a snapshot's policyItems: never null.
+func policyItemIDs(s *snapexport.Snapshot) []string {
+	if s.PolicyItems == nil {
+		return []string{}
+	}
+	return s.PolicyItems
 }
 
 // snapshotHandlers serve the operations of one snapshot path family: the

@@ -37,6 +37,9 @@ type File struct {
 	SnapshotStore string `yaml:"snapshotStore"`
 	// SnapshotSweepInterval is how often expired snapshots are removed.
 	SnapshotSweepInterval string `yaml:"snapshotSweepInterval"`
+	// SchedulePollInterval is how often the backup schedules are looked
+	// at for the snapshots they call for.
+	SchedulePollInterval string `yaml:"schedulePollInterval"`
 	// ShutdownTimeout bounds the wait for requests in flight on shutdown.
 	ShutdownTimeout string `yaml:"shutdownTimeout"`
 	// TrustedProxies are the networks (CIDR, or a single address) of the
@@ -117,6 +120,16 @@ func (f File) Timings() (snapshotSweepInterval, shutdownTimeout time.Duration, e
 	}
 	shutdownTimeout, err = duration("shutdownTimeout", f.ShutdownTimeout)
 	return
+}
+
+// SchedulePoll returns the file's schedulePollInterval, zero when the file
+// leaves it out.
+func (f File) SchedulePoll() (time.Duration, error) {
+	d, err := duration("schedulePollInterval", f.SchedulePollInterval)
+	if err == nil && f.SchedulePollInterval != "" && d == 0 {
+		err = fmt.Errorf("schedulePollInterval: %q is not a positive duration", f.SchedulePollInterval)
+	}
+	return d, err
 }
 
 // UploadLimit returns the file's uploadTimeout, zero when the file leaves
@@ -277,6 +290,9 @@ func (f File) check() error {
 		return err
 	}
 	if _, err := f.ClusterDelay(); err != nil {
+		return err
+	}
+	if _, err := f.SchedulePoll(); err != nil {
 		return err
 	}
 	_, _, err := f.Timings()

@@ -326,6 +326,8 @@ func TestLoadRejects(t *testing.T) {
 		{"short lease", "exports:\n  lease: 500ms\n", "exports.lease", `"500ms" is shorter than the least lease, 1s`},
 		{"no sweep interval", "snapshotSweepInterval: 0s\n", "snapshotSweepInterval", "not a positive duration"},
 		{"bad sweep interval", "snapshotSweepInterval: hourly\n", "snapshotSweepInterval", "not a duration"},
+		{"no schedule poll interval", "schedulePollInterval: 0s\n", "schedulePollInterval", "not a positive duration"},
+		{"bad schedule poll interval", "schedulePollInterval: often\n", "schedulePollInterval", "not a duration"},
 		{"negative shutdown timeout", "shutdownTimeout: -5s\n", "shutdownTimeout", "not a duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,3 +59,20 @@ func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) 
 	return query(ctx, t, sqlrow.ScanSnapshot, `SELECT `+sqlrow.SnapshotColumns+` FROM snapshots WHERE expires_at < $1 AND parent_id = ''
 		ORDER BY expires_at, seq LIMIT $2`, before, lim)
 }
+
+func (t *tx) ClaimScheduledSnapshot(ctx context.Context, projectID, clusterID string, at, forgetBefore time.Time) (bool, error) {
+	if _, err := t.exec(ctx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = $1 AND scheduled_at < $2`, clusterID, forgetBefore); err != nil {
+		return false, err
+	}
+	tag, err := t.exec(ctx, `INSERT INTO scheduled_snapshot_claims (cluster_id, scheduled_at, project_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		clusterID, at, projectID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (t *tx) ReleaseScheduledSnapshot(ctx context.Context, clusterID string, at time.Time) error {
+	_, err := t.exec(ctx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = $1 AND scheduled_at = $2`, clusterID, at)
+	return err
+}

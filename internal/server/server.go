@@ -37,8 +37,9 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultSweepInterval   = time.Minute
-	DefaultShutdownTimeout = 30 * time.Second
+	DefaultSweepInterval        = time.Minute
+	DefaultSchedulePollInterval = 30 * time.Second
+	DefaultShutdownTimeout      = 30 * time.Second
 )
 
 // Config selects where state lives and how the server behaves.
@@ -91,6 +92,12 @@ type Config struct {
 	// runs: at once when zero, so that what expired while no server ran
 	// goes first.
 	SweepDelay time.Duration
+	// SchedulePollInterval is how often, while serving, the backup
+	// schedules are looked at for the snapshots they call for (by the
+	// clock Now), the first time when serving starts
+	// (DefaultSchedulePollInterval when zero). A snapshot is taken up to
+	// this long after its instant.
+	SchedulePollInterval time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight when serving
 	// ends (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
@@ -112,9 +119,10 @@ type Server struct {
 	Auth      *auth.Authenticator
 	API       *api.Server
 
-	cfg     Config
-	backend *backend.Backend
-	exports *exportrunner.Runner
+	cfg       Config
+	backend   *backend.Backend
+	exports   *exportrunner.Runner
+	scheduler *service.Scheduler
 
 	mu       sync.Mutex
 	http     *http.Server  // while serving
@@ -138,6 +146,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		cfg.Identities = service.DefaultIdentities
 	}
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
+	cfg.SchedulePollInterval = cmp.Or(cfg.SchedulePollInterval, DefaultSchedulePollInterval)
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)
 	var closers []func() error
 	defer func() {
@@ -185,6 +194,10 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash}
+	// Instants of the backup schedules before the server opened are not
+	// taken afterwards.
+	scheduler := &service.Scheduler{Service: svc, Taker: replayingTaker{svc}}
+	scheduler.Start()
 	return &Server{
 		Store:     b.Store,
 		Buckets:   buckets,
@@ -194,9 +207,10 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
 			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout, TrustedProxies: cfg.TrustedProxies},
-		cfg:     cfg,
-		backend: b,
-		exports: runner,
+		cfg:       cfg,
+		backend:   b,
+		exports:   runner,
+		scheduler: scheduler,
 	}, nil
 }
 
@@ -242,7 +256,8 @@ func (s *Server) CreateServiceAccount(ctx context.Context, orgID, name, descript
 	return s.Service.CreateServiceAccount(ctx, orgID, name, description, roles, s.cfg.Hash)
 }
 
-// Serve runs export jobs (unless Config.NoExports) and the sweeps, and
+// Serve runs export jobs (unless Config.NoExports), the backup schedules
+// and the sweeps, and
 // serves the API on ln, until ctx ends or Shutdown is called. Then it
 // stops accepting requests, waits up to Config.ShutdownTimeout for those
 // in flight, and stops running exports where they are (they resume at the
@@ -300,13 +315,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 	}
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
-	swept := make(chan struct{})
+	swept := make(chan struct{}, 2)
 	go func() {
-		defer close(swept)
+		defer func() { swept <- struct{}{} }()
 		s.sweep(sweepCtx)
+	}()
+	go func() {
+		defer func() { swept <- struct{}{} }()
+		s.takeScheduledSnapshots(sweepCtx)
 	}()
 	defer func() {
 		stopSweeping()
+		<-swept
 		<-swept
 	}()
 
@@ -418,6 +438,32 @@ func (s *Server) sweep(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// takeScheduledSnapshots takes the snapshots the backup schedules call
+// for, every SchedulePollInterval until ctx ends.
+func (s *Server) takeScheduledSnapshots(ctx context.Context) {
+	t := time.NewTicker(s.cfg.SchedulePollInterval)
+	defer t.Stop()
+	for {
+		// The scheduler logs each cluster's failure.
+		s.TakeScheduledSnapshots(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// TakeScheduledSnapshots takes, now, the snapshots the backup schedules
+// called for since the last time (by the clock Config.Now) and returns
+// those this server took; the scheduler does so every
+// SchedulePollInterval while serving, and tests that move the clock call
+// it to see the result without waiting. Snapshots of instants before
+// Open are not taken.
+func (s *Server) TakeScheduledSnapshots(ctx context.Context) ([]*snapexport.Snapshot, error) {
+	return s.scheduler.Tick(ctx)
 }
 
 func (s *Server) logger() *slog.Logger { return cmp.Or(s.cfg.Logger, slog.Default()) }

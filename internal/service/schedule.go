@@ -48,6 +48,9 @@ type ScheduleInput struct {
 	ReferenceHourOfDay                *int
 	ReferenceMinuteOfHour             *int
 	RestoreWindowDays                 *int
+	// UpdateSnapshots gives the cluster's scheduled snapshots the
+	// retention their policy items have once the PATCH is applied.
+	UpdateSnapshots bool
 }
 
 // check applies the rules that need no stored data.
@@ -128,6 +131,9 @@ func (s *Service) UpdateBackupSchedule(ctx context.Context, projectID, name stri
 		sched.ReferenceHourOfDay, sched.ReferenceMinuteOfHour = hour, minute
 		if in.RestoreWindowDays != nil {
 			sched.RestoreWindowDays = *in.RestoreWindowDays
+		}
+		if in.UpdateSnapshots {
+			return reapplyRetention(ctx, tx, c, s.now())
 		}
 		return nil
 	})

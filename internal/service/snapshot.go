@@ -115,27 +115,32 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 		if snap, err = s.snapshot(ctx, tx, projectID, clusterName, id, ""); err != nil {
 			return err
 		}
-		snap.ExpiresAt = expires
-		if err := tx.UpdateSnapshot(ctx, snap, now); err != nil {
-			return err
-		}
-		// A sharded snapshot's members expire with it.
-		for _, m := range snap.Members {
-			member, err := tx.Snapshot(ctx, projectID, snap.ClusterID, m.ID)
-			if err != nil {
-				return err
-			}
-			member.ExpiresAt = expires
-			if err := tx.UpdateSnapshot(ctx, member, now); err != nil {
-				return err
-			}
-		}
-		return nil
+		return setExpiry(ctx, tx, snap, expires, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return snap, nil
+}
+
+// setExpiry writes, at the given time, when a snapshot expires, and its
+// members with it.
+func setExpiry(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot, expires, at time.Time) error {
+	snap.ExpiresAt = expires
+	if err := tx.UpdateSnapshot(ctx, snap, at); err != nil {
+		return err
+	}
+	for _, m := range snap.Members {
+		member, err := tx.Snapshot(ctx, snap.ProjectID, snap.ClusterID, m.ID)
+		if err != nil {
+			return err
+		}
+		member.ExpiresAt = expires
+		if err := tx.UpdateSnapshot(ctx, member, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteSnapshot removes a snapshot of the given kind (either when empty),
@@ -365,7 +370,11 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		}
 		return nil, err
 	}
-	s.autoExport(ctx, c, res)
+	exported := res.Snapshot
+	if c.Type == snapexport.ClusterSharded {
+		exported = res.Sharded
+	}
+	res.AutoExport = s.autoExport(ctx, c, exported)
 	return res, nil
 }
 
@@ -469,26 +478,21 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 	return sharded, nil
 }
 
-// autoExport starts the export the cluster's backup schedule asks for: a
-// snapshot (of a replica set, or a complete sharded-cluster snapshot)
-// whose frequency is the export policy's. A failure is logged, as Atlas
-// reports it in its activity feed rather than to the snapshot's maker.
-func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, res *ImportResult) {
-	snap := res.Snapshot
-	if c.Type == snapexport.ClusterSharded {
-		snap = res.Sharded
-	}
-	sched := c.Schedule
-	if snap == nil || !sched.AutoExportEnabled || sched.ExportBucketID == "" || sched.ExportFrequencyType != snap.FrequencyType {
-		return
+// autoExport starts the export the cluster's backup schedule asks for of
+// a snapshot (of a replica set, or a complete sharded-cluster snapshot),
+// and returns it; nil when none. A failure is logged, as Atlas reports it
+// in its activity feed rather than to the snapshot's maker.
+func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, snap *snapexport.Snapshot) *snapexport.ExportJob {
+	if snap == nil || !exportsSnapshot(c.Schedule, snap) {
+		return nil
 	}
 	job, err := s.CreateExportJob(ctx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
-		ExportBucketID: sched.ExportBucketID})
+		ExportBucketID: c.Schedule.ExportBucketID})
 	if err != nil {
 		s.logger().Warn("automatic export not started", "group", c.ProjectID, "cluster", c.Name, "snapshot", snap.ID, "error", err)
-		return
+		return nil
 	}
-	res.AutoExport = job
+	return job
 }
 
 // OrphanGrace is how long the data of a snapshot the store does not know

@@ -56,3 +56,21 @@ func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) 
 	return query(ctx, t.tx, sqlrow.ScanSnapshot, `SELECT `+sqlrow.SnapshotColumns+` FROM snapshots WHERE expires_at < ? AND parent_id = ''
 		ORDER BY expires_at, seq`+limitOffset(snapexport.Page{Limit: limit}), before)
 }
+
+func (t *tx) ClaimScheduledSnapshot(ctx context.Context, projectID, clusterID string, at, forgetBefore time.Time) (bool, error) {
+	if _, err := exec(ctx, t.tx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = ? AND scheduled_at < ?`, clusterID, forgetBefore); err != nil {
+		return false, err
+	}
+	res, err := exec(ctx, t.tx, `INSERT INTO scheduled_snapshot_claims (cluster_id, scheduled_at, project_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		clusterID, at, projectID)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *tx) ReleaseScheduledSnapshot(ctx context.Context, clusterID string, at time.Time) error {
+	_, err := exec(ctx, t.tx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = ? AND scheduled_at = ?`, clusterID, at)
+	return err
+}

@@ -24,6 +24,7 @@ func (e *env) newSnapshot(c *snapexport.Cluster, kind snapexport.SnapshotKind) *
 	switch kind {
 	case snapexport.SnapshotReplicaSet:
 		s.ReplicaSetName = c.Shards[0].ReplicaSetName
+		s.PolicyItems = []string{e.id(), e.id()}
 		s.Collections = []snapexport.SnapshotCollection{
 			{DB: "shop", Name: "orders", Type: "collection", UUID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", Count: 12345, Size: 1<<33 + 1},
 			{DB: "shop", Name: "recent orders", Type: "view"},
@@ -50,6 +51,7 @@ func wantNilLists(t *testing.T, what string, got, want *snapexport.Snapshot) {
 	t.Helper()
 	wantNil(t, what+": Members", got.Members, want.Members)
 	wantNil(t, what+": Collections", got.Collections, want.Collections)
+	wantNil(t, what+": PolicyItems", got.PolicyItems, want.PolicyItems)
 }
 
 var snapshotTests = []test{
@@ -297,5 +299,33 @@ var snapshotTests = []test{
 			got, _, err := tx.ListSnapshots(e.ctx, p.ID, c.ID, snapexport.SnapshotReplicaSet, snapexport.Page{})
 			return ids(got, snapshotID), err
 		})
+	}},
+	{"ClaimScheduled", func(t *testing.T, e *env) {
+		p := e.project(e.org().ID)
+		c, c2 := e.cluster(p.ID, "c0"), e.cluster(p.ID, "c1")
+		at := e.now().Truncate(time.Minute)
+		claim := func(what string, c *snapexport.Cluster, at, forgetBefore time.Time, want bool) {
+			t.Helper()
+			var got bool
+			e.mustWrite(func(tx snapexport.Tx) error {
+				var err error
+				got, err = tx.ClaimScheduledSnapshot(e.ctx, p.ID, c.ID, at, forgetBefore)
+				return err
+			})
+			if got != want {
+				t.Errorf("ClaimScheduledSnapshot(%s) = %v, want %v", what, got, want)
+			}
+		}
+		claim("first", c, at, at, true)
+		claim("again", c, at, at, false)
+		claim("in another zone", c, at.In(otherZone), at, false)
+		claim("another cluster", c2, at, at, true)
+		claim("the next instant", c, at.Add(time.Hour), at, true)
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.ReleaseScheduledSnapshot(e.ctx, c.ID, at) })
+		claim("released", c, at, at, true)
+		// A claim forgotten as older than forgetBefore can be claimed again.
+		claim("forgetting the first", c, at.Add(2*time.Hour), at.Add(time.Minute), true)
+		claim("forgotten", c, at, at, true)
+		claim("other clusters keep theirs", c2, at, at, false)
 	}},
 }

@@ -63,10 +63,15 @@ type Options struct {
 	// kept for listings are swept, the first time one interval after the
 	// start, so that a test's fixtures of any age outlive it (default a
 	// minute).
-	SweepInterval time.Duration // ClusterChangeDelay is how long a cluster created through the API
+	SweepInterval time.Duration
+	// ClusterChangeDelay is how long a cluster created through the API
 	// shows CREATING, and a deleted one DELETING, on the clock Now; none
 	// by default.
 	ClusterChangeDelay time.Duration
+	// SchedulePollInterval is how often the backup schedules are looked
+	// at by the server's clock (default a minute); tests that move a fake
+	// clock call Server.Server.TakeScheduledSnapshots instead of waiting.
+	SchedulePollInterval time.Duration
 }
 
 // EnvDatabase names the environment variable that supplies
@@ -139,7 +144,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
 	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
-		SweepInterval: sweep, SweepDelay: sweep, ClusterChangeDelay: o.ClusterChangeDelay}
+		SweepInterval: sweep, SweepDelay: sweep, ClusterChangeDelay: o.ClusterChangeDelay, SchedulePollInterval: cmp.Or(o.SchedulePollInterval, time.Minute)}
 	if o.Database == "" {
 		o.Database = os.Getenv(EnvDatabase)
 	}

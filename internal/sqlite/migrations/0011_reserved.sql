@@ -1,0 +1,2 @@
+-- Keeps the numbering of the migrations that follow; changes nothing.
+SELECT 1;
