@@ -267,6 +267,32 @@ func (s *Server) ImportArchive(ctx context.Context, in Import, archive io.Reader
 	return &Imported{Snapshot: res.Snapshot, Sharded: res.Sharded, AutoExport: res.AutoExport, Notes: res.Notes}, nil
 }
 
+// Loaded is a cluster's data as a load left it.
+type Loaded struct {
+	ClusterName    string
+	ReplicaSetName string
+	// Collections are the data's collections, views left out.
+	Collections []snapexport.SnapshotCollection
+	// Size is the size of the documents.
+	Size int64
+	// Notes say what of the archive was left out, and why.
+	Notes []string
+}
+
+// LoadCluster makes a mongodump archive (gzipped or not) the current data
+// of a cluster of the server's project, or of the shard (a replica-set
+// name) of a sharded one, as `snapexport admin cluster load` does. A new
+// cluster is empty; the snapshots taken after the load (the SDK's
+// TakeSnapshot) copy this data.
+func (s *Server) LoadCluster(ctx context.Context, clusterName, shard string, archive io.Reader) (*Loaded, error) {
+	res, err := s.srv.LoadCluster(ctx, service.LoadInput{ClusterName: clusterName, Shard: shard}, archive)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{ClusterName: res.ClusterName, ReplicaSetName: res.ReplicaSetName, Collections: res.Collections, Size: res.Size,
+		Notes: res.Notes}, nil
+}
+
 // builtIn fails for an emulator in a test binary built without the SDKs
 // that reach it, naming the option and the build tag.
 func (b *Buckets) builtIn() error {

@@ -47,11 +47,11 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0009_server_secrets.sql, PostgreSQL's
-// 0011_digest_nonces_logged.sql.
+// backend: SQLite's 0011_snapshot_policy_items.sql, PostgreSQL's
+// 0012_snapshot_policy_items.sql.
 const (
-	undoLastSQLite   = "DROP TABLE server_secrets; "
-	undoLastPostgres = "ALTER TABLE digest_nonces SET UNLOGGED; "
+	undoLastSQLite   = "ALTER TABLE snapshots DROP COLUMN policy_items; ALTER TABLE removed_snapshots DROP COLUMN policy_items; "
+	undoLastPostgres = "ALTER TABLE snapshots DROP COLUMN policy_items; ALTER TABLE removed_snapshots DROP COLUMN policy_items; "
 )
 
 // TestMigrate runs status and up on each backend: on a database one
@@ -63,8 +63,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0009_server_secrets.sql" {
-			t.Fatalf("the test undoes 0009_server_secrets.sql; the last migration is now %s", last)
+		if last != "0011_snapshot_policy_items.sql" {
+			t.Fatalf("the test undoes 0011_snapshot_policy_items.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

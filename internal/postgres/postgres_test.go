@@ -906,6 +906,8 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 		`DROP TABLE server_secrets`,
 		`ALTER TABLE rate_limit_buckets DROP CONSTRAINT rate_limit_buckets_pkey, DROP COLUMN scope, ADD PRIMARY KEY (policy, key)`,
 		`ALTER TABLE digest_nonces SET UNLOGGED`,
+		`ALTER TABLE snapshots DROP COLUMN policy_items`,
+		`ALTER TABLE removed_snapshots DROP COLUMN policy_items`,
 		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

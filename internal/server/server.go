@@ -175,8 +175,8 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
-		Exports: queue, Logger: cfg.Logger, Now: cfg.Now}
-	rc.Jobs, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
+		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now}
+	rc.Jobs, rc.SnapshotJobs, rc.Buckets, rc.Snapshots = svc, svc, buckets, snapshots
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {
 		return nil, err
@@ -332,14 +332,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// startExports starts running export jobs and queues again the active ones
-// that no runner holds: jobs recorded while no queue could take them, and
-// jobs of a server that stopped or died.
+// startExports starts running export jobs and the taking of snapshots, and
+// queues again the active jobs that no runner holds and the snapshots
+// still being taken: those recorded while no queue could take them, and
+// those of a server that stopped or died.
 func (s *Server) startExports(ctx context.Context) error {
 	if err := s.exports.Start(ctx); err != nil {
 		return fmt.Errorf("start export jobs: %w", err)
 	}
-	if err := s.Service.RequeueExportJobs(ctx); err != nil {
+	if err := cmp.Or(s.Service.RequeueExportJobs(ctx), s.Service.RequeueSnapshots(ctx)); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		s.exports.Stop(stopCtx)

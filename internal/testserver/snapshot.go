@@ -35,6 +35,21 @@ func (s *Server) ImportArchive(ctx context.Context, in service.ImportInput, arch
 	return s.Server.Service.ImportSnapshot(ctx, in, src, nil)
 }
 
+// LoadCluster makes a mongodump archive (gzipped or not) the current data
+// of a cluster, or of one shard of it, as `snapexport admin cluster load`
+// does; its ProjectID defaults to the server's project.
+func (s *Server) LoadCluster(ctx context.Context, in service.LoadInput, archive io.Reader) (*service.LoadResult, error) {
+	if in.ProjectID == "" {
+		in.ProjectID = s.GroupID
+	}
+	src, err := dump.OpenArchive(archive, "archive")
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return s.Server.Service.LoadClusterData(ctx, in, src, nil)
+}
+
 // StoreSnapshot writes a completed snapshot of c straight into the
 // server's store, as an import leaves it but without its data, for tests
 // of the API that read no documents. Fields of snap that are set override

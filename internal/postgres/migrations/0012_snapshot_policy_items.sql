@@ -1,0 +1,4 @@
+-- The backup policy items a scheduled snapshot was taken for, as a JSON
+-- list of ids; [] for the others.
+ALTER TABLE snapshots ADD COLUMN policy_items text NOT NULL DEFAULT '[]';
+ALTER TABLE removed_snapshots ADD COLUMN policy_items text NOT NULL DEFAULT '[]';
