@@ -56,7 +56,8 @@ type Options struct {
 	// Exports tunes how export jobs run; by default the server looks for
 	// new jobs every 50 ms and retries a failed attempt after 100 ms.
 	Exports *Exports
-	// NoExports leaves export jobs queued instead of running them.
+	// NoExports leaves export jobs, and snapshots being taken, queued
+	// instead of running them.
 	NoExports bool
 	// SweepInterval is how often expired snapshots are removed, the first
 	// time one interval after the start, so that a test's fixtures of any

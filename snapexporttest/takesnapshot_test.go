@@ -64,14 +64,8 @@ func TestTakeSnapshotWithTheSDK(t *testing.T) {
 		t.Errorf("expiresAt %s, createdAt %s: want three days apart", rs.GetExpiresAt(), rs.GetCreatedAt())
 	}
 
-	roleID := authorizedAWSRole(t, c, srv.GroupID, "arn:aws:iam::123456789012:role/atlas-export")
-	bucket, _, err := c.CloudBackupsApi.CreateExportBucket(ctx, srv.GroupID, &admin.DiskBackupSnapshotExportBucketRequest{
-		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(roleID)}).Execute()
-	if err != nil {
-		t.Fatal(err)
-	}
 	job, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, srv.GroupID, "Cluster0", &admin.DiskBackupExportJobRequest{
-		SnapshotId: snap.GetId(), ExportBucketId: bucket.GetId()}).Execute()
+		SnapshotId: snap.GetId(), ExportBucketId: exportsBucket(t, c, srv.GroupID)}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,15 @@ func (c *call) snapshotViews(name string) (func(*snapexport.Snapshot) any, error
 	return func(s *snapexport.Snapshot) any { return c.snapshotView(cl, s) }, nil
 }
 
+// snapshotAnswer answers one snapshot of the path's cluster (named name).
+func (c *call) snapshotAnswer(name string, s *snapexport.Snapshot) (*response, error) {
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return ok(view(s))
+}
+
 // snapshotView renders a snapshot of cluster cl in the shape of its kind:
 // either can come back from the replica-set paths, which Atlas's type field
 // tells apart. The replicaSetName of a replica-set cluster's snapshot is
@@ -175,11 +184,7 @@ func (h snapshotHandlers) take(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := c.snapshotViews(name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(view(s))
+	return c.snapshotAnswer(name, s)
 }
 
 // snapshotHandlers serve the operations of one snapshot path family: the
@@ -309,11 +314,7 @@ func (h snapshotHandlers) get(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := c.snapshotViews(name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(view(s))
+	return c.snapshotAnswer(name, s)
 }
 
 // update changes when a snapshot expires, counting from now
@@ -339,11 +340,7 @@ func (h snapshotHandlers) update(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := c.snapshotViews(name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(view(s))
+	return c.snapshotAnswer(name, s)
 }
 
 func (h snapshotHandlers) delete(c *call) (*response, error) {

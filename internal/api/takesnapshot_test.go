@@ -95,6 +95,28 @@ func TestTakeSnapshot(t *testing.T) {
 	}
 }
 
+// TestScheduledSnapshotPolicyItems: a snapshot the scheduler takes shows
+// the policy items it was taken for.
+func TestScheduledSnapshotPolicyItems(t *testing.T) {
+	e := newEnv(t, envOptions{noExports: true})
+	e.cluster(t, service.ClusterInput{Name: "cluster-0"})
+	items := []string{service.NewID(), service.NewID()}
+	snap, err := e.Server.Service.TakeSnapshot(context.Background(), e.GroupID, "cluster-0", service.SnapshotRequest{SnapshotType: "scheduled",
+		FrequencyType: "daily", PolicyItemIDs: items, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		PolicyItems   []string
+		SnapshotType  string
+		FrequencyType string
+	}
+	e.Do(t, apitest.Request{Path: e.snapshotsPath("v2", "cluster-0") + "/" + snap.ID, Accept: v20230101}).Decode(t, &got)
+	if !slices.Equal(got.PolicyItems, items) || got.SnapshotType != "scheduled" || got.FrequencyType != "daily" {
+		t.Errorf("scheduled snapshot: %+v, want policyItems %v", got, items)
+	}
+}
+
 // TestTakeSnapshotRefusals: bad retention, a missing cluster, a role that
 // may not take snapshots, and a snapshot while one is being taken; and a
 // snapshot being taken can be neither deleted, given a new expiry nor

@@ -72,8 +72,8 @@ type Config struct {
 	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
 	Exports exportrunner.Config
-	// NoExports leaves export jobs queued while serving, for another
-	// server to run.
+	// NoExports leaves export jobs (and snapshots being taken) queued
+	// while serving, for another server to run.
 	NoExports bool
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (api.DefaultMaxUploadBytes when zero).

@@ -44,14 +44,8 @@ func (s *Service) LoadClusterData(ctx context.Context, in LoadInput, src dump.So
 	}
 	var c *snapexport.Cluster
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return groupNotFound(in.ProjectID)
-			}
-			return err
-		}
 		var err error
-		if c, err = s.cluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
+		if c, err = s.projectCluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
 			return err
 		}
 		in.Shard, err = checkShard(c, in.Shard)
@@ -66,6 +60,18 @@ func (s *Service) LoadClusterData(ctx context.Context, in LoadInput, src dump.So
 	}
 	return &LoadResult{ProjectID: c.ProjectID, ClusterName: c.Name, ReplicaSetName: in.Shard, Collections: m.Collections(),
 		Size: m.Size(), LoadedAt: s.now(), Notes: append(src.Notes(), m.Notes...)}, nil
+}
+
+// projectCluster reads a cluster of a project: GROUP_NOT_FOUND when the
+// project does not exist, CLUSTER_NOT_FOUND when the cluster does not.
+func (s *Service) projectCluster(ctx context.Context, tx snapexport.Tx, projectID, name string) (*snapexport.Cluster, error) {
+	if _, err := tx.Project(ctx, projectID); err != nil {
+		if errors.Is(err, snapexport.ErrNotFound) {
+			return nil, groupNotFound(projectID)
+		}
+		return nil, err
+	}
+	return s.cluster(ctx, tx, projectID, name)
 }
 
 // clusterData is where the data of the replica set rs of c is kept.

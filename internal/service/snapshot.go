@@ -308,14 +308,8 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 	}
 	var c *snapexport.Cluster
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return groupNotFound(in.ProjectID)
-			}
-			return err
-		}
 		var err error
-		if c, err = s.cluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
+		if c, err = s.projectCluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
 			return err
 		}
 		return checkImportTarget(ctx, tx, c, &in)

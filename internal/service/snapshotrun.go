@@ -57,13 +57,7 @@ func (s *Service) TakeSnapshot(ctx context.Context, projectID, clusterName strin
 	}
 	var snap *snapexport.Snapshot
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		if _, err := tx.Project(ctx, projectID); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return groupNotFound(projectID)
-			}
-			return err
-		}
-		c, err := s.cluster(ctx, tx, projectID, clusterName)
+		c, err := s.projectCluster(ctx, tx, projectID, clusterName)
 		if err != nil {
 			return err
 		}
@@ -115,19 +109,29 @@ func (s *Service) TakeSnapshot(ctx context.Context, projectID, clusterName strin
 // noUnfinishedSnapshot refuses a snapshot of c while another is being
 // taken.
 func noUnfinishedSnapshot(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster) error {
+	unfinished, err := unfinishedSnapshots(ctx, tx, c)
+	if err != nil || len(unfinished) == 0 {
+		return err
+	}
+	return snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
+		"Cluster %s already has a snapshot being taken (%s); wait until it completes.", c.Name, unfinished[0].ID)
+}
+
+// unfinishedSnapshots lists c's snapshots being taken (not their members).
+func unfinishedSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster) ([]*snapexport.Snapshot, error) {
+	var out []*snapexport.Snapshot
 	for _, kind := range []snapexport.SnapshotKind{snapexport.SnapshotReplicaSet, snapexport.SnapshotShardedCluster} {
 		snaps, _, err := tx.ListSnapshots(ctx, c.ProjectID, c.ID, kind, snapexport.Page{})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for _, other := range snaps {
-			if other.Status.Unfinished() {
-				return snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
-					"Cluster %s already has a snapshot being taken (%s); wait until it completes.", c.Name, other.ID)
+		for _, snap := range snaps {
+			if snap.Status.Unfinished() {
+				out = append(out, snap)
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // takenSnapshot is a snapshot being taken: the one TakeSnapshot returned
@@ -310,17 +314,11 @@ func (s *Service) RequeueSnapshots(ctx context.Context) error {
 				return err
 			}
 			for _, c := range clusters {
-				for _, kind := range []snapexport.SnapshotKind{snapexport.SnapshotReplicaSet, snapexport.SnapshotShardedCluster} {
-					snaps, _, err := tx.ListSnapshots(ctx, p.ID, c.ID, kind, snapexport.Page{})
-					if err != nil {
-						return err
-					}
-					for _, snap := range snaps {
-						if snap.Status.Unfinished() {
-							unfinished = append(unfinished, snap)
-						}
-					}
+				snaps, err := unfinishedSnapshots(ctx, tx, c)
+				if err != nil {
+					return err
 				}
+				unfinished = append(unfinished, snaps...)
 			}
 		}
 		return nil

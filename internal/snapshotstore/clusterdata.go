@@ -91,63 +91,44 @@ func newLoadID() string {
 // one, so reloading an unchanged collection stores nothing new. Errors and
 // progress are Import's. Loads of one location run one at a time in a
 // process; replicas must not load the same location at once.
-func (s *Store) Load(ctx context.Context, d DataLocation, src dump.Source, progress func(Progress)) (_ *Manifest, err error) {
+func (s *Store) Load(ctx context.Context, d DataLocation, src dump.Source, progress func(Progress)) (*Manifest, error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	defer s.lockData(d)()
 	loadID := newLoadID()
 	dataPrefix := sharedPrefix(d.ProjectID) + loadID + "/"
-	im := newImporter(ctx, s, dataPrefix, "the data of "+d.String(), src, func(ctx context.Context) error {
-		return s.deleteUnder(ctx, dataPrefix)
-	})
-	defer func() {
-		if err != nil {
-			if cerr := im.abort(); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
-		}
-	}()
-	p, err := im.run(src, progress)
+	m, err := s.importWith(ctx, dataPrefix, "the data of "+d.String(), d.ReplicaSetName, src, progress,
+		func(ctx context.Context) error { return s.deleteUnder(ctx, dataPrefix) },
+		func(m *Manifest) error { return s.replaceData(ctx, d, loadID, m) })
 	if err != nil {
 		return nil, err
 	}
-	m, err := im.manifest(d.ReplicaSetName, src)
-	if err != nil {
-		return nil, err
-	}
+	s.removeEmptyDirs(dataPrefix)
+	return m, nil
+}
+
+// replaceData makes m the current data at d: parts equal to the current
+// data's are shared, the current manifest is kept as replaced by loadID,
+// then m is written over it.
+func (s *Store) replaceData(ctx context.Context, d DataLocation, loadID string, m *Manifest) error {
 	m.ProjectID = d.ProjectID
 	old, err := s.readManifest(ctx, d.ManifestKey())
 	switch {
 	case errors.Is(err, ErrNotFound):
 		old = nil
 	case err != nil:
-		return nil, err
+		return err
 	}
 	if old != nil {
 		if err := s.shareParts(ctx, m, old); err != nil {
-			return nil, err
+			return err
 		}
-		data, err := old.encode()
-		if err != nil {
-			return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", d, err)
-		}
-		if err := s.writeObject(ctx, d.supersededKey(loadID), "application/json", data); err != nil {
-			return nil, err
+		if err := s.writeManifest(ctx, d.supersededKey(loadID), old); err != nil {
+			return err
 		}
 	}
-	data, err := m.encode()
-	if err != nil {
-		return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", d, err)
-	}
-	if err := s.writeObject(ctx, d.ManifestKey(), "application/json", data); err != nil {
-		return nil, err
-	}
-	s.removeEmptyDirs(dataPrefix)
-	if progress != nil {
-		progress(Progress{Collections: len(m.Namespaces), Documents: p.Documents, Bytes: p.Bytes})
-	}
-	return m, nil
+	return s.writeManifest(ctx, d.ManifestKey(), m)
 }
 
 // shareParts points each part of m whose bytes equal a part of old at
@@ -251,11 +232,7 @@ func (s *Store) capture(ctx context.Context, d DataLocation, loc Location, withi
 		afterCaptureRead()
 	}
 	m.ProjectID, m.SnapshotID, m.ImportedAt = loc.ProjectID, loc.SnapshotID, s.opts.Now().UTC()
-	data, err := m.encode()
-	if err != nil {
-		return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", loc, err)
-	}
-	if err := s.writeObject(ctx, loc.ManifestKey(), "application/json", data); err != nil {
+	if err := s.writeManifest(ctx, loc.ManifestKey(), m); err != nil {
 		return nil, err
 	}
 	if took := time.Since(start); took > within {

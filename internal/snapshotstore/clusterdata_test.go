@@ -210,13 +210,24 @@ func TestLoadReplacesOrKeeps(t *testing.T) {
 	wantDocuments(t, s, loc, other)
 }
 
-func TestSweepShared(t *testing.T) {
+// sweepGrace is the grace the sweep tests give.
+const sweepGrace = time.Hour
+
+// loadedStore is a store on a clock the test moves, whose cluster data
+// holds smallDataset.
+func loadedStore(t *testing.T) (*clock, *snapshotstore.Store, string, *dumptest.Dataset) {
+	t.Helper()
 	clk := &clock{now: time.Now()}
 	s, dir := newDirStore(t, snapshotstore.Options{Now: clk.Now})
-	ctx := context.Background()
-	const grace = time.Hour
 	old := smallDataset()
 	load(t, s, old)
+	return clk, s, dir, old
+}
+
+func TestSweepShared(t *testing.T) {
+	clk, s, dir, old := loadedStore(t)
+	ctx := context.Background()
+	const grace = sweepGrace
 	snap := snapshotAt("6a0b1c2d3e4f5a6b7c8d9e20")
 	oldSnapshot := capture(t, s, snap)
 
@@ -258,12 +269,9 @@ func TestSweepShared(t *testing.T) {
 // snapshot is being taken of data a load has just replaced: the parts the
 // new snapshot lists must stay.
 func TestSweepWhileCapturing(t *testing.T) {
-	clk := &clock{now: time.Now()}
-	s, dir := newDirStore(t, snapshotstore.Options{Now: clk.Now})
+	clk, s, dir, old := loadedStore(t)
 	ctx := context.Background()
-	const grace = time.Hour
-	old := smallDataset()
-	load(t, s, old)
+	const grace = sweepGrace
 	doomed := snapshotAt("6a0b1c2d3e4f5a6b7c8d9e30")
 	capture(t, s, doomed)
 	// The old data's parts are past grace: only references keep them.

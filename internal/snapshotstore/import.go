@@ -47,7 +47,7 @@ type Progress struct {
 // Import refuses (ErrExists) a location that holds a complete snapshot and
 // removes what an earlier, failed import may have left there; two imports
 // must not run at the same location at once.
-func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string, src dump.Source, progress func(Progress)) (_ *Manifest, err error) {
+func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string, src dump.Source, progress func(Progress)) (*Manifest, error) {
 	if err := loc.validate(); err != nil {
 		return nil, err
 	}
@@ -62,7 +62,21 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 		return nil, err
 	}
 
-	im := newImporter(ctx, s, loc.Prefix()+"data/", loc.String(), src, func(ctx context.Context) error { return s.Delete(ctx, loc) })
+	return s.importWith(ctx, loc.Prefix()+"data/", loc.String(), replicaSetName, src, progress,
+		func(ctx context.Context) error { return s.Delete(ctx, loc) },
+		func(m *Manifest) error {
+			m.SnapshotID, m.ProjectID = loc.SnapshotID, loc.ProjectID
+			return s.writeManifest(ctx, loc.ManifestKey(), m)
+		})
+}
+
+// importWith reads src to its end into parts under dataPrefix, makes their
+// manifest and hands it to finish, which stores it; on any error, finish's
+// included, cleanup removes what was written. what names the import in
+// errors.
+func (s *Store) importWith(ctx context.Context, dataPrefix, what, replicaSetName string, src dump.Source, progress func(Progress),
+	cleanup func(context.Context) error, finish func(*Manifest) error) (_ *Manifest, err error) {
+	im := newImporter(ctx, s, dataPrefix, what, src, cleanup)
 	defer func() {
 		if err != nil {
 			if cerr := im.abort(); cerr != nil {
@@ -74,17 +88,11 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 	if err != nil {
 		return nil, err
 	}
-
 	m, err := im.manifest(replicaSetName, src)
 	if err != nil {
 		return nil, err
 	}
-	m.SnapshotID, m.ProjectID = loc.SnapshotID, loc.ProjectID
-	data, err := m.encode()
-	if err != nil {
-		return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", loc, err)
-	}
-	if err := s.writeObject(ctx, loc.ManifestKey(), "application/json", data); err != nil {
+	if err := finish(m); err != nil {
 		return nil, err
 	}
 	if progress != nil {

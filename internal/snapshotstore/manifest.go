@@ -254,6 +254,15 @@ func (c *Collection) checkParts(ns string, prefixes ...string) error {
 	return nil
 }
 
+// writeManifest writes m at key.
+func (s *Store) writeManifest(ctx context.Context, key string, m *Manifest) error {
+	data, err := m.encode()
+	if err != nil {
+		return fmt.Errorf("snapshotstore: encoding %s: %w", key, err)
+	}
+	return s.writeObject(ctx, key, "application/json", data)
+}
+
 // writeObject writes data at key in one go.
 func (s *Store) writeObject(ctx context.Context, key, contentType string, data []byte) error {
 	ctx, cancel := context.WithCancel(ctx)
