@@ -209,6 +209,11 @@ const (
 	CodeInvalidDump            = "INVALID_DUMP"
 	CodeSnapshotUploadTooLarge = "SNAPSHOT_UPLOAD_TOO_LARGE"
 	CodeSnapshotUploadTimeout  = "SNAPSHOT_UPLOAD_TIMEOUT"
+	// A snapshot still being taken can be neither taken again, deleted,
+	// given another expiry nor exported.
+	CodeUnfinishedSnapshot              = "UNFINISHED_ON_DEMAND_SNAPSHOT"
+	CodeCannotDeleteUnfinished          = "CANNOT_DELETE_IN_PROGRESS_SNAPSHOT"
+	CodeCannotChangeUnfinishedRetention = "CANNOT_MODIFY_IN_PROGRESS_SNAPSHOT_RETENTION"
 
 	// Export jobs. CodeExportAlreadyInProgress refuses a second export of
 	// a snapshot while one is active.
@@ -325,14 +330,17 @@ var catalogue = map[string]ErrorKind{
 	CodeClusterTerminationProtected:     KindConflict,
 	CodeClusterAlreadyRequestedDeletion: KindConflict,
 
-	CodeSnapshotNotFound:       KindNotFound,
-	CodeInvalidSnapshotID:      KindInvalid,
-	CodeRetentionValueInvalid:  KindInvalid,
-	CodeSnapshotBeingExported:  KindConflict,
-	CodeInvalidSnapshotImport:  KindInvalid,
-	CodeInvalidDump:            KindInvalid,
-	CodeSnapshotUploadTooLarge: KindInvalid,
-	CodeSnapshotUploadTimeout:  KindInvalid,
+	CodeSnapshotNotFound:                KindNotFound,
+	CodeInvalidSnapshotID:               KindInvalid,
+	CodeRetentionValueInvalid:           KindInvalid,
+	CodeSnapshotBeingExported:           KindConflict,
+	CodeInvalidSnapshotImport:           KindInvalid,
+	CodeInvalidDump:                     KindInvalid,
+	CodeSnapshotUploadTooLarge:          KindInvalid,
+	CodeSnapshotUploadTimeout:           KindInvalid,
+	CodeUnfinishedSnapshot:              KindInvalid,
+	CodeCannotDeleteUnfinished:          KindInvalid,
+	CodeCannotChangeUnfinishedRetention: KindInvalid,
 
 	CodeExportJobNotFound:       KindNotFound,
 	CodeExportAlreadyInProgress: KindConflict,

@@ -25,9 +25,13 @@ const (
 	SnapshotFailed     SnapshotStatus = "failed"
 )
 
+// Unfinished reports whether the snapshot is still being taken.
+func (s SnapshotStatus) Unfinished() bool { return s == SnapshotQueued || s == SnapshotInProgress }
+
 // Snapshot is a Cloud Backup snapshot of a cluster. Its data lives in the
-// snapshot store, not in the database; a snapshot is stored only once all of
-// its data is written.
+// snapshot store, not in the database. An imported snapshot is stored only
+// once all of its data is written; a snapshot taken of a cluster's data is
+// stored queued and completed once its data is.
 type Snapshot struct {
 	ID          string
 	ProjectID   string
@@ -56,8 +60,9 @@ type Snapshot struct {
 	// StorageSizeBytes is the size of the documents (of all members for a
 	// sharded-cluster snapshot).
 	StorageSizeBytes int64
-	// CreatedAt is when the snapshot was taken (the dump's time), ExpiresAt
-	// when the sweeper removes it.
+	// CreatedAt is when the snapshot was taken (the dump's time, or when
+	// the service started copying the cluster's data), ExpiresAt when the
+	// sweeper removes it.
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	// ImportedAt is when the snapshot became complete in the store.

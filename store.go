@@ -241,6 +241,10 @@ type Tx interface {
 	// given time. A snapshot given a parent leaves its cluster's list and
 	// is kept there for listings opened before it.
 	UpdateSnapshot(ctx context.Context, s *Snapshot, at time.Time) error
+	// RecordSnapshotState writes what taking a snapshot changes: Status,
+	// CreatedAt, ExpiresAt, MongodVersion, CloudProvider, StorageSizeBytes,
+	// ImportedAt and Collections; ErrNotFound when it is gone.
+	RecordSnapshotState(ctx context.Context, s *Snapshot) error
 	// DeleteSnapshot removes one snapshot (not its members) at the given
 	// time, kept for listings opened before it.
 	DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error

@@ -58,7 +58,8 @@ type Options struct {
 	// Exports tunes how export jobs run; by default the server looks for
 	// new jobs every 50 ms and retries a failed attempt after 100 ms.
 	Exports *Exports
-	// NoExports leaves export jobs queued instead of running them.
+	// NoExports leaves export jobs, and snapshots being taken, queued
+	// instead of running them.
 	NoExports bool
 	// SweepInterval is how often expired snapshots are removed, the first
 	// time one interval after the start, so that a test's fixtures of any
@@ -236,7 +237,8 @@ func (s *Server) CreateCluster(ctx context.Context, name string, shards ...strin
 
 // TakeScheduledSnapshots takes, at once, the snapshots that the clusters'
 // backup schedules called for since the last time they were looked at, by
-// the server's clock (Options.Now), and returns those taken: a test moves
+// the server's clock (Options.Now), waits until they have ended, and
+// returns them (completed, or failed) as they ended: a test moves
 // its clock past an instant and calls it rather than waiting for
 // SchedulePollInterval. Of several instants passed since, only the latest
 // is taken, and none from before the server started.
@@ -284,6 +286,32 @@ func (s *Server) ImportArchive(ctx context.Context, in Import, archive io.Reader
 		return nil, err
 	}
 	return &Imported{Snapshot: res.Snapshot, Sharded: res.Sharded, AutoExport: res.AutoExport, Notes: res.Notes}, nil
+}
+
+// Loaded is a cluster's data as a load left it.
+type Loaded struct {
+	ClusterName    string
+	ReplicaSetName string
+	// Collections are the data's collections, views left out.
+	Collections []snapexport.SnapshotCollection
+	// Size is the size of the documents.
+	Size int64
+	// Notes say what of the archive was left out, and why.
+	Notes []string
+}
+
+// LoadCluster makes a mongodump archive (gzipped or not) the current data
+// of a cluster of the server's project, or of the shard (a replica-set
+// name) of a sharded one, as `snapexport admin cluster load` does. A new
+// cluster is empty; the snapshots taken after the load (the SDK's
+// TakeSnapshot) copy this data.
+func (s *Server) LoadCluster(ctx context.Context, clusterName, shard string, archive io.Reader) (*Loaded, error) {
+	res, err := s.srv.LoadCluster(ctx, service.LoadInput{ClusterName: clusterName, Shard: shard}, archive)
+	if err != nil {
+		return nil, err
+	}
+	return &Loaded{ClusterName: res.ClusterName, ReplicaSetName: res.ReplicaSetName, Collections: res.Collections, Size: res.Size,
+		Notes: res.Notes}, nil
 }
 
 // builtIn fails for an emulator in a test binary built without the SDKs

@@ -155,14 +155,9 @@ func TestExportToLocalBuckets(t *testing.T) {
 	if imported.Snapshot.Description != "fixture" || imported.Snapshot.ClusterName != "Cluster0" {
 		t.Fatalf("imported %+v", imported.Snapshot)
 	}
-	roleID := authorizedAWSRole(t, c, srv.GroupID, "arn:aws:iam::123456789012:role/atlas-export")
-	bucket, _, err := c.CloudBackupsApi.CreateExportBucket(ctx, srv.GroupID, &admin.DiskBackupSnapshotExportBucketRequest{
-		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(roleID)}).Execute()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := exportsBucket(t, c, srv.GroupID)
 	job, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, srv.GroupID, "Cluster0", &admin.DiskBackupExportJobRequest{
-		SnapshotId: imported.Snapshot.ID, ExportBucketId: bucket.GetId()}).Execute()
+		SnapshotId: imported.Snapshot.ID, ExportBucketId: bucket}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +319,19 @@ func TestCloseCutsRequestsShort(t *testing.T) {
 
 // authorizedAWSRole creates an AWS cloud provider access role of the
 // project with the SDK and authorizes it for arn.
+// exportsBucket registers the AWS bucket "exports", reached through an
+// authorized role, and returns its id.
+func exportsBucket(tb testing.TB, c *admin.APIClient, groupID string) string {
+	tb.Helper()
+	roleID := authorizedAWSRole(tb, c, groupID, "arn:aws:iam::123456789012:role/atlas-export")
+	bucket, _, err := c.CloudBackupsApi.CreateExportBucket(context.Background(), groupID, &admin.DiskBackupSnapshotExportBucketRequest{
+		CloudProvider: "AWS", BucketName: admin.PtrString("exports"), IamRoleId: admin.PtrString(roleID)}).Execute()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bucket.GetId()
+}
+
 func authorizedAWSRole(tb testing.TB, c *admin.APIClient, groupID, arn string) string {
 	tb.Helper()
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
 )
@@ -27,6 +28,7 @@ const adminUsage = `usage: snapexport admin <resource> <action> [flags]
   role list     (--public-key KEY | --client-id ID)
   cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--provider AWS|AZURE|GCP] [--region R] [--instance-size S] [--label k=v …]
   cluster list --group ID
+  cluster load --group ID --cluster NAME (--archive FILE|- | --dir DIR) [--shard RS] [--snapshot-store URL]
 
 Every action takes --data DIR, --database URL and --json. Roles on an
 organization: ORG_OWNER, ORG_MEMBER; on a project: GROUP_OWNER,
@@ -41,7 +43,11 @@ type adminCmd struct {
 	data   *string
 	json   *bool
 	stdout io.Writer
-	run    func(ctx context.Context, srv *server.Server) (any, error)
+	// stderr shows progress; snapshotStore, when the action adds the
+	// flag, names the snapshot store.
+	stderr        io.Writer
+	snapshotStore *string
+	run           func(ctx context.Context, srv *server.Server) (any, error)
 	// text renders the result for a terminal.
 	text func(w io.Writer, v any)
 	// needed are the flags that must be given, checked before the store
@@ -86,7 +92,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // runAdminAction runs the admin action name that build sets up.
 func runAdminAction(ctx context.Context, name string, build func(*adminCmd), args []string, stdout, stderr io.Writer) error {
-	cmd := &adminCmd{fs: newFlags(name, stderr), stdout: stdout}
+	cmd := &adminCmd{fs: newFlags(name, stderr), stdout: stdout, stderr: stderr}
 	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")
 	cmd.json = cmd.fs.Bool("json", false, "print the result as JSON")
 	db := databaseFlag(cmd.fs)
@@ -99,7 +105,11 @@ func runAdminAction(ctx context.Context, name string, build func(*adminCmd), arg
 			return usageError{"--" + f.name + " is required"}
 		}
 	}
-	srv, err := openInstallation(ctx, server.Config{DataDir: *cmd.data}, database(*db, ""))
+	cfg := server.Config{DataDir: *cmd.data}
+	if cmd.snapshotStore != nil {
+		cfg.SnapshotStore = snapshotStoreURL(*cmd.snapshotStore, "")
+	}
+	srv, err := openInstallation(ctx, cfg, database(*db, ""))
 	if err != nil {
 		return err
 	}
@@ -326,6 +336,37 @@ var adminCommands = map[string]func(*adminCmd){
 			for _, cl := range v.([]clusterJSON) {
 				fmt.Fprintf(w, "%s  %s  %s  %s\n", cl.ID, cl.Name, cl.ClusterType, cl.MongoDBVersion)
 			}
+		}
+	},
+	"cluster load": func(c *adminCmd) {
+		group := c.required("group", "project id")
+		cluster := c.required("cluster", "cluster name")
+		archive := c.fs.String("archive", "", "mongodump archive `file`, gzipped or not; - for standard input (this or --dir)")
+		dir := c.fs.String("dir", "", "`folder` mongodump --out wrote, holding a folder per database (this or --archive)")
+		shard := c.fs.String("shard", "", "replica set the dump is loaded into (required for a sharded cluster; default: the replica set of a replica-set cluster)")
+		c.snapshotStore = c.fs.String("snapshot-store", "", "blob URL of the snapshot store (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
+		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+			if (*archive == "") == (*dir == "") {
+				return nil, usageError{"give one of --archive FILE (or -) and --dir DIR"}
+			}
+			src, size, err := openDump(*archive, *dir)
+			if err != nil {
+				return nil, err
+			}
+			defer src.Close()
+			bar := newImportProgress(c.stderr, size)
+			res, err := srv.Service.LoadClusterData(ctx, service.LoadInput{ProjectID: *group, ClusterName: *cluster, Shard: *shard},
+				src.Source, bar.update(src))
+			bar.finish(err == nil)
+			if err != nil {
+				return nil, err
+			}
+			return api.NewLoadView(res), nil
+		}
+		c.text = func(w io.Writer, v any) {
+			l := v.(api.LoadView)
+			fmt.Fprintf(w, "data of %s (%s) loaded: %d collections, %d documents, %d bytes\n",
+				l.ClusterName, l.ReplicaSetName, len(l.Collections), l.Documents, l.StorageSizeBytes)
 		}
 	},
 	"apikey create": func(c *adminCmd) {

@@ -47,8 +47,8 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0012_scheduled_snapshots.sql, PostgreSQL's
-// 0014_scheduled_snapshots.sql.
+// backend: SQLite's 0011_scheduled_snapshots.sql, PostgreSQL's
+// 0013_scheduled_snapshots.sql.
 const (
 	undoLastSQLite = "DROP TABLE scheduled_snapshot_claims; ALTER TABLE snapshots DROP COLUMN policy_items; " +
 		"ALTER TABLE removed_snapshots DROP COLUMN policy_items; "
@@ -64,8 +64,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0012_scheduled_snapshots.sql" {
-			t.Fatalf("the test undoes 0012_scheduled_snapshots.sql; the last migration is now %s", last)
+		if last != "0011_scheduled_snapshots.sql" {
+			t.Fatalf("the test undoes 0011_scheduled_snapshots.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -52,6 +52,11 @@ of its projects (--project).`,
 	"admin role list":      `List the roles of an API key or a service account.`,
 	"admin cluster create": `Create a cluster, a replica set or, with --shards, a sharded cluster.`,
 	"admin cluster list":   `List a project's clusters.`,
+	"admin cluster load": `Make mongodump output, an archive (--archive) or the folder mongodump --out
+wrote (--dir), the cluster's current data (a shard's, with --shard), which
+the on-demand snapshots taken from then on copy. The data is replaced once
+the dump has been read; a dump that cannot be read leaves the previous data
+(exit status 1).`,
 }
 
 // newFlags returns the flag set of the command name ("export watch"): it

@@ -52,10 +52,10 @@ func (s *Server) operations() []operation {
 		{id: "updateGroupClusterBackupSchedule", method: "PATCH", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: updateSchedule},
 		{id: "deleteGroupClusterBackupSchedule", method: "DELETE", path: schedule, v2: []version{v20230101Schedule, v20240805}, role: manager, limit: cloudBackups, handle: deleteSchedule},
 
-		// Taking an on-demand snapshot (POST snapshots) is not served: the
-		// service runs no cluster to take it from; snapshots are imported.
-		// The ServeMux prefers the literal shardedClusters segment to the
-		// {snapshotId} wildcard.
+		// An on-demand snapshot copies the cluster's data as loaded (PUT
+		// …/data). The ServeMux prefers the literal shardedClusters
+		// segment to the {snapshotId} wildcard.
+		{id: "takeGroupClusterBackupSnapshots", method: "POST", path: snapshots, v2: []version{v20230101}, v1: true, role: creator, limit: cloudBackups, handle: rs.take},
 		{id: "listGroupClusterBackupSnapshots", method: "GET", path: snapshots, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: rs.list},
 		{id: "getGroupClusterBackupSnapshot", method: "GET", path: snapshot, v2: []version{v20230101}, v1: true, role: readOnly, limit: cloudBackups, handle: rs.get},
 		{id: "updateGroupClusterBackupSnapshot", method: "PATCH", path: snapshot, v2: []version{v20230101}, v1: true, role: manager, limit: cloudBackups, handle: rs.update},
@@ -84,11 +84,12 @@ func (s *Server) operations() []operation {
 		{id: "createProject", method: "POST", path: "/groups", v2: []version{v20230101}, limit: projectsSet, handle: createProject},
 		{id: "getProject", method: "GET", path: "/groups/{groupId}", v2: []version{v20230101}, role: readOnly, limit: projectsSet, handle: getProject},
 
-		// snapexport's own operations. Uploading a snapshot needs the role
-		// Atlas asks for taking one; cancelling an export the role that
-		// creates exports. Both count against the Cloud Backups limit, like
-		// Atlas's snapshot and export operations.
+		// snapexport's own operations. Uploading a snapshot, or a cluster's
+		// data, needs the role Atlas asks for taking one; cancelling an
+		// export the role that creates exports. All count against the Cloud
+		// Backups limit, like Atlas's snapshot and export operations.
 		{id: "uploadSnapshot", method: "POST", path: cluster + "/snapshots", own: true, role: creator, limit: cloudBackups, handle: uploadSnapshot},
+		{id: "loadClusterData", method: "PUT", path: cluster + "/data", own: true, role: creator, limit: cloudBackups, handle: loadClusterData},
 		{id: "cancelExportJob", method: "POST", path: exports + "/{exportId}/cancel", own: true, role: exporter, limit: cloudBackups, handle: cancelExportJob},
 	}
 	// The provider is spelled out in each path: a {cloudProvider} wildcard

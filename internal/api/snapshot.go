@@ -1,11 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/service"
 )
 
 // snapshotMemberView is one shard's snapshot inside a sharded-cluster
@@ -18,9 +20,9 @@ type snapshotMemberView struct {
 
 // replicaSetSnapshotView is Atlas's DiskBackupReplicaSet. Optional fields
 // a snapshot may lack are omitted, as Atlas omits them while a snapshot is
-// being taken; copyRegions is always an empty list here (no copies to
-// other regions), and policyItems lists the backup policy's items a
-// scheduled snapshot was taken for (an empty list otherwise, as
+// being taken (see snapshotView); copyRegions is always an empty list here
+// (no copies to other regions), and policyItems lists the backup policy's
+// items a scheduled snapshot was taken for (an empty list otherwise, as
 // recorded).
 type replicaSetSnapshotView struct {
 	CloudProvider    string   `json:"cloudProvider,omitempty"`
@@ -89,25 +91,49 @@ func (c *call) snapshotViews(name string) (func(*snapexport.Snapshot) any, error
 	return func(s *snapexport.Snapshot) any { return c.snapshotView(cl, s) }, nil
 }
 
+// snapshotAnswer answers one snapshot of the path's cluster (named name).
+func (c *call) snapshotAnswer(name string, s *snapexport.Snapshot) (*response, error) {
+	view, err := c.snapshotViews(name)
+	if err != nil {
+		return nil, err
+	}
+	return ok(view(s))
+}
+
 // snapshotView renders a snapshot of cluster cl in the shape of its kind:
 // either can come back from the replica-set paths, which Atlas's type field
 // tells apart. The replicaSetName of a replica-set cluster's snapshot is
 // the cluster's name, as Atlas shows it; the stored name, that of the
 // replica set the data came from, names the export's data objects.
+//
+// As Atlas does, a snapshot shows createdAt once it is completed (or
+// failed), and its cloudProvider and mongodVersion once it is no longer
+// queued.
 func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any {
 	cluster := c.apiPrefix() + "/groups/" + s.ProjectID + "/clusters/" + url.PathEscape(s.ClusterName)
+	createdAt, provider, mongod := optionalTime(s.CreatedAt), string(s.CloudProvider), s.MongodVersion
+	if s.Status.Unfinished() {
+		createdAt = ""
+	}
+	if s.Status == snapexport.SnapshotQueued {
+		provider, mongod = "", ""
+	}
+	policyItems := s.PolicyItems
+	if policyItems == nil {
+		policyItems = []string{}
+	}
 	if s.Kind == snapexport.SnapshotShardedCluster {
-		v := shardedSnapshotView{ConfigServerType: "EMBEDDED", CreatedAt: optionalTime(s.CreatedAt), Description: s.Description,
+		v := shardedSnapshotView{ConfigServerType: "EMBEDDED", CreatedAt: createdAt, Description: s.Description,
 			ExpiresAt: optionalTime(s.ExpiresAt), FrequencyType: s.FrequencyType, ID: s.ID,
 			Links: []link{
 				{Href: cluster + "/backup/snapshots/shardedCluster/" + s.ID, Rel: "self"},
 				{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
 			},
-			Members: []snapshotMemberView{}, MongodVersion: s.MongodVersion, PolicyItems: policyItemIDs(s), SnapshotIDs: []string{},
+			Members: []snapshotMemberView{}, MongodVersion: mongod, PolicyItems: policyItems, SnapshotIDs: []string{},
 			SnapshotType: s.SnapshotType, Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
 		for _, m := range s.Members {
 			// Every shard's snapshot is stored where the sharded one is.
-			v.Members = append(v.Members, snapshotMemberView{CloudProvider: string(s.CloudProvider), ID: m.ID, ReplicaSetName: m.ReplicaSetName})
+			v.Members = append(v.Members, snapshotMemberView{CloudProvider: cmp.Or(provider, string(snapexport.AWS)), ID: m.ID, ReplicaSetName: m.ReplicaSetName})
 			v.SnapshotIDs = append(v.SnapshotIDs, m.ID)
 		}
 		return v
@@ -116,22 +142,51 @@ func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any 
 	if cl.Type == snapexport.ClusterReplicaSet {
 		replicaSetName = cl.Name
 	}
-	return replicaSetSnapshotView{CloudProvider: string(s.CloudProvider), CopyRegions: []string{}, CreatedAt: optionalTime(s.CreatedAt),
+	return replicaSetSnapshotView{CloudProvider: provider, CopyRegions: []string{}, CreatedAt: createdAt,
 		Description: s.Description, ExpiresAt: optionalTime(s.ExpiresAt), FrequencyType: s.FrequencyType, ID: s.ID,
 		Links: []link{
 			{Href: cluster + "/backup/snapshots/" + s.ID, Rel: "self"},
 			{Href: cluster, Rel: "https://cloud.mongodb.com/cluster"},
 		},
-		MongodVersion: s.MongodVersion, PolicyItems: policyItemIDs(s), ReplicaSetName: replicaSetName, SnapshotType: s.SnapshotType,
+		MongodVersion: mongod, PolicyItems: policyItems, ReplicaSetName: replicaSetName, SnapshotType: s.SnapshotType,
 		Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
 }
 
-// policyItemIDs is a snapshot's policyItems: never null.
-func policyItemIDs(s *snapexport.Snapshot) []string {
-	if s.PolicyItems == nil {
-		return []string{}
+// defaultRetentionDays is the retention of an on-demand snapshot whose
+// request gives none: the Atlas CLI's default.
+const defaultRetentionDays = 1
+
+// take takes an on-demand snapshot (DiskBackupOnDemandSnapshotRequest),
+// answered queued with 200, as Atlas answers.
+func (h snapshotHandlers) take(c *call) (*response, error) {
+	name, err := c.clusterName()
+	if err != nil {
+		return nil, err
 	}
-	return s.PolicyItems
+	o, err := readAttributes(c.r, []string{"description", "retentionInDays"}, []string{"links"})
+	if err != nil {
+		return nil, err
+	}
+	description, err := o.string("description", false)
+	if err != nil {
+		return nil, err
+	}
+	days := defaultRetentionDays
+	if _, present := o["retentionInDays"]; present {
+		if days, err = o.int32("retentionInDays", false); err != nil {
+			return nil, err
+		}
+		if days < 1 {
+			return nil, snapexport.Errorf(snapexport.CodeRetentionValueInvalid, "The retention value %s is invalid: it must be at least 1.", strconv.Itoa(days))
+		}
+	}
+	svc := c.srv.Service
+	s, err := svc.TakeSnapshot(c.r.Context(), c.project.ID, name, service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+		Description: description, ExpiresAt: svc.Time().AddDate(0, 0, days)})
+	if err != nil {
+		return nil, err
+	}
+	return c.snapshotAnswer(name, s)
 }
 
 // snapshotHandlers serve the operations of one snapshot path family: the
@@ -188,6 +243,9 @@ func (h snapshotHandlers) listAt(c *call, name string, p pagination, at time.Tim
 	}
 	var best *snapexport.Snapshot
 	for _, s := range snaps {
+		if s.Status != snapexport.SnapshotCompleted {
+			continue
+		}
 		if !s.CreatedAt.After(at) && (best == nil || !s.CreatedAt.Before(best.CreatedAt)) {
 			best = s
 		}
@@ -258,11 +316,7 @@ func (h snapshotHandlers) get(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := c.snapshotViews(name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(view(s))
+	return c.snapshotAnswer(name, s)
 }
 
 // update changes when a snapshot expires, counting from now
@@ -288,11 +342,7 @@ func (h snapshotHandlers) update(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	view, err := c.snapshotViews(name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(view(s))
+	return c.snapshotAnswer(name, s)
 }
 
 func (h snapshotHandlers) delete(c *call) (*response, error) {

@@ -146,11 +146,6 @@ func TestSnapshotsList(t *testing.T) {
 		apitest.WantError(t, e.Do(t, apitest.Request{Path: strings.Replace(p, "cluster-989", "bad_name", 1), Accept: v20230101}), http.StatusBadRequest, snapexport.CodeInvalidPathParameter)
 		apitest.WantError(t, e.Do(t, apitest.Request{Path: p, Accept: v20240530}), http.StatusNotAcceptable, snapexport.CodeInvalidVersionDate)
 	}
-	// Taking a snapshot is not served: the path answers its other methods
-	// only, as to any method it lacks, once the caller is authenticated.
-	takeSnapshot := apitest.Request{Method: "POST", Path: path, Accept: v20230101, Body: `{"description":"x","retentionInDays":1}`}
-	apitest.WantChallenge(t, e.Send(t, takeSnapshot, ""), false)
-	apitest.WantError(t, e.Do(t, takeSnapshot), http.StatusMethodNotAllowed, snapexport.CodeMethodNotAllowed)
 }
 
 // TestSnapshotsPointInTime: pointInTimeUtcSeconds, or oplogTs with

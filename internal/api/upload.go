@@ -59,14 +59,10 @@ type ImportCollectionView struct {
 func NewImportView(res *service.ImportResult) ImportView {
 	s := res.Snapshot
 	v := ImportView{ID: s.ID, GroupID: s.ProjectID, ClusterName: s.ClusterName, ReplicaSetName: s.ReplicaSetName,
-		CreatedAt: formatTime(s.CreatedAt), ExpiresAt: formatTime(s.ExpiresAt), StorageSizeBytes: s.StorageSizeBytes,
-		Collections: make([]ImportCollectionView, len(s.Collections)), Notes: res.Notes}
+		CreatedAt: formatTime(s.CreatedAt), ExpiresAt: formatTime(s.ExpiresAt), StorageSizeBytes: s.StorageSizeBytes, Notes: res.Notes}
+	v.Collections, v.Documents = collectionViews(s.Collections)
 	if v.Notes == nil {
 		v.Notes = []string{}
-	}
-	for i, c := range s.Collections {
-		v.Collections[i] = ImportCollectionView{Count: c.Count, DB: c.DB, Name: c.Name, Size: c.Size, Type: c.Type, UUID: c.UUID}
-		v.Documents += c.Count
 	}
 	if res.Sharded != nil {
 		v.ShardedSnapshotID = res.Sharded.ID
@@ -75,6 +71,17 @@ func NewImportView(res *service.ImportResult) ImportView {
 		v.AutoExportID = res.AutoExport.ID
 	}
 	return v
+}
+
+// collectionViews describes collections and counts their documents.
+func collectionViews(colls []snapexport.SnapshotCollection) ([]ImportCollectionView, int64) {
+	out := make([]ImportCollectionView, len(colls))
+	var docs int64
+	for i, c := range colls {
+		out[i] = ImportCollectionView{Count: c.Count, DB: c.DB, Name: c.Name, Size: c.Size, Type: c.Type, UUID: c.UUID}
+		docs += c.Count
+	}
+	return out, docs
 }
 
 // uploadSnapshot imports the request body, a mongodump archive, as a
@@ -87,6 +94,19 @@ func uploadSnapshot(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readUpload(c, func(ctx context.Context, src dump.Source) (*response, error) {
+		res, err := c.srv.Service.ImportSnapshot(ctx, in, src, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &response{status: http.StatusCreated, body: NewImportView(res)}, nil
+	})
+}
+
+// readUpload hands the request body, a mongodump archive, to use within
+// the upload's limits of size (MaxUploadBytes) and time (UploadTimeout,
+// and a minute of silence), and answers what use does or why it failed.
+func readUpload(c *call, use func(ctx context.Context, src dump.Source) (*response, error)) (*response, error) {
 	limit := c.srv.MaxUploadBytes
 	if limit <= 0 {
 		limit = DefaultMaxUploadBytes
@@ -102,11 +122,11 @@ func uploadSnapshot(c *call) (*response, error) {
 	body := &idleReader{r: http.MaxBytesReader(c.w, c.r.Body, limit), rc: http.NewResponseController(c.w), deadline: deadline}
 	src, err := dump.OpenArchive(body, "request body")
 	if err == nil {
-		var res *service.ImportResult
-		res, err = c.srv.Service.ImportSnapshot(ctx, in, src, nil)
+		var res *response
+		res, err = use(ctx, src)
 		src.Close()
 		if err == nil {
-			return &response{status: http.StatusCreated, body: NewImportView(res)}, nil
+			return res, nil
 		}
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {

@@ -174,7 +174,12 @@ func versionFixtures(t *testing.T, e *env) map[string]versionFixture {
 		"getGroupClusterBackupExport": get(func(t *testing.T) string { return "/clusters/cluster-209/backup/exports/" + job(t) }),
 
 		"listGroupClusterBackupSnapshots": fixed("/clusters/cluster-209/backup/snapshots"),
-		"getGroupClusterBackupSnapshot":   get(func(t *testing.T) string { return snapshots + snapshot(t) }),
+		// One cluster per call: a cluster takes one snapshot at a time.
+		"takeGroupClusterBackupSnapshots": func(t *testing.T) (string, string) {
+			c := e.cluster(t, service.ClusterInput{Name: "take-" + service.NewID()[16:]})
+			return "/clusters/" + c.Name + "/backup/snapshots", `{"description":"versions","retentionInDays":1}`
+		},
+		"getGroupClusterBackupSnapshot": get(func(t *testing.T) string { return snapshots + snapshot(t) }),
 		"updateGroupClusterBackupSnapshot": func(t *testing.T) (string, string) {
 			return snapshots + snapshot(t), `{"retentionUnit":"DAYS","retentionValue":3}`
 		},

@@ -207,8 +207,10 @@ var crossOrgBodies = map[string]func(x *crossOrg, pattern string) string{
 	"createProject": func(x *crossOrg, _ string) string {
 		return fmt.Sprintf(`{"name":"bravo-in-alpha","orgId":%q}`, x.f.orgID)
 	},
-	// Not an archive: nothing is imported, even in B's own project.
+	"takeGroupClusterBackupSnapshots": func(*crossOrg, string) string { return `{"description":"bravo","retentionInDays":1}` },
+	// Not an archive: nothing is imported or loaded, even in B's own project.
 	"uploadSnapshot":  func(*crossOrg, string) string { return "not an archive" },
+	"loadClusterData": func(*crossOrg, string) string { return "not an archive" },
 	"cancelExportJob": func(*crossOrg, string) string { return "" },
 }
 
@@ -238,7 +240,7 @@ func (x *crossOrg) request(t *testing.T, r api.Route, version, group string) api
 		}
 		req.Body = body(x, r.Pattern)
 	}
-	if r.OperationID == "uploadSnapshot" {
+	if r.OperationID == "uploadSnapshot" || r.OperationID == "loadClusterData" {
 		req.ContentType = "application/gzip"
 	}
 	return req

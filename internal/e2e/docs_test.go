@@ -268,6 +268,22 @@ var docScenarios = map[string]docScenario{
 			d.t.Errorf("the upload answered %q (%v)", out, err)
 		}
 	}},
+	"snapshots-load": {kind: "runs", setup: func(d *docRun) { d.installation() }, after: func(d *docRun, out string) {
+		var data struct {
+			ClusterName, ReplicaSetName string
+			Collections                 []any
+		}
+		if err := json.Unmarshal([]byte(lastJSON(out)), &data); err != nil || data.ClusterName != "Cluster0" ||
+			data.ReplicaSetName != "Cluster0-shard-0" || len(data.Collections) == 0 {
+			d.t.Errorf("the load printed %q (%v)", out, err)
+		}
+	}},
+	"snapshots-take": {kind: "runs", setup: func(d *docRun) { d.installation() }, after: func(d *docRun, out string) {
+		var snap struct{ Status, Description string }
+		if err := json.Unmarshal([]byte(lastJSON(out)), &snap); err != nil || snap.Status != "completed" || snap.Description != "before the upgrade" {
+			d.t.Errorf("the snapshot ended as %q (%v)", out, err)
+		}
+	}},
 	"exports-create": {kind: "runs", setup: func(d *docRun) { d.installation() }, after: func(d *docRun, out string) {
 		var job struct{ ID, State string }
 		if err := json.Unmarshal([]byte(lastJSON(out)), &job); err != nil || len(job.ID) != 24 || job.State != "Queued" {

@@ -36,6 +36,7 @@ const (
 	matrixNeedReadOnly       matrixNeed = "Project Read Only"
 	matrixNeedBackupManager  matrixNeed = "Project Backup Manager"
 	matrixNeedExportOperator matrixNeed = "Project Backup Export Operator"
+	matrixNeedBackupCreator  matrixNeed = "Project Backup Creator"
 	matrixNeedProjectOwner   matrixNeed = "Project Owner"
 	matrixNeedClusterManager matrixNeed = "Project Cluster Manager"
 	matrixNeedOrgOwner       matrixNeed = "Organization Owner"
@@ -54,7 +55,9 @@ var matrixSatisfiedBy = map[matrixNeed][]snapexport.Role{
 		snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
 	matrixNeedProjectOwner:   {snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
 	matrixNeedClusterManager: {snapexport.RoleGroupClusterManager, snapexport.RoleGroupOwner, snapexport.RoleOrgOwner},
-	matrixNeedOrgOwner:       {snapexport.RoleOrgOwner},
+	matrixNeedBackupCreator: {snapexport.RoleGroupBackupCreator, snapexport.RoleGroupBackupManager, snapexport.RoleGroupOwner,
+		snapexport.RoleOrgOwner},
+	matrixNeedOrgOwner: {snapexport.RoleOrgOwner},
 }
 
 // matrixOp is one operation in one API version.
@@ -167,6 +170,7 @@ func matrixOps() []matrixOp {
 	// same roles.
 	v2023 := only("2023-01-01")
 	add("listGroupClusterBackupSnapshots", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepListSnapshots)
+	add("takeGroupClusterBackupSnapshots", v2023, "POST", matrixNeedBackupCreator, matrixNeedBackupCreator, 200, true, matrixPrepTakeSnapshot)
 	add("getGroupClusterBackupSnapshot", v2023, "GET", matrixNeedReadOnly, matrixNeedReadOnly, 200, true, matrixPrepGetSnapshot)
 	add("updateGroupClusterBackupSnapshot", v2023, "PATCH", matrixNeedBackupManager, matrixNeedBackupManager, 200, true, matrixPrepPatchSnapshot)
 	add("deleteGroupClusterBackupSnapshot", v2023, "DELETE", matrixNeedBackupManager, matrixNeedBackupManager, 204, true, matrixPrepDeleteSnapshot)
@@ -962,6 +966,22 @@ func matrixPrepListSnapshots(t *testing.T, f *matrixFixture, _ *matrixCaller) ma
 	c := f.snapshotCluster()
 	s := f.test.StoreSnapshot(t, c, snapexport.Snapshot{})
 	return matrixPrepared{path: matrixSnapshotsPath(f, c), check: matrixListed("results", "id", s.ID, "snapshot")}
+}
+
+func matrixPrepTakeSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {
+	c := f.snapshotCluster()
+	return matrixPrepared{path: matrixSnapshotsPath(f, c), body: `{"description":"matrix","retentionInDays":1}`, check: func(t *testing.T, res *apitest.Response, allowed bool) {
+		snaps, _, err := f.srv.Service.Snapshots(context.Background(), f.groupID, c.Name, snapexport.SnapshotReplicaSet, snapexport.Page{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case allowed && (len(snaps) != 1 || res.Object(t)["id"] != snaps[0].ID):
+			t.Errorf("after a 200 the cluster's snapshots are %v, want the one taken (%s)", snaps, res.Body)
+		case !allowed && len(snaps) != 0:
+			t.Errorf("a refused take still took snapshot %s", snaps[0].ID)
+		}
+	}}
 }
 
 func matrixPrepGetSnapshot(t *testing.T, f *matrixFixture, _ *matrixCaller) matrixPrepared {

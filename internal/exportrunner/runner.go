@@ -1,4 +1,5 @@
-// Package exportrunner runs export jobs durably with River
+// Package exportrunner runs export jobs, and the taking of snapshots,
+// durably with River
 // (github.com/riverqueue/river), on SQLite or PostgreSQL: a job survives a
 // restart, resumes from its last finished collection, and runs on one
 // server at a time.
@@ -83,9 +84,12 @@ type Jobs interface {
 
 // Config configures a Runner.
 type Config struct {
-	Jobs      Jobs
-	Buckets   *objectstore.Stores
-	Snapshots *snapshotstore.Store
+	Jobs Jobs
+	// SnapshotJobs takes the snapshots queued with EnqueueSnapshot; none
+	// are taken when nil.
+	SnapshotJobs SnapshotJobs
+	Buckets      *objectstore.Stores
+	Snapshots    *snapshotstore.Store
 	// MaxJobs is how many export jobs (replica sets) this server runs at
 	// once.
 	MaxJobs int
@@ -193,6 +197,9 @@ func New(q *Queue, cfg Config) (*Runner, error) {
 func (r *Runner) riverConfig() *river.Config {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{r: r})
+	if r.cfg.SnapshotJobs != nil {
+		river.AddWorker(workers, &snapshotWorker{r: r})
+	}
 	return &river.Config{
 		ID:      r.id,
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: r.cfg.MaxJobs}},

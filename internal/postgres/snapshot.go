@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -48,6 +50,16 @@ func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time
 	}
 	return affected(t.exec(ctx, `UPDATE snapshots SET parent_id = $1, expires_at = $2 WHERE project_id = $3 AND id = $4`,
 		sqlrow.SnapshotUpdateValues(s)...))
+}
+
+func (t *tx) RecordSnapshotState(ctx context.Context, s *snapexport.Snapshot) error {
+	set := make([]string, len(sqlrow.SnapshotStateColumns))
+	for i, c := range sqlrow.SnapshotStateColumns {
+		set[i] = c + " = $" + strconv.Itoa(i+1)
+	}
+	n := len(set)
+	return affected(t.exec(ctx, `UPDATE snapshots SET `+strings.Join(set, ", ")+` WHERE project_id = $`+strconv.Itoa(n+1)+` AND id = $`+strconv.Itoa(n+2),
+		sqlrow.SnapshotStateValues(s)...))
 }
 
 func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {

@@ -73,8 +73,8 @@ type Config struct {
 	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
 	Exports exportrunner.Config
-	// NoExports leaves export jobs queued while serving, for another
-	// server to run.
+	// NoExports leaves export jobs (and snapshots being taken) queued
+	// while serving, for another server to run.
 	NoExports bool
 	// MaxUploadBytes bounds an archive sent to the upload endpoint
 	// (api.DefaultMaxUploadBytes when zero).
@@ -187,8 +187,8 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
-		Exports: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
-	rc.Jobs, rc.Buckets, rc.Snapshots = svc, buckets, snapshots
+		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
+	rc.Jobs, rc.SnapshotJobs, rc.Buckets, rc.Snapshots = svc, svc, buckets, snapshots
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash}
 	// Instants of the backup schedules before the server opened are not
 	// taken afterwards.
-	scheduler := &service.Scheduler{Service: svc, Taker: replayingTaker{svc}}
+	scheduler := &service.Scheduler{Service: svc, Taker: svc}
 	scheduler.Start()
 	return &Server{
 		Store:     b.Store,
@@ -355,14 +355,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// startExports starts running export jobs and queues again the active ones
-// that no runner holds: jobs recorded while no queue could take them, and
-// jobs of a server that stopped or died.
+// startExports starts running export jobs and the taking of snapshots, and
+// queues again the active jobs that no runner holds and the snapshots
+// still being taken: those recorded while no queue could take them, and
+// those of a server that stopped or died.
 func (s *Server) startExports(ctx context.Context) error {
 	if err := s.exports.Start(ctx); err != nil {
 		return fmt.Errorf("start export jobs: %w", err)
 	}
-	if err := s.Service.RequeueExportJobs(ctx); err != nil {
+	if err := cmp.Or(s.Service.RequeueExportJobs(ctx), s.Service.RequeueSnapshots(ctx)); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		s.exports.Stop(stopCtx)
@@ -457,13 +458,40 @@ func (s *Server) takeScheduledSnapshots(ctx context.Context) {
 }
 
 // TakeScheduledSnapshots takes, now, the snapshots the backup schedules
-// called for since the last time (by the clock Config.Now) and returns
-// those this server took; the scheduler does so every
-// SchedulePollInterval while serving, and tests that move the clock call
-// it to see the result without waiting. Snapshots of instants before
-// Open are not taken.
+// called for since the last time (by the clock Config.Now), waits until
+// each has ended (completed or failed) and returns them as they ended;
+// the scheduler takes them every SchedulePollInterval while serving, and
+// tests that move the clock call this to see the result without waiting.
+// Snapshots of instants before Open are not taken.
 func (s *Server) TakeScheduledSnapshots(ctx context.Context) ([]*snapexport.Snapshot, error) {
-	return s.scheduler.Tick(ctx)
+	taken, err := s.scheduler.Tick(ctx)
+	for i, snap := range taken {
+		ended, werr := s.snapshotEnded(ctx, snap)
+		if werr != nil {
+			return taken, errors.Join(err, werr)
+		}
+		taken[i] = ended
+	}
+	return taken, err
+}
+
+// snapshotEnded waits until snap is no longer queued or in progress.
+func (s *Server) snapshotEnded(ctx context.Context, snap *snapexport.Snapshot) (*snapexport.Snapshot, error) {
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		now, err := snapexport.ReadValue(ctx, s.Service.Store, func(tx snapexport.Tx) (*snapexport.Snapshot, error) {
+			return tx.Snapshot(ctx, snap.ProjectID, snap.ClusterID, snap.ID)
+		})
+		if err != nil || !now.Status.Unfinished() {
+			return now, err
+		}
+		select {
+		case <-ctx.Done():
+			return now, ctx.Err()
+		case <-poll.C:
+		}
+	}
 }
 
 func (s *Server) logger() *slog.Logger { return cmp.Or(s.cfg.Logger, slog.Default()) }

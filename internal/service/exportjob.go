@@ -58,6 +58,10 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 		if err != nil {
 			return err
 		}
+		if snap.Status != snapexport.SnapshotCompleted {
+			return snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
+				"Snapshot %s is %s: only a completed snapshot can be exported.", snap.ID, string(snap.Status))
+		}
 		if _, err := tx.ExportBucket(ctx, in.ProjectID, in.ExportBucketID); err != nil {
 			if errors.Is(err, snapexport.ErrNotFound) {
 				return bucketNotFound(in.ExportBucketID)
@@ -137,6 +141,20 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 	return job, nil
 }
 
+// allProjects lists the projects of every organization.
+func allProjects(ctx context.Context, tx snapexport.Tx) ([]*snapexport.Project, error) {
+	orgs, err := tx.ListOrganizations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range orgs {
+		ids = append(ids, o.ID)
+	}
+	projects, _, err := tx.ListProjects(ctx, ids, nil, snapexport.Page{})
+	return projects, err
+}
+
 // RequeueExportJobs queues every active export job of every project again:
 // jobs recorded while no queue could take them, and jobs of a runner that
 // died (a runner skips a job whose lease another holds).
@@ -146,15 +164,7 @@ func (s *Service) RequeueExportJobs(ctx context.Context) error {
 	}
 	var active []*snapexport.ExportJob
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		orgs, err := tx.ListOrganizations(ctx)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for _, o := range orgs {
-			ids = append(ids, o.ID)
-		}
-		projects, _, err := tx.ListProjects(ctx, ids, nil, snapexport.Page{})
+		projects, err := allProjects(ctx, tx)
 		if err != nil {
 			return err
 		}

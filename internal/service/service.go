@@ -61,6 +61,9 @@ type Service struct {
 	// Exports runs export jobs; when nil, jobs are recorded and stay
 	// queued.
 	Exports ExportQueue
+	// SnapshotJobs takes snapshots; when nil, snapshots are recorded and
+	// stay queued.
+	SnapshotJobs SnapshotQueue
 	// Logger receives what fails after a request has been answered;
 	// slog.Default() when nil.
 	Logger *slog.Logger

@@ -29,6 +29,12 @@ var SnapshotFrequencies = []string{"ondemand", "hourly", "daily", "weekly", "mon
 type SnapshotData interface {
 	Import(ctx context.Context, loc snapshotstore.Location, replicaSetName string, src dump.Source, progress func(snapshotstore.Progress)) (*snapshotstore.Manifest, error)
 	Delete(ctx context.Context, loc snapshotstore.Location) error
+	// Load makes a dump a cluster's current data; Capture makes that data
+	// a snapshot's, sharing its parts; SweepShared removes the shared
+	// parts nothing references any more.
+	Load(ctx context.Context, d snapshotstore.DataLocation, src dump.Source, progress func(snapshotstore.Progress)) (*snapshotstore.Manifest, error)
+	Capture(ctx context.Context, d snapshotstore.DataLocation, loc snapshotstore.Location, within time.Duration) (*snapshotstore.Manifest, error)
+	SweepShared(ctx context.Context, grace time.Duration) (int, error)
 	// Folders lists the snapshots the store holds data of, and LastWrite
 	// tells when one of them was last written to.
 	Folders(ctx context.Context) ([]snapshotstore.Location, error)
@@ -115,6 +121,10 @@ func (s *Service) ChangeSnapshotExpiry(ctx context.Context, projectID, clusterNa
 		if snap, err = s.snapshot(ctx, tx, projectID, clusterName, id, ""); err != nil {
 			return err
 		}
+		if snap.Status.Unfinished() {
+			return snapexport.Errorf(snapexport.CodeCannotChangeUnfinishedRetention,
+				"The retention of snapshot %s cannot be changed while it is being taken.", snap.ID)
+		}
 		return setExpiry(ctx, tx, snap, expires, now)
 	})
 	if err != nil {
@@ -165,6 +175,10 @@ func (s *Service) DeleteSnapshot(ctx context.Context, projectID, clusterName, id
 // removeSnapshot deletes a snapshot and its members from the store and
 // returns those that held data.
 func removeSnapshot(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot, at time.Time) ([]*snapexport.Snapshot, error) {
+	if snap.Status.Unfinished() {
+		return nil, snapexport.Errorf(snapexport.CodeCannotDeleteUnfinished,
+			"Snapshot %s cannot be deleted while it is being taken.", snap.ID)
+	}
 	active, err := tx.ActiveExportJobs(ctx, snap.ProjectID, snap.ID, "")
 	if err != nil {
 		return nil, err
@@ -230,7 +244,8 @@ func (s *Service) SweepExpiredSnapshots(ctx context.Context) (int, error) {
 			gone, err := snapexport.WriteValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Snapshot, error) {
 				return removeSnapshot(ctx, tx, snap, s.now())
 			})
-			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == snapexport.CodeSnapshotBeingExported {
+			if errors.Is(err, snapexport.ErrNotFound) || snapexport.ErrorCode(err) == snapexport.CodeSnapshotBeingExported ||
+				snapexport.ErrorCode(err) == snapexport.CodeCannotDeleteUnfinished {
 				continue
 			}
 			if err != nil {
@@ -298,14 +313,8 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 	}
 	var c *snapexport.Cluster
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
-		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return groupNotFound(in.ProjectID)
-			}
-			return err
-		}
 		var err error
-		if c, err = s.cluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
+		if c, err = s.projectCluster(ctx, tx, in.ProjectID, in.ClusterName); err != nil {
 			return err
 		}
 		return checkImportTarget(ctx, tx, c, &in)
@@ -402,23 +411,13 @@ func (e *dumpError) Unwrap() []error { return []error{e.api, e.format} }
 // sharded cluster's import names one of its shards, with a time at which
 // that shard has no snapshot yet.
 func checkImportTarget(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, in *ImportInput) error {
+	shard, err := checkShard(c, in.Shard)
+	if err != nil {
+		return err
+	}
+	in.Shard = shard
 	if c.Type != snapexport.ClusterSharded {
-		rs := c.Shards[0].ReplicaSetName
-		if in.Shard != "" && in.Shard != rs {
-			return invalidImport("cluster %s is a replica set named %s, not %s", c.Name, rs, in.Shard)
-		}
-		in.Shard = rs
 		return nil
-	}
-	var names []string
-	for _, sh := range c.Shards {
-		names = append(names, sh.ReplicaSetName)
-	}
-	if in.Shard == "" {
-		return invalidImport("cluster %s is sharded: name the shard the dump comes from (one of %v)", c.Name, names)
-	}
-	if !slices.Contains(names, in.Shard) {
-		return invalidImport("cluster %s has no shard %s (its shards are %v)", c.Name, in.Shard, names)
 	}
 	if in.TakenAt.IsZero() {
 		return invalidImport("cluster %s is sharded: give the snapshot time, the same for the dumps of all its shards", c.Name)
@@ -504,12 +503,28 @@ const OrphanGrace = 24 * time.Hour
 
 // SweepOrphanedSnapshotData removes snapshot folders that no snapshot owns
 // and that nothing has written to for grace: what an import killed before
-// it finished (or before it could clean up) left behind.
+// it finished (or before it could clean up) left behind; then the parts
+// of clusters' data that neither a cluster's data nor a snapshot lists
+// any more (see snapshotstore.Store.SweepShared). It reports how many
+// folders it removed.
 func (s *Service) SweepOrphanedSnapshotData(ctx context.Context, grace time.Duration) (int, error) {
 	store := s.SnapshotData
 	if store == nil {
 		return 0, nil
 	}
+	removed, err := s.sweepOrphanedFolders(ctx, grace)
+	if err != nil {
+		return removed, err
+	}
+	parts, err := store.SweepShared(ctx, grace)
+	if parts > 0 {
+		s.logger().Info("unreferenced shared snapshot parts removed", "parts", parts)
+	}
+	return removed, err
+}
+
+func (s *Service) sweepOrphanedFolders(ctx context.Context, grace time.Duration) (int, error) {
+	store := s.SnapshotData
 	folders, err := store.Folders(ctx)
 	if err != nil {
 		return 0, err

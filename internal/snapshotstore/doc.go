@@ -1,6 +1,7 @@
 // Package snapshotstore keeps the data of snapshots in a bucket
 // (gocloud.dev/blob: a local directory through fileblob, S3, Azure Blob
-// Storage or Google Cloud Storage), one folder per snapshot.
+// Storage or Google Cloud Storage), one folder per snapshot, and the
+// current data of clusters, whose parts the snapshots taken of it share.
 //
 // # Layout
 //
@@ -44,4 +45,32 @@
 // folder without manifest.json is an unfinished or failed import: it may be
 // deleted at any time, and Import removes it before writing. Delete removes
 // the manifest first for the same reason.
+//
+// # Clusters' data and shared parts
+//
+// The current data of one replica set of a cluster (Load, ClusterData) is
+// a manifest of the same format, without snapshot id, whose parts are
+// shared:
+//
+//	P/.clusters/<clusterId>/<rs>/manifest.json            the current data
+//	P/.clusters/<clusterId>/<rs>/superseded/<load>.json   data a load replaced
+//	P/.parts/<load>/<db>/<stem>.<n>.bson                  a part a load wrote
+//
+// (<rs> escaped as names are; the dot keeps these folders apart from
+// snapshot ids, which cannot start with one). A load writes its parts
+// under its own folder, points every part whose SHA-256 and size equal a
+// part of the data it replaces at that part instead (deleting its copy),
+// keeps the replaced manifest as superseded, and then writes the new
+// manifest over the current one: that write is the switch. A snapshot
+// taken of the data (Capture) is a manifest in the snapshot's folder that
+// lists the same shared parts, so it costs one small object; a snapshot
+// manifest may list parts of its own folder (an import) or of P/.parts/.
+// Readers and exports do not tell the two apart.
+//
+// Shared parts are deleted by SweepShared only, never by Delete: a part
+// goes once no manifest lists it (current, snapshot, or superseded less
+// than the grace ago) and nothing has written it for the grace. Capture
+// writes its manifest within a bound well below the grace after reading
+// the current data, so the data it read is still listed, as superseded if
+// not as current, until its own manifest lists it.
 package snapshotstore

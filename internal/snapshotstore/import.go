@@ -47,7 +47,7 @@ type Progress struct {
 // Import refuses (ErrExists) a location that holds a complete snapshot and
 // removes what an earlier, failed import may have left there; two imports
 // must not run at the same location at once.
-func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string, src dump.Source, progress func(Progress)) (_ *Manifest, err error) {
+func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string, src dump.Source, progress func(Progress)) (*Manifest, error) {
 	if err := loc.validate(); err != nil {
 		return nil, err
 	}
@@ -62,16 +62,21 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 		return nil, err
 	}
 
-	colls := src.Collections()
-	im := &importer{
-		store:    s,
-		ctx:      ctx,
-		loc:      loc,
-		colls:    colls,
-		open:     make([]*openPart, len(colls)),
-		nextPart: make([]int, len(colls)),
-		parts:    make([][]Part, len(colls)),
-	}
+	return s.importWith(ctx, loc.Prefix()+"data/", loc.String(), replicaSetName, src, progress,
+		func(ctx context.Context) error { return s.Delete(ctx, loc) },
+		func(m *Manifest) error {
+			m.SnapshotID, m.ProjectID = loc.SnapshotID, loc.ProjectID
+			return s.writeManifest(ctx, loc.ManifestKey(), m)
+		})
+}
+
+// importWith reads src to its end into parts under dataPrefix, makes their
+// manifest and hands it to finish, which stores it; on any error, finish's
+// included, cleanup removes what was written. what names the import in
+// errors.
+func (s *Store) importWith(ctx context.Context, dataPrefix, what, replicaSetName string, src dump.Source, progress func(Progress),
+	cleanup func(context.Context) error, finish func(*Manifest) error) (_ *Manifest, err error) {
+	im := newImporter(ctx, s, dataPrefix, what, src, cleanup)
 	defer func() {
 		if err != nil {
 			if cerr := im.abort(); cerr != nil {
@@ -79,6 +84,42 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 			}
 		}
 	}()
+	p, err := im.run(src, progress)
+	if err != nil {
+		return nil, err
+	}
+	m, err := im.manifest(replicaSetName, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := finish(m); err != nil {
+		return nil, err
+	}
+	if progress != nil {
+		progress(Progress{Collections: len(m.Namespaces), Documents: p.Documents, Bytes: p.Bytes})
+	}
+	return m, nil
+}
+
+func newImporter(ctx context.Context, s *Store, dataPrefix, what string, src dump.Source, cleanup func(context.Context) error) *importer {
+	colls := src.Collections()
+	return &importer{
+		store:      s,
+		ctx:        ctx,
+		dataPrefix: dataPrefix,
+		what:       what,
+		cleanup:    cleanup,
+		colls:      colls,
+		open:       make([]*openPart, len(colls)),
+		nextPart:   make([]int, len(colls)),
+		parts:      make([][]Part, len(colls)),
+	}
+}
+
+// run reads src to its end into parts, all of them closed when it returns
+// without an error, and reports how far it got.
+func (im *importer) run(src dump.Source, progress func(Progress)) (Progress, error) {
+	colls := im.colls
 	index := make(map[dump.Namespace]int, len(colls))
 	for i, c := range colls {
 		index[c.Namespace] = i
@@ -87,22 +128,22 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 	started := make([]bool, len(colls))
 	var docsSince, bytesSince int64
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("snapshotstore: import of %s stopped: %w", loc, err)
+		if err := im.ctx.Err(); err != nil {
+			return p, fmt.Errorf("snapshotstore: import of %s stopped: %w", im.what, err)
 		}
 		ns, doc, err := src.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return p, err
 		}
 		i, ok := index[ns]
 		if !ok || colls[i].IsView() {
-			return nil, fmt.Errorf("snapshotstore: the dump returned a document of %s, which is not one of its collections", ns)
+			return p, fmt.Errorf("snapshotstore: the dump returned a document of %s, which is not one of its collections", ns)
 		}
 		if err := im.write(i, doc); err != nil {
-			return nil, err
+			return p, err
 		}
 		if !started[i] {
 			started[i] = true
@@ -117,39 +158,25 @@ func (s *Store) Import(ctx context.Context, loc Location, replicaSetName string,
 			progress(p)
 		}
 	}
-	if err := im.closeAll(); err != nil {
-		return nil, err
-	}
-
-	m, err := im.manifest(replicaSetName, src)
-	if err != nil {
-		return nil, err
-	}
-	data, err := m.encode()
-	if err != nil {
-		return nil, fmt.Errorf("snapshotstore: encoding the manifest of %s: %w", loc, err)
-	}
-	if err := s.writeObject(ctx, loc.ManifestKey(), "application/json", data); err != nil {
-		return nil, err
-	}
-	if progress != nil {
-		progress(Progress{Collections: len(m.Namespaces), Documents: p.Documents, Bytes: p.Bytes})
-	}
-	return m, nil
+	return p, im.closeAll()
 }
 
 // importer writes the parts of one import.
 type importer struct {
-	store    *Store
-	ctx      context.Context
-	loc      Location
-	colls    []dump.Collection
-	open     []*openPart // by collection index
-	nOpen    int
-	nextPart []int
-	parts    [][]Part // completed parts by collection index
-	clock    uint64
-	spare    []*bufio.Writer
+	store *Store
+	ctx   context.Context
+	// dataPrefix is where the parts go, what names the import in errors,
+	// and cleanup removes what a failed import wrote.
+	dataPrefix string
+	what       string
+	cleanup    func(context.Context) error
+	colls      []dump.Collection
+	open       []*openPart // by collection index
+	nOpen      int
+	nextPart   []int
+	parts      [][]Part // completed parts by collection index
+	clock      uint64
+	spare      []*bufio.Writer
 }
 
 type openPart struct {
@@ -189,7 +216,7 @@ func (im *importer) write(i int, doc bson.Raw) error {
 
 func (im *importer) openPart(i int) (*openPart, error) {
 	c := im.colls[i]
-	key := partKey(im.loc, c.DB, c.Collection, im.nextPart[i])
+	key := partKey(im.dataPrefix, c.DB, c.Collection, im.nextPart[i])
 	im.nextPart[i]++
 	ctx, cancel := context.WithCancel(im.ctx)
 	w, err := im.store.bucket.NewWriter(ctx, key, &blob.WriterOptions{
@@ -264,9 +291,9 @@ func (im *importer) abort() error {
 	im.nOpen = 0
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(im.ctx), cleanupTimeout)
 	defer cancel()
-	// The import had the folder to itself (it emptied it first).
-	if err := im.store.Delete(ctx, im.loc); err != nil {
-		return fmt.Errorf("snapshotstore: cleaning up the failed import of %s: %w", im.loc, err)
+	// The import had its folder to itself (it emptied it first).
+	if err := im.cleanup(ctx); err != nil {
+		return fmt.Errorf("snapshotstore: cleaning up the failed import of %s: %w", im.what, err)
 	}
 	return nil
 }
@@ -275,8 +302,6 @@ func (im *importer) manifest(replicaSetName string, src dump.Source) (*Manifest,
 	info := src.Info()
 	m := &Manifest{
 		FormatVersion:  FormatVersion,
-		SnapshotID:     im.loc.SnapshotID,
-		ProjectID:      im.loc.ProjectID,
 		ReplicaSetName: replicaSetName,
 		Source:         Source{Format: info.Format, Gzip: info.Gzip, ServerVersion: info.ServerVersion, ToolVersion: info.ToolVersion},
 		ImportedAt:     im.store.opts.Now().UTC(),

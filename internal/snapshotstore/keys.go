@@ -53,6 +53,6 @@ func escapeName(name string) string {
 	return string(b[:cut]) + "_" + hex.EncodeToString(sum[:])
 }
 
-func partKey(loc Location, db, collection string, n int) string {
-	return loc.Prefix() + "data/" + escapeName(db) + "/" + escapeName(collection) + "." + strconv.Itoa(n) + ".bson"
+func partKey(dataPrefix, db, collection string, n int) string {
+	return dataPrefix + escapeName(db) + "/" + escapeName(collection) + "." + strconv.Itoa(n) + ".bson"
 }

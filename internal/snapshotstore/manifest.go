@@ -123,11 +123,23 @@ func (s *Store) Manifest(ctx context.Context, loc Location) (*Manifest, error) {
 	if err := loc.validate(); err != nil {
 		return nil, err
 	}
-	key := loc.ManifestKey()
+	m, err := s.readManifest(ctx, loc.ManifestKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := m.check(loc); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, loc.ManifestKey(), err)
+	}
+	return m, nil
+}
+
+// readManifest reads and decodes the manifest at key, unchecked;
+// ErrNotFound when there is none.
+func (s *Store) readManifest(ctx context.Context, key string) (*Manifest, error) {
 	r, err := s.bucket.NewReader(ctx, key, nil)
 	if err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {
-			return nil, fmt.Errorf("%w: %s has no %s", ErrNotFound, loc, key)
+			return nil, fmt.Errorf("%w: there is no %s", ErrNotFound, key)
 		}
 		return nil, fmt.Errorf("snapshotstore: reading %s: %w", key, err)
 	}
@@ -143,25 +155,35 @@ func (s *Store) Manifest(ctx context.Context, loc Location) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
-	if err := m.check(loc); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
-	}
 	return &m, nil
 }
 
 // check verifies what readers rely on: the manifest is of loc, parts are
 // distinct objects of loc's folder, counts and sizes add up.
 func (m *Manifest) check(loc Location) error {
-	if m.FormatVersion != FormatVersion {
-		return fmt.Errorf("format version %d, want %d", m.FormatVersion, FormatVersion)
+	if err := m.checkVersion(); err != nil {
+		return err
 	}
 	if err := m.checkLocation(loc); err != nil {
 		return err
 	}
+	return m.checkCollections(func(c *Collection) error { return c.check(loc) })
+}
+
+func (m *Manifest) checkVersion() error {
+	if m.FormatVersion != FormatVersion {
+		return fmt.Errorf("format version %d, want %d", m.FormatVersion, FormatVersion)
+	}
+	return nil
+}
+
+// checkCollections checks each collection with check, and that no part is
+// listed twice.
+func (m *Manifest) checkCollections(check func(*Collection) error) error {
 	keys := map[string]bool{}
 	for i := range m.Namespaces {
 		c := &m.Namespaces[i]
-		if err := c.check(loc); err != nil {
+		if err := check(c); err != nil {
 			return err
 		}
 		for _, p := range c.Parts {
@@ -182,6 +204,14 @@ func (m *Manifest) checkLocation(loc Location) error {
 }
 
 func (c *Collection) check(loc Location) error {
+	if err := c.checkShape(); err != nil {
+		return err
+	}
+	return c.checkParts(c.DB+"."+c.Name, loc.Prefix()+"data/", sharedPrefix(loc.ProjectID))
+}
+
+// checkShape checks the collection's name, type and metadata.
+func (c *Collection) checkShape() error {
 	if c.DB == "" || c.Name == "" {
 		return fmt.Errorf("a collection without a name (%q.%q)", c.DB, c.Name)
 	}
@@ -192,11 +222,22 @@ func (c *Collection) check(loc Location) error {
 	if len(c.Metadata) > 0 && !bytes.HasPrefix(bytes.TrimSpace(c.Metadata), []byte("{")) {
 		return fmt.Errorf("%s: metadata is not a JSON object", ns)
 	}
-	dataPrefix := loc.Prefix() + "data/"
+	return nil
+}
+
+// checkParts checks that the parts are objects under one of the prefixes
+// and add up to the collection's count and size.
+func (c *Collection) checkParts(ns string, prefixes ...string) error {
 	var count, size int64
 	for _, p := range c.Parts {
-		if !strings.HasPrefix(p.Key, dataPrefix) || !cleanPath(p.Key[len(dataPrefix):]) {
-			return fmt.Errorf("%s: part %q is not under %s", ns, p.Key, dataPrefix)
+		under := false
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(p.Key, prefix) && cleanPath(p.Key[len(prefix):]) {
+				under = true
+			}
+		}
+		if !under {
+			return fmt.Errorf("%s: part %q is not under %s", ns, p.Key, strings.Join(prefixes, " or "))
 		}
 		if p.Count < 1 || p.Size < 5*p.Count {
 			return fmt.Errorf("%s: part %s has %d documents of %d bytes", ns, p.Key, p.Count, p.Size)
@@ -211,6 +252,15 @@ func (c *Collection) check(loc Location) error {
 		return fmt.Errorf("%s: %d documents of %d bytes, but its parts hold %d documents of %d bytes", ns, c.Count, c.Size, count, size)
 	}
 	return nil
+}
+
+// writeManifest writes m at key.
+func (s *Store) writeManifest(ctx context.Context, key string, m *Manifest) error {
+	data, err := m.encode()
+	if err != nil {
+		return fmt.Errorf("snapshotstore: encoding %s: %w", key, err)
+	}
+	return s.writeObject(ctx, key, "application/json", data)
 }
 
 // writeObject writes data at key in one go.

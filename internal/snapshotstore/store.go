@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,8 @@ type Store struct {
 	// leaves directories behind when their objects are deleted.
 	dir        string
 	ownsBucket bool
+	// dataLocks holds a *sync.Mutex per DataLocation being loaded.
+	dataLocks sync.Map
 }
 
 // New returns a Store over b, which the caller keeps and closes.
@@ -177,20 +180,18 @@ func (s *Store) deletePrefix(ctx context.Context, loc Location) error {
 	if err := s.deleteKeys(ctx, keys); err != nil {
 		return err
 	}
-	s.removeEmptyDirs(loc)
+	s.removeEmptyDirs(loc.Prefix())
 	return nil
 }
 
 func (s *Store) list(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
-	objects, listErr := s.bucket.List(&blob.ListOptions{Prefix: prefix}).All(ctx)
-	for obj := range objects {
-		if !obj.IsDir {
-			keys = append(keys, obj.Key)
-		}
+	objects, err := s.objects(ctx, prefix)
+	if err != nil {
+		return nil, err
 	}
-	if err := listErr(); err != nil {
-		return nil, fmt.Errorf("snapshotstore: listing %s: %w", prefix, err)
+	keys := make([]string, len(objects))
+	for i, obj := range objects {
+		keys[i] = obj.Key
 	}
 	return keys, nil
 }
@@ -218,14 +219,14 @@ func (s *Store) deleteKeys(ctx context.Context, keys []string) error {
 	return errors.Join(errs...)
 }
 
-// removeEmptyDirs removes the directories fileblob leaves under a
-// snapshot's folder. The project's directory stays: another import may be
-// creating a snapshot folder in it right now.
-func (s *Store) removeEmptyDirs(loc Location) {
+// removeEmptyDirs removes the directories fileblob leaves under prefix,
+// a folder of a project. The project's directory stays: another import
+// may be creating a snapshot folder in it right now.
+func (s *Store) removeEmptyDirs(prefix string) {
 	if s.dir == "" {
 		return
 	}
-	root := filepath.Join(s.dir, loc.ProjectID, loc.SnapshotID)
+	root := filepath.Join(s.dir, filepath.FromSlash(strings.TrimSuffix(prefix, "/")))
 	var dirs []string
 	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -46,6 +47,11 @@ func (t *tx) UpdateSnapshot(ctx context.Context, s *snapexport.Snapshot, at time
 	}
 	return affected(exec(ctx, t.tx, `UPDATE snapshots SET parent_id = ?, expires_at = ? WHERE project_id = ? AND id = ?`,
 		sqlrow.SnapshotUpdateValues(s)...))
+}
+
+func (t *tx) RecordSnapshotState(ctx context.Context, s *snapexport.Snapshot) error {
+	return affected(exec(ctx, t.tx, `UPDATE snapshots SET `+strings.Join(sqlrow.SnapshotStateColumns, " = ?, ")+` = ? WHERE project_id = ? AND id = ?`,
+		sqlrow.SnapshotStateValues(s)...))
 }
 
 func (t *tx) DeleteSnapshot(ctx context.Context, projectID, id string, at time.Time) error {

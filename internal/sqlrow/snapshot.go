@@ -42,3 +42,14 @@ func ScanSnapshot(s Scanner) (*snapexport.Snapshot, error) {
 func SnapshotUpdateValues(s *snapexport.Snapshot) []any {
 	return []any{s.ParentID, s.ExpiresAt, s.ProjectID, s.ID}
 }
+
+// SnapshotStateColumns are the columns Tx.RecordSnapshotState writes, in
+// the order of SnapshotStateValues, which ends with the project_id and id
+// of the row.
+var SnapshotStateColumns = []string{"status", "created_at", "expires_at", "mongod_version", "cloud_provider", "storage_size_bytes",
+	"imported_at", "collections"}
+
+func SnapshotStateValues(s *snapexport.Snapshot) []any {
+	return []any{string(s.Status), s.CreatedAt, s.ExpiresAt, s.MongodVersion, string(s.CloudProvider), s.StorageSizeBytes,
+		s.ImportedAt, storedList(s.Collections), s.ProjectID, s.ID}
+}

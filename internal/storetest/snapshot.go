@@ -221,6 +221,37 @@ var snapshotTests = []test{
 		e.wantWriteErr(t, "UpdateSnapshot(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.UpdateSnapshot(e.ctx, &foreign, e.now()) })
 		e.wantStored(t, "Snapshot after a refused update", &want)
 	}},
+	{"RecordState", func(t *testing.T, e *env) {
+		o := e.org()
+		p, other := e.project(o.ID), e.project(o.ID)
+		c := e.cluster(p.ID, "c0")
+		queued := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
+		queued.Status, queued.MongodVersion, queued.CloudProvider, queued.StorageSizeBytes = snapexport.SnapshotQueued, "", "", 0
+		queued.CreatedAt, queued.ImportedAt, queued.Collections = time.Time{}, time.Time{}, nil
+		s := e.snapshot(queued)
+		neighbour := e.snapshot(e.newSnapshot(c, snapexport.SnapshotReplicaSet))
+
+		// The state is written; the rest is not.
+		u := *s
+		u.Status, u.MongodVersion, u.CloudProvider, u.StorageSizeBytes = snapexport.SnapshotCompleted, "8.0.29", snapexport.GCP, 1<<33+5
+		u.CreatedAt, u.ExpiresAt, u.ImportedAt = e.now(), e.now().In(otherZone).Add(48*time.Hour), e.now()
+		u.Collections = []snapexport.SnapshotCollection{{DB: "shop", Name: "orders", Type: "collection", Count: 2, Size: 40}}
+		changed := u
+		u.ParentID, u.Description, u.ClusterName, u.PolicyItems = e.id(), "changed", "renamed", []string{e.id()}
+		e.mustWrite(func(tx snapexport.Tx) error { return tx.RecordSnapshotState(e.ctx, &u) })
+		e.mustRead(func(tx snapexport.Tx) error {
+			e.wantItem(t, tx, "Snapshot after RecordSnapshotState", &changed)
+			e.wantItem(t, tx, "another snapshot after RecordSnapshotState", neighbour)
+			return nil
+		})
+
+		foreign := changed
+		foreign.ProjectID, foreign.Status = other.ID, snapexport.SnapshotFailed
+		e.wantWriteErr(t, "RecordSnapshotState(under another project)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.RecordSnapshotState(e.ctx, &foreign) })
+		missing := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
+		e.wantWriteErr(t, "RecordSnapshotState(missing)", snapexport.ErrNotFound, func(tx snapexport.Tx) error { return tx.RecordSnapshotState(e.ctx, missing) })
+		e.wantStored(t, "Snapshot after a refused RecordSnapshotState", &changed)
+	}},
 	{"Delete", func(t *testing.T, e *env) {
 		o := e.org()
 		p, other := e.project(o.ID), e.project(o.ID)

@@ -27,12 +27,32 @@ func (s *Server) ImportArchive(ctx context.Context, in service.ImportInput, arch
 	if in.ProjectID == "" {
 		in.ProjectID = s.GroupID
 	}
+	return fromArchive(archive, func(src dump.Source) (*service.ImportResult, error) {
+		return s.Server.Service.ImportSnapshot(ctx, in, src, nil)
+	})
+}
+
+// fromArchive hands use the dump archive reads.
+func fromArchive[T any](archive io.Reader, use func(dump.Source) (T, error)) (T, error) {
 	src, err := dump.OpenArchive(archive, "archive")
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	defer src.Close()
-	return s.Server.Service.ImportSnapshot(ctx, in, src, nil)
+	return use(src)
+}
+
+// LoadCluster makes a mongodump archive (gzipped or not) the current data
+// of a cluster, or of one shard of it, as `snapexport admin cluster load`
+// does; its ProjectID defaults to the server's project.
+func (s *Server) LoadCluster(ctx context.Context, in service.LoadInput, archive io.Reader) (*service.LoadResult, error) {
+	if in.ProjectID == "" {
+		in.ProjectID = s.GroupID
+	}
+	return fromArchive(archive, func(src dump.Source) (*service.LoadResult, error) {
+		return s.Server.Service.LoadClusterData(ctx, in, src, nil)
+	})
 }
 
 // StoreSnapshot writes a completed snapshot of c straight into the

@@ -1,0 +1,331 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
+)
+
+// SnapshotQueue takes snapshots in the background: EnqueueSnapshot asks
+// for a queued or unfinished snapshot to be taken (again).
+type SnapshotQueue interface {
+	EnqueueSnapshot(ctx context.Context, projectID, snapshotID string) error
+}
+
+// SnapshotRequest is what a snapshot is taken for.
+type SnapshotRequest struct {
+	SnapshotType  string   // "onDemand" or "scheduled"
+	FrequencyType string   // "ondemand", "hourly", "daily", "weekly", "monthly", "yearly"
+	PolicyItemIDs []string // the policy items a scheduled snapshot is taken for
+	Description   string
+	ExpiresAt     time.Time
+}
+
+// snapshotTypes are the snapshotType values a snapshot can be taken as.
+var snapshotTypes = []string{"onDemand", "scheduled"}
+
+// captureWithin bounds the copy of a cluster's data into a snapshot: well
+// within the grace the sweep of shared parts gives (OrphanGrace).
+const captureWithin = OrphanGrace / 2
+
+// TakeSnapshot queues a snapshot of the cluster's current data and returns it (status queued).
+//
+// A sharded cluster gets a sharded-cluster snapshot, which it returns,
+// with one member snapshot per shard. A cluster has at most one snapshot
+// being taken (UNFINISHED_ON_DEMAND_SNAPSHOT). The snapshot is taken by
+// the SnapshotJobs queue: queued, then inProgress, then completed, its
+// expiry then counted again from its completion; or failed.
+func (s *Service) TakeSnapshot(ctx context.Context, projectID, clusterName string, req SnapshotRequest) (*snapexport.Snapshot, error) {
+	if s.SnapshotData == nil {
+		return nil, errors.New("no snapshot store is configured")
+	}
+	if !slices.Contains(snapshotTypes, req.SnapshotType) {
+		return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", req.SnapshotType)
+	}
+	if !slices.Contains(SnapshotFrequencies, req.FrequencyType) {
+		return nil, snapexport.Errorf(snapexport.CodeInvalidEnumValue, "An invalid enumeration value %s was specified.", req.FrequencyType)
+	}
+	now := s.now()
+	if !req.ExpiresAt.After(now) {
+		return nil, snapexport.Errorf(snapexport.CodeRetentionValueInvalid,
+			"The retention value %s is invalid: the snapshot would expire before it is taken.", req.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	var snap *snapexport.Snapshot
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		c, err := s.projectCluster(ctx, tx, projectID, clusterName)
+		if err != nil {
+			return err
+		}
+		if err := noUnfinishedSnapshot(ctx, tx, c); err != nil {
+			return err
+		}
+		// CreatedAt is the request's time until the snapshot is taken.
+		base := snapexport.Snapshot{ProjectID: c.ProjectID, ClusterID: c.ID, ClusterName: c.Name,
+			Description: req.Description, SnapshotType: req.SnapshotType, FrequencyType: req.FrequencyType,
+			PolicyItems: slices.Clone(req.PolicyItemIDs), Status: snapexport.SnapshotQueued, CreatedAt: now,
+			ExpiresAt: req.ExpiresAt.UTC()}
+		snap = &base
+		snap.ID = NewID()
+		if c.Type != snapexport.ClusterSharded {
+			snap.Kind, snap.ReplicaSetName = snapexport.SnapshotReplicaSet, c.Shards[0].ReplicaSetName
+			return tx.CreateSnapshot(ctx, snap)
+		}
+		snap.Kind = snapexport.SnapshotShardedCluster
+		var members []*snapexport.Snapshot
+		for _, sh := range c.Shards {
+			m := base
+			m.ID, m.Kind, m.ParentID, m.ReplicaSetName = NewID(), snapexport.SnapshotReplicaSet, snap.ID, sh.ReplicaSetName
+			members = append(members, &m)
+			snap.Members = append(snap.Members, snapexport.SnapshotMember{ID: m.ID, ReplicaSetName: m.ReplicaSetName})
+		}
+		if err := tx.CreateSnapshot(ctx, snap); err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := tx.CreateSnapshot(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A snapshot recorded but not queued (a crash here, a queue failure)
+	// is queued again when the server starts: see RequeueSnapshots.
+	if s.SnapshotJobs != nil {
+		if err := s.SnapshotJobs.EnqueueSnapshot(context.WithoutCancel(ctx), snap.ProjectID, snap.ID); err != nil {
+			s.logger().Warn("snapshot not queued yet", "group", snap.ProjectID, "cluster", snap.ClusterName, "snapshot", snap.ID, "error", err)
+		}
+	}
+	return snap, nil
+}
+
+// noUnfinishedSnapshot refuses a snapshot of c while another is being
+// taken.
+func noUnfinishedSnapshot(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster) error {
+	unfinished, err := unfinishedSnapshots(ctx, tx, c)
+	if err != nil || len(unfinished) == 0 {
+		return err
+	}
+	return snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
+		"Cluster %s already has a snapshot being taken (%s); wait until it completes.", c.Name, unfinished[0].ID)
+}
+
+// unfinishedSnapshots lists c's snapshots being taken (not their members).
+func unfinishedSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster) ([]*snapexport.Snapshot, error) {
+	var out []*snapexport.Snapshot
+	for _, kind := range []snapexport.SnapshotKind{snapexport.SnapshotReplicaSet, snapexport.SnapshotShardedCluster} {
+		snaps, _, err := tx.ListSnapshots(ctx, c.ProjectID, c.ID, kind, snapexport.Page{})
+		if err != nil {
+			return nil, err
+		}
+		for _, snap := range snaps {
+			if snap.Status.Unfinished() {
+				out = append(out, snap)
+			}
+		}
+	}
+	return out, nil
+}
+
+// takenSnapshot is a snapshot being taken: the one TakeSnapshot returned
+// and the replica-set snapshots that hold its data (itself, or the
+// members of a sharded-cluster snapshot).
+type takenSnapshot struct {
+	top     *snapexport.Snapshot
+	holders []*snapexport.Snapshot
+	cluster *snapexport.Cluster
+}
+
+// loadTaken reads a snapshot being taken and its cluster; nil when the
+// snapshot is gone or no longer being taken.
+func (s *Service) loadTaken(ctx context.Context, tx snapexport.Tx, projectID, id string) (*takenSnapshot, error) {
+	t, err := unfinishedSnapshot(ctx, tx, projectID, id)
+	if err != nil || t == nil {
+		return nil, err
+	}
+	c, err := tx.Cluster(ctx, projectID, t.top.ClusterName)
+	if err == nil && c.ID != t.top.ClusterID {
+		err = snapexport.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s of snapshot %s: %w", t.top.ClusterName, id, err)
+	}
+	t.cluster = c
+	return t, nil
+}
+
+// unfinishedSnapshot reads a snapshot being taken, without its cluster;
+// nil when it is gone or no longer being taken.
+func unfinishedSnapshot(ctx context.Context, tx snapexport.Tx, projectID, id string) (*takenSnapshot, error) {
+	snap, err := tx.Snapshot(ctx, projectID, "", id)
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil || !snap.Status.Unfinished() {
+		return nil, err
+	}
+	t := &takenSnapshot{top: snap, holders: []*snapexport.Snapshot{snap}}
+	if snap.Kind == snapexport.SnapshotShardedCluster {
+		t.holders = nil
+		for _, m := range snap.Members {
+			member, err := tx.Snapshot(ctx, projectID, snap.ClusterID, m.ID)
+			if err != nil {
+				return nil, err
+			}
+			t.holders = append(t.holders, member)
+		}
+	}
+	return t, nil
+}
+
+// all is the snapshot and its members.
+func (t *takenSnapshot) all() []*snapexport.Snapshot {
+	if t.top.Kind != snapexport.SnapshotShardedCluster {
+		return t.holders
+	}
+	return append([]*snapexport.Snapshot{t.top}, t.holders...)
+}
+
+// record writes the state of every snapshot of t.
+func (t *takenSnapshot) record(ctx context.Context, tx snapexport.Tx) error {
+	for _, snap := range t.all() {
+		if err := tx.RecordSnapshotState(ctx, snap); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RunSnapshot takes a queued snapshot (the SnapshotQueue's work): it marks
+// it inProgress, copies the current data of each of its replica sets into
+// it, sharing the data's parts, and completes it. A snapshot that is gone,
+// completed or failed is left alone, and one interrupted midway is taken
+// again from where it stopped; an error means the run may be tried again.
+func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string) error {
+	var t *takenSnapshot
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if t, err = s.loadTaken(ctx, tx, projectID, snapshotID); err != nil || t == nil {
+			return err
+		}
+		provider := t.cluster.Provider
+		if provider == "" {
+			provider = snapexport.AWS
+		}
+		for _, snap := range t.all() {
+			snap.Status, snap.MongodVersion, snap.CloudProvider = snapexport.SnapshotInProgress, t.cluster.MongoDBVersion, provider
+		}
+		return t.record(ctx, tx)
+	})
+	if err != nil || t == nil {
+		return err
+	}
+	// The data is copied from here: the snapshot's time.
+	taken := s.now()
+	for _, h := range t.holders {
+		m, err := s.SnapshotData.Capture(ctx, clusterData(t.cluster, h.ReplicaSetName),
+			snapshotstore.Location{ProjectID: h.ProjectID, SnapshotID: h.ID}, captureWithin)
+		if err != nil {
+			return err
+		}
+		h.Collections, h.StorageSizeBytes = m.Collections(), m.Size()
+		if v := m.Source.ServerVersion; snapexport.MongoDBMajorVersion(v) != "" {
+			h.MongodVersion = v
+		}
+	}
+	done := s.now()
+	finished := false
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		// Another run may have ended it meanwhile; one that is gone left
+		// its data to the sweep of orphaned snapshot data.
+		current, err := unfinishedSnapshot(ctx, tx, projectID, snapshotID)
+		if finished = current != nil; err != nil || !finished {
+			return err
+		}
+		retention := t.top.ExpiresAt.Sub(t.top.CreatedAt)
+		if t.top.Kind == snapexport.SnapshotShardedCluster {
+			t.top.StorageSizeBytes = 0
+			for _, h := range t.holders {
+				t.top.StorageSizeBytes += h.StorageSizeBytes
+			}
+			t.top.MongodVersion = t.holders[0].MongodVersion
+		}
+		for _, snap := range t.all() {
+			snap.Status, snap.CreatedAt, snap.ExpiresAt, snap.ImportedAt = snapexport.SnapshotCompleted, taken, done.Add(retention), done
+		}
+		return t.record(ctx, tx)
+	})
+	if err != nil || !finished {
+		return err
+	}
+	s.autoExport(ctx, t.cluster, t.top)
+	return nil
+}
+
+// FailSnapshot ends a snapshot that could not be taken (why says why, for
+// the log) and removes what was copied into it.
+func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why string) error {
+	var t *takenSnapshot
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if t, err = unfinishedSnapshot(ctx, tx, projectID, snapshotID); err != nil || t == nil {
+			return err
+		}
+		for _, snap := range t.all() {
+			snap.Status = snapexport.SnapshotFailed
+		}
+		return t.record(ctx, tx)
+	})
+	if err != nil || t == nil {
+		return err
+	}
+	s.logger().Warn("snapshot failed", "group", projectID, "cluster", t.top.ClusterName, "snapshot", snapshotID, "reason", why)
+	s.deleteSnapshotData(ctx, t.holders)
+	return nil
+}
+
+// RequeueSnapshots queues again every snapshot of every project that is
+// still being taken: those recorded while no queue could take them, and
+// those of a server that stopped or died while taking them.
+func (s *Service) RequeueSnapshots(ctx context.Context) error {
+	if s.SnapshotJobs == nil {
+		return nil
+	}
+	var unfinished []*snapexport.Snapshot
+	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+		projects, err := allProjects(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, p := range projects {
+			clusters, _, err := tx.ListClusters(ctx, p.ID, snapexport.Page{})
+			if err != nil {
+				return err
+			}
+			for _, c := range clusters {
+				snaps, err := unfinishedSnapshots(ctx, tx, c)
+				if err != nil {
+					return err
+				}
+				unfinished = append(unfinished, snaps...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, snap := range unfinished {
+		if err := s.SnapshotJobs.EnqueueSnapshot(ctx, snap.ProjectID, snap.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/dump"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
+)
+
+// interruptedData fails the first Capture after it wrote the snapshot's
+// manifest, as a server killed there would leave it.
+type interruptedData struct {
+	*snapshotstore.Store
+	captures int
+}
+
+func (d *interruptedData) Capture(ctx context.Context, dl snapshotstore.DataLocation, loc snapshotstore.Location, within time.Duration) (*snapshotstore.Manifest, error) {
+	m, err := d.Store.Capture(ctx, dl, loc, within)
+	if d.captures++; d.captures == 1 && err == nil {
+		return nil, errors.New("killed")
+	}
+	return m, err
+}
+
+func (e *snapshotEnv) load(t *testing.T, cluster, shard string) *service.LoadResult {
+	t.Helper()
+	src, err := dump.OpenArchive(bytesReader(e.archive), "fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	res, err := e.svc.LoadClusterData(context.Background(), service.LoadInput{ProjectID: e.group, ClusterName: cluster, Shard: shard}, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (e *snapshotEnv) stored(t *testing.T, cluster, id string) *snapexport.Snapshot {
+	t.Helper()
+	s, err := e.svc.Snapshot(context.Background(), e.group, cluster, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestTakeSnapshotScheduled: what the scheduler asks for is recorded, the
+// snapshot is completed by a run that was interrupted once, and its
+// expiry counts from its completion.
+func TestTakeSnapshotScheduled(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	loaded := e.load(t, "rs", "")
+	data := &interruptedData{Store: e.data}
+	e.svc.SnapshotData = data
+	requested := e.clock.Now()
+	items := []string{service.NewID(), service.NewID()}
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "scheduled", FrequencyType: "daily",
+		PolicyItemIDs: items, Description: "nightly", ExpiresAt: requested.Add(7 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Status != snapexport.SnapshotQueued || snap.SnapshotType != "scheduled" || snap.FrequencyType != "daily" ||
+		!slices.Equal(snap.PolicyItems, items) || snap.Kind != snapexport.SnapshotReplicaSet || snap.ReplicaSetName != "rs-shard-0" {
+		t.Fatalf("TakeSnapshot: %+v", snap)
+	}
+
+	e.clock.Add(time.Minute)
+	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err == nil {
+		t.Fatal("RunSnapshot interrupted after the copy: no error")
+	}
+	if s := e.stored(t, "rs", snap.ID); s.Status != snapexport.SnapshotInProgress || s.MongodVersion == "" {
+		t.Fatalf("after an interrupted run: %s %q, want inProgress with its mongodVersion", s.Status, s.MongodVersion)
+	}
+	e.clock.Add(time.Minute)
+	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := e.stored(t, "rs", snap.ID)
+	if done.Status != snapexport.SnapshotCompleted || done.StorageSizeBytes != loaded.Size || !slices.Equal(done.PolicyItems, items) ||
+		!done.CreatedAt.Equal(e.clock.Now()) || !done.ExpiresAt.Equal(e.clock.Now().Add(7*24*time.Hour)) {
+		t.Errorf("completed snapshot: %+v; want %d bytes, taken and expiring from %s", done, loaded.Size, e.clock.Now())
+	}
+	if !slices.Equal(done.Collections, loaded.Collections) {
+		t.Errorf("collections %v, want the loaded %v", done.Collections, loaded.Collections)
+	}
+	// A later run leaves the completed snapshot alone.
+	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil || e.stored(t, "rs", snap.ID).Status != snapexport.SnapshotCompleted {
+		t.Errorf("a second run: %v", err)
+	}
+}
+
+// TestTakeSnapshotRefusals: the request's values, and a second snapshot
+// while one is being taken.
+func TestTakeSnapshotRefusals(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	later := e.clock.Now().Add(time.Hour)
+	for _, c := range []struct {
+		req  service.SnapshotRequest
+		code string
+	}{
+		{service.SnapshotRequest{SnapshotType: "fallback", FrequencyType: "ondemand", ExpiresAt: later}, snapexport.CodeInvalidEnumValue},
+		{service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "minutely", ExpiresAt: later}, snapexport.CodeInvalidEnumValue},
+		{service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand", ExpiresAt: e.clock.Now()}, snapexport.CodeRetentionValueInvalid},
+	} {
+		if _, err := e.svc.TakeSnapshot(ctx, e.group, "rs", c.req); snapexport.ErrorCode(err) != c.code {
+			t.Errorf("TakeSnapshot(%+v): %v, want %s", c.req, err, c.code)
+		}
+	}
+	req := service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand", ExpiresAt: later}
+	if _, err := e.svc.TakeSnapshot(ctx, e.group, "none", req); snapexport.ErrorCode(err) != snapexport.CodeClusterNotFound {
+		t.Errorf("TakeSnapshot of a missing cluster: %v", err)
+	}
+	if _, err := e.svc.TakeSnapshot(ctx, service.NewID(), "rs", req); snapexport.ErrorCode(err) != snapexport.CodeGroupNotFound {
+		t.Errorf("TakeSnapshot in a missing project: %v", err)
+	}
+	first, err := e.svc.TakeSnapshot(ctx, e.group, "rs", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.TakeSnapshot(ctx, e.group, "rs", req); snapexport.ErrorCode(err) != snapexport.CodeUnfinishedSnapshot {
+		t.Errorf("a second snapshot while one is queued: %v", err)
+	}
+	if err := e.svc.FailSnapshot(ctx, e.group, first.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.stored(t, "rs", first.ID); s.Status != snapexport.SnapshotFailed || e.hasData(t, first.ID) {
+		t.Errorf("failed snapshot: %s, data kept %v", s.Status, e.hasData(t, first.ID))
+	}
+	if _, err := e.svc.TakeSnapshot(ctx, e.group, "rs", req); err != nil {
+		t.Errorf("a snapshot after one failed: %v", err)
+	}
+}
+
+// TestTakeShardedSnapshot: one member per shard, each with its shard's
+// data (none for a shard never loaded).
+func TestTakeShardedSnapshot(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	s0 := e.load(t, "sh", "s0")
+	s2 := e.load(t, "sh", "s2")
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "sh", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+		ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Kind != snapexport.SnapshotShardedCluster || len(snap.Members) != 3 {
+		t.Fatalf("sharded take: %+v", snap)
+	}
+	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := e.stored(t, "sh", snap.ID)
+	if done.Status != snapexport.SnapshotCompleted || done.StorageSizeBytes != s0.Size+s2.Size {
+		t.Errorf("sharded snapshot %s of %d bytes, want completed with %d", done.Status, done.StorageSizeBytes, s0.Size+s2.Size)
+	}
+	want := map[string]int64{"s0": s0.Size, "s1": 0, "s2": s2.Size}
+	for _, m := range done.Members {
+		member, err := e.data.Manifest(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: m.ID})
+		if err != nil || member.Size() != want[m.ReplicaSetName] || member.ReplicaSetName != m.ReplicaSetName {
+			t.Errorf("member %s: %v, %v; want %d bytes", m.ReplicaSetName, member, err, want[m.ReplicaSetName])
+		}
+	}
+}

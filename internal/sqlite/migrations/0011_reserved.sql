@@ -1,2 +1,0 @@
--- Keeps the numbering of the migrations that follow; changes nothing.
-SELECT 1;
