@@ -202,6 +202,7 @@ const (
 	// active export reads. The import codes are the service's own: Atlas
 	// does not import snapshots.
 	CodeSnapshotNotFound       = "SNAPSHOT_NOT_FOUND"
+	CodeBackupConfigNotFound   = "BACKUP_CONFIG_NOT_FOUND"
 	CodeInvalidSnapshotID      = "INVALID_SNAPSHOT_ID"
 	CodeRetentionValueInvalid  = "BACKUP_SNAPSHOT_RETENTION_VALUE_INVALID"
 	CodeSnapshotBeingExported  = "SNAPSHOT_EXPORT_IN_PROGRESS"
@@ -331,6 +332,7 @@ var catalogue = map[string]ErrorKind{
 	CodeClusterAlreadyRequestedDeletion: KindConflict,
 
 	CodeSnapshotNotFound:                KindNotFound,
+	CodeBackupConfigNotFound:            KindNotFound,
 	CodeInvalidSnapshotID:               KindInvalid,
 	CodeRetentionValueInvalid:           KindInvalid,
 	CodeSnapshotBeingExported:           KindConflict,

@@ -68,6 +68,7 @@ var statuses = map[string]int{
 	snapexport.CodeClusterAlreadyRequestedDeletion: http.StatusBadRequest,
 
 	snapexport.CodeSnapshotNotFound:                http.StatusNotFound,
+	snapexport.CodeBackupConfigNotFound:            http.StatusNotFound,
 	snapexport.CodeInvalidSnapshotID:               http.StatusNotFound,
 	snapexport.CodeRetentionValueInvalid:           http.StatusBadRequest,
 	snapexport.CodeSnapshotBeingExported:           http.StatusBadRequest,

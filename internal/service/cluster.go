@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
 )
 
 // DefaultMongoDBVersion is the version of clusters created without one.
@@ -357,11 +358,13 @@ func majorBefore(a, b string) bool {
 // export job of the cluster is queued or running.
 func (s *Service) DeleteCluster(ctx context.Context, projectID, name string, retainBackups bool) error {
 	var gone []*snapexport.Snapshot
+	var deleted *snapexport.Cluster
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		c, err := s.cluster(ctx, tx, projectID, name)
 		if err != nil {
 			return err
 		}
+		deleted = c
 		if c.DeletingUntil != nil {
 			return deletionRequested(c)
 		}
@@ -394,7 +397,23 @@ func (s *Service) DeleteCluster(ctx context.Context, projectID, name string, ret
 		return err
 	}
 	s.deleteSnapshotData(ctx, gone)
+	s.dropClusterData(ctx, deleted)
 	return nil
+}
+
+// dropClusterData removes the current data of a deleted cluster's replica
+// sets; what cannot be removed is logged, the cluster being gone already.
+func (s *Service) dropClusterData(ctx context.Context, c *snapexport.Cluster) {
+	if s.SnapshotData == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, sh := range c.Shards {
+		d := snapshotstore.DataLocation{ProjectID: c.ProjectID, ClusterID: c.ID, ReplicaSetName: sh.ReplicaSetName}
+		if err := s.SnapshotData.DropData(ctx, d); err != nil {
+			s.logger().Warn("deleted cluster's data left behind", "group", c.ProjectID, "cluster", c.Name, "replicaSet", sh.ReplicaSetName, "error", err)
+		}
+	}
 }
 
 // removeClusterSnapshots deletes every snapshot of c from the store and

@@ -33,6 +33,9 @@ type SnapshotData interface {
 	// a snapshot's, sharing its parts; SweepShared removes the shared
 	// parts nothing references any more.
 	Load(ctx context.Context, d snapshotstore.DataLocation, src dump.Source, progress func(snapshotstore.Progress)) (*snapshotstore.Manifest, error)
+	// DropData removes a cluster's current data, its parts left to
+	// SweepShared.
+	DropData(ctx context.Context, d snapshotstore.DataLocation) error
 	Capture(ctx context.Context, d snapshotstore.DataLocation, loc snapshotstore.Location, within time.Duration) (*snapshotstore.Manifest, error)
 	SweepShared(ctx context.Context, grace time.Duration) (int, error)
 	// Folders lists the snapshots the store holds data of, and LastWrite

@@ -61,6 +61,10 @@ func (s *Service) TakeSnapshot(ctx context.Context, projectID, clusterName strin
 		if err != nil {
 			return err
 		}
+		if !c.BackupEnabled {
+			return snapexport.Errorf(snapexport.CodeBackupConfigNotFound,
+				"No backup configuration exists for cluster %s in group %s.", c.Name, c.ProjectID)
+		}
 		if err := noUnfinishedSnapshot(ctx, tx, c); err != nil {
 			return err
 		}

@@ -170,3 +170,55 @@ func TestTakeShardedSnapshot(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeSnapshotBackupDisabled: a cluster whose backup is disabled takes
+// no snapshot, as Atlas's has no backup configuration; enabled, it does.
+func TestTakeSnapshotBackupDisabled(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	req := service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand", ExpiresAt: e.clock.Now().Add(time.Hour)}
+	for _, enabled := range []bool{false, true} {
+		if _, err := e.svc.UpdateCluster(ctx, e.group, "rs", service.ClusterChange{BackupEnabled: &enabled}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.svc.TakeSnapshot(ctx, e.group, "rs", req)
+		if enabled && err != nil {
+			t.Errorf("TakeSnapshot with backup enabled: %v", err)
+		}
+		if !enabled && snapexport.ErrorCode(err) != snapexport.CodeBackupConfigNotFound {
+			t.Errorf("TakeSnapshot with backup disabled: %v, want %s", err, snapexport.CodeBackupConfigNotFound)
+		}
+	}
+}
+
+// TestDeleteClusterDropsItsData: a deleted cluster's loaded data goes with
+// it (a cluster made again under its name starts empty), while a snapshot
+// it kept (retainBackups) still reads its own.
+func TestDeleteClusterDropsItsData(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	loaded := e.load(t, "rs", "")
+	c, err := e.svc.Cluster(ctx, e.group, "rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+		ExpiresAt: e.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteCluster(ctx, e.group, "rs", true); err != nil {
+		t.Fatal(err)
+	}
+	d := snapshotstore.DataLocation{ProjectID: e.group, ClusterID: c.ID, ReplicaSetName: c.Shards[0].ReplicaSetName}
+	if _, err := e.data.ClusterData(ctx, d); !errors.Is(err, snapshotstore.ErrNotFound) {
+		t.Errorf("the deleted cluster's data: %v, want ErrNotFound", err)
+	}
+	m, err := e.data.Manifest(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID})
+	if err != nil || len(m.Namespaces) != len(loaded.Collections) {
+		t.Errorf("the retained snapshot's data: %v, %v; want the %d loaded collections", m, err, len(loaded.Collections))
+	}
+}

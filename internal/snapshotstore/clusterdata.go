@@ -163,6 +163,29 @@ func (s *Store) shareParts(ctx context.Context, m, old *Manifest) error {
 	return nil
 }
 
+// DropData removes the current data at d, as when its cluster is
+// deleted: its manifest is kept as replaced, like a load's, so that a
+// snapshot that read it just before still finds its parts, and SweepShared
+// removes the parts once neither that manifest nor a snapshot lists them.
+// Dropping a location without data does nothing.
+func (s *Store) DropData(ctx context.Context, d DataLocation) error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	defer s.lockData(d)()
+	old, err := s.readManifest(ctx, d.ManifestKey())
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := s.writeManifest(ctx, d.supersededKey(newLoadID()), old); err != nil {
+		return err
+	}
+	return s.deleteKey(ctx, d.ManifestKey())
+}
+
 // ClusterData reads and checks the current data's manifest at d;
 // ErrNotFound when nothing was ever loaded there.
 func (s *Store) ClusterData(ctx context.Context, d DataLocation) (*Manifest, error) {

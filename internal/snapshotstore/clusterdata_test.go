@@ -307,3 +307,41 @@ func TestSweepWhileCapturing(t *testing.T) {
 		t.Errorf("SweepShared once nothing lists the old data: removed %d, %v; want its parts", n, err)
 	}
 }
+
+// TestDropData: dropped data is gone at once (a snapshot taken then is
+// empty); its parts stay while a snapshot lists them or the dropped
+// manifest is younger than the grace, and go after.
+func TestDropData(t *testing.T) {
+	clk, s, dir, old := loadedStore(t)
+	ctx := context.Background()
+	const grace = sweepGrace
+	snap := snapshotAt("6a0b1c2d3e4f5a6b7c8d9e20")
+	taken := capture(t, s, snap)
+	if err := s.DropData(ctx, data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClusterData(ctx, data); !errors.Is(err, snapshotstore.ErrNotFound) {
+		t.Fatalf("ClusterData after DropData: %v, want ErrNotFound", err)
+	}
+	if err := s.DropData(ctx, data); err != nil {
+		t.Fatalf("dropping nothing: %v", err)
+	}
+	if n, err := s.SweepShared(ctx, grace); err != nil || n != 0 {
+		t.Fatalf("SweepShared within grace of the drop: removed %d, %v; want 0", n, err)
+	}
+	clk.now = clk.now.Add(2 * grace)
+	if n, err := s.SweepShared(ctx, grace); err != nil || n != 0 {
+		t.Fatalf("SweepShared while a snapshot lists the parts: removed %d, %v; want 0", n, err)
+	}
+	wantDocuments(t, s, snap, old)
+	if err := s.Delete(ctx, snap); err != nil {
+		t.Fatal(err)
+	}
+	clk.now = time.Now().Add(2 * grace)
+	if n, err := s.SweepShared(ctx, grace); err != nil || n != len(partKeys(taken)) {
+		t.Fatalf("SweepShared once nothing lists the parts: removed %d, %v; want %d", n, err, len(partKeys(taken)))
+	}
+	if got := sharedFiles(t, dir); len(got) != 0 {
+		t.Errorf("shared files left after dropping the data and its snapshot: %v", got)
+	}
+}
