@@ -420,8 +420,9 @@ func (s *Service) dropClusterData(ctx context.Context, c *snapexport.Cluster) {
 // returns those that held data.
 func removeClusterSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, at time.Time) ([]*snapexport.Snapshot, error) {
 	var gone []*snapexport.Snapshot
+	// Sharded-cluster snapshots first: each removes its members.
 	for _, kind := range []snapexport.SnapshotKind{snapexport.SnapshotShardedCluster, snapexport.SnapshotReplicaSet} {
-		snaps, _, err := tx.ListSnapshots(ctx, c.ProjectID, c.ID, kind, snapexport.Page{})
+		snaps, err := clusterSnapshots(ctx, tx, c, kind)
 		if err != nil {
 			return nil, err
 		}
@@ -434,6 +435,19 @@ func removeClusterSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport
 		}
 	}
 	return gone, nil
+}
+
+// clusterSnapshots lists c's snapshots of each of kinds, in that order.
+func clusterSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, kinds ...snapexport.SnapshotKind) ([]*snapexport.Snapshot, error) {
+	var all []*snapexport.Snapshot
+	for _, kind := range kinds {
+		snaps, _, err := tx.ListSnapshots(ctx, c.ProjectID, c.ID, kind, snapexport.Page{})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, snaps...)
+	}
+	return all, nil
 }
 
 // ClusterChangesApplied reports whether a cluster has no change under way

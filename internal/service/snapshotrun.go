@@ -123,16 +123,14 @@ func noUnfinishedSnapshot(ctx context.Context, tx snapexport.Tx, c *snapexport.C
 
 // unfinishedSnapshots lists c's snapshots being taken (not their members).
 func unfinishedSnapshots(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster) ([]*snapexport.Snapshot, error) {
+	snaps, err := clusterSnapshots(ctx, tx, c, snapexport.SnapshotReplicaSet, snapexport.SnapshotShardedCluster)
+	if err != nil {
+		return nil, err
+	}
 	var out []*snapexport.Snapshot
-	for _, kind := range []snapexport.SnapshotKind{snapexport.SnapshotReplicaSet, snapexport.SnapshotShardedCluster} {
-		snaps, _, err := tx.ListSnapshots(ctx, c.ProjectID, c.ID, kind, snapexport.Page{})
-		if err != nil {
-			return nil, err
-		}
-		for _, snap := range snaps {
-			if snap.Status.Unfinished() {
-				out = append(out, snap)
-			}
+	for _, snap := range snaps {
+		if snap.Status.Unfinished() {
+			out = append(out, snap)
 		}
 	}
 	return out, nil
