@@ -257,8 +257,7 @@ func (s *Server) CreateServiceAccount(ctx context.Context, orgID, name, descript
 }
 
 // Serve runs export jobs (unless Config.NoExports), the backup schedules
-// and the sweeps, and
-// serves the API on ln, until ctx ends or Shutdown is called. Then it
+// and the sweeps, and serves the API on ln, until ctx ends or Shutdown is called. Then it
 // stops accepting requests, waits up to Config.ShutdownTimeout for those
 // in flight, and stops running exports where they are (they resume at the
 // next start, here or on another server). It returns nil once stopped so.
@@ -302,6 +301,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.reportOpenDataDir(logger)
 	if !s.cfg.NoExports {
 		if err := s.startExports(ctx); err != nil {
+			if ctx.Err() != nil {
+				// Serving ended while the jobs were being started: a
+				// stop like any other, the jobs resuming at the next start.
+				return nil
+			}
 			return err
 		}
 		// Running exports stop where they are (and resume at the next
