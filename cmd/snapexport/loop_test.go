@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"os"
@@ -86,18 +83,7 @@ func TestCloudBackupLoopCommandLine(t *testing.T) {
 		}
 	}
 
-	role := awsRole(t, owner, g)
-	got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
-		Body: `{"bucketName":"loop","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
-	if got.Status != 200 {
-		t.Fatalf("bucket: %s", got)
-	}
-	got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports", Accept: apitest.MediaType("2023-01-01"),
-		Body: `{"snapshotId":"` + snapshotID + `","exportBucketId":"` + got.Field(t, "_id") + `"}`})
-	if got.Status != 200 {
-		t.Fatalf("export: %s", got)
-	}
-	sel := []string{"--data", dir, "--group", g, "--cluster", "Cluster0", "--export", got.Field(t, "id")}
+	sel := []string{"--data", dir, "--group", g, "--cluster", "Cluster0", "--export", exportIntoNewBucket(t, owner, g, "loop", "Cluster0", snapshotID)}
 	var watched jobJSON
 	runBinaryJSON(t, &watched, append([]string{"export", "watch", "--interval", "20ms"}, sel...)...)
 	if watched.State != "Successful" || watched.Progress.Documents != exported {
@@ -130,22 +116,7 @@ func TestCloudBackupLoopCommandLine(t *testing.T) {
 			if !slices.Contains(all, key) {
 				break
 			}
-			zr, err := gzip.NewReader(bytes.NewReader(exporttest.ReadObject(t, b, key)))
-			if err != nil {
-				t.Fatalf("%s: %v", key, err)
-			}
-			sc := bufio.NewScanner(zr)
-			sc.Buffer(nil, 64<<20)
-			for sc.Scan() {
-				var raw bson.Raw
-				if err := bson.UnmarshalExtJSON(sc.Bytes(), true, &raw); err != nil {
-					t.Fatalf("%s: %v", key, err)
-				}
-				docs = append(docs, raw)
-			}
-			if err := sc.Err(); err != nil {
-				t.Fatalf("%s: %v", key, err)
-			}
+			docs = append(docs, exporttest.ReadDocuments(t, b, key)...)
 		}
 		if len(docs) != c.NumDocs {
 			t.Errorf("%s: %d documents in the bucket, want %d", c.Namespace(), len(docs), c.NumDocs)

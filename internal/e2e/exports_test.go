@@ -1,9 +1,7 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"go.mongodb.org/atlas-sdk/v20250312020/admin"
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
@@ -138,17 +135,7 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 			break
 		}
 		read = append(read, key)
-		zr, err := gzip.NewReader(bytes.NewReader(exporttest.ReadObject(t, b, key)))
-		if err != nil {
-			t.Fatalf("%s: %v", key, err)
-		}
-		sc := bufio.NewScanner(zr)
-		sc.Buffer(nil, 64<<20)
-		for sc.Scan() {
-			var raw bson.Raw
-			if err := bson.UnmarshalExtJSON(sc.Bytes(), true, &raw); err != nil {
-				t.Fatalf("%s line %d: %v", key, i, err)
-			}
+		for _, raw := range exporttest.ReadDocuments(t, b, key) {
 			if i >= c.NumDocs {
 				t.Fatalf("%s: more than %d documents", c.Namespace(), c.NumDocs)
 			}
@@ -156,9 +143,6 @@ func checkCollection(t *testing.T, b *blob.Bucket, prefix, rs string, c *dumptes
 				t.Errorf("%s document %d differs:\n got %x\nwant %x", c.Namespace(), i, []byte(raw), []byte(want))
 			}
 			i++
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatalf("%s: %v", key, err)
 		}
 	}
 	if i != c.NumDocs {

@@ -167,10 +167,8 @@ func exportWithSDK(t *testing.T, c *sdkClient, cluster, snapshotID, bucketID str
 // each replica set's dataset, in order, from that replica set's objects;
 // each collection's metadata.json; nothing else under the prefix but
 // .complete, written last, counting the objects and naming the cluster and
-// the snapshot's time. It then removes the export's objects, so that a
-// later export of the same cluster, whose prefix may fall on the same
-// second, is read from its own objects.
-func wantExport(t *testing.T, c *sdkClient, b *blob.Bucket, prefix, cluster string, snapshotTime time.Time, datasets map[string]*dumptest.Dataset) {
+// the snapshot's time.
+func wantExport(t *testing.T, b *blob.Bucket, groupID, prefix, cluster string, snapshotTime time.Time, datasets map[string]*dumptest.Dataset) {
 	t.Helper()
 	all := exporttest.ListKeys(t, b, prefix+"/")
 	var read []string
@@ -189,14 +187,9 @@ func wantExport(t *testing.T, c *sdkClient, b *blob.Bucket, prefix, cluster stri
 	}
 	doc := readComplete(t, b, prefix, all)
 	initiated, err := time.Parse("2006-01-02T15:04:05.000Z", doc.SnapshotInitiationDate)
-	if err != nil || doc.TotalFiles != len(rest) || doc.ClusterName != cluster || doc.GroupID != c.srv.GroupID ||
+	if err != nil || doc.TotalFiles != len(rest) || doc.ClusterName != cluster || doc.GroupID != groupID ||
 		!initiated.Truncate(time.Second).Equal(snapshotTime.Truncate(time.Second)) {
 		t.Errorf(".complete = %+v, want totalFiles %d of cluster %s, snapshot taken at %s", doc, len(rest), cluster, snapshotTime)
-	}
-	for _, k := range all {
-		if err := b.Delete(context.Background(), k); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -225,12 +218,18 @@ func TestCloudBackupLoop(t *testing.T) {
 			if cloud.stored != nil && len(cloud.stored(prefix+"/")) == 0 {
 				t.Errorf("the %s store holds nothing under %s", provider, prefix)
 			}
-			wantExport(t, c, b, prefix, "Cluster0", firstAt, map[string]*dumptest.Dataset{rs: before})
+			wantExport(t, b, g, prefix, "Cluster0", firstAt, map[string]*dumptest.Dataset{rs: before})
 
 			loadData(t, c.srv, "Cluster0", "", after)
 			second, secondAt := takeSnapshotWithSDK(t, c.APIClient, g, "Cluster0", false)
-			wantExport(t, c, b, exportWithSDK(t, c, "Cluster0", second, bucketID), "Cluster0", secondAt, map[string]*dumptest.Dataset{rs: after})
-			wantExport(t, c, b, exportWithSDK(t, c, "Cluster0", first, bucketID), "Cluster0", firstAt, map[string]*dumptest.Dataset{rs: before})
+			secondPrefix := exportWithSDK(t, c, "Cluster0", second, bucketID)
+			wantExport(t, b, g, secondPrefix, "Cluster0", secondAt, map[string]*dumptest.Dataset{rs: after})
+			again := exportWithSDK(t, c, "Cluster0", first, bucketID)
+			// Each export is read from objects of its own.
+			if again == prefix || again == secondPrefix || prefix == secondPrefix {
+				t.Fatalf("exports share a prefix: %s, %s, %s", prefix, secondPrefix, again)
+			}
+			wantExport(t, b, g, again, "Cluster0", firstAt, map[string]*dumptest.Dataset{rs: before})
 		})
 	}
 }
@@ -256,5 +255,5 @@ func TestCloudBackupLoopSharded(t *testing.T) {
 	snap, at := takeSnapshotWithSDK(t, c.APIClient, g, "Sharded0", true)
 	bucketID := c.createBucket(t, g, cloud.request(c, g)).GetId()
 	prefix := exportWithSDK(t, c, "Sharded0", snap, bucketID)
-	wantExport(t, c, c.srv.OpenExportBucket(t, bucketID), prefix, "Sharded0", at, shards)
+	wantExport(t, c.srv.OpenExportBucket(t, bucketID), g, prefix, "Sharded0", at, shards)
 }
