@@ -172,18 +172,8 @@ func TestExportVerifyCollidingNames(t *testing.T) {
 			snapshotID := jsonField(t, []byte(res.stdout), "id")
 			p := startServe(t, dir, "--config", config, "--no-rate-limit")
 			owner := creds.owner(p.base)
-			role := awsRole(t, owner, g)
-			got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
-				Body: `{"bucketName":"names","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
-			if got.Status != 200 {
-				t.Fatalf("bucket: %s", got)
-			}
-			got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + g + "/clusters/Cluster0/backup/exports", Accept: apitest.MediaType("2023-01-01"),
-				Body: `{"snapshotId":"` + snapshotID + `","exportBucketId":"` + got.Field(t, "_id") + `"}`})
-			if got.Status != 200 {
-				t.Fatalf("export: %s", got)
-			}
-			sel := []string{"--config", config, "--group", g, "--cluster", "Cluster0", "--export", got.Field(t, "id")}
+			job := exportIntoNewBucket(t, owner, g, "names", "Cluster0", snapshotID)
+			sel := []string{"--config", config, "--group", g, "--cluster", "Cluster0", "--export", job}
 			res = runInProcess(t, append(append([]string{"export", "watch"}, sel...), "--interval", "20ms", "--json")...)
 			if res.code != 0 || jsonField(t, []byte(res.stdout), "state") != "Successful" {
 				t.Fatalf("watch: %d %s %s", res.code, res.stdout, res.stderr)
@@ -196,6 +186,25 @@ func TestExportVerifyCollidingNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// exportIntoNewBucket creates, through the API, an AWS bucket named
+// bucket on a new authorized role and an export of a snapshot of cluster
+// into it, and returns the export job's id.
+func exportIntoNewBucket(t *testing.T, owner *apitest.Client, groupID, bucket, cluster, snapshotID string) string {
+	t.Helper()
+	role := awsRole(t, owner, groupID)
+	got := owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + groupID + "/backup/exportBuckets", Accept: apitest.MediaType("2024-05-30"),
+		Body: `{"bucketName":"` + bucket + `","cloudProvider":"AWS","iamRoleId":"` + role + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("bucket: %s", got)
+	}
+	got = owner.Do(t, apitest.Request{Method: "POST", Path: "/api/atlas/v2/groups/" + groupID + "/clusters/" + cluster + "/backup/exports", Accept: apitest.MediaType("2023-01-01"),
+		Body: `{"snapshotId":"` + snapshotID + `","exportBucketId":"` + got.Field(t, "_id") + `"}`})
+	if got.Status != 200 {
+		t.Fatalf("export: %s", got)
+	}
+	return got.Field(t, "id")
 }
 
 // initWithCluster initializes a data directory with a replica-set cluster

@@ -71,14 +71,20 @@ func gcsCompatible(endpoint string) objectstore.GCPConfig {
 // to the server: <data>/buckets) and returns an SDK client of mode for it.
 func storeServer(t *testing.T, mode string, cfg objectstore.Config) *sdkClient {
 	t.Helper()
+	return storeServerWith(t, mode, cfg, testserver.Options{})
+}
+
+// storeServerWith is storeServer with more options of the server.
+func storeServerWith(t *testing.T, mode string, cfg objectstore.Config, opts testserver.Options) *sdkClient {
+	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Retry == (objectstore.RetryPolicy{}) {
 		cfg.Retry = storeRetry
 	}
-	srv := testserver.NewServer(t, testserver.Options{ObjectStores: &cfg})
-	return newSDKClient(t, srv, mode)
+	opts.ObjectStores = &cfg
+	return newSDKClient(t, testserver.NewServer(t, opts), mode)
 }
 
 // uniqueName is a bucket or container name no other test uses: Azurite is

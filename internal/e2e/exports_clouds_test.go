@@ -60,41 +60,8 @@ func TestSDKExportToEachCloud(t *testing.T) {
 // folder, whose paths are escaped), and the job.
 func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Bucket, func(prefix string) []string, *admin.DiskBackupExportJob) {
 	t.Helper()
-	cfg := objectstore.Config{LocalDir: t.TempDir()}
-	var bucket func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest
-	var stored func(prefix string) []string
-	switch provider {
-	case "LOCAL":
-		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-			return awsBucket("local-exports", c.awsRole(t, g, true))
-		}
-	case "AWS":
-		s3 := testservices.S3(t, "s3-exports")
-		cfg.AWS = s3Compatible(s3.URL)
-		stored = func(prefix string) []string { return s3.Keys(t, "s3-exports", prefix) }
-		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-			return awsBucket("s3-exports", c.awsRole(t, g, true))
-		}
-	case "AZURE":
-		name := uniqueName("e2e-export")
-		container := testservices.AzuriteContainer(t, azurite, name)
-		stored = func(prefix string) []string { return testservices.BlobNames(t, container, prefix) }
-		cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
-		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-			id, _ := c.azureRole(t, g, true)
-			return azureBucket(azureServiceURL(name), id)
-		}
-	case "GCP":
-		gcs := testservices.GCS(t, "gcs-exports")
-		cfg.GCP = gcsCompatible(gcs.URL)
-		stored = func(prefix string) []string { return gcs.Keys(t, "gcs-exports", prefix) }
-		bucket = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
-			return gcpBucket("gcs-exports", c.gcpRole(t, g))
-		}
-	default:
-		t.Fatalf("unknown provider %q", provider)
-	}
-	c := storeServer(t, "digest", cfg)
+	cloud := newCloudBucket(t, provider, azurite)
+	c := storeServer(t, "digest", cloud.cfg)
 	srv, g, ctx := c.srv, c.srv.GroupID, context.Background()
 	if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
 		t.Fatal(err)
@@ -103,12 +70,62 @@ func exportTo(t *testing.T, provider, azurite string, archive []byte) (*blob.Buc
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := c.createBucket(t, g, bucket(c, g))
+	b := c.createBucket(t, g, cloud.request(c, g))
 	created, _, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
 		SnapshotId: res.Snapshot.ID, ExportBucketId: b.GetId()}).Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
 	job := waitExport(t, srv, c.APIClient, g, "Cluster0", created.GetId(), "Successful")
-	return srv.OpenExportBucket(t, b.GetId()), stored, job
+	return srv.OpenExportBucket(t, b.GetId()), cloud.stored, job
+}
+
+// cloudBucket is a bucket of one provider for a test server: how the
+// server reaches the provider, the export bucket to create through the
+// SDK, and the names the store holds under a prefix, as any of its
+// readers sees them (nil for a local folder, whose paths are escaped).
+type cloudBucket struct {
+	cfg     objectstore.Config
+	request func(c *sdkClient, groupID string) *admin.DiskBackupSnapshotExportBucketRequest
+	stored  func(prefix string) []string
+}
+
+// newCloudBucket sets up a bucket of provider: "LOCAL" (an AWS bucket in a
+// local folder), "AWS" (gofakes3), "AZURE" (Azurite at azurite) or "GCP"
+// (fake-gcs-server).
+func newCloudBucket(t *testing.T, provider, azurite string) cloudBucket {
+	t.Helper()
+	b := cloudBucket{cfg: objectstore.Config{LocalDir: t.TempDir()}}
+	switch provider {
+	case "LOCAL":
+		b.request = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return awsBucket("local-exports", c.awsRole(t, g, true))
+		}
+	case "AWS":
+		s3 := testservices.S3(t, "s3-exports")
+		b.cfg.AWS = s3Compatible(s3.URL)
+		b.stored = func(prefix string) []string { return s3.Keys(t, "s3-exports", prefix) }
+		b.request = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return awsBucket("s3-exports", c.awsRole(t, g, true))
+		}
+	case "AZURE":
+		name := uniqueName("e2e-export")
+		container := testservices.AzuriteContainer(t, azurite, name)
+		b.stored = func(prefix string) []string { return testservices.BlobNames(t, container, prefix) }
+		b.cfg.Azure = azureCompatible(testservices.AzuriteAccountURL(azurite))
+		b.request = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			id, _ := c.azureRole(t, g, true)
+			return azureBucket(azureServiceURL(name), id)
+		}
+	case "GCP":
+		gcs := testservices.GCS(t, "gcs-exports")
+		b.cfg.GCP = gcsCompatible(gcs.URL)
+		b.stored = func(prefix string) []string { return gcs.Keys(t, "gcs-exports", prefix) }
+		b.request = func(c *sdkClient, g string) *admin.DiskBackupSnapshotExportBucketRequest {
+			return gcpBucket("gcs-exports", c.gcpRole(t, g))
+		}
+	default:
+		t.Fatalf("unknown provider %q", provider)
+	}
+	return b
 }

@@ -1,7 +1,11 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"maps"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -11,8 +15,11 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/backend"
+	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -228,56 +235,185 @@ func TestScheduledSnapshotsOfAShardedCluster(t *testing.T) {
 	}
 }
 
+// serveReplica opens a server over the PostgreSQL schema of srv and with
+// its data directory (so its snapshot store and local buckets), serves it
+// on a loopback port, running snapshot and export jobs, until the test
+// ends.
+func serveReplica(t *testing.T, srv *testserver.Server, dataDir string, clock *fakeClock) *server.Server {
+	t.Helper()
+	ctx := context.Background()
+	replica, err := server.Open(ctx, server.Config{DataDir: dataDir, Now: clock.Now, Logger: slog.New(slog.DiscardHandler),
+		Exports:              exportrunner.Config{PollInterval: 50 * time.Millisecond, RetryDelay: 100 * time.Millisecond},
+		SchedulePollInterval: time.Hour, SweepInterval: time.Hour, SweepDelay: time.Hour,
+		Backend: func(ctx context.Context) (*backend.Backend, error) {
+			return postgres.OpenBackend(ctx, srv.Database, postgres.Options{Schema: srv.Schema, MaxConns: 2})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- replica.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		replica.Shutdown(ctx)
+		if err := <-served; err != nil {
+			t.Errorf("replica: %v", err)
+		}
+		replica.Close()
+	})
+	return replica
+}
+
 // TestScheduledSnapshotsWithReplicas: servers sharing a PostgreSQL
-// database, each following the same clock, take each instant's snapshot
-// once between them.
+// database, each following the same clock and all ticking at once, take
+// each instant's snapshot of a loaded cluster once between them, its job
+// run by any of them, the one that claimed the instant or another; the daily snapshots are exported automatically,
+// each with the data the cluster held at its instant; past the hourly
+// retention, the sweep removes the hourly snapshots and keeps the daily
+// ones.
 func TestScheduledSnapshotsWithReplicas(t *testing.T) {
 	clock := &fakeClock{}
 	clock.Set(t, "2026-08-10T12:00:00Z")
-	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, SchedulePollInterval: time.Hour})
+	dataDir := t.TempDir()
+	// The first server runs no jobs: the snapshots it claims are taken by
+	// the others.
+	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, SchedulePollInterval: time.Hour, DataDir: dataDir, NoExports: true})
 	if srv.Schema == "" {
 		t.Skip("replicas share a PostgreSQL database: set " + testserver.EnvDatabase)
 	}
 	ctx := context.Background()
-	servers := []*server.Server{srv.Server}
-	for range 2 {
-		replica, err := server.Open(ctx, server.Config{DataDir: t.TempDir(), Now: clock.Now, NoExports: true,
-			Backend: func(ctx context.Context) (*backend.Backend, error) {
-				return postgres.OpenBackend(ctx, srv.Database, postgres.Options{Schema: srv.Schema, MaxConns: 2})
-			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { replica.Close() })
-		servers = append(servers, replica)
-	}
+	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
+	g := srv.GroupID
+	servers := []*server.Server{srv.Server, serveReplica(t, srv, dataDir, clock), serveReplica(t, srv, dataDir, clock)}
+
 	cl, err := srv.CreateCluster(ctx, "Cluster0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, at := range []string{"2026-08-10T18:00:00Z", "2026-08-11T00:00:00Z", "2026-08-11T00:00:30Z", "2026-08-11T06:00:00Z"} {
+	first := dumptest.Generate(dumptest.Options{Seed: 61, DocsPerCollection: 8})
+	second := dumptest.Generate(dumptest.Options{Seed: 62, DocsPerCollection: 5})
+	load := func(ds *dumptest.Dataset) {
+		t.Helper()
+		if _, err := srv.LoadCluster(ctx, service.LoadInput{ClusterName: "Cluster0"}, bytes.NewReader(dumptest.ArchiveBytes(ds, true, true))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load(first)
+	bucketID := sdkExportBucket(t, c, g, "replica-exports")
+	sched, _, err := c.CloudBackupsApi.UpdateBackupSchedule(ctx, g, "Cluster0", &admin.DiskBackupSnapshotSchedule20240805{
+		ReferenceHourOfDay: admin.PtrInt(18), ReferenceMinuteOfHour: admin.PtrInt(0),
+		AutoExportEnabled: admin.PtrBool(true),
+		Export:            &admin.AutoExportPolicy{ExportBucketId: &bucketID, FrequencyType: admin.PtrString("daily")},
+		Policies: []admin.AdvancedDiskBackupSnapshotSchedulePolicy{{PolicyItems: []admin.DiskBackupApiPolicyItem{
+			{FrequencyType: "hourly", FrequencyInterval: 6, RetentionUnit: "days", RetentionValue: 1},
+			{FrequencyType: "daily", FrequencyInterval: 1, RetentionUnit: "days", RetentionValue: 7},
+		}}}}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := sched.Policies[0].GetPolicyItems()
+	hourly, daily := items[0].GetId(), items[1].GetId()
+
+	// Every replica ticks at each time; a time within an instant already
+	// taken takes nothing more.
+	var mu sync.Mutex
+	takenAt := map[string][]*snapexport.Snapshot{}
+	tick := func(at string) {
+		t.Helper()
 		clock.Set(t, at)
 		var wg sync.WaitGroup
 		for _, s := range servers {
 			wg.Go(func() {
-				if _, err := s.TakeScheduledSnapshots(ctx); err != nil {
+				taken, err := s.TakeScheduledSnapshots(ctx)
+				if err != nil {
 					t.Error(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, snap := range taken {
+					k := snap.CreatedAt.UTC().Format(time.RFC3339)
+					takenAt[k] = append(takenAt[k], snap)
 				}
 			})
 		}
 		wg.Wait()
 	}
-	snaps, _, err := srv.Server.Service.Snapshots(ctx, srv.GroupID, cl.Name, snapexport.SnapshotReplicaSet, snapexport.Page{}, "")
+	tick("2026-08-10T18:00:00Z")
+	load(second)
+	for _, at := range []string{"2026-08-11T00:00:00Z", "2026-08-11T00:00:30Z", "2026-08-11T06:00:00Z", "2026-08-11T12:00:00Z", "2026-08-11T18:00:00Z"} {
+		tick(at)
+	}
+	dailyAt := []string{"2026-08-10T18:00:00Z", "2026-08-11T18:00:00Z"}
+	hourlyAt := []string{"2026-08-11T00:00:00Z", "2026-08-11T06:00:00Z", "2026-08-11T12:00:00Z"}
+	for _, at := range slices.Concat(dailyAt, hourlyAt) {
+		snaps := takenAt[at]
+		if len(snaps) != 1 {
+			t.Errorf("%d snapshots taken at %s, want one", len(snaps), at)
+			continue
+		}
+		wantItems, frequency := []string{hourly}, "hourly"
+		if slices.Contains(dailyAt, at) {
+			wantItems, frequency = []string{hourly, daily}, "daily"
+		}
+		if s := snaps[0]; s.Status != snapexport.SnapshotCompleted || s.StorageSizeBytes == 0 || s.FrequencyType != frequency ||
+			!slices.Equal(s.PolicyItems, wantItems) {
+			t.Errorf("snapshot of %s: %s of %d bytes, %s for %v; want completed with the loaded data, %s for %v",
+				at, s.Status, s.StorageSizeBytes, s.FrequencyType, s.PolicyItems, frequency, wantItems)
+		}
+	}
+	if len(takenAt) != 5 {
+		t.Errorf("snapshots taken at %v, want one at each of %v and %v", slices.Sorted(maps.Keys(takenAt)), dailyAt, hourlyAt)
+	}
+
+	// The daily snapshots are exported, each with its instant's data.
+	jobs, _, err := c.CloudBackupsApi.ListBackupExports(ctx, g, "Cluster0").Execute()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var taken []string
-	for _, s := range snaps {
-		taken = append(taken, s.CreatedAt.UTC().Format(time.RFC3339))
+	exported := map[string]string{}
+	for _, j := range jobs.GetResults() {
+		job := waitExport(t, srv, c, g, "Cluster0", j.GetId(), "Successful")
+		exported[job.GetSnapshotId()] = job.GetPrefix()
 	}
-	slices.Sort(taken)
-	want := []string{"2026-08-10T18:00:00Z", "2026-08-11T00:00:00Z", "2026-08-11T06:00:00Z"}
-	if !slices.Equal(taken, want) {
-		t.Errorf("snapshots taken at %v, want one at each of %v", taken, want)
+	b := srv.OpenExportBucket(t, bucketID)
+	rs := cl.Shards[0].ReplicaSetName
+	for i, at := range dailyAt {
+		if len(takenAt[at]) != 1 {
+			continue
+		}
+		snap := takenAt[at][0]
+		prefix, ok := exported[snap.ID]
+		if !ok {
+			t.Errorf("daily snapshot of %s not exported (exports: %v)", at, exported)
+			continue
+		}
+		wantExport(t, b, g, prefix, "Cluster0", snap.CreatedAt, map[string]*dumptest.Dataset{rs: []*dumptest.Dataset{first, second}[i]})
+	}
+	if len(exported) != len(dailyAt) {
+		t.Errorf("%d snapshots exported, want the %d daily ones", len(exported), len(dailyAt))
+	}
+
+	// Past the hourly retention, a day, the hourly snapshots go.
+	clock.Set(t, "2026-08-12T12:00:01Z")
+	if _, err := srv.Server.Service.SweepExpiredSnapshots(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, s := range replicaSetSnapshots(t, c, g, "Cluster0") {
+		kept = append(kept, s.GetCreatedAt().UTC().Format(time.RFC3339))
+	}
+	slices.Sort(kept)
+	if !slices.Equal(kept, dailyAt) {
+		t.Errorf("snapshots after the sweep taken at %v, want the daily ones %v", kept, dailyAt)
+	}
+	for _, at := range hourlyAt {
+		for _, snap := range takenAt[at] {
+			if srv.SnapshotStored(t, cl, snap.ID) {
+				t.Errorf("hourly snapshot of %s kept past its retention", at)
+			}
+		}
 	}
 }

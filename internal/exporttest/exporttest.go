@@ -6,7 +6,9 @@
 package exporttest
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"slices"
@@ -120,4 +122,28 @@ func ReadObject(t testing.TB, b *blob.Bucket, key string) []byte {
 		t.Fatalf("read %s: %v", key, err)
 	}
 	return data
+}
+
+// ReadDocuments reads the documents of an export's data object: gzipped
+// Extended JSON, one canonical document a line.
+func ReadDocuments(t testing.TB, b *blob.Bucket, key string) []bson.Raw {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(ReadObject(t, b, key)))
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 64<<20)
+	var docs []bson.Raw
+	for sc.Scan() {
+		var raw bson.Raw
+		if err := bson.UnmarshalExtJSON(sc.Bytes(), true, &raw); err != nil {
+			t.Fatalf("%s line %d: %v", key, len(docs)+1, err)
+		}
+		docs = append(docs, raw)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return docs
 }

@@ -45,100 +45,112 @@ func (s *Service) CreateExportJob(ctx context.Context, in ExportJobInput) (*snap
 	var job *snapexport.ExportJob
 	var queued []*snapexport.ExportJob
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		job, queued = nil, nil
-		project, org, err := projectAndOrg(ctx, tx, in.ProjectID)
-		if err != nil {
-			return err
-		}
-		c, err := s.cluster(ctx, tx, in.ProjectID, in.ClusterName)
-		if err != nil {
-			return err
-		}
-		snap, err := s.snapshot(ctx, tx, in.ProjectID, in.ClusterName, in.SnapshotID, "")
-		if err != nil {
-			return err
-		}
-		if snap.Status != snapexport.SnapshotCompleted {
-			return snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
-				"Snapshot %s is %s: only a completed snapshot can be exported.", snap.ID, string(snap.Status))
-		}
-		if _, err := tx.ExportBucket(ctx, in.ProjectID, in.ExportBucketID); err != nil {
-			if errors.Is(err, snapexport.ErrNotFound) {
-				return bucketNotFound(in.ExportBucketID)
-			}
-			return err
-		}
-		active, err := tx.ActiveExportJobs(ctx, in.ProjectID, snap.ID, "")
-		if err != nil {
-			return err
-		}
-		if len(active) > 0 {
-			return snapexport.Errorf(snapexport.CodeExportAlreadyInProgress,
-				"Snapshot %s is already being exported by export job %s.", snap.ID, active[0].ID)
-		}
-		now := s.now()
-		orgPart, groupPart := org.ID, project.ID
-		if c.Schedule.UseOrgAndGroupNamesInExportPrefix {
-			orgPart, groupPart = export.SanitizeName(org.Name), export.SanitizeName(project.Name)
-		}
-		// The prefix ends in the job's creation second: two jobs of the
-		// cluster's snapshots of one minute created in the same second
-		// would share it, and each overwrite the other's .complete. Such
-		// a job is dated one second later instead.
-		prior, _, err := tx.ListExportJobs(ctx, in.ProjectID, c.ID, snapexport.Page{})
-		if err != nil {
-			return err
-		}
-		taken := map[string]bool{}
-		for _, p := range prior {
-			taken[p.Prefix] = true
-		}
-		for taken[export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now)] {
-			now = now.Add(time.Second)
-		}
-		job = &snapexport.ExportJob{ID: NewID(), ProjectID: in.ProjectID, ClusterID: c.ID, ClusterName: c.Name,
-			SnapshotID: snap.ID, ExportBucketID: in.ExportBucketID, CustomData: in.CustomData,
-			Prefix: export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now), State: snapexport.ExportQueued,
-			CreatedAt: now}
-		if snap.Kind == snapexport.SnapshotReplicaSet {
-			job.ReplicaSetName, job.SourceSnapshotID = snap.ReplicaSetName, snap.ID
-			queued = []*snapexport.ExportJob{job}
-		} else {
-			for _, m := range snap.Members {
-				comp := *job
-				comp.ID, comp.ParentID, comp.ReplicaSetName, comp.SourceSnapshotID = NewID(), job.ID, m.ReplicaSetName, m.ID
-				comp.Components = nil
-				job.Components = append(job.Components, snapexport.ExportComponent{ExportID: comp.ID, ReplicaSetName: m.ReplicaSetName})
-				queued = append(queued, &comp)
-			}
-		}
-		if err := tx.CreateExportJob(ctx, job); err != nil {
-			return err
-		}
-		for _, q := range queued {
-			if q != job {
-				if err := tx.CreateExportJob(ctx, q); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		var err error
+		job, queued, err = s.recordExportJob(ctx, tx, in)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	// A job recorded but not queued (a crash here, a queue failure) is
-	// queued again when the server starts: see RequeueExportJobs.
-	if s.Exports != nil {
-		// The job is recorded: queue it even if the client has gone.
-		ctx := context.WithoutCancel(ctx)
-		for _, q := range queued {
-			if err := s.Exports.Enqueue(ctx, q.ProjectID, q.ID); err != nil {
-				s.logger().LogAttrs(ctx, slog.LevelWarn, "export job not queued yet", append(q.LogAttrs(), slog.Any("error", err))...)
-			}
+	s.enqueueExports(ctx, queued)
+	return job, nil
+}
+
+// recordExportJob records an export job in tx as CreateExportJob
+// describes; it returns the job and the jobs to queue once tx commits
+// (itself, or a sharded export's components).
+func (s *Service) recordExportJob(ctx context.Context, tx snapexport.Tx, in ExportJobInput) (*snapexport.ExportJob, []*snapexport.ExportJob, error) {
+	project, org, err := projectAndOrg(ctx, tx, in.ProjectID)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.cluster(ctx, tx, in.ProjectID, in.ClusterName)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := s.snapshot(ctx, tx, in.ProjectID, in.ClusterName, in.SnapshotID, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if snap.Status != snapexport.SnapshotCompleted {
+		return nil, nil, snapexport.Errorf(snapexport.CodeUnfinishedSnapshot,
+			"Snapshot %s is %s: only a completed snapshot can be exported.", snap.ID, string(snap.Status))
+	}
+	if _, err := tx.ExportBucket(ctx, in.ProjectID, in.ExportBucketID); err != nil {
+		if errors.Is(err, snapexport.ErrNotFound) {
+			return nil, nil, bucketNotFound(in.ExportBucketID)
+		}
+		return nil, nil, err
+	}
+	active, err := tx.ActiveExportJobs(ctx, in.ProjectID, snap.ID, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(active) > 0 {
+		return nil, nil, snapexport.Errorf(snapexport.CodeExportAlreadyInProgress,
+			"Snapshot %s is already being exported by export job %s.", snap.ID, active[0].ID)
+	}
+	now := s.now()
+	orgPart, groupPart := org.ID, project.ID
+	if c.Schedule.UseOrgAndGroupNamesInExportPrefix {
+		orgPart, groupPart = export.SanitizeName(org.Name), export.SanitizeName(project.Name)
+	}
+	// The prefix ends in the job's creation second: two jobs of the
+	// cluster's snapshots of one minute created in the same second
+	// would share it, and each overwrite the other's .complete. Such
+	// a job is dated one second later instead.
+	prior, _, err := tx.ListExportJobs(ctx, in.ProjectID, c.ID, snapexport.Page{})
+	if err != nil {
+		return nil, nil, err
+	}
+	taken := map[string]bool{}
+	for _, p := range prior {
+		taken[p.Prefix] = true
+	}
+	for taken[export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now)] {
+		now = now.Add(time.Second)
+	}
+	job := &snapexport.ExportJob{ID: NewID(), ProjectID: in.ProjectID, ClusterID: c.ID, ClusterName: c.Name,
+		SnapshotID: snap.ID, ExportBucketID: in.ExportBucketID, CustomData: in.CustomData,
+		Prefix: export.Prefix(orgPart, groupPart, c.Name, snap.CreatedAt, now), State: snapexport.ExportQueued,
+		CreatedAt: now}
+	if snap.Kind == snapexport.SnapshotReplicaSet {
+		job.ReplicaSetName, job.SourceSnapshotID = snap.ReplicaSetName, snap.ID
+		return job, []*snapexport.ExportJob{job}, tx.CreateExportJob(ctx, job)
+	}
+	var queued []*snapexport.ExportJob
+	for _, m := range snap.Members {
+		comp := *job
+		comp.ID, comp.ParentID, comp.ReplicaSetName, comp.SourceSnapshotID = NewID(), job.ID, m.ReplicaSetName, m.ID
+		comp.Components = nil
+		job.Components = append(job.Components, snapexport.ExportComponent{ExportID: comp.ID, ReplicaSetName: m.ReplicaSetName})
+		queued = append(queued, &comp)
+	}
+	if err := tx.CreateExportJob(ctx, job); err != nil {
+		return nil, nil, err
+	}
+	for _, q := range queued {
+		if err := tx.CreateExportJob(ctx, q); err != nil {
+			return nil, nil, err
 		}
 	}
-	return job, nil
+	return job, queued, nil
+}
+
+// enqueueExports queues recorded export jobs. A job recorded but not
+// queued (a crash before this, a queue failure) is queued again when the
+// server starts: see RequeueExportJobs.
+func (s *Service) enqueueExports(ctx context.Context, queued []*snapexport.ExportJob) {
+	if s.Exports == nil {
+		return
+	}
+	// The jobs are recorded: queue them even if the client has gone.
+	ctx = context.WithoutCancel(ctx)
+	for _, q := range queued {
+		if err := s.Exports.Enqueue(ctx, q.ProjectID, q.ID); err != nil {
+			s.logger().LogAttrs(ctx, slog.LevelWarn, "export job not queued yet", append(q.LogAttrs(), slog.Any("error", err))...)
+		}
+	}
 }
 
 // allProjects lists the projects of every organization.

@@ -244,6 +244,7 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 	}
 	done := s.now()
 	finished := false
+	var exports []*snapexport.ExportJob
 	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		// Another run may have ended it meanwhile; one that is gone left
 		// its data to the sweep of orphaned snapshot data.
@@ -262,13 +263,39 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 		for _, snap := range t.all() {
 			snap.Status, snap.CreatedAt, snap.ExpiresAt, snap.ImportedAt = snapexport.SnapshotCompleted, taken, done.Add(retention), done
 		}
-		return t.record(ctx, tx)
+		if err := t.record(ctx, tx); err != nil {
+			return err
+		}
+		exports, err = s.recordAutoExport(ctx, tx, t.top)
+		return err
 	})
 	if err != nil || !finished {
 		return err
 	}
-	s.autoExport(ctx, t.cluster, t.top)
+	s.enqueueExports(ctx, exports)
 	return nil
+}
+
+// recordAutoExport records, in the transaction that completes snap, the
+// export its cluster's backup schedule asks for, so that a snapshot seen
+// completed, or completed by a server that then died, has it. It returns
+// the jobs to queue once tx commits. An export the rules refuse (its
+// bucket gone, say) is logged and leaves the snapshot completed.
+func (s *Service) recordAutoExport(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot) ([]*snapexport.ExportJob, error) {
+	c, err := s.cluster(ctx, tx, snap.ProjectID, snap.ClusterName)
+	if err == nil && !exportsSnapshot(c.Schedule, snap) {
+		return nil, nil
+	}
+	var queued []*snapexport.ExportJob
+	if err == nil {
+		_, queued, err = s.recordExportJob(ctx, tx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
+			ExportBucketID: c.Schedule.ExportBucketID})
+	}
+	if refused := (*snapexport.Error)(nil); errors.As(err, &refused) {
+		s.logger().Warn("automatic export not started", "group", snap.ProjectID, "cluster", snap.ClusterName, "snapshot", snap.ID, "error", err)
+		return nil, nil
+	}
+	return queued, err
 }
 
 // FailSnapshot ends a snapshot that could not be taken (why says why, for

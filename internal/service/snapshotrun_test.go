@@ -222,3 +222,70 @@ func TestDeleteClusterDropsItsData(t *testing.T) {
 		t.Errorf("the retained snapshot's data: %v, %v; want the %d loaded collections", m, err, len(loaded.Collections))
 	}
 }
+
+// dyingStore is a store whose writes fail once completed reports true,
+// as those of a server that died right then.
+type dyingStore struct {
+	snapexport.Store
+	completed func() bool
+	dead      bool
+}
+
+func (s *dyingStore) Write(ctx context.Context, fn func(snapexport.Tx) error) error {
+	if s.dead {
+		return errors.New("the server died")
+	}
+	err := s.Store.Write(ctx, fn)
+	s.dead = err == nil && s.completed()
+	return err
+}
+
+// TestAutoExportRecordedWithTheCompletion: the export a schedule asks for
+// of a snapshot is recorded with the snapshot's completion, so that a
+// server dying once the snapshot is completed has not lost it.
+func TestAutoExportRecordedWithTheCompletion(t *testing.T) {
+	e := newSnapshotEnv(t)
+	ctx := context.Background()
+	e.load(t, "rs", "")
+	role, err := e.svc.CreateRole(ctx, e.group, service.RoleInput{Provider: snapexport.AWS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AuthorizeRole(ctx, e.group, role.ID, service.RoleInput{Provider: snapexport.AWS, IAMAssumedRoleARN: "arn:aws:iam::123456789012:role/x"}); err != nil {
+		t.Fatal(err)
+	}
+	bucket, err := e.svc.CreateBucket(ctx, e.group, service.BucketInput{Provider: snapexport.AWS, BucketName: "auto", RoleID: role.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enabled := true
+	if _, err := e.svc.UpdateBackupSchedule(ctx, e.group, "rs", service.ScheduleInput{AutoExportEnabled: &enabled,
+		Export: &service.ExportPolicyInput{BucketID: bucket.ID, FrequencyType: "daily"}}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "scheduled", FrequencyType: "daily",
+		ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &dyingStore{Store: e.svc.Store}
+	store.completed = func() bool {
+		s, err := snapexport.ReadValue(ctx, store.Store, func(tx snapexport.Tx) (*snapexport.Snapshot, error) {
+			return tx.Snapshot(ctx, e.group, "", snap.ID)
+		})
+		return err == nil && s.Status == snapexport.SnapshotCompleted
+	}
+	e.svc.Store = store
+	runErr := e.svc.RunSnapshot(ctx, e.group, snap.ID)
+	e.svc.Store = store.Store
+	if s := e.stored(t, "rs", snap.ID); s.Status != snapexport.SnapshotCompleted {
+		t.Fatalf("snapshot %s (run: %v), want completed", s.Status, runErr)
+	}
+	jobs, _, err := e.svc.ExportJobs(ctx, e.group, "rs", snapexport.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].SnapshotID != snap.ID || jobs[0].ExportBucketID != bucket.ID || jobs[0].State != snapexport.ExportQueued {
+		t.Errorf("export jobs of the completed daily snapshot: %+v, want one queued into %s", jobs, bucket.ID)
+	}
+}
