@@ -133,24 +133,7 @@ func (sc *Scheduler) takeDue(ctx context.Context, c *snapexport.Cluster, from, n
 	}
 	svc.logger().Info("scheduled snapshot taken", "group", c.ProjectID, "cluster", c.Name, "snapshot", snap.ID, "at", at,
 		"frequencyType", frequency)
-	if snap.Status == snapexport.SnapshotCompleted {
-		svc.ScheduledSnapshotCompleted(ctx, c.ProjectID, c.Name, snap)
-	}
 	return snap, nil
-}
-
-// ScheduledSnapshotCompleted starts the automatic export that the
-// cluster's backup schedule asks for of a scheduled snapshot that
-// completed, and returns it (nil when none).
-func (s *Service) ScheduledSnapshotCompleted(ctx context.Context, projectID, clusterName string, snap *snapexport.Snapshot) *snapexport.ExportJob {
-	c, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Cluster, error) {
-		return s.cluster(ctx, tx, projectID, clusterName)
-	})
-	if err != nil {
-		s.logger().Warn("automatic export not started", "group", projectID, "cluster", clusterName, "snapshot", snap.ID, "error", err)
-		return nil
-	}
-	return s.autoExport(ctx, c, snap)
 }
 
 // allClusters lists the clusters of every project.

@@ -351,8 +351,9 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 	snap.ImportedAt = s.now()
 
 	res := &ImportResult{Snapshot: snap, Notes: append(src.Notes(), m.Notes...)}
+	var exports []*snapexport.ExportJob
 	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		res.Sharded = nil
+		res.Sharded, res.AutoExport, exports = nil, nil, nil
 		current, err := s.cluster(ctx, tx, c.ProjectID, c.Name)
 		if err != nil {
 			return err
@@ -369,11 +370,17 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		if err := tx.CreateSnapshot(ctx, snap); err != nil {
 			return err
 		}
+		exported := snap
 		if c.Type == snapexport.ClusterSharded {
 			if res.Sharded, err = groupShards(ctx, tx, c, snap, s.now()); res.Sharded != nil {
 				snap.ParentID, snap.ExpiresAt = res.Sharded.ID, res.Sharded.ExpiresAt
 			}
+			exported = res.Sharded
 		}
+		if err != nil || exported == nil {
+			return err
+		}
+		res.AutoExport, exports, err = s.recordAutoExport(ctx, tx, exported)
 		return err
 	})
 	if err != nil {
@@ -382,11 +389,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		}
 		return nil, err
 	}
-	exported := res.Snapshot
-	if c.Type == snapexport.ClusterSharded {
-		exported = res.Sharded
-	}
-	res.AutoExport = s.autoExport(ctx, c, exported)
+	s.enqueueExports(ctx, exports)
 	return res, nil
 }
 
@@ -478,23 +481,6 @@ func groupShards(ctx context.Context, tx snapexport.Tx, c *snapexport.Cluster, l
 		}
 	}
 	return sharded, nil
-}
-
-// autoExport starts the export the cluster's backup schedule asks for of
-// a snapshot (of a replica set, or a complete sharded-cluster snapshot),
-// and returns it; nil when none. A failure is logged, as Atlas reports it
-// in its activity feed rather than to the snapshot's maker.
-func (s *Service) autoExport(ctx context.Context, c *snapexport.Cluster, snap *snapexport.Snapshot) *snapexport.ExportJob {
-	if snap == nil || !exportsSnapshot(c.Schedule, snap) {
-		return nil
-	}
-	job, err := s.CreateExportJob(ctx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
-		ExportBucketID: c.Schedule.ExportBucketID})
-	if err != nil {
-		s.logger().Warn("automatic export not started", "group", c.ProjectID, "cluster", c.Name, "snapshot", snap.ID, "error", err)
-		return nil
-	}
-	return job
 }
 
 // OrphanGrace is how long the data of a snapshot the store does not know

@@ -266,7 +266,7 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 		if err := t.record(ctx, tx); err != nil {
 			return err
 		}
-		exports, err = s.recordAutoExport(ctx, tx, t.top)
+		_, exports, err = s.recordAutoExport(ctx, tx, t.top)
 		return err
 	})
 	if err != nil || !finished {
@@ -276,26 +276,29 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 	return nil
 }
 
-// recordAutoExport records, in the transaction that completes snap, the
-// export its cluster's backup schedule asks for, so that a snapshot seen
-// completed, or completed by a server that then died, has it. It returns
-// the jobs to queue once tx commits. An export the rules refuse (its
-// bucket gone, say) is logged and leaves the snapshot completed.
-func (s *Service) recordAutoExport(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot) ([]*snapexport.ExportJob, error) {
+// recordAutoExport records, in the transaction that completes snap (takes
+// or imports it), the export its cluster's backup schedule asks for, so
+// that a snapshot seen completed, or completed by a server that then died,
+// has it. It returns the export (nil when none) and the jobs to queue once
+// tx commits. An export the rules refuse (its bucket gone, say) is logged
+// and leaves the snapshot completed, as Atlas reports it in its activity
+// feed rather than to the snapshot's maker.
+func (s *Service) recordAutoExport(ctx context.Context, tx snapexport.Tx, snap *snapexport.Snapshot) (*snapexport.ExportJob, []*snapexport.ExportJob, error) {
 	c, err := s.cluster(ctx, tx, snap.ProjectID, snap.ClusterName)
 	if err == nil && !exportsSnapshot(c.Schedule, snap) {
-		return nil, nil
+		return nil, nil, nil
 	}
+	var job *snapexport.ExportJob
 	var queued []*snapexport.ExportJob
 	if err == nil {
-		_, queued, err = s.recordExportJob(ctx, tx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
+		job, queued, err = s.recordExportJob(ctx, tx, ExportJobInput{ProjectID: c.ProjectID, ClusterName: c.Name, SnapshotID: snap.ID,
 			ExportBucketID: c.Schedule.ExportBucketID})
 	}
 	if refused := (*snapexport.Error)(nil); errors.As(err, &refused) {
 		s.logger().Warn("automatic export not started", "group", snap.ProjectID, "cluster", snap.ClusterName, "snapshot", snap.ID, "error", err)
-		return nil, nil
+		return nil, nil, nil
 	}
-	return queued, err
+	return job, queued, err
 }
 
 // FailSnapshot ends a snapshot that could not be taken (why says why, for
