@@ -96,7 +96,8 @@ func (c Collection) IsTimeseries() bool { return c.Metadata.Type == TypeTimeseri
 
 // Info describes a dump.
 type Info struct {
-	// Format is "archive" or "directory".
+	// Format is "archive" or "directory" ("capture" for a deployment read
+	// through the MongoDB driver).
 	Format string
 	// Name is the archive name given to OpenArchive or the directory.
 	Name string
@@ -121,7 +122,9 @@ type Source interface {
 	// a time-series collection, the collection, not system.buckets.*).
 	// The document is only valid until the next call of Next. At the end it
 	// returns io.EOF, after every check of the input passed; any other
-	// error is a *FormatError and is returned again by later calls.
+	// error is returned again by later calls, and is a *FormatError when
+	// the source is a dump (a capture of a deployment says what failed
+	// its own way).
 	Next() (Namespace, bson.Raw, error)
 	// Notes lists what was seen but skipped (prelude.json, the oplog,
 	// unknown files, ...).

@@ -43,7 +43,8 @@ type Manifest struct {
 
 // Source describes the dump a snapshot was imported from.
 type Source struct {
-	// Format is "archive" or "directory".
+	// Format is "archive", "directory" or "capture" (a deployment read
+	// through the MongoDB driver).
 	Format        string `json:"format"`
 	Gzip          bool   `json:"gzip"`
 	ServerVersion string `json:"serverVersion,omitempty"`

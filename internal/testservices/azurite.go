@@ -67,7 +67,7 @@ func Azurite(t testing.TB) string {
 			st.endpoint, st.err = checkAzuriteURL(u)
 			return
 		}
-		script, err := azuriteScript()
+		script, err := findScript("azurite")
 		if err != nil {
 			st.err = err
 			return
@@ -101,9 +101,10 @@ func Azurite(t testing.TB) string {
 	return st.endpoint
 }
 
-// StopAll stops the services started for the test binary (Azurite). Call
-// it from TestMain after m.Run.
+// StopAll stops the services started for the test binary (Azurite,
+// FerretDB). Call it from TestMain after m.Run.
 func StopAll() {
+	stopFerretDB()
 	azurite.mu.Lock()
 	defer azurite.mu.Unlock()
 	if c := azurite.cmd; c != nil {
@@ -204,8 +205,8 @@ func checkAzuriteURL(s string) (string, error) {
 	return strings.TrimRight(s, "/"), nil
 }
 
-// azuriteScript finds scripts/azurite of this repository.
-func azuriteScript() (string, error) {
+// findScript finds scripts/<name> of this repository.
+func findScript(name string) (string, error) {
 	var roots []string
 	if _, file, _, ok := runtime.Caller(0); ok {
 		roots = append(roots, filepath.Join(filepath.Dir(file), "..", ".."))
@@ -219,12 +220,12 @@ func azuriteScript() (string, error) {
 		}
 	}
 	for _, r := range roots {
-		p := filepath.Join(r, "scripts", "azurite")
+		p := filepath.Join(r, "scripts", name)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
-	return "", errors.New("testservices: scripts/azurite not found above the working directory")
+	return "", fmt.Errorf("testservices: scripts/%s not found above the working directory", name)
 }
 
 var listensRE = regexp.MustCompile(`successfully (?:listens on|listening at) (https?://\S+)`)

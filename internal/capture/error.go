@@ -1,0 +1,112 @@
+package capture
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/url"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+)
+
+// What a capture failed on, as errors.Is finds it in an *Error.
+var (
+	ErrUnreachable    = errors.New("the deployment cannot be reached")
+	ErrAuthentication = errors.New("authentication refused")
+	ErrTLS            = errors.New("TLS handshake failed")
+	ErrUnauthorized   = errors.New("not authorized")
+)
+
+// MongoDB's error codes that tell why a command was refused.
+const (
+	codeUnauthorized         = 13
+	codeAuthenticationFailed = 18
+)
+
+// Error is a failed capture: what it was doing (Op: "connecting to
+// mongodb://user@host/", "reading database app", ...), why (Reason, one of
+// the Err* values or nil when none fits) and the driver's own message with
+// any password of the URI taken out.
+type Error struct {
+	Op     string
+	Reason error
+	Detail string
+	cause  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("capture: ")
+	b.WriteString(e.Op)
+	if e.Reason != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Reason.Error())
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	return b.String()
+}
+
+// Unwrap gives the reason and the driver's error, so that errors.Is finds
+// context.Canceled as well as ErrUnauthorized.
+func (e *Error) Unwrap() []error {
+	if e.Reason == nil {
+		return []error{e.cause}
+	}
+	return []error{e.Reason, e.cause}
+}
+
+// classify wraps a driver error of op, naming the reason when it is known.
+// password is the URI's, which must not show in the message.
+func classify(op, password string, err error) *Error {
+	e := &Error{Op: op, Reason: reason(err), Detail: err.Error(), cause: err}
+	if password != "" {
+		e.Detail = strings.ReplaceAll(e.Detail, password, "xxxxx")
+		if escaped := url.QueryEscape(password); escaped != password {
+			e.Detail = strings.ReplaceAll(e.Detail, escaped, "xxxxx")
+		}
+	}
+	return e
+}
+
+func reason(err error) error {
+	// Why no server could be chosen is in each server's last error.
+	var selection topology.ServerSelectionError
+	if errors.As(err, &selection) {
+		for _, s := range selection.Desc.Servers {
+			if s.LastError != nil {
+				if r := reason(s.LastError); r != nil && r != ErrUnreachable {
+					return r
+				}
+			}
+		}
+		return ErrUnreachable
+	}
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		verification     *tls.CertificateVerificationError
+		record           tls.RecordHeaderError
+		alert            tls.AlertError
+	)
+	switch {
+	case errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &invalid),
+		errors.As(err, &verification), errors.As(err, &record), errors.As(err, &alert):
+		return ErrTLS
+	case hasCode(err, codeAuthenticationFailed), strings.Contains(err.Error(), "auth error"):
+		return ErrAuthentication
+	case hasCode(err, codeUnauthorized):
+		return ErrUnauthorized
+	}
+	return nil
+}
+
+func hasCode(err error, code int) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(code)
+}
