@@ -76,6 +76,8 @@ type ClusterInput struct {
 	// TerminationProtectionEnabled refuses the cluster's deletion until it
 	// is turned off.
 	TerminationProtectionEnabled bool
+	// Deployment binds the cluster to a running MongoDB; nil for none.
+	Deployment *DeploymentInput
 }
 
 var replicaSetNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -91,6 +93,11 @@ func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexpo
 	c, err := s.newCluster(in)
 	if err != nil {
 		return nil, err
+	}
+	if in.Deployment != nil {
+		if c.Deployment, err = s.newDeployment(c.ID, *in.Deployment); err != nil {
+			return nil, err
+		}
 	}
 	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
