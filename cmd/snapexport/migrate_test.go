@@ -126,7 +126,7 @@ func TestMigrate(t *testing.T) {
 		// From $SNAPEXPORT_DATABASE too, and init then finds the tables.
 		t.Setenv("SNAPEXPORT_DATABASE", u)
 		wantMigrate(t, "status from the environment", migrateJSON(t, "status"), n, []string{}, nil)
-		if res := runInProcess(t, "init", "--json"); res.code != 0 {
+		if res := runInProcess(t, "init", "--data", t.TempDir(), "--json"); res.code != 0 {
 			t.Fatalf("init after migrate up: %s", res.stderr)
 		}
 

@@ -194,10 +194,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
 		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
 	if cfg.SecretKey != nil {
-		if svc.SecretKey, err = service.NewSecretKey(cfg.SecretKey); err != nil {
-			return nil, err
-		}
-		if err := svc.CheckSecretKey(ctx); err != nil {
+		if err := useSecretKey(ctx, svc, cfg.SecretKey); err != nil {
 			return nil, err
 		}
 	}
@@ -225,6 +222,26 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		exports:   runner,
 		scheduler: scheduler,
 	}, nil
+}
+
+// UseSecretKey gives a server opened without a secret key the key, once
+// checked against the database's (service.ErrSecretKeyMismatch) or made
+// the database's when it has none.
+func (s *Server) UseSecretKey(ctx context.Context, key []byte) error {
+	return useSecretKey(ctx, s.Service, key)
+}
+
+func useSecretKey(ctx context.Context, svc *service.Service, key []byte) error {
+	k, err := service.NewSecretKey(key)
+	if err != nil {
+		return err
+	}
+	svc.SecretKey = k
+	if err := svc.CheckSecretKey(ctx); err != nil {
+		svc.SecretKey = nil
+		return err
+	}
+	return nil
 }
 
 // Handler is the HTTP API.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -70,7 +71,7 @@ func ParseMongoDBURI(uri string) (*MongoDBURI, error) {
 }
 
 func uriError(reason string) error {
-	return ClusterInvalid("the MongoDB connection string is invalid: %s.", reason)
+	return fmt.Errorf("the MongoDB connection string is invalid: %s", reason)
 }
 
 // mongoDBURIParts are the pieces of a connection string as the driver
@@ -185,7 +186,7 @@ func (s *Service) newDeployment(clusterID string, in DeploymentInput) (*snapexpo
 	}
 	uri, err := ParseMongoDBURI(in.URI)
 	if err != nil {
-		return nil, err
+		return nil, ClusterInvalid("%s.", err.Error())
 	}
 	if s.SecretKey == nil {
 		return nil, ErrNoSecretKey

@@ -180,7 +180,7 @@ func TestParseMongoDBURI(t *testing.T) {
 				t.Errorf("ParseMongoDBURI(%q) error shows a secret: %v", tc.uri, err)
 			}
 		}
-		if !strings.Contains(err.Error(), "The request content produced the validation error: the MongoDB connection string is invalid: ") {
+		if !strings.HasPrefix(err.Error(), "the MongoDB connection string is invalid: ") {
 			t.Errorf("ParseMongoDBURI(%q) error %q does not say what is invalid", tc.uri, err)
 		}
 	}
