@@ -27,11 +27,11 @@ func TestClusterConnectionStrings(t *testing.T) {
 		URI: "mongodb+srv://backup:" + password + "@cluster0.example.net/?authSource=admin&tlsCertificateKeyFilePassword=" + token, Consistency: snapexport.ConsistencyNone}})
 	e.cluster(t, service.ClusterInput{Name: "unbound"})
 
-	type strings_ struct {
+	type connStrings struct {
 		Standard    *string `json:"standard"`
 		StandardSrv *string `json:"standardSrv"`
 	}
-	get := func(name, accept string) strings_ {
+	get := func(name, accept string) connStrings {
 		t.Helper()
 		got := e.Do(t, apitest.Request{Path: e.clustersPath() + "/" + name, Accept: accept})
 		apitest.WantStatus(t, got, http.StatusOK)
@@ -41,7 +41,7 @@ func TestClusterConnectionStrings(t *testing.T) {
 			}
 		}
 		var body struct {
-			ConnectionStrings strings_ `json:"connectionStrings"`
+			ConnectionStrings connStrings `json:"connectionStrings"`
 		}
 		got.Decode(t, &body)
 		return body.ConnectionStrings

@@ -254,6 +254,12 @@ type ClusterChange struct {
 // UpdateCluster applies a change to a cluster, at once. The MongoDB major
 // version may only be raised.
 func (s *Service) UpdateCluster(ctx context.Context, projectID, name string, ch ClusterChange) (*snapexport.Cluster, error) {
+	return s.changeCluster(ctx, projectID, name, func(c *snapexport.Cluster) error { return applyClusterChange(c, ch) })
+}
+
+// changeCluster changes a cluster not asked to be deleted with change,
+// and writes it.
+func (s *Service) changeCluster(ctx context.Context, projectID, name string, change func(*snapexport.Cluster) error) (*snapexport.Cluster, error) {
 	var c *snapexport.Cluster
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
@@ -263,7 +269,7 @@ func (s *Service) UpdateCluster(ctx context.Context, projectID, name string, ch 
 		if c.DeletingUntil != nil {
 			return deletionRequested(c)
 		}
-		if err := applyClusterChange(c, ch); err != nil {
+		if err := change(c); err != nil {
 			return err
 		}
 		return tx.UpdateCluster(ctx, c)

@@ -198,27 +198,15 @@ func (s *Service) newDeployment(clusterID string, in DeploymentInput) (*snapexpo
 // BindCluster binds a cluster to the deployment in describes, in place of
 // any it was bound to; nil unbinds it.
 func (s *Service) BindCluster(ctx context.Context, projectID, name string, in *DeploymentInput) (*snapexport.Cluster, error) {
-	var c *snapexport.Cluster
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
-		var err error
-		if c, err = s.cluster(ctx, tx, projectID, name); err != nil {
-			return err
-		}
-		if c.DeletingUntil != nil {
-			return deletionRequested(c)
-		}
+	return s.changeCluster(ctx, projectID, name, func(c *snapexport.Cluster) error {
 		c.Deployment = nil
-		if in != nil {
-			if c.Deployment, err = s.newDeployment(c.ID, *in); err != nil {
-				return err
-			}
+		if in == nil {
+			return nil
 		}
-		return tx.UpdateCluster(ctx, c)
+		var err error
+		c.Deployment, err = s.newDeployment(c.ID, *in)
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // DeploymentURI is the connection string of the deployment c is bound to,
