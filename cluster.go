@@ -63,6 +63,39 @@ type Cluster struct {
 	// found by name or listed, and its name is free; it is kept for the
 	// snapshots it retained.
 	Removed bool
+	// Deployment is the running MongoDB the cluster is bound to; nil when
+	// it is bound to none.
+	Deployment *Deployment
+}
+
+// Consistency is how a snapshot of a bound deployment reads its data.
+type Consistency string
+
+const (
+	// ConsistencyPointInTime reads every collection at one instant, with
+	// the snapshot reads the deployment supports.
+	ConsistencyPointInTime Consistency = "pointInTime"
+	// ConsistencyNone reads each collection as it is when it is read, for
+	// deployments without snapshot reads.
+	ConsistencyNone Consistency = "none"
+)
+
+// Consistencies are the valid values of Deployment.Consistency.
+var Consistencies = []Consistency{ConsistencyNone, ConsistencyPointInTime}
+
+// Deployment binds a cluster to a running MongoDB. Its connection string
+// carries credentials, so it is kept sealed with the server's secret key:
+// only the service, which holds the key, opens it.
+type Deployment struct {
+	// SealedURI is the connection string, sealed for this cluster.
+	SealedURI []byte
+	// PublicURI is the connection string without credentials or options
+	// that hold secrets, fit to show.
+	PublicURI string
+	// Hosts are the host:port pairs of the connection string (the one
+	// host name of a mongodb+srv URI).
+	Hosts       []string
+	Consistency Consistency
 }
 
 // Atlas's names of the states a cluster is shown in (stateName).

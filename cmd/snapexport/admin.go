@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/snapexport/snapexport"
@@ -27,10 +29,12 @@ const adminUsage = `usage: snapexport admin <resource> <action> [flags]
   role unassign (--public-key KEY | --client-id ID) [--project ID] --role ROLE
   role list     (--public-key KEY | --client-id ID)
   cluster create --group ID --name NAME [--shards rs0,rs1,…] [--mongodb-version V] [--provider AWS|AZURE|GCP] [--region R] [--instance-size S] [--label k=v …]
+                 [--mongodb-uri URI | --mongodb-uri-file FILE] [--consistency none|pointInTime]
+  cluster update --group ID --name NAME (--mongodb-uri URI | --mongodb-uri-file FILE | --no-mongodb-uri) [--consistency none|pointInTime]
   cluster list --group ID
   cluster load --group ID --cluster NAME (--archive FILE|- | --dir DIR) [--shard RS] [--snapshot-store URL]
 
-Every action takes --data DIR, --database URL and --json. Roles on an
+Every action takes --data DIR, --database URL, --secret-key-file FILE and --json. Roles on an
 organization: ORG_OWNER, ORG_MEMBER; on a project: GROUP_OWNER,
 GROUP_BACKUP_MANAGER, GROUP_BACKUP_CREATOR, GROUP_BACKUP_EXPORT_OPERATOR,
 GROUP_READ_ONLY. Run "snapexport admin <resource> <action> -h" for an
@@ -53,6 +57,9 @@ type adminCmd struct {
 	// needed are the flags that must be given, checked before the store
 	// is opened.
 	needed []neededFlag
+	// check, when set, checks the flags' values before the store is
+	// opened.
+	check func() error
 }
 
 type neededFlag struct {
@@ -96,6 +103,7 @@ func runAdminAction(ctx context.Context, name string, build func(*adminCmd), arg
 	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")
 	cmd.json = cmd.fs.Bool("json", false, "print the result as JSON")
 	db := databaseFlag(cmd.fs)
+	keyFile := secretKeyFlag(cmd.fs)
 	build(cmd)
 	if err := parse(cmd.fs, args); err != nil {
 		return err
@@ -105,7 +113,16 @@ func runAdminAction(ctx context.Context, name string, build func(*adminCmd), arg
 			return usageError{"--" + f.name + " is required"}
 		}
 	}
-	cfg := server.Config{DataDir: *cmd.data}
+	if cmd.check != nil {
+		if err := cmd.check(); err != nil {
+			return err
+		}
+	}
+	key, err := secretKey(*keyFile, "", *cmd.data)
+	if err != nil {
+		return err
+	}
+	cfg := server.Config{DataDir: *cmd.data, SecretKey: key}
 	if cmd.snapshotStore != nil {
 		cfg.SnapshotStore = snapshotStoreURL(*cmd.snapshotStore, "")
 	}
@@ -188,6 +205,13 @@ type roleJSON struct {
 	Role      string `json:"role"`
 }
 
+// deploymentJSON is what the admin commands show of a cluster's
+// deployment: never its connection string.
+type deploymentJSON struct {
+	Hosts       []string `json:"hosts"`
+	Consistency string   `json:"consistency"`
+}
+
 type clusterJSON struct {
 	ID             string             `json:"id"`
 	GroupID        string             `json:"groupId"`
@@ -200,15 +224,29 @@ type clusterJSON struct {
 	Shards         []snapexport.Shard `json:"shards"`
 	Labels         []snapexport.Label `json:"labels"`
 	Created        string             `json:"created"`
+	// Deployment is the deployment the cluster is bound to; left out when
+	// none.
+	Deployment *deploymentJSON `json:"deployment,omitempty"`
 }
 
 func newClusterJSON(c *snapexport.Cluster) clusterJSON {
-	out := clusterJSON{c.ID, c.ProjectID, c.Name, string(c.Type), c.MongoDBVersion, string(c.Provider), c.Region, c.InstanceSize,
-		c.Shards, c.Labels, ts(c.CreatedAt)}
+	out := clusterJSON{ID: c.ID, GroupID: c.ProjectID, Name: c.Name, ClusterType: string(c.Type), MongoDBVersion: c.MongoDBVersion,
+		ProviderName: string(c.Provider), RegionName: c.Region, InstanceSize: c.InstanceSize, Shards: c.Shards, Labels: c.Labels, Created: ts(c.CreatedAt)}
 	if out.Labels == nil {
 		out.Labels = []snapexport.Label{}
 	}
+	if d := c.Deployment; d != nil {
+		out.Deployment = &deploymentJSON{Hosts: d.Hosts, Consistency: string(d.Consistency)}
+	}
 	return out
+}
+
+// boundTo tells the deployment a cluster is bound to, for a terminal.
+func (c clusterJSON) boundTo() string {
+	if c.Deployment == nil {
+		return "bound to no deployment"
+	}
+	return fmt.Sprintf("bound to %s (%s)", strings.Join(c.Deployment.Hosts, ","), c.Deployment.Consistency)
 }
 
 // labelList collects repeated --label k=v flags.
@@ -306,9 +344,10 @@ var adminCommands = map[string]func(*adminCmd){
 		instanceSize := c.fs.String("instance-size", service.DefaultClusterInstanceSize, "cluster tier, M10 or larger (M10, M30, R40, M40_NVME, …)")
 		var labels labelList
 		c.fs.Var(&labels, "label", "cluster label `key=value` (repeatable)")
+		bind := deploymentFlags(c, false)
 		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
 			in := service.ClusterInput{ProjectID: *group, Name: *name, MongoDBVersion: *version, Labels: labels,
-				Provider: snapexport.CloudProvider(*provider), Region: *region, InstanceSize: *instanceSize}
+				Provider: snapexport.CloudProvider(*provider), Region: *region, InstanceSize: *instanceSize, Deployment: bind.input}
 			if *shards != "" {
 				in.Shards = strings.Split(*shards, ",")
 			}
@@ -320,7 +359,24 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 		c.text = func(w io.Writer, v any) {
 			cl := v.(clusterJSON)
-			fmt.Fprintf(w, "cluster %s %q (%s, %d shard(s), %s %s %s) created\n", cl.ID, cl.Name, cl.ClusterType, len(cl.Shards), cl.ProviderName, cl.RegionName, cl.InstanceSize)
+			fmt.Fprintf(w, "cluster %s %q (%s, %d shard(s), %s %s %s) created, %s\n", cl.ID, cl.Name, cl.ClusterType, len(cl.Shards), cl.ProviderName, cl.RegionName, cl.InstanceSize,
+				cl.boundTo())
+		}
+	},
+	"cluster update": func(c *adminCmd) {
+		group := c.required("group", "project id")
+		name := c.required("name", "cluster name")
+		bind := deploymentFlags(c, true)
+		c.run = func(ctx context.Context, srv *server.Server) (any, error) {
+			cl, err := srv.Service.BindCluster(ctx, *group, *name, bind.input)
+			if err != nil {
+				return nil, err
+			}
+			return newClusterJSON(cl), nil
+		}
+		c.text = func(w io.Writer, v any) {
+			cl := v.(clusterJSON)
+			fmt.Fprintf(w, "cluster %s %q %s\n", cl.ID, cl.Name, cl.boundTo())
 		}
 	},
 	"cluster list": func(c *adminCmd) {
@@ -334,7 +390,7 @@ var adminCommands = map[string]func(*adminCmd){
 		}
 		c.text = func(w io.Writer, v any) {
 			for _, cl := range v.([]clusterJSON) {
-				fmt.Fprintf(w, "%s  %s  %s  %s\n", cl.ID, cl.Name, cl.ClusterType, cl.MongoDBVersion)
+				fmt.Fprintf(w, "%s  %s  %s  %s  %s\n", cl.ID, cl.Name, cl.ClusterType, cl.MongoDBVersion, cl.boundTo())
 			}
 		}
 	},
@@ -491,4 +547,66 @@ func printPrincipals(w io.Writer, v any) {
 	for _, p := range v.([]principalJSON) {
 		fmt.Fprintf(w, "%s  %s%s  %s\n", p.ID, p.PublicKey, p.ClientID, p.Description)
 	}
+}
+
+// deploymentBinding is what the deployment flags of a cluster say, once
+// checked: input is nil for no deployment.
+type deploymentBinding struct {
+	input *service.DeploymentInput
+}
+
+// deploymentFlags adds the flags binding a cluster to a deployment:
+// --mongodb-uri, --mongodb-uri-file and --consistency, and for an update
+// --no-mongodb-uri, one of the three being required. The connection
+// string is checked before the store is opened, and never shown.
+func deploymentFlags(c *adminCmd, update bool) *deploymentBinding {
+	uri := c.fs.String("mongodb-uri", "", "connection string of the MongoDB deployment the cluster is bound to (this or --mongodb-uri-file)")
+	uriFile := c.fs.String("mongodb-uri-file", "", "`file` holding the connection string, kept out of the shell's history (this or --mongodb-uri)")
+	consistency := c.fs.String("consistency", string(snapexport.ConsistencyPointInTime),
+		"how snapshots read the deployment: pointInTime (snapshot reads), or none for a deployment without snapshot reads")
+	var unbind *bool
+	if update {
+		unbind = c.fs.Bool("no-mongodb-uri", false, "bind the cluster to no deployment")
+	}
+	b := &deploymentBinding{}
+	c.check = func() error {
+		given := 0
+		for _, set := range []bool{*uri != "", *uriFile != "", unbind != nil && *unbind} {
+			if set {
+				given++
+			}
+		}
+		switch {
+		case given > 1 && update:
+			return usageError{"give one of --mongodb-uri, --mongodb-uri-file and --no-mongodb-uri"}
+		case given > 1:
+			return usageError{"give one of --mongodb-uri and --mongodb-uri-file"}
+		case given == 0 && update:
+			return usageError{"give one of --mongodb-uri URI, --mongodb-uri-file FILE and --no-mongodb-uri"}
+		}
+		mode := snapexport.Consistency(*consistency)
+		if !slices.Contains(snapexport.Consistencies, mode) {
+			return usageError{fmt.Sprintf("--consistency %q: want none or pointInTime", *consistency)}
+		}
+		flagName, value := "--mongodb-uri", *uri
+		if *uriFile != "" {
+			text, err := os.ReadFile(*uriFile)
+			if err != nil {
+				return fmt.Errorf("--mongodb-uri-file: %w", err)
+			}
+			flagName, value = "--mongodb-uri-file "+*uriFile, strings.TrimSpace(string(text))
+			if value == "" {
+				return usageError{flagName + ": the file is empty"}
+			}
+		}
+		if value == "" {
+			return nil
+		}
+		if _, err := service.ParseMongoDBURI(value); err != nil {
+			return usageError{flagName + ": " + err.Error()}
+		}
+		b.input = &service.DeploymentInput{URI: value, Consistency: mode}
+		return nil
+	}
+	return b
 }

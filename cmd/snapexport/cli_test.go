@@ -81,7 +81,7 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
-	if res := runInProcess(t, "init", "-h"); !strings.Contains(res.stdout, `--data string          data directory, created when missing (default "./snapexport-data")`) {
+	if res := runInProcess(t, "init", "-h"); !strings.Contains(res.stdout, `--data string           data directory, created when missing (default "./snapexport-data")`) {
 		t.Errorf("init -h does not give --data's default:\n%s", res.stdout)
 	}
 	if res := runInProcess(t, "admin", "role", "assign", "-h"); !strings.Contains(res.stdout, "GROUP_READ_ONLY on a --project (required)") {

@@ -275,6 +275,7 @@ func TestServeConfigErrors(t *testing.T) {
 var serveFlagKeys = map[string]string{
 	"data":                              "data",
 	"database":                          "database",
+	"secret-key-file":                   "secretKeyFile",
 	"listen":                            "listen",
 	"public-url":                        "publicUrl",
 	"snapshot-store":                    "snapshotStore",

@@ -171,6 +171,7 @@ type initCreds struct {
 		ClientID     string `json:"clientId"`
 		ClientSecret string `json:"clientSecret"`
 	} `json:"serviceAccount"`
+	SecretKeyFile string `json:"secretKeyFile"`
 }
 
 // initBinary runs the binary's init --json on dir, with more flags, and
@@ -224,7 +225,7 @@ func TestInitJSON(t *testing.T) {
 	if _, err := dec.Token(); err != io.EOF {
 		t.Fatalf("stdout has more than one JSON value (%v)", err)
 	}
-	wantKeys := map[string][]string{"orgId": nil, "groupId": nil,
+	wantKeys := map[string][]string{"orgId": nil, "groupId": nil, "secretKeyFile": nil,
 		"apiKey": {"privateKey", "publicKey"}, "serviceAccount": {"clientId", "clientSecret"}}
 	if got := sortedKeys(raw); !slices.Equal(got, sortedKeys(wantKeys)) {
 		t.Errorf("init --json fields = %v, want %v", got, sortedKeys(wantKeys))
@@ -252,6 +253,18 @@ func TestInitJSON(t *testing.T) {
 	}
 	if !hex24.MatchString(creds.OrgID) || !hex24.MatchString(creds.GroupID) {
 		t.Errorf("orgId %q, groupId %q: want 24 lower-case hex digits", creds.OrgID, creds.GroupID)
+	}
+	// The secret key it wrote: owner-only, 32 bytes in base64.
+	if creds.SecretKeyFile != filepath.Join(dir, "secret.key") {
+		t.Errorf("secretKeyFile %q, want %s", creds.SecretKeyFile, filepath.Join(dir, "secret.key"))
+	}
+	if fi, err := os.Stat(creds.SecretKeyFile); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file mode %v, want 0600", fi.Mode())
+	}
+	if text, err := os.ReadFile(creds.SecretKeyFile); err != nil || len(strings.TrimSpace(string(text))) != 44 {
+		t.Errorf("secret key file holds %d characters (%v), want 44 of base64", len(strings.TrimSpace(string(text))), err)
 	}
 
 	// A second init refuses and changes nothing.

@@ -47,11 +47,11 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0011_scheduled_snapshots.sql, PostgreSQL's
-// 0013_scheduled_snapshots.sql.
+// backend: SQLite's 0012_cluster_deployments.sql, PostgreSQL's
+// 0014_cluster_deployments.sql.
 const (
-	undoLastSQLite = "DROP TABLE scheduled_snapshot_claims; ALTER TABLE snapshots DROP COLUMN policy_items; " +
-		"ALTER TABLE removed_snapshots DROP COLUMN policy_items; "
+	undoLastSQLite = "ALTER TABLE clusters DROP COLUMN deployment_uri_sealed; ALTER TABLE clusters DROP COLUMN deployment_public_uri; " +
+		"ALTER TABLE clusters DROP COLUMN deployment_hosts; ALTER TABLE clusters DROP COLUMN deployment_consistency; "
 	undoLastPostgres = undoLastSQLite
 )
 
@@ -64,8 +64,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0011_scheduled_snapshots.sql" {
-			t.Fatalf("the test undoes 0011_scheduled_snapshots.sql; the last migration is now %s", last)
+		if last != "0012_cluster_deployments.sql" {
+			t.Fatalf("the test undoes 0012_cluster_deployments.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)
@@ -126,7 +126,7 @@ func TestMigrate(t *testing.T) {
 		// From $SNAPEXPORT_DATABASE too, and init then finds the tables.
 		t.Setenv("SNAPEXPORT_DATABASE", u)
 		wantMigrate(t, "status from the environment", migrateJSON(t, "status"), n, []string{}, nil)
-		if res := runInProcess(t, "init", "--json"); res.code != 0 {
+		if res := runInProcess(t, "init", "--data", t.TempDir(), "--json"); res.code != 0 {
 			t.Fatalf("init after migrate up: %s", res.stderr)
 		}
 

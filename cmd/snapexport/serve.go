@@ -27,12 +27,25 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer srv.Close()
+	var keyWritten string
+	if cfg.SecretKey == nil {
+		// A database this start initializes gets a key as init gives one.
+		if initialized, err := srv.Initialized(ctx); err != nil {
+			return err
+		} else if !initialized {
+			if keyWritten, err = newSecretKey(ctx, srv, cfg.DataDir); err != nil {
+				return err
+			}
+		}
+	}
 	b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
 	if err != nil {
 		return fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
 	}
 	if b != nil {
-		printCredentials(stdout, newInitOutput(b))
+		out := newInitOutput(b)
+		out.SecretKeyFile = keyWritten
+		printCredentials(stdout, out)
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -44,6 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serveFlags is serve's command line, each flag's value once parsed.
 type serveFlags struct {
 	config, data, database, listen, publicURL, snapshotStore *string
+	secretKeyFile                                            *string
 	trustedProxies                                           *string
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
 	noRateLimit                                              *bool
@@ -77,6 +91,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.config = fs.String("config", "", "configuration file (YAML); flags override it")
 	f.data = fs.String("data", defaultDataDir, "data directory")
 	f.database = databaseFlag(fs)
+	f.secretKeyFile = secretKeyFlag(fs)
 	f.listen = fs.String("listen", "127.0.0.1:8080", "address to listen on")
 	f.publicURL = fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
 	f.rateLimits = map[string]*string{}
@@ -237,6 +252,9 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
 		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, SchedulePollInterval: schedulePoll, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
 		ClusterChangeDelay: clusterDelay}
+	if cfg.SecretKey, err = secretKey(*f.secretKeyFile, file.SecretKeyFile, dataDir); err != nil {
+		return cfg, "", err
+	}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err
 }

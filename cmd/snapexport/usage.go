@@ -48,10 +48,17 @@ document, against the snapshot.`,
 	"admin serviceaccount delete": `Delete a service account.`,
 	"admin role assign": `Give an API key or a service account a role on its organization, or on one
 of its projects (--project).`,
-	"admin role unassign":  `Take a role from an API key or a service account.`,
-	"admin role list":      `List the roles of an API key or a service account.`,
-	"admin cluster create": `Create a cluster, a replica set or, with --shards, a sharded cluster.`,
-	"admin cluster list":   `List a project's clusters.`,
+	"admin role unassign": `Take a role from an API key or a service account.`,
+	"admin role list":     `List the roles of an API key or a service account.`,
+	"admin cluster create": `Create a cluster, a replica set or, with --shards, a sharded cluster;
+with --mongodb-uri or --mongodb-uri-file, bound to that running MongoDB,
+whose connection string is kept sealed with the server's secret key.`,
+	"admin cluster update": `Bind a cluster to a running MongoDB (--mongodb-uri or --mongodb-uri-file),
+in place of the one it was bound to, or to none (--no-mongodb-uri). The
+connection string is kept sealed with the server's secret key and never
+shown: the command prints the deployment's hosts and consistency.`,
+	"admin cluster list": `List a project's clusters, with the hosts and consistency of the
+deployments they are bound to.`,
 	"admin cluster load": `Make mongodump output, an archive (--archive) or the folder mongodump --out
 wrote (--dir), the cluster's current data (a shard's, with --shard), which
 the on-demand snapshots taken from then on copy. The data is replaced once

@@ -106,6 +106,29 @@ type advancedConfigurationView struct {
 	TLSCipherConfigMode            string   `json:"tlsCipherConfigMode"`
 }
 
+// connectionStringsView is how clients reach a cluster: the connection
+// string of the deployment it is bound to, without credentials or secret
+// options; empty for a cluster bound to none, or while Atlas would still
+// be creating it.
+type connectionStringsView struct {
+	Standard    string `json:"standard,omitempty"`
+	StandardSrv string `json:"standardSrv,omitempty"`
+}
+
+// connectionStrings are the connection strings a bound cluster shows once
+// IDLE: standard is the public URI, and a mongodb+srv URI is the
+// standardSrv too, since its seed list is looked up only on connecting.
+func connectionStrings(cl *snapexport.Cluster, state string) connectionStringsView {
+	if cl.Deployment == nil || state != snapexport.ClusterIdle {
+		return connectionStringsView{}
+	}
+	v := connectionStringsView{Standard: cl.Deployment.PublicURI}
+	if strings.HasPrefix(v.Standard, "mongodb+srv://") {
+		v.StandardSrv = v.Standard
+	}
+	return v
+}
+
 type biConnectorView struct {
 	Enabled        bool   `json:"enabled"`
 	ReadPreference string `json:"readPreference"`
@@ -121,7 +144,7 @@ type clusterView struct {
 	BackupEnabled                                 bool                      `json:"backupEnabled"`
 	BiConnector                                   biConnectorView           `json:"biConnector"`
 	ClusterType                                   string                    `json:"clusterType"`
-	ConnectionStrings                             struct{}                  `json:"connectionStrings"`
+	ConnectionStrings                             connectionStringsView     `json:"connectionStrings"`
 	CreateDate                                    string                    `json:"createDate"`
 	DiskSizeGB                                    *diskSizeGB               `json:"diskSizeGB,omitempty"`
 	DiskWarmingMode                               string                    `json:"diskWarmingMode"`
@@ -203,7 +226,8 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 	labels := labelViews(cl.Labels)
 	tags := labelViews(cl.Tags)
 	self := c.baseURL() + "/api/atlas/v2/groups/" + cl.ProjectID + "/clusters/" + url.PathEscape(cl.Name)
-	v := clusterView{
+	state := cl.StateName(c.srv.Service.Time())
+	v := clusterView{ConnectionStrings: connectionStrings(cl, state),
 		AdvancedConfiguration: advancedConfigurationView{CustomOpensslCipherConfigTLS12: []string{}, CustomOpensslCipherConfigTLS13: []string{},
 			MinimumEnabledTLSProtocol: "TLS1_2", TLSCipherConfigMode: "DEFAULT"},
 		BackupEnabled: cl.BackupEnabled, BiConnector: biConnectorView{ReadPreference: "secondary"},
@@ -215,7 +239,7 @@ func (c *call) clusterView(cl *snapexport.Cluster) clusterView {
 			{Href: self + "/backup/snapshots", Rel: "https://cloud.mongodb.com/snapshots"},
 		},
 		MongoDBMajorVersion: snapexport.MongoDBMajorVersion(cl.MongoDBVersion), MongoDBVersion: cl.MongoDBVersion,
-		Name: cl.Name, RootCertType: "ISRGROOTX1", StateName: cl.StateName(c.srv.Service.Time()), Tags: &tags,
+		Name: cl.Name, RootCertType: "ISRGROOTX1", StateName: state, Tags: &tags,
 		TerminationProtectionEnabled: cl.TerminationProtectionEnabled, VersionReleaseSystem: "LTS"}
 	zone := zoneID(cl)
 	if c.oneOf2023() {

@@ -55,6 +55,10 @@ type File struct {
 	// ClusterChangeDelay is how long a new cluster shows CREATING and a
 	// deleted one DELETING.
 	ClusterChangeDelay string `yaml:"clusterChangeDelay"`
+
+	// SecretKeyFile names the file holding the server's secret key; the
+	// key itself is never in this file.
+	SecretKeyFile string `yaml:"secretKeyFile"`
 }
 
 // Exports is how this server runs export jobs. The numbers are pointers

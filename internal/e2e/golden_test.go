@@ -431,7 +431,8 @@ type knownDiff struct {
 
 var knownDifferences = []knownDiff{
 	{"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}", []string{"body $.connectionStrings.standard", "body $.connectionStrings.standardSrv"},
-		"a cluster here runs on no hosts, so its connectionStrings hold no standard or standardSrv URI"},
+		"a cluster the API creates is bound to no deployment, so its connectionStrings hold no standard or standardSrv URI " +
+			"(a cluster bound with admin cluster create --mongodb-uri shows them)"},
 	{"GET /api/atlas/v2/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}",
 		[]string{"body $.cloudProvider", "body $.mongodVersion"},
 		"a snapshot in progress: Atlas shows its cloudProvider and mongodVersion some time after it starts, " +

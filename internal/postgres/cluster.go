@@ -31,8 +31,9 @@ func (t *tx) UpdateClusterSchedule(ctx context.Context, c *snapexport.Cluster) e
 
 func (t *tx) UpdateCluster(ctx context.Context, c *snapexport.Cluster) error {
 	return affected(t.exec(ctx, `UPDATE clusters SET labels = $1, tags = $2, mongodb_version = $3, backup_enabled = $4, termination_protection_enabled = $5,
-		ready_at = $6, deleting_until = $7, retain_backups = $8, removed = $9
-		WHERE project_id = $10 AND id = $11 AND NOT removed`, sqlrow.ClusterUpdateValues(c)...))
+		ready_at = $6, deleting_until = $7, retain_backups = $8, removed = $9,
+		deployment_uri_sealed = $10, deployment_public_uri = $11, deployment_hosts = $12, deployment_consistency = $13
+		WHERE project_id = $14 AND id = $15 AND NOT removed`, sqlrow.ClusterUpdateValues(c)...))
 }
 
 func (t *tx) RemovedCluster(ctx context.Context, projectID, name string) (*snapexport.Cluster, error) {

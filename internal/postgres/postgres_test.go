@@ -925,6 +925,7 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 		`ALTER TABLE snapshots DROP COLUMN policy_items`,
 		`ALTER TABLE removed_snapshots DROP COLUMN policy_items`,
 		`DROP TABLE scheduled_snapshot_claims`,
+		`ALTER TABLE clusters DROP COLUMN deployment_uri_sealed, DROP COLUMN deployment_public_uri, DROP COLUMN deployment_hosts, DROP COLUMN deployment_consistency`,
 		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

@@ -107,6 +107,11 @@ type Config struct {
 	// ClusterChangeDelay is how long a new cluster shows CREATING and a
 	// deleted one DELETING, on the clock Now; none when zero.
 	ClusterChangeDelay time.Duration
+	// SecretKey (service.SecretKeySize bytes) seals the connection strings
+	// of the deployments clusters are bound to. Open refuses a key other
+	// than the one the database was first given; without one, clusters
+	// cannot be bound.
+	SecretKey []byte
 }
 
 // Server is an open server. Serve serves it; Close releases it.
@@ -188,6 +193,11 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
 		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
+	if cfg.SecretKey != nil {
+		if err := useSecretKey(ctx, svc, cfg.SecretKey); err != nil {
+			return nil, err
+		}
+	}
 	rc.Jobs, rc.SnapshotJobs, rc.Buckets, rc.Snapshots = svc, svc, buckets, snapshots
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {
@@ -212,6 +222,26 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		exports:   runner,
 		scheduler: scheduler,
 	}, nil
+}
+
+// UseSecretKey gives a server opened without a secret key the key, once
+// checked against the database's (service.ErrSecretKeyMismatch) or made
+// the database's when it has none.
+func (s *Server) UseSecretKey(ctx context.Context, key []byte) error {
+	return useSecretKey(ctx, s.Service, key)
+}
+
+func useSecretKey(ctx context.Context, svc *service.Service, key []byte) error {
+	k, err := service.NewSecretKey(key)
+	if err != nil {
+		return err
+	}
+	svc.SecretKey = k
+	if err := svc.CheckSecretKey(ctx); err != nil {
+		svc.SecretKey = nil
+		return err
+	}
+	return nil
 }
 
 // Handler is the HTTP API.

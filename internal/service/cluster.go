@@ -76,6 +76,8 @@ type ClusterInput struct {
 	// TerminationProtectionEnabled refuses the cluster's deletion until it
 	// is turned off.
 	TerminationProtectionEnabled bool
+	// Deployment binds the cluster to a running MongoDB; nil for none.
+	Deployment *DeploymentInput
 }
 
 var replicaSetNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -91,6 +93,11 @@ func (s *Service) CreateCluster(ctx context.Context, in ClusterInput) (*snapexpo
 	c, err := s.newCluster(in)
 	if err != nil {
 		return nil, err
+	}
+	if in.Deployment != nil {
+		if c.Deployment, err = s.newDeployment(c.ID, *in.Deployment); err != nil {
+			return nil, err
+		}
 	}
 	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		if _, err := tx.Project(ctx, in.ProjectID); err != nil {
@@ -247,6 +254,12 @@ type ClusterChange struct {
 // UpdateCluster applies a change to a cluster, at once. The MongoDB major
 // version may only be raised.
 func (s *Service) UpdateCluster(ctx context.Context, projectID, name string, ch ClusterChange) (*snapexport.Cluster, error) {
+	return s.changeCluster(ctx, projectID, name, func(c *snapexport.Cluster) error { return applyClusterChange(c, ch) })
+}
+
+// changeCluster changes a cluster not asked to be deleted with change,
+// and writes it.
+func (s *Service) changeCluster(ctx context.Context, projectID, name string, change func(*snapexport.Cluster) error) (*snapexport.Cluster, error) {
 	var c *snapexport.Cluster
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
@@ -256,7 +269,7 @@ func (s *Service) UpdateCluster(ctx context.Context, projectID, name string, ch 
 		if c.DeletingUntil != nil {
 			return deletionRequested(c)
 		}
-		if err := applyClusterChange(c, ch); err != nil {
+		if err := change(c); err != nil {
 			return err
 		}
 		return tx.UpdateCluster(ctx, c)

@@ -64,6 +64,9 @@ type Service struct {
 	// SnapshotJobs takes snapshots; when nil, snapshots are recorded and
 	// stay queued.
 	SnapshotJobs SnapshotQueue
+	// SecretKey seals the connection strings of the deployments clusters
+	// are bound to; clusters cannot be bound when nil.
+	SecretKey *SecretKey
 	// Logger receives what fails after a request has been answered;
 	// slog.Default() when nil.
 	Logger *slog.Logger

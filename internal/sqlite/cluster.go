@@ -31,7 +31,8 @@ func (t *tx) UpdateClusterSchedule(ctx context.Context, c *snapexport.Cluster) e
 
 func (t *tx) UpdateCluster(ctx context.Context, c *snapexport.Cluster) error {
 	return affected(exec(ctx, t.tx, `UPDATE clusters SET labels = ?, tags = ?, mongodb_version = ?, backup_enabled = ?, termination_protection_enabled = ?,
-		ready_at = ?, deleting_until = ?, retain_backups = ?, removed = ?
+		ready_at = ?, deleting_until = ?, retain_backups = ?, removed = ?,
+		deployment_uri_sealed = ?, deployment_public_uri = ?, deployment_hosts = ?, deployment_consistency = ?
 		WHERE project_id = ? AND id = ? AND removed = 0`, sqlrow.ClusterUpdateValues(c)...))
 }
 

@@ -126,18 +126,23 @@ func TestStoredLists(t *testing.T) {
 func TestStoredListErrors(t *testing.T) {
 	at := FormatTime(time.Now())
 	_, err := ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "not JSON", true, "", "", false, "", "[]", 0, 0, 7, at,
-		"[]", true, false, at, nil, false, false})
+		"[]", true, false, at, nil, false, false, []byte(nil), "", "[]", ""})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 shards") {
 		t.Errorf("ScanCluster of bad shards: %v, want an error naming cluster c1 shards", err)
 	}
 	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "{", 0, 0, 7, at,
-		"[]", true, false, at, nil, false, false})
+		"[]", true, false, at, nil, false, false, []byte(nil), "", "[]", ""})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 policy_items") {
 		t.Errorf("ScanCluster of bad policy items: %v, want an error naming cluster c1 policy_items", err)
 	}
 	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "[]", 0, 0, 7, at,
-		"[{", true, false, at, nil, false, false})
+		"[{", true, false, at, nil, false, false, []byte(nil), "", "[]", ""})
 	if err == nil || !strings.Contains(err.Error(), "cluster c1 tags") {
 		t.Errorf("ScanCluster of bad tags: %v, want an error naming cluster c1 tags", err)
+	}
+	_, err = ScanCluster(row{"c1", "p", "n", "SHARDED", "8.0.1", "AWS", "US_EAST_1", "M10", "[]", "[]", true, "", "", false, "", "[]", 0, 0, 7, at,
+		"[]", true, false, at, nil, false, false, []byte("sealed"), "mongodb://db", "db", "none"})
+	if err == nil || !strings.Contains(err.Error(), "cluster c1 deployment_hosts") {
+		t.Errorf("ScanCluster of bad deployment hosts: %v, want an error naming cluster c1 deployment_hosts", err)
 	}
 }

@@ -104,6 +104,29 @@ var clusterTests = []test{
 			return nil
 		})
 	}},
+	{"Deployment", func(t *testing.T, e *env) {
+		o := e.org()
+		p := e.project(o.ID)
+		bound, unbound := e.newCluster(p.ID, "bound"), e.newCluster(p.ID, "unbound")
+		// Bytes of every value, a zero among them, as a sealed value has.
+		bound.Deployment = &snapexport.Deployment{SealedURI: []byte{0, 1, 0xfe, 0xff, 'x', 0}, PublicURI: "mongodb://db0:27017,db1:27018/?replicaSet=rs0",
+			Hosts: []string{"db0:27017", "db1:27018"}, Consistency: snapexport.ConsistencyPointInTime}
+		for _, c := range []*snapexport.Cluster{bound, unbound} {
+			e.mustWrite(func(tx snapexport.Tx) error { return tx.CreateCluster(e.ctx, c) })
+		}
+		e.wantStored(t, "bound Cluster", bound)
+		e.wantStored(t, "unbound Cluster", unbound)
+
+		// UpdateCluster binds, rebinds and unbinds.
+		unbound.Deployment = &snapexport.Deployment{SealedURI: []byte("sealed"), PublicURI: "mongodb+srv://db.example.com",
+			Hosts: []string{"db.example.com"}, Consistency: snapexport.ConsistencyNone}
+		bound.Deployment = nil
+		for _, c := range []*snapexport.Cluster{bound, unbound} {
+			e.mustWrite(func(tx snapexport.Tx) error { return tx.UpdateCluster(e.ctx, c) })
+		}
+		e.wantStored(t, "Cluster unbound by UpdateCluster", bound)
+		e.wantStored(t, "Cluster bound by UpdateCluster", unbound)
+	}},
 	{"Schedule", func(t *testing.T, e *env) {
 		o := e.org()
 		p, other := e.project(o.ID), e.project(o.ID)

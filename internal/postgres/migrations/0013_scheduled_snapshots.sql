@@ -1,4 +1,4 @@
--- sqlite/migrations/0012_scheduled_snapshots.sql in PostgreSQL's types.
+-- sqlite/migrations/0011_scheduled_snapshots.sql in PostgreSQL's types.
 ALTER TABLE snapshots ADD COLUMN policy_items text NOT NULL DEFAULT '[]';
 ALTER TABLE removed_snapshots ADD COLUMN policy_items text NOT NULL DEFAULT '[]';
 CREATE TABLE scheduled_snapshot_claims (
