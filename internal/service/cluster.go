@@ -404,6 +404,9 @@ func (s *Service) DeleteCluster(ctx context.Context, projectID, name string, ret
 		until := now.Add(s.clusterChangeDelay())
 		c.DeletingUntil, c.RetainBackups = &until, retainBackups
 		c.Removed = c.Deleted(now)
+		// Nothing reads a deleted cluster's deployment again: its sealed
+		// credentials go with it.
+		c.Deployment = nil
 		return tx.UpdateCluster(ctx, c)
 	})
 	if err != nil {

@@ -185,3 +185,29 @@ func TestParseMongoDBURI(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteClusterForgetsItsDeployment: a deleted cluster keeps no
+// sealed credentials; a retained snapshot's cluster, read back, is bound
+// to nothing.
+func TestDeleteClusterForgetsItsDeployment(t *testing.T) {
+	ctx := context.Background()
+	svc := keyed(t)
+	orgs, _ := svc.Organizations(ctx)
+	projects, _ := svc.OrgProjects(ctx, orgs[0].ID)
+	project := projects[0].ID
+	if _, err := svc.CreateCluster(ctx, service.ClusterInput{ProjectID: project, Name: "bound", Deployment: &service.DeploymentInput{URI: boundURI}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteCluster(ctx, project, "bound", true); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := snapexport.ReadValue(ctx, svc.Store, func(tx snapexport.Tx) (*snapexport.Cluster, error) {
+		return tx.RemovedCluster(ctx, project, "bound")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed.Deployment != nil {
+		t.Errorf("the deleted cluster keeps its deployment %+v", removed.Deployment)
+	}
+}
