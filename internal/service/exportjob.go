@@ -156,7 +156,7 @@ func (s *Service) enqueueExports(ctx context.Context, queued []*snapexport.Expor
 // allProjects lists the projects of every organization.
 func allProjects(ctx context.Context, tx snapexport.Tx) ([]*snapexport.Project, error) {
 	orgs, err := tx.ListOrganizations(ctx)
-	if err != nil {
+	if err != nil || len(orgs) == 0 {
 		return nil, err
 	}
 	var ids []string

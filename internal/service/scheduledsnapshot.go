@@ -139,15 +139,7 @@ func (sc *Scheduler) takeDue(ctx context.Context, c *snapexport.Cluster, from, n
 // allClusters lists the clusters of every project.
 func (s *Service) allClusters(ctx context.Context) ([]*snapexport.Cluster, error) {
 	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Cluster, error) {
-		orgs, err := tx.ListOrganizations(ctx)
-		if err != nil || len(orgs) == 0 {
-			return nil, err
-		}
-		var orgIDs []string
-		for _, o := range orgs {
-			orgIDs = append(orgIDs, o.ID)
-		}
-		projects, _, err := tx.ListProjects(ctx, orgIDs, nil, snapexport.Page{})
+		projects, err := allProjects(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
