@@ -70,6 +70,28 @@ type Snapshot struct {
 	// Collections lists what a replica-set snapshot holds, in dump order;
 	// nil for a sharded-cluster snapshot.
 	Collections []SnapshotCollection
+	// Consistency is how the snapshot of a cluster bound to a deployment
+	// read it; empty for snapshots of imported or loaded data.
+	Consistency Consistency
+	// Progress is how far the reading of a deployment has gone while the
+	// snapshot is being taken, and what it read once it ended; nil when
+	// nothing was read from a deployment.
+	Progress *SnapshotProgress
+	// FailureReason says why a failed snapshot could not be taken.
+	FailureReason string
+}
+
+// SnapshotProgress counts what a snapshot has read of a deployment.
+type SnapshotProgress struct {
+	// Collections is how many collections (views included) the
+	// deployment has to read, CollectionsStarted how many of them have
+	// begun to be read.
+	Collections        int   `json:"collections"`
+	CollectionsStarted int   `json:"collectionsStarted"`
+	Documents          int64 `json:"documents"`
+	Bytes              int64 `json:"bytes"`
+	// UpdatedAt is when the counts were recorded.
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // SnapshotMember is one shard's snapshot within a sharded-cluster snapshot.

@@ -22,6 +22,55 @@ type Page struct {
 	Offset int
 	Limit  int
 	AsOf   *ListMark
+	// SkipTotal spares the store counting the list: the total a List
+	// method returns is then Offset plus the items of the page, plus one
+	// when an item follows the page, which is all a page's links need.
+	SkipTotal bool
+	// Seek, when not nil, positions the page by the creation sequence
+	// numbers of the list's items, in and out (see Seek); lists that
+	// nothing is ever removed from ignore it.
+	Seek *Seek
+}
+
+// Seek carries a page's position in its list as the creation sequence
+// number of an item, which a store finds in its indexes instead of
+// counting the items before the page.
+type Seek struct {
+	// After, when not 0, is the sequence number of the item at position
+	// Offset-1 of the list: the page is the items after it. Only the list
+	// of a mark keeps its items at their positions, so a caller gives
+	// After with AsOf only, from a page of the same list of the same mark.
+	After int64
+	// Last is set by the List methods to the sequence number of the
+	// page's last item, the After of the page that follows it; 0 when the
+	// page is empty.
+	Last int64
+}
+
+// Total is the total a List method returns for the page when it counted
+// counted items in the list and read read from the page's start (with
+// SkipTotal, one more than Limit when an item follows the page).
+func (p Page) Total(counted, read int) int {
+	if p.SkipTotal {
+		return max(p.Offset, 0) + read
+	}
+	return counted
+}
+
+// CutPage returns the page's items of read, which may hold one more (with
+// SkipTotal), and sets the page's Seek.Last from seqs, the sequence
+// numbers of read.
+func CutPage[T any](p Page, read []T, seqs []int64) []T {
+	if p.Limit > 0 && len(read) > p.Limit {
+		read = read[:p.Limit]
+	}
+	if p.Seek != nil {
+		p.Seek.Last = 0
+		if len(read) > 0 {
+			p.Seek.Last = seqs[len(read)-1]
+		}
+	}
+	return read
 }
 
 // ListMark is a point in the history of a project's lists that items are

@@ -235,6 +235,18 @@ func (s *Server) CreateCluster(ctx context.Context, name string, shards ...strin
 	return s.srv.CreateCluster(ctx, name, shards...)
 }
 
+// BindCluster binds a cluster of the server's project to a running
+// MongoDB, as `snapexport admin cluster update --mongodb-uri` does: the
+// snapshots taken of it from then on (the SDK's TakeSnapshot, or its
+// backup schedule) read that deployment through the MongoDB Go driver.
+// consistency is snapexport.ConsistencyPointInTime (also when empty),
+// which needs a replica set of MongoDB 5.0 or later, or
+// snapexport.ConsistencyNone, which reads any server without a point in
+// time. The connection string is kept sealed with a key fixed for tests.
+func (s *Server) BindCluster(ctx context.Context, name, uri string, consistency snapexport.Consistency) (*snapexport.Cluster, error) {
+	return s.srv.BindCluster(ctx, name, uri, consistency)
+}
+
 // TakeScheduledSnapshots takes, at once, the snapshots that the clusters'
 // backup schedules called for since the last time they were looked at, by
 // the server's clock (Options.Now), waits until they have ended, and

@@ -97,7 +97,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return named("admin "+name, runAdminAction(ctx, "admin "+name, build, args[2:], stdout, stderr))
 }
 
-// runAdminAction runs the admin action name that build sets up.
+// runAdminAction runs the action name that build sets up: an admin action,
+// or a snapshot action that reads or changes the store only.
 func runAdminAction(ctx context.Context, name string, build func(*adminCmd), args []string, stdout, stderr io.Writer) error {
 	cmd := &adminCmd{fs: newFlags(name, stderr), stdout: stdout, stderr: stderr}
 	cmd.data = cmd.fs.String("data", defaultDataDir, "data directory")

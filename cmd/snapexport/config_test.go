@@ -281,6 +281,7 @@ var serveFlagKeys = map[string]string{
 	"snapshot-store":                    "snapshotStore",
 	"snapshot-sweep-interval":           "snapshotSweepInterval",
 	"schedule-poll-interval":            "schedulePollInterval",
+	"capture-collections":               "captureCollections",
 	"shutdown-timeout":                  "shutdownTimeout",
 	"upload-timeout":                    "uploadTimeout",
 	"cluster-change-delay":              "clusterChangeDelay",

@@ -382,8 +382,10 @@ type statusLine struct {
 	w      io.Writer
 	redraw bool
 	drawn  bool
-	last   progressKey
-	shown  bool
+	// last is the key of the line shown last: any comparable value that
+	// changes when the line says something new.
+	last  any
+	shown bool
 }
 
 func newStatusLine(w io.Writer) *statusLine {
@@ -393,7 +395,7 @@ func newStatusLine(w io.Writer) *statusLine {
 
 const eraseLine = "\r\x1b[K"
 
-func (s *statusLine) show(key progressKey, line string) {
+func (s *statusLine) show(key any, line string) {
 	if s.redraw {
 		fmt.Fprint(s.w, eraseLine+line)
 		s.drawn = true

@@ -47,12 +47,16 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0012_cluster_deployments.sql, PostgreSQL's
-// 0014_cluster_deployments.sql.
+// backend: SQLite's 0014_list_counts.sql, PostgreSQL's
+// 0016_list_counts.sql.
 const (
-	undoLastSQLite = "ALTER TABLE clusters DROP COLUMN deployment_uri_sealed; ALTER TABLE clusters DROP COLUMN deployment_public_uri; " +
-		"ALTER TABLE clusters DROP COLUMN deployment_hosts; ALTER TABLE clusters DROP COLUMN deployment_consistency; "
-	undoLastPostgres = undoLastSQLite
+	undoLastSQLite = "DROP TABLE list_counts; DROP INDEX export_buckets_list; " +
+		"CREATE INDEX export_buckets_project ON export_buckets (project_id, seq); " +
+		"DROP TRIGGER export_buckets_counted; DROP TRIGGER export_buckets_uncounted; DROP TRIGGER export_buckets_recounted; " +
+		"DROP TRIGGER private_endpoints_counted; DROP TRIGGER private_endpoints_uncounted; DROP TRIGGER private_endpoints_recounted; " +
+		"DROP TRIGGER snapshots_counted; DROP TRIGGER snapshots_uncounted; DROP TRIGGER snapshots_recounted_old; DROP TRIGGER snapshots_recounted_new; "
+	undoLastPostgres = "DROP TABLE list_counts, list_count_changes; DROP FUNCTION list_count_add, count_by_provider, count_snapshots CASCADE; " +
+		"DROP INDEX export_buckets_list; CREATE INDEX export_buckets_project ON export_buckets (project_id, seq); "
 )
 
 // TestMigrate runs status and up on each backend: on a database one
@@ -64,8 +68,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0012_cluster_deployments.sql" {
-			t.Fatalf("the test undoes 0012_cluster_deployments.sql; the last migration is now %s", last)
+		if last != "0014_list_counts.sql" {
+			t.Fatalf("the test undoes 0014_list_counts.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -65,6 +65,7 @@ type serveFlags struct {
 	schedulePollInterval                                     *time.Duration
 	objectStoreTimeout, uploadTimeout, clusterChangeDelay    *time.Duration
 	exportJobs, exportParallelCollections                    *int
+	captureCollections                                       *int
 	exportChunkBytes                                         *int64
 	// The --aws-mode, --aws-endpoint… flags, by provider.
 	modes, endpoints map[string]*string
@@ -107,6 +108,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	}
 	f.snapshotStore = fs.String("snapshot-store", "", "blob URL of the snapshot store: s3://, azblob://, gs:// or file:// (default $SNAPEXPORT_SNAPSHOT_STORE, else DIR/snapshots)")
 	f.snapshotSweepInterval = fs.Duration("snapshot-sweep-interval", server.DefaultSweepInterval, "how often expired snapshots are removed")
+	f.captureCollections = fs.Int("capture-collections", server.DefaultCaptureCollections, "how many collections a snapshot of a bound cluster reads at once from its deployment")
 	f.schedulePollInterval = fs.Duration("schedule-poll-interval", server.DefaultSchedulePollInterval, "how often backup schedules are looked at for the snapshots they call for")
 	f.exportJobs = fs.Int("export-jobs", exportrunner.DefaultMaxJobs, "export jobs (replica sets) this server runs at once")
 	f.exportParallelCollections = fs.Int("export-parallel-collections", 1, "collections of one export job written at once")
@@ -143,6 +145,9 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	if *f.snapshotSweepInterval <= 0 {
 		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *f.snapshotSweepInterval)}
 	}
+	if *f.captureCollections < 1 {
+		return cfg, "", usageError{fmt.Sprintf("--capture-collections %d must be at least 1", *f.captureCollections)}
+	}
 	if *f.schedulePollInterval <= 0 {
 		return cfg, "", usageError{fmt.Sprintf("--schedule-poll-interval %s must be positive", *f.schedulePollInterval)}
 	}
@@ -172,6 +177,10 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 		return cfg, "", err
 	}
 	schedulePoll = chosen(given, "schedule-poll-interval", *f.schedulePollInterval, schedulePoll)
+	if file.CaptureCollections < 0 {
+		return cfg, "", fmt.Errorf("captureCollections: %d must be at least 1", file.CaptureCollections)
+	}
+	captureCollections := chosen(given, "capture-collections", *f.captureCollections, file.CaptureCollections)
 	uploadTimeout = chosen(given, "upload-timeout", *f.uploadTimeout, uploadTimeout)
 	clusterDelay, err := file.ClusterDelay()
 	if err != nil {
@@ -250,7 +259,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	stores.Logger = logger
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
-		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, SchedulePollInterval: schedulePoll, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
+		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, SchedulePollInterval: schedulePoll, CaptureCollections: captureCollections, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
 		ClusterChangeDelay: clusterDelay}
 	if cfg.SecretKey, err = secretKey(*f.secretKeyFile, file.SecretKeyFile, dataDir); err != nil {
 		return cfg, "", err

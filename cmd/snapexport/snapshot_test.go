@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testserver"
 	"github.com/snapexport/snapexport/internal/testservices"
 )
 
@@ -358,4 +362,340 @@ func invalidNamespaceArchive(ds *dumptest.Dataset) []byte {
 	bad := *ds
 	bad.Collections = append(append([]*dumptest.Collection(nil), ds.Collections...), dumptest.Plain("app", "a$b", 2))
 	return dumptest.ArchiveBytes(&bad, true, true)
+}
+
+// storeSnapshot writes a snapshot of the cluster as a server taking it
+// would have recorded it, and returns it.
+func (f *importFixture) storeSnapshot(t *testing.T, cluster string, set func(*snapexport.Snapshot)) *snapexport.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	srv := openDataDir(t, f.dir)
+	defer srv.Close()
+	c, err := srv.Service.SnapshotsCluster(ctx, f.group, cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 8, 11, 4, 0, 0, 0, time.UTC)
+	s := &snapexport.Snapshot{ID: service.NewID(), ProjectID: f.group, ClusterID: c.ID, ClusterName: c.Name, Kind: snapexport.SnapshotReplicaSet,
+		ReplicaSetName: c.Shards[0].ReplicaSetName, SnapshotType: "onDemand", FrequencyType: "ondemand", MongodVersion: "8.0.4",
+		CloudProvider: snapexport.AWS, CreatedAt: created, ExpiresAt: created.AddDate(0, 0, 1)}
+	set(s)
+	if err := srv.Service.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateSnapshot(ctx, s) }); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// recordSnapshot changes a stored snapshot as a server taking it does.
+func (f *importFixture) recordSnapshot(t *testing.T, cluster, id string, set func(*snapexport.Snapshot)) {
+	t.Helper()
+	ctx := context.Background()
+	srv := openDataDir(t, f.dir)
+	defer srv.Close()
+	err := srv.Service.Store.Write(ctx, func(tx snapexport.Tx) error {
+		s, err := srv.Service.Snapshot(ctx, f.group, cluster, id, "")
+		if err != nil {
+			return err
+		}
+		set(s)
+		return tx.RecordSnapshotState(ctx, s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapshotKeys are the JSON keys of each snapshot a command printed.
+func snapshotKeys(t *testing.T, text string) []map[string]any {
+	t.Helper()
+	var raw []map[string]any
+	if err := json.Unmarshal([]byte(text), &raw); err != nil {
+		t.Fatalf("not a JSON list: %v\n%s", err, text)
+	}
+	return raw
+}
+
+func hasKeys(m map[string]any, keys ...string) bool {
+	for _, k := range keys {
+		if _, found := m[k]; !found {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSnapshotListShow lists and shows an imported snapshot, one that
+// failed and one being taken, and a sharded-cluster snapshot, as text and
+// as JSON, with the fields as stored.
+func TestSnapshotListShow(t *testing.T) {
+	f := newImportFixture(t)
+	taken := "2026-08-10T03:27:08Z"
+	var imported, rs0, rs1 api.ImportView
+	mustJSON(t, &imported, f.args("--cluster", "Cluster0", "--archive", f.archive, "--taken-at", taken, "--description", "nightly dump")...)
+	mustJSON(t, &rs0, f.args("--cluster", "sharded", "--shard", "rs0", "--archive", f.archive, "--taken-at", taken)...)
+	mustJSON(t, &rs1, f.args("--cluster", "sharded", "--shard", "rs1", "--archive", f.archive, "--taken-at", taken)...)
+	reason := "reading app.orders from mongo1.example:27017: connection refused"
+	failed := f.storeSnapshot(t, "Cluster0", func(s *snapexport.Snapshot) {
+		s.Status, s.Consistency, s.FailureReason = snapexport.SnapshotFailed, snapexport.ConsistencyPointInTime, reason
+	})
+	updated := time.Date(2026, 8, 11, 4, 0, 30, 0, time.UTC)
+	running := f.storeSnapshot(t, "Cluster0", func(s *snapexport.Snapshot) {
+		s.Status, s.Consistency = snapexport.SnapshotInProgress, snapexport.ConsistencyNone
+		s.Progress = &snapexport.SnapshotProgress{Collections: 10, CollectionsStarted: 3, Documents: 12345, Bytes: 5347738, UpdatedAt: updated}
+	})
+	sel := func(action, cluster string, extra ...string) []string {
+		return append([]string{"snapshot", action, "--data", f.dir, "--group", f.group, "--cluster", cluster}, extra...)
+	}
+
+	res := runInProcess(t, sel("list", "Cluster0", "--json")...)
+	if res.code != 0 {
+		t.Fatalf("list: exit %d\n%s", res.code, res.stderr)
+	}
+	var list []snapshotJSON
+	decodeStrict(t, res.stdout, &list)
+	if len(list) != 3 || list[0].ID != imported.ID || list[1].ID != failed.ID || list[2].ID != running.ID {
+		t.Fatalf("list = %+v, want the import, the failed and the running snapshot in creation order", list)
+	}
+	if got := list[0]; got.Status != "completed" || got.CreatedAt != taken || got.StorageSizeBytes != imported.StorageSizeBytes ||
+		got.MongodVersion != f.ds.ServerVersion || got.SnapshotType != "onDemand" || got.FrequencyType != "ondemand" ||
+		got.ClusterName != "Cluster0" || got.ReplicaSetName != "Cluster0-shard-0" || got.Type != "replicaSet" ||
+		got.Description != "nightly dump" || got.Consistency != "" || got.Progress != nil || got.FailureReason != "" || got.Collections != nil {
+		t.Errorf("imported snapshot listed as %+v", got)
+	}
+	if got := list[1]; got.Status != "failed" || got.FailureReason != reason || got.Consistency != "pointInTime" ||
+		got.CreatedAt != "2026-08-11T04:00:00Z" || got.ExpiresAt != "2026-08-12T04:00:00Z" {
+		t.Errorf("failed snapshot listed as %+v", got)
+	}
+	want := snapshotProgressJSON{Collections: 10, CollectionsStarted: 3, Documents: 12345, Bytes: 5347738, UpdatedAt: "2026-08-11T04:00:30Z"}
+	if got := list[2]; got.Status != "inProgress" || got.Progress == nil || *got.Progress != want || got.Consistency != "none" {
+		t.Errorf("running snapshot listed as %+v, want progress %+v", got, want)
+	}
+	raw := snapshotKeys(t, res.stdout)
+	common := []string{"id", "clusterName", "replicaSetName", "snapshotType", "frequencyType", "status", "createdAt", "expiresAt", "storageSizeBytes", "mongodVersion"}
+	if !hasKeys(raw[0], common...) || hasKeys(raw[0], "consistency") || hasKeys(raw[0], "progress") || hasKeys(raw[0], "failureReason") {
+		t.Errorf("imported snapshot's keys: %v; want %v and no empty optional field", sortedKeys(raw[0]), common)
+	}
+	if !hasKeys(raw[1], "failureReason", "consistency") || hasKeys(raw[1], "progress") {
+		t.Errorf("failed snapshot's keys: %v", sortedKeys(raw[1]))
+	}
+	if p, _ := raw[2]["progress"].(map[string]any); p == nil || !hasKeys(p, "collections", "collectionsStarted", "documents", "bytes", "updatedAt") {
+		t.Errorf("running snapshot's progress: %v", raw[2]["progress"])
+	}
+
+	res = runInProcess(t, sel("list", "Cluster0")...)
+	lines := strings.Split(strings.TrimRight(res.stdout, "\n"), "\n")
+	if res.code != 0 || len(lines) != 4 {
+		t.Fatalf("list: exit %d, want a header and 3 rows:\n%s%s", res.code, res.stdout, res.stderr)
+	}
+	for _, w := range []struct {
+		line  int
+		wants []string
+	}{
+		{0, []string{"ID", "TYPE", "FREQUENCY", "STATUS", "CREATED", "EXPIRES", "SIZE", "CONSISTENCY"}},
+		{1, []string{imported.ID, "onDemand", "ondemand", "completed", taken, mib(imported.StorageSizeBytes), "  -"}},
+		{2, []string{failed.ID, "failed", "pointInTime", reason}},
+		{3, []string{running.ID, "inProgress", "none", "3/10 collections, 12,345 documents, 5.1 MiB"}},
+	} {
+		for _, s := range w.wants {
+			if !strings.Contains(lines[w.line], s) {
+				t.Errorf("list line %d %q does not show %q", w.line, lines[w.line], s)
+			}
+		}
+	}
+	// The columns line up: each row's status begins under STATUS.
+	col := strings.Index(lines[0], "STATUS")
+	for i, s := range []string{"completed", "failed", "inProgress"} {
+		if strings.Index(lines[i+1], s) != col {
+			t.Errorf("list line %d: %s not under STATUS:\n%s", i+1, s, res.stdout)
+		}
+	}
+
+	var shown snapshotJSON
+	mustJSON(t, &shown, sel("show", "Cluster0", "--id", imported.ID)...)
+	if shown.ID != imported.ID || shown.CreatedAt != taken || len(shown.Collections) != len(imported.Collections) || shown.Members != nil {
+		t.Errorf("show = %+v, want the import with its %d collections", shown, len(imported.Collections))
+	}
+	for i, c := range shown.Collections {
+		if w := imported.Collections[i]; c.DB != w.DB || c.Name != w.Name || c.Count != w.Count || c.Size != w.Size || c.Type != w.Type {
+			t.Errorf("collection %d = %+v, want %+v", i, c, w)
+		}
+	}
+	res = runInProcess(t, sel("show", "Cluster0", "--id", imported.ID)...)
+	c := imported.Collections[0]
+	for _, s := range []string{"id:", imported.ID, "status:", "completed", "replica set:", "Cluster0-shard-0", "description:", "nightly dump",
+		"consistency:", "collections:", c.DB + "." + c.Name, strconv.FormatInt(c.Count, 10)} {
+		if !strings.Contains(res.stdout, s) {
+			t.Errorf("show does not print %q:\n%s", s, res.stdout)
+		}
+	}
+	res = runInProcess(t, sel("show", "Cluster0", "--id", running.ID)...)
+	if !strings.Contains(res.stdout, "3/10 collections, 12,345 documents, 5.1 MiB, at 2026-08-11T04:00:30Z") {
+		t.Errorf("show of the running snapshot does not give its progress:\n%s", res.stdout)
+	}
+	res = runInProcess(t, sel("show", "Cluster0", "--id", failed.ID)...)
+	if !strings.Contains(res.stdout, "failure reason:") || !strings.Contains(res.stdout, reason) {
+		t.Errorf("show of the failed snapshot does not give its reason:\n%s", res.stdout)
+	}
+
+	// A sharded cluster lists its sharded-cluster snapshot, shown with its
+	// shards' snapshots.
+	var sharded []snapshotJSON
+	mustJSON(t, &sharded, sel("list", "sharded")...)
+	if len(sharded) != 1 || sharded[0].ID != rs1.ShardedSnapshotID || sharded[0].Type != "shardedCluster" ||
+		sharded[0].StorageSizeBytes != rs0.StorageSizeBytes+rs1.StorageSizeBytes {
+		t.Fatalf("sharded list = %+v, want sharded snapshot %s", sharded, rs1.ShardedSnapshotID)
+	}
+	mustJSON(t, &shown, sel("show", "sharded", "--id", rs1.ShardedSnapshotID)...)
+	if len(shown.Members) != 2 || shown.Members[0].ID != rs0.ID || shown.Members[0].ReplicaSetName != "rs0" || shown.Members[1].ID != rs1.ID {
+		t.Errorf("sharded snapshot's members = %+v, want rs0 %s and rs1 %s", shown.Members, rs0.ID, rs1.ID)
+	}
+	res = runInProcess(t, sel("show", "sharded", "--id", rs1.ShardedSnapshotID)...)
+	if !strings.Contains(res.stdout, "members:") || !strings.Contains(res.stdout, rs0.ID+"  rs0") {
+		t.Errorf("show of the sharded snapshot does not list its members:\n%s", res.stdout)
+	}
+
+	missing := "0123456789abcdef01234567"
+	mustFail(t, 1, []string{"snapshot show: ", missing, "Cluster0"}, sel("show", "Cluster0", "--id", missing)...)
+	mustFail(t, 1, []string{"snapshot show: ", "invalid snapshot ID nope"}, sel("show", "Cluster0", "--id", "nope")...)
+	// A shard's own snapshot is reached through its sharded snapshot.
+	mustFail(t, 1, []string{rs0.ID}, sel("show", "sharded", "--id", rs0.ID)...)
+	mustFail(t, 2, []string{"--id is required"}, sel("show", "Cluster0")...)
+	mustFail(t, 1, []string{"Cluster9"}, sel("list", "Cluster9")...)
+	if res := execBinary(t, sel("show", "Cluster0", "--id", missing)...); res.code != 1 || !strings.Contains(res.stderr, missing) {
+		t.Errorf("binary show of a missing snapshot: exit %d, %q; want 1 naming it", res.code, res.stderr)
+	}
+}
+
+// TestSnapshotTake queues on-demand snapshots that no server takes: they
+// stay queued, and a second one is refused while the first is.
+func TestSnapshotTake(t *testing.T) {
+	f := newImportFixture(t)
+	take := func(extra ...string) []string {
+		return append([]string{"snapshot", "take", "--data", f.dir, "--group", f.group, "--cluster", "Cluster0"}, extra...)
+	}
+	mustFail(t, 2, []string{"--retention-days 0 must be at least 1"}, take("--retention-days", "0")...)
+	mustFail(t, 1, []string{"Cluster9"}, append(take(), "--cluster", "Cluster9")...)
+
+	var queued snapshotJSON
+	mustJSON(t, &queued, take("--description", "before the upgrade", "--retention-days", "3")...)
+	expires, err := time.Parse(time.RFC3339, queued.ExpiresAt)
+	if !hex24.MatchString(queued.ID) || queued.Status != "queued" || queued.SnapshotType != "onDemand" || queued.FrequencyType != "ondemand" ||
+		queued.Description != "before the upgrade" || err != nil || time.Until(expires) < 71*time.Hour || time.Until(expires) > 73*time.Hour {
+		t.Errorf("take printed %+v, want a queued on-demand snapshot expiring in 3 days", queued)
+	}
+	var list []snapshotJSON
+	mustJSON(t, &list, "snapshot", "list", "--data", f.dir, "--group", f.group, "--cluster", "Cluster0")
+	if len(list) != 1 || list[0].ID != queued.ID || list[0].Status != "queued" {
+		t.Errorf("list after take = %+v, want %s queued", list, queued.ID)
+	}
+	mustFail(t, 1, []string{"already has a snapshot being taken", queued.ID}, take()...)
+
+	// The text form names the snapshot, its status and who takes it; the
+	// default retention is the API's, a day.
+	res := runInProcess(t, take()...)
+	if res.code != 1 {
+		t.Fatalf("second take: exit %d", res.code)
+	}
+	f.recordSnapshot(t, "Cluster0", queued.ID, func(s *snapexport.Snapshot) { s.Status = snapexport.SnapshotFailed })
+	res = runInProcess(t, take()...)
+	if res.code != 0 || !regexp.MustCompile(`^snapshot [0-9a-f]{24} of Cluster0 queued: a running snapexport serve takes it\n$`).MatchString(res.stdout) {
+		t.Errorf("take: exit %d, stdout %q", res.code, res.stdout)
+	}
+	mustJSON(t, &list, "snapshot", "list", "--data", f.dir, "--group", f.group, "--cluster", "Cluster0")
+	if len(list) != 2 {
+		t.Fatalf("list = %+v", list)
+	}
+	created, _ := time.Parse(time.RFC3339, list[1].CreatedAt)
+	if expires, _ := time.Parse(time.RFC3339, list[1].ExpiresAt); expires.Sub(created) != 24*time.Hour {
+		t.Errorf("default retention: created %s, expires %s; want a day", list[1].CreatedAt, list[1].ExpiresAt)
+	}
+}
+
+// TestSnapshotTakeWaitFailure: take --wait shows the progress a server
+// records, then exits 1 with the reason the snapshot failed.
+func TestSnapshotTakeWaitFailure(t *testing.T) {
+	f := newImportFixture(t)
+	var stdout bytes.Buffer
+	stderr := &testserver.LogBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"snapshot", "take", "--data", f.dir, "--group", f.group, "--cluster", "Cluster0", "--wait"}, &stdout, stderr)
+	}()
+	waitFor := func(what string, re *regexp.Regexp) []string {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			if m := re.FindStringSubmatch(stderr.String()); m != nil {
+				return m
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("take --wait ended before %s: %v\n%s", what, err, stderr)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("take --wait never showed %s:\n%s", what, stderr)
+			}
+		}
+	}
+	id := waitFor("the queued snapshot", regexp.MustCompile(`snapshot ([0-9a-f]{24}) of Cluster0 queued\n`))[1]
+	waitFor("it queued", regexp.MustCompile(`snapshot `+id+`: queued\n`))
+	f.recordSnapshot(t, "Cluster0", id, func(s *snapexport.Snapshot) {
+		s.Status, s.Consistency = snapexport.SnapshotInProgress, snapexport.ConsistencyPointInTime
+		s.Progress = &snapexport.SnapshotProgress{Collections: 10, CollectionsStarted: 3, Documents: 12345, Bytes: 5347738, UpdatedAt: time.Now()}
+	})
+	waitFor("its progress", regexp.MustCompile(`snapshot `+id+`: inProgress, 3/10 collections, 12,345 documents, 5\.1 MiB\n`))
+	reason := "reading app.orders from mongo1.example:27017: connection refused"
+	f.recordSnapshot(t, "Cluster0", id, func(s *snapexport.Snapshot) { s.Status, s.FailureReason = snapexport.SnapshotFailed, reason })
+	err := <-done
+	if exitCode(err) != 1 || err.Error() != "snapshot take: snapshot "+id+" of Cluster0 failed: "+reason {
+		t.Errorf("take --wait of a failed snapshot: %v (exit %d)", err, exitCode(err))
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("a failed take printed on stdout: %s", stdout.String())
+	}
+}
+
+// TestSnapshotTakeWaitServed takes a snapshot of loaded data with the
+// binary's take --wait beside a running serve, which takes it.
+func TestSnapshotTakeWaitServed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	creds := initBinary(t, dir)
+	g := creds.GroupID
+	startServe(t, dir, "--no-rate-limit")
+	var cl clusterOut
+	runBinaryJSON(t, &cl, "admin", "cluster", "create", "--data", dir, "--group", g, "--name", "Cluster0")
+	ds := dumptest.Generate(dumptest.Options{Seed: 52, DocsPerCollection: 10})
+	archive := filepath.Join(t.TempDir(), "dump.archive.gz")
+	if err := os.WriteFile(archive, dumptest.ArchiveBytes(ds, true, true), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var loaded api.LoadView
+	runBinaryJSON(t, &loaded, "admin", "cluster", "load", "--data", dir, "--group", g, "--cluster", "Cluster0", "--archive", archive)
+
+	res := execBinary(t, "snapshot", "take", "--data", dir, "--group", g, "--cluster", "Cluster0", "--wait")
+	m := regexp.MustCompile(`^snapshot ([0-9a-f]{24}) of Cluster0 completed: (\d+) collections, ([0-9,]+) documents, `).FindStringSubmatch(res.stdout)
+	if res.code != 0 || m == nil {
+		t.Fatalf("take --wait: exit %d\nstdout: %s\nstderr: %s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "snapshot "+m[1]+" of Cluster0 queued\n") {
+		t.Errorf("take --wait did not say the snapshot was queued: %q", res.stderr)
+	}
+	var shown snapshotJSON
+	runBinaryJSON(t, &shown, "snapshot", "show", "--data", dir, "--group", g, "--cluster", "Cluster0", "--id", m[1])
+	var docs int64
+	for _, c := range shown.Collections {
+		docs += c.Count
+	}
+	if shown.Status != "completed" || shown.StorageSizeBytes != loaded.StorageSizeBytes || strconv.Itoa(len(shown.Collections)) != m[2] ||
+		thousands(docs) != m[3] || docs != loaded.Documents {
+		t.Errorf("snapshot taken: %+v; take printed %q; loaded %d documents, %d bytes", shown, res.stdout, loaded.Documents, loaded.StorageSizeBytes)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 12345: "12,345", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

@@ -27,6 +27,16 @@ they start).`,
 archive, or a folder without any .bson or .metadata.json file, is refused
 (exit status 1) and nothing is stored. A sharded cluster's snapshot is
 complete once each shard is imported with the same --taken-at.`,
+	"snapshot list": `List the cluster's snapshots in the order the API lists them, with their
+type, frequency, status, creation and expiry times, size and consistency,
+and the progress of those being taken or why those that failed failed.`,
+	"snapshot show": `Show one snapshot of the cluster: its fields, its collections, and the
+shards' snapshots of a sharded-cluster snapshot.`,
+	"snapshot take": `Queue an on-demand snapshot of the cluster's data, as POST
+.../backup/snapshots does, and print its id and status. A running
+snapexport serve on the same installation takes it (this command does not):
+without one it stays queued. --wait reads it every 500ms until it is
+completed (exit status 0) or failed (exit status 1, with the reason).`,
 	"export cancel": `Ask a queued or running export job to stop; it ends Cancelled once a
 server running exports stops it. A job that has already ended is left as it
 is: the command says that nothing was cancelled, and exits 0.`,

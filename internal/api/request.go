@@ -80,7 +80,7 @@ func parsePagination(q url.Values) (pagination, error) {
 }
 
 func (p pagination) page() snapexport.Page {
-	return snapexport.Page{Offset: (p.PageNum - 1) * p.ItemsPerPage, Limit: p.ItemsPerPage}
+	return snapexport.Page{Offset: (p.PageNum - 1) * p.ItemsPerPage, Limit: p.ItemsPerPage, SkipTotal: !p.IncludeCount}
 }
 
 // jsonMediaType reports whether a body of Content-Type ct is read as JSON:

@@ -152,9 +152,9 @@ func (c *call) snapshotView(cl *snapexport.Cluster, s *snapexport.Snapshot) any 
 		Status: string(s.Status), StorageSizeBytes: s.StorageSizeBytes, Type: string(s.Kind)}
 }
 
-// defaultRetentionDays is the retention of an on-demand snapshot whose
-// request gives none: the Atlas CLI's default.
-const defaultRetentionDays = 1
+// DefaultOnDemandRetentionDays is the retention of an on-demand snapshot
+// whose request gives none: the Atlas CLI's default.
+const DefaultOnDemandRetentionDays = 1
 
 // take takes an on-demand snapshot (DiskBackupOnDemandSnapshotRequest),
 // answered queued with 200, as Atlas answers.
@@ -171,7 +171,7 @@ func (h snapshotHandlers) take(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	days := defaultRetentionDays
+	days := DefaultOnDemandRetentionDays
 	if _, present := o["retentionInDays"]; present {
 		if days, err = o.int32("retentionInDays", false); err != nil {
 			return nil, err

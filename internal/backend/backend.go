@@ -60,18 +60,27 @@ type QueueClient interface {
 // which are not atomic, holding a lock that every server over the same
 // database takes too.
 func NewQueue[TTx any](driver riverdriver.Driver[TTx], lock func(ctx context.Context, fn func() error) error) Queue {
-	return &riverQueue[TTx]{driver: driver, lock: lock}
+	return &riverQueue[TTx]{driver: driver, migrations: driver, lock: lock}
+}
+
+// NewQueueMigratedBy is NewQueue whose migrations run through migrations,
+// another driver of the same database (SQLite's: a connection whose
+// commits skip the fsync, a migration lost in a crash being applied again
+// at the next start).
+func NewQueueMigratedBy[TTx any](driver, migrations riverdriver.Driver[TTx], lock func(ctx context.Context, fn func() error) error) Queue {
+	return &riverQueue[TTx]{driver: driver, migrations: migrations, lock: lock}
 }
 
 type riverQueue[TTx any] struct {
-	driver riverdriver.Driver[TTx]
-	lock   func(context.Context, func() error) error
+	driver     riverdriver.Driver[TTx]
+	migrations riverdriver.Driver[TTx]
+	lock       func(context.Context, func() error) error
 }
 
 func (q *riverQueue[TTx]) Migrate(ctx context.Context, logger *slog.Logger) error {
 	return q.lock(ctx, func() error {
 		// "No migrations to apply" at every start is not news.
-		m, err := rivermigrate.New(q.driver, &rivermigrate.Config{Logger: slog.New(warnOnly{logger.Handler()})})
+		m, err := rivermigrate.New(q.migrations, &rivermigrate.Config{Logger: slog.New(warnOnly{logger.Handler()})})
 		if err != nil {
 			return err
 		}

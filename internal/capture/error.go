@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
@@ -17,13 +18,38 @@ var (
 	ErrAuthentication = errors.New("authentication refused")
 	ErrTLS            = errors.New("TLS handshake failed")
 	ErrUnauthorized   = errors.New("not authorized")
+	// ErrRefused is a deployment that a capture does not read: a mongos
+	// router, or, for a point in time, one without snapshot reads.
+	ErrRefused = errors.New("the deployment cannot be captured")
+	// ErrSnapshotTooOld is a point in time whose history the server let go
+	// before the capture had read everything.
+	ErrSnapshotTooOld = errors.New("the point in time is no longer kept")
+	// ErrSnapshotUnavailable is a collection created or changed after the
+	// point in time, which the server cannot read at it.
+	ErrSnapshotUnavailable = errors.New("a collection cannot be read at the point in time")
 )
 
 // MongoDB's error codes that tell why a command was refused.
 const (
 	codeUnauthorized         = 13
 	codeAuthenticationFailed = 18
+	codeCommandNotFound      = 59
+	codeSnapshotTooOld       = 239
+	codeSnapshotUnavailable  = 246
 )
+
+// noSnapshotCodes tell that a server refused a read with readConcern
+// snapshot at a cluster time: InvalidOptions, CommandNotSupported,
+// NotImplemented.
+var noSnapshotCodes = []int{72, 115, 238}
+
+// transientCodes are failures that a read repeated a moment later, on the
+// same server or on a newly elected primary, gets past: HostUnreachable,
+// HostNotFound, CursorNotFound, NetworkTimeout, ShutdownInProgress,
+// PrimarySteppedDown, SocketException, NotWritablePrimary,
+// InterruptedAtShutdown, InterruptedDueToReplStateChange,
+// NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary.
+var transientCodes = []int{6, 7, 43, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436}
 
 // Error is a failed capture: what it was doing (Op: "connecting to
 // mongodb://user@host/", "reading database app", ...), why (Reason, one of
@@ -102,11 +128,50 @@ func reason(err error) error {
 		return ErrAuthentication
 	case hasCode(err, codeUnauthorized):
 		return ErrUnauthorized
+	case mongo.IsNetworkError(err):
+		return ErrUnreachable
 	}
 	return nil
 }
 
-func hasCode(err error, code int) bool {
+func hasCode(err error, codes ...int) bool {
 	var se mongo.ServerError
-	return errors.As(err, &se) && se.HasErrorCode(code)
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, code := range codes {
+		if se.HasErrorCode(code) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasName tells whether the server named its error name (codeName).
+func hasName(err error, name string) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Name == name
+}
+
+// transient tells whether err is a failure that reading again at the same
+// point in time may get past.
+func transient(err error) bool {
+	// A pool cleared by another read's network failure fails the reads
+	// waiting on it too.
+	var pool driver.RetryablePoolError
+	return mongo.IsNetworkError(err) || hasCode(err, transientCodes...) || (errors.As(err, &pool) && pool.Retryable())
+}
+
+// refusesSnapshots tells whether err is a server's refusal of readConcern
+// snapshot or of atClusterTime.
+func refusesSnapshots(err error) bool {
+	if hasCode(err, noSnapshotCodes...) {
+		return true
+	}
+	var se mongo.ServerError
+	if !errors.As(err, &se) {
+		return false
+	}
+	msg := strings.ToLower(se.Error())
+	return strings.Contains(msg, "readconcern") || strings.Contains(msg, "atclustertime")
 }

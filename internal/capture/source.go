@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
@@ -34,6 +36,19 @@ type Options struct {
 	// ServerSelectionTimeout bounds the wait for a server that answers
 	// (default 30s, the driver's).
 	ServerSelectionTimeout time.Duration
+	// PointInTime reads every document at one cluster time, with snapshot
+	// reads (see the package documentation); false reads with ordinary
+	// cursors, without a point in time ("consistency none").
+	PointInTime bool
+	// Retries is how many times the reading of one collection is taken up
+	// again after a transient failure (default 3; negative: none).
+	Retries int
+	// RetryBackoff is the wait before the first retry of a collection,
+	// doubled before each next one (default 100ms).
+	RetryBackoff time.Duration
+	// Monitor, for tests and diagnostics, sees every command the capture
+	// sends and its outcome.
+	Monitor *event.CommandMonitor
 }
 
 // Source is a deployment being read, as a dump.Source.
@@ -44,6 +59,16 @@ type Source struct {
 	client *mongo.Client
 	// password is the URI's, kept out of error messages.
 	password string
+
+	// clusterTime is the point in time read at, zero for none.
+	clusterTime bson.Timestamp
+	// started is when Open chose the point in time.
+	started time.Time
+	// snapshotRead is set once the server has answered a snapshot read,
+	// after which a refusal is no longer taken for the lack of them.
+	snapshotRead atomic.Bool
+	retries      int
+	backoff      time.Duration
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -79,15 +104,27 @@ func Open(ctx context.Context, uri string, opts Options) (_ *Source, err error) 
 	if opts.Collections <= 0 {
 		opts.Collections = 4
 	}
+	switch {
+	case opts.Retries == 0:
+		opts.Retries = 3
+	case opts.Retries < 0:
+		opts.Retries = 0
+	}
+	if opts.RetryBackoff <= 0 {
+		opts.RetryBackoff = 100 * time.Millisecond
+	}
 	clientOpts := options.Client().ApplyURI(uri).SetAppName("snapexport capture")
 	if opts.ServerSelectionTimeout > 0 {
 		clientOpts.SetServerSelectionTimeout(opts.ServerSelectionTimeout)
+	}
+	if opts.Monitor != nil {
+		clientOpts.SetMonitor(opts.Monitor)
 	}
 	client, err := mongo.Connect(clientOpts)
 	if err != nil {
 		return nil, classify("connecting to "+shown, password, err)
 	}
-	s := &Source{client: client, password: password, batch: opts.BatchSize}
+	s := &Source{client: client, password: password, batch: opts.BatchSize, retries: opts.Retries, backoff: opts.RetryBackoff}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -95,13 +132,17 @@ func Open(ctx context.Context, uri string, opts Options) (_ *Source, err error) 
 		}
 	}()
 
-	var build struct {
-		Version string `bson:"version"`
+	d, err := s.inspect("connecting to " + shown)
+	if err != nil {
+		return nil, err
 	}
-	if err := client.Database("admin").RunCommand(s.ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&build); err != nil {
-		return nil, s.fail("connecting to "+shown, err)
+	if why := d.refusal(opts.PointInTime); why != "" {
+		return nil, &Error{Op: "capturing " + shown, Reason: ErrRefused, Detail: why}
 	}
-	s.info = dump.Info{Format: Format, Name: shown, ServerVersion: build.Version, ConcurrentCollections: opts.Collections}
+	if opts.PointInTime {
+		s.clusterTime, s.started = d.clusterTime, time.Now()
+	}
+	s.info = dump.Info{Format: Format, Name: shown, ServerVersion: d.version, ConcurrentCollections: opts.Collections}
 	dbs, err := client.ListDatabaseNames(s.ctx, bson.D{})
 	if err != nil {
 		return nil, s.fail("listing the databases", err)
@@ -256,47 +297,74 @@ func (s *Source) start(n int) {
 }
 
 // read hands the documents of collection i to Next one by one, waiting
-// for Next to be called again before moving the cursor on; false when the
-// reading stopped.
+// for Next to be called again before moving the cursor on, and takes the
+// reading up again after a transient failure; false when the reading
+// stopped.
 func (s *Source) read(i int, resume chan struct{}) bool {
 	c := s.colls[i]
-	send := func(it item) bool {
-		select {
-		case s.items <- it:
-			return true
-		case <-s.ctx.Done():
-			return false
-		}
-	}
 	op := "reading " + c.Namespace.String()
 	if c.DataCollection != c.Collection {
 		op += " (" + c.DB + "." + c.DataCollection + ")"
 	}
-	findOpts := options.Find()
-	if s.batch > 0 {
-		findOpts.SetBatchSize(s.batch)
-	}
-	cur, err := s.client.Database(c.DB).Collection(c.DataCollection).Find(s.ctx, bson.D{}, findOpts)
-	if err != nil {
-		send(item{err: s.fail(op, err)})
+	var handed int64
+	backoff := s.backoff
+	for retry := 0; ; retry++ {
+		err := s.scan(i, &handed, resume)
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, errStopped):
+			return false
+		case s.ctx.Err() == nil && transient(err) && retry < s.retries:
+			timer := time.NewTimer(backoff)
+			select {
+			case <-timer.C:
+			case <-s.ctx.Done():
+				timer.Stop()
+				return false
+			}
+			backoff *= 2
+			continue
+		}
+		select {
+		case s.items <- item{err: s.readFailure(op, err)}:
+		case <-s.ctx.Done():
+		}
 		return false
 	}
+}
+
+// errStopped is a reading that stopped because the capture's context
+// ended.
+var errStopped = errors.New("capture: reading stopped")
+
+// scan reads collection i from its handed-th document on, counting the
+// documents it hands to Next in handed.
+func (s *Source) scan(i int, handed *int64, resume chan struct{}) error {
+	c := s.colls[i]
+	cur, err := s.client.Database(c.DB).RunCommandCursor(s.ctx, s.findCommand(c.DataCollection, *handed))
+	if err != nil {
+		return err
+	}
 	defer cur.Close(context.WithoutCancel(s.ctx))
+	s.snapshotRead.Store(true)
+	if s.batch > 0 {
+		cur.SetBatchSize(s.batch)
+	}
 	for cur.Next(s.ctx) {
-		if !send(item{coll: i, doc: cur.Current, resume: resume}) {
-			return false
+		select {
+		case s.items <- item{coll: i, doc: cur.Current, resume: resume}:
+		case <-s.ctx.Done():
+			return errStopped
 		}
+		*handed++
 		select {
 		case <-resume:
 		case <-s.ctx.Done():
-			return false
+			return errStopped
 		}
 	}
-	if err := cur.Err(); err != nil {
-		send(item{err: s.fail(op, err)})
-		return false
-	}
-	return true
+	return cur.Err()
 }
 
 // Info describes the capture: Format "capture", the URI without its

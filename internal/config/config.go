@@ -40,6 +40,9 @@ type File struct {
 	// SchedulePollInterval is how often the backup schedules are looked
 	// at for the snapshots they call for.
 	SchedulePollInterval string `yaml:"schedulePollInterval"`
+	// CaptureCollections is how many collections a snapshot of a bound
+	// cluster reads at once from its deployment.
+	CaptureCollections int `yaml:"captureCollections"`
 	// ShutdownTimeout bounds the wait for requests in flight on shutdown.
 	ShutdownTimeout string `yaml:"shutdownTimeout"`
 	// TrustedProxies are the networks (CIDR, or a single address) of the

@@ -71,11 +71,12 @@ func newSDKClient(t *testing.T, srv *testserver.Server, mode string) *sdkClient 
 }
 
 // bodyRecorder is a RoundTripper that remembers the body of the last
-// response and hands it on unread.
+// response, and all bodies one after another, and hands them on unread.
 type bodyRecorder struct {
 	base http.RoundTripper
 	mu   sync.Mutex
 	last []byte
+	all  bytes.Buffer
 }
 
 func (r *bodyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -91,9 +92,14 @@ func (r *bodyRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	r.mu.Lock()
 	r.last = body
+	r.all.Write(body)
+	r.all.WriteByte('\n')
 	r.mu.Unlock()
 	return resp, nil
 }
+
+// allBodies is every response body so far, one after another.
+func (r *bodyRecorder) allBodies() string { r.mu.Lock(); defer r.mu.Unlock(); return r.all.String() }
 
 // lastBody decodes the body of the last response into v.
 func (c *sdkClient) lastBody(t *testing.T, v any) {

@@ -19,8 +19,8 @@ func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexpor
 func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
 	where := `project_id = $1`
 	args := []any{projectID}
+	names := make([]string, len(providers))
 	if len(providers) > 0 {
-		names := make([]string, len(providers))
 		for i, p := range providers {
 			names[i] = string(p)
 		}
@@ -28,7 +28,7 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 		args = append(args, names)
 	}
 	return pageOf(ctx, t, sqlrow.ScanExportBucket, "export_buckets", sqlrow.ExportBucketColumns, where, args, page,
-		func(m snapexport.ListMark) int64 { return m.Buckets })
+		func(m snapexport.ListMark) int64 { return m.Buckets }, projectID, names...)
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {

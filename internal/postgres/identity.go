@@ -40,7 +40,7 @@ func (t *tx) ProjectByName(ctx context.Context, orgID, name string) (*snapexport
 func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapexport.Page) ([]*snapexport.Project, int, error) {
 	// Empty lists match nothing (= ANY of an empty array is false).
 	orgIDs, ids = nonNil(orgIDs), nonNil(ids)
-	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, ` FROM projects WHERE org_id = ANY($1) OR id = ANY($2)`,
+	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, "projects", `org_id = ANY($1) OR id = ANY($2)`,
 		[]any{orgIDs, ids}, page)
 }
 

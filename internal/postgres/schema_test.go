@@ -47,6 +47,7 @@ var schemaDifferences = map[string]string{
 	"column service_accounts.seq: in PostgreSQL only": "creation order breaking ties of created_at: SQLite has the rowid",
 	"column projects.removals: in SQLite only":        "SQLite counts a project's removals; PostgreSQL marks them with transaction ids",
 	"table rate_limit_buckets: in PostgreSQL only":    "replicas share rate limits through the database; SQLite's one process keeps them in memory",
+	"table list_count_changes: in PostgreSQL only":    "concurrent changes of a list add rows rather than update its count; SQLite's one writer updates it",
 }
 
 // columns maps each table to the set of its columns.

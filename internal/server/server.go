@@ -28,6 +28,7 @@ import (
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/backend"
+	"github.com/snapexport/snapexport/internal/capture"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/redact"
@@ -39,7 +40,9 @@ import (
 const (
 	DefaultSweepInterval        = time.Minute
 	DefaultSchedulePollInterval = 30 * time.Second
-	DefaultShutdownTimeout      = 30 * time.Second
+	// DefaultCaptureCollections is mongodump's --numParallelCollections.
+	DefaultCaptureCollections = 4
+	DefaultShutdownTimeout    = 30 * time.Second
 )
 
 // Config selects where state lives and how the server behaves.
@@ -98,6 +101,10 @@ type Config struct {
 	// (DefaultSchedulePollInterval when zero). A snapshot is taken up to
 	// this long after its instant.
 	SchedulePollInterval time.Duration
+	// CaptureCollections is how many collections a snapshot of a cluster
+	// bound to a deployment reads at once (DefaultCaptureCollections when
+	// zero).
+	CaptureCollections int
 	// ShutdownTimeout bounds the wait for requests in flight when serving
 	// ends (DefaultShutdownTimeout when zero).
 	ShutdownTimeout time.Duration
@@ -128,6 +135,9 @@ type Server struct {
 	backend   *backend.Backend
 	exports   *exportrunner.Runner
 	scheduler *service.Scheduler
+	// prepared are the credentials of an Init, made while Open ran when
+	// the store had no organization; nil once used, or when it had one.
+	prepared *service.PreparedInit
 
 	mu       sync.Mutex
 	http     *http.Server  // while serving
@@ -166,6 +176,14 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	closers = append(closers, b.Close)
+	var prepared *service.PreparedInit
+	if initialized, err := hasOrganization(ctx, b.Store); err != nil {
+		return nil, err
+	} else if !initialized {
+		// serve on an empty data directory initializes it: the Argon2id
+		// hash of its credentials runs beside the rest of the start.
+		prepared = service.PrepareInit(cfg.Hash)
+	}
 	osc := cfg.ObjectStores
 	if osc.LocalDir == "" {
 		osc.LocalDir = filepath.Join(cfg.DataDir, "buckets")
@@ -192,7 +210,8 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	svc := &service.Service{Store: b.Store, Buckets: buckets, SnapshotData: snapshots, Identities: cfg.Identities,
-		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay}
+		Exports: queue, SnapshotJobs: queue, Logger: cfg.Logger, Now: cfg.Now, ClusterChangeDelay: cfg.ClusterChangeDelay,
+		Capture: capture.Options{Collections: cmp.Or(cfg.CaptureCollections, DefaultCaptureCollections)}}
 	if cfg.SecretKey != nil {
 		if err := useSecretKey(ctx, svc, cfg.SecretKey); err != nil {
 			return nil, err
@@ -218,6 +237,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
 			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout, TrustedProxies: cfg.TrustedProxies},
 		cfg:       cfg,
+		prepared:  prepared,
 		backend:   b,
 		exports:   runner,
 		scheduler: scheduler,
@@ -249,8 +269,12 @@ func (s *Server) Handler() http.Handler { return s.API.Handler() }
 
 // Initialized reports whether the store has been initialized.
 func (s *Server) Initialized(ctx context.Context) (bool, error) {
+	return hasOrganization(ctx, s.Store)
+}
+
+func hasOrganization(ctx context.Context, store snapexport.Store) (bool, error) {
 	var n int
-	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
+	err := store.Read(ctx, func(tx snapexport.Tx) error {
 		orgs, err := tx.ListOrganizations(ctx)
 		n = len(orgs)
 		return err
@@ -262,7 +286,14 @@ func (s *Server) Initialized(ctx context.Context) (bool, error) {
 // own them; service.ErrAlreadyInitialized when the store has an
 // organization.
 func (s *Server) Init(ctx context.Context, orgName, projectName string) (*service.Bootstrap, error) {
-	return s.Service.Init(ctx, orgName, projectName, s.cfg.Hash)
+	s.mu.Lock()
+	prepared := s.prepared
+	s.prepared = nil
+	s.mu.Unlock()
+	if prepared == nil {
+		prepared = service.PrepareInit(s.cfg.Hash)
+	}
+	return s.Service.InitWith(ctx, orgName, projectName, prepared)
 }
 
 // InitIfEmpty is Init on a store that has no organization yet; on one

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -19,6 +21,10 @@ import (
 // ends, removed ones as they were. pass names the client and the list
 // (path and filters); "" reads the list as it is. read lists page in tx
 // and returns its items and the list's total, which listPage returns.
+//
+// The list of a mark does not change, so where a page of a pass ended is
+// where the next one starts: the process remembers it (positions), in
+// memory, and the next page seeks to it instead of skipping its offset.
 func listPage[T any](ctx context.Context, s *Service, projectID, pass string, page snapexport.Page,
 	read func(tx snapexport.Tx, page snapexport.Page) ([]T, int, error)) ([]T, int, error) {
 	var items []T
@@ -43,10 +49,15 @@ func listPage[T any](ctx context.Context, s *Service, projectID, pass string, pa
 		}
 	}
 	var opened *snapexport.ListMark
+	seek := &snapexport.Seek{}
+	if asOf != nil {
+		seek.After = s.positions.find(key, *asOf, page.Offset, now)
+	}
 	err := s.Store.Read(ctx, func(tx snapexport.Tx) error {
 		opened = nil
 		p := page
 		p.AsOf = asOf
+		p.Seek = seek
 		var mark snapexport.ListMark
 		if p.AsOf == nil {
 			// A first page, or a pass whose listing has expired.
@@ -66,11 +77,83 @@ func listPage[T any](ctx context.Context, s *Service, projectID, pass string, pa
 		}
 		return nil
 	})
-	if err != nil || opened == nil {
+	if err != nil {
 		return items, total, err
+	}
+	if asOf != nil && seek.Last != 0 {
+		s.positions.keep(key, *asOf, page.Offset+len(items), seek.Last, now)
+	}
+	if opened == nil {
+		return items, total, nil
+	}
+	// The first page of a pass is the start of the list of its mark.
+	if page.Offset == 0 && seek.Last != 0 {
+		s.positions.keep(key, *opened, len(items), seek.Last, now)
 	}
 	err = s.Store.Listings().SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
 	return items, total, err
+}
+
+// maxPagePositions bounds the positions a process remembers: beyond it,
+// the pages of passes find their start through the store's indexes.
+const maxPagePositions = 10000
+
+// pagePositions are where pages of passes ended: for a pass's listing key
+// and the offset of the page that would follow, the sequence number of the
+// last item before it, valid for the list of one mark until the pass's
+// listing expires.
+type pagePositions struct {
+	mu   sync.Mutex
+	ends map[pagePosition]pageEnd
+}
+
+type pagePosition struct {
+	key    string
+	offset int
+}
+
+type pageEnd struct {
+	mark      snapexport.ListMark
+	seq       int64
+	expiresAt time.Time
+}
+
+// find returns the sequence number of the item at offset-1 of the list of
+// mark in pass key, or 0 when it is not known.
+func (ps *pagePositions) find(key string, mark snapexport.ListMark, offset int, now time.Time) int64 {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	e, ok := ps.ends[pagePosition{key, offset}]
+	if !ok || e.mark != mark || !now.Before(e.expiresAt) {
+		return 0
+	}
+	return e.seq
+}
+
+// keep records that the item at offset-1 of the list of mark in pass key
+// has sequence number seq.
+func (ps *pagePositions) keep(key string, mark snapexport.ListMark, offset int, seq int64, now time.Time) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.ends == nil {
+		ps.ends = make(map[pagePosition]pageEnd)
+	}
+	if len(ps.ends) >= maxPagePositions {
+		for p, e := range ps.ends {
+			if !now.Before(e.expiresAt) {
+				delete(ps.ends, p)
+			}
+		}
+		// Still full of live passes: forget any, whose next pages seek
+		// through the indexes.
+		for p := range ps.ends {
+			if len(ps.ends) < maxPagePositions {
+				break
+			}
+			delete(ps.ends, p)
+		}
+	}
+	ps.ends[pagePosition{key, offset}] = pageEnd{mark, seq, now.Add(snapexport.ListingLifetime)}
 }
 
 // listingKey is the stored name of a pass: a digest, of fixed size, that

@@ -132,3 +132,51 @@ func createBuckets(t *testing.T, svc *service.Service, project, roleID, prefix s
 	}
 	return ids
 }
+
+// TestPassPagesWherePositionsAreUnknown: a pass's pages are the same from
+// the process that served its page before (which remembers where that page
+// ended) as from another process sharing the store (which does not), in
+// order or out of it, while buckets are created and deleted.
+func TestPassPagesWherePositionsAreUnknown(t *testing.T) {
+	ctx := context.Background()
+	served, project, roleID := newService(t, &cloudAWS{})
+	other := &service.Service{Store: served.Store, Identities: service.DefaultIdentities}
+	ids := createBuckets(t, served, project, roleID, "walk", 20)
+	read := func(svc *service.Service, offset int) ([]string, int) {
+		t.Helper()
+		got, total, err := svc.ListBuckets(ctx, project, nil, snapexport.Page{Offset: offset, Limit: 3}, "walker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range got {
+			out = append(out, b.ID)
+		}
+		return out, total
+	}
+	first, _ := read(served, 0)
+	if !slices.Equal(first, ids[:3]) {
+		t.Fatalf("first page = %v, want %v", first, ids[:3])
+	}
+	created := createBuckets(t, served, project, roleID, "later", 2)
+	for i, offset := range []int{3, 6, 12, 9, 15, 18, 21, 6} {
+		if err := served.DeleteBucket(ctx, project, ids[(i*7)%len(ids)]); err != nil && snapexport.ErrorCode(err) != snapexport.CodeExportBucketNotFound {
+			t.Fatal(err)
+		}
+		if i == 4 {
+			if err := served.DeleteBucket(ctx, project, created[0]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := ids[min(offset, len(ids)):min(offset+3, len(ids))]
+		for _, from := range []struct {
+			name string
+			svc  *service.Service
+		}{{"the serving process", served}, {"another process", other}} {
+			got, total := read(from.svc, offset)
+			if !slices.Equal(got, want) || total != len(ids) {
+				t.Errorf("offset %d from %s: %v of %d, want %v of %d", offset, from.name, got, total, want, len(ids))
+			}
+		}
+	}
+}

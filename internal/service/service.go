@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/capture"
 	"github.com/snapexport/snapexport/internal/objectstore"
 )
 
@@ -64,6 +65,12 @@ type Service struct {
 	// SnapshotJobs takes snapshots; when nil, snapshots are recorded and
 	// stay queued.
 	SnapshotJobs SnapshotQueue
+	// Capture configures the reading of the deployments clusters are
+	// bound to (its PointInTime is each cluster's consistency).
+	Capture capture.Options
+	// ProgressInterval is how often a snapshot being read from a
+	// deployment records its progress; DefaultProgressInterval when zero.
+	ProgressInterval time.Duration
 	// SecretKey seals the connection strings of the deployments clusters
 	// are bound to; clusters cannot be bound when nil.
 	SecretKey *SecretKey
@@ -75,6 +82,10 @@ type Service struct {
 	// ClusterChangeDelay is how long a new cluster shows CREATING and a
 	// deleted one DELETING before it is IDLE or gone; none when zero.
 	ClusterChangeDelay time.Duration
+
+	// positions are where the pages of passes served by this process
+	// ended (see listPage).
+	positions pagePositions
 }
 
 func (s *Service) logger() *slog.Logger {

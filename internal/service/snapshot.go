@@ -29,6 +29,9 @@ var SnapshotFrequencies = []string{"ondemand", "hourly", "daily", "weekly", "mon
 type SnapshotData interface {
 	Import(ctx context.Context, loc snapshotstore.Location, replicaSetName string, src dump.Source, progress func(snapshotstore.Progress)) (*snapshotstore.Manifest, error)
 	Delete(ctx context.Context, loc snapshotstore.Location) error
+	// Manifest reads the manifest of a complete snapshot
+	// (snapshotstore.ErrNotFound when there is none).
+	Manifest(ctx context.Context, loc snapshotstore.Location) (*snapshotstore.Manifest, error)
 	// Load makes a dump a cluster's current data; Capture makes that data
 	// a snapshot's, sharing its parts; SweepShared removes the shared
 	// parts nothing references any more.

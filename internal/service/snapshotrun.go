@@ -222,24 +222,45 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 			provider = snapexport.AWS
 		}
 		for _, snap := range t.all() {
-			snap.Status, snap.MongodVersion, snap.CloudProvider = snapexport.SnapshotInProgress, t.cluster.MongoDBVersion, provider
+			if snap.Status == snapexport.SnapshotQueued {
+				snap.MongodVersion = t.cluster.MongoDBVersion
+			}
+			snap.Status, snap.CloudProvider = snapexport.SnapshotInProgress, provider
+			if d := t.cluster.Deployment; d != nil {
+				snap.Consistency = d.Consistency
+			}
 		}
 		return t.record(ctx, tx)
 	})
 	if err != nil || t == nil {
 		return err
 	}
-	// The data is copied from here: the snapshot's time.
-	taken := s.now()
-	for _, h := range t.holders {
-		m, err := s.SnapshotData.Capture(ctx, clusterData(t.cluster, h.ReplicaSetName),
-			snapshotstore.Location{ProjectID: h.ProjectID, SnapshotID: h.ID}, captureWithin)
-		if err != nil {
+	var taken time.Time
+	if t.cluster.Deployment != nil {
+		err := s.captureDeployment(ctx, t)
+		var failure *captureFailure
+		switch {
+		case errors.As(err, &failure):
+			return s.FailSnapshot(context.WithoutCancel(ctx), projectID, snapshotID, failure.Reason)
+		case errors.Is(err, errSnapshotEnded):
+			return nil
+		case err != nil:
 			return err
 		}
-		h.Collections, h.StorageSizeBytes = m.Collections(), m.Size()
-		if v := m.Source.ServerVersion; snapexport.MongoDBMajorVersion(v) != "" {
-			h.MongodVersion = v
+		taken = t.top.CreatedAt
+	} else {
+		// The data is copied from here: the snapshot's time.
+		taken = s.now()
+		for _, h := range t.holders {
+			m, err := s.SnapshotData.Capture(ctx, clusterData(t.cluster, h.ReplicaSetName),
+				snapshotstore.Location{ProjectID: h.ProjectID, SnapshotID: h.ID}, captureWithin)
+			if err != nil {
+				return err
+			}
+			h.Collections, h.StorageSizeBytes = m.Collections(), m.Size()
+			if v := m.Source.ServerVersion; snapexport.MongoDBMajorVersion(v) != "" {
+				h.MongodVersion = v
+			}
 		}
 	}
 	done := s.now()
@@ -265,6 +286,11 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 		}
 		if err := t.record(ctx, tx); err != nil {
 			return err
+		}
+		if t.cluster.Deployment != nil {
+			if err := s.recordDeploymentVersion(ctx, tx, t.cluster, t.top.MongodVersion); err != nil {
+				return err
+			}
 		}
 		_, exports, err = s.recordAutoExport(ctx, tx, t.top)
 		return err
@@ -301,8 +327,9 @@ func (s *Service) recordAutoExport(ctx context.Context, tx snapexport.Tx, snap *
 	return job, queued, err
 }
 
-// FailSnapshot ends a snapshot that could not be taken (why says why, for
-// the log) and removes what was copied into it.
+// FailSnapshot ends a snapshot that could not be taken (why says why; it
+// is kept as the snapshot's FailureReason and logged) and removes what was
+// copied into it.
 func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why string) error {
 	var t *takenSnapshot
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
@@ -311,7 +338,7 @@ func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why s
 			return err
 		}
 		for _, snap := range t.all() {
-			snap.Status = snapexport.SnapshotFailed
+			snap.Status, snap.FailureReason = snapexport.SnapshotFailed, why
 		}
 		return t.record(ctx, tx)
 	})

@@ -30,5 +30,5 @@ func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
 	}
 	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(),
 		Unavailable: func(error) bool { return false },
-		Queue:       backend.NewQueue(riversqlite.New(db.queue), db.WithQueueLock)}, nil
+		Queue:       backend.NewQueueMigratedBy(riversqlite.New(db.queue), riversqlite.New(db.queueMigrations), db.WithQueueLock)}, nil
 }

@@ -16,7 +16,7 @@ func (t *tx) Cluster(ctx context.Context, projectID, name string) (*snapexport.C
 }
 
 func (t *tx) ListClusters(ctx context.Context, projectID string, page snapexport.Page) ([]*snapexport.Cluster, int, error) {
-	return countedPage(ctx, t, sqlrow.ScanCluster, sqlrow.ClusterColumns, ` FROM clusters WHERE project_id = ? AND removed = 0`, []any{projectID}, page)
+	return countedPage(ctx, t, sqlrow.ScanCluster, sqlrow.ClusterColumns, "clusters", `project_id = ? AND removed = 0`, []any{projectID}, page)
 }
 
 func (t *tx) ClustersExportingTo(ctx context.Context, projectID, bucketID string) ([]*snapexport.Cluster, error) {

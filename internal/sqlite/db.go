@@ -29,15 +29,24 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a SQLite-backed snapexport.Store. Writes go through a single
-// connection, which is how SQLite serializes writers anyway, so callers wait
-// in Go instead of spinning on SQLITE_BUSY; reads use a pool.
+// DB is a SQLite-backed snapexport.Store. Every write of the store, nonces
+// and listings included, goes through one writer (writer) on one
+// connection, which is how SQLite serializes writers anyway, so callers
+// wait in Go instead of spinning on SQLITE_BUSY, and concurrent writes
+// share a commit; reads use a pool of connections of their own. Each
+// connection keeps its statements prepared.
 type DB struct {
 	path  string
 	write *sql.DB
 	read  *sql.DB
-	nonce *sql.DB
 	queue *sql.DB
+	// queueMigrations runs River's migrations, committing without an
+	// fsync: the next durable commit (a WAL is synced whole) or a
+	// checkpoint makes them durable, and one lost in a crash before that
+	// is applied again at the next start.
+	queueMigrations *sql.DB
+	writer          *writer
+	readers         *readers
 	// noncesUsed paces the sweep of the recorded nonces whose time passed.
 	noncesUsed atomic.Int64
 }
@@ -54,31 +63,19 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("database file: %w", err)
 	}
 	f.Close()
-	dsn := func(mode, sync string) string {
-		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
-			q.Add("_pragma", p)
-		}
-		q.Set("_txlock", mode)
-		return "file:" + path + "?" + q.Encode()
-	}
-	pool := func(mode, sync string, conns int) *sql.DB {
-		p, _ := sql.Open("sqlite", dsn(mode, sync)) // fails only for an unknown driver
-		p.SetMaxOpenConns(conns)
-		return p
-	}
 	db := &DB{
 		path:  path,
-		write: pool("immediate", "FULL", 1),
-		read:  pool("deferred", "FULL", 8),
-		// Nonce writes skip the fsync of every commit: a used nonce is
-		// forgotten only if the machine stops within moments of its use,
-		// reopening it to a replay until it expires.
-		nonce: pool("immediate", "NORMAL", 1),
-		// The job queue's own writer; contention with the store's waits
-		// out the busy timeout.
-		queue: pool("immediate", "FULL", 1),
+		write: openPool(path, "immediate", "FULL", 1),
+		read:  openPool(path, "deferred", "FULL", readConns),
+		// The job queue's own writer (River's driver runs its own
+		// transactions): its writes and the store's wait for each other
+		// in SQLite's busy handler.
+		queue:           openPool(path, "immediate", "FULL", 1),
+		queueMigrations: openPool(path, "immediate", "NORMAL", 1),
 	}
+	// River migrates once, at start: no connection need stay open for it.
+	db.queueMigrations.SetMaxIdleConns(0)
+	db.readers = newReaders(db.read, readConns)
 	// Processes creating the same new file at once can be refused with
 	// SQLITE_BUSY without the busy timeout applying (the switch to WAL
 	// would deadlock); such an open is retried.
@@ -90,7 +87,30 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	c, err := newConn(ctx, db.write)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.writer = newWriter(c)
 	return db, nil
+}
+
+// readConns is the size of the pool of read connections.
+const readConns = 8
+
+// openPool opens a pool of at most conns connections to the file at path,
+// whose transactions begin in mode (deferred, immediate) and whose commits
+// are synchronous as sync says (FULL, NORMAL).
+func openPool(path, mode, sync string, conns int) *sql.DB {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", mode)
+	p, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode()) // fails only for an unknown driver
+	p.SetMaxOpenConns(conns)
+	return p
 }
 
 // Migrations lists the names of the embedded migrations in order
@@ -132,13 +152,19 @@ func Version(ctx context.Context, file string) (int, error) {
 	return v, nil
 }
 
-// Close closes the database.
+// Close closes the database: the writes pending get an error, the batch
+// under way commits first. Reads must have ended.
 func (db *DB) Close() error {
-	return errors.Join(db.read.Close(), db.nonce.Close(), db.queue.Close(), db.write.Close())
+	var errs []error
+	if db.writer != nil {
+		db.writer.close()
+		errs = append(errs, db.writer.c.close())
+	}
+	return errors.Join(append(errs, db.readers.close(), db.read.Close(), db.queue.Close(), db.queueMigrations.Close(), db.write.Close())...)
 }
 
 // migrate applies, in order, every embedded migration newer than the
-// database's user_version, each in its own transaction.
+// database's user_version, all in one transaction.
 func (db *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -152,78 +178,80 @@ func (db *DB) migrate(ctx context.Context) error {
 	if current > len(names) {
 		return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade snapexport", current, len(names))
 	}
-	for i := current; i < len(names); i++ {
+	if current == len(names) {
+		return nil
+	}
+	// The pending migrations are applied in one transaction: one commit
+	// (one fsync) for a new database's whole schema, and an upgrade that
+	// fails midway leaves the database as it was.
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Another process opening the same file (two inits, init and serve)
+	// may have applied migrations since user_version was read above; under
+	// the write lock this read is authoritative.
+	var applied int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&applied); err != nil {
+		return err
+	}
+	if applied > len(names) {
+		return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade snapexport", applied, len(names))
+	}
+	if applied == len(names) {
+		return nil
+	}
+	for i := applied; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
 		if err != nil {
 			return err
 		}
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		// Another process opening the same file (two inits, init and
-		// serve) may have applied this migration since user_version was
-		// read above; under the write lock this read is authoritative.
-		var applied int
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&applied); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if applied > len(names) {
-			tx.Rollback()
-			return fmt.Errorf("database schema version %d is newer than this program's %d; upgrade snapexport", applied, len(names))
-		}
-		if applied > i {
-			tx.Rollback()
-			continue
-		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(len(names))); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Read implements snapexport.Store.
 func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
-	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+	return db.reading(ctx, func(t *tx) error { return fn(t) })
 }
 
-// Write implements snapexport.Store.
-func (db *DB) Write(ctx context.Context, fn func(snapexport.Tx) error) error {
-	return db.run(ctx, db.write, nil, fn)
-}
-
-func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(snapexport.Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, opts)
+func (db *DB) reading(ctx context.Context, fn func(*tx) error) error {
+	c, err := db.readers.get(ctx)
 	if err != nil {
 		return err
 	}
-	// Undoes fn's writes when fn fails or panics; a no-op after Commit. A
-	// panic must not leak the transaction: it would hold the only write
-	// connection and block every later Write.
-	defer sqlTx.Rollback()
-	if err := fn(&tx{tx: sqlTx}); err != nil {
+	defer db.readers.put(c)
+	if err := c.exec(ctx, "BEGIN"); err != nil {
 		return err
 	}
-	return sqlTx.Commit()
+	// Ends the transaction whether fn returns or panics; an error tells
+	// nothing a read transaction's caller needs.
+	defer c.exec(ctx, "ROLLBACK")
+	return fn(&tx{tx: connQuerier{c: c}})
+}
+
+// Write implements snapexport.Store: fn runs in the transaction of a batch
+// of writes (writer), which commits them together. fn must not call
+// Write, Nonces().UseNonce or Listings().SaveListing: the batch would wait
+// for fn, and fn for a later batch.
+func (db *DB) Write(ctx context.Context, fn func(snapexport.Tx) error) error {
+	return db.writer.write(ctx, func(t *tx) error { return fn(t) })
 }
 
 // tx implements snapexport.Tx; one file per resource holds its methods.
 type tx struct {
-	tx *sql.Tx
+	tx querier
 }
 
 // Nonces implements snapexport.Store.
-func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.nonce, &db.noncesUsed} }
+func (db *DB) Nonces() snapexport.NonceStore { return nonces{db.writer, &db.noncesUsed} }
 
 // conflict maps a uniqueness violation to snapexport.ErrConflict.
 func conflict(err error) error {
@@ -255,8 +283,8 @@ func affected(res sql.Result, err error) error {
 	return nil
 }
 
-// querier runs statements: the *sql.Tx of a Tx, or the pool of the nonces
-// and listings.
+// querier runs statements: those of a transaction on a connection of the
+// store (connQuerier).
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

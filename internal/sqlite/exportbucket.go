@@ -19,14 +19,16 @@ func (t *tx) ExportBucket(ctx context.Context, projectID, id string) (*snapexpor
 func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers []snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
 	where := `project_id = ?`
 	args := []any{projectID}
+	parts := make([]string, len(providers))
 	if len(providers) > 0 {
 		where += ` AND provider IN (` + placeholders(len(providers)) + `)`
-		for _, p := range providers {
+		for i, p := range providers {
 			args = append(args, string(p))
+			parts[i] = string(p)
 		}
 	}
 	return pageOf(ctx, t, sqlrow.ScanExportBucket, "export_buckets", sqlrow.ExportBucketColumns, where, args, page,
-		func(m snapexport.ListMark) int64 { return m.Buckets })
+		func(m snapexport.ListMark) int64 { return m.Buckets }, projectID, parts...)
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {

@@ -18,7 +18,7 @@ func (t *tx) ExportJob(ctx context.Context, projectID, id string) (*snapexport.E
 
 func (t *tx) ListExportJobs(ctx context.Context, projectID, clusterID string, page snapexport.Page) ([]*snapexport.ExportJob, int, error) {
 	return countedPage(ctx, t, sqlrow.ScanExportJob, sqlrow.ExportJobColumns,
-		` FROM export_jobs WHERE project_id = ? AND cluster_id = ? AND parent_id = ''`, []any{projectID, clusterID}, page)
+		"export_jobs", `project_id = ? AND cluster_id = ? AND parent_id = ''`, []any{projectID, clusterID}, page)
 }
 
 func (t *tx) ActiveExportJobs(ctx context.Context, projectID, snapshotID, bucketID string) ([]*snapexport.ExportJob, error) {

@@ -43,7 +43,7 @@ func (t *tx) ListProjects(ctx context.Context, orgIDs, ids []string, page snapex
 	for _, v := range ids {
 		args = append(args, v)
 	}
-	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, ` FROM projects WHERE `+where, args, page)
+	return countedPage(ctx, t, sqlrow.ScanProject, sqlrow.ProjectColumns, "projects", where, args, page)
 }
 
 func (t *tx) CreateAPIKey(ctx context.Context, k *snapexport.APIKey) error {

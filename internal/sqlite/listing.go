@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -25,19 +24,23 @@ func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMar
 	return m, err
 }
 
-// listings keeps listings through the connection of the nonces, whose
-// commits skip the fsync: a listing lost in a crash costs its pass only the
-// guarantee of its later pages.
-type listings struct{ db *sql.DB }
+// listings keeps listings through the store's writer, in the commits of
+// the writes around them, and reads them on the read connections.
+type listings struct{ db *DB }
 
 // Listings implements snapexport.Store.
-func (db *DB) Listings() snapexport.ListingStore { return listings{db.nonce} }
+func (db *DB) Listings() snapexport.ListingStore { return listings{db} }
 
 func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	if _, err := exec(ctx, ls.db, `DELETE FROM listings WHERE expires_at <= ?`, now); err != nil {
+	return ls.db.writer.write(ctx, func(t *tx) error { return saveListing(ctx, t.tx, l, now) })
+}
+
+// saveListing records l through q and forgets the listings expired at now.
+func saveListing(ctx context.Context, q querier, l *snapexport.Listing, now time.Time) error {
+	if _, err := exec(ctx, q, `DELETE FROM listings WHERE expires_at <= ?`, now); err != nil {
 		return err
 	}
-	_, err := exec(ctx, ls.db, `INSERT INTO listings (`+sqlrow.ListingColumns+`)
+	_, err := exec(ctx, q, `INSERT INTO listings (`+sqlrow.ListingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
 			endpoints = excluded.endpoints, snapshots = excluded.snapshots, expires_at = excluded.expires_at`,
@@ -45,21 +48,21 @@ func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now t
 	return err
 }
 
-func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
-	return sqlrow.ScanListing(queryRow(ctx, ls.db, `SELECT `+sqlrow.ListingColumns+` FROM listings
+func (ls listings) Listing(ctx context.Context, key string, now time.Time) (l *snapexport.Listing, err error) {
+	err = ls.db.reading(ctx, func(t *tx) error {
+		l, err = sqlrow.ScanListing(queryRow(ctx, t.tx, `SELECT `+sqlrow.ListingColumns+` FROM listings
 		WHERE key = ? AND expires_at > ?`, key, now))
+		return err
+	})
+	return l, err
 }
 
-// countedPage reads how many rows from (" FROM <table> WHERE …", with the
-// parameters args) selects and one page of them, in seq order.
+// countedPage reads how many rows of table match where (with the
+// parameters args) and one page of them, in seq order.
 func countedPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
-	columns, from string, args []any, page snapexport.Page) ([]*T, int, error) {
-	var total int
-	if err := queryRow(ctx, t.tx, `SELECT count(*)`+from, args...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := query(ctx, t.tx, scan, `SELECT `+columns+from+` ORDER BY seq`+limitOffset(page), args...)
-	return out, total, err
+	columns, table, where string, args []any, page snapexport.Page) ([]*T, int, error) {
+	from := ` FROM ` + table + ` WHERE (` + where + `)`
+	return readPage(ctx, t, scan, columns, listArm{`SELECT count(*)` + from, args}, []listArm{{from, args}}, page)
 }
 
 // pageOf reads the total and one page of a list: the rows of table that
@@ -68,35 +71,104 @@ func countedPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*
 // number (seq of the mark) and, for removed ones, removed after it. The
 // two are merged as a compound SELECT ordered by its first column, which
 // SQLite merges from the two index ranges instead of sorting the list.
+//
+// The total is read from list_counts, the project's items of table in
+// parts (all when none; see migration 0014): for a mark, less the rows
+// created after it and plus those removed after it, both found in index
+// ranges that hold only the changes since the mark.
 func pageOf[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
-	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64) ([]*T, int, error) {
+	table, columns, where string, args []any, page snapexport.Page, seq func(snapexport.ListMark) int64,
+	projectID string, parts ...string) ([]*T, int, error) {
+	counted := `SELECT coalesce(sum(items), 0) FROM list_counts WHERE project_id = ? AND list = ?`
+	countArgs := []any{projectID, table}
+	if len(parts) > 0 {
+		counted += ` AND part IN (` + placeholders(len(parts)) + `)`
+		for _, p := range parts {
+			countArgs = append(countArgs, p)
+		}
+	}
+	from := ` FROM ` + table + ` WHERE (` + where + `)`
 	if page.AsOf == nil {
-		return countedPage(ctx, t, scan, columns, ` FROM `+table+` WHERE `+where, args, page)
+		return readPage(ctx, t, scan, columns, listArm{counted, countArgs}, []listArm{{from, args}}, page)
 	}
 	m := *page.AsOf
 	removals, err := strconv.ParseInt(m.Removals, 10, 64)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: list mark %+v is not one of SQLite's: %w", m, err)
 	}
-	live := ` FROM ` + table + ` WHERE ` + where + ` AND seq <= ?`
-	removed := ` FROM removed_` + table + ` WHERE ` + where + ` AND seq <= ? AND removal > ?`
-	all := slices.Concat(args, []any{seq(m)}, args, []any{seq(m), removals})
-	var total int
-	if err := queryRow(ctx, t.tx, `SELECT (SELECT count(*)`+live+`) + (SELECT count(*)`+removed+`)`, all...).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	out, err := query(ctx, t.tx, func(s sqlrow.Scanner) (*T, error) { return scan(afterSeq{s}) },
-		`SELECT seq, `+columns+live+` UNION ALL SELECT seq, `+columns+removed+` ORDER BY 1`+limitOffset(page), all...)
-	return out, total, err
+	removed := ` FROM removed_` + table + ` WHERE (` + where + `) AND seq <= ? AND removal > ?`
+	removedArgs := slices.Concat(args, []any{seq(m), removals})
+	return readPage(ctx, t, scan, columns,
+		listArm{`SELECT (` + counted + `) - (SELECT count(*)` + from + ` AND seq > ?) + (SELECT count(*)` + removed + `)`,
+			slices.Concat(countArgs, args, []any{seq(m)}, removedArgs)},
+		[]listArm{{from + ` AND seq <= ?`, slices.Concat(args, []any{seq(m)})}, {removed, removedArgs}}, page)
 }
 
-// afterSeq scans a row without its first column, the seq a compound
-// SELECT is ordered by.
-type afterSeq struct{ s sqlrow.Scanner }
+// listArm is one range of rows of a list: from, " FROM <table> WHERE …"
+// (which a condition on seq can extend), and its parameters.
+type listArm struct {
+	from string
+	args []any
+}
 
-func (a afterSeq) Scan(dest ...any) error {
-	var seq int64
-	return a.s.Scan(append([]any{&seq}, dest...)...)
+// readPage reads the total (the statement count, unless the page skips it)
+// and one page, in seq order, of the list that is the union of arms. A
+// page after the first starts from its Seek's After or else at the seq
+// found at its offset in the index entries of the arms (seq, the rowid, is
+// in every index), so that the rows before the page are skipped without
+// being read.
+func readPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, error),
+	columns string, count listArm, arms []listArm, page snapexport.Page) ([]*T, int, error) {
+	union := func(selected, bound string, boundArgs ...any) (string, []any) {
+		var stmt string
+		var args []any
+		for i, a := range arms {
+			if i > 0 {
+				stmt += ` UNION ALL `
+			}
+			stmt += `SELECT ` + selected + a.from + bound
+			args = slices.Concat(args, a.args, boundArgs)
+		}
+		return stmt + ` ORDER BY 1`, args
+	}
+	total := 0
+	if !page.SkipTotal {
+		if err := queryRow(ctx, t.tx, count.from, count.args...).Scan(&total); err != nil {
+			return nil, 0, err
+		}
+	}
+	bound, boundArgs := "", []any(nil)
+	switch {
+	case page.Seek != nil && page.Seek.After > 0:
+		bound, boundArgs = ` AND seq > ?`, []any{page.Seek.After}
+	case page.Offset > 0:
+		stmt, args := union(`seq`, ``)
+		var first int64
+		if err := queryRow(ctx, t.tx, `SELECT coalesce((`+stmt+` LIMIT 1 OFFSET ?), 0)`, append(args, page.Offset)...).Scan(&first); err != nil {
+			return nil, 0, err
+		}
+		if first == 0 {
+			return nil, page.Total(total, 0), nil
+		}
+		bound, boundArgs = ` AND seq >= ?`, []any{first}
+	}
+	limit := page.Limit
+	if limit <= 0 {
+		limit = -1
+	} else if page.SkipTotal {
+		// One more than the page, which tells whether a page follows.
+		limit++
+	}
+	var seqs []int64
+	stmt, args := union(`seq, `+columns, bound, boundArgs...)
+	out, err := query(ctx, t.tx, func(s sqlrow.Scanner) (*T, error) { return scan(sqlrow.SeqThen(s, &seqs)) },
+		stmt+` LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	read := len(out)
+	out = snapexport.CutPage(page, out, seqs)
+	return out, page.Total(total, read), nil
 }
 
 // remove keeps the row id of table, one of the lists items are removed

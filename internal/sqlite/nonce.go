@@ -2,13 +2,14 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"sync/atomic"
 	"time"
 )
 
+// nonces records used nonces through the store's writer: a nonce shares
+// the commit, and the fsync, of the writes around it.
 type nonces struct {
-	db   *sql.DB
+	w    *writer
 	used *atomic.Int64
 }
 
@@ -17,12 +18,17 @@ type nonces struct {
 const sweepEvery = 64
 
 func (n nonces) UseNonce(ctx context.Context, nonce string, keepUntil, now time.Time) error {
-	_, err := exec(ctx, n.db, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, keepUntil.UnixNano())
+	return n.w.write(ctx, func(t *tx) error { return useNonce(ctx, t.tx, n.used, nonce, keepUntil, now) })
+}
+
+// useNonce records nonce through q, sweeping when used says it is time.
+func useNonce(ctx context.Context, q querier, used *atomic.Int64, nonce string, keepUntil, now time.Time) error {
+	_, err := exec(ctx, q, `INSERT INTO digest_nonces (nonce, expires_at) VALUES (?, ?)`, nonce, keepUntil.UnixNano())
 	if err != nil {
 		return conflict(err)
 	}
-	if n.used.Add(1)%sweepEvery == 0 {
-		_, err = exec(ctx, n.db, `DELETE FROM digest_nonces WHERE expires_at < ?`, now.UnixNano())
+	if used.Add(1)%sweepEvery == 0 {
+		_, err = exec(ctx, q, `DELETE FROM digest_nonces WHERE expires_at < ?`, now.UnixNano())
 	}
 	return err
 }

@@ -18,7 +18,7 @@ func (t *tx) PrivateEndpoint(ctx context.Context, projectID, id string) (*snapex
 
 func (t *tx) ListPrivateEndpoints(ctx context.Context, projectID string, provider snapexport.CloudProvider, page snapexport.Page) ([]*snapexport.PrivateEndpoint, int, error) {
 	return pageOf(ctx, t, sqlrow.ScanPrivateEndpoint, "private_endpoints", sqlrow.PrivateEndpointColumns, `project_id = ? AND provider = ?`,
-		[]any{projectID, string(provider)}, page, func(m snapexport.ListMark) int64 { return m.Endpoints })
+		[]any{projectID, string(provider)}, page, func(m snapexport.ListMark) int64 { return m.Endpoints }, projectID, string(provider))
 }
 
 func (t *tx) DeletePrivateEndpoint(ctx context.Context, projectID, id string, at time.Time) error {

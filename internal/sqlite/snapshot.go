@@ -20,7 +20,8 @@ func (t *tx) Snapshot(ctx context.Context, projectID, clusterID, id string) (*sn
 
 func (t *tx) ListSnapshots(ctx context.Context, projectID, clusterID string, kind snapexport.SnapshotKind, page snapexport.Page) ([]*snapexport.Snapshot, int, error) {
 	return pageOf(ctx, t, sqlrow.ScanSnapshot, "snapshots", sqlrow.SnapshotColumns, `project_id = ? AND cluster_id = ? AND kind = ? AND parent_id = ''`,
-		[]any{projectID, clusterID, string(kind)}, page, func(m snapexport.ListMark) int64 { return m.Snapshots })
+		[]any{projectID, clusterID, string(kind)}, page, func(m snapexport.ListMark) int64 { return m.Snapshots },
+		projectID, clusterID+"/"+string(kind))
 }
 
 func (t *tx) SnapshotsTakenAt(ctx context.Context, projectID, clusterID string, at time.Time) ([]*snapexport.Snapshot, error) {

@@ -18,3 +18,20 @@ func ScanListing(s Scanner) (*snapexport.Listing, error) {
 	}
 	return &l, nil
 }
+
+// SeqThen scans a row whose first column is its seq, the creation order a
+// list is paged by, which it appends to seqs, and the rest into the
+// destinations given to Scan.
+func SeqThen(s Scanner, seqs *[]int64) Scanner { return seqThen{s, seqs} }
+
+type seqThen struct {
+	s    Scanner
+	seqs *[]int64
+}
+
+func (a seqThen) Scan(dest ...any) error {
+	var seq int64
+	err := a.s.Scan(append([]any{&seq}, dest...)...)
+	*a.seqs = append(*a.seqs, seq)
+	return err
+}

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -251,6 +253,83 @@ var listingTests = []test{
 		purge(at.Add(time.Microsecond), 1)
 		got, total = listOf(e, list, snapexport.Page{AsOf: &m})
 		wantList(t, "ListExportBuckets(as of the mark, first removal purged)", got, total, []*snapexport.ExportBucket{b, c}, 2, bucketID)
+	}},
+	{"PagesBySeekAndUncounted", func(t *testing.T, e *env) {
+		// Every way of reading a page gives the page of the list: by
+		// offset, from the position where the page before it ended, and
+		// without the total, over lists of a mark and lists as they are,
+		// while buckets are created and deleted.
+		p := e.project(e.org().ID)
+		role := e.role(p.ID, snapexport.AWS)
+		var live []*snapexport.ExportBucket
+		deleteSome := func(n int) {
+			for range n {
+				i := e.rng.IntN(len(live))
+				e.mustWrite(func(tx snapexport.Tx) error { return tx.DeleteExportBucket(e.ctx, p.ID, live[i].ID, e.now()) })
+				live = slices.Delete(live, i, i+1)
+			}
+		}
+		for range 23 {
+			live = append(live, e.bucket(role))
+		}
+		deleteSome(5)
+		m := e.mark(p.ID)
+		ofMark := slices.Clone(live)
+		deleteSome(6)
+		for range 4 {
+			live = append(live, e.bucket(role))
+		}
+		list := func(tx snapexport.Tx, page snapexport.Page) ([]*snapexport.ExportBucket, int, error) {
+			return tx.ListExportBuckets(e.ctx, p.ID, nil, page)
+		}
+		for _, c := range []struct {
+			name string
+			asOf *snapexport.ListMark
+			want []*snapexport.ExportBucket
+		}{{"as of the mark", &m, ofMark}, {"now", nil, live}} {
+			for _, limit := range []int{1, 4, 7, len(c.want), len(c.want) + 3} {
+				after := int64(0)
+				for offset := 0; offset <= len(c.want)+limit; offset += limit {
+					want := c.want[min(offset, len(c.want)):min(offset+limit, len(c.want))]
+					what := fmt.Sprintf("ListExportBuckets(%s, offset %d, limit %d", c.name, offset, limit)
+					got, total := listOf(e, list, snapexport.Page{Offset: offset, Limit: limit, AsOf: c.asOf})
+					wantList(t, what+")", got, total, want, len(c.want), bucketID)
+
+					seek := &snapexport.Seek{}
+					got, total = listOf(e, list, snapexport.Page{Offset: offset, Limit: limit, AsOf: c.asOf, Seek: seek, SkipTotal: true})
+					uncounted := offset + len(want)
+					if offset+limit < len(c.want) {
+						uncounted++
+					}
+					wantList(t, what+", found by offset, uncounted)", got, total, want, uncounted, bucketID)
+					if c.asOf != nil && offset > 0 {
+						byPosition := &snapexport.Seek{After: after}
+						got, total = listOf(e, list, snapexport.Page{Offset: offset, Limit: limit, AsOf: c.asOf, Seek: byPosition})
+						wantList(t, what+", after the last page's end)", got, total, want, len(c.want), bucketID)
+						if byPosition.Last != seek.Last {
+							t.Errorf("%s): Seek.Last %d after the last page's end, %d found by offset", what, byPosition.Last, seek.Last)
+						}
+					}
+					if (seek.Last == 0) != (len(want) == 0) {
+						t.Errorf("%s): Seek.Last %d for a page of %d", what, seek.Last, len(want))
+					}
+					after = seek.Last
+				}
+			}
+		}
+		// The sweep keeps totals as they are, whatever it does with the
+		// store's records of them.
+		e.mustWrite(func(tx snapexport.Tx) error {
+			_, err := tx.PurgeRemoved(e.ctx, time.Time{})
+			return err
+		})
+		got, total := listOf(e, list, snapexport.Page{Limit: 2})
+		wantList(t, "ListExportBuckets(now, after a sweep)", got, total, live[:2], len(live), bucketID)
+		got, total = listOf(e, list, snapexport.Page{Offset: 2, Limit: 2, AsOf: &m})
+		wantList(t, "ListExportBuckets(as of the mark, after a sweep)", got, total, ofMark[2:4], len(ofMark), bucketID)
+		e.bucket(role)
+		got, total = listOf(e, list, snapexport.Page{Limit: 2})
+		wantList(t, "ListExportBuckets(now, created after a sweep)", got, total, live[:2], len(live)+1, bucketID)
 	}},
 	{"SaveAndFind", func(t *testing.T, e *env) {
 		now := e.now()

@@ -30,6 +30,9 @@ func (e *env) newSnapshot(c *snapexport.Cluster, kind snapexport.SnapshotKind) *
 			{DB: "shop", Name: "recent orders", Type: "view"},
 			{DB: "metrics", Name: "cpu", Type: "timeseries", UUID: "11111111-2222-3333-4444-555555555555", Count: 3, Size: 99},
 		}
+		s.Consistency = snapexport.ConsistencyNone
+		s.Progress = &snapexport.SnapshotProgress{Collections: 3, CollectionsStarted: 3, Documents: 12348, Bytes: 1<<33 + 100,
+			UpdatedAt: e.now().In(otherZone)}
 	case snapexport.SnapshotShardedCluster:
 		for _, sh := range c.Shards {
 			s.Members = append(s.Members, snapexport.SnapshotMember{ID: e.id(), ReplicaSetName: sh.ReplicaSetName})
@@ -228,6 +231,7 @@ var snapshotTests = []test{
 		queued := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
 		queued.Status, queued.MongodVersion, queued.CloudProvider, queued.StorageSizeBytes = snapexport.SnapshotQueued, "", "", 0
 		queued.CreatedAt, queued.ImportedAt, queued.Collections = time.Time{}, time.Time{}, nil
+		queued.Consistency, queued.Progress = "", nil
 		s := e.snapshot(queued)
 		neighbour := e.snapshot(e.newSnapshot(c, snapexport.SnapshotReplicaSet))
 
@@ -236,6 +240,8 @@ var snapshotTests = []test{
 		u.Status, u.MongodVersion, u.CloudProvider, u.StorageSizeBytes = snapexport.SnapshotCompleted, "8.0.29", snapexport.GCP, 1<<33+5
 		u.CreatedAt, u.ExpiresAt, u.ImportedAt = e.now(), e.now().In(otherZone).Add(48*time.Hour), e.now()
 		u.Collections = []snapexport.SnapshotCollection{{DB: "shop", Name: "orders", Type: "collection", Count: 2, Size: 40}}
+		u.Consistency, u.FailureReason = snapexport.ConsistencyPointInTime, "capture: reading shop.orders: not authorized"
+		u.Progress = &snapexport.SnapshotProgress{Collections: 4, CollectionsStarted: 1, Documents: 7, Bytes: 1<<33 + 9, UpdatedAt: e.now()}
 		changed := u
 		u.ParentID, u.Description, u.ClusterName, u.PolicyItems = e.id(), "changed", "renamed", []string{e.id()}
 		e.mustWrite(func(tx snapexport.Tx) error { return tx.RecordSnapshotState(e.ctx, &u) })

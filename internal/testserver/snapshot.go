@@ -19,6 +19,14 @@ func (s *Server) CreateCluster(ctx context.Context, name string, shards ...strin
 	return s.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: s.GroupID, Name: name, Shards: shards})
 }
 
+// BindCluster binds a cluster of the server's project to the running
+// MongoDB at uri, as `snapexport admin cluster update --mongodb-uri` does:
+// its snapshots then read that deployment with the consistency given
+// (point in time when empty).
+func (s *Server) BindCluster(ctx context.Context, name, uri string, consistency snapexport.Consistency) (*snapexport.Cluster, error) {
+	return s.Server.Service.BindCluster(ctx, s.GroupID, name, &service.DeploymentInput{URI: uri, Consistency: consistency})
+}
+
 // ImportArchive imports a mongodump archive (gzipped or not) as a completed
 // snapshot, as `snapexport snapshot import` does. in names the cluster and,
 // for a sharded cluster, the shard and time; its ProjectID defaults to the

@@ -10,6 +10,7 @@ package testserver
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"io"
 	"log/slog"
 	"net"
@@ -59,6 +60,10 @@ type Options struct {
 	Exports *exportrunner.Config
 	// NoExports leaves export jobs queued instead of running them.
 	NoExports bool
+	// SecretKey seals the connection strings of the deployments clusters
+	// are bound to; when nil, a key fixed for tests, the same at every
+	// start, so that a server started again on the same data reads them.
+	SecretKey []byte
 	// SweepInterval is how often expired snapshots and the removed items
 	// kept for listings are swept, the first time one interval after the
 	// start, so that a test's fixtures of any age outlive it (default a
@@ -145,6 +150,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
 	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
 		SweepInterval: sweep, SweepDelay: sweep, ClusterChangeDelay: o.ClusterChangeDelay, SchedulePollInterval: cmp.Or(o.SchedulePollInterval, time.Minute)}
+	cfg.SecretKey = o.SecretKey
+	if cfg.SecretKey == nil {
+		key := sha256.Sum256([]byte("snapexporttest secret key"))
+		cfg.SecretKey = key[:]
+	}
 	if o.Database == "" {
 		o.Database = os.Getenv(EnvDatabase)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,7 @@ func FerretDB(t testing.TB) string {
 			st.err = err
 			return
 		}
-		if exec.Command("bash", script, "which").Run() != nil && os.Getenv("CI") != "true" {
+		if !ferretDBBuildable(script) {
 			st.skip = "FerretDB is not built and " + FerretDBURLEnv + " is not set; run scripts/ferretdb build, or scripts/test, which starts it"
 			return
 		}
@@ -63,18 +64,10 @@ func FerretDB(t testing.TB) string {
 		}
 		// scripts/ferretdb start wants a folder of its own or none.
 		_ = os.Remove(dir)
-		var stdout, stderr bytes.Buffer
-		start := exec.Command("bash", script, "start", dir)
-		start.Stdout, start.Stderr = &stdout, &stderr
-		err = start.Run()
+		u, err := startFerretDB(script, dir)
 		st.mu.Lock()
 		defer st.mu.Unlock()
-		st.dir = dir
-		if err != nil {
-			st.err = fmt.Errorf("testservices: scripts/ferretdb start %s: %v\n%s", dir, err, stderr.String())
-			return
-		}
-		st.url = strings.TrimSpace(stdout.String())
+		st.dir, st.url, st.err = dir, u, err
 	})
 	if st.skip != "" {
 		t.Skip(st.skip)
@@ -83,6 +76,47 @@ func FerretDB(t testing.TB) string {
 		t.Fatal(st.err)
 	}
 	return st.url
+}
+
+// PrivateFerretDB starts a FerretDB server of the test's own, stopped
+// when the test ends, and returns its URL as FerretDB does: for tests that
+// read a whole deployment, which the shared server's other tests write to.
+// Its binary is scripts/ferretdb's: when it is not built the test is
+// skipped, except in CI, where it is built and any failure fails the test.
+func PrivateFerretDB(t testing.TB) string {
+	t.Helper()
+	script, err := findScript("ferretdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ferretDBBuildable(script) {
+		t.Skip("FerretDB is not built; run scripts/ferretdb build, or scripts/test, which builds it")
+	}
+	dir := filepath.Join(t.TempDir(), "ferretdb")
+	u, err := startFerretDB(script, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("bash", script, "stop", dir).Run() })
+	return u
+}
+
+// ferretDBBuildable reports whether scripts/ferretdb can start a server
+// here: its binary is built, or this is CI, where start builds it.
+func ferretDBBuildable(script string) bool {
+	return exec.Command("bash", script, "which").Run() == nil || os.Getenv("CI") == "true"
+}
+
+// startFerretDB starts a FerretDB server with its data in dir (a folder of
+// its own, or none yet) and returns its URL.
+func startFerretDB(script, dir string) (string, error) {
+	var stdout, stderr bytes.Buffer
+	start := exec.Command("bash", script, "start", dir)
+	start.Stdout, start.Stderr = &stdout, &stderr
+	if err := start.Run(); err != nil {
+		return "", fmt.Errorf("testservices: scripts/ferretdb start %s: %v\n%s", dir, err, stderr.String())
+	}
+	return strings.TrimSpace(stdout.String()), nil
 }
 
 // stopFerretDB stops the FerretDB started for the test binary, if any.

@@ -1,0 +1,98 @@
+// Command apibench measures the API's throughput and latency under load,
+// beside a bare net/http server doing one SQLite point read (and one
+// durable insert for creates) in the same run, and prints each
+// operation's rate and latency quantiles and the ratios of the goals in
+// docs/performance.md:
+//
+//	go run ./cmd/apibench [-clients 1,8,50] [-duration 5s] [-list-items 100000] [-postgres env|URL] [-start 5] [-json]
+//
+// SQLite runs on disk (in -dir), durable as `snapexport serve` runs it;
+// with -postgres, the cases run again on PostgreSQL in a fresh schema.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/snapexport/snapexport/internal/apibench"
+	"github.com/snapexport/snapexport/internal/pgtest"
+	"github.com/snapexport/snapexport/internal/testserver"
+)
+
+// envPostgres is what -postgres env reads: the test suite's server.
+const envPostgres = pgtest.EnvURL
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "apibench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apibench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory for the data directories, on the disk to measure (default the system's temporary directory)")
+	postgres := fs.String("postgres", "", "also run on PostgreSQL: a postgres:// URL, or env for $"+envPostgres)
+	clients := fs.String("clients", "1,8,50", "comma-separated numbers of concurrent clients of each case (the list cases use those up to 8)")
+	duration := fs.Duration("duration", 5*time.Second, "how long each case runs")
+	listItems := fs.Int("list-items", 100000, "buckets of the project the list cases page through")
+	start := fs.Int("start", 5, "how many times to start snapexport serve on an empty data directory and time it to its first healthy answer (0: none)")
+	bin := fs.String("snapexport", "", "snapexport binary for -start (default: built from this module)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	quiet := fs.Bool("q", false, "no progress lines on standard error")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg := apibench.Config{Dir: *dir, Duration: *duration, ListItems: *listItems, StartRuns: *start, Snapexport: *bin}
+	for _, s := range strings.Split(*clients, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-clients %q: %q is not a number of clients", *clients, s)
+		}
+		cfg.Clients = append(cfg.Clients, n)
+	}
+	switch *postgres {
+	case "env":
+		if cfg.Postgres = os.Getenv(envPostgres); cfg.Postgres == "" {
+			return fmt.Errorf("-postgres env: $%s is empty", envPostgres)
+		}
+	default:
+		cfg.Postgres = *postgres
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	// The sqlite cases run on SQLite even where the test suite's variable
+	// sends test servers to PostgreSQL; -postgres names PostgreSQL.
+	os.Unsetenv(testserver.EnvDatabase)
+	rep, err := apibench.Run(ctx, cfg)
+	if rep != nil {
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if jerr := enc.Encode(rep); jerr != nil {
+				return jerr
+			}
+		} else {
+			rep.Print(stdout)
+		}
+	}
+	return err
+}

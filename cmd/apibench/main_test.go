@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/snapexport/snapexport/internal/apibench"
+	"github.com/snapexport/snapexport/internal/pgtest"
+)
+
+// tinyArgs run every case briefly: 200 ms each, 1 and 2 clients, a list
+// of 2,000 buckets (four pages of 500).
+var tinyArgs = []string{"-clients", "1,2", "-duration", "200ms", "-list-items", "2000", "-q"}
+
+// wantCases are the cases of a backend at each of 1 and 2 clients, and
+// the operations each reports.
+var wantCases = map[string][]string{
+	"bare read":                 {"bare read"},
+	"GET bearer":                {"get"},
+	"GET digest":                {"get"},
+	"bare create":               {"bare create"},
+	"create":                    {"create"},
+	"mixed":                     {"create", "delete", "get", "list", "all"},
+	"list page 1":               {"list"},
+	"list page 1, includeCount": {"list"},
+	"list page 2 (middle)":      {"list"},
+	"list page 4 (last)":        {"list"},
+}
+
+func TestRunSQLite(t *testing.T) {
+	t.Setenv("SNAPEXPORTTEST_DATABASE", "")
+	rep := runTiny(t, "-start", "1", "-dir", t.TempDir())
+	if len(rep.Backends) != 1 || rep.Backends[0].Backend != "sqlite" {
+		t.Fatalf("backends %v, want sqlite alone", backendNames(rep))
+	}
+	checkBackend(t, rep.Backends[0])
+	if rep.Start == nil || rep.Start.Runs != 1 || len(rep.Start.AllMs) != 1 || rep.Start.MedianMs <= 0 {
+		t.Errorf("start: %+v, want one timed start", rep.Start)
+	}
+}
+
+func TestRunPostgres(t *testing.T) {
+	pgtest.URL(t)
+	rep := runTiny(t, "-start", "0", "-postgres", "env", "-dir", t.TempDir())
+	if got := backendNames(rep); !slices.Equal(got, []string{"sqlite", "postgres"}) {
+		t.Fatalf("backends %v, want sqlite and postgres", got)
+	}
+	for _, br := range rep.Backends {
+		checkBackend(t, br)
+	}
+	if rep.Start != nil {
+		t.Errorf("start measured with -start 0: %+v", rep.Start)
+	}
+}
+
+// runTiny runs the command with tinyArgs and more as JSON, and checks
+// that the text report prints the same run's every case.
+func runTiny(t *testing.T, more ...string) *apibench.Report {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	if err := run(context.Background(), append(append(slices.Clone(tinyArgs), more...), "-json"), &out, &stderr); err != nil {
+		t.Fatalf("apibench: %v\n%s", err, stderr.String())
+	}
+	var rep apibench.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("-json output: %v\n%s", err, out.String())
+	}
+	var text bytes.Buffer
+	rep.Print(&text)
+	for _, br := range rep.Backends {
+		for name := range wantCases {
+			for _, n := range []int{1, 2} {
+				if row := fmt.Sprintf("| %s | %d | ", name, n); !strings.Contains(text.String(), row) {
+					t.Errorf("%s: the printed report has no row starting %q:\n%s", br.Backend, row, text.String())
+				}
+			}
+		}
+	}
+	return &rep
+}
+
+// checkBackend asserts that every case ran at 1 and 2 clients, each
+// operation answered some requests and none failed, and the goals' figures
+// were computed.
+func checkBackend(t *testing.T, br *apibench.BackendReport) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range br.Cases {
+		seen[fmt.Sprintf("%s/%d", c.Case, c.Clients)] = true
+		want, ok := wantCases[c.Case]
+		if !ok {
+			t.Errorf("%s: unexpected case %q", br.Backend, c.Case)
+			continue
+		}
+		var ops []string
+		for _, op := range c.Ops {
+			ops = append(ops, op.Op)
+			if op.Errors > 0 {
+				t.Errorf("%s: %s, %d clients: %d %s requests failed: %s", br.Backend, c.Case, c.Clients, op.Errors, op.Op, op.FirstError)
+			}
+			if op.Count == 0 || op.PerSec <= 0 || op.P50Ms <= 0 || op.P50Ms > op.P99Ms || op.P99Ms > op.MaxMs {
+				t.Errorf("%s: %s, %d clients, %s: implausible figures %+v", br.Backend, c.Case, c.Clients, op.Op, op)
+			}
+		}
+		// The mixed load's operations are drawn at random: a short run
+		// may miss one, but not the total.
+		if c.Case == "mixed" {
+			if !slices.Contains(ops, "all") || len(ops) < 3 {
+				t.Errorf("%s: mixed, %d clients: operations %v, want most of %v", br.Backend, c.Clients, ops, want)
+			}
+		} else if !slices.Equal(ops, want) {
+			t.Errorf("%s: %s, %d clients: operations %v, want %v", br.Backend, c.Case, c.Clients, ops, want)
+		}
+	}
+	for name := range wantCases {
+		for _, n := range []int{1, 2} {
+			if !seen[fmt.Sprintf("%s/%d", name, n)] {
+				t.Errorf("%s: case %s did not run with %d clients", br.Backend, name, n)
+			}
+		}
+	}
+	for _, prefix := range []string{"GET bearer ÷ bare read", "GET digest ÷ bare read", "creates/s", "creates ÷ bare create", "mixed req/s", "mixed p99", "list p99"} {
+		if !slices.ContainsFunc(br.Ratios, func(r apibench.Ratio) bool { return strings.HasPrefix(r.Name, prefix) && r.Value > 0 }) {
+			t.Errorf("%s: no figure %q in %+v", br.Backend, prefix, br.Ratios)
+		}
+	}
+}
+
+func backendNames(rep *apibench.Report) []string {
+	var out []string
+	for _, br := range rep.Backends {
+		out = append(out, br.Backend)
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package apibench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// client is one keep-alive HTTP client of a case: its own connection pool,
+// its credentials, and the buckets it created (the mixed load deletes
+// only its own).
+type client struct {
+	http   *http.Client
+	base   string
+	bearer string
+	rng    *rand.Rand
+	// created are the ids of the buckets this client created and has not
+	// deleted.
+	created []string
+}
+
+// newClient makes a client with a pool of its own: digest, when
+// transport wraps it, answers a challenge before each request.
+func newClient(base string, seed uint64, wrap func(http.RoundTripper) http.RoundTripper) *client {
+	var rt http.RoundTripper = &http.Transport{MaxIdleConns: 4, MaxIdleConnsPerHost: 4, IdleConnTimeout: time.Minute}
+	if wrap != nil {
+		rt = wrap(rt)
+	}
+	return &client{http: &http.Client{Transport: rt}, base: base, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+func (c *client) close() {
+	c.http.CloseIdleConnections()
+}
+
+// call sends one request and reads its whole answer (so that the
+// connection is reused); an answer of another status than want is an
+// error naming the request and the answer.
+func (c *client) call(ctx context.Context, method, path, accept, body string, want int) ([]byte, http.Header, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if resp.StatusCode != want {
+		return out, resp.Header, fmt.Errorf("%s %s: %s %.300s", method, path, resp.Status, out)
+	}
+	return out, resp.Header, nil
+}
+
+// step is one operation of a case by one client: it sends its request (a
+// digest request's challenge and answer are one step) and names the
+// operation it was.
+type step func(ctx context.Context, c *client) (op string, err error)
+
+// opTally is what one client, then the whole case, counted of one
+// operation.
+type opTally struct {
+	hist       *histogram
+	errors     int
+	firstError string
+}
+
+// drive runs step in a loop on each client until the case's time is up
+// and tallies each operation's latencies; failed requests are counted,
+// not timed.
+func drive(ctx context.Context, clients []*client, d time.Duration, run step) (map[string]*opTally, time.Duration) {
+	tallies := make([]map[string]*opTally, len(clients))
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for i, c := range clients {
+		tallies[i] = map[string]*opTally{}
+		wg.Go(func() {
+			mine := tallies[i]
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				op, err := run(ctx, c)
+				took := time.Since(t0)
+				t := mine[op]
+				if t == nil {
+					t = &opTally{hist: newHistogram()}
+					mine[op] = t
+				}
+				if err != nil {
+					if t.errors == 0 {
+						t.firstError = err.Error()
+					}
+					t.errors++
+					continue
+				}
+				t.hist.record(took)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	total := map[string]*opTally{}
+	for _, mine := range tallies {
+		for op, t := range mine {
+			sum := total[op]
+			if sum == nil {
+				sum = &opTally{hist: newHistogram()}
+				total[op] = sum
+			}
+			sum.hist.merge(t.hist)
+			if sum.errors == 0 {
+				sum.firstError = t.firstError
+			}
+			sum.errors += t.errors
+		}
+	}
+	return total, elapsed
+}

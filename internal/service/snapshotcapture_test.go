@@ -1,0 +1,120 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/fakemongo"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
+)
+
+// boundEnv is a snapshotEnv whose cluster "rs" is bound to a replica set
+// played by fakemongo, holding shop.orders (n documents), whose reading
+// pauses for pause at its first dropped connection, after half of them.
+func boundEnv(t *testing.T, n int, pause time.Duration) (*snapshotEnv, *fakemongo.Server) {
+	t.Helper()
+	e := newSnapshotEnv(t)
+	fake, err := fakemongo.Start(fakemongo.Config{Kind: fakemongo.ReplicaSet, BatchSize: 500,
+		MajorityOpTime: bson.Timestamp{T: uint32(e.clock.Now().Add(-time.Minute).Unix()), I: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	var docs []bson.D
+	for i := range n {
+		docs = append(docs, bson.D{{Key: "_id", Value: int64(i)}, {Key: "pad", Value: "some text to read"}})
+	}
+	if err := fake.Add("shop", "orders", docs...); err != nil {
+		t.Fatal(err)
+	}
+	fake.DropConnection("shop", "orders", n/2, 1)
+	e.svc.SecretKey, _ = service.NewRandomSecretKey()
+	e.svc.Capture.RetryBackoff, e.svc.ProgressInterval = pause, time.Millisecond
+	if _, err := e.svc.BindCluster(context.Background(), e.group, "rs", &service.DeploymentInput{URI: fake.URI()}); err != nil {
+		t.Fatal(err)
+	}
+	return e, fake
+}
+
+// waitProgress runs RunSnapshot in the background and waits until the
+// snapshot, still being taken, records having read documents; it returns
+// that state and the run's result channel.
+func waitProgress(t *testing.T, e *snapshotEnv, ctx context.Context, id string) (*snapexport.Snapshot, <-chan error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- e.svc.RunSnapshot(ctx, e.group, id) }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		snap := e.stored(t, "rs", id)
+		if snap.Progress != nil && snap.Progress.Documents > 0 {
+			return snap, done
+		}
+	}
+	t.Fatal("no progress recorded within 30s")
+	return nil, nil
+}
+
+// TestCaptureRecordsProgress: while a bound cluster's snapshot reads its
+// deployment, the snapshot is inProgress with the point in time as its
+// time and how far the reading has gone; once complete it counts all.
+func TestCaptureRecordsProgress(t *testing.T) {
+	const n = 3000
+	e, _ := boundEnv(t, n, 2*time.Second)
+	ctx := context.Background()
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+		ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	during, done := waitProgress(t, e, ctx, snap.ID)
+	p := during.Progress
+	if during.Status != snapexport.SnapshotInProgress || p.Collections != 1 || p.Documents >= n || p.Bytes == 0 ||
+		!during.CreatedAt.Equal(e.clock.Now().Add(-time.Minute)) || during.Consistency != snapexport.ConsistencyPointInTime {
+		t.Errorf("while reading: status %s, time %v, consistency %q, progress %+v; want inProgress at the point in time, pointInTime, part of %d documents",
+			during.Status, during.CreatedAt, during.Consistency, p, n)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	after := e.stored(t, "rs", snap.ID)
+	if after.Status != snapexport.SnapshotCompleted || after.Progress.Documents != n || after.Progress.CollectionsStarted != 1 ||
+		!after.CreatedAt.Equal(during.CreatedAt) {
+		t.Errorf("completed: status %s, time %v, progress %+v; want completed at %v with %d documents", after.Status, after.CreatedAt,
+			after.Progress, during.CreatedAt, n)
+	}
+}
+
+// TestCaptureStoppedMidway: a run stopped while it reads (the server
+// shutting down) leaves the snapshot inProgress with nothing stored, and
+// the next run takes it whole.
+func TestCaptureStoppedMidway(t *testing.T) {
+	const n = 3000
+	e, _ := boundEnv(t, n, 5*time.Second)
+	snap, err := e.svc.TakeSnapshot(context.Background(), e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand",
+		FrequencyType: "ondemand", ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	_, done := waitProgress(t, e, ctx, snap.ID)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunSnapshot stopped midway = %v, want context.Canceled", err)
+	}
+	if got := e.stored(t, "rs", snap.ID); got.Status != snapexport.SnapshotInProgress || e.hasData(t, snap.ID) {
+		t.Fatalf("after the stop: status %s, data stored %v; want inProgress with no data", got.Status, e.hasData(t, snap.ID))
+	}
+	if err := e.svc.RunSnapshot(context.Background(), e.group, snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.stored(t, "rs", snap.ID)
+	m, err := e.data.Manifest(context.Background(), snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID})
+	if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != n {
+		t.Fatalf("taken again: status %s, manifest %v; want completed with %d documents", got.Status, err, n)
+	}
+}
