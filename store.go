@@ -36,15 +36,17 @@ type Page struct {
 // number of an item, which a store finds in its indexes instead of
 // counting the items before the page.
 type Seek struct {
-	// After, when not 0, is the sequence number of the item at position
-	// Offset-1 of the list: the page is the items after it. Only the list
+	// After, when not 0, is at least the sequence number of the item at
+	// position Offset-1 of the list and less than that of the item at
+	// Offset: the page is the items after it. Only the list
 	// of a mark keeps its items at their positions, so a caller gives
 	// After with AsOf only, from a page of the same list of the same mark.
 	After int64
-	// Last is set by the List methods to the sequence number of the
-	// page's last item, the After of the page that follows it; 0 when the
-	// page is empty.
-	Last int64
+	// First and Last are set by the List methods to the sequence numbers
+	// of the page's first and last items, 0 when the page is empty: Last
+	// is the After of the page that follows, First-1 the After of this
+	// page read again.
+	First, Last int64
 }
 
 // Total is the total a List method returns for the page when it counted
@@ -65,9 +67,9 @@ func CutPage[T any](p Page, read []T, seqs []int64) []T {
 		read = read[:p.Limit]
 	}
 	if p.Seek != nil {
-		p.Seek.Last = 0
+		p.Seek.First, p.Seek.Last = 0, 0
 		if len(read) > 0 {
-			p.Seek.Last = seqs[len(read)-1]
+			p.Seek.First, p.Seek.Last = seqs[0], seqs[len(read)-1]
 		}
 	}
 	return read

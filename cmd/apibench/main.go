@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	listItems := fs.Int("list-items", 100000, "buckets of the project the list cases page through")
 	start := fs.Int("start", 5, "how many times to start snapexport serve on an empty data directory and time it to its first healthy answer (0: none)")
 	bin := fs.String("snapexport", "", "snapexport binary for -start (default: built from this module)")
+	groups := fs.String("cases", "", "comma-separated groups of cases to run, of "+strings.Join(apibench.GroupNames, ", ")+" (default all)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (client, server and baseline together) to this file")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -68,6 +71,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Clients = append(cfg.Clients, n)
 	}
+	if *groups != "" {
+		for _, g := range strings.Split(*groups, ",") {
+			cfg.Groups = append(cfg.Groups, strings.TrimSpace(g))
+		}
+	}
 	switch *postgres {
 	case "env":
 		if cfg.Postgres = os.Getenv(envPostgres); cfg.Postgres == "" {
@@ -82,6 +90,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The sqlite cases run on SQLite even where the test suite's variable
 	// sends test servers to PostgreSQL; -postgres names PostgreSQL.
 	os.Unsetenv(testserver.EnvDatabase)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("-cpuprofile %s: %w", *cpuProfile, err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := apibench.Run(ctx, cfg)
 	if rep != nil {
 		if *asJSON {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -20,16 +21,17 @@ var tinyArgs = []string{"-clients", "1,2", "-duration", "200ms", "-list-items", 
 // wantCases are the cases of a backend at each of 1 and 2 clients, and
 // the operations each reports.
 var wantCases = map[string][]string{
-	"bare read":                 {"bare read"},
-	"GET bearer":                {"get"},
-	"GET digest":                {"get"},
-	"bare create":               {"bare create"},
-	"create":                    {"create"},
-	"mixed":                     {"create", "delete", "get", "list", "all"},
-	"list page 1":               {"list"},
-	"list page 1, includeCount": {"list"},
-	"list page 2 (middle)":      {"list"},
-	"list page 4 (last)":        {"list"},
+	"bare read":                      {"bare read"},
+	"GET bearer":                     {"get"},
+	"GET digest":                     {"get"},
+	"bare create":                    {"bare create"},
+	"create":                         {"create"},
+	"mixed":                          {"create", "delete", "get", "list", "all"},
+	"list pass, every page in order": {"list"},
+	"list page 1":                    {"list"},
+	"list page 1, includeCount":      {"list"},
+	"list page 2 (middle)":           {"list"},
+	"list page 4 (last)":             {"list"},
 }
 
 func TestRunSQLite(t *testing.T) {
@@ -124,7 +126,7 @@ func checkBackend(t *testing.T, br *apibench.BackendReport) {
 			}
 		}
 	}
-	for _, prefix := range []string{"GET bearer ÷ bare read", "GET digest ÷ bare read", "creates/s", "creates ÷ bare create", "mixed req/s", "mixed p99", "list p99"} {
+	for _, prefix := range []string{"GET bearer ÷ bare read", "GET digest ÷ bare read", "creates/s", "creates ÷ bare create", "mixed req/s", "mixed p99", "list p99, every page of a pass", "list p99, slowest jump"} {
 		if !slices.ContainsFunc(br.Ratios, func(r apibench.Ratio) bool { return strings.HasPrefix(r.Name, prefix) && r.Value > 0 }) {
 			t.Errorf("%s: no figure %q in %+v", br.Backend, prefix, br.Ratios)
 		}
@@ -137,4 +139,30 @@ func backendNames(rep *apibench.Report) []string {
 		out = append(out, br.Backend)
 	}
 	return out
+}
+
+// TestCases runs the groups of cases -cases names, and those alone, and
+// refuses a group it does not know, naming it.
+func TestCases(t *testing.T) {
+	t.Setenv("SNAPEXPORTTEST_DATABASE", "")
+	var out, stderr bytes.Buffer
+	args := append(slices.Clone(tinyArgs), "-start", "0", "-dir", t.TempDir(), "-cases", "gets", "-json")
+	if err := run(context.Background(), args, &out, &stderr); err != nil {
+		t.Fatalf("apibench -cases gets: %v\n%s", err, stderr.String())
+	}
+	var rep apibench.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range rep.Backends[0].Cases {
+		got[c.Case] = true
+	}
+	if want := map[string]bool{"bare read": true, "GET bearer": true, "GET digest": true}; !maps.Equal(got, want) {
+		t.Errorf("-cases gets ran %v, want %v", got, want)
+	}
+	err := run(context.Background(), append(slices.Clone(tinyArgs), "-start", "0", "-cases", "gets,nope"), &out, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("-cases gets,nope: %v, want an error naming nope", err)
+	}
 }

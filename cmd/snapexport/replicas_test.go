@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/snapexport/snapexport/internal/apitest"
+	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/pgtest"
 )
 
@@ -74,7 +75,8 @@ func listAll(t *testing.T, c *apitest.Client, groupID string) []string {
 // schema and checks that what must hold across replicas holds: concurrent
 // creates and deletes spread over both leave both listing the same
 // buckets, exactly those acknowledged; a digest nonce is accepted once by
-// either; an OAuth token revoked on one is refused by the other; and one
+// either; an OAuth token revoked on one is refused by the other (within
+// auth.DefaultPrincipalTTL when the other used it just before); and one
 // project's rate limit is shared.
 func TestReplicas(t *testing.T) {
 	u, creds := initPostgres(t)
@@ -305,16 +307,29 @@ func TestReplicas(t *testing.T) {
 		tok := owner(0).Token(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret)
 		a := &apitest.Client{BaseURL: replicas[0].base, Auth: apitest.Bearer(tok)}
 		b := &apitest.Client{BaseURL: replicas[1].base, Auth: apitest.Bearer(tok)}
-		if got := b.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
-			t.Fatalf("A's token on B: %s", got)
+		for _, c := range []*apitest.Client{a, b} {
+			if got := c.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 200 {
+				t.Fatalf("A's token on %s: %s", c.BaseURL, got)
+			}
 		}
 		if got := b.RevokeToken(t, creds.ServiceAccount.ClientID, creds.ServiceAccount.ClientSecret, tok); got.Status != 200 {
 			t.Fatalf("revoke on B: %d", got.Status)
 		}
-		for _, c := range []*apitest.Client{a, b} {
-			if got := c.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 {
-				t.Errorf("token revoked on B, used on %s: %s; want 401", c.BaseURL, got)
+		revoked := time.Now()
+		if got := b.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")}); got.Status != 401 {
+			t.Errorf("token revoked on B, used on B right after: %s; want 401", got)
+		}
+		// A looked the token up before the revocation: it may accept it
+		// for auth.DefaultPrincipalTTL, no longer.
+		for {
+			got := a.Do(t, apitest.Request{Path: bucketsPath, Accept: apitest.MediaType("2024-05-30")})
+			if got.Status == 401 {
+				break
 			}
+			if got.Status != 200 || time.Since(revoked) > auth.DefaultPrincipalTTL+500*time.Millisecond {
+				t.Fatalf("token revoked on B, used on A %v later: %s; want 401 within %v", time.Since(revoked), got, auth.DefaultPrincipalTTL)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	})
 

@@ -345,6 +345,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	pretty, prettyErr := queryBool(q, "pretty", false)
 	envelope, envelopeErr := queryBool(q, "envelope", false)
 	fail := func(err error) { s.writeErr(w, r, err, pretty, envelope) }
+	if op.method == http.MethodGet {
+		// A GET's reads (its caller's principal when not known already,
+		// the project, the resource) share one read transaction, ended
+		// before the answer is written.
+		ctx, shared := snapexport.WithSharedRead(r.Context())
+		r = r.WithContext(ctx)
+		defer shared.End()
+	}
 
 	principal := s.authenticate(w, r, fail)
 	if principal == nil {
@@ -399,6 +407,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	}
 
 	resp, err := op.handle(c)
+	if shared := snapexport.SharedReadOf(r.Context()); shared != nil {
+		shared.End()
+	}
 	if err != nil {
 		fail(err)
 		return

@@ -44,8 +44,19 @@ type Config struct {
 	// Snapexport is the binary those starts run; built from the module
 	// when empty.
 	Snapexport string
+	// Groups are the groups of cases to run, of GroupNames; all when
+	// empty. A group runs its baseline with it.
+	Groups []string
 	// Progress receives a line as each case starts; nothing when nil.
 	Progress io.Writer
+}
+
+// GroupNames are the groups of cases, in the order they run: the GETs,
+// the creates, the mixed load and the list pages.
+var GroupNames = []string{"gets", "creates", "mixed", "lists"}
+
+func (cfg *Config) runs(group string) bool {
+	return len(cfg.Groups) == 0 || slices.Contains(cfg.Groups, group)
 }
 
 // Report is what a run measured.
@@ -159,6 +170,11 @@ func (cfg *Config) check() error {
 	if cfg.StartRuns < 0 {
 		return fmt.Errorf("start runs %d: must not be negative", cfg.StartRuns)
 	}
+	for _, g := range cfg.Groups {
+		if !slices.Contains(GroupNames, g) {
+			return fmt.Errorf("group %q: not one of %s", g, strings.Join(GroupNames, ", "))
+		}
+	}
 	return nil
 }
 
@@ -198,16 +214,28 @@ func runBackend(ctx context.Context, cfg Config, backend, database, dir string) 
 	// Each API case runs right after its baseline, so that both meet the
 	// same load of the machine.
 	for _, n := range cfg.Clients {
+		if !cfg.runs("gets") {
+			break
+		}
 		r.run(ctx, caseBareRead, n, base.URL, authNone, r.bareRead())
 		r.run(ctx, caseGetBearer, n, t.srv.URL, authBearer, r.get())
 		r.run(ctx, caseGetDigest, n, t.srv.URL, authDigest, r.get())
 	}
 	for _, n := range cfg.Clients {
+		if !cfg.runs("creates") {
+			break
+		}
 		r.run(ctx, caseBareCreate, n, base.URL, authNone, r.bareCreate())
 		r.run(ctx, caseCreate, n, t.srv.URL, authBearer, r.create())
 	}
 	for _, n := range cfg.Clients {
+		if !cfg.runs("mixed") {
+			break
+		}
 		r.run(ctx, caseMixed, n, t.srv.URL, authBearer, r.mixed())
+	}
+	if !cfg.runs("lists") {
+		return r.report, ctx.Err()
 	}
 	cfg.progress("%s: filling a project with %d buckets", backend, cfg.ListItems)
 	t0 := time.Now()
@@ -227,7 +255,12 @@ func runBackend(ctx context.Context, cfg Config, backend, database, dir string) 
 		{fmt.Sprintf("list page %d (middle)", (last+1)/2), (last + 1) / 2, false},
 		{fmt.Sprintf("list page %d (last)", last), last, false},
 	}
-	for _, n := range cfg.listClients() {
+	listClients := cfg.listClients()
+	if err := t.makePassTokens(ctx, groupID, slices.Max(listClients)); err != nil {
+		return r.report, err
+	}
+	for _, n := range listClients {
+		r.run(ctx, casePass, n, t.srv.URL, authOwnBearer, r.listPass(groupID, last))
 		for _, p := range pages {
 			r.run(ctx, p.name, n, t.srv.URL, authBearer, r.listPage(groupID, p.page, p.includeCount))
 		}

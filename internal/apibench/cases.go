@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/mongodb-forks/digest"
@@ -27,6 +28,9 @@ const (
 	caseBareCreate = "bare create"
 	caseCreate     = "create"
 	caseMixed      = "mixed"
+	// casePass reads every page of the 100,000 buckets in order, again and
+	// again; the "list page N" cases jump to page N outside any pass.
+	casePass = "list pass, every page in order"
 )
 
 // auth says how a case's clients authenticate.
@@ -36,6 +40,9 @@ const (
 	authNone auth = iota
 	authBearer
 	authDigest
+	// authOwnBearer gives each client the token of a service account of
+	// its own (target.passTokens), so that each walks a pass of its own.
+	authOwnBearer
 )
 
 // clientsFor makes n clients of base, each with its own pool.
@@ -50,8 +57,11 @@ func (r *runner) clientsFor(base string, n int, a auth) []*client {
 			}
 		}
 		cs[i] = newClient(base, r.seed.Add(1), wrap)
-		if a == authBearer {
+		switch a {
+		case authBearer:
 			cs[i].bearer = r.target.token
+		case authOwnBearer:
+			cs[i].bearer = r.target.passTokens[i%len(r.target.passTokens)]
 		}
 	}
 	return cs
@@ -125,6 +135,18 @@ func (r *runner) listPage(groupID string, page int, includeCount bool) step {
 	path := fmt.Sprintf("%s?itemsPerPage=%d&pageNum=%d&includeCount=%t", r.target.bucketsPath(groupID), listPageSize, page, includeCount)
 	return func(ctx context.Context, c *client) (string, error) {
 		_, _, err := c.call(ctx, http.MethodGet, path, bucketMedia, "", http.StatusOK)
+		return opList, err
+	}
+}
+
+// listPass is a client's pass through the pages of the list, in order
+// and then again from the first, as the SDK's and the CLI's paginators
+// read a list; each client has a principal, so a pass, of its own.
+func (r *runner) listPass(groupID string, pages int) step {
+	path := fmt.Sprintf("%s?itemsPerPage=%d&includeCount=false&pageNum=", r.target.bucketsPath(groupID), listPageSize)
+	return func(ctx context.Context, c *client) (string, error) {
+		c.page = c.page%pages + 1
+		_, _, err := c.call(ctx, http.MethodGet, path+strconv.Itoa(c.page), bucketMedia, "", http.StatusOK)
 		return opList, err
 	}
 }

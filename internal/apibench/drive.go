@@ -22,6 +22,8 @@ type client struct {
 	// created are the ids of the buckets this client created and has not
 	// deleted.
 	created []string
+	// page is the page of a list pass this client read last.
+	page int
 }
 
 // newClient makes a client with a pool of its own: digest, when

@@ -118,6 +118,13 @@ func ratios(br *BackendReport, start *StartReport) []Ratio {
 		add(fmt.Sprintf("mixed req/s, %s", clientsLabel(n)), all.PerSec, "/s", rate)
 		add(fmt.Sprintf("mixed p99, %s", clientsLabel(n)), all.P99Ms, "ms", p99)
 	}
+	for _, n := range br.clientCounts(casePass) {
+		if pass := br.find(casePass, n, opList); pass != nil {
+			add(fmt.Sprintf("list p99, every page of a pass, %s", clientsLabel(n)), pass.P99Ms, "ms", atMost(5))
+		}
+	}
+	// A jump to a page outside a pass has no position to seek from: it is
+	// reported beside the goal, which the issue states for passes.
 	for _, n := range br.clientCounts("list page 1") {
 		worst, page := 0.0, ""
 		for _, c := range br.Cases {
@@ -125,7 +132,7 @@ func ratios(br *BackendReport, start *StartReport) []Ratio {
 				worst, page = c.Ops[0].P99Ms, c.Case
 			}
 		}
-		add(fmt.Sprintf("list p99, slowest page (%s), %s", page, clientsLabel(n)), worst, "ms", atMost(5))
+		add(fmt.Sprintf("list p99, slowest jump to a page (%s), %s", page, clientsLabel(n)), worst, "ms", nil)
 	}
 	if start != nil && br.Backend == "sqlite" {
 		add("serve ready on an empty data directory, median", start.MedianMs, "ms", atMost(50))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
+	authn "github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
@@ -42,7 +43,35 @@ type target struct {
 	getIDs      []string
 	getBody     []byte
 	contentType string
+	// passTokens are the tokens of the service accounts of the list
+	// passes, one per client.
+	passTokens []string
 }
+
+// makePassTokens makes n service accounts that may read project groupID
+// and a token of each.
+func (t *target) makePassTokens(ctx context.Context, groupID string, n int) error {
+	svc := t.srv.Server.Service
+	for i := range n {
+		creds, err := svc.CreateServiceAccount(ctx, t.srv.OrgID, fmt.Sprintf("apibench-pass-%d", i), "apibench list pass", nil, passHash)
+		if err != nil {
+			return err
+		}
+		if err := svc.AssignRole(ctx, service.PrincipalRef{ClientID: creds.ClientID}, groupID, snapexport.RoleGroupReadOnly); err != nil {
+			return err
+		}
+		tok, err := t.srv.Server.Auth.IssueToken(ctx, authn.Client{ID: creds.ClientID, Secret: creds.ClientSecret})
+		if err != nil {
+			return err
+		}
+		t.passTokens = append(t.passTokens, tok.AccessToken)
+	}
+	return nil
+}
+
+// passHash hashes the secrets of the passes' service accounts cheaply:
+// their tokens are made once, before the cases.
+var passHash = authn.HashParams{Time: 1, Memory: 64, Threads: 1}
 
 // startTarget starts a server on backend (sqlite in dataDir, or
 // postgres: a fresh schema of database), rate limits off, and makes the

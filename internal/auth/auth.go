@@ -21,13 +21,19 @@ type Authenticator struct {
 	// TokenTTL is the lifetime of issued bearer tokens (Atlas: 3600 s).
 	TokenTTL time.Duration
 
+	// PrincipalTTL is how long the principal of credentials looked up in
+	// the store is reused for the same credentials (see principalcache.go;
+	// DefaultPrincipalTTL when zero, never when negative).
+	PrincipalTTL time.Duration
+
 	// Hash is the parameters of the hash unknown client ids are checked
 	// against, so that they cost what a known one does: set it to those
 	// new secrets are hashed with (DefaultHashParams when zero).
 	Hash HashParams
 
-	checks secretChecks
-	keys   serverKeys
+	checks     secretChecks
+	keys       serverKeys
+	principals principalCache
 }
 
 const (
@@ -143,16 +149,7 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	if c.Realm != Realm || !sameURI(c.URI, requestURI) {
 		return nil, "digest response for another realm or uri", false, nil
 	}
-	var key *snapexport.APIKey
-	var roles []snapexport.RoleAssignment
-	err = a.Store.Read(ctx, func(tx snapexport.Tx) error {
-		var err error
-		if key, err = tx.APIKeyByPublicKey(ctx, c.Username); err != nil {
-			return err
-		}
-		roles, err = tx.ListRoles(ctx, key.ID)
-		return err
-	})
+	known, err := a.apiKey(ctx, c.Username)
 	if errors.Is(err, snapexport.ErrNotFound) {
 		// The user name is not logged: it may be a secret typed in the
 		// wrong field.
@@ -161,8 +158,8 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	if err != nil {
 		return nil, "", false, err
 	}
-	if !c.verify(key.HA1, method) {
-		return nil, "wrong digest response for API key " + key.PublicKey, false, nil
+	if !c.verify(known.ha1, method) {
+		return nil, "wrong digest response for API key " + known.principal.Name, false, nil
 	}
 	// A correct response to an expired nonce asks the client to retry
 	// with a fresh one rather than to prompt for new credentials.
@@ -177,7 +174,36 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	if err != nil {
 		return nil, "", false, err
 	}
-	return &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}, "", false, nil
+	return known.principal, "", false, nil
+}
+
+// apiKey returns the principal of the API key publicKey, with the HA1 its
+// digest responses are checked against.
+func (a *Authenticator) apiKey(ctx context.Context, publicKey string) (cachedPrincipal, error) {
+	now := a.now()
+	cached, ok, generation := a.principals.get(keyCacheKey(publicKey), now)
+	if ok {
+		return cached, nil
+	}
+	var key *snapexport.APIKey
+	var roles []snapexport.RoleAssignment
+	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
+		var err error
+		if key, err = tx.APIKeyByPublicKey(ctx, publicKey); err != nil {
+			return err
+		}
+		roles, err = tx.ListRoles(ctx, key.ID)
+		return err
+	})
+	if err != nil {
+		return cachedPrincipal{}, err
+	}
+	found := cachedPrincipal{ha1: key.HA1, until: now.Add(a.principalTTL()),
+		principal: &snapexport.Principal{ID: key.ID, Kind: snapexport.PrincipalAPIKey, Name: key.PublicKey, OrgID: key.OrgID, Roles: roles}}
+	if a.principalTTL() > 0 {
+		a.principals.put(keyCacheKey(publicKey), found, generation)
+	}
+	return found, nil
 }
 
 // sameURI compares the digest uri with the request target, tolerating the
@@ -192,6 +218,16 @@ func sameURI(digestURI, requestURI string) bool {
 }
 
 func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.Principal, *Failure) {
+	hash := TokenHash(token)
+	now := a.now()
+	cached, ok, generation := a.principals.get(tokenCacheKey(hash), now)
+	if ok {
+		// The same token was verified and found valid in the store.
+		if !now.Before(cached.expiresAt) {
+			return nil, &Failure{Err: errInvalidToken, Refused: "expired access token"}
+		}
+		return cached.principal, nil
+	}
 	var subject string
 	if isJWT(token) {
 		var refused string
@@ -205,14 +241,16 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 	}
 	var sa *snapexport.ServiceAccount
 	var roles []snapexport.RoleAssignment
+	var expiresAt time.Time
 	err := a.Store.Read(ctx, func(tx snapexport.Tx) error {
-		t, err := tx.AccessToken(ctx, TokenHash(token))
+		t, err := tx.AccessToken(ctx, hash)
 		if err != nil {
 			return err
 		}
-		if t.RevokedAt != nil || !a.now().Before(t.ExpiresAt) {
+		if t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
 			return snapexport.ErrNotFound
 		}
+		expiresAt = t.ExpiresAt
 		if sa, err = tx.ServiceAccount(ctx, t.ServiceAccountID); err != nil {
 			return err
 		}
@@ -228,7 +266,11 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (*snapexport.P
 	if err != nil {
 		return nil, &Failure{cause: err}
 	}
-	return &snapexport.Principal{ID: sa.ID, Kind: snapexport.PrincipalServiceAccount, Name: sa.ClientID, OrgID: sa.OrgID, Roles: roles}, nil
+	p := &snapexport.Principal{ID: sa.ID, Kind: snapexport.PrincipalServiceAccount, Name: sa.ClientID, OrgID: sa.OrgID, Roles: roles}
+	if a.principalTTL() > 0 {
+		a.principals.put(tokenCacheKey(hash), cachedPrincipal{principal: p, expiresAt: expiresAt, until: now.Add(a.principalTTL())}, generation)
+	}
+	return p, nil
 }
 
 // authenticateClient returns the service account whose credentials are
@@ -306,7 +348,7 @@ func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token st
 	if err != nil {
 		return err
 	}
-	return a.Store.Write(ctx, func(tx snapexport.Tx) error {
+	err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
 		t, err := tx.AccessToken(ctx, TokenHash(token))
 		if errors.Is(err, snapexport.ErrNotFound) || (err == nil && t.ServiceAccountID != sa.ID) {
 			return nil
@@ -316,4 +358,7 @@ func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token st
 		}
 		return tx.RevokeAccessToken(ctx, t.Hash, a.now())
 	})
+	// Once committed: a lookup under way kept nothing it read before.
+	a.Forget()
+	return err
 }

@@ -1079,3 +1079,45 @@ func matrixPrepGetExport(t *testing.T, f *matrixFixture, _ *matrixCaller) matrix
 	c, j := f.exportJob()
 	return matrixPrepared{path: matrixExportsPath(f, c) + "/" + j.ID, check: matrixGot("id", j.ID, "export job")}
 }
+
+// TestCredentialChangesHoldAtOnce checks that the principals the server
+// keeps between requests (auth.Authenticator's cache) never outlive a
+// change made through it: a role taken away or a principal deleted is
+// refused on the very next request, a role given is granted on it.
+func TestCredentialChangesHoldAtOnce(t *testing.T) {
+	f := newMatrixFixture(t)
+	ctx := context.Background()
+	svc := f.srv.Service
+	project := "/api/atlas/v2/groups/" + f.groupID
+	const accept = "application/vnd.atlas.2023-01-01+json"
+	wantStatus := func(what string, c *matrixCaller, want int) {
+		t.Helper()
+		if res := f.do(c, "GET", project, accept, ""); res.Status != want {
+			t.Fatalf("%s: %d %s, want %d", what, res.Status, res.Body, want)
+		}
+	}
+
+	pub, priv := f.apiKey(f.orgID, nil, f.groupID, snapexport.RoleGroupReadOnly)
+	key := &matrixCaller{name: "key", kind: callerWithRole, publicKey: pub, privateKey: priv}
+	wantStatus("key with GROUP_READ_ONLY", key, 200)
+	if err := svc.UnassignRole(ctx, service.PrincipalRef{PublicKey: pub}, f.groupID, snapexport.RoleGroupReadOnly); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus("key right after its role was taken away", key, 401)
+	if err := svc.AssignRole(ctx, service.PrincipalRef{PublicKey: pub}, f.groupID, snapexport.RoleGroupReadOnly); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus("key right after its role was given back", key, 200)
+	if err := svc.DeletePrincipal(ctx, service.PrincipalRef{PublicKey: pub}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus("key right after it was deleted", key, 401)
+
+	creds := f.serviceAccount(snapexport.RoleGroupReadOnly)
+	sa := &matrixCaller{name: "service account", kind: callerWithRole, token: f.issueToken(creds)}
+	wantStatus("service account's token", sa, 200)
+	if err := svc.DeletePrincipal(ctx, service.PrincipalRef{ClientID: creds.ClientID}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus("token right after its service account was deleted", sa, 401)
+}

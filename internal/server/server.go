@@ -223,6 +223,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash}
+	svc.IdentityChanged = authn.Forget
 	// Instants of the backup schedules before the server opened are not
 	// taken afterwards.
 	scheduler := &service.Scheduler{Service: svc, Taker: svc}

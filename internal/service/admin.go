@@ -46,6 +46,7 @@ func (r PrincipalRef) resolve(ctx context.Context, tx snapexport.Tx) (id, orgID 
 // AssignRole gives a principal a role on its organization (projectID
 // empty) or on one of its organization's projects.
 func (s *Service) AssignRole(ctx context.Context, who PrincipalRef, projectID string, role snapexport.Role) error {
+	defer s.identityChanged()
 	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		ra, err := roleAssignment(ctx, tx, who, projectID, role)
 		if err != nil {
@@ -57,6 +58,7 @@ func (s *Service) AssignRole(ctx context.Context, who PrincipalRef, projectID st
 
 // UnassignRole takes a role away.
 func (s *Service) UnassignRole(ctx context.Context, who PrincipalRef, projectID string, role snapexport.Role) error {
+	defer s.identityChanged()
 	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		ra, err := roleAssignment(ctx, tx, who, projectID, role)
 		if err != nil {
@@ -147,6 +149,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, orgID string) ([]*snapexp
 // DeletePrincipal deletes an API key or a service account with its roles
 // (and a service account's tokens).
 func (s *Service) DeletePrincipal(ctx context.Context, who PrincipalRef) error {
+	defer s.identityChanged()
 	return s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		id, _, err := who.resolve(ctx, tx)
 		if err != nil {

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -80,15 +81,17 @@ func listPage[T any](ctx context.Context, s *Service, projectID, pass string, pa
 	if err != nil {
 		return items, total, err
 	}
-	if asOf != nil && seek.Last != 0 {
-		s.positions.keep(key, *asOf, page.Offset+len(items), seek.Last, now)
+	// Where the page starts and ends, for the next page and for this one
+	// read again; a page read without a mark was read from the list of
+	// the mark it opened, in the same transaction.
+	if mark := cmp.Or(asOf, opened); mark != nil && seek.Last != 0 {
+		if page.Offset > 0 {
+			s.positions.keep(key, *mark, page.Offset, seek.First-1, now)
+		}
+		s.positions.keep(key, *mark, page.Offset+len(items), seek.Last, now)
 	}
 	if opened == nil {
 		return items, total, nil
-	}
-	// The first page of a pass is the start of the list of its mark.
-	if page.Offset == 0 && seek.Last != 0 {
-		s.positions.keep(key, *opened, len(items), seek.Last, now)
 	}
 	err = s.Store.Listings().SaveListing(ctx, &snapexport.Listing{Key: key, Mark: *opened, ExpiresAt: now.Add(snapexport.ListingLifetime)}, now)
 	return items, total, err
@@ -118,8 +121,8 @@ type pageEnd struct {
 	expiresAt time.Time
 }
 
-// find returns the sequence number of the item at offset-1 of the list of
-// mark in pass key, or 0 when it is not known.
+// find returns the Seek.After of the page at offset of the list of mark
+// in pass key, or 0 when it is not known.
 func (ps *pagePositions) find(key string, mark snapexport.ListMark, offset int, now time.Time) int64 {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -130,8 +133,8 @@ func (ps *pagePositions) find(key string, mark snapexport.ListMark, offset int, 
 	return e.seq
 }
 
-// keep records that the item at offset-1 of the list of mark in pass key
-// has sequence number seq.
+// keep records seq as the Seek.After of the page at offset of the list of
+// mark in pass key.
 func (ps *pagePositions) keep(key string, mark snapexport.ListMark, offset int, seq int64, now time.Time) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

@@ -79,6 +79,10 @@ type Service struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// IdentityChanged, when not nil, is called once a change of
+	// credentials or roles is committed (or failed to be): authentication
+	// forgets the principals it keeps (auth.Authenticator.Forget).
+	IdentityChanged func()
 	// ClusterChangeDelay is how long a new cluster shows CREATING and a
 	// deleted one DELETING before it is IDLE or gone; none when zero.
 	ClusterChangeDelay time.Duration
@@ -86,6 +90,12 @@ type Service struct {
 	// positions are where the pages of passes served by this process
 	// ended (see listPage).
 	positions pagePositions
+}
+
+func (s *Service) identityChanged() {
+	if s.IdentityChanged != nil {
+		s.IdentityChanged()
+	}
 }
 
 func (s *Service) logger() *slog.Logger {

@@ -92,7 +92,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.writer = newWriter(c)
+	db.writer = newWriter(c, db)
 	return db, nil
 }
 
@@ -219,7 +219,29 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // Read implements snapexport.Store.
 func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
+	if s := snapexport.SharedReadOf(ctx); s != nil {
+		begin := func() (snapexport.Tx, func(), error) { return db.beginRead(ctx) }
+		if shared, err := s.Run(db, begin, fn); shared {
+			return err
+		}
+	}
 	return db.reading(ctx, func(t *tx) error { return fn(t) })
+}
+
+// beginRead begins a read transaction that finish ends.
+func (db *DB) beginRead(ctx context.Context) (t *tx, finish func(), err error) {
+	c, err := db.readers.get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.exec(ctx, "BEGIN"); err != nil {
+		db.readers.put(c)
+		return nil, nil, err
+	}
+	return &tx{tx: connQuerier{c: c}}, func() {
+		c.exec(ctx, "ROLLBACK")
+		db.readers.put(c)
+	}, nil
 }
 
 func (db *DB) reading(ctx context.Context, fn func(*tx) error) error {

@@ -7,7 +7,11 @@ import (
 )
 
 // nonces records used nonces through the store's writer: a nonce shares
-// the commit, and the fsync, of the writes around it.
+// the commit of the writes around it, and a batch of nonces alone commits
+// without waiting for the disk (writer.writeLazily). A crash of the
+// process loses none; a crash of the machine may lose those of the last
+// moments before it, whose digest responses could then be answered again
+// until their nonces expire (docs/compatibility.md).
 type nonces struct {
 	w    *writer
 	used *atomic.Int64
@@ -18,7 +22,7 @@ type nonces struct {
 const sweepEvery = 64
 
 func (n nonces) UseNonce(ctx context.Context, nonce string, keepUntil, now time.Time) error {
-	return n.w.write(ctx, func(t *tx) error { return useNonce(ctx, t.tx, n.used, nonce, keepUntil, now) })
+	return n.w.writeLazily(ctx, func(t *tx) error { return useNonce(ctx, t.tx, n.used, nonce, keepUntil, now) })
 }
 
 // useNonce records nonce through q, sweeping when used says it is time.

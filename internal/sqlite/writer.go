@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/snapexport/snapexport"
 )
 
 // maxBatch bounds the writes that share one transaction.
@@ -24,12 +27,18 @@ var errClosed = errors.New("sqlite: database closed")
 // (River's) is the one other writer of the file, which SQLite's busy
 // handler serializes with this one.
 type writer struct {
-	c        *conn
+	c *conn
+	// store is the store whose shared reads a write interrupts.
+	store    any
 	requests chan *writeRequest
 	// finished carries the outcome of the function whose turn it is.
 	finished chan writeOutcome
-	// commits counts the batches committed, for the tests of batching.
-	commits atomic.Int64
+	// commits counts the batches committed, for the tests of batching;
+	// lazyCommits those of them that skipped the fsync.
+	commits, lazyCommits atomic.Int64
+	// lazy is whether the connection commits without an fsync (PRAGMA
+	// synchronous=NORMAL) rather than with one (FULL, as opened).
+	lazy bool
 
 	mu      sync.RWMutex // closed, and sends on requests
 	closed  bool
@@ -47,7 +56,11 @@ const (
 )
 
 type writeRequest struct {
-	ctx   context.Context
+	ctx context.Context
+	// lazy marks a write that may be lost in a crash of the machine (not
+	// of the process): a batch of such writes alone commits without
+	// waiting for the disk.
+	lazy  bool
 	state atomic.Int32
 	// turn hands the transaction's connection to the caller.
 	turn chan *conn
@@ -63,8 +76,8 @@ type writeOutcome struct {
 	broken error
 }
 
-func newWriter(c *conn) *writer {
-	w := &writer{c: c, requests: make(chan *writeRequest, maxBatch), finished: make(chan writeOutcome),
+func newWriter(c *conn, store any) *writer {
+	w := &writer{c: c, store: store, requests: make(chan *writeRequest, maxBatch), finished: make(chan writeOutcome),
 		closing: make(chan struct{}), stopped: make(chan struct{})}
 	go w.loop()
 	return w
@@ -78,10 +91,26 @@ func newWriter(c *conn) *writer {
 // through the store itself (Write, UseNonce, SaveListing): the batch waits
 // for fn, which would wait for a later batch.
 func (w *writer) write(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, false, fn)
+}
+
+// writeLazily is write for a write that may be lost in a crash of the
+// machine, though not of the process: when the batch holds no other kind,
+// its commit does not wait for the disk (SQLite's WAL at synchronous
+// NORMAL), and the next durable commit makes it durable too.
+func (w *writer) writeLazily(ctx context.Context, fn func(*tx) error) error {
+	return w.submit(ctx, true, fn)
+}
+
+func (w *writer) submit(ctx context.Context, lazy bool, fn func(*tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &writeRequest{ctx: ctx, turn: make(chan *conn, 1), result: make(chan error, 1)}
+	if s := snapexport.SharedReadOf(ctx); s != nil {
+		// The reads after the write see it.
+		s.Interrupt(w.store)
+	}
+	r := &writeRequest{ctx: ctx, lazy: lazy, turn: make(chan *conn, 1), result: make(chan error, 1)}
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -178,7 +207,22 @@ func (w *writer) loop() {
 // left after a function broke the transaction, which it returns.
 func (w *writer) commit(batch []*writeRequest) (left []*writeRequest) {
 	ctx := context.Background()
-	if err := w.c.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
+	// SQLite changes the safety level outside transactions only.
+	lazy := !slices.ContainsFunc(batch, func(r *writeRequest) bool { return !r.lazy })
+	var err error
+	switch {
+	case lazy && !w.lazy:
+		// When the switch fails the batch commits durably all the same.
+		w.lazy = w.c.exec(ctx, "PRAGMA synchronous=NORMAL") == nil
+	case !lazy && w.lazy:
+		if err = w.c.exec(ctx, "PRAGMA synchronous=FULL"); err == nil {
+			w.lazy = false
+		}
+	}
+	if err == nil {
+		err = w.c.exec(ctx, "BEGIN IMMEDIATE")
+	}
+	if err != nil {
 		for _, r := range batch {
 			if r.state.CompareAndSwap(waiting, running) {
 				r.result <- err
@@ -208,9 +252,12 @@ func (w *writer) commit(batch []*writeRequest) (left []*writeRequest) {
 			kept = append(kept, r)
 		}
 	}
-	err := w.c.exec(ctx, "COMMIT")
+	err = w.c.exec(ctx, "COMMIT")
 	if err == nil {
 		w.commits.Add(1)
+		if w.lazy {
+			w.lazyCommits.Add(1)
+		}
 	} else {
 		// A failed COMMIT can leave the transaction open (SQLITE_BUSY, a
 		// deferred constraint): nothing of it is kept.

@@ -387,3 +387,68 @@ func (w *writer) isClosed() bool {
 	defer w.mu.RUnlock()
 	return w.closed
 }
+
+// synchronousOfWriter is the writer connection's PRAGMA synchronous as a
+// write of a batch sees it: 1 NORMAL, 2 FULL.
+func synchronousOfWriter(t *testing.T, db *DB, lazy bool) int {
+	t.Helper()
+	ctx := context.Background()
+	var level int
+	submit := db.writer.write
+	if lazy {
+		submit = db.writer.writeLazily
+	}
+	err := submit(ctx, func(t *tx) error {
+		return queryRow(ctx, t.tx, "PRAGMA synchronous").Scan(&level)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return level
+}
+
+// TestNoncesAloneCommitLazily checks that a batch of used nonces alone
+// commits without an fsync (synchronous NORMAL) and that any batch with
+// another write commits with one (FULL), nonces included.
+func TestNoncesAloneCommitLazily(t *testing.T) {
+	db := openTemp(t)
+	ctx := context.Background()
+	now := time.Now()
+	if got := synchronousOfWriter(t, db, false); got != 2 {
+		t.Fatalf("a durable write commits at synchronous %d, want 2 (FULL)", got)
+	}
+	before := db.writer.lazyCommits.Load()
+	if err := db.Nonces().UseNonce(ctx, "alone", now.Add(time.Hour), now); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.writer.lazyCommits.Load() - before; got != 1 {
+		t.Errorf("a nonce alone: %d commits without an fsync, want 1", got)
+	}
+	if got := synchronousOfWriter(t, db, true); got != 1 {
+		t.Errorf("a lazy write alone commits at synchronous %d, want 1 (NORMAL)", got)
+	}
+	if got := synchronousOfWriter(t, db, false); got != 2 {
+		t.Errorf("a durable write after lazy ones commits at synchronous %d, want 2 (FULL)", got)
+	}
+
+	// A nonce in the batch of another write commits durably with it.
+	release, held := heldWriter(t, db)
+	nonce := make(chan error, 1)
+	go func() { nonce <- db.Nonces().UseNonce(ctx, "beside", now.Add(time.Hour), now) }()
+	org := make(chan error, 1)
+	go func() { org <- createOrganization(ctx, db, organization(1)) }()
+	waitQueued(t, db, 2)
+	before = db.writer.lazyCommits.Load()
+	release()
+	for _, err := range []error{<-held, <-nonce, <-org} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.writer.lazyCommits.Load() - before; got != 0 {
+		t.Errorf("a nonce beside a durable write: %d commits without an fsync, want 0", got)
+	}
+	if err := db.Nonces().UseNonce(ctx, "beside", now.Add(time.Hour), now); !errors.Is(err, snapexport.ErrConflict) {
+		t.Errorf("UseNonce of the nonce used beside a write = %v, want ErrConflict", err)
+	}
+}

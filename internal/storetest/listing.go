@@ -310,8 +310,16 @@ var listingTests = []test{
 							t.Errorf("%s): Seek.Last %d after the last page's end, %d found by offset", what, byPosition.Last, seek.Last)
 						}
 					}
-					if (seek.Last == 0) != (len(want) == 0) {
-						t.Errorf("%s): Seek.Last %d for a page of %d", what, seek.Last, len(want))
+					if c.asOf != nil && len(want) > 0 {
+						again := &snapexport.Seek{After: seek.First - 1}
+						got, total = listOf(e, list, snapexport.Page{Offset: offset, Limit: limit, AsOf: c.asOf, Seek: again})
+						wantList(t, what+", after Seek.First-1)", got, total, want, len(c.want), bucketID)
+						if again.First != seek.First || again.Last != seek.Last {
+							t.Errorf("%s): read again after Seek.First-1, Seek %+v; found by offset %+v", what, *again, *seek)
+						}
+					}
+					if (seek.Last == 0) != (len(want) == 0) || (seek.First == 0) != (len(want) == 0) || seek.First > seek.Last {
+						t.Errorf("%s): Seek.First %d, Last %d for a page of %d", what, seek.First, seek.Last, len(want))
 					}
 					after = seek.Last
 				}

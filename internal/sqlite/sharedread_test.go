@@ -1,0 +1,87 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/snapexport/snapexport"
+)
+
+// TestSharedRead checks the reads of one context under a SharedRead: they
+// see the snapshot of the first (a write made meanwhile by another context
+// is not seen), a write with the context is seen by the reads after it,
+// a read inside a read runs in a transaction of its own, and End gives the
+// connection back.
+func TestSharedRead(t *testing.T) {
+	db := openTemp(t)
+	bg := context.Background()
+	if err := createOrganization(bg, db, organization(1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, shared := snapexport.WithSharedRead(bg)
+	has := func(ctx context.Context, id string) bool {
+		t.Helper()
+		var found bool
+		err := db.Read(ctx, func(tx snapexport.Tx) error {
+			_, err := tx.Organization(ctx, id)
+			found = err == nil
+			if errors.Is(err, snapexport.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+	if !has(ctx, organization(1).ID) {
+		t.Fatal("first shared read: organization 1 not found")
+	}
+	if err := createOrganization(bg, db, organization(2)); err != nil {
+		t.Fatal(err)
+	}
+	if has(ctx, organization(2).ID) {
+		t.Error("a shared read sees a write committed after the first read of its context")
+	}
+	if !has(bg, organization(2).ID) {
+		t.Error("a read of its own misses a committed write")
+	}
+	if err := createOrganization(ctx, db, organization(3)); err != nil {
+		t.Fatal(err)
+	}
+	if !has(ctx, organization(3).ID) || !has(ctx, organization(2).ID) {
+		t.Error("the reads after a write of the context do not see what was committed")
+	}
+	// Nested: the inner read cannot use the transaction the outer holds.
+	err := db.Read(ctx, func(snapexport.Tx) error {
+		if !has(ctx, organization(3).ID) {
+			t.Error("a read inside a shared read misses a committed write")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared.End()
+	if err := createOrganization(bg, db, organization(4)); err != nil {
+		t.Fatal(err)
+	}
+	if !has(ctx, organization(4).ID) {
+		t.Error("after End, a read of the context sees the snapshot of the shared read")
+	}
+	// Every reader connection is back: as many reads as the pool holds
+	// can run at once.
+	held := make([]*conn, 0, cap(db.readers.idle))
+	for range cap(db.readers.idle) {
+		c, err := db.readers.get(bg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		db.readers.put(c)
+	}
+}
