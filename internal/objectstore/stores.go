@@ -238,7 +238,13 @@ func (s *Stores) Verify(ctx context.Context, t Target) (string, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
-	if t.Provider == snapexport.AWS && t.Region == "" {
+	switch {
+	case t.Provider != snapexport.AWS || t.Region != "":
+	case s.cfg.AWS.Mode == ModeLocal:
+		// The permission check opens the bucket's directory, failing as
+		// bucketRegion would: one opening of it per create.
+		t.Region = s.cfg.AWS.DefaultRegion
+	default:
 		r, err := s.bucketRegion(ctx, t)
 		if err != nil {
 			return "", err
