@@ -177,7 +177,23 @@ var (
 
 // Read implements snapexport.Store: fn runs once, in a REPEATABLE READ READ
 // ONLY transaction, which sees one snapshot and never fails to serialize.
+//
+// Under a snapexport.SharedRead the reads of the context run in one such
+// transaction, on one connection, until the context uses the pool for
+// anything else (pool): a request holds one connection at a time.
 func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
+	if s := snapexport.SharedReadOf(ctx); s != nil {
+		begin := func() (snapexport.Tx, func(), error) {
+			ptx, err := db.beginOnPool(ctx, readOptions)
+			if err != nil {
+				return nil, nil, err
+			}
+			return &tx{tx: ptx}, func() { rollback(ctx, ptx) }, nil
+		}
+		if shared, err := s.Run(db, begin, fn); shared {
+			return err
+		}
+	}
 	ptx, err := db.begin(ctx, readOptions)
 	if err != nil {
 		return err
@@ -242,12 +258,30 @@ func (db *DB) writeOnce(ctx context.Context, fn func(snapexport.Tx) error) (retr
 // next connection is tried, up to the pool's size; a failure to open a new
 // connection is returned at once.
 func (db *DB) begin(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
+	db.conns(ctx)
+	return db.beginOnPool(ctx, opts)
+}
+
+// beginOnPool is begin without ending the shared read of ctx, for the
+// shared read itself.
+func (db *DB) beginOnPool(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error) {
 	for i := 0; ; i++ {
 		t, err := db.pool.BeginTx(ctx, opts)
 		if err == nil || i >= db.maxConns || ctx.Err() != nil || !staleConn(err) {
 			return t, err
 		}
 	}
+}
+
+// conns is the pool, for a statement or transaction of ctx's own: the
+// shared read transaction of ctx, if any, ends first, so that a request
+// never waits for a second connection while it holds one (and so that
+// what it reads next sees what it writes).
+func (db *DB) conns(ctx context.Context) *pgxpool.Pool {
+	if s := snapexport.SharedReadOf(ctx); s != nil {
+		s.Interrupt(db)
+	}
+	return db.pool
 }
 
 // rollback ends ptx unless committed; it runs on panics too, so a panicking

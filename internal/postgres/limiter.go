@@ -60,7 +60,7 @@ func (l *limiter) Take(ctx context.Context, key ratelimit.Key, p ratelimit.Polic
 	}
 	if l.calls.Add(1)%sweepEvery == 0 {
 		// Best effort: a bucket left behind is swept next time.
-		l.db.pool.Exec(ctx, `DELETE FROM rate_limit_buckets WHERE full_at_ns <= $1`, now.UnixNano())
+		l.db.conns(ctx).Exec(ctx, `DELETE FROM rate_limit_buckets WHERE full_at_ns <= $1`, now.UnixNano())
 	}
 	return d, nil
 }
@@ -74,7 +74,7 @@ func (l *limiter) Peek(ctx context.Context, key ratelimit.Key, p ratelimit.Polic
 	var state ratelimit.State
 	var tokens float64
 	var updated int64
-	err := l.db.pool.QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND scope = $2 AND key = $3`,
+	err := l.db.conns(ctx).QueryRow(ctx, `SELECT tokens, updated_ns FROM rate_limit_buckets WHERE policy = $1 AND scope = $2 AND key = $3`,
 		p.Name, string(key.Scope), key.ID).Scan(&tokens, &updated)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // a full bucket

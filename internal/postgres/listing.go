@@ -28,7 +28,7 @@ type listings struct{ db *DB }
 func (db *DB) Listings() snapexport.ListingStore { return listings{db} }
 
 func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	_, err := ls.db.pool.Exec(ctx, `WITH expired AS (DELETE FROM listings WHERE expires_at <= $7 AND key <> $1)
+	_, err := ls.db.conns(ctx).Exec(ctx, `WITH expired AS (DELETE FROM listings WHERE expires_at <= $7 AND key <> $1)
 		INSERT INTO listings (`+sqlrow.ListingColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (key) DO UPDATE SET removals = excluded.removals, buckets = excluded.buckets,
@@ -38,7 +38,7 @@ func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now t
 }
 
 func (ls listings) Listing(ctx context.Context, key string, now time.Time) (*snapexport.Listing, error) {
-	return sqlrow.ScanListing(ls.db.pool.QueryRow(ctx, `SELECT `+sqlrow.ListingColumns+` FROM listings
+	return sqlrow.ScanListing(ls.db.conns(ctx).QueryRow(ctx, `SELECT `+sqlrow.ListingColumns+` FROM listings
 		WHERE key = $1 AND expires_at > $2`, key, now))
 }
 

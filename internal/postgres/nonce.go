@@ -15,12 +15,12 @@ type nonces struct{ db *DB }
 const nonceSweepEvery = 64
 
 func (n nonces) UseNonce(ctx context.Context, nonce string, keepUntil, now time.Time) error {
-	_, err := n.db.pool.Exec(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES ($1, $2)`, nonce, keepUntil)
+	_, err := n.db.conns(ctx).Exec(ctx, `INSERT INTO digest_nonces (nonce, expires_at) VALUES ($1, $2)`, nonce, keepUntil)
 	if err != nil {
 		return conflict(err)
 	}
 	if n.db.noncesUsed.Add(1)%nonceSweepEvery == 0 {
-		_, err = n.db.pool.Exec(ctx, `DELETE FROM digest_nonces WHERE expires_at < $1`, now)
+		_, err = n.db.conns(ctx).Exec(ctx, `DELETE FROM digest_nonces WHERE expires_at < $1`, now)
 	}
 	return err
 }
