@@ -62,50 +62,50 @@ func TestPrincipalReuse(t *testing.T) {
 		}
 	}
 
-	t.Run("revoked by another process", func(t *testing.T) {
+	// issue returns a fresh token, accepted once so that it is kept.
+	issue := func() string {
+		t.Helper()
 		tok, err := a.IssueToken(ctx, client)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantAccepted("fresh token", tok.AccessToken)
-		err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
-			return tx.RevokeAccessToken(ctx, auth.TokenHash(tok.AccessToken), c.Now())
+		return tok.AccessToken
+	}
+	// revokeInStore revokes token as another process would: in the store,
+	// behind the authenticator's back.
+	revokeInStore := func(token string) {
+		t.Helper()
+		err := a.Store.Write(ctx, func(tx snapexport.Tx) error {
+			return tx.RevokeAccessToken(ctx, auth.TokenHash(token), c.Now())
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	t.Run("revoked by another process", func(t *testing.T) {
+		token := issue()
+		revokeInStore(token)
 		c.add(ttl - time.Millisecond)
-		wantAccepted("within the TTL of its lookup", tok.AccessToken)
+		wantAccepted("within the TTL of its lookup", token)
 		c.add(time.Millisecond)
-		wantRefused("the TTL passed", tok.AccessToken)
+		wantRefused("the TTL passed", token)
 	})
 
 	t.Run("revoked through the authenticator", func(t *testing.T) {
-		tok, err := a.IssueToken(ctx, client)
-		if err != nil {
+		token := issue()
+		if err := a.RevokeToken(ctx, client, token); err != nil {
 			t.Fatal(err)
 		}
-		wantAccepted("fresh token", tok.AccessToken)
-		if err := a.RevokeToken(ctx, client, tok.AccessToken); err != nil {
-			t.Fatal(err)
-		}
-		wantRefused("right after the revocation", tok.AccessToken)
+		wantRefused("right after the revocation", token)
 	})
 
 	t.Run("forgotten", func(t *testing.T) {
-		tok, err := a.IssueToken(ctx, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantAccepted("fresh token", tok.AccessToken)
-		err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
-			return tx.RevokeAccessToken(ctx, auth.TokenHash(tok.AccessToken), c.Now())
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		token := issue()
+		revokeInStore(token)
 		a.Forget()
-		wantRefused("after Forget", tok.AccessToken)
+		wantRefused("after Forget", token)
 	})
 
 	t.Run("expired", func(t *testing.T) {
@@ -125,17 +125,8 @@ func TestPrincipalReuse(t *testing.T) {
 	t.Run("no reuse", func(t *testing.T) {
 		a.PrincipalTTL = -1
 		defer func() { a.PrincipalTTL = ttl }()
-		tok, err := a.IssueToken(ctx, client)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantAccepted("fresh token", tok.AccessToken)
-		err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
-			return tx.RevokeAccessToken(ctx, auth.TokenHash(tok.AccessToken), c.Now())
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wantRefused("revoked, with a negative PrincipalTTL", tok.AccessToken)
+		token := issue()
+		revokeInStore(token)
+		wantRefused("revoked, with a negative PrincipalTTL", token)
 	})
 }
