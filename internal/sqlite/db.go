@@ -239,24 +239,20 @@ func (db *DB) beginRead(ctx context.Context) (t *tx, finish func(), err error) {
 		return nil, nil, err
 	}
 	return &tx{tx: connQuerier{c: c}}, func() {
+		// An error of ROLLBACK tells nothing a reader needs.
 		c.exec(ctx, "ROLLBACK")
 		db.readers.put(c)
 	}, nil
 }
 
 func (db *DB) reading(ctx context.Context, fn func(*tx) error) error {
-	c, err := db.readers.get(ctx)
+	t, finish, err := db.beginRead(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.readers.put(c)
-	if err := c.exec(ctx, "BEGIN"); err != nil {
-		return err
-	}
-	// Ends the transaction whether fn returns or panics; an error tells
-	// nothing a read transaction's caller needs.
-	defer c.exec(ctx, "ROLLBACK")
-	return fn(&tx{tx: connQuerier{c: c}})
+	// Ends the transaction whether fn returns or panics.
+	defer finish()
+	return fn(t)
 }
 
 // Write implements snapexport.Store: fn runs in the transaction of a batch
