@@ -345,11 +345,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	pretty, prettyErr := queryBool(q, "pretty", false)
 	envelope, envelopeErr := queryBool(q, "envelope", false)
 	fail := func(err error) { s.writeErr(w, r, err, pretty, envelope) }
+	var shared *snapexport.SharedRead
 	if op.method == http.MethodGet {
 		// A GET's reads (its caller's principal when not known already,
 		// the project, the resource) share one read transaction, ended
 		// before the answer is written.
-		ctx, shared := snapexport.WithSharedRead(r.Context())
+		ctx := r.Context()
+		ctx, shared = snapexport.WithSharedRead(ctx)
 		r = r.WithContext(ctx)
 		defer shared.End()
 	}
@@ -407,7 +409,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	}
 
 	resp, err := op.handle(c)
-	if shared := snapexport.SharedReadOf(r.Context()); shared != nil {
+	if shared != nil {
 		shared.End()
 	}
 	if err != nil {
