@@ -29,6 +29,14 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// newDatabase is the schema every migration and River's leave, made in
+// one script: a new database gets it without parsing the whole schema
+// again after each of the migrations' changes (TestNewDatabaseSchema
+// keeps it equal to them).
+//
+//go:embed newdatabase.sql
+var newDatabase string
+
 // DB is a SQLite-backed snapexport.Store. Every write of the store, nonces
 // and listings included, goes through one writer (writer) on one
 // connection, which is how SQLite serializes writers anyway, so callers
@@ -202,6 +210,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	if applied == len(names) {
 		return nil
 	}
+	fresh, err := isEmpty(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if fresh {
+		if _, err := tx.ExecContext(ctx, newDatabase); err != nil {
+			return fmt.Errorf("newdatabase.sql: %w", err)
+		}
+		applied = len(names)
+	}
 	for i := applied; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
 		if err != nil {
@@ -215,6 +233,13 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// isEmpty reports whether the database has no schema yet: a new file.
+func isEmpty(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var objects int
+	err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects)
+	return objects == 0, err
 }
 
 // Read implements snapexport.Store.

@@ -1,0 +1,166 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+var update = flag.Bool("update", false, "rewrite newdatabase.sql from the migrations")
+
+// TestNewDatabaseSchema: a new database made by newdatabase.sql is the
+// database every migration and then River's make one by one: the same
+// schema, the same user_version, River's migrations recorded as applied
+// (its migrator finds nothing to do) and no rows of data. With -update it
+// rewrites newdatabase.sql from the migrations.
+func TestNewDatabaseSchema(t *testing.T) {
+	ctx := context.Background()
+	stepwise := filepath.Join(t.TempDir(), "stepwise.db")
+	migrateStepwise(t, stepwise)
+	script := schemaScript(t, stepwise)
+	if *update {
+		if err := os.WriteFile("newdatabase.sql", []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else if script != newDatabase {
+		t.Fatal("newdatabase.sql is not the schema the migrations make: run go test ./internal/sqlite -run TestNewDatabaseSchema -update")
+	}
+
+	fresh := filepath.Join(t.TempDir(), "snapexport.db")
+	b, err := OpenBackend(ctx, filepath.Dir(fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Queue.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if got, want := schema(t, fresh), schema(t, stepwise); got != want {
+		t.Errorf("schema of a new database:\n%s\nwant, as the migrations make it:\n%s", got, want)
+	}
+	if got, want := userVersion(t, fresh), programVersion(t); got != want {
+		t.Errorf("user_version of a new database = %d, want %d", got, want)
+	}
+	if got, want := riverVersions(t, fresh), riverVersions(t, stepwise); got != want {
+		t.Errorf("River migrations recorded = %s, want %s", got, want)
+	}
+	res, err := rivermigrate.New(riversqlite.New(raw(t, fresh)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan, err := res.Migrate(ctx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{DryRun: true}); err != nil {
+		t.Fatal(err)
+	} else if len(plan.Versions) > 0 {
+		t.Errorf("River would still apply %d migrations to a new database", len(plan.Versions))
+	}
+}
+
+// migrateStepwise applies every migration and then River's to a new
+// database file at path, one by one, as an upgrade from the first version
+// would.
+func migrateStepwise(t *testing.T, path string) {
+	t.Helper()
+	db := raw(t, path)
+	for _, name := range Migrations() {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", programVersion(t))); err != nil {
+		t.Fatal(err)
+	}
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatalf("River's migrations: %v", err)
+	}
+}
+
+// schemaScript is the script that makes the schema of the database at
+// path: its tables, indexes and triggers in the order they were made, and
+// River's applied migrations. The database must hold no other rows.
+func schemaScript(t *testing.T, path string) string {
+	t.Helper()
+	db := raw(t, path)
+	var b strings.Builder
+	b.WriteString("-- The schema of a new database: every migration in migrations/ and then\n" +
+		"-- River's, applied. Made by: go test ./internal/sqlite -run TestNewDatabaseSchema -update\n\n")
+	var tables []string
+	err := eachRow(db, "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid", func(rows *sql.Rows) error {
+		var typ, name, text string
+		if err := rows.Scan(&typ, &name, &text); err != nil {
+			return err
+		}
+		if typ == "table" {
+			tables = append(tables, name)
+		}
+		b.WriteString(text + ";\n\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM "` + table + `"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 && table != "river_migration" {
+			t.Fatalf("the migrations leave %d rows in %s: newdatabase.sql would need them too", n, table)
+		}
+	}
+	var versions []string
+	err = eachRow(db, "SELECT line, version FROM river_migration ORDER BY line, version", func(rows *sql.Rows) error {
+		var line string
+		var version int
+		if err := rows.Scan(&line, &version); err != nil {
+			return err
+		}
+		versions = append(versions, fmt.Sprintf("('%s', %d)", line, version))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("INSERT INTO river_migration (line, version) VALUES\n\t" + strings.Join(versions, ",\n\t") + ";\n")
+	return b.String()
+}
+
+// riverVersions lists River's migrations recorded in the database at path.
+func riverVersions(t *testing.T, path string) string {
+	t.Helper()
+	var s string
+	if err := raw(t, path).QueryRow("SELECT group_concat(line || ' ' || version, ', ') FROM (SELECT line, version FROM river_migration ORDER BY line, version)").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func eachRow(db *sql.DB, query string, fn func(*sql.Rows) error) error {
+	rows, err := db.Query(query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
