@@ -71,13 +71,23 @@ func NewQueueMigratedBy[TTx any](driver, migrations riverdriver.Driver[TTx], loc
 	return &riverQueue[TTx]{driver: driver, migrations: migrations, lock: lock}
 }
 
+// NewMigratedQueue is NewQueue over a database known to have River's
+// migrations applied (made with them): its Migrate does nothing.
+func NewMigratedQueue[TTx any](driver riverdriver.Driver[TTx]) Queue {
+	return &riverQueue[TTx]{driver: driver}
+}
+
 type riverQueue[TTx any] struct {
-	driver     riverdriver.Driver[TTx]
+	driver riverdriver.Driver[TTx]
+	// migrations is nil when there are none to apply.
 	migrations riverdriver.Driver[TTx]
 	lock       func(context.Context, func() error) error
 }
 
 func (q *riverQueue[TTx]) Migrate(ctx context.Context, logger *slog.Logger) error {
+	if q.migrations == nil {
+		return nil
+	}
 	return q.lock(ctx, func() error {
 		// "No migrations to apply" at every start is not news.
 		m, err := rivermigrate.New(q.migrations, &rivermigrate.Config{Logger: slog.New(warnOnly{logger.Handler()})})

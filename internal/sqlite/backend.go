@@ -28,7 +28,11 @@ func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
+	queue := backend.NewQueueMigratedBy(riversqlite.New(db.queue), riversqlite.New(db.queueMigrations), db.WithQueueLock)
+	if db.made {
+		// River's migrations are in the schema the database was made with.
+		queue = backend.NewMigratedQueue(riversqlite.New(db.queue))
+	}
 	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(),
-		Unavailable: func(error) bool { return false },
-		Queue:       backend.NewQueueMigratedBy(riversqlite.New(db.queue), riversqlite.New(db.queueMigrations), db.WithQueueLock)}, nil
+		Unavailable: func(error) bool { return false }, Queue: queue}, nil
 }

@@ -57,6 +57,9 @@ type DB struct {
 	readers         *readers
 	// noncesUsed paces the sweep of the recorded nonces whose time passed.
 	noncesUsed atomic.Int64
+	// made is whether Open made the database from newdatabase.sql, River's
+	// tables and migrations included.
+	made bool
 }
 
 var _ snapexport.Store = (*DB)(nil)
@@ -173,7 +176,7 @@ func (db *DB) Close() error {
 
 // migrate applies, in order, every embedded migration newer than the
 // database's user_version, all in one transaction.
-func (db *DB) migrate(ctx context.Context) error {
+func (db *DB) migrate(ctx context.Context) (err error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -189,10 +192,27 @@ func (db *DB) migrate(ctx context.Context) error {
 	if current == len(names) {
 		return nil
 	}
-	// The pending migrations are applied in one transaction: one commit
-	// (one fsync) for a new database's whole schema, and an upgrade that
-	// fails midway leaves the database as it was.
-	tx, err := db.write.BeginTx(ctx, nil)
+	// The pending migrations are applied in one transaction, so that an
+	// upgrade that fails midway leaves the database as it was. It commits
+	// without an fsync: the WAL is synced whole, so the next durable
+	// commit makes it durable, and one lost in a crash before that is
+	// applied again at the next start, nothing having been written over it.
+	c, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+		return err
+	}
+	defer func() {
+		// The connection goes on as the store's writer: were it left
+		// committing without fsyncs, Open fails.
+		if _, restore := c.ExecContext(context.WithoutCancel(ctx), "PRAGMA synchronous = FULL"); err == nil {
+			err = restore
+		}
+	}()
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -219,6 +239,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("newdatabase.sql: %w", err)
 		}
 		applied = len(names)
+		db.made = true
 	}
 	for i := applied; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
