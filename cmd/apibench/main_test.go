@@ -41,8 +41,8 @@ func TestRunSQLite(t *testing.T) {
 		t.Fatalf("backends %v, want sqlite alone", backendNames(rep))
 	}
 	checkBackend(t, rep.Backends[0])
-	if rep.Start == nil || rep.Start.Runs != 1 || len(rep.Start.AllMs) != 1 || rep.Start.MedianMs <= 0 {
-		t.Errorf("start: %+v, want one timed start", rep.Start)
+	if rep.Start == nil || rep.Start.Runs != 1 || len(rep.Start.AllMs) != 1 || rep.Start.MedianMs <= 0 || rep.Start.CredentialsMedianMs <= 0 {
+		t.Errorf("start: %+v, want one timed start, to its answer and to its credentials", rep.Start)
 	}
 }
 

@@ -49,7 +49,8 @@ func serveInProcess(t *testing.T, args ...string) *inProcessServe {
 	})
 	deadline := time.After(20 * time.Second)
 	for {
-		if m := servingAddr.FindStringSubmatch(p.stderr.String()); m != nil {
+		// The credentials are printed once stored, after serve answers.
+		if m := servingAddr.FindStringSubmatch(p.stderr.String()); m != nil && printedSA.MatchString(p.stdout.String()) {
 			p.base = "http://" + m[1]
 			break
 		}

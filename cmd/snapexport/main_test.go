@@ -733,6 +733,21 @@ func startServeEnv(t *testing.T, dir string, env []string, extra ...string) *ser
 	}
 }
 
+// printed waits until serve's standard output matches re (the
+// credentials of an empty data directory come once they are stored, after
+// serve answers) and returns the output so far.
+func (p *serveProc) printed(t *testing.T, re *regexp.Regexp) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !re.MatchString(p.stdout.String()) {
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("serve did not print %s\nstdout: %s\nstderr: %s", re, p.stdout, p.stderr)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return p.stdout.String()
+}
+
 // wait waits for the process to exit and returns its exit status.
 func (p *serveProc) wait(t *testing.T, within time.Duration) int {
 	t.Helper()
@@ -767,7 +782,7 @@ func TestServe(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startServe(t, dir)
 
-	out := p.stdout.String()
+	out := p.printed(t, printedSA)
 	org, project, key, sa := printedOrg.FindStringSubmatch(out), printedProject.FindStringSubmatch(out), printedKey.FindStringSubmatch(out), printedSA.FindStringSubmatch(out)
 	if org == nil || project == nil || key == nil || sa == nil {
 		t.Fatalf("serve on an empty directory should print the organization, project, API key and service account:\n%s", out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -38,20 +39,31 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
-	if err != nil {
-		return fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
-	}
-	if b != nil {
-		out := newInitOutput(b)
-		out.SecretKeyFile = keyWritten
-		printCredentials(stdout, out)
-	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
-	return srv.Serve(ctx, ln)
+	// An empty database is initialized while the server already answers:
+	// the hash of the new client secret takes longer than the rest of the
+	// start, and until the credentials are stored and printed no request
+	// can carry them. A failed initialization stops the server.
+	initialized := make(chan error, 1)
+	go func() {
+		b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
+		if err != nil {
+			srv.Shutdown(context.WithoutCancel(ctx))
+			initialized <- fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
+			return
+		}
+		if b != nil {
+			out := newInitOutput(b)
+			out.SecretKeyFile = keyWritten
+			printCredentials(stdout, out)
+		}
+		initialized <- nil
+	}()
+	err = srv.Serve(ctx, ln)
+	return cmp.Or(<-initialized, err)
 }
 
 // serveFlags is serve's command line, each flag's value once parsed.

@@ -133,6 +133,9 @@ type docRun struct {
 	bin  string
 	dir  string
 	env  map[string]string
+	// printed is what the served example has written to its standard
+	// output so far.
+	printed func() string
 }
 
 func (d *docRun) run(b docBlock) {
@@ -215,7 +218,7 @@ var docScenarios = map[string]docScenario{
 	}, check: func(d *docRun) {
 		// The owner key serve printed registers a bucket of the S3 server,
 		// which the server checked by writing into it.
-		c := d.ownerClient(d.env["check-stdout"])
+		c := d.ownerClient(d.printed)
 		d.registerBucket(c, "docs-bucket")
 	}},
 	"postgres-init": {kind: "runs", setup: func(d *docRun) {
@@ -369,7 +372,7 @@ func (d *docRun) serve(where, script string, check func(*docRun)) {
 			t.Fatalf("%s did not serve within a minute\nstderr:\n%s", where, stderr)
 		}
 	}
-	d.env["check-stdout"] = stdout.String()
+	d.printed = stdout.String
 	if check != nil {
 		check(d)
 	}
@@ -501,12 +504,16 @@ func (d *docRun) registerBucket(c *apitest.Client, bucket string) string {
 	return b.ID
 }
 
-// ownerClient reads the owner's API key from what serve printed on an
-// empty data directory.
-func (d *docRun) ownerClient(printed string) *apitest.Client {
-	m := regexp.MustCompile(`Project \(group\) ID:\s+(\S+)[\s\S]*public (\S+)\s+private (\S+)`).FindStringSubmatch(printed)
+// ownerClient reads the owner's API key from what serve prints on an
+// empty data directory once it has stored the credentials.
+func (d *docRun) ownerClient(printed func() string) *apitest.Client {
+	re := regexp.MustCompile(`Project \(group\) ID:\s+(\S+)[\s\S]*public (\S+)\s+private (\S+)`)
+	m := re.FindStringSubmatch(printed())
+	for deadline := time.Now().Add(20 * time.Second); m == nil && time.Now().Before(deadline); m = re.FindStringSubmatch(printed()) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if m == nil {
-		d.t.Fatalf("serve printed no credentials:\n%s", printed)
+		d.t.Fatalf("serve printed no credentials:\n%s", printed())
 	}
 	d.env["GROUP"] = m[1]
 	return &apitest.Client{BaseURL: "http://127.0.0.1:" + d.env["PORT"], Auth: apitest.Digest(m[2], m[3])}
