@@ -42,10 +42,47 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
 
 // parseTime reads back what FormatTime wrote. Text in another form reads as
-// the zero time, as the SQLite store has always read it.
+// the zero time, as the SQLite store has always read it. FormatTime's text
+// (always in UTC) is read field by field, several times faster than
+// time.Parse, which a list page's rows would otherwise spend a tenth of
+// their time in; anything else goes to time.Parse.
 func parseTime(s string) time.Time {
+	if t, ok := parseUTC(s); ok {
+		return t
+	}
 	t, _ := time.Parse(TimeFormat, s)
 	return t
+}
+
+// parseUTC reads "2006-01-02T15:04:05.000000000Z"; ok is false for any
+// other text, and for a date or time that does not exist.
+func parseUTC(s string) (t time.Time, ok bool) {
+	if len(s) != len("2006-01-02T15:04:05.000000000Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
+		return time.Time{}, false
+	}
+	number := func(digits string) int {
+		n := 0
+		for i := 0; i < len(digits); i++ {
+			d := digits[i] - '0'
+			if d > 9 {
+				return -1
+			}
+			n = n*10 + int(d)
+		}
+		return n
+	}
+	year, month, day := number(s[0:4]), number(s[5:7]), number(s[8:10])
+	hour, minute, second, nsec := number(s[11:13]), number(s[14:16]), number(s[17:19]), number(s[20:29])
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+		second < 0 || second > 59 || nsec < 0 {
+		return time.Time{}, false
+	}
+	t = time.Date(year, time.Month(month), day, hour, minute, second, nsec, time.UTC)
+	if t.Day() != day {
+		return time.Time{}, false // a day past the month's end, which time.Date would carry over
+	}
+	return t, true
 }
 
 // timeColumn scans a time column into *t, in UTC: SQLite's text

@@ -146,3 +146,45 @@ func TestStoredListErrors(t *testing.T) {
 		t.Errorf("ScanCluster of bad deployment hosts: %v, want an error naming cluster c1 deployment_hosts", err)
 	}
 }
+
+// TestParseTimeAsTimeParse: parseTime reads every text as time.Parse with
+// TimeFormat reads it, the zero time where time.Parse refuses it: times
+// FormatTime wrote, and text in other forms or of dates that do not exist.
+func TestParseTimeAsTimeParse(t *testing.T) {
+	texts := []string{
+		"2026-07-08T16:10:11.123456789Z", "0001-01-01T00:00:00.000000000Z", "9999-12-31T23:59:59.999999999Z",
+		"2024-02-29T00:00:00.000000000Z", "2025-02-29T00:00:00.000000000Z", "2026-04-31T12:00:00.000000000Z",
+		"2026-13-01T00:00:00.000000000Z", "2026-00-10T00:00:00.000000000Z", "2026-01-00T00:00:00.000000000Z",
+		"2026-01-01T24:00:00.000000000Z", "2026-01-01T23:60:00.000000000Z", "2026-01-01T23:59:60.000000000Z",
+		"2026-01-01T00:00:00.000000000+02:00", "2026-01-01T00:00:00.00000000Z", "2026-01-01 00:00:00.000000000Z",
+		"2026-01-0aT00:00:00.000000000Z", "2026-01-01T00:00:00.00000000aZ", "+026-01-01T00:00:00.000000000Z",
+		"", "garbage",
+	}
+	for at := time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC); at.Year() < 2100; at = at.Add(97*24*time.Hour + 3*time.Hour + 7*time.Minute + 11*time.Second + 123456789) {
+		texts = append(texts, FormatTime(at))
+	}
+	for _, text := range texts {
+		want, _ := time.Parse(TimeFormat, text)
+		if got := parseTime(text); !got.Equal(want) || got.Location() != want.Location() {
+			t.Errorf("parseTime(%q) = %v, want %v as time.Parse reads it", text, got, want)
+		}
+	}
+}
+
+// BenchmarkParseTime compares parseTime with time.Parse on the text of a
+// stored time.
+//
+//	go test ./internal/sqlrow -run '^$' -bench ParseTime
+func BenchmarkParseTime(b *testing.B) {
+	text := FormatTime(time.Date(2026, 7, 8, 9, 10, 11, 123456789, time.UTC))
+	b.Run("parser=time.Parse", func(b *testing.B) {
+		for b.Loop() {
+			time.Parse(TimeFormat, text)
+		}
+	})
+	b.Run("parser=parseTime", func(b *testing.B) {
+		for b.Loop() {
+			parseTime(text)
+		}
+	})
+}
