@@ -84,6 +84,12 @@ var listingTests = []test{
 		}
 		got, total = listOf(e, list, snapexport.Page{AsOf: &now})
 		wantList(t, "ListExportBuckets(as of a new mark)", got, total, []*snapexport.ExportBucket{made[0], made[2], made[3], added}, 4, bucketID)
+		// Creations alone since a mark (no removal) leave its list as it was.
+		e.bucket(role)
+		got, total = listOf(e, list, snapexport.Page{AsOf: &now})
+		wantList(t, "ListExportBuckets(as of a mark, a creation since)", got, total, []*snapexport.ExportBucket{made[0], made[2], made[3], added}, 4, bucketID)
+		got, total = listOf(e, list, snapexport.Page{Offset: 2, Limit: 5, AsOf: &now})
+		wantList(t, "ListExportBuckets(as of a mark, a creation since, offset 2)", got, total, []*snapexport.ExportBucket{made[3], added}, 4, bucketID)
 	}},
 	{"MarkWhileRemovalInFlight", func(t *testing.T, e *env) {
 		// A delete that has not committed when the mark is read is after
