@@ -58,13 +58,15 @@ type ExportJob struct {
 // LogAttrs name the job the same way on every line of the server's log:
 // export is the id its user holds, a sharded export's for one of its
 // shards' jobs (whose own id is then component); then its project
-// (group), its cluster and the replica set it exports.
+// (group), its cluster (by name and id), the snapshot it exports and the
+// replica set.
 func (j *ExportJob) LogAttrs() []slog.Attr {
 	attrs := []slog.Attr{slog.String("export", cmp.Or(j.ParentID, j.ID))}
 	if j.ParentID != "" {
 		attrs = append(attrs, slog.String("component", j.ID))
 	}
-	attrs = append(attrs, slog.String("group", j.ProjectID), slog.String("cluster", j.ClusterName))
+	attrs = append(attrs, slog.String("group", j.ProjectID), slog.String("cluster", j.ClusterName), slog.String("clusterId", j.ClusterID),
+		slog.String("snapshot", j.SnapshotID))
 	if j.ReplicaSetName != "" {
 		attrs = append(attrs, slog.String("replicaSet", j.ReplicaSetName))
 	}

@@ -278,6 +278,8 @@ var serveFlagKeys = map[string]string{
 	"database":                          "database",
 	"secret-key-file":                   "secretKeyFile",
 	"listen":                            "listen",
+	"metrics-listen":                    "metricsListen",
+	"log-format":                        "logFormat",
 	"public-url":                        "publicUrl",
 	"snapshot-store":                    "snapshotStore",
 	"snapshot-sweep-interval":           "snapshotSweepInterval",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/snapexport/snapexport/internal/config"
 	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/server"
 )
 
@@ -22,6 +24,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg, listen, err := serveConfig(args, stderr)
 	if err != nil {
 		return err
+	}
+	var metricsLn net.Listener
+	if listen.metrics != "" {
+		// The port is taken before the database is opened: a taken one
+		// stops the start before it changes anything.
+		if metricsLn, err = net.Listen("tcp", listen.metrics); err != nil {
+			return fmt.Errorf("listen on %s for metrics: %w", listen.metrics, err)
+		}
+		defer metricsLn.Close()
+		cfg.Metrics = metrics.New()
 	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {
@@ -39,9 +51,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	ln, err := net.Listen("tcp", listen)
+	ln, err := net.Listen("tcp", listen.api)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", listen, err)
+		return fmt.Errorf("listen on %s: %w", listen.api, err)
+	}
+	if metricsLn != nil {
+		stop := serveMetrics(cfg, metricsLn)
+		defer stop()
 	}
 	// An empty database is initialized while the server already answers:
 	// the hash of the new client secret takes longer than the rest of the
@@ -66,9 +82,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return cmp.Or(<-initialized, err)
 }
 
+// serveMetrics serves cfg.Metrics on ln until the returned stop is
+// called.
+func serveMetrics(cfg server.Config, ln net.Listener) (stop func()) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	cfg.Logger.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() {
+		srv.Close()
+		<-done
+	}
+}
+
+// listenAddrs are the addresses serve listens on: the API's, and the
+// metrics' when they are served.
+type listenAddrs struct{ api, metrics string }
+
 // serveFlags is serve's command line, each flag's value once parsed.
 type serveFlags struct {
 	config, data, database, listen, publicURL, snapshotStore *string
+	metricsListen, logFormat                                 *string
 	secretKeyFile                                            *string
 	trustedProxies                                           *string
 	rateLimits                                               map[string]*string // by flag name, see rateLimitFlags
@@ -106,6 +146,8 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f.database = databaseFlag(fs)
 	f.secretKeyFile = secretKeyFlag(fs)
 	f.listen = fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	f.metricsListen = fs.String("metrics-listen", "", "address to serve Prometheus metrics on, at /metrics (default none)")
+	f.logFormat = fs.String("log-format", "text", "format of the log on standard error: text or json (one object per line)")
 	f.publicURL = fs.String("public-url", "", "base URL of links in responses (default: from each request's Host)")
 	f.rateLimits = map[string]*string{}
 	for _, l := range rateLimitFlags {
@@ -136,67 +178,67 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 // into the server's configuration and the address to listen on. A flag
 // given on the command line wins over the environment, which wins over the
 // file.
-func serveConfig(args []string, stderr io.Writer) (server.Config, string, error) {
+func serveConfig(args []string, stderr io.Writer) (server.Config, listenAddrs, error) {
 	fs, f := newServeFlags(stderr)
 	var cfg server.Config
 	if err := parse(fs, args); err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	file, given, err := loadConfig(fs, *f.config)
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	for name, value := range f.rateLimits {
 		if _, err := config.ParsePolicy("--"+name, name, *value); given[name] && err != nil {
-			return cfg, "", usageError{err.Error()}
+			return cfg, listenAddrs{}, usageError{err.Error()}
 		}
 	}
 	if *f.exportJobs < 1 || *f.exportParallelCollections < 1 || *f.exportChunkBytes < 1 || *f.exportLease < config.MinExportLease {
-		return cfg, "", usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least " + config.MinExportLease.String()}
+		return cfg, listenAddrs{}, usageError{"--export-jobs, --export-parallel-collections and --export-chunk-bytes must be positive and --export-lease at least " + config.MinExportLease.String()}
 	}
 	if *f.snapshotSweepInterval <= 0 {
-		return cfg, "", usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *f.snapshotSweepInterval)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--snapshot-sweep-interval %s must be positive", *f.snapshotSweepInterval)}
 	}
 	if *f.captureCollections < 1 {
-		return cfg, "", usageError{fmt.Sprintf("--capture-collections %d must be at least 1", *f.captureCollections)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--capture-collections %d must be at least 1", *f.captureCollections)}
 	}
 	if *f.schedulePollInterval <= 0 {
-		return cfg, "", usageError{fmt.Sprintf("--schedule-poll-interval %s must be positive", *f.schedulePollInterval)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--schedule-poll-interval %s must be positive", *f.schedulePollInterval)}
 	}
 	if *f.shutdownTimeout < 0 {
-		return cfg, "", usageError{fmt.Sprintf("--shutdown-timeout %s must not be negative", *f.shutdownTimeout)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--shutdown-timeout %s must not be negative", *f.shutdownTimeout)}
 	}
 	if *f.uploadTimeout <= 0 {
-		return cfg, "", usageError{fmt.Sprintf("--upload-timeout %s must be positive", *f.uploadTimeout)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--upload-timeout %s must be positive", *f.uploadTimeout)}
 	}
 	if *f.clusterChangeDelay < 0 {
-		return cfg, "", usageError{fmt.Sprintf("--cluster-change-delay %s must not be negative", *f.clusterChangeDelay)}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("--cluster-change-delay %s must not be negative", *f.clusterChangeDelay)}
 	}
 	exports, err := file.ExportConfig()
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	sweep, drain, err := file.Timings()
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	uploadTimeout, err := file.UploadLimit()
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	schedulePoll, err := file.SchedulePoll()
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	schedulePoll = chosen(given, "schedule-poll-interval", *f.schedulePollInterval, schedulePoll)
 	if file.CaptureCollections < 0 {
-		return cfg, "", fmt.Errorf("captureCollections: %d must be at least 1", file.CaptureCollections)
+		return cfg, listenAddrs{}, fmt.Errorf("captureCollections: %d must be at least 1", file.CaptureCollections)
 	}
 	captureCollections := chosen(given, "capture-collections", *f.captureCollections, file.CaptureCollections)
 	uploadTimeout = chosen(given, "upload-timeout", *f.uploadTimeout, uploadTimeout)
 	clusterDelay, err := file.ClusterDelay()
 	if err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	clusterDelay = chosen(given, "cluster-change-delay", *f.clusterChangeDelay, clusterDelay)
 	exports.MaxJobs = chosen(given, "export-jobs", *f.exportJobs, exports.MaxJobs)
@@ -206,7 +248,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	sweep = chosen(given, "snapshot-sweep-interval", *f.snapshotSweepInterval, sweep)
 	drain = chosen(given, "shutdown-timeout", *f.shutdownTimeout, drain)
 	dataDir := chosen(given, "data", *f.data, file.Data)
-	listen := chosen(given, "listen", *f.listen, file.Listen)
+	listen := listenAddrs{api: chosen(given, "listen", *f.listen, file.Listen), metrics: chosen(given, "metrics-listen", *f.metricsListen, file.MetricsListen)}
 	publicURL := chosen(given, "public-url", *f.publicURL, file.PublicURL)
 	// Like --database: the flag, else the environment, else the file.
 	snapshotStore := *f.snapshotStore
@@ -227,7 +269,7 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 	}
 	proxies, err := config.ParseTrustedProxies(proxiesField, file.TrustedProxies)
 	if err != nil {
-		return cfg, "", usageError{err.Error()}
+		return cfg, listenAddrs{}, usageError{err.Error()}
 	}
 	o := &file.ObjectStores
 	for p, dst := range map[string][3]*string{
@@ -255,26 +297,39 @@ func serveConfig(args []string, stderr io.Writer) (server.Config, string, error)
 
 	policies, err := file.Limits()
 	if err != nil {
-		return cfg, "", usageError{err.Error()}
+		return cfg, listenAddrs{}, usageError{err.Error()}
 	}
 	limits := api.Limits{CloudBackups: policies.CloudBackups, CloudProviderAccess: policies.CloudProviderAccess,
 		Clusters: policies.Clusters, Projects: policies.Projects, FailedAuthentications: policies.FailedAuthentications,
 		Disabled: file.RateLimits.Disabled}
 	stores, err := file.ObjectStoreConfig()
 	if err != nil {
-		return cfg, "", usageError{err.Error()}
+		return cfg, listenAddrs{}, usageError{err.Error()}
 	}
 	pgOptions, err := file.PostgresOptions()
 	if err != nil {
-		return cfg, "", usageError{err.Error()}
+		return cfg, listenAddrs{}, usageError{err.Error()}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	var handler slog.Handler
+	switch format := chosen(given, "log-format", *f.logFormat, file.LogFormat); format {
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	default:
+		field := "logFormat"
+		if given["log-format"] {
+			field = "--log-format"
+		}
+		return cfg, listenAddrs{}, usageError{fmt.Sprintf("%s %q: want text or json", field, format)}
+	}
+	logger := slog.New(handler)
 	stores.Logger = logger
 	cfg = server.Config{DataDir: dataDir, PublicURL: publicURL, Limits: limits, TrustedProxies: proxies, Logger: logger, ObjectStores: stores,
 		Identities: file.Identities(), SnapshotStore: snapshotStore, SweepInterval: sweep, SchedulePollInterval: schedulePoll, CaptureCollections: captureCollections, ShutdownTimeout: drain, UploadTimeout: uploadTimeout, Exports: exports,
 		ClusterChangeDelay: clusterDelay}
 	if cfg.SecretKey, err = secretKey(*f.secretKeyFile, file.SecretKeyFile, dataDir); err != nil {
-		return cfg, "", err
+		return cfg, listenAddrs{}, err
 	}
 	cfg, err = withDatabase(cfg, database(*f.database, file.Database), pgOptions)
 	return cfg, listen, err

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +19,7 @@ import (
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/ratelimit"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/testserver"
 )
 
 // TestServeConfig checks how serve turns its flags, the environment and
@@ -25,6 +30,7 @@ func TestServeConfig(t *testing.T) {
 	file := filepath.Join(dir, "snapexport.yaml")
 	if err := os.WriteFile(file, []byte(`
 listen: 127.0.0.1:9090
+metricsListen: 127.0.0.1:9091
 data: `+filepath.Join(dir, "from-file")+`
 publicUrl: https://file.example.com
 snapshotStore: file:///from-file
@@ -57,18 +63,19 @@ objectStores:
 		t.Fatal(err)
 	}
 	type want struct {
-		listen, data, publicURL, snapshotStore string
-		backups, cpa, clusters, projects       ratelimit.Policy
-		failedAuthentications                  ratelimit.Policy
-		trustedProxies                         string // comma-separated
-		noLimits                               bool
-		sweep, drain, lease, storeTimeout      time.Duration
-		upload, clusterDelay, schedulePoll     time.Duration
-		jobs, parallel                         int
-		chunk                                  int64
-		awsMode                                objectstore.Mode
-		awsEndpoint                            string
-		backend                                string // the backend Open opens, or the start of its error
+		listen, metricsListen, data        string
+		publicURL, snapshotStore           string
+		backups, cpa, clusters, projects   ratelimit.Policy
+		failedAuthentications              ratelimit.Policy
+		trustedProxies                     string // comma-separated
+		noLimits                           bool
+		sweep, drain, lease, storeTimeout  time.Duration
+		upload, clusterDelay, schedulePoll time.Duration
+		jobs, parallel                     int
+		chunk                              int64
+		awsMode                            objectstore.Mode
+		awsEndpoint                        string
+		backend                            string // the backend Open opens, or the start of its error
 	}
 	defaults := want{listen: "127.0.0.1:8080", data: defaultDataDir, backups: ratelimit.CloudBackups(), cpa: ratelimit.CloudProviderAccess(),
 		clusters: ratelimit.Clusters(), projects: ratelimit.Projects(), failedAuthentications: ratelimit.FailedAuthentications(),
@@ -82,6 +89,7 @@ objectStores:
 	}
 	fromFile := with(func(w *want) {
 		w.listen, w.data, w.publicURL, w.snapshotStore = "127.0.0.1:9090", filepath.Join(dir, "from-file"), "https://file.example.com", "file:///from-file"
+		w.metricsListen = "127.0.0.1:9091"
 		w.backups = ratelimit.Policy{Name: "Cloud Backups", Capacity: 10, Refill: 5, Period: time.Minute}
 		w.awsMode, w.awsEndpoint = objectstore.ModeS3Compatible, "http://s3.file.example.com"
 		w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 30, Refill: 3, Period: time.Minute}
@@ -113,7 +121,7 @@ objectStores:
 		{name: "environment over file", args: []string{"--config", file}, env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
 			want: with(func(w *want) { *w = fromFile; w.snapshotStore = "file:///env" })},
 		{name: "flags over environment and file", env: map[string]string{"SNAPEXPORT_SNAPSHOT_STORE": "file:///env"},
-			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--snapshot-store", "file:///flag",
+			args: []string{"--config", file, "--listen", "127.0.0.1:7070", "--metrics-listen", "127.0.0.1:7071", "--snapshot-store", "file:///flag",
 				"--rate-limit-cloud-backups", "20:1/1s", "--aws-mode", "local",
 				"--rate-limit-cloud-provider-access", "40:4/1s", "--rate-limit-clusters", "70:7/1s", "--no-rate-limit=false", "--object-store-timeout", "2s",
 				"--snapshot-sweep-interval", "7s", "--shutdown-timeout", "4s", "--export-jobs", "6", "--schedule-poll-interval", "1m",
@@ -123,7 +131,7 @@ objectStores:
 				*w = fromFile
 				w.failedAuthentications = ratelimit.Policy{Name: "Failed Authentications", Capacity: 3, Refill: 1, Period: time.Hour}
 				w.trustedProxies = "172.16.0.0/12,2001:db8::1/128"
-				w.listen, w.snapshotStore, w.backups = "127.0.0.1:7070", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
+				w.listen, w.metricsListen, w.snapshotStore, w.backups = "127.0.0.1:7070", "127.0.0.1:7071", "file:///flag", ratelimit.Policy{Name: "Cloud Backups", Capacity: 20, Refill: 1, Period: time.Second}
 				w.awsMode, w.awsEndpoint = objectstore.ModeLocal, ""
 				w.cpa = ratelimit.Policy{Name: "Cloud Provider Access", Capacity: 40, Refill: 4, Period: time.Second}
 				w.clusters = ratelimit.Policy{Name: "Clusters", Capacity: 70, Refill: 7, Period: time.Second}
@@ -156,7 +164,7 @@ objectStores:
 			for _, p := range cfg.TrustedProxies {
 				proxies = append(proxies, p.String())
 			}
-			got := want{failedAuthentications: cfg.Limits.FailedAuthentications, trustedProxies: strings.Join(proxies, ","), listen: listen, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
+			got := want{failedAuthentications: cfg.Limits.FailedAuthentications, trustedProxies: strings.Join(proxies, ","), listen: listen.api, metricsListen: listen.metrics, data: cfg.DataDir, publicURL: cfg.PublicURL, snapshotStore: cfg.SnapshotStore,
 				backups: cfg.Limits.CloudBackups, cpa: cfg.Limits.CloudProviderAccess, clusters: cfg.Limits.Clusters, projects: cfg.Limits.Projects, storeTimeout: cfg.ObjectStores.Timeout, noLimits: cfg.Limits.Disabled, sweep: cfg.SweepInterval, drain: cfg.ShutdownTimeout,
 				lease: cfg.Exports.Lease, jobs: cfg.Exports.MaxJobs, parallel: cfg.Exports.ParallelCollections,
 				chunk: cfg.Exports.ChunkBytes, awsMode: cfg.ObjectStores.AWS.Mode, awsEndpoint: cfg.ObjectStores.AWS.Endpoint,
@@ -199,12 +207,15 @@ func TestServeConfigRefuses(t *testing.T) {
 	noUploadTime := writeConfig(t, "uploadTimeout: 0s\n")
 	negativeDelay := writeConfig(t, "clusterChangeDelay: -5s\n")
 	badProxies := writeConfig(t, "trustedProxies: [10.0.0.0/33]\n")
+	xmlLog := writeConfig(t, "logFormat: xml\n")
 	for _, tc := range []struct {
 		args  []string
 		want  string
 		usage bool
 	}{
 		{[]string{"--export-jobs", "0"}, "--export-jobs", true},
+		{[]string{"--log-format", "JSON"}, `--log-format "JSON": want text or json`, true},
+		{[]string{"--config", xmlLog}, `logFormat "xml": want text or json`, true},
 		{[]string{"--export-lease", "10ms"}, "--export-lease at least 1s", true},
 		{[]string{"--snapshot-sweep-interval", "0s"}, "--snapshot-sweep-interval 0s must be positive", true},
 		{[]string{"--schedule-poll-interval", "0s"}, "--schedule-poll-interval 0s must be positive", true},
@@ -261,5 +272,89 @@ func TestServeReportsOpenDataDir(t *testing.T) {
 	}
 	if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o755 {
 		t.Errorf("serve changed the data directory: %v %v", info.Mode(), err)
+	}
+}
+
+var servingMetricsAddr = regexp.MustCompile(`msg="serving metrics" addr=(\S+)`)
+
+// TestServeMetrics: serve --metrics-listen serves Prometheus metrics at
+// /metrics on that address: the API's requests by operation, and the Go
+// runtime's and the process's.
+func TestServeMetrics(t *testing.T) {
+	p := startServe(t, filepath.Join(t.TempDir(), "data"), "--metrics-listen", "127.0.0.1:0")
+	m := servingMetricsAddr.FindStringSubmatch(p.stderr.String())
+	if m == nil {
+		t.Fatalf("serve did not say where it serves metrics:\n%s", p.stderr)
+	}
+	resp, err := http.Get("http://" + m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
+	}
+	// startServe polled /healthz until it answered.
+	for _, want := range []string{`snapexport_http_requests_total{operation="healthz",status="200",version="none"} `, "go_goroutines ", "process_resident_memory_bytes "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q:\n%.2000s", want, body)
+		}
+	}
+	if resp, err := http.Get("http://" + m[1] + "/other"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /other on the metrics address: %v %v, want 404", resp, err)
+	}
+}
+
+// TestServeLogsJSON: with --log-format json every line serve logs is a
+// JSON object; a request's line carries its request_id, the one the
+// answer's X-Request-Id gives.
+func TestServeLogsJSON(t *testing.T) {
+	cmd := exec.Command(binary(t), "serve", "--data", filepath.Join(t.TempDir(), "data"), "--listen", "127.0.0.1:0", "--log-format", "json")
+	var stderr testserver.LogBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var addr string
+	for deadline := time.Now().Add(20 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		records, err := stderr.Records()
+		if err != nil {
+			t.Fatalf("serve --log-format json logged a line that is not JSON: %v\n%s", err, stderr.String())
+		}
+		for _, r := range records {
+			if r.Msg() == "serving" {
+				addr = r.Str("addr")
+			}
+		}
+	}
+	if addr == "" {
+		t.Fatalf("serve did not log where it serves:\n%s", stderr.String())
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "probe-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got != "probe-1" {
+		t.Errorf("X-Request-Id answered %q, want probe-1", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		records, err := stderr.Records()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(records, func(r testserver.LogRecord) bool { return r.Msg() == "request" && r.Str("request_id") == "probe-1" }); i >= 0 {
+			if records[i].Str("path") != "/healthz" {
+				t.Errorf("request line %v", records[i])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no request line with request_id probe-1:\n%s", stderr.String())
+		}
 	}
 }

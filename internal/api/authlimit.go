@@ -50,5 +50,6 @@ func (s *Server) failedAuthenticationsLeft(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	d.SetHeaders(w.Header())
+	notesOf(r).rateLimited = "failedAuthentications"
 	return exceeded(r, policy, d)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/sqlite"
@@ -100,6 +101,8 @@ type envOptions struct {
 	trustedProxies []netip.Prefix
 	// clusterChangeDelay is how long clusters show CREATING and DELETING.
 	clusterChangeDelay time.Duration
+	// metrics, when set, is told of the server's requests.
+	metrics *metrics.Metrics
 }
 
 // testHash keeps client-secret hashing cheap, as the test server does.
@@ -115,7 +118,7 @@ func newEnv(t *testing.T, opts ...envOptions) *env {
 	}
 	e := &env{}
 	so := testserver.Options{Limits: o.limits, Logger: o.logger, DataDir: o.dataDir, NoExports: o.noExports, Exports: o.exports,
-		TrustedProxies: o.trustedProxies, ClusterChangeDelay: o.clusterChangeDelay}
+		TrustedProxies: o.trustedProxies, ClusterChangeDelay: o.clusterChangeDelay, Metrics: o.metrics}
 	if o.clock != nil {
 		so.Now = o.clock.Now
 		e.Clock = o.clock

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -23,6 +27,85 @@ type requestNotes struct {
 	challenge bool
 	// refused says why credentials the request carried were refused.
 	refused string
+	// operation is the id of the operation that served the request (none
+	// when none did), version its API version as negotiated (none for
+	// snapexport's own operations and the paths outside the API).
+	operation, version string
+	// rateLimited names the rate limit that refused the request.
+	rateLimited string
+}
+
+type requestIDKey struct{}
+
+// RequestID is the id of the request whose context ctx is: the client's
+// X-Request-Id when it sent a usable one, else one made for it; "" outside
+// a request.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// requestID is the id of a request whose X-Request-Id header is sent:
+// sent itself when it is 1 to 128 letters, digits and ._:- (a log line
+// takes it as it is), else a new random one of 32 hexadecimal digits.
+func requestID(sent string) string {
+	usable := sent != "" && len(sent) <= 128
+	for i := 0; usable && i < len(sent); i++ {
+		c := sent[i]
+		usable = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._:-", c) >= 0
+	}
+	if usable {
+		return sent
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Observer is told of each request once answered, for metrics. Every
+// value it is given comes from a small set: an operation id, an API
+// version, a status, an authentication scheme (digest, bearer, client,
+// other), the name of a rate limit.
+type Observer interface {
+	ObserveRequest(operation, version string, status int, d time.Duration)
+	AuthenticationFailed(scheme string)
+	RateLimited(limit string)
+}
+
+// noteOperation records the operation serving r and the API version its
+// path is of: v1, or v2 until a dated version is negotiated.
+func noteOperation(r *http.Request, id, apiVersion string) {
+	n := notesOf(r)
+	n.operation = id
+	switch apiVersion {
+	case v1:
+		n.version = "v1"
+	case v2:
+		n.version = "v2"
+	}
+}
+
+// named is h, which serves the operation called name outside Atlas's API
+// paths.
+func named(name string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		notesOf(r).operation = name
+		h(w, r)
+	}
+}
+
+// authScheme is the scheme of the credentials r carries, for metrics:
+// never more of the header than its scheme.
+func authScheme(r *http.Request) string {
+	switch h := r.Header.Get("Authorization"); {
+	case strings.HasPrefix(h, "Digest "):
+		return "digest"
+	case strings.HasPrefix(h, "Bearer "):
+		return "bearer"
+	case strings.HasPrefix(r.URL.Path, "/api/oauth/"):
+		return "client"
+	}
+	return "other"
 }
 
 func notesOf(r *http.Request) *requestNotes {
@@ -78,12 +161,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		notes := &requestNotes{}
-		r = r.WithContext(context.WithValue(r.Context(), notesKey{}, notes))
+		id := requestID(r.Header.Get("X-Request-Id"))
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), notesKey{}, notes)
+		r = r.WithContext(context.WithValue(ctx, requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
 		level := slog.LevelInfo
-		attrs := []slog.Attr{slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
-			slog.Duration("duration", time.Since(start))}
+		attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", took)}
 		switch {
 		case notes.principal != nil:
 			attrs = append(attrs, slog.String("principal", notes.principal.Name))
@@ -95,5 +182,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("auth", "digest challenge"))
 		}
 		s.logger().LogAttrs(r.Context(), level, "request", attrs...)
+		if s.Observer != nil {
+			// A handler that wrote nothing was answered 200 by net/http.
+			s.Observer.ObserveRequest(cmp.Or(notes.operation, "none"), cmp.Or(notes.version, "none"), cmp.Or(rec.status, http.StatusOK), took)
+			if notes.refused != "" {
+				s.Observer.AuthenticationFailed(authScheme(r))
+			}
+			if notes.rateLimited != "" {
+				s.Observer.RateLimited(notes.rateLimited)
+			}
+		}
 	})
 }

@@ -166,3 +166,57 @@ func mustRecords(t *testing.T, logs *testserver.LogBuffer) []testserver.LogRecor
 	}
 	return records
 }
+
+// TestRequestIDs: every answer carries X-Request-Id and the request's log
+// line the same request_id: the client's own when it sent a usable one,
+// else one made for the request, never the same twice; an id that could
+// forge a log line, or is too long, is replaced.
+func TestRequestIDs(t *testing.T) {
+	var logs testserver.LogBuffer
+	e := newEnv(t, envOptions{logger: slog.New(logs.JSONHandler(slog.LevelDebug))})
+	path := e.bucketsPath("v2")
+	made := map[string]bool{}
+	for _, tc := range []struct {
+		sent string
+		kept bool
+	}{
+		{"", false},
+		{"0d8c6a6e-5b7e-4f58-9a65-7a3f0a8c1e2b", true},
+		{"ci-run:42.retry_1", true},
+		{"two words", false},
+		{"a\tb msg=forged", false},
+		{`quote"d`, false},
+		{strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), false},
+	} {
+		req, err := http.NewRequest(http.MethodGet, e.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", v20240530)
+		if tc.sent != "" {
+			req.Header["X-Request-Id"] = []string{tc.sent}
+		}
+		resp, err := http.DefaultClient.Do(req) // no credentials: the digest challenge
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("X-Request-Id")
+		switch {
+		case tc.kept && got != tc.sent:
+			t.Errorf("sent X-Request-Id %q, answered %q: want it kept", tc.sent, got)
+		case !tc.kept && (got == tc.sent || len(got) != 32 || strings.Trim(got, "0123456789abcdef") != "" || made[got]):
+			t.Errorf("sent X-Request-Id %q, answered %q: want a new id of 32 hexadecimal digits", tc.sent, got)
+		}
+		made[got] = true
+		records, err := logs.Records()
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := records[len(records)-1]
+		if last.Msg() != "request" || last.Str("request_id") != got {
+			t.Errorf("request line %v, want request_id %q", last, got)
+		}
+	}
+}

@@ -68,6 +68,8 @@ type Server struct {
 	// TrustedProxies are the networks of the proxies whose X-Forwarded-For
 	// tells the client's address (see clientAddress); none when empty.
 	TrustedProxies []netip.Prefix
+	// Observer, when set, is told of every request once answered.
+	Observer Observer
 }
 
 func (s *Server) now() time.Time {
@@ -87,6 +89,21 @@ const (
 	clustersSet
 	projectsSet
 )
+
+// name is the set's key under rateLimits in the configuration file.
+func (l limitSet) name() string {
+	switch l {
+	case cloudBackups:
+		return "cloudBackups"
+	case cloudProviderAccess:
+		return "cloudProviderAccess"
+	case clustersSet:
+		return "clusters"
+	case projectsSet:
+		return "projects"
+	}
+	return "none"
+}
 
 // The families of paths operations are served under: Atlas's dated API,
 // its legacy v1.0 and snapexport's own endpoints, which Atlas does not have.
@@ -201,6 +218,9 @@ func (s *Server) Handler() http.Handler {
 		allow := strings.Join(slices.Sorted(maps.Keys(ops)), ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
+			if found {
+				noteOperation(r, op.id, apiVersion)
+			}
 			if !found {
 				s.refuse(w, r, allow, snapexport.Errorf(snapexport.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
@@ -208,14 +228,14 @@ func (s *Server) Handler() http.Handler {
 			s.serve(w, r, op, apiVersion)
 		})
 	}
-	mux.HandleFunc("POST /api/oauth/token", s.token)
-	mux.HandleFunc("POST /api/oauth/revoke", s.revoke)
-	mux.HandleFunc("GET "+atlasV2Prefix+"/openapi.yaml", serveOpenAPI)
-	mux.HandleFunc("GET /api/private/unauth/nds/defaultMongoDBMajorVersion", serveDefaultMongoDBMajorVersion)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST /api/oauth/token", named("oauthToken", s.token))
+	mux.HandleFunc("POST /api/oauth/revoke", named("oauthRevoke", s.revoke))
+	mux.HandleFunc("GET "+atlasV2Prefix+"/openapi.yaml", named("openapi", serveOpenAPI))
+	mux.HandleFunc("GET /api/private/unauth/nds/defaultMongoDBMajorVersion", named("getDefaultMongoDBMajorVersion", serveDefaultMongoDBMajorVersion))
+	mux.HandleFunc("GET /healthz", named("healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"OK"}`))
-	})
+	}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, "", snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
 	})
@@ -390,6 +410,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 		}
 		v.setHeaders(w.Header())
 		c.version, contentType = v.Date, v.contentType()
+		notesOf(r).version = v.Date
 	}
 
 	if groupID := r.PathValue("groupId"); groupID != "" {
@@ -574,6 +595,7 @@ func (s *Server) takeToken(w http.ResponseWriter, r *http.Request, op operation,
 	if d.Allowed {
 		return true
 	}
+	notesOf(r).rateLimited = op.limit.name()
 	fail(exceeded(r, policy, d))
 	return false
 }

@@ -27,7 +27,12 @@ import (
 // File is the configuration file, in YAML. Every field is optional.
 type File struct {
 	Listen string `yaml:"listen"`
-	Data   string `yaml:"data"`
+	// MetricsListen is where the Prometheus metrics are served; none when
+	// empty.
+	MetricsListen string `yaml:"metricsListen"`
+	// LogFormat is text (the default) or json.
+	LogFormat string `yaml:"logFormat"`
+	Data      string `yaml:"data"`
 	// Database is a postgres:// URL; empty for SQLite in the data directory.
 	Database  string   `yaml:"database"`
 	Postgres  Postgres `yaml:"postgres"`

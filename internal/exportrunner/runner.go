@@ -112,7 +112,33 @@ type Config struct {
 	// FetchPollInterval; SQLite has no notifications). Default 1s.
 	PollInterval time.Duration
 	Logger       *slog.Logger
+	// Observer, when set, is told how the runner's export jobs go.
+	Observer Observer
 }
+
+// Observer is told how a runner's export jobs go, for metrics.
+type Observer interface {
+	// ExportRunning is told 1 when a run starts writing a job (a
+	// replica set) and -1 when it stops.
+	ExportRunning(delta int)
+	// ExportWritten is told of each batch of documents written, and of
+	// their size as BSON.
+	ExportWritten(documents, bsonBytes int64)
+	// ExportCollectionFinished is told of each collection written whole:
+	// the objects written and their compressed bytes.
+	ExportCollectionFinished(files int, gzipBytes int64)
+	// ExportEnded is told of each export job the runner ended, with its
+	// state and the time since the job was created.
+	ExportEnded(state string, sinceCreated time.Duration)
+}
+
+// noObserver is the Observer of a runner given none.
+type noObserver struct{}
+
+func (noObserver) ExportRunning(int)                   {}
+func (noObserver) ExportWritten(int64, int64)          {}
+func (noObserver) ExportCollectionFinished(int, int64) {}
+func (noObserver) ExportEnded(string, time.Duration)   {}
 
 func (c Config) withDefaults() Config {
 	c.MaxJobs = cmp.Or(c.MaxJobs, DefaultMaxJobs)
@@ -120,6 +146,9 @@ func (c Config) withDefaults() Config {
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
 	c.RetryDelay = cmp.Or(c.RetryDelay, time.Second)
 	c.PollInterval = cmp.Or(c.PollInterval, time.Second)
+	if c.Observer == nil {
+		c.Observer = noObserver{}
+	}
 	if c.Logger == nil {
 		// Commands that only queue jobs (admin, import) print nothing of
 		// the queue's.

@@ -52,16 +52,16 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// done in a moment, or a dead runner whose lease lapses.
 		return river.JobSnooze(max(min(r.cfg.Lease/3, 2*time.Second), 100*time.Millisecond))
 	case errors.Is(err, snapexport.ErrExportCancelled):
-		return r.end(ctx, log, c, snapexport.ExportCancelled, nil)
+		return r.end(ctx, log, c, exp, snapexport.ExportCancelled, nil)
 	case ctx.Err() != nil:
 		log.Info("export interrupted by shutdown", "attempt", job.Attempt)
 		return err
 	case errors.As(err, &p):
 		log.Warn("export attempt failed; retrying cannot help", "attempt", job.Attempt, "error", err)
-		return r.end(ctx, log, c, snapexport.ExportFailed, reason(p.code, reasonMessage(err)))
+		return r.end(ctx, log, c, exp, snapexport.ExportFailed, reason(p.code, reasonMessage(err)))
 	case job.Attempt >= job.MaxAttempts:
 		log.Warn("export attempt failed; no attempt left", "attempt", job.Attempt, "error", err)
-		return r.end(ctx, log, c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
+		return r.end(ctx, log, c, exp, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
 			fmt.Sprintf("gave up after %d attempts: %s", job.Attempt, reasonMessage(err))))
 	}
 	log.Warn("export attempt failed; retrying", "attempt", job.Attempt, "maxAttempts", job.MaxAttempts, "error", err)
@@ -77,14 +77,25 @@ func (r *Runner) jobLogger(job *snapexport.ExportJob, c snapexport.ExportClaim) 
 	return slog.New(r.cfg.Logger.Handler().WithAttrs(job.LogAttrs()))
 }
 
-// end ends the job of c in state; the service logs the end. An end not
-// recorded is retried with the River job.
-func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+// end ends the job of c (job, as the run read it, or nil) in state; the
+// service logs the end. An end not recorded is retried with the River job.
+func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportClaim, job *snapexport.ExportJob, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
 	err := r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, state, why)
 	if err != nil {
 		log.Warn("export end not recorded; retrying", "state", state, "error", err)
+		return err
 	}
-	return err
+	r.ended(job, state)
+	return nil
+}
+
+// ended tells the observer that this runner ended job in state. The
+// components of a sharded export are the export's parts, not jobs of
+// their own: their parent is told of when it ends.
+func (r *Runner) ended(job *snapexport.ExportJob, state snapexport.ExportState) {
+	if job != nil && job.ParentID == "" {
+		r.cfg.Observer.ExportEnded(string(state), time.Since(job.CreatedAt))
+	}
 }
 
 func reason(code, message string) *snapexport.ExportStateReason {
@@ -191,13 +202,15 @@ func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim, attempt int)
 		return job, nil
 	}
 	log := r.jobLogger(job, c)
-	log.Info("export started", "snapshot", job.SnapshotID, "bucket", job.ExportBucketID,
+	log.Info("export started", "bucket", job.ExportBucketID,
 		"fromCollection", job.Progress.ExportedCollections, "attempt", attempt, "runner", r.id)
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	go r.keepLease(runCtx, stop, c, log)
 
+	r.cfg.Observer.ExportRunning(1)
 	err = r.export(runCtx, c, job)
+	r.cfg.Observer.ExportRunning(-1)
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
@@ -269,8 +282,10 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 	_, err = export.Export(ctx, bucket, job.Prefix, src, opts, func(d, b int64) {
 		docs, bytes = docs+d, bytes+b
 		r.live.Store(job.ID, snapexport.LiveProgress{Documents: docs, Bytes: bytes})
+		r.cfg.Observer.ExportWritten(d, b)
 		crashAt("documents", docs)
 	}, func(res export.Result) {
+		r.cfg.Observer.ExportCollectionFinished(len(res.Keys), res.CompressedBytes)
 		p.ExportedCollections++
 		p.Files += len(res.Keys)
 		p.Documents += m.Namespaces[res.Index].Count
@@ -299,7 +314,16 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
 		return r.bucketFailure(ctx, target, "", err)
 	}
-	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
+	return r.endSuccessful(ctx, c, job)
+}
+
+// endSuccessful ends the job of c Successful.
+func (r *Runner) endSuccessful(ctx context.Context, c snapexport.ExportClaim, job *snapexport.ExportJob) error {
+	if err := r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil); err != nil {
+		return err
+	}
+	r.ended(job, snapexport.ExportSuccessful)
+	return nil
 }
 
 // keepLease renews the lease until ctx ends; it stops the run when the
@@ -368,7 +392,7 @@ func (r *Runner) finishSharded(ctx context.Context, c snapexport.ExportClaim, jo
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
 		return classify(r.bucketFailure(ctx, target, "", err))
 	}
-	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
+	return r.endSuccessful(ctx, c, job)
 }
 
 // shardedFiles counts the objects of a sharded export: each shard's data

@@ -30,6 +30,7 @@ import (
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/capture"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/redact"
 	"github.com/snapexport/snapexport/internal/service"
@@ -76,6 +77,9 @@ type Config struct {
 	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
 	Exports exportrunner.Config
+	// Metrics, when set, is told of the API's requests and the export
+	// jobs; the caller serves its Handler.
+	Metrics *metrics.Metrics
 	// NoExports leaves export jobs (and snapshots being taken) queued
 	// while serving, for another server to run.
 	NoExports bool
@@ -218,6 +222,9 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		}
 	}
 	rc.Jobs, rc.SnapshotJobs, rc.Buckets, rc.Snapshots = svc, svc, buckets, snapshots
+	if cfg.Metrics != nil {
+		rc.Observer = cfg.Metrics
+	}
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {
 		return nil, err
@@ -228,15 +235,19 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	// taken afterwards.
 	scheduler := &service.Scheduler{Service: svc, Taker: svc}
 	scheduler.Start()
+	apiSrv := &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
+		PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
+		MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout, TrustedProxies: cfg.TrustedProxies}
+	if cfg.Metrics != nil {
+		apiSrv.Observer = cfg.Metrics
+	}
 	return &Server{
 		Store:     b.Store,
 		Buckets:   buckets,
 		Snapshots: snapshots,
 		Service:   svc,
 		Auth:      authn,
-		API: &api.Server{Service: svc, Auth: authn, Limiter: b.Limiter, Limits: cfg.Limits,
-			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Unavailable: b.Unavailable, Now: cfg.Now,
-			MaxUploadBytes: cfg.MaxUploadBytes, UploadTimeout: cfg.UploadTimeout, TrustedProxies: cfg.TrustedProxies},
+		API:       apiSrv,
 		cfg:       cfg,
 		prepared:  prepared,
 		backend:   b,

@@ -25,6 +25,7 @@ import (
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/postgres"
 	"github.com/snapexport/snapexport/internal/server"
@@ -77,6 +78,9 @@ type Options struct {
 	// at by the server's clock (default a minute); tests that move a fake
 	// clock call Server.Server.TakeScheduledSnapshots instead of waiting.
 	SchedulePollInterval time.Duration
+	// Metrics, when set, is told of the server's requests and export
+	// jobs, for a test to read through its Handler.
+	Metrics *metrics.Metrics
 }
 
 // EnvDatabase names the environment variable that supplies
@@ -150,7 +154,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
 	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
 		SweepInterval: sweep, SweepDelay: sweep, ClusterChangeDelay: o.ClusterChangeDelay, SchedulePollInterval: cmp.Or(o.SchedulePollInterval, time.Minute)}
-	cfg.SecretKey = o.SecretKey
+	cfg.SecretKey, cfg.Metrics = o.SecretKey, o.Metrics
 	if cfg.SecretKey == nil {
 		key := sha256.Sum256([]byte("snapexporttest secret key"))
 		cfg.SecretKey = key[:]

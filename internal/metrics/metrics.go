@@ -1,0 +1,138 @@
+// Package metrics keeps the server's Prometheus metrics, served by
+// Handler on a listener of their own (serve --metrics-listen). It is told
+// of requests by the API (api.Observer) and of export jobs by their runner
+// (exportrunner.Observer), through methods of plain values, so that
+// neither depends on Prometheus. Every label value is one of a bounded
+// set (operation ids, API versions, statuses, states, names of limits and
+// schemes): never a path, an id, a name a client chose or a credential.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is one server's metrics and the registry that serves them.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests        *prometheus.CounterVec
+	requestDuration *prometheus.HistogramVec
+	authFailures    *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
+
+	exportsRunning  prometheus.Gauge
+	exportDocuments prometheus.Counter
+	exportBytes     *prometheus.CounterVec
+	exportFiles     prometheus.Counter
+	exportJobs      *prometheus.CounterVec
+	exportDuration  *prometheus.HistogramVec
+}
+
+// New makes the metrics, with the Go runtime's and the process's.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_http_requests_total",
+			Help: "API requests answered, by operation (Atlas's operationId, or snapexport's name of its own), API version (a dated version, v1, v2 when none was negotiated, or none) and status.",
+		}, []string{"operation", "version", "status"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "snapexport_http_request_duration_seconds",
+			Help:    "Time to answer an API request, from its headers read to its answer written, by operation and API version.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"operation", "version"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_authentication_failures_total",
+			Help: "Requests whose credentials were refused, by scheme: digest, bearer, client (a client id and secret at the token or revoke endpoint) or other.",
+		}, []string{"scheme"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_rate_limited_requests_total",
+			Help: "Requests refused with 429 by a rate limit, by limit (its configuration key under rateLimits).",
+		}, []string{"limit"}),
+		exportsRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "snapexport_export_runs_running",
+			Help: "Export jobs (replica sets) this server is writing now.",
+		}),
+		exportDocuments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snapexport_export_documents_total",
+			Help: "Documents written by export jobs, counted as each batch is written (a collection written again after an interrupted run counts again).",
+		}),
+		exportBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_export_bytes_total",
+			Help: "Bytes of export jobs: format bson counts the snapshot's BSON read, as each batch is written; format gzip the compressed objects written, as each collection is finished.",
+		}, []string{"format"}),
+		exportFiles: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snapexport_export_files_total",
+			Help: "Objects written by export jobs (data objects and metadata.json), as each collection is finished.",
+		}),
+		exportJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_export_jobs_ended_total",
+			Help: "Export jobs this server ended, by state: Successful, Failed or Cancelled.",
+		}, []string{"state"}),
+		exportDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "snapexport_export_duration_seconds",
+			Help:    "Time from an export job's creation to its end, by state.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 14), // 0.1 s to about 4 h
+		}, []string{"state"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.requestDuration, m.authFailures, m.rateLimited,
+		m.exportsRunning, m.exportDocuments, m.exportBytes, m.exportFiles, m.exportJobs, m.exportDuration,
+	)
+	// Both formats are there from the start, so that a rate is computed
+	// from the first scrape.
+	m.exportBytes.WithLabelValues("bson")
+	m.exportBytes.WithLabelValues("gzip")
+	return m
+}
+
+// Handler serves the metrics in Prometheus's text format (or OpenMetrics,
+// when the scraper asks for it).
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// Gatherer gathers the metrics, for tests to compare with what they expect
+// (prometheus/testutil).
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.registry }
+
+// ObserveRequest implements api.Observer.
+func (m *Metrics) ObserveRequest(operation, version string, status int, d time.Duration) {
+	m.requests.WithLabelValues(operation, version, strconv.Itoa(status)).Inc()
+	m.requestDuration.WithLabelValues(operation, version).Observe(d.Seconds())
+}
+
+// AuthenticationFailed implements api.Observer.
+func (m *Metrics) AuthenticationFailed(scheme string) { m.authFailures.WithLabelValues(scheme).Inc() }
+
+// RateLimited implements api.Observer.
+func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
+
+// ExportRunning implements exportrunner.Observer.
+func (m *Metrics) ExportRunning(delta int) { m.exportsRunning.Add(float64(delta)) }
+
+// ExportWritten implements exportrunner.Observer.
+func (m *Metrics) ExportWritten(documents, bsonBytes int64) {
+	m.exportDocuments.Add(float64(documents))
+	m.exportBytes.WithLabelValues("bson").Add(float64(bsonBytes))
+}
+
+// ExportCollectionFinished implements exportrunner.Observer.
+func (m *Metrics) ExportCollectionFinished(files int, gzipBytes int64) {
+	m.exportFiles.Add(float64(files))
+	m.exportBytes.WithLabelValues("gzip").Add(float64(gzipBytes))
+}
+
+// ExportEnded implements exportrunner.Observer.
+func (m *Metrics) ExportEnded(state string, d time.Duration) {
+	m.exportJobs.WithLabelValues(state).Inc()
+	m.exportDuration.WithLabelValues(state).Observe(d.Seconds())
+}
