@@ -18,6 +18,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/tracing"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -34,6 +35,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer metricsLn.Close()
 		cfg.Metrics = metrics.New()
+	}
+	if tracing.Enabled() {
+		tp, shutdown, err := tracing.FromEnvironment(ctx, moduleVersion())
+		if err != nil {
+			return err
+		}
+		// The spans still batched are sent once the server has stopped.
+		defer func() {
+			sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := shutdown(sendCtx); err != nil {
+				cfg.Logger.Warn("sending the last traces", "error", err)
+			}
+		}()
+		cfg.Tracing = tp
 	}
 	srv, err := server.Open(ctx, cfg)
 	if err != nil {

@@ -45,3 +45,12 @@ func versionLine(info *debug.BuildInfo) string {
 	}
 	return strings.Join(words, ", ")
 }
+
+// moduleVersion is the main module's version as the build recorded it,
+// "(devel)" for a build in a checkout.
+func moduleVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}

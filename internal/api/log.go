@@ -10,7 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/tracing"
 )
 
 type notesKey struct{}
@@ -164,6 +170,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		id := requestID(r.Header.Get("X-Request-Id"))
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), notesKey{}, notes)
+		// A span of its own, in the trace of the client's traceparent
+		// when it sent one; named by the operation once it is known.
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
+		ctx, span := s.tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
 		r = r.WithContext(context.WithValue(ctx, requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
@@ -182,9 +193,20 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			attrs = append(attrs, slog.String("auth", "digest challenge"))
 		}
 		s.logger().LogAttrs(r.Context(), level, "request", attrs...)
+		status := cmp.Or(rec.status, http.StatusOK) // a handler that wrote nothing was answered 200
+		operation := cmp.Or(notes.operation, "none")
+		span.SetName(operation)
+		span.SetAttributes(attribute.String("snapexport.request_id", id), attribute.String("snapexport.operation", operation),
+			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+			attribute.Int("http.response.status_code", status))
+		if notes.version != "" {
+			span.SetAttributes(attribute.String("snapexport.api_version", notes.version))
+		}
+		if status >= http.StatusInternalServerError {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
 		if s.Observer != nil {
-			// A handler that wrote nothing was answered 200 by net/http.
-			s.Observer.ObserveRequest(cmp.Or(notes.operation, "none"), cmp.Or(notes.version, "none"), cmp.Or(rec.status, http.StatusOK), took)
+			s.Observer.ObserveRequest(operation, cmp.Or(notes.version, "none"), status, took)
 			if notes.refused != "" {
 				s.Observer.AuthenticationFailed(authScheme(r))
 			}
@@ -193,4 +215,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			}
 		}
 	})
+}
+
+// tracer makes the requests' spans.
+func (s *Server) tracer() trace.Tracer {
+	return tracing.Provider(s.Tracing).Tracer("github.com/snapexport/snapexport/internal/api")
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/ratelimit"
@@ -70,6 +72,8 @@ type Server struct {
 	TrustedProxies []netip.Prefix
 	// Observer, when set, is told of every request once answered.
 	Observer Observer
+	// Tracing makes a span of every request; none when nil.
+	Tracing trace.TracerProvider
 }
 
 func (s *Server) now() time.Time {

@@ -17,6 +17,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/redact"
@@ -300,13 +303,23 @@ func (s *Source) start(n int) {
 // for Next to be called again before moving the cursor on, and takes the
 // reading up again after a transient failure; false when the reading
 // stopped.
-func (s *Source) read(i int, resume chan struct{}) bool {
+func (s *Source) read(i int, resume chan struct{}) (read bool) {
 	c := s.colls[i]
 	op := "reading " + c.Namespace.String()
 	if c.DataCollection != c.Collection {
 		op += " (" + c.DB + "." + c.DataCollection + ")"
 	}
 	var handed int64
+	// A span in the trace of the capture's caller, when it has one.
+	_, span := trace.SpanFromContext(s.ctx).TracerProvider().Tracer("github.com/snapexport/snapexport/internal/capture").Start(s.ctx, "capture collection",
+		trace.WithAttributes(attribute.String("db.namespace", c.DB), attribute.String("db.collection.name", c.DataCollection)))
+	defer func() {
+		span.SetAttributes(attribute.Int64("snapexport.documents", handed))
+		if !read {
+			span.SetStatus(codes.Error, "collection not read whole")
+		}
+		span.End()
+	}()
 	backoff := s.backoff
 	for retry := 0; ; retry++ {
 		err := s.scan(i, &handed, resume)

@@ -19,6 +19,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exporttest"
 	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/snapshotstore"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -27,7 +28,8 @@ import (
 // InProgress and end at the snapshot's counts, its files and compressed
 // bytes are counted, the job's end is counted by state, and requests are
 // counted by operation, version and status, refused credentials by
-// scheme. No credential appears anywhere in what is scraped.
+// scheme; the import of the snapshot before it is counted too. No
+// credential appears anywhere in what is scraped.
 func TestMetricsOfAnExport(t *testing.T) {
 	m := metrics.New()
 	// Small data objects make the export long enough to be seen running.
@@ -55,6 +57,28 @@ func TestMetricsOfAnExport(t *testing.T) {
 	}
 	bucketID := sdkExportBucket(t, c, g, "metrics-bucket")
 	before := scrapeMetrics(t, scrape.URL)
+	m2, err := srv.Server.Snapshots.Manifest(ctx, snapshotstore.Location{ProjectID: g, SnapshotID: res.Snapshot.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var importedDocs, importedBytes float64
+	for _, ns := range m2.Namespaces {
+		importedDocs += float64(ns.Count)
+		importedBytes += float64(ns.Size)
+	}
+	for _, w := range []struct {
+		name, labels string
+		want         float64
+	}{
+		{"snapexport_snapshot_read_documents_total", `source="import"`, importedDocs},
+		{"snapexport_snapshot_read_bytes_total", `source="import"`, importedBytes},
+		{"snapexport_snapshots_ended_total", `status="completed"`, 1},
+		{"snapexport_snapshot_stored_bytes_total", "", float64(res.Snapshot.StorageSizeBytes)},
+	} {
+		if got := before.value(w.name, w.labels); got != w.want || got == 0 {
+			t.Errorf("after the import, %s{%s} = %v, want %v", w.name, w.labels, got, w.want)
+		}
+	}
 	if v := before.value("snapexport_export_documents_total", ""); v != 0 {
 		t.Fatalf("documents exported before any export: %v", v)
 	}

@@ -13,6 +13,9 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport/internal/bytecount"
@@ -235,13 +238,24 @@ type batch struct {
 // a complete collection. ExportCollection is deterministic: running it
 // again overwrites the same keys with the same bytes.
 func ExportCollection(ctx context.Context, bucket *blob.Bucket, prefix string, src Source, index int, opts Options,
-	progress func(docs, bytes int64)) (Result, error) {
+	progress func(docs, bytes int64)) (res Result, err error) {
 	opts = opts.withDefaults()
 	if src.Manifest == nil || index < 0 || index >= len(src.Manifest.Namespaces) {
 		return Result{}, fmt.Errorf("export: no collection %d in the manifest", index)
 	}
 	coll := &src.Manifest.Namespaces[index]
-	res := Result{Index: index, DB: coll.DB, Name: coll.Name}
+	res = Result{Index: index, DB: coll.DB, Name: coll.Name}
+	// A span in the trace of the caller's, when it has one.
+	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/snapexport/snapexport/internal/export").Start(ctx, "export collection",
+		trace.WithAttributes(attribute.String("db.namespace", coll.DB), attribute.String("db.collection.name", coll.Name)))
+	defer func() {
+		span.SetAttributes(attribute.Int64("snapexport.documents", res.Documents), attribute.Int64("snapexport.bson_bytes", res.Bytes),
+			attribute.Int64("snapexport.gzip_bytes", res.CompressedBytes), attribute.Int("snapexport.files", len(res.Keys)))
+		if err != nil {
+			span.SetStatus(codes.Error, "collection not exported")
+		}
+		span.End()
+	}()
 	// metadata first, so that a bad metadata document fails the
 	// collection before any data is written
 	meta, err := MetadataJSON(coll)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/backend"
@@ -114,6 +115,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// Observer, when set, is told how the runner's export jobs go.
 	Observer Observer
+	// Tracing makes a span of every run of a job, and of each collection
+	// it exports; none when nil.
+	Tracing trace.TracerProvider
 }
 
 // Observer is told how a runner's export jobs go, for metrics.

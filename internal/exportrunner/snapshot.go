@@ -6,8 +6,12 @@ import (
 	"fmt"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/snapexport/snapexport/internal/snapshotstore"
+	"github.com/snapexport/snapexport/internal/tracing"
 )
 
 // SnapshotJobs is the taking of snapshots as a runner lives it; the rules
@@ -45,7 +49,14 @@ type snapshotWorker struct {
 // the service keeps what a run wrote and completes the snapshot once.
 func (w *snapshotWorker) Work(ctx context.Context, job *river.Job[SnapshotArgs]) error {
 	r := w.r
-	err := r.cfg.SnapshotJobs.RunSnapshot(ctx, job.Args.ProjectID, job.Args.SnapshotID)
+	runCtx, span := tracing.Provider(r.cfg.Tracing).Tracer("github.com/snapexport/snapexport/internal/exportrunner").Start(ctx, "snapshot job",
+		trace.WithAttributes(attribute.String("snapexport.group_id", job.Args.ProjectID), attribute.String("snapexport.snapshot_id", job.Args.SnapshotID),
+			attribute.Int("snapexport.attempt", job.Attempt)))
+	err := r.cfg.SnapshotJobs.RunSnapshot(runCtx, job.Args.ProjectID, job.Args.SnapshotID)
+	if err != nil {
+		span.SetStatus(codes.Error, "snapshot run failed")
+	}
+	span.End()
 	log := r.cfg.Logger.With("group", job.Args.ProjectID, "snapshot", job.Args.SnapshotID, "attempt", job.Attempt)
 	switch {
 	case err == nil:

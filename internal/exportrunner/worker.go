@@ -1,6 +1,7 @@
 package exportrunner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +11,16 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/gcerrors"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/export"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/snapshotstore"
+	"github.com/snapexport/snapexport/internal/tracing"
 )
 
 type worker struct {
@@ -208,9 +213,16 @@ func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim, attempt int)
 	defer stop(nil)
 	go r.keepLease(runCtx, stop, c, log)
 
+	runCtx, span := tracing.Provider(r.cfg.Tracing).Tracer("github.com/snapexport/snapexport/internal/exportrunner").Start(runCtx, "export job",
+		trace.WithAttributes(jobAttributes(job)...), trace.WithAttributes(attribute.Int("snapexport.attempt", attempt),
+			attribute.Int("snapexport.from_collection", job.Progress.ExportedCollections)))
 	r.cfg.Observer.ExportRunning(1)
 	err = r.export(runCtx, c, job)
 	r.cfg.Observer.ExportRunning(-1)
+	if err != nil {
+		span.SetStatus(codes.Error, "export run failed")
+	}
+	span.End()
 	if cause := context.Cause(runCtx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		err = cause
 	}
@@ -219,6 +231,20 @@ func (r *Runner) run(ctx context.Context, c snapexport.ExportClaim, attempt int)
 		return job, classify(err)
 	}
 	return job, nil
+}
+
+// jobAttributes name a job in its spans as LogAttrs does in the log.
+func jobAttributes(job *snapexport.ExportJob) []attribute.KeyValue {
+	out := []attribute.KeyValue{attribute.String("snapexport.export_id", cmp.Or(job.ParentID, job.ID)),
+		attribute.String("snapexport.group_id", job.ProjectID), attribute.String("snapexport.cluster_id", job.ClusterID),
+		attribute.String("snapexport.snapshot_id", job.SnapshotID)}
+	if job.ParentID != "" {
+		out = append(out, attribute.String("snapexport.component_id", job.ID))
+	}
+	if job.ReplicaSetName != "" {
+		out = append(out, attribute.String("snapexport.replica_set", job.ReplicaSetName))
+	}
+	return out
 }
 
 // export writes the job's collections from the first unfinished one, then

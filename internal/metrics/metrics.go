@@ -1,8 +1,9 @@
 // Package metrics keeps the server's Prometheus metrics, served by
 // Handler on a listener of their own (serve --metrics-listen). It is told
-// of requests by the API (api.Observer) and of export jobs by their runner
-// (exportrunner.Observer), through methods of plain values, so that
-// neither depends on Prometheus. Every label value is one of a bounded
+// of requests by the API (api.Observer), of export jobs by their runner
+// (exportrunner.Observer), of snapshots by the service (service.Observer)
+// and of store transactions (instrumentedstore.Observer), through methods
+// of plain values, so that none of them depends on Prometheus. Every label value is one of a bounded
 // set (operation ids, API versions, statuses, states, names of limits and
 // schemes): never a path, an id, a name a client chose or a credential.
 package metrics
@@ -32,6 +33,14 @@ type Metrics struct {
 	exportFiles     prometheus.Counter
 	exportJobs      *prometheus.CounterVec
 	exportDuration  *prometheus.HistogramVec
+
+	transactions        *prometheus.CounterVec
+	transactionDuration *prometheus.HistogramVec
+
+	snapshotDocuments *prometheus.CounterVec
+	snapshotBytes     *prometheus.CounterVec
+	snapshots         *prometheus.CounterVec
+	snapshotStored    prometheus.Counter
 }
 
 // New makes the metrics, with the Go runtime's and the process's.
@@ -80,7 +89,38 @@ func New() *Metrics {
 			Help:    "Time from an export job's creation to its end, by state.",
 			Buckets: prometheus.ExponentialBuckets(0.1, 2.5, 14), // 0.1 s to about 4 h
 		}, []string{"state"}),
+		transactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_store_transactions_total",
+			Help: "Store transactions, by backend (sqlite, postgres), kind (read, write) and outcome (ok, or error: a fault of the database, not an answer such as not found).",
+		}, []string{"backend", "kind", "outcome"}),
+		transactionDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "snapexport_store_transaction_duration_seconds",
+			Help:    "Time of a store transaction, retries and waiting for the writer included, by backend and kind.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}, []string{"backend", "kind"}),
+		snapshotDocuments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_snapshot_read_documents_total",
+			Help: "Documents read into snapshots as they are read, by source: capture (a bound cluster's deployment) or import (a mongodump archive).",
+		}, []string{"source"}),
+		snapshotBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_snapshot_read_bytes_total",
+			Help: "BSON bytes read into snapshots as they are read, by source: capture or import.",
+		}, []string{"source"}),
+		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "snapexport_snapshots_ended_total",
+			Help: "Snapshots this server completed (taken or imported) or failed, by status: completed, failed.",
+		}, []string{"status"}),
+		snapshotStored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snapexport_snapshot_stored_bytes_total",
+			Help: "Bytes stored by the snapshots this server completed (their storageSizeBytes).",
+		}),
 	}
+	for _, source := range []string{"capture", "import"} {
+		m.snapshotDocuments.WithLabelValues(source)
+		m.snapshotBytes.WithLabelValues(source)
+	}
+	m.registry.MustRegister(m.snapshotDocuments, m.snapshotBytes, m.snapshots, m.snapshotStored)
+	m.registry.MustRegister(m.transactions, m.transactionDuration)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -115,6 +155,28 @@ func (m *Metrics) AuthenticationFailed(scheme string) { m.authFailures.WithLabel
 
 // RateLimited implements api.Observer.
 func (m *Metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
+
+// ObserveTransaction implements instrumentedstore.Observer.
+func (m *Metrics) ObserveTransaction(backend, kind string, d time.Duration, failed bool) {
+	outcome := "ok"
+	if failed {
+		outcome = "error"
+	}
+	m.transactions.WithLabelValues(backend, kind, outcome).Inc()
+	m.transactionDuration.WithLabelValues(backend, kind).Observe(d.Seconds())
+}
+
+// SnapshotRead implements service.Observer.
+func (m *Metrics) SnapshotRead(source string, documents, bytes int64) {
+	m.snapshotDocuments.WithLabelValues(source).Add(float64(documents))
+	m.snapshotBytes.WithLabelValues(source).Add(float64(bytes))
+}
+
+// SnapshotEnded implements service.Observer.
+func (m *Metrics) SnapshotEnded(status string, storedBytes int64) {
+	m.snapshots.WithLabelValues(status).Inc()
+	m.snapshotStored.Add(float64(storedBytes))
+}
 
 // ExportRunning implements exportrunner.Observer.
 func (m *Metrics) ExportRunning(delta int) { m.exportsRunning.Add(float64(delta)) }

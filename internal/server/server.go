@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/blob"
 
 	"github.com/snapexport/snapexport"
@@ -30,6 +31,7 @@ import (
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/capture"
 	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/instrumentedstore"
 	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/objectstore"
 	"github.com/snapexport/snapexport/internal/redact"
@@ -77,9 +79,13 @@ type Config struct {
 	// Exports tunes the export-job runner (its Jobs, Buckets and
 	// Snapshots are set by Open).
 	Exports exportrunner.Config
-	// Metrics, when set, is told of the API's requests and the export
-	// jobs; the caller serves its Handler.
+	// Metrics, when set, is told of the API's requests, the export jobs
+	// and the store's transactions; the caller serves its Handler.
 	Metrics *metrics.Metrics
+	// Tracing, when set, makes spans of the API's requests, the store's
+	// transactions, export and snapshot jobs and the collections they
+	// write or read (tracing.FromEnvironment); the caller shuts it down.
+	Tracing trace.TracerProvider
 	// NoExports leaves export jobs (and snapshots being taken) queued
 	// while serving, for another server to run.
 	NoExports bool
@@ -180,6 +186,16 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		return nil, err
 	}
 	closers = append(closers, b.Close)
+	if cfg.Metrics != nil || cfg.Tracing != nil {
+		store := &instrumentedstore.Store{Store: b.Store, Backend: b.Name}
+		if cfg.Metrics != nil {
+			store.Observer = cfg.Metrics
+		}
+		if cfg.Tracing != nil {
+			store.Tracer = cfg.Tracing.Tracer("github.com/snapexport/snapexport/internal/instrumentedstore")
+		}
+		b.Store = store
+	}
 	var prepared *service.PreparedInit
 	if initialized, err := hasOrganization(ctx, b.Store); err != nil {
 		return nil, err
@@ -224,7 +240,9 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	rc.Jobs, rc.SnapshotJobs, rc.Buckets, rc.Snapshots = svc, svc, buckets, snapshots
 	if cfg.Metrics != nil {
 		rc.Observer = cfg.Metrics
+		svc.Observer = cfg.Metrics
 	}
+	rc.Tracing = cfg.Tracing
 	runner, err := exportrunner.New(queue, rc)
 	if err != nil {
 		return nil, err
@@ -241,6 +259,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Metrics != nil {
 		apiSrv.Observer = cfg.Metrics
 	}
+	apiSrv.Tracing = cfg.Tracing
 	return &Server{
 		Store:     b.Store,
 		Buckets:   buckets,

@@ -86,6 +86,8 @@ type Service struct {
 	// ClusterChangeDelay is how long a new cluster shows CREATING and a
 	// deleted one DELETING before it is IDLE or gone; none when zero.
 	ClusterChangeDelay time.Duration
+	// Observer, when set, is told how snapshots are read and end.
+	Observer Observer
 
 	// positions are where the pages of passes served by this process
 	// ended (see listPage).

@@ -345,7 +345,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		snap.MongodVersion = v
 	}
 	loc := snapshotstore.Location{ProjectID: c.ProjectID, SnapshotID: snap.ID}
-	m, err := s.SnapshotData.Import(ctx, loc, in.Shard, src, progress)
+	m, err := s.SnapshotData.Import(ctx, loc, in.Shard, src, s.observeRead("import", progress))
 	if err != nil {
 		return nil, InvalidDump(err)
 	}
@@ -392,6 +392,7 @@ func (s *Service) ImportSnapshot(ctx context.Context, in ImportInput, src dump.S
 		}
 		return nil, err
 	}
+	s.observer().SnapshotEnded(string(snapexport.SnapshotCompleted), snap.StorageSizeBytes)
 	s.enqueueExports(ctx, exports)
 	return res, nil
 }

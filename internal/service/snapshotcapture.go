@@ -67,7 +67,7 @@ func (s *Service) captureDeployment(ctx context.Context, t *takenSnapshot) error
 	}
 	h = t.holders[0]
 	rec := s.progressRecorder(ctx, cancel, t, progress)
-	m, err := s.SnapshotData.Import(ctx, loc, h.ReplicaSetName, src, rec.update)
+	m, err := s.SnapshotData.Import(ctx, loc, h.ReplicaSetName, src, s.observeRead("capture", rec.update))
 	rec.stop()
 	if err != nil {
 		if rec.gone() {

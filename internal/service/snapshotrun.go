@@ -298,6 +298,7 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 	if err != nil || !finished {
 		return err
 	}
+	s.observer().SnapshotEnded(string(snapexport.SnapshotCompleted), t.top.StorageSizeBytes)
 	s.enqueueExports(ctx, exports)
 	return nil
 }
@@ -346,6 +347,7 @@ func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why s
 		return err
 	}
 	s.logger().Warn("snapshot failed", "group", projectID, "cluster", t.top.ClusterName, "snapshot", snapshotID, "reason", why)
+	s.observer().SnapshotEnded(string(snapexport.SnapshotFailed), 0)
 	s.deleteSnapshotData(ctx, t.holders)
 	return nil
 }

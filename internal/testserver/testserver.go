@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/auth"
@@ -81,6 +83,10 @@ type Options struct {
 	// Metrics, when set, is told of the server's requests and export
 	// jobs, for a test to read through its Handler.
 	Metrics *metrics.Metrics
+	// Tracing, when set, gets the spans of the server's requests, store
+	// transactions and jobs (e.g. an SDK provider with an in-memory
+	// exporter).
+	Tracing trace.TracerProvider
 }
 
 // EnvDatabase names the environment variable that supplies
@@ -154,7 +160,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	sweep := cmp.Or(o.SweepInterval, time.Minute)
 	cfg := server.Config{DataDir: dir, Limits: limits, TrustedProxies: o.TrustedProxies, Hash: testHash, Logger: logger, Now: o.Now, NoExports: o.NoExports,
 		SweepInterval: sweep, SweepDelay: sweep, ClusterChangeDelay: o.ClusterChangeDelay, SchedulePollInterval: cmp.Or(o.SchedulePollInterval, time.Minute)}
-	cfg.SecretKey, cfg.Metrics = o.SecretKey, o.Metrics
+	cfg.SecretKey, cfg.Metrics, cfg.Tracing = o.SecretKey, o.Metrics, o.Tracing
 	if cfg.SecretKey == nil {
 		key := sha256.Sum256([]byte("snapexporttest secret key"))
 		cfg.SecretKey = key[:]
