@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/snapexport/snapexport"
-	"github.com/snapexport/snapexport/internal/tracing"
 )
 
 type notesKey struct{}
@@ -172,9 +171,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), notesKey{}, notes)
 		// A span of its own, in the trace of the client's traceparent
 		// when it sent one; named by the operation once it is known.
-		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
-		ctx, span := s.tracer().Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
-		defer span.End()
+		var span trace.Span
+		if s.Tracing != nil {
+			ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			ctx, span = s.Tracing.Tracer("github.com/snapexport/snapexport/internal/api").Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+		}
 		r = r.WithContext(context.WithValue(ctx, requestIDKey{}, id))
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
@@ -195,15 +197,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		s.logger().LogAttrs(r.Context(), level, "request", attrs...)
 		status := cmp.Or(rec.status, http.StatusOK) // a handler that wrote nothing was answered 200
 		operation := cmp.Or(notes.operation, "none")
-		span.SetName(operation)
-		span.SetAttributes(attribute.String("snapexport.request_id", id), attribute.String("snapexport.operation", operation),
-			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-			attribute.Int("http.response.status_code", status))
-		if notes.version != "" {
-			span.SetAttributes(attribute.String("snapexport.api_version", notes.version))
-		}
-		if status >= http.StatusInternalServerError {
-			span.SetStatus(codes.Error, http.StatusText(status))
+		if span != nil && span.IsRecording() {
+			span.SetName(operation)
+			span.SetAttributes(attribute.String("snapexport.request_id", id), attribute.String("snapexport.operation", operation),
+				attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+				attribute.Int("http.response.status_code", status))
+			if notes.version != "" {
+				span.SetAttributes(attribute.String("snapexport.api_version", notes.version))
+			}
+			if status >= http.StatusInternalServerError {
+				span.SetStatus(codes.Error, http.StatusText(status))
+			}
 		}
 		if s.Observer != nil {
 			s.Observer.ObserveRequest(operation, cmp.Or(notes.version, "none"), status, took)
@@ -215,9 +219,4 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			}
 		}
 	})
-}
-
-// tracer makes the requests' spans.
-func (s *Server) tracer() trace.Tracer {
-	return tracing.Provider(s.Tracing).Tracer("github.com/snapexport/snapexport/internal/api")
 }
