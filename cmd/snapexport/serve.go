@@ -191,7 +191,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 }
 
 // serveConfig turns serve's flags, the environment and the --config file
-// into the server's configuration and the address to listen on. A flag
+// into the server's configuration and the addresses to listen on. A flag
 // given on the command line wins over the environment, which wins over the
 // file.
 func serveConfig(args []string, stderr io.Writer) (server.Config, listenAddrs, error) {

@@ -341,13 +341,13 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pre
 	e := snapexport.AsError(err)
 	status := Status(e.Code)
 	if status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
-		s.logger().WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger().WarnContext(r.Context(), "database unavailable", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, errUnavailable, pretty, envelope)
 		return
 	}
 	if status >= 500 {
-		s.logger().ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger().ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, e, pretty, envelope)
 }

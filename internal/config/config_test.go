@@ -309,7 +309,7 @@ func TestLoadRejects(t *testing.T) {
 		{"trusted proxy not a network", "trustedProxies: [10.0.0.0/8, proxy.internal]\n", "trustedProxies", `"proxy.internal" is not a network such as 10.0.0.0/8`},
 		{"trusted proxy with a zone", "trustedProxies: [\"fe80::1%eth0\"]\n", "trustedProxies", `"fe80::1%eth0" is not a network`},
 		{"trusted proxies not a list", "trustedProxies: 10.0.0.0/8\n", "", "line 1"},
-		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, data,`},
+		{"unknown key named", "listen: 127.0.0.1:8080\nexprots:\n  jobs: 2\n", "", `line 2: field exprots not found: unknown key "exprots"; the file's keys are listen, metricsListen, logFormat, data,`},
 		{"unknown nested key named", "exports:\n  jobs: 2\n  jbos: 3\n", "",
 			`line 3: field jbos not found: unknown key "jbos" in section exports; its keys are jobs, parallelCollections, chunkBytes, lease`},
 		{"unknown key in a merged mapping", "exports:\n  <<: {jbos: 2}\n", "", `unknown key "jbos" in section exports`},

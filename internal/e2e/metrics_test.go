@@ -40,21 +40,10 @@ func TestMetricsOfAnExport(t *testing.T) {
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
-	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: g, Name: "Cluster0"}); err != nil {
-		t.Fatal(err)
-	}
 	ds := dumptest.Generate(dumptest.Options{Seed: 31, DocsPerCollection: 1500})
-	res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0"}, bytes.NewReader(dumptest.ArchiveBytes(ds, true, true)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wantDocs, wantBSON float64
-	for _, col := range exporttest.ExportedCollections(ds) {
-		for _, doc := range col.Docs() {
-			wantDocs++
-			wantBSON += float64(len(doc))
-		}
-	}
+	res := importedCluster(t, srv, "Cluster0", ds)
+	docs, bson := exportedDocuments(ds)
+	wantDocs, wantBSON := float64(docs), float64(bson)
 	bucketID := sdkExportBucket(t, c, g, "metrics-bucket")
 	before := scrapeMetrics(t, scrape.URL)
 	m2, err := srv.Server.Snapshots.Manifest(ctx, snapshotstore.Location{ProjectID: g, SnapshotID: res.Snapshot.ID})
@@ -164,6 +153,33 @@ func TestMetricsOfAnExport(t *testing.T) {
 			t.Errorf("the metrics show %q", secret)
 		}
 	}
+}
+
+// importedCluster creates the cluster name in srv's project and imports
+// ds as a snapshot of it.
+func importedCluster(t *testing.T, srv *testserver.Server, name string, ds *dumptest.Dataset) *service.ImportResult {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: name}, bytes.NewReader(dumptest.ArchiveBytes(ds, true, true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// exportedDocuments counts the documents of ds an export writes, and
+// their BSON bytes.
+func exportedDocuments(ds *dumptest.Dataset) (documents, bsonBytes int64) {
+	for _, col := range exporttest.ExportedCollections(ds) {
+		for _, doc := range col.Docs() {
+			documents++
+			bsonBytes += int64(len(doc))
+		}
+	}
+	return documents, bsonBytes
 }
 
 // scraped is one scrape of the metrics, in Prometheus's text format.

@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/snapexport/snapexport/internal/apitest"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/exporttest"
-	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/testserver"
 )
 
@@ -33,14 +31,8 @@ func TestTracesOfAnExport(t *testing.T) {
 	ctx := context.Background()
 	c := digestClient(t, srv, srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
 	g := srv.GroupID
-	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: g, Name: "Cluster0"}); err != nil {
-		t.Fatal(err)
-	}
 	ds := dumptest.Generate(dumptest.Options{Seed: 41, DocsPerCollection: 20})
-	res, err := srv.ImportArchive(ctx, service.ImportInput{ClusterName: "Cluster0"}, bytes.NewReader(dumptest.ArchiveBytes(ds, true, true)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importedCluster(t, srv, "Cluster0", ds)
 	bucketID := sdkExportBucket(t, c, g, "traced-bucket")
 	created, resp, err := c.CloudBackupsApi.CreateBackupExport(ctx, g, "Cluster0", &admin.DiskBackupExportJobRequest{
 		SnapshotId: res.Snapshot.ID, ExportBucketId: bucketID}).Execute()
@@ -115,13 +107,7 @@ func TestTracesOfAnExport(t *testing.T) {
 			}
 		}
 	}
-	var want int64
-	for _, col := range exporttest.ExportedCollections(ds) {
-		for range col.Docs() {
-			want++
-		}
-	}
-	if docs != want {
+	if want, _ := exportedDocuments(ds); docs != want {
 		t.Errorf("collection spans count %d documents, want %d", docs, want)
 	}
 	continued := false

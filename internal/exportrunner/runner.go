@@ -131,9 +131,6 @@ type Observer interface {
 	// ExportCollectionFinished is told of each collection written whole:
 	// the objects written and their compressed bytes.
 	ExportCollectionFinished(files int, gzipBytes int64)
-	// ExportEnded is told of each export job the runner ended, with its
-	// state and the time since the job was created.
-	ExportEnded(state string, sinceCreated time.Duration)
 }
 
 // noObserver is the Observer of a runner given none.
@@ -142,7 +139,6 @@ type noObserver struct{}
 func (noObserver) ExportRunning(int)                   {}
 func (noObserver) ExportWritten(int64, int64)          {}
 func (noObserver) ExportCollectionFinished(int, int64) {}
-func (noObserver) ExportEnded(string, time.Duration)   {}
 
 func (c Config) withDefaults() Config {
 	c.MaxJobs = cmp.Or(c.MaxJobs, DefaultMaxJobs)

@@ -57,16 +57,16 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 		// done in a moment, or a dead runner whose lease lapses.
 		return river.JobSnooze(max(min(r.cfg.Lease/3, 2*time.Second), 100*time.Millisecond))
 	case errors.Is(err, snapexport.ErrExportCancelled):
-		return r.end(ctx, log, c, exp, snapexport.ExportCancelled, nil)
+		return r.end(ctx, log, c, snapexport.ExportCancelled, nil)
 	case ctx.Err() != nil:
 		log.Info("export interrupted by shutdown", "attempt", job.Attempt)
 		return err
 	case errors.As(err, &p):
 		log.Warn("export attempt failed; retrying cannot help", "attempt", job.Attempt, "error", err)
-		return r.end(ctx, log, c, exp, snapexport.ExportFailed, reason(p.code, reasonMessage(err)))
+		return r.end(ctx, log, c, snapexport.ExportFailed, reason(p.code, reasonMessage(err)))
 	case job.Attempt >= job.MaxAttempts:
 		log.Warn("export attempt failed; no attempt left", "attempt", job.Attempt, "error", err)
-		return r.end(ctx, log, c, exp, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
+		return r.end(ctx, log, c, snapexport.ExportFailed, reason(snapexport.ReasonExportFailed,
 			fmt.Sprintf("gave up after %d attempts: %s", job.Attempt, reasonMessage(err))))
 	}
 	log.Warn("export attempt failed; retrying", "attempt", job.Attempt, "maxAttempts", job.MaxAttempts, "error", err)
@@ -82,25 +82,14 @@ func (r *Runner) jobLogger(job *snapexport.ExportJob, c snapexport.ExportClaim) 
 	return slog.New(r.cfg.Logger.Handler().WithAttrs(job.LogAttrs()))
 }
 
-// end ends the job of c (job, as the run read it, or nil) in state; the
-// service logs the end. An end not recorded is retried with the River job.
-func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportClaim, job *snapexport.ExportJob, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
+// end ends the job of c in state; the service logs the end. An end not
+// recorded is retried with the River job.
+func (r *Runner) end(ctx context.Context, log *slog.Logger, c snapexport.ExportClaim, state snapexport.ExportState, why *snapexport.ExportStateReason) error {
 	err := r.cfg.Jobs.EndExportJob(context.WithoutCancel(ctx), c, state, why)
 	if err != nil {
 		log.Warn("export end not recorded; retrying", "state", state, "error", err)
-		return err
 	}
-	r.ended(job, state)
-	return nil
-}
-
-// ended tells the observer that this runner ended job in state. The
-// components of a sharded export are the export's parts, not jobs of
-// their own: their parent is told of when it ends.
-func (r *Runner) ended(job *snapexport.ExportJob, state snapexport.ExportState) {
-	if job != nil && job.ParentID == "" {
-		r.cfg.Observer.ExportEnded(string(state), time.Since(job.CreatedAt))
-	}
+	return err
 }
 
 func reason(code, message string) *snapexport.ExportStateReason {
@@ -340,16 +329,7 @@ func (r *Runner) export(ctx context.Context, c snapexport.ExportClaim, job *snap
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
 		return r.bucketFailure(ctx, target, "", err)
 	}
-	return r.endSuccessful(ctx, c, job)
-}
-
-// endSuccessful ends the job of c Successful.
-func (r *Runner) endSuccessful(ctx context.Context, c snapexport.ExportClaim, job *snapexport.ExportJob) error {
-	if err := r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil); err != nil {
-		return err
-	}
-	r.ended(job, snapexport.ExportSuccessful)
-	return nil
+	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
 }
 
 // keepLease renews the lease until ctx ends; it stops the run when the
@@ -418,7 +398,7 @@ func (r *Runner) finishSharded(ctx context.Context, c snapexport.ExportClaim, jo
 	if err := export.WriteComplete(ctx, bucket, job.Prefix, complete); err != nil {
 		return classify(r.bucketFailure(ctx, target, "", err))
 	}
-	return r.endSuccessful(ctx, c, job)
+	return r.cfg.Jobs.EndExportJob(ctx, c, snapexport.ExportSuccessful, nil)
 }
 
 // shardedFiles counts the objects of a sharded export: each shard's data

@@ -82,7 +82,7 @@ func New() *Metrics {
 		}),
 		exportJobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "snapexport_export_jobs_ended_total",
-			Help: "Export jobs this server ended, by state: Successful, Failed or Cancelled.",
+			Help: "Export jobs whose end this server recorded (a run's end, a sharded export's conclusion, a queued job's cancellation), by state: Successful, Failed or Cancelled.",
 		}, []string{"state"}),
 		exportDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "snapexport_export_duration_seconds",
@@ -193,7 +193,7 @@ func (m *Metrics) ExportCollectionFinished(files int, gzipBytes int64) {
 	m.exportBytes.WithLabelValues("gzip").Add(float64(gzipBytes))
 }
 
-// ExportEnded implements exportrunner.Observer.
+// ExportEnded implements service.Observer.
 func (m *Metrics) ExportEnded(state string, d time.Duration) {
 	m.exportJobs.WithLabelValues(state).Inc()
 	m.exportDuration.WithLabelValues(state).Observe(d.Seconds())

@@ -190,6 +190,9 @@ func (s *Service) logEnded(ctx context.Context, job *snapexport.ExportJob) {
 		attrs = append(attrs, slog.Int("shards", len(job.Components)))
 	}
 	s.logger().LogAttrs(ctx, level, "export ended", attrs...)
+	if job.ParentID == "" {
+		s.observer().ExportEnded(string(job.State), max(job.FinishedAt.Sub(job.CreatedAt), 0))
+	}
 }
 
 // ConcludeShardedExport decides the sharded export c holds, as its

@@ -1,9 +1,14 @@
 package service
 
-import "github.com/snapexport/snapexport/internal/snapshotstore"
+import (
+	"time"
 
-// Observer is told how snapshots go, for metrics. Every value it is given
-// is a count, a size, a status or the kind of a source.
+	"github.com/snapexport/snapexport/internal/snapshotstore"
+)
+
+// Observer is told how snapshots and export jobs go, for metrics. Every
+// value it is given is a count, a size, a duration, a state or the kind of
+// a source.
 type Observer interface {
 	// SnapshotRead is told of documents and their bytes read into a
 	// snapshot as they are read: source is capture (a deployment) or
@@ -12,6 +17,10 @@ type Observer interface {
 	// SnapshotEnded is told of each snapshot this server completed
 	// (imported or taken) or failed, with the bytes it stores.
 	SnapshotEnded(status string, storedBytes int64)
+	// ExportEnded is told of each export job that ended (the components
+	// of a sharded export are its parts, not jobs of their own), with its
+	// state and the time from its creation to its end.
+	ExportEnded(state string, sinceCreated time.Duration)
 }
 
 // noObserver is the Observer of a service given none.
@@ -19,6 +28,7 @@ type noObserver struct{}
 
 func (noObserver) SnapshotRead(string, int64, int64) {}
 func (noObserver) SnapshotEnded(string, int64)       {}
+func (noObserver) ExportEnded(string, time.Duration) {}
 
 func (s *Service) observer() Observer {
 	if s.Observer == nil {
