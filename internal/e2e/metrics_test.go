@@ -138,6 +138,19 @@ func TestMetricsOfAnExport(t *testing.T) {
 	if got := after.value("snapexport_export_duration_seconds_count", `state="Successful"`); got != 1 {
 		t.Errorf("export durations observed = %v, want 1", got)
 	}
+	// The store's transactions, on whichever backend the server runs.
+	backend := srv.Server.Backend()
+	for _, kind := range []string{"read", "write"} {
+		if got := after.value("snapexport_store_transactions_total", `backend="`+backend+`",kind="`+kind+`",outcome="ok"`); got == 0 {
+			t.Errorf("no %s transaction of %s counted", kind, backend)
+		}
+		if got := after.value("snapexport_store_transactions_total", `backend="`+backend+`",kind="`+kind+`",outcome="error"`); got != 0 {
+			t.Errorf("%v %s transactions of %s failed", got, kind, backend)
+		}
+		if got := after.value("snapexport_store_transaction_duration_seconds_count", `backend="`+backend+`",kind="`+kind+`"`); got == 0 {
+			t.Errorf("no %s transaction of %s timed", kind, backend)
+		}
+	}
 
 	// A wrong private key is counted by its scheme.
 	wrong := digestClient(t, srv, srv.APIKey.PublicKey, "00000000-0000-0000-0000-000000000000")

@@ -64,12 +64,19 @@ func (s *Store) run(ctx context.Context, kind string, run func(context.Context, 
 
 // Failed reports whether a transaction's err is a failure rather than an
 // answer: not the domain's "not found", nor one of its Atlas errors (a
-// conflict, a refusal), nor the caller's cancellation.
+// conflict, a refusal), nor an export run's news about its job (another
+// run holds it, it ended, it was cancelled), nor the caller's
+// cancellation.
 func Failed(err error) bool {
 	var apiErr *snapexport.Error
 	switch {
-	case err == nil, errors.Is(err, snapexport.ErrNotFound), errors.As(err, &apiErr), errors.Is(err, context.Canceled):
+	case err == nil, errors.As(err, &apiErr), errors.Is(err, context.Canceled):
 		return false
+	}
+	for _, answer := range []error{snapexport.ErrNotFound, snapexport.ErrLeaseHeld, snapexport.ErrExportEnded, snapexport.ErrExportCancelled} {
+		if errors.Is(err, answer) {
+			return false
+		}
 	}
 	return true
 }

@@ -295,6 +295,10 @@ func useSecretKey(ctx context.Context, svc *service.Service, key []byte) error {
 	return nil
 }
 
+// Backend names the kind of database the server runs on: sqlite or
+// postgres.
+func (s *Server) Backend() string { return s.backend.Name }
+
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.API.Handler() }
 

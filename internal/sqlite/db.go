@@ -239,7 +239,6 @@ func (db *DB) migrate(ctx context.Context) (err error) {
 			return fmt.Errorf("newdatabase.sql: %w", err)
 		}
 		applied = len(names)
-		db.made = true
 	}
 	for i := applied; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
@@ -253,7 +252,13 @@ func (db *DB) migrate(ctx context.Context) (err error) {
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(len(names))); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Only a committed script makes River's migrations part of the
+	// database: a failed attempt, retried, may find another process's.
+	db.made = fresh
+	return nil
 }
 
 // isEmpty reports whether the database has no schema yet: a new file.
