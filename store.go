@@ -332,6 +332,10 @@ type Tx interface {
 	// it reports whether runner holds it. A zero until releases it.
 	// ErrNotFound when there is no such job.
 	ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
+	// ExportJobLease is who holds the job's lease ("" when it was never
+	// taken) and until when (nil when released or never taken).
+	// ErrNotFound when there is no such job.
+	ExportJobLease(ctx context.Context, projectID, id string) (runner string, until *time.Time, err error)
 	// LapsedExportJobs lists up to limit active jobs of any project whose
 	// lease was taken and has lapsed at now (their runner died), oldest
 	// first.

@@ -41,6 +41,7 @@ type Metrics struct {
 	snapshotBytes     *prometheus.CounterVec
 	snapshots         *prometheus.CounterVec
 	snapshotStored    prometheus.Counter
+	leaseTakeovers    prometheus.Counter
 }
 
 // New makes the metrics, with the Go runtime's and the process's.
@@ -114,12 +115,16 @@ func New() *Metrics {
 			Name: "snapexport_snapshot_stored_bytes_total",
 			Help: "Bytes stored by the snapshots this server completed (their storageSizeBytes).",
 		}),
+		leaseTakeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "snapexport_export_lease_takeovers_total",
+			Help: "Export jobs this server took over from a run whose lease had lapsed (its server died or stalled).",
+		}),
 	}
 	for _, source := range []string{"capture", "import"} {
 		m.snapshotDocuments.WithLabelValues(source)
 		m.snapshotBytes.WithLabelValues(source)
 	}
-	m.registry.MustRegister(m.snapshotDocuments, m.snapshotBytes, m.snapshots, m.snapshotStored)
+	m.registry.MustRegister(m.snapshotDocuments, m.snapshotBytes, m.snapshots, m.snapshotStored, m.leaseTakeovers)
 	m.registry.MustRegister(m.transactions, m.transactionDuration)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -177,6 +182,9 @@ func (m *Metrics) SnapshotEnded(status string, storedBytes int64) {
 	m.snapshots.WithLabelValues(status).Inc()
 	m.snapshotStored.Add(float64(storedBytes))
 }
+
+// ExportLeaseTakenOver implements service.Observer.
+func (m *Metrics) ExportLeaseTakenOver() { m.leaseTakeovers.Inc() }
 
 // ExportRunning implements exportrunner.Observer.
 func (m *Metrics) ExportRunning(delta int) { m.exportsRunning.Add(float64(delta)) }

@@ -67,6 +67,10 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 	return false, nil
 }
 
+func (t *tx) ExportJobLease(ctx context.Context, projectID, id string) (string, *time.Time, error) {
+	return sqlrow.ScanExportJobLease(t.queryRow(ctx, `SELECT `+sqlrow.ExportJobLeaseColumns+` FROM export_jobs WHERE project_id = $1 AND id = $2`, projectID, id))
+}
+
 func (t *tx) LapsedExportJobs(ctx context.Context, now time.Time, limit int) ([]*snapexport.ExportJob, error) {
 	return query(ctx, t, sqlrow.ScanExportJob, `SELECT `+sqlrow.ExportJobColumns+` FROM export_jobs
 		WHERE state IN ($1, $2) AND lease_until IS NOT NULL AND lease_until < $3 ORDER BY seq LIMIT $4`,

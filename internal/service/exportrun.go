@@ -30,7 +30,12 @@ func (s *Service) LoadExportJob(ctx context.Context, projectID, id string) (*sna
 // another run holds it.
 func (s *Service) ClaimExportJob(ctx context.Context, c snapexport.ExportClaim) (*snapexport.ExportJob, error) {
 	var job *snapexport.ExportJob
+	var takenOver bool
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		runner, until, err := tx.ExportJobLease(ctx, c.ProjectID, c.JobID)
+		if err != nil {
+			return err
+		}
 		held, err := renewLease(ctx, tx, c)
 		if err != nil {
 			return err
@@ -38,9 +43,14 @@ func (s *Service) ClaimExportJob(ctx context.Context, c snapexport.ExportClaim) 
 		if !held {
 			return snapexport.ErrLeaseHeld
 		}
+		// Another run's lease that lapsed: its runner died or stalled.
+		takenOver = runner != "" && runner != c.Holder && until != nil
 		job, err = tx.ExportJob(ctx, c.ProjectID, c.JobID)
 		return err
 	})
+	if err == nil && takenOver {
+		s.observer().ExportLeaseTakenOver()
+	}
 	return job, err
 }
 

@@ -21,6 +21,9 @@ type Observer interface {
 	// of a sharded export are its parts, not jobs of their own), with its
 	// state and the time from its creation to its end.
 	ExportEnded(state string, sinceCreated time.Duration)
+	// ExportLeaseTakenOver is told when a run takes an export job over
+	// from a run whose lease lapsed (its server died or stalled).
+	ExportLeaseTakenOver()
 }
 
 // noObserver is the Observer of a service given none.
@@ -29,6 +32,7 @@ type noObserver struct{}
 func (noObserver) SnapshotRead(string, int64, int64) {}
 func (noObserver) SnapshotEnded(string, int64)       {}
 func (noObserver) ExportEnded(string, time.Duration) {}
+func (noObserver) ExportLeaseTakenOver()             {}
 
 func (s *Service) observer() Observer {
 	if s.Observer == nil {

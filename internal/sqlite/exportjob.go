@@ -65,6 +65,10 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 	return false, nil
 }
 
+func (t *tx) ExportJobLease(ctx context.Context, projectID, id string) (string, *time.Time, error) {
+	return sqlrow.ScanExportJobLease(queryRow(ctx, t.tx, `SELECT `+sqlrow.ExportJobLeaseColumns+` FROM export_jobs WHERE project_id = ? AND id = ?`, projectID, id))
+}
+
 func (t *tx) LapsedExportJobs(ctx context.Context, now time.Time, limit int) ([]*snapexport.ExportJob, error) {
 	return query(ctx, t.tx, sqlrow.ScanExportJob, `SELECT `+sqlrow.ExportJobColumns+` FROM export_jobs
 		WHERE state IN (?, ?) AND lease_until IS NOT NULL AND lease_until < ? ORDER BY seq LIMIT ?`,

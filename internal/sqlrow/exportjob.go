@@ -2,6 +2,7 @@ package sqlrow
 
 import (
 	"cmp"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -51,4 +52,15 @@ func ExportJobUpdateValues(j *snapexport.ExportJob) []any {
 	return []any{string(j.State), storedJSON(j.StateReason), j.FinishedAt,
 		p.TotalCollections, p.ExportedCollections, p.Files, p.Documents, p.Bytes, p.TotalDocuments, p.TotalBytes,
 		j.CancelRequested, j.ProjectID, j.ID}
+}
+
+// ExportJobLeaseColumns are the columns of an export job's lease, read by
+// ScanExportJobLease.
+const ExportJobLeaseColumns = "runner, lease_until"
+
+// ScanExportJobLease reads a job's lease holder and its end (nil when
+// there is none).
+func ScanExportJobLease(row Scanner) (runner string, until *time.Time, err error) {
+	err = row.Scan(&runner, nullTimeColumn{&until})
+	return runner, until, NotFound(err)
 }

@@ -314,12 +314,32 @@ var exportJobTests = []test{
 				t.Errorf("ClaimExportJob(%s) = %v, want %v", what, got, want)
 			}
 		}
+		// lease checks who holds the job's lease, and until when (zero:
+		// none).
+		lease := func(what, wantRunner string, wantUntil time.Time) {
+			t.Helper()
+			e.mustRead(func(tx snapexport.Tx) error {
+				runner, until, err := tx.ExportJobLease(e.ctx, p.ID, j.ID)
+				if err != nil {
+					return err
+				}
+				if runner != wantRunner || (until == nil) != wantUntil.IsZero() || until != nil && !until.Equal(wantUntil) {
+					t.Errorf("ExportJobLease(%s) = %q until %v, want %q until %v", what, runner, until, wantRunner, wantUntil)
+				}
+				return nil
+			})
+		}
+		lease("never taken", "", time.Time{})
 		claim("never taken", "a", now, now.Add(time.Minute), true)
+		lease("taken by a", "a", now.Add(time.Minute))
 		claim("held by a", "b", now.Add(30*time.Second), now.Add(2*time.Minute), false)
+		lease("refused to b", "a", now.Add(time.Minute))
 		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(90*time.Second), true)
 		claim("still held by a", "b", now.Add(89*time.Second), now.Add(3*time.Minute), false)
 		claim("lapsed", "b", now.Add(91*time.Second), now.Add(3*time.Minute), true)
+		lease("taken over by b", "b", now.Add(3*time.Minute))
 		claim("released by b", "b", now.Add(92*time.Second), time.Time{}, true)
+		lease("released by b", "b", time.Time{})
 		claim("released", "a", now.Add(93*time.Second), now.Add(4*time.Minute), true)
 		// Lapsed leases, across projects: a's job once b released it is not
 		// lapsed (no lease), an ended job's lapsed lease does not count.
@@ -353,6 +373,11 @@ var exportJobTests = []test{
 			return err
 		})
 		wantErr(t, "ClaimExportJob(another project's)", err, snapexport.ErrNotFound)
+		err = e.read(func(tx snapexport.Tx) error {
+			_, _, err := tx.ExportJobLease(e.ctx, other.ID, j.ID)
+			return err
+		})
+		wantErr(t, "ExportJobLease(another project's)", err, snapexport.ErrNotFound)
 		e.wantStored(t, "ExportJob after claims", &before)
 	}},
 	{"AppendOrder", func(t *testing.T, e *env) {
