@@ -46,6 +46,10 @@ type Queue interface {
 	// NewClient makes a River client; one configured without Workers only
 	// inserts jobs. Its logger tells River's news at DEBUG: see riverLog.
 	NewClient(cfg *river.Config) (QueueClient, error)
+	// Depth counts the queue's jobs (export jobs and snapshots being
+	// taken) by River's state: available, scheduled, retryable, running,
+	// and the finished ones River still keeps.
+	Depth(ctx context.Context) (map[string]int, error)
 }
 
 // QueueClient is what snapexport uses of a River client, whatever the
@@ -97,6 +101,18 @@ func (q *riverQueue[TTx]) Migrate(ctx context.Context, logger *slog.Logger) erro
 		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 		return err
 	})
+}
+
+func (q *riverQueue[TTx]) Depth(ctx context.Context) (map[string]int, error) {
+	counts, err := q.driver.GetExecutor().JobCountByAllStates(ctx, &riverdriver.JobCountByAllStatesParams{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for state, n := range counts {
+		out[string(state)] = n
+	}
+	return out, nil
 }
 
 func (q *riverQueue[TTx]) NewClient(cfg *river.Config) (QueueClient, error) {

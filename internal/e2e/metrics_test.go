@@ -80,9 +80,12 @@ func TestMetricsOfAnExport(t *testing.T) {
 	// Scrape as fast as the server answers until the job has ended,
 	// keeping the documents seen while it was running.
 	var running []float64
+	var queueRunning float64
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		docs := scrapeMetrics(t, scrape.URL).value("snapexport_export_documents_total", "")
+		scraped := scrapeMetrics(t, scrape.URL)
+		docs := scraped.value("snapexport_export_documents_total", "")
+		queueRunning = max(queueRunning, scraped.value("snapexport_queue_jobs", `state="running"`))
 		job, err := srv.Server.Service.ExportJob(ctx, g, "Cluster0", created.GetId())
 		if err != nil {
 			t.Fatal(err)
@@ -137,6 +140,10 @@ func TestMetricsOfAnExport(t *testing.T) {
 	}
 	if got := after.value("snapexport_export_duration_seconds_count", `state="Successful"`); got != 1 {
 		t.Errorf("export durations observed = %v, want 1", got)
+	}
+	// The job queue showed the export's job running while it ran.
+	if queueRunning != 1 {
+		t.Errorf("running jobs in the queue while the export ran: at most %v, want 1", queueRunning)
 	}
 	// The store's transactions, on whichever backend the server runs.
 	backend := srv.Server.Backend()

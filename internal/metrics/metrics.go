@@ -9,6 +9,7 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -148,6 +149,36 @@ func (m *Metrics) Handler() http.Handler {
 // Gatherer gathers the metrics, for tests to compare with what they expect
 // (prometheus/testutil).
 func (m *Metrics) Gatherer() prometheus.Gatherer { return m.registry }
+
+// WatchQueue adds snapexport_queue_jobs{state}: the job queue's jobs by
+// River's state (available, scheduled, retryable, running, and the
+// finished ones River keeps), read from depth at each scrape, within a
+// second. A scrape whose reading fails shows none, rather than an error
+// that may quote the database.
+func (m *Metrics) WatchQueue(depth func(context.Context) (map[string]int, error)) {
+	m.registry.Register(&queueCollector{depth: depth, desc: prometheus.NewDesc("snapexport_queue_jobs",
+		"Jobs in the job queue (export jobs and snapshots being taken), by River's state, as the database holds them when scraped.",
+		[]string{"state"}, nil)})
+}
+
+type queueCollector struct {
+	depth func(context.Context) (map[string]int, error)
+	desc  *prometheus.Desc
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	counts, err := c.depth(ctx)
+	if err != nil {
+		return
+	}
+	for state, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), state)
+	}
+}
 
 // ObserveRequest implements api.Observer.
 func (m *Metrics) ObserveRequest(operation, version string, status int, d time.Duration) {

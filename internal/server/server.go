@@ -241,6 +241,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if cfg.Metrics != nil {
 		rc.Observer = cfg.Metrics
 		svc.Observer = cfg.Metrics
+		cfg.Metrics.WatchQueue(b.Queue.Depth)
 	}
 	rc.Tracing = cfg.Tracing
 	runner, err := exportrunner.New(queue, rc)
