@@ -36,16 +36,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer metricsLn.Close()
 		cfg.Metrics = metrics.New()
 	}
-	if tracing.Enabled() {
-		tp, shutdown, err := tracing.FromEnvironment(ctx, moduleVersion())
-		if err != nil {
-			return err
-		}
+	tp, shutdownTracing, err := tracing.FromEnvironment(ctx, moduleVersion())
+	if err != nil {
+		return err
+	}
+	if tp != nil {
 		// The spans still batched are sent once the server has stopped.
 		defer func() {
 			sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			if err := shutdown(sendCtx); err != nil {
+			if err := shutdownTracing(sendCtx); err != nil {
 				cfg.Logger.Warn("sending the last traces", "error", err)
 			}
 		}()

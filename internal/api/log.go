@@ -24,6 +24,9 @@ type notesKey struct{}
 // caller once the operation has authenticated it, or how authentication
 // went otherwise.
 type requestNotes struct {
+	// requestID names the request in the log, its span and X-Request-Id
+	// (see requestID).
+	requestID string
 	principal *snapexport.Principal
 	// challenge is true when the request was answered a digest
 	// challenge: without refused, an ordinary step of digest
@@ -38,16 +41,6 @@ type requestNotes struct {
 	operation, version string
 	// rateLimited names the rate limit that refused the request.
 	rateLimited string
-}
-
-type requestIDKey struct{}
-
-// RequestID is the id of the request whose context ctx is: the client's
-// X-Request-Id when it sent a usable one, else one made for it; "" outside
-// a request.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }
 
 // requestID is the id of a request whose X-Request-Id header is sent:
@@ -165,8 +158,8 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		notes := &requestNotes{}
 		id := requestID(r.Header.Get("X-Request-Id"))
+		notes := &requestNotes{requestID: id}
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), notesKey{}, notes)
 		// A span of its own, in the trace of the client's traceparent
@@ -177,7 +170,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			ctx, span = s.Tracing.Tracer("github.com/snapexport/snapexport/internal/api").Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
 		}
-		r = r.WithContext(context.WithValue(ctx, requestIDKey{}, id))
+		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		took := time.Since(start)

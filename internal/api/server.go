@@ -222,13 +222,11 @@ func (s *Server) Handler() http.Handler {
 		allow := strings.Join(slices.Sorted(maps.Keys(ops)), ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
-			if found {
-				noteOperation(r, op.id, apiVersion)
-			}
 			if !found {
 				s.refuse(w, r, allow, snapexport.Errorf(snapexport.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
 			}
+			noteOperation(r, op.id, apiVersion)
 			s.serve(w, r, op, apiVersion)
 		})
 	}
@@ -341,13 +339,13 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error, pre
 	e := snapexport.AsError(err)
 	status := Status(e.Code)
 	if status == http.StatusInternalServerError && s.Unavailable != nil && s.Unavailable(err) {
-		s.logger().WarnContext(r.Context(), "database unavailable", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger().WarnContext(r.Context(), "database unavailable", "request_id", notesOf(r).requestID, "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, errUnavailable, pretty, envelope)
 		return
 	}
 	if status >= 500 {
-		s.logger().ErrorContext(r.Context(), "request failed", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		s.logger().ErrorContext(r.Context(), "request failed", "request_id", notesOf(r).requestID, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, e, pretty, envelope)
 }

@@ -1,11 +1,10 @@
 package apibench
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -99,27 +98,14 @@ func timeServe(ctx context.Context, bin, data string) (healthy, printed time.Dur
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "SNAPEXPORT_DATABASE=") })
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return 0, 0, err
-	}
+	// The service account's line is the last of the credentials.
+	printedAt := &lineWatch{line: []byte("client secret"), seen: make(chan time.Time, 1)}
+	cmd.Stdout = printedAt
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
 	}
-	// The service account's line is the last of the credentials.
-	credentials := make(chan time.Duration, 1)
-	go func() {
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if strings.Contains(lines.Text(), "client secret") {
-				credentials <- time.Since(t0)
-				break
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	defer stopProcess(cmd, exited)
@@ -135,7 +121,8 @@ func timeServe(ctx context.Context, bin, data string) (healthy, printed time.Dur
 			}
 		}
 		select {
-		case printed = <-credentials:
+		case at := <-printedAt.seen:
+			printed = at.Sub(t0)
 		case err := <-exited:
 			exited <- err
 			return 0, 0, fmt.Errorf("snapexport serve exited before answering and printing its credentials: %v\n%s", err, stderr.String())
@@ -147,6 +134,32 @@ func timeServe(ctx context.Context, bin, data string) (healthy, printed time.Dur
 		}
 	}
 	return healthy, printed, nil
+}
+
+// lineWatch is a process's output, told the time when line first appears
+// in it; the rest is discarded.
+type lineWatch struct {
+	line []byte
+	seen chan time.Time
+	// tail is the end of the output so far, long enough to find line
+	// split across two writes.
+	tail []byte
+	done bool
+}
+
+// Write is called by one goroutine, the one that copies the output.
+func (w *lineWatch) Write(b []byte) (int, error) {
+	if w.done {
+		return len(b), nil
+	}
+	w.tail = append(w.tail, b...)
+	if bytes.Contains(w.tail, w.line) {
+		w.done, w.tail = true, nil
+		w.seen <- time.Now()
+	} else if keep := len(w.line) - 1; len(w.tail) > keep {
+		w.tail = w.tail[len(w.tail)-keep:]
+	}
+	return len(b), nil
 }
 
 // stopProcess interrupts serve and waits for it, killing it when it does

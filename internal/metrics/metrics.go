@@ -3,9 +3,10 @@
 // of requests by the API (api.Observer), of export jobs by their runner
 // (exportrunner.Observer), of snapshots by the service (service.Observer)
 // and of store transactions (instrumentedstore.Observer), through methods
-// of plain values, so that none of them depends on Prometheus. Every label value is one of a bounded
-// set (operation ids, API versions, statuses, states, names of limits and
-// schemes): never a path, an id, a name a client chose or a credential.
+// of plain values, so that none of them depends on Prometheus. Every label
+// value is one of a bounded set (operation ids, API versions, statuses,
+// states, names of limits and schemes): never a path, an id, a name a
+// client chose or a credential.
 package metrics
 
 import (
@@ -121,22 +122,22 @@ func New() *Metrics {
 			Help: "Export jobs this server took over from a run whose lease had lapsed (its server died or stalled).",
 		}),
 	}
-	for _, source := range []string{"capture", "import"} {
-		m.snapshotDocuments.WithLabelValues(source)
-		m.snapshotBytes.WithLabelValues(source)
-	}
-	m.registry.MustRegister(m.snapshotDocuments, m.snapshotBytes, m.snapshots, m.snapshotStored, m.leaseTakeovers)
-	m.registry.MustRegister(m.transactions, m.transactionDuration)
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.authFailures, m.rateLimited,
-		m.exportsRunning, m.exportDocuments, m.exportBytes, m.exportFiles, m.exportJobs, m.exportDuration,
+		m.exportsRunning, m.exportDocuments, m.exportBytes, m.exportFiles, m.exportJobs, m.exportDuration, m.leaseTakeovers,
+		m.transactions, m.transactionDuration,
+		m.snapshotDocuments, m.snapshotBytes, m.snapshots, m.snapshotStored,
 	)
-	// Both formats are there from the start, so that a rate is computed
-	// from the first scrape.
+	// Every format and source is there from the start, so that a rate is
+	// computed from the first scrape.
 	m.exportBytes.WithLabelValues("bson")
 	m.exportBytes.WithLabelValues("gzip")
+	for _, source := range []string{"capture", "import"} {
+		m.snapshotDocuments.WithLabelValues(source)
+		m.snapshotBytes.WithLabelValues(source)
+	}
 	return m
 }
 

@@ -80,8 +80,9 @@ type Options struct {
 	// at by the server's clock (default a minute); tests that move a fake
 	// clock call Server.Server.TakeScheduledSnapshots instead of waiting.
 	SchedulePollInterval time.Duration
-	// Metrics, when set, is told of the server's requests and export
-	// jobs, for a test to read through its Handler.
+	// Metrics, when set, is told of the server's requests, jobs,
+	// snapshots and store transactions, for a test to read through its
+	// Handler.
 	Metrics *metrics.Metrics
 	// Tracing, when set, gets the spans of the server's requests, store
 	// transactions and jobs (e.g. an SDK provider with an in-memory

@@ -21,11 +21,11 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// Enabled reports whether the environment asks for traces: an OTLP
+// enabled reports whether the environment asks for traces: an OTLP
 // endpoint is named (OTEL_EXPORTER_OTLP_ENDPOINT or
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or OTEL_TRACES_EXPORTER is otlp;
 // OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turns them off.
-func Enabled() bool {
+func enabled() bool {
 	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
 		return false
 	}
@@ -39,13 +39,12 @@ func Enabled() bool {
 }
 
 // FromEnvironment is the tracer provider the environment asks for (see
-// Enabled), batching spans to the OTLP endpoint, with the service named
+// enabled), batching spans to the OTLP endpoint, with the service named
 // by OTEL_SERVICE_NAME (default snapexport) and OTEL_RESOURCE_ATTRIBUTES;
-// without one, a provider whose spans record nothing. Shutdown sends the
-// spans still batched.
+// nil when it asks for none. Shutdown sends the spans still batched.
 func FromEnvironment(ctx context.Context, version string) (trace.TracerProvider, func(context.Context) error, error) {
-	if !Enabled() {
-		return noop.NewTracerProvider(), func(context.Context) error { return nil }, nil
+	if !enabled() {
+		return nil, func(context.Context) error { return nil }, nil
 	}
 	if p := strings.ToLower(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")); p != "" && p != "http/protobuf" {
 		return nil, nil, fmt.Errorf("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL %q: snapexport sends traces over http/protobuf only", p)

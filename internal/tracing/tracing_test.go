@@ -30,8 +30,8 @@ func TestEnabled(t *testing.T) {
 		for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"} {
 			t.Setenv(k, tc.env[k])
 		}
-		if got := Enabled(); got != tc.want {
-			t.Errorf("Enabled() with %v = %t, want %t", tc.env, got, tc.want)
+		if got := enabled(); got != tc.want {
+			t.Errorf("enabled() with %v = %t, want %t", tc.env, got, tc.want)
 		}
 	}
 }
