@@ -80,6 +80,12 @@ var (
 // exportJobHandler serves an operation on the export job of the path: act
 // reads or changes it, and the job it returns is the answer.
 func exportJobHandler(act func(s *service.Service, ctx context.Context, projectID, clusterName, id string) (*snapexport.ExportJob, error)) func(*call) (*response, error) {
+	return exportJobHandlerView(act, newExportJobView)
+}
+
+// exportJobHandlerView is exportJobHandler answering the job as view
+// renders it.
+func exportJobHandlerView[V any](act func(s *service.Service, ctx context.Context, projectID, clusterName, id string) (*snapexport.ExportJob, error), view func(*snapexport.ExportJob) V) func(*call) (*response, error) {
 	return func(c *call) (*response, error) {
 		name, err := c.clusterName()
 		if err != nil {
@@ -89,7 +95,7 @@ func exportJobHandler(act func(s *service.Service, ctx context.Context, projectI
 		if err != nil {
 			return nil, err
 		}
-		return ok(newExportJobView(j))
+		return ok(view(j))
 	}
 }
 

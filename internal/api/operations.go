@@ -91,6 +91,10 @@ func (s *Server) operations() []operation {
 		{id: "uploadSnapshot", method: "POST", path: cluster + "/snapshots", own: true, role: creator, limit: cloudBackups, handle: uploadSnapshot},
 		{id: "loadClusterData", method: "PUT", path: cluster + "/data", own: true, role: creator, limit: cloudBackups, handle: loadClusterData},
 		{id: "cancelExportJob", method: "POST", path: exports + "/{exportId}/cancel", own: true, role: exporter, limit: cloudBackups, handle: cancelExportJob},
+		// An export's progress and objects need the role that reads
+		// export jobs.
+		{id: "getExportJobProgress", method: "GET", path: exports + "/{exportId}/progress", own: true, role: manager, limit: cloudBackups, handle: getExportJobProgress},
+		{id: "listExportJobObjects", method: "GET", path: exports + "/{exportId}/objects", own: true, role: manager, limit: cloudBackups, handle: listExportJobObjects},
 	}
 	// The provider is spelled out in each path: a {cloudProvider} wildcard
 	// there would overlap /backup/exportBuckets/{exportBucketId}.

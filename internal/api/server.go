@@ -220,8 +220,14 @@ func (s *Server) Handler() http.Handler {
 			apiVersion = v1
 		}
 		allow := strings.Join(slices.Sorted(maps.Keys(ops)), ", ")
+		own := strings.HasPrefix(p, ownPrefix) || strings.Contains(p, " "+ownPrefix)
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
+			if !found && own {
+				// HEAD on an own GET path, which its pattern matches.
+				s.refuse(w, r, "", snapexport.Errorf(snapexport.CodeResourceNotFound, "Cannot find resource %s.", r.URL.Path))
+				return
+			}
 			if !found {
 				s.refuse(w, r, allow, snapexport.Errorf(snapexport.CodeMethodNotAllowed, "Method %s is not allowed on %s.", r.Method, r.URL.Path))
 				return
@@ -466,6 +472,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 // refused; a request without any, the first round trip of digest
 // authentication, is answered the challenge whatever the budget.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, fail func(error)) *snapexport.Principal {
+	if p := callerOf(r.Context()); p != nil {
+		setPrincipal(r, p)
+		return p
+	}
 	address := s.clientAddress(r)
 	if r.Header.Get("Authorization") != "" {
 		if err := s.admitAuthentication(w, r, address); err != nil {

@@ -362,3 +362,39 @@ func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token st
 	a.Forget()
 	return err
 }
+
+// APIKeyPrincipal returns the principal of the API key publicKey with its
+// roles as they are now (or as cached for PrincipalTTL), without checking
+// any secret: for a session that checked the key's private key when it
+// began. snapexport.ErrNotFound when the key no longer exists.
+func (a *Authenticator) APIKeyPrincipal(ctx context.Context, publicKey string) (*snapexport.Principal, error) {
+	found, err := a.apiKey(ctx, publicKey)
+	if err != nil {
+		return nil, err
+	}
+	return found.principal, nil
+}
+
+// TokenPrincipal returns the principal of a bearer token still valid,
+// or a Failure as Authenticate gives for it.
+func (a *Authenticator) TokenPrincipal(ctx context.Context, token string) (*snapexport.Principal, *Failure) {
+	return a.bearer(ctx, token)
+}
+
+// DropToken revokes token on behalf of whoever holds it, as a console
+// session does when it signs out: holding a token is what using it needs,
+// so it is enough to end it. An unknown or revoked token is left alone.
+func (a *Authenticator) DropToken(ctx context.Context, token string) error {
+	err := a.Store.Write(ctx, func(tx snapexport.Tx) error {
+		t, err := tx.AccessToken(ctx, TokenHash(token))
+		if errors.Is(err, snapexport.ErrNotFound) || err == nil && t.RevokedAt != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.RevokeAccessToken(ctx, t.Hash, a.now())
+	})
+	a.Forget()
+	return err
+}

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/capture"
+	"github.com/snapexport/snapexport/internal/console"
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/instrumentedstore"
 	"github.com/snapexport/snapexport/internal/metrics"
@@ -140,6 +142,8 @@ type Server struct {
 	Service   *service.Service
 	Auth      *auth.Authenticator
 	API       *api.Server
+	// Console is the web console, served at /console/ beside the API.
+	Console *console.Server
 
 	cfg       Config
 	backend   *backend.Backend
@@ -261,6 +265,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		apiSrv.Observer = cfg.Metrics
 	}
 	apiSrv.Tracing = cfg.Tracing
+	apiHandler := apiSrv.Handler()
 	return &Server{
 		Store:     b.Store,
 		Buckets:   buckets,
@@ -268,6 +273,8 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		Service:   svc,
 		Auth:      authn,
 		API:       apiSrv,
+		Console: &console.Server{API: apiHandler, Auth: authn, Organizations: svc.Organizations,
+			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Now: cfg.Now},
 		cfg:       cfg,
 		prepared:  prepared,
 		backend:   b,
@@ -300,8 +307,22 @@ func useSecretKey(ctx context.Context, svc *service.Service, key []byte) error {
 // postgres.
 func (s *Server) Backend() string { return s.backend.Name }
 
-// Handler is the HTTP API.
-func (s *Server) Handler() http.Handler { return s.API.Handler() }
+// Handler serves the HTTP API, and the console under /console/.
+func (s *Server) Handler() http.Handler {
+	// Not a ServeMux: it would answer unclean paths with redirects the
+	// API answers with its own errors.
+	consoleHandler, apiHandler := s.Console.Handler(), s.Console.API
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, console.Prefix):
+			consoleHandler.ServeHTTP(w, r)
+		case r.URL.Path == strings.TrimSuffix(console.Prefix, "/") && r.Method == http.MethodGet:
+			http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
+		default:
+			apiHandler.ServeHTTP(w, r)
+		}
+	})
+}
 
 // Initialized reports whether the store has been initialized.
 func (s *Server) Initialized(ctx context.Context) (bool, error) {

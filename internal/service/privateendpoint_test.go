@@ -25,6 +25,9 @@ func (c *cloudAWS) AssumeRole(context.Context, *snapexport.CloudProviderAccessRo
 func (c *cloudAWS) BucketRegion(context.Context, objectstore.Target) (string, error) {
 	return "us-east-1", nil
 }
+func (c *cloudAWS) List(context.Context, objectstore.Target, string, int) ([]objectstore.Object, bool, error) {
+	return nil, false, nil
+}
 func (c *cloudAWS) PrivateLink(region string) (bool, string) {
 	if region == "us-east-1" {
 		return true, "https://bucket.vpce-0a1b2c3d4e5f-abcdefgh.s3.us-east-1.vpce.amazonaws.com"

@@ -47,6 +47,9 @@ type BucketAccess interface {
 	// PrivateLink tells whether private networking needs a VPC endpoint
 	// and which one is configured for an AWS region.
 	PrivateLink(region string) (needed bool, endpoint string)
+	// List lists up to limit objects under a prefix, and whether more
+	// follow.
+	List(ctx context.Context, t objectstore.Target, prefix string, limit int) ([]objectstore.Object, bool, error)
 }
 
 // Service is the export API's business logic over a Store.

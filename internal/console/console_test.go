@@ -1,0 +1,275 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/console"
+	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/testserver"
+)
+
+// browser is an HTTP client that keeps cookies and does not follow
+// redirects, so that a test sees each answer.
+type browser struct {
+	t      *testing.T
+	base   string
+	client *http.Client
+}
+
+func newBrowser(t *testing.T, srv *testserver.Server) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, base: srv.URL, client: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(method, path string, form url.Values, header http.Header) page {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, header: resp.Header, body: string(data)}
+}
+
+func (b *browser) get(path string) page { b.t.Helper(); return b.do(http.MethodGet, path, nil, nil) }
+
+var hiddenCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, p page) string {
+	t.Helper()
+	m := hiddenCSRF.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page: %s", p.body)
+	}
+	return m[1]
+}
+
+// signIn signs in with the form, as a person would, and returns the
+// session's CSRF token.
+func (b *browser) signIn(kind, id, secret string) page {
+	b.t.Helper()
+	form := b.get("/console/signin")
+	return b.do(http.MethodPost, "/console/signin", url.Values{"csrf": {csrfOf(b.t, form)}, "kind": {kind}, "id": {id}, "secret": {secret}}, nil)
+}
+
+// TestSignIn: a service account and an API key sign in with their
+// secrets; the session cookie is HttpOnly, SameSite=Strict, scoped to the
+// console and not Secure over plain HTTP; a wrong secret is refused with
+// the form shown again; every page has a strict Content-Security-Policy;
+// signing out revokes the session's access token for the API too.
+func TestSignIn(t *testing.T) {
+	srv := testserver.NewServer(t)
+	for _, tc := range []struct{ kind, id, secret string }{
+		{"serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret},
+		{"apiKey", srv.APIKey.PublicKey, srv.APIKey.PrivateKey},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			b := newBrowser(t, srv)
+			if p := b.get("/console/projects"); p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/signin" {
+				t.Fatalf("projects before signing in: %d %s", p.status, p.header.Get("Location"))
+			}
+			wrong := b.signIn(tc.kind, tc.id, tc.secret+"x")
+			if wrong.status != http.StatusUnauthorized || !strings.Contains(wrong.body, "is wrong") {
+				t.Fatalf("wrong secret: %d %s", wrong.status, wrong.body)
+			}
+			if strings.Contains(wrong.body, tc.secret) {
+				t.Error("the form shown again holds the secret")
+			}
+			p := b.signIn(tc.kind, tc.id, tc.secret)
+			if p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/projects" {
+				t.Fatalf("sign-in: %d %s %s", p.status, p.header.Get("Location"), p.body)
+			}
+			var cookie *http.Cookie
+			for _, c := range (&http.Response{Header: p.header}).Cookies() {
+				if c.Name == "snapexport_session" && c.Value != "" {
+					cookie = c
+				}
+			}
+			if cookie == nil {
+				t.Fatalf("no session cookie: %v", p.header["Set-Cookie"])
+			}
+			if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/console/" || cookie.Secure || cookie.MaxAge <= 0 || cookie.MaxAge > 3600 {
+				t.Errorf("session cookie %+v", cookie)
+			}
+			projects := b.get("/console/projects")
+			if projects.status != http.StatusOK || !strings.Contains(projects.body, srv.GroupID) {
+				t.Fatalf("projects: %d %s", projects.status, projects.body)
+			}
+			csp := projects.header.Get("Content-Security-Policy")
+			for _, want := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+				if !strings.Contains(csp, want) {
+					t.Errorf("Content-Security-Policy %q lacks %q", csp, want)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("Content-Security-Policy %q allows inline code", csp)
+			}
+			out := b.do(http.MethodPost, "/console/signout", url.Values{"csrf": {csrfOf(t, projects)}}, nil)
+			if out.status != http.StatusSeeOther {
+				t.Fatalf("sign-out: %d %s", out.status, out.body)
+			}
+			if p := b.get("/console/projects"); p.status != http.StatusSeeOther {
+				t.Fatalf("projects after signing out: %d", p.status)
+			}
+		})
+	}
+}
+
+// TestSessionEndsWithItsToken: a service account's session ends when its
+// access token is revoked, as its API calls would.
+func TestSessionEndsWithItsToken(t *testing.T) {
+	srv := testserver.NewServer(t)
+	b := newBrowser(t, srv)
+	b.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	if p := b.get("/console/projects"); p.status != http.StatusOK {
+		t.Fatalf("projects: %d", p.status)
+	}
+	ctx := context.Background()
+	if err := srv.Server.Service.DeletePrincipal(ctx, service.PrincipalRef{ClientID: srv.ServiceAccount.ClientID}); err != nil {
+		t.Fatal(err)
+	}
+	p := b.get("/console/projects")
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/console/signin?ended=") {
+		t.Fatalf("projects once the service account is gone: %d %s", p.status, p.header.Get("Location"))
+	}
+}
+
+// TestFormsNeedTheirToken: a POST without the session's CSRF token, or
+// sent by another site, changes nothing; a sign-in form without its
+// cookie's token is refused.
+func TestFormsNeedTheirToken(t *testing.T) {
+	srv := testserver.NewServer(t)
+	ctx := context.Background()
+	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	if p := b.do(http.MethodPost, "/console/signin", url.Values{"kind": {"apiKey"}, "id": {srv.APIKey.PublicKey}, "secret": {srv.APIKey.PrivateKey}}, nil); p.status != http.StatusForbidden {
+		t.Fatalf("sign-in without the form's token: %d", p.status)
+	}
+	b.signIn("apiKey", srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
+	project := b.get("/console/projects/" + srv.GroupID)
+	if project.status != http.StatusOK {
+		t.Fatalf("project: %d %s", project.status, project.body)
+	}
+	take := "/console/projects/" + srv.GroupID + "/clusters/Cluster0/snapshots"
+	form := url.Values{"retentionInDays": {"3"}, "confirmed": {"yes"}}
+	for name, tc := range map[string]struct {
+		form   url.Values
+		header http.Header
+	}{
+		"no token":      {form, nil},
+		"wrong token":   {with(form, "csrf", "x"+csrfOf(t, project)), nil},
+		"another site":  {with(form, "csrf", csrfOf(t, project)), http.Header{"Origin": {"https://elsewhere.example"}}},
+		"cross-site":    {with(form, "csrf", csrfOf(t, project)), http.Header{"Sec-Fetch-Site": {"cross-site"}}},
+		"opaque origin": {with(form, "csrf", csrfOf(t, project)), http.Header{"Origin": {"null"}}},
+	} {
+		if p := b.do(http.MethodPost, take, tc.form, tc.header); p.status != http.StatusForbidden {
+			t.Errorf("%s: %d", name, p.status)
+		}
+	}
+	snaps, _, err := srv.Server.Service.Snapshots(ctx, srv.GroupID, "Cluster0", snapexport.SnapshotReplicaSet, snapexport.Page{Limit: 10}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 0 {
+		t.Errorf("a refused form took %d snapshots", len(snaps))
+	}
+	// The form as the page gives it asks for confirmation first, then
+	// takes the snapshot.
+	good := with(url.Values{"retentionInDays": {"3"}}, "csrf", csrfOf(t, project))
+	confirm := b.do(http.MethodPost, take, good, nil)
+	if confirm.status != http.StatusOK || !strings.Contains(confirm.body, "Take an on-demand snapshot of Cluster0") {
+		t.Fatalf("confirmation: %d %s", confirm.status, confirm.body)
+	}
+	if p := b.do(http.MethodPost, take, with(good, "confirmed", "yes"), nil); p.status != http.StatusSeeOther {
+		t.Fatalf("confirmed: %d %s", p.status, p.body)
+	}
+	snaps, _, err = srv.Server.Service.Snapshots(ctx, srv.GroupID, "Cluster0", snapexport.SnapshotReplicaSet, snapexport.Page{Limit: 10}, "")
+	if err != nil || len(snaps) != 1 {
+		t.Fatalf("snapshots after the confirmed form: %d %v", len(snaps), err)
+	}
+	if p := b.get("/console/projects/" + srv.GroupID); !strings.Contains(p.body, "was requested") {
+		t.Errorf("the next page does not tell the snapshot was requested: %s", p.body)
+	}
+}
+
+func with(v url.Values, key, value string) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = vs
+	}
+	out.Set(key, value)
+	return out
+}
+
+// TestReadOnlyIsRefused: a read-only principal sees the project but is
+// refused taking a snapshot with the API's own error, shown on the page.
+func TestReadOnlyIsRefused(t *testing.T) {
+	srv := testserver.NewServer(t)
+	ctx := context.Background()
+	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := srv.AddAPIKey(ctx, snapexport.RoleGroupReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	b.signIn("apiKey", key.PublicKey, key.PrivateKey)
+	project := b.get("/console/projects/" + srv.GroupID)
+	if project.status != http.StatusOK || !strings.Contains(project.body, "Cluster0") {
+		t.Fatalf("project: %d %s", project.status, project.body)
+	}
+	p := b.do(http.MethodPost, "/console/projects/"+srv.GroupID+"/clusters/Cluster0/snapshots",
+		url.Values{"csrf": {csrfOf(t, project)}, "retentionInDays": {"3"}, "confirmed": {"yes"}}, nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("refused action: %d %s", p.status, p.body)
+	}
+	after := b.get("/console/projects/" + srv.GroupID)
+	if !strings.Contains(after.body, "USER_UNAUTHORIZED") {
+		t.Errorf("the refusal is not shown with the API's error code: %s", after.body)
+	}
+	exports := b.get("/console/projects/" + srv.GroupID + "/exports")
+	if exports.status != http.StatusOK || !strings.Contains(exports.body, "USER_UNAUTHORIZED") {
+		t.Errorf("exports page of a read-only key: %d %s", exports.status, exports.body)
+	}
+}
+
+var _ = console.Prefix

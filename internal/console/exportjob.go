@@ -1,0 +1,272 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// exportProgress is the API's progress of an export job
+// (getExportJobProgress).
+type exportProgress struct {
+	ID                  string    `json:"id"`
+	State               string    `json:"state"`
+	StateReason         *apiError `json:"stateReason"`
+	Prefix              string    `json:"prefix"`
+	ExportBucketID      string    `json:"exportBucketId"`
+	SnapshotID          string    `json:"snapshotId"`
+	CreatedAt           string    `json:"createdAt"`
+	FinishedAt          string    `json:"finishedAt"`
+	ExportedCollections int       `json:"exportedCollections"`
+	TotalCollections    int       `json:"totalCollections"`
+	Documents           int64     `json:"documents"`
+	TotalDocuments      int64     `json:"totalDocuments"`
+	Bytes               int64     `json:"bytes"`
+	TotalBytes          int64     `json:"totalBytes"`
+	Files               int       `json:"files"`
+}
+
+// exportJob is an export job as Atlas lists it.
+type exportJob struct {
+	ID             string `json:"id"`
+	State          string `json:"state"`
+	CreatedAt      string `json:"createdAt"`
+	FinishedAt     string `json:"finishedAt"`
+	ExportBucketID string `json:"exportBucketId"`
+	SnapshotID     string `json:"snapshotId"`
+	Prefix         string `json:"prefix"`
+	StateReason    *struct {
+		ErrorCode string `json:"errorCode"`
+		Message   string `json:"message"`
+	} `json:"stateReason"`
+}
+
+type clusterExports struct {
+	Cluster string
+	Jobs    []exportProgress
+	Err     error
+}
+
+type exportsPageData struct {
+	GroupID  string
+	Clusters []*clusterExports
+}
+
+func (s *Server) exportsPath(groupID, clusterName string) string {
+	return "/api/atlas/v2/groups/" + escapeSegment(groupID) + "/clusters/" + escapeSegment(clusterName) + "/backup/exports"
+}
+
+func ownExportPath(groupID, clusterName, exportID string) string {
+	return "/api/snapexport/v1/groups/" + escapeSegment(groupID) + "/clusters/" + escapeSegment(clusterName) +
+		"/backup/exports/" + escapeSegment(exportID)
+}
+
+// exportsPage shows the export jobs of every cluster of a project, newest
+// first, the running ones with a live progress bar.
+func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
+	nav, err := s.projectNav(r, "exports")
+	if err != nil {
+		s.renderError(w, r, err, 0, "")
+		return
+	}
+	var clusters page[cluster]
+	if err := s.call(r, http.MethodGet, "/api/atlas/v2/groups/"+escapeSegment(nav.GroupID)+"/clusters?itemsPerPage=500", v20240805, nil, &clusters); err != nil {
+		s.renderError(w, r, err, 0, "")
+		return
+	}
+	d := exportsPageData{GroupID: nav.GroupID}
+	var wg sync.WaitGroup
+	for _, c := range clusters.Results {
+		ce := &clusterExports{Cluster: c.Name}
+		d.Clusters = append(d.Clusters, ce)
+		wg.Go(func() {
+			var jobs page[exportJob]
+			if ce.Err = s.call(r, http.MethodGet, s.exportsPath(nav.GroupID, c.Name)+"?itemsPerPage=100", v20230101, nil, &jobs); ce.Err != nil {
+				return
+			}
+			for _, j := range jobs.Results {
+				var p exportProgress
+				if err := s.call(r, http.MethodGet, ownExportPath(nav.GroupID, c.Name, j.ID)+"/progress", "application/json", nil, &p); err != nil {
+					ce.Err = err
+					return
+				}
+				ce.Jobs = append(ce.Jobs, p)
+			}
+			slices.SortFunc(ce.Jobs, func(a, b exportProgress) int { return strings.Compare(b.CreatedAt+b.ID, a.CreatedAt+a.ID) })
+		})
+	}
+	wg.Wait()
+	s.renderNav(w, r, http.StatusOK, "exports", nav.GroupName+": exports", nav, d)
+}
+
+type exportObject struct {
+	Key          string `json:"key"`
+	Size         int64  `json:"size"`
+	LastModified string `json:"lastModified"`
+}
+
+type exportPageData struct {
+	GroupID, Cluster string
+	Job              exportProgress
+	Objects          []exportObject
+	Truncated        bool
+	ObjectsErr       error
+	Complete         bool
+}
+
+// exportPage shows one export job: its progress, live while it runs, why
+// it failed, and the objects it wrote.
+func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
+	nav, err := s.projectNav(r, "exports")
+	if err != nil {
+		s.renderError(w, r, err, 0, "")
+		return
+	}
+	d := exportPageData{GroupID: nav.GroupID, Cluster: r.PathValue("clusterName")}
+	own := ownExportPath(nav.GroupID, d.Cluster, r.PathValue("exportId"))
+	if err := s.call(r, http.MethodGet, own+"/progress", "application/json", nil, &d.Job); err != nil {
+		s.renderError(w, r, err, 0, "")
+		return
+	}
+	var objs struct {
+		Results   []exportObject `json:"results"`
+		Truncated bool           `json:"truncated"`
+	}
+	d.ObjectsErr = s.call(r, http.MethodGet, own+"/objects", "application/json", nil, &objs)
+	d.Objects, d.Truncated = objs.Results, objs.Truncated
+	for _, o := range d.Objects {
+		if strings.HasSuffix(o.Key, "/.complete") {
+			d.Complete = true
+		}
+	}
+	s.renderNav(w, r, http.StatusOK, "export", "Export "+d.Job.ID, nav, d)
+}
+
+// progressEvent is what an export's page is sent: the progress and the
+// rates since the stream began.
+type progressEvent struct {
+	exportProgress
+	Percent        string  `json:"percent"`
+	Permille       int64   `json:"permille"`
+	DocumentsText  string  `json:"documentsText"`
+	BytesText      string  `json:"bytesText"`
+	CollectionText string  `json:"collectionsText"`
+	DocsPerSecond  float64 `json:"docsPerSecond"`
+	BytesPerSecond float64 `json:"bytesPerSecond"`
+	RateText       string  `json:"rateText"`
+	// ETASeconds is the time left at the current rate; -1 when unknown.
+	ETASeconds float64 `json:"etaSeconds"`
+	ETAText    string  `json:"etaText"`
+	Ended      bool    `json:"ended"`
+	Reason     string  `json:"reason,omitempty"`
+}
+
+type sample struct {
+	at         time.Time
+	docs, byts int64
+}
+
+// rateWindow is how far back the rate of an export is measured.
+const rateWindow = 10 * time.Second
+
+// newProgressEvent describes p, read at now; first is the oldest sample
+// of the rate's window.
+func newProgressEvent(p exportProgress, first sample, now time.Time) progressEvent {
+	e := progressEvent{exportProgress: p, Permille: progressPermille(p), ETASeconds: -1, Ended: exportEnded(p.State)}
+	e.Percent = fmt.Sprintf("%d %%", e.Permille/10)
+	e.DocumentsText = humanCount(p.Documents) + " of " + humanCount(p.TotalDocuments) + " documents"
+	e.BytesText = humanBytes(p.Bytes) + " of " + humanBytes(p.TotalBytes)
+	e.CollectionText = fmt.Sprintf("%d of %d collections", p.ExportedCollections, p.TotalCollections)
+	if p.StateReason != nil {
+		e.Reason = p.StateReason.Error()
+	}
+	if secs := now.Sub(first.at).Seconds(); secs > 0 && !e.Ended {
+		e.DocsPerSecond = float64(p.Documents-first.docs) / secs
+		e.BytesPerSecond = float64(p.Bytes-first.byts) / secs
+	}
+	switch {
+	case e.Ended:
+		e.RateText, e.ETAText = "", ""
+	case e.BytesPerSecond > 0:
+		e.RateText = humanCount(int64(e.DocsPerSecond)) + " documents/s, " + humanBytes(int64(e.BytesPerSecond)) + "/s"
+		if p.TotalBytes > p.Bytes {
+			e.ETASeconds = float64(p.TotalBytes-p.Bytes) / e.BytesPerSecond
+			e.ETAText = "about " + (time.Duration(e.ETASeconds) * time.Second).Round(time.Second).String() + " left"
+		}
+	default:
+		e.RateText, e.ETAText = "measuring…", ""
+	}
+	return e
+}
+
+// exportEvents streams an export's progress as server-sent events
+// ("progress", then "end" once it ended, or "failure" with the API's
+// error), reading it through the API at each interval, so the principal's
+// role is checked at each read.
+func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	// A stream outlives the server's read timeout, which would otherwise
+	// cancel it.
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
+	path := ownExportPath(r.PathValue("groupId"), r.PathValue("clusterName"), r.PathValue("exportId")) + "/progress"
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) bool {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return false
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	// samples are the readings of the last rateWindow, oldest first.
+	var samples []sample
+	var last []byte
+	tick := time.NewTicker(s.progressInterval())
+	defer tick.Stop()
+	heartbeat := s.now()
+	for {
+		var p exportProgress
+		if err := s.call(r, http.MethodGet, path, "application/json", nil, &p); err != nil {
+			e, ok := err.(*apiError)
+			if !ok {
+				e = &apiError{Detail: "The progress could not be read."}
+				s.logger().ErrorContext(r.Context(), "console progress failed", "path", r.URL.Path, "err", err)
+			}
+			send("failure", e)
+			return
+		}
+		now := s.now()
+		samples = append(samples, sample{at: now, docs: p.Documents, byts: p.Bytes})
+		for len(samples) > 2 && now.Sub(samples[1].at) >= rateWindow {
+			samples = samples[1:]
+		}
+		ev := newProgressEvent(p, samples[0], now)
+		data, _ := json.Marshal(ev.exportProgress)
+		if string(data) != string(last) || now.Sub(heartbeat) > 15*time.Second {
+			if !send("progress", ev) {
+				return
+			}
+			last, heartbeat = data, now
+		}
+		if ev.Ended {
+			send("end", ev)
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
