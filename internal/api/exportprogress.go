@@ -7,24 +7,25 @@ import (
 
 // exportProgressView is snapexport's own view of an export job's
 // progress: Atlas's exportStatus counts collections only; this adds the
-// documents, bytes and files written, against the snapshot's totals.
+// documents, bytes and files written, against the snapshot's totals. Keys
+// are in alphabetical order, as Atlas's are.
 type exportProgressView struct {
+	// Bytes are the snapshot's BSON bytes read, against TotalBytes.
+	Bytes               int64            `json:"bytes"`
+	CreatedAt           string           `json:"createdAt"`
+	Documents           int64            `json:"documents"`
+	ExportBucketID      string           `json:"exportBucketId"`
+	ExportedCollections int              `json:"exportedCollections"`
+	Files               int              `json:"files"`
+	FinishedAt          string           `json:"finishedAt,omitempty"`
 	ID                  string           `json:"id"`
+	Prefix              string           `json:"prefix"`
+	SnapshotID          string           `json:"snapshotId"`
 	State               string           `json:"state"`
 	StateReason         *stateReasonView `json:"stateReason,omitempty"`
-	Prefix              string           `json:"prefix"`
-	ExportBucketID      string           `json:"exportBucketId"`
-	SnapshotID          string           `json:"snapshotId"`
-	CreatedAt           string           `json:"createdAt"`
-	FinishedAt          string           `json:"finishedAt,omitempty"`
-	ExportedCollections int              `json:"exportedCollections"`
+	TotalBytes          int64            `json:"totalBytes"`
 	TotalCollections    int              `json:"totalCollections"`
-	Documents           int64            `json:"documents"`
 	TotalDocuments      int64            `json:"totalDocuments"`
-	// Bytes are the snapshot's BSON bytes read, against TotalBytes.
-	Bytes      int64 `json:"bytes"`
-	TotalBytes int64 `json:"totalBytes"`
-	Files      int   `json:"files"`
 }
 
 func newExportProgressView(j *snapexport.ExportJob) exportProgressView {
@@ -43,15 +44,15 @@ var getExportJobProgress = exportJobHandlerView((*service.Service).ExportJob, ne
 
 type exportObjectView struct {
 	Key          string `json:"key"`
-	Size         int64  `json:"size"`
 	LastModified string `json:"lastModified"`
+	Size         int64  `json:"size"`
 }
 
 type exportObjectsView struct {
 	ExportID string             `json:"exportId"`
 	Prefix   string             `json:"prefix"`
-	State    string             `json:"state"`
 	Results  []exportObjectView `json:"results"`
+	State    string             `json:"state"`
 	// Truncated is true when the prefix holds more objects than listed.
 	Truncated bool `json:"truncated"`
 }

@@ -96,7 +96,7 @@ func (s *Server) changeExpiry(w http.ResponseWriter, r *http.Request) {
 		s.done(w, r, &apiError{Detail: "Retention must be a whole number, not " + strconv.Quote(r.PostFormValue("retentionValue")) + "."}, "", "")
 		return
 	}
-	if !s.confirmed(w, r, "Keep snapshot "+id+" for "+strconv.Itoa(value)+" "+strings.ToLower(unit)+" from its creation?") {
+	if !s.confirmed(w, r, "Keep snapshot "+id+" for "+strconv.Itoa(value)+" "+strings.ToLower(unit)+" from now?") {
 		return
 	}
 	var snap snapshot

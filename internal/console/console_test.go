@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/console"
@@ -273,3 +274,54 @@ func TestReadOnlyIsRefused(t *testing.T) {
 }
 
 var _ = console.Prefix
+
+// TestChangeExpiry: a snapshot's expiry is changed through the confirmed
+// form, and a value the API refuses is shown with its errorCode,
+// changing nothing.
+func TestChangeExpiry(t *testing.T) {
+	srv := testserver.NewServer(t)
+	ctx := context.Background()
+	cl, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := srv.StoreSnapshot(t, cl, snapexport.Snapshot{})
+	b := newBrowser(t, srv)
+	b.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	project := b.get("/console/projects/" + srv.GroupID)
+	if !strings.Contains(project.body, snap.ID) {
+		t.Fatalf("the project's page lacks snapshot %s: %s", snap.ID, project.body)
+	}
+	path := "/console/projects/" + srv.GroupID + "/clusters/Cluster0/snapshots/" + snap.ID + "/expiry"
+	form := url.Values{"csrf": {csrfOf(t, project)}, "retentionUnit": {"WEEKS"}, "retentionValue": {"2"}}
+	if p := b.do(http.MethodPost, path, form, nil); p.status != http.StatusOK || !strings.Contains(p.body, "for 2 weeks") {
+		t.Fatalf("confirmation: %d %s", p.status, p.body)
+	}
+	before := time.Now()
+	if p := b.do(http.MethodPost, path, with(form, "confirmed", "yes"), nil); p.status != http.StatusSeeOther {
+		t.Fatalf("confirmed: %d %s", p.status, p.body)
+	}
+	after, err := srv.Server.Service.Snapshot(ctx, srv.GroupID, "Cluster0", snap.ID, snapexport.SnapshotReplicaSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := before.AddDate(0, 0, 14); after.ExpiresAt.Before(want.Add(-time.Second)) || after.ExpiresAt.After(time.Now().AddDate(0, 0, 14)) {
+		t.Errorf("expiry %v, want two weeks from the change (%v)", after.ExpiresAt, want)
+	}
+	if p := b.get("/console/projects/" + srv.GroupID); !strings.Contains(p.body, "now expires") {
+		t.Errorf("the change is not told: %s", p.body)
+	}
+	bad := with(with(form, "retentionUnit", "FORTNIGHTS"), "confirmed", "yes")
+	b.do(http.MethodPost, path, bad, nil)
+	p := b.get("/console/projects/" + srv.GroupID)
+	if !strings.Contains(p.body, `class="flash error"`) || !strings.Contains(p.body, "INVALID") {
+		t.Errorf("a refused unit is not shown with the API's error: %s", p.body)
+	}
+	again, err := srv.Server.Service.Snapshot(ctx, srv.GroupID, "Cluster0", snap.ID, snapexport.SnapshotReplicaSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.ExpiresAt.Equal(after.ExpiresAt) {
+		t.Errorf("a refused change moved the expiry to %v", again.ExpiresAt)
+	}
+}

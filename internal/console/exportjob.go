@@ -39,10 +39,27 @@ type exportJob struct {
 	ExportBucketID string `json:"exportBucketId"`
 	SnapshotID     string `json:"snapshotId"`
 	Prefix         string `json:"prefix"`
-	StateReason    *struct {
+	ExportStatus   struct {
+		ExportedCollections int `json:"exportedCollections"`
+		TotalCollections    int `json:"totalCollections"`
+	} `json:"exportStatus"`
+	StateReason *struct {
 		ErrorCode string `json:"errorCode"`
 		Message   string `json:"message"`
 	} `json:"stateReason"`
+}
+
+// progressOfListed is what the list of a cluster's jobs tells of an
+// ended job's progress: its collections, not its documents and bytes,
+// which only its own page reads.
+func progressOfListed(j exportJob) exportProgress {
+	p := exportProgress{ID: j.ID, State: j.State, Prefix: j.Prefix, ExportBucketID: j.ExportBucketID, SnapshotID: j.SnapshotID,
+		CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt,
+		ExportedCollections: j.ExportStatus.ExportedCollections, TotalCollections: j.ExportStatus.TotalCollections}
+	if r := j.StateReason; r != nil {
+		p.StateReason = &apiError{ErrorCode: r.ErrorCode, Detail: r.Message}
+	}
+	return p
 }
 
 type clusterExports struct {
@@ -66,7 +83,9 @@ func ownExportPath(groupID, clusterName, exportID string) string {
 }
 
 // exportsPage shows the export jobs of every cluster of a project, newest
-// first, the running ones with a live progress bar.
+// first, the running ones with a live progress bar. Only the active jobs'
+// progress is read, one request each: the page costs a few of the
+// project's rate-limit tokens however many jobs have ended.
 func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 	nav, err := s.projectNav(r, "exports")
 	if err != nil {
@@ -89,6 +108,10 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, j := range jobs.Results {
+				if exportEnded(j.State) {
+					ce.Jobs = append(ce.Jobs, progressOfListed(j))
+					continue
+				}
 				var p exportProgress
 				if err := s.call(r, http.MethodGet, ownExportPath(nav.GroupID, c.Name, j.ID)+"/progress", "application/json", nil, &p); err != nil {
 					ce.Err = err

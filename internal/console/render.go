@@ -17,13 +17,12 @@ import (
 var funcs = template.FuncMap{
 	"bytes":    humanBytes,
 	"count":    humanCount,
-	"percent":  percent,
 	"when":     humanTime,
 	"pathEsc":  escapeSegment,
 	"ended":    exportEnded,
 	"lower":    strings.ToLower,
 	"join":     strings.Join,
-	"add":      func(a, b int) int { return a + b },
+	"div":      func(a, b int64) int64 { return a / b },
 	"progress": progressPermille,
 	"trimPrefix": func(s, prefix string) string {
 		return strings.TrimPrefix(s, prefix+"/")
@@ -132,13 +131,6 @@ func humanCount(n int64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-func percent(done, total int64) string {
-	if total <= 0 {
-		return "0 %"
-	}
-	return strconv.FormatInt(min(100, done*100/total), 10) + " %"
 }
 
 // progressPermille is an export's progress in thousandths, for a

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -85,6 +88,22 @@ func TestNoSecretInLogsMetricsOrTraces(t *testing.T) {
 		t.Fatal("a wrong private key was accepted")
 	}
 
+	// The console's sign-ins, right and wrong, and a page of a session.
+	var sessionCookies []string
+	for _, c := range []struct{ kind, id, secret string }{
+		{"serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret},
+		{"serviceAccount", srv.ServiceAccount.ClientID, wrongSecret},
+		{"apiKey", srv.APIKey.PublicKey, srv.APIKey.PrivateKey},
+		{"apiKey", srv.APIKey.PublicKey, wrongKey},
+	} {
+		if cookie := consoleSignIn(t, srv, c.kind, c.id, c.secret); cookie != "" {
+			sessionCookies = append(sessionCookies, cookie)
+		}
+	}
+	if len(sessionCookies) != 2 {
+		t.Fatalf("%d console sessions, want the two with the right secrets", len(sessionCookies))
+	}
+
 	const password = "pw-of-the-deployment-7Qx"
 	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: g, Name: "bound"}); err != nil {
 		t.Fatal(err)
@@ -123,6 +142,9 @@ func TestNoSecretInLogsMetricsOrTraces(t *testing.T) {
 		"access token": token.AccessToken, "deployment password": password,
 		"secret key (base64)": base64.StdEncoding.EncodeToString(key[:]), "secret key (hex)": hex.EncodeToString(key[:]),
 	}
+	for i, c := range sessionCookies {
+		secrets["console session "+strconv.Itoa(i)] = c
+	}
 	for i, n := range nonces.seen {
 		secrets["digest nonce "+strconv.Itoa(i)] = n
 	}
@@ -137,4 +159,42 @@ func TestNoSecretInLogsMetricsOrTraces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// consoleSignIn signs in to the console with its form, as a browser
+// does, and returns the session cookie's value ("" when refused) once it
+// has shown the projects page.
+func consoleSignIn(t *testing.T, srv *testserver.Server, kind, id, secret string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(srv.URL + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(form)
+	if m == nil {
+		t.Fatalf("no token in the sign-in form: %s", form)
+	}
+	resp, err = client.PostForm(srv.URL+"/console/signin", url.Values{"csrf": {string(m[1])}, "kind": {kind}, "id": {id}, "secret": {secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	u, _ := url.Parse(srv.URL + "/console/")
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "snapexport_session" {
+			if !strings.Contains(string(page), srv.GroupID) {
+				t.Fatalf("signed in, the projects page lacks the project: %s", page)
+			}
+			return c.Value
+		}
+	}
+	return ""
 }
