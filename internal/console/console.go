@@ -8,11 +8,11 @@ package console
 import (
 	"context"
 	"embed"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -60,7 +60,41 @@ type Server struct {
 	ProgressInterval time.Duration
 
 	sessions sessions
-	pages    map[string]*template.Template
+
+	streamsMu sync.Mutex
+	// streamsEnd is closed by EndStreams.
+	streamsEnd chan struct{}
+}
+
+// pages are the console's pages, parsed once.
+var pages = parsePages()
+
+// streamsEnded is closed once EndStreams was called.
+func (s *Server) streamsEnded() <-chan struct{} {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	return s.streamsEndLocked()
+}
+
+func (s *Server) streamsEndLocked() chan struct{} {
+	if s.streamsEnd == nil {
+		s.streamsEnd = make(chan struct{})
+	}
+	return s.streamsEnd
+}
+
+// EndStreams ends every progress stream, now and from now on: for a
+// server shutting down, whose graceful wait would otherwise last until
+// the exports they follow end.
+func (s *Server) EndStreams() {
+	s.streamsMu.Lock()
+	defer s.streamsMu.Unlock()
+	ch := s.streamsEndLocked()
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
 }
 
 func (s *Server) now() time.Time {
@@ -99,7 +133,6 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // Handler serves the console under Prefix.
 func (s *Server) Handler() http.Handler {
-	s.pages = parsePages()
 	static, _ := fs.Sub(staticFiles, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET "+Prefix+"static/", http.StripPrefix(Prefix+"static/", http.FileServerFS(static)))

@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -323,5 +325,115 @@ func TestChangeExpiry(t *testing.T) {
 	}
 	if !again.ExpiresAt.Equal(after.ExpiresAt) {
 		t.Errorf("a refused change moved the expiry to %v", again.ExpiresAt)
+	}
+}
+
+// queuedExport makes a cluster, a snapshot, a local bucket and an export
+// job that stays queued (the server runs no exports).
+func queuedExport(t *testing.T, srv *testserver.Server) (cluster, exportID string) {
+	t.Helper()
+	ctx := context.Background()
+	svc := srv.Server.Service
+	cl, err := svc.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := srv.StoreSnapshot(t, cl, snapexport.Snapshot{})
+	role, err := svc.CreateRole(ctx, srv.GroupID, service.RoleInput{Provider: snapexport.AWS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthorizeRole(ctx, srv.GroupID, role.ID, service.RoleInput{Provider: snapexport.AWS,
+		IAMAssumedRoleARN: "arn:aws:iam::123456789012:role/console"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.CreateBucket(ctx, srv.GroupID, service.BucketInput{Provider: snapexport.AWS, BucketName: "console-bucket", RoleID: role.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: srv.GroupID, ClusterName: "Cluster0", SnapshotID: snap.ID, ExportBucketID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Cluster0", job.ID
+}
+
+// firstEvent reads a server-sent event stream up to its first event.
+func firstEvent(t *testing.T, body *bufio.Reader) (event, data string) {
+	t.Helper()
+	for {
+		line, err := body.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before an event: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		case line == "" && event != "":
+			return event, data
+		}
+	}
+}
+
+// TestProgressStream: a job's page is sent its progress as server-sent
+// events; a principal whose role cannot read export jobs gets the API's
+// refusal as a "failure" event; a server shutting down ends the streams
+// rather than waiting for their exports.
+func TestProgressStream(t *testing.T) {
+	srv := testserver.NewServer(t, testserver.Options{NoExports: true})
+	cluster, id := queuedExport(t, srv)
+	events := "/console/projects/" + srv.GroupID + "/clusters/" + cluster + "/exports/" + id + "/events"
+	open := func(b *browser) (*http.Response, *bufio.Reader) {
+		t.Helper()
+		resp, err := b.client.Get(b.base + events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+			t.Fatalf("events: %d %s", resp.StatusCode, ct)
+		}
+		return resp, bufio.NewReader(resp.Body)
+	}
+
+	owner := newBrowser(t, srv)
+	owner.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	_, body := open(owner)
+	event, data := firstEvent(t, body)
+	var p struct {
+		ID, State, CollectionsText string
+		Ended                      bool
+	}
+	if err := json.Unmarshal([]byte(data), &p); err != nil || event != "progress" || p.ID != id || p.State != "Queued" || p.Ended {
+		t.Fatalf("first event %s %s (%v)", event, data, err)
+	}
+
+	key, err := srv.AddAPIKey(context.Background(), snapexport.RoleGroupReadOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := newBrowser(t, srv)
+	reader.signIn("apiKey", key.PublicKey, key.PrivateKey)
+	_, refused := open(reader)
+	if event, data := firstEvent(t, refused); event != "failure" || !strings.Contains(data, `"errorCode":"USER_UNAUTHORIZED"`) {
+		t.Errorf("a read-only key's stream: %s %s", event, data)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, body)
+		done <- err
+	}()
+	srv.Server.Console.EndStreams()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("stream ended with %v, want its end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream goes on after EndStreams")
 	}
 }

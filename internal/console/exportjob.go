@@ -255,6 +255,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) {
 	// samples are the readings of the last rateWindow, oldest first.
 	var samples []sample
 	var last []byte
+	ended := s.streamsEnded()
 	tick := time.NewTicker(s.progressInterval())
 	defer tick.Stop()
 	heartbeat := s.now()
@@ -288,6 +289,8 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-r.Context().Done():
+			return
+		case <-ended:
 			return
 		case <-tick.C:
 		}

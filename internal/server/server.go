@@ -391,6 +391,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// its own limit with an ApiError rather than Go's plain text.
 		MaxHeaderBytes: api.ListenerMaxHeaderBytes,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	// The console's progress streams last as long as their exports; a
+	// shutdown ends them rather than waiting for them.
+	httpSrv.RegisterOnShutdown(s.Console.EndStreams)
 	s.mu.Lock()
 	switch {
 	case s.served != nil:
