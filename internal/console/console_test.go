@@ -437,3 +437,46 @@ func TestProgressStream(t *testing.T) {
 		t.Fatal("the stream goes on after EndStreams")
 	}
 }
+
+// TestShardedAndFailed: a sharded cluster's snapshots are listed, and a
+// failed export shows its stateReason on the exports page.
+func TestShardedAndFailed(t *testing.T) {
+	srv := testserver.NewServer(t, testserver.Options{NoExports: true})
+	ctx := context.Background()
+	sh, err := srv.CreateCluster(ctx, "Sharded0", "rs0", "rs1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sharded := snapexport.Snapshot{ID: service.NewID(), Kind: snapexport.SnapshotShardedCluster}
+	for _, shard := range sh.Shards {
+		m := srv.StoreSnapshot(t, sh, snapexport.Snapshot{ParentID: sharded.ID, ReplicaSetName: shard.ReplicaSetName})
+		sharded.Members = append(sharded.Members, snapexport.SnapshotMember{ID: m.ID, ReplicaSetName: m.ReplicaSetName})
+	}
+	snap := srv.StoreSnapshot(t, sh, sharded)
+	cluster, id := queuedExport(t, srv)
+	err = srv.Server.Store.Write(ctx, func(tx snapexport.Tx) error {
+		j, err := tx.ExportJob(ctx, srv.GroupID, id)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		j.State, j.FinishedAt = snapexport.ExportFailed, &now
+		j.StateReason = &snapexport.ExportStateReason{ErrorCode: "EXPORT_BUCKET_UNREACHABLE", Message: "The bucket console-bucket could not be reached."}
+		return tx.UpdateExportJob(ctx, j)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	b.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	if p := b.get("/console/projects/" + srv.GroupID); !strings.Contains(p.body, `data-snapshot="`+snap.ID+`"`) {
+		t.Errorf("the sharded cluster's snapshot %s is not listed: %s", snap.ID, p.body)
+	}
+	p := b.get("/console/projects/" + srv.GroupID + "/exports")
+	if !strings.Contains(p.body, "The bucket console-bucket could not be reached. (EXPORT_BUCKET_UNREACHABLE)") || !strings.Contains(p.body, cluster) {
+		t.Errorf("the failed export's reason is not shown: %s", p.body)
+	}
+	if strings.Contains(p.body, "data-events=") {
+		t.Errorf("an ended export is followed live: %s", p.body)
+	}
+}

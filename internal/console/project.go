@@ -156,8 +156,13 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 		wg.Go(func() {
+			// A sharded cluster's snapshots are listed apart.
+			list := cbase + "/snapshots?itemsPerPage=100"
+			if c.ClusterType == "SHARDED" || c.ClusterType == "GEOSHARDED" {
+				list = cbase + "/snapshots/shardedClusters?itemsPerPage=100"
+			}
 			var snaps page[snapshot]
-			cv.SnapshotsErr = s.call(r, http.MethodGet, cbase+"/snapshots?itemsPerPage=100", v20230101, nil, &snaps)
+			cv.SnapshotsErr = s.call(r, http.MethodGet, list, v20230101, nil, &snaps)
 			cv.Snapshots = snaps.Results
 		})
 	}
