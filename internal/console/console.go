@@ -6,6 +6,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
 	"github.com/snapexport/snapexport/internal/auth"
 )
 
@@ -156,7 +158,29 @@ func (s *Server) Handler() http.Handler {
 		s.renderError(w, r, nil, http.StatusNotFound, "There is no such page.")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		// The request's id names it in the log and is sent on with the
+		// API requests it makes, whose log lines then carry it too.
+		id := api.RequestID(r.Header.Get("X-Request-Id"))
+		r.Header.Set("X-Request-Id", id)
+		notes := &requestNotes{}
+		r = r.WithContext(context.WithValue(r.Context(), notesKey{}, notes))
+		rec := &statusWriter{ResponseWriter: w}
+		w = rec
+		defer func() {
+			level := slog.LevelInfo
+			if strings.HasPrefix(r.URL.Path, Prefix+"static/") {
+				level = slog.LevelDebug
+			}
+			attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", cmp.Or(rec.status, http.StatusOK)), slog.Duration("duration", s.now().Sub(start))}
+			if notes.principal != "" {
+				attrs = append(attrs, slog.String("principal", notes.principal))
+			}
+			s.logger().LogAttrs(r.Context(), level, "console request", attrs...)
+		}()
 		h := w.Header()
+		h.Set("X-Request-Id", id)
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
@@ -167,6 +191,44 @@ func (s *Server) Handler() http.Handler {
 		mux.ServeHTTP(w, r)
 	})
 }
+
+type notesKey struct{}
+
+// requestNotes is what the steps of a request tell its log line.
+type requestNotes struct {
+	principal string
+}
+
+func notesOf(ctx context.Context) *requestNotes {
+	if n, ok := ctx.Value(notesKey{}).(*requestNotes); ok {
+		return n
+	}
+	return &requestNotes{}
+}
+
+// statusWriter remembers the status of an answer for the log; Unwrap lets
+// http.ResponseController reach the connection (a progress stream's
+// flushes and deadlines).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // home sends a signed-in visitor to the projects, anyone else to sign in.
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {

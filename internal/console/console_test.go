@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -478,5 +479,42 @@ func TestShardedAndFailed(t *testing.T) {
 	}
 	if strings.Contains(p.body, "data-events=") {
 		t.Errorf("an ended export is followed live: %s", p.body)
+	}
+}
+
+// TestConsoleRequestsLogged: a page's request has a log line with its
+// request_id, returned in X-Request-Id, and its principal; the API
+// requests it made carry the same request_id.
+func TestConsoleRequestsLogged(t *testing.T) {
+	var logs testserver.LogBuffer
+	srv := testserver.NewServer(t, testserver.Options{Logger: slog.New(logs.JSONHandler(slog.LevelInfo))})
+	b := newBrowser(t, srv)
+	b.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	p := b.get("/console/projects/" + srv.GroupID)
+	id := p.header.Get("X-Request-Id")
+	if p.status != http.StatusOK || len(id) != 32 {
+		t.Fatalf("project page: %d, X-Request-Id %q", p.status, id)
+	}
+	records, err := logs.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page, apiCalls int
+	for _, r := range records {
+		if r.Str("request_id") != id {
+			continue
+		}
+		switch r.Msg() {
+		case "console request":
+			page++
+			if r.Str("principal") != srv.ServiceAccount.ClientID || r.Str("path") != "/console/projects/"+srv.GroupID {
+				t.Errorf("console request line %v", r)
+			}
+		case "request":
+			apiCalls++
+		}
+	}
+	if page != 1 || apiCalls < 2 {
+		t.Errorf("%d console lines and %d API lines with the page's request id %s", page, apiCalls, id)
 	}
 }

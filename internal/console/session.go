@@ -207,6 +207,7 @@ func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 			}
 			p = found
 		}
+		notesOf(r.Context()).principal = p.Name
 		v := &visit{sess: sess, cookie: cookie, principal: p}
 		h(w, r.WithContext(context.WithValue(r.Context(), visitKey{}, v)))
 	}
