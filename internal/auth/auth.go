@@ -348,9 +348,14 @@ func (a *Authenticator) RevokeToken(ctx context.Context, client Client, token st
 	if err != nil {
 		return err
 	}
-	err = a.Store.Write(ctx, func(tx snapexport.Tx) error {
+	return a.revoke(ctx, token, func(t *snapexport.AccessToken) bool { return t.ServiceAccountID == sa.ID })
+}
+
+// revoke revokes token when it is known and ours says so of it.
+func (a *Authenticator) revoke(ctx context.Context, token string, ours func(*snapexport.AccessToken) bool) error {
+	err := a.Store.Write(ctx, func(tx snapexport.Tx) error {
 		t, err := tx.AccessToken(ctx, TokenHash(token))
-		if errors.Is(err, snapexport.ErrNotFound) || (err == nil && t.ServiceAccountID != sa.ID) {
+		if errors.Is(err, snapexport.ErrNotFound) || err == nil && !ours(t) {
 			return nil
 		}
 		if err != nil {
@@ -385,16 +390,5 @@ func (a *Authenticator) TokenPrincipal(ctx context.Context, token string) (*snap
 // session does when it signs out: holding a token is what using it needs,
 // so it is enough to end it. An unknown or revoked token is left alone.
 func (a *Authenticator) DropToken(ctx context.Context, token string) error {
-	err := a.Store.Write(ctx, func(tx snapexport.Tx) error {
-		t, err := tx.AccessToken(ctx, TokenHash(token))
-		if errors.Is(err, snapexport.ErrNotFound) || err == nil && t.RevokedAt != nil {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return tx.RevokeAccessToken(ctx, t.Hash, a.now())
-	})
-	a.Forget()
-	return err
+	return a.revoke(ctx, token, func(t *snapexport.AccessToken) bool { return t.RevokedAt == nil })
 }

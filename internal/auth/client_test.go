@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/auth"
 	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/sqlite"
@@ -144,4 +145,29 @@ func BenchmarkTokenUnderFlood(b *testing.B) {
 	b.ReportMetric(float64(unloaded.Microseconds())/1e3, "ms/unloaded")
 	b.ReportMetric(float64(loaded.Microseconds())/1e3, "ms/loaded")
 	b.ReportMetric(float64(loaded)/float64(unloaded), "loaded/unloaded")
+}
+
+// TestDropToken: a token dropped by its holder no longer authenticates;
+// dropping it again, or a token never issued, is no error.
+func TestDropToken(t *testing.T) {
+	a, client := newClientAuth(t, auth.HashParams{Time: 1, Memory: 64, Threads: 1})
+	ctx := context.Background()
+	tok, err := a.IssueToken(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, f := a.TokenPrincipal(ctx, tok.AccessToken); f != nil {
+		t.Fatalf("a fresh token: %v", f)
+	}
+	for range 2 {
+		if err := a.DropToken(ctx, tok.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+		if _, f := a.TokenPrincipal(ctx, tok.AccessToken); f == nil || f.Err == nil || f.Err.Code != snapexport.CodeUnauthorized {
+			t.Fatalf("a dropped token: %v", f)
+		}
+	}
+	if err := a.DropToken(ctx, "never-issued"); err != nil {
+		t.Errorf("dropping a token never issued: %v", err)
+	}
 }

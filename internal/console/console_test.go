@@ -96,7 +96,7 @@ func (b *browser) signIn(kind, id, secret string) page {
 // secrets; the session cookie is HttpOnly, SameSite=Strict, scoped to the
 // console and not Secure over plain HTTP; a wrong secret is refused with
 // the form shown again; every page has a strict Content-Security-Policy;
-// signing out revokes the session's access token for the API too.
+// signing out ends the session.
 func TestSignIn(t *testing.T) {
 	srv := testserver.NewServer(t)
 	for _, tc := range []struct{ kind, id, secret string }{
