@@ -43,14 +43,13 @@ type requestNotes struct {
 	rateLimited string
 }
 
+// RequestID is requestID, for the console's requests to be named as the
+// API's are.
+func RequestID(sent string) string { return requestID(sent) }
+
 // requestID is the id of a request whose X-Request-Id header is sent:
 // sent itself when it is 1 to 128 letters, digits and ._:- (a log line
 // takes it as it is), else a new random one of 32 hexadecimal digits.
-// RequestID is the id of a request that sent X-Request-Id sent: sent
-// itself when it is 1-128 characters of [A-Za-z0-9._:-], else a new one,
-// for the console's requests to be named as the API's are.
-func RequestID(sent string) string { return requestID(sent) }
-
 func requestID(sent string) string {
 	usable := sent != "" && len(sent) <= 128
 	for i := 0; usable && i < len(sent); i++ {

@@ -3,8 +3,10 @@ package console
 import (
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // An action is a change a person asks for with a form: confirmed on a
@@ -33,19 +35,29 @@ func (s *Server) confirmed(w http.ResponseWriter, r *http.Request, question stri
 			fields[k] = vs
 		}
 	}
-	a := action{Question: question, Fields: fields, Action: r.URL.Path, Back: s.back(r)}
+	a := action{Question: question, Fields: fields, Action: r.URL.EscapedPath(), Back: s.back(r)}
 	s.render(w, r, http.StatusOK, "confirm", "Confirm", a)
 	return false
 }
 
-// back is the console page a form returns to: its "back" field when it
-// is a console path, else the project's page.
+// back is the console page a form returns to: its "back" field when that
+// is a path under Prefix, with no scheme, host or control character, once
+// cleaned; else the project's page.
 func (s *Server) back(r *http.Request) string {
+	fallback := Prefix + "projects/" + escapeSegment(r.PathValue("groupId"))
 	b := r.PostFormValue("back")
-	if strings.HasPrefix(b, Prefix) && !strings.HasPrefix(b, "//") && !strings.Contains(b, "\\") {
-		return b
+	if strings.ContainsFunc(b, unicode.IsControl) {
+		return fallback
 	}
-	return Prefix + "projects/" + escapeSegment(r.PathValue("groupId"))
+	u, err := url.Parse(b)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return fallback
+	}
+	clean := path.Clean(u.Path)
+	if !strings.HasPrefix(clean, Prefix) {
+		return fallback
+	}
+	return (&url.URL{Path: clean, RawQuery: u.RawQuery}).String()
 }
 
 // done keeps the outcome of an action for the next page and goes there.
@@ -75,7 +87,7 @@ func (s *Server) takeSnapshot(w http.ResponseWriter, r *http.Request) {
 	cluster := r.PathValue("clusterName")
 	days, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("retentionInDays")))
 	if err != nil {
-		s.done(w, r, &apiError{Detail: "Retention must be a whole number of days, not " + strconv.Quote(r.PostFormValue("retentionInDays")) + "."}, "", "")
+		s.renderError(w, r, nil, http.StatusBadRequest, "Kept (days) must be a whole number of days, not "+strconv.Quote(r.PostFormValue("retentionInDays"))+": go back to change it.")
 		return
 	}
 	description := strings.TrimSpace(r.PostFormValue("description"))
@@ -93,7 +105,7 @@ func (s *Server) changeExpiry(w http.ResponseWriter, r *http.Request) {
 	id, unit := r.PathValue("snapshotId"), r.PostFormValue("retentionUnit")
 	value, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("retentionValue")))
 	if err != nil {
-		s.done(w, r, &apiError{Detail: "Retention must be a whole number, not " + strconv.Quote(r.PostFormValue("retentionValue")) + "."}, "", "")
+		s.renderError(w, r, nil, http.StatusBadRequest, "The retention must be a whole number, not "+strconv.Quote(r.PostFormValue("retentionValue"))+": go back to change it.")
 		return
 	}
 	if !s.confirmed(w, r, "Keep snapshot "+id+" for "+strconv.Itoa(value)+" "+strings.ToLower(unit)+" from now?") {

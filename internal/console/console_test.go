@@ -480,6 +480,44 @@ func TestShardedAndFailed(t *testing.T) {
 	if strings.Contains(p.body, "data-events=") {
 		t.Errorf("an ended export is followed live: %s", p.body)
 	}
+	job := b.get("/console/projects/" + srv.GroupID + "/clusters/" + cluster + "/exports/" + id)
+	if !strings.Contains(job.body, "The bucket console-bucket could not be reached. (EXPORT_BUCKET_UNREACHABLE)") {
+		t.Errorf("the failed export's page lacks its reason: %s", job.body)
+	}
+}
+
+// TestFormsFailSafely: a value that is no number is refused with a page
+// naming it, taking nothing; a "back" outside the console, however
+// spelled, returns to the project instead.
+func TestFormsFailSafely(t *testing.T) {
+	srv := testserver.NewServer(t)
+	ctx := context.Background()
+	if _, err := srv.Server.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	b.signIn("apiKey", srv.APIKey.PublicKey, srv.APIKey.PrivateKey)
+	project := b.get("/console/projects/" + srv.GroupID)
+	take := "/console/projects/" + srv.GroupID + "/clusters/Cluster0/snapshots"
+	p := b.do(http.MethodPost, take, url.Values{"csrf": {csrfOf(t, project)}, "retentionInDays": {"seven"}, "confirmed": {"yes"}}, nil)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "&#34;seven&#34;") {
+		t.Errorf("a retention that is no number: %d %s", p.status, p.body)
+	}
+	snaps, _, err := srv.Server.Service.Snapshots(ctx, srv.GroupID, "Cluster0", snapexport.SnapshotReplicaSet, snapexport.Page{Limit: 10}, "")
+	if err != nil || len(snaps) != 0 {
+		t.Fatalf("%d snapshots after a refused form (%v)", len(snaps), err)
+	}
+	for _, back := range []string{"https://elsewhere.example/", "//elsewhere.example/console/", "/console/../%09/elsewhere.example", "/console/	/x", "/api/atlas/v2"} {
+		p := b.do(http.MethodPost, take, url.Values{"csrf": {csrfOf(t, project)}, "retentionInDays": {"1"}, "confirmed": {"yes"}, "back": {back}}, nil)
+		if loc := p.header.Get("Location"); p.status != http.StatusSeeOther || loc != "/console/projects/"+srv.GroupID {
+			t.Errorf("back %q: %d to %q", back, p.status, loc)
+		}
+	}
+	p = b.do(http.MethodPost, take, url.Values{"csrf": {csrfOf(t, project)}, "retentionInDays": {"1"}, "confirmed": {"yes"},
+		"back": {"/console/projects/" + srv.GroupID + "/exports"}}, nil)
+	if loc := p.header.Get("Location"); loc != "/console/projects/"+srv.GroupID+"/exports" {
+		t.Errorf("a console page as back: to %q", loc)
+	}
 }
 
 // TestConsoleRequestsLogged: a page's request has a log line with its

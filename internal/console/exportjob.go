@@ -13,21 +13,21 @@ import (
 // exportProgress is the API's progress of an export job
 // (getExportJobProgress).
 type exportProgress struct {
-	ID                  string    `json:"id"`
-	State               string    `json:"state"`
-	StateReason         *apiError `json:"stateReason"`
-	Prefix              string    `json:"prefix"`
-	ExportBucketID      string    `json:"exportBucketId"`
-	SnapshotID          string    `json:"snapshotId"`
-	CreatedAt           string    `json:"createdAt"`
-	FinishedAt          string    `json:"finishedAt"`
-	ExportedCollections int       `json:"exportedCollections"`
-	TotalCollections    int       `json:"totalCollections"`
-	Documents           int64     `json:"documents"`
-	TotalDocuments      int64     `json:"totalDocuments"`
-	Bytes               int64     `json:"bytes"`
-	TotalBytes          int64     `json:"totalBytes"`
-	Files               int       `json:"files"`
+	ID                  string       `json:"id"`
+	State               string       `json:"state"`
+	StateReason         *stateReason `json:"stateReason"`
+	Prefix              string       `json:"prefix"`
+	ExportBucketID      string       `json:"exportBucketId"`
+	SnapshotID          string       `json:"snapshotId"`
+	CreatedAt           string       `json:"createdAt"`
+	FinishedAt          string       `json:"finishedAt"`
+	ExportedCollections int          `json:"exportedCollections"`
+	TotalCollections    int          `json:"totalCollections"`
+	Documents           int64        `json:"documents"`
+	TotalDocuments      int64        `json:"totalDocuments"`
+	Bytes               int64        `json:"bytes"`
+	TotalBytes          int64        `json:"totalBytes"`
+	Files               int          `json:"files"`
 }
 
 // exportJob is an export job as Atlas lists it.
@@ -43,10 +43,20 @@ type exportJob struct {
 		ExportedCollections int `json:"exportedCollections"`
 		TotalCollections    int `json:"totalCollections"`
 	} `json:"exportStatus"`
-	StateReason *struct {
-		ErrorCode string `json:"errorCode"`
-		Message   string `json:"message"`
-	} `json:"stateReason"`
+	StateReason *stateReason `json:"stateReason"`
+}
+
+// stateReason is why an export job failed, as the API tells it.
+type stateReason struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+func (r *stateReason) String() string {
+	if r.ErrorCode == "" {
+		return r.Message
+	}
+	return r.Message + " (" + r.ErrorCode + ")"
 }
 
 // progressOfListed is what the list of a cluster's jobs tells of an
@@ -54,11 +64,8 @@ type exportJob struct {
 // which only its own page reads.
 func progressOfListed(j exportJob) exportProgress {
 	p := exportProgress{ID: j.ID, State: j.State, Prefix: j.Prefix, ExportBucketID: j.ExportBucketID, SnapshotID: j.SnapshotID,
-		CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt,
+		CreatedAt: j.CreatedAt, FinishedAt: j.FinishedAt, StateReason: j.StateReason,
 		ExportedCollections: j.ExportStatus.ExportedCollections, TotalCollections: j.ExportStatus.TotalCollections}
-	if r := j.StateReason; r != nil {
-		p.StateReason = &apiError{ErrorCode: r.ErrorCode, Detail: r.Message}
-	}
 	return p
 }
 
@@ -73,7 +80,7 @@ type exportsPageData struct {
 	Clusters []*clusterExports
 }
 
-func (s *Server) exportsPath(groupID, clusterName string) string {
+func exportsPath(groupID, clusterName string) string {
 	return "/api/atlas/v2/groups/" + escapeSegment(groupID) + "/clusters/" + escapeSegment(clusterName) + "/backup/exports"
 }
 
@@ -99,12 +106,14 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := exportsPageData{GroupID: nav.GroupID}
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxParallelReads)
 	for _, c := range clusters.Results {
 		ce := &clusterExports{Cluster: c.Name}
 		d.Clusters = append(d.Clusters, ce)
-		wg.Go(func() {
+		wg.Go(inSlot(slots, func() {
+			defer slices.SortFunc(ce.Jobs, func(a, b exportProgress) int { return strings.Compare(b.CreatedAt+b.ID, a.CreatedAt+a.ID) })
 			var jobs page[exportJob]
-			if ce.Err = s.call(r, http.MethodGet, s.exportsPath(nav.GroupID, c.Name)+"?itemsPerPage=100", v20230101, nil, &jobs); ce.Err != nil {
+			if ce.Err = s.call(r, http.MethodGet, exportsPath(nav.GroupID, c.Name)+"?itemsPerPage=100", v20230101, nil, &jobs); ce.Err != nil {
 				return
 			}
 			for _, j := range jobs.Results {
@@ -119,8 +128,7 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 				}
 				ce.Jobs = append(ce.Jobs, p)
 			}
-			slices.SortFunc(ce.Jobs, func(a, b exportProgress) int { return strings.Compare(b.CreatedAt+b.ID, a.CreatedAt+a.ID) })
-		})
+		}))
 	}
 	wg.Wait()
 	s.renderNav(w, r, http.StatusOK, "exports", nav.GroupName+": exports", nav, d)
@@ -173,14 +181,14 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
 // rates since the stream began.
 type progressEvent struct {
 	exportProgress
-	Percent        string  `json:"percent"`
-	Permille       int64   `json:"permille"`
-	DocumentsText  string  `json:"documentsText"`
-	BytesText      string  `json:"bytesText"`
-	CollectionText string  `json:"collectionsText"`
-	DocsPerSecond  float64 `json:"docsPerSecond"`
-	BytesPerSecond float64 `json:"bytesPerSecond"`
-	RateText       string  `json:"rateText"`
+	Percent         string  `json:"percent"`
+	Permille        int64   `json:"permille"`
+	DocumentsText   string  `json:"documentsText"`
+	BytesText       string  `json:"bytesText"`
+	CollectionsText string  `json:"collectionsText"`
+	DocsPerSecond   float64 `json:"docsPerSecond"`
+	BytesPerSecond  float64 `json:"bytesPerSecond"`
+	RateText        string  `json:"rateText"`
 	// ETASeconds is the time left at the current rate; -1 when unknown.
 	ETASeconds float64 `json:"etaSeconds"`
 	ETAText    string  `json:"etaText"`
@@ -190,11 +198,18 @@ type progressEvent struct {
 
 type sample struct {
 	at         time.Time
-	docs, byts int64
+	docs, size int64
 }
 
 // rateWindow is how far back the rate of an export is measured.
 const rateWindow = 10 * time.Second
+
+// rateLimitedWait is how long a progress stream waits when the API
+// refused a read for the project's rate limit.
+const rateLimitedWait = 5 * time.Second
+
+// maxETA is the longest time left told in hours and minutes.
+const maxETA = 24 * time.Hour
 
 // newProgressEvent describes p, read at now; first is the oldest sample
 // of the rate's window.
@@ -203,13 +218,13 @@ func newProgressEvent(p exportProgress, first sample, now time.Time) progressEve
 	e.Percent = fmt.Sprintf("%d %%", e.Permille/10)
 	e.DocumentsText = humanCount(p.Documents) + " of " + humanCount(p.TotalDocuments) + " documents"
 	e.BytesText = humanBytes(p.Bytes) + " of " + humanBytes(p.TotalBytes)
-	e.CollectionText = fmt.Sprintf("%d of %d collections", p.ExportedCollections, p.TotalCollections)
+	e.CollectionsText = fmt.Sprintf("%d of %d collections", p.ExportedCollections, p.TotalCollections)
 	if p.StateReason != nil {
-		e.Reason = p.StateReason.Error()
+		e.Reason = p.StateReason.String()
 	}
 	if secs := now.Sub(first.at).Seconds(); secs > 0 && !e.Ended {
 		e.DocsPerSecond = float64(p.Documents-first.docs) / secs
-		e.BytesPerSecond = float64(p.Bytes-first.byts) / secs
+		e.BytesPerSecond = float64(p.Bytes-first.size) / secs
 	}
 	switch {
 	case e.Ended:
@@ -218,7 +233,11 @@ func newProgressEvent(p exportProgress, first sample, now time.Time) progressEve
 		e.RateText = humanCount(int64(e.DocsPerSecond)) + " documents/s, " + humanBytes(int64(e.BytesPerSecond)) + "/s"
 		if p.TotalBytes > p.Bytes {
 			e.ETASeconds = float64(p.TotalBytes-p.Bytes) / e.BytesPerSecond
-			e.ETAText = "about " + (time.Duration(e.ETASeconds) * time.Second).Round(time.Second).String() + " left"
+			if left := time.Duration(e.ETASeconds * float64(time.Second)); e.ETASeconds < maxETA.Seconds() {
+				e.ETAText = "about " + left.Round(time.Second).String() + " left"
+			} else {
+				e.ETAText = "more than a day left"
+			}
 		}
 	default:
 		e.RateText, e.ETAText = "measuring…", ""
@@ -261,7 +280,20 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) {
 	heartbeat := s.now()
 	for {
 		var p exportProgress
-		if err := s.call(r, http.MethodGet, path, "application/json", nil, &p); err != nil {
+		err := s.call(r, http.MethodGet, path, "application/json", nil, &p)
+		if e, ok := err.(*apiError); ok && e.Status == http.StatusTooManyRequests {
+			// The project's budget is spent for now: wait for it rather
+			// than end the stream.
+			select {
+			case <-r.Context().Done():
+				return
+			case <-ended:
+				return
+			case <-time.After(rateLimitedWait):
+			}
+			continue
+		}
+		if err != nil {
 			e, ok := err.(*apiError)
 			if !ok {
 				e = &apiError{Detail: "The progress could not be read."}
@@ -271,7 +303,7 @@ func (s *Server) exportEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		now := s.now()
-		samples = append(samples, sample{at: now, docs: p.Documents, byts: p.Bytes})
+		samples = append(samples, sample{at: now, docs: p.Documents, size: p.Bytes})
 		for len(samples) > 2 && now.Sub(samples[1].at) >= rateWindow {
 			samples = samples[1:]
 		}

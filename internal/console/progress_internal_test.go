@@ -32,7 +32,7 @@ func TestProgressEvent(t *testing.T) {
 			first: sample{at: t0}, now: t0.Add(time.Second), permille: 250, rate: "measuring…", etaSeconds: -1, documentsTxt: "0 of 0 documents"},
 		{name: "succeeded", p: exportProgress{State: "Successful", Bytes: 900, TotalBytes: 1000, Documents: 10, TotalDocuments: 10},
 			first: sample{at: t0}, now: t0.Add(time.Second), permille: 1000, ended: true, etaSeconds: -1, documentsTxt: "10 of 10 documents"},
-		{name: "failed", p: exportProgress{State: "Failed", Bytes: 100, TotalBytes: 1000, StateReason: &apiError{ErrorCode: "EXPORT_FAILED", Detail: "bucket gone"}},
+		{name: "failed", p: exportProgress{State: "Failed", Bytes: 100, TotalBytes: 1000, StateReason: &stateReason{ErrorCode: "EXPORT_FAILED", Message: "bucket gone"}},
 			first: sample{at: t0}, now: t0.Add(time.Second), permille: 100, ended: true, etaSeconds: -1, documentsTxt: "0 of 0 documents"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,5 +46,13 @@ func TestProgressEvent(t *testing.T) {
 				t.Errorf("reason %q", e.Reason)
 			}
 		})
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 15 * time.Minute: "15m", 2 * time.Hour: "2h"} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

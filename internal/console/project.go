@@ -129,6 +129,18 @@ type projectPageData struct {
 	BucketsErr error
 }
 
+// maxParallelReads bounds the API requests a page makes at once.
+const maxParallelReads = 8
+
+// inSlot is f run once one of slots is free.
+func inSlot(slots chan struct{}, f func()) func() {
+	return func() {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		f()
+	}
+}
+
 // projectPage shows a project's clusters, each with its backup schedule
 // and snapshots, and the actions on them.
 func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
@@ -145,17 +157,18 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d := projectPageData{GroupID: nav.GroupID}
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxParallelReads)
 	for _, c := range clusters.Results {
 		cv := &clusterView{Cluster: c}
 		d.Clusters = append(d.Clusters, cv)
 		cbase := base + "/clusters/" + escapeSegment(c.Name) + "/backup"
-		wg.Go(func() {
+		wg.Go(inSlot(slots, func() {
 			var sch schedule
 			if cv.ScheduleErr = s.call(r, http.MethodGet, cbase+"/schedule", v20240805, nil, &sch); cv.ScheduleErr == nil {
 				cv.Schedule = &sch
 			}
-		})
-		wg.Go(func() {
+		}))
+		wg.Go(inSlot(slots, func() {
 			// A sharded cluster's snapshots are listed apart.
 			list := cbase + "/snapshots?itemsPerPage=100"
 			if c.ClusterType == "SHARDED" || c.ClusterType == "GEOSHARDED" {
@@ -164,7 +177,7 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 			var snaps page[snapshot]
 			cv.SnapshotsErr = s.call(r, http.MethodGet, list, v20230101, nil, &snaps)
 			cv.Snapshots = snaps.Results
-		})
+		}))
 	}
 	wg.Go(func() {
 		var buckets page[bucket]

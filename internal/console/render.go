@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -94,8 +95,9 @@ type errorData struct {
 // message.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error, status int, message string) {
 	d := errorData{Message: message}
+	status = cmp.Or(status, http.StatusInternalServerError)
 	if e, ok := err.(*apiError); ok {
-		d.Message, d.Code, status = e.Detail, e.ErrorCode, e.Status
+		d.Message, d.Code, status = e.Detail, e.ErrorCode, cmp.Or(e.Status, status)
 	} else if err != nil {
 		s.logger().ErrorContext(r.Context(), "console request failed", "path", r.URL.Path, "err", err)
 		d.Message, status = "The console failed to show this page.", http.StatusInternalServerError
@@ -159,4 +161,17 @@ func humanTime(s string) string {
 
 func exportEnded(state string) bool {
 	return state == "Successful" || state == "Failed" || state == "Cancelled"
+}
+
+// humanDuration shows a duration to the minute: "1h", "1h30m", "15m".
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return strconv.Itoa(m) + "m"
+	case m == 0:
+		return strconv.Itoa(h) + "h"
+	}
+	return strconv.Itoa(h) + "h" + strconv.Itoa(m) + "m"
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,8 +47,9 @@ type flash struct {
 	Code string
 }
 
-// sessions maps the hash of a session cookie's value to its session: a
-// leaked memory dump holds no cookie a browser could present.
+// sessions maps the hash of a session cookie's value to its session, so
+// that the map's keys are no cookie a browser could present (a service
+// account's session still holds its access token).
 type sessions struct {
 	mu   sync.Mutex
 	byID map[string]*session
@@ -182,35 +184,57 @@ func (s *Server) signedIn(h http.HandlerFunc) http.HandlerFunc {
 			s.renderError(w, r, nil, http.StatusForbidden, "This form is not one the console gave this session; reload the page and try again.")
 			return
 		}
-		var p *snapexport.Principal
-		switch sess.kind {
-		case snapexport.PrincipalServiceAccount:
-			var failure error
-			if found, f := s.Auth.TokenPrincipal(r.Context(), sess.token); f != nil {
-				failure = f
-			} else {
-				p = found
-			}
-			if failure != nil {
-				s.sessions.remove(cookie)
-				s.clearCookie(w, r, sessionCookie)
-				s.toSignIn(w, r, "Your session has ended: its access token expired or was revoked.")
-				return
-			}
-		default:
-			found, err := s.Auth.APIKeyPrincipal(r.Context(), sess.name)
-			if err != nil {
-				s.sessions.remove(cookie)
-				s.clearCookie(w, r, sessionCookie)
-				s.toSignIn(w, r, "Your session has ended: its API key no longer exists.")
-				return
-			}
-			p = found
+		p, ended, err := s.principalOf(r.Context(), sess)
+		if ended != "" {
+			s.sessions.remove(cookie)
+			s.clearCookie(w, r, sessionCookie)
+			s.toSignIn(w, r, ended)
+			return
+		}
+		if err != nil {
+			// The session stays: the database may be back at the next
+			// request.
+			s.logger().WarnContext(r.Context(), "console session not checked", "err", err)
+			s.renderError(w, r, nil, http.StatusServiceUnavailable, "The service is temporarily unavailable; retry in a moment.")
+			return
 		}
 		notesOf(r.Context()).principal = p.Name
 		v := &visit{sess: sess, cookie: cookie, principal: p}
 		h(w, r.WithContext(context.WithValue(r.Context(), visitKey{}, v)))
 	}
+}
+
+// principalOf is who the session stands for now; ended names why the
+// session is over (its token no longer valid, its key gone), err a
+// failure to tell.
+func (s *Server) principalOf(ctx context.Context, sess *session) (p *snapexport.Principal, ended string, err error) {
+	if sess.kind == snapexport.PrincipalServiceAccount {
+		p, f := s.Auth.TokenPrincipal(ctx, sess.token)
+		switch {
+		case f == nil:
+			return p, "", nil
+		case f.Err != nil:
+			return nil, endedToken, nil
+		}
+		return nil, "", f
+	}
+	p, err = s.Auth.APIKeyPrincipal(ctx, sess.name)
+	if errors.Is(err, snapexport.ErrNotFound) {
+		return nil, endedKey, nil
+	}
+	return p, "", err
+}
+
+// Why a session ended, as the sign-in page's link names it.
+const (
+	endedToken = "token"
+	endedKey   = "key"
+)
+
+// endedMessages are what the sign-in page says of each.
+var endedMessages = map[string]string{
+	endedToken: "Your session has ended: its access token expired or was revoked.",
+	endedKey:   "Your session has ended: its API key no longer exists.",
 }
 
 // toSignIn answers a page request with the sign-in page's address, and an

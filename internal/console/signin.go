@@ -13,6 +13,8 @@ import (
 )
 
 type signInData struct {
+	// TTL is how long a session lasts at most.
+	TTL     string
 	Token   string
 	Kind    string
 	ID      string
@@ -29,7 +31,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 	}
 	token := randomToken()
 	s.setCookie(w, r, signInCookie, token, time.Hour)
-	s.render(w, r, http.StatusOK, "signin", "Sign in", signInData{Token: token, Kind: "serviceAccount", Ended: r.URL.Query().Get("ended")})
+	s.render(w, r, http.StatusOK, "signin", "Sign in", signInData{TTL: humanDuration(s.sessionTTL()), Token: token, Kind: "serviceAccount", Ended: endedMessages[r.URL.Query().Get("ended")]})
 }
 
 // signIn checks the credentials through the API, as any client would
@@ -40,7 +42,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, message string) {
 		token := randomToken()
 		s.setCookie(w, r, signInCookie, token, time.Hour)
-		s.render(w, r, status, "signin", "Sign in", signInData{Token: token, Kind: kind, ID: id, Message: message})
+		s.render(w, r, status, "signin", "Sign in", signInData{TTL: humanDuration(s.sessionTTL()), Token: token, Kind: kind, ID: id, Message: message})
 	}
 	c, err := r.Cookie(signInCookie)
 	if err != nil || !sameOrigin(r) || !sameToken(r.PostFormValue("csrf"), c.Value) {
@@ -76,6 +78,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess.expires = expires
+	// A browser signing in again leaves no session of its own behind.
+	if old, oldCookie := s.session(r); old != nil {
+		s.endSession(r, old, oldCookie)
+	}
 	cookie := s.sessions.add(sess, s.now())
 	s.setCookie(w, r, sessionCookie, cookie, expires.Sub(s.now()))
 	s.clearCookie(w, r, signInCookie)
@@ -149,12 +155,17 @@ func (s *Server) checkAPIKey(r *http.Request, publicKey, privateKey string) (mes
 
 func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	v := visitOf(r.Context())
-	s.sessions.remove(v.cookie)
-	if v.sess.token != "" {
-		if err := s.Auth.DropToken(r.Context(), v.sess.token); err != nil {
+	s.endSession(r, v.sess, v.cookie)
+	s.clearCookie(w, r, sessionCookie)
+	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
+}
+
+// endSession forgets a session and revokes its access token.
+func (s *Server) endSession(r *http.Request, sess *session, cookie string) {
+	s.sessions.remove(cookie)
+	if sess.token != "" {
+		if err := s.Auth.DropToken(r.Context(), sess.token); err != nil {
 			s.logger().WarnContext(r.Context(), "console sign-out: the access token was not revoked", "err", err)
 		}
 	}
-	s.clearCookie(w, r, sessionCookie)
-	http.Redirect(w, r, Prefix+"signin", http.StatusSeeOther)
 }
