@@ -358,3 +358,36 @@ func TestServeLogsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestServeConsole: serve serves the web console beside the API: its
+// address sends a browser to sign in, on a page with the console's
+// Content-Security-Policy, and its style sheet and script come from the
+// binary.
+func TestServeConsole(t *testing.T) {
+	p := startServe(t, filepath.Join(t.TempDir(), "data"))
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(p.base + "/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || loc != "/console/" {
+		t.Fatalf("GET /console: %d to %q", resp.StatusCode, loc)
+	}
+	for path, want := range map[string]string{
+		"/console/signin":             `<form method="post" action="/console/signin"`,
+		"/console/static/console.css": "progress {",
+		"/console/static/console.js":  "EventSource",
+	} {
+		resp, err := client.Get(p.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) ||
+			!strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("GET %s: %d %v\n%.300s", path, resp.StatusCode, resp.Header, body)
+		}
+	}
+}
