@@ -69,8 +69,9 @@ type Server struct {
 	streamsEnd chan struct{}
 }
 
-// pages are the console's pages, parsed once.
-var pages = parsePages()
+// pages are the console's pages, parsed on first use: parsing takes
+// milliseconds that every start of the binary would otherwise spend.
+var pages = sync.OnceValue(parsePages)
 
 // streamsEnded is closed once EndStreams was called.
 func (s *Server) streamsEnded() <-chan struct{} {

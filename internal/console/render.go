@@ -76,7 +76,7 @@ func (s *Server) renderNav(w http.ResponseWriter, r *http.Request, status int, p
 		pd.Principal, pd.CSRF, pd.Flash = v.principal, v.sess.csrf, s.sessions.takeFlash(v.sess)
 	}
 	var buf bytes.Buffer
-	if err := pages[page].Execute(&buf, pd); err != nil {
+	if err := pages()[page].Execute(&buf, pd); err != nil {
 		s.logger().ErrorContext(r.Context(), "console page failed", "page", page, "err", err)
 		http.Error(w, "The page could not be shown.", http.StatusInternalServerError)
 		return
