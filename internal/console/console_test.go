@@ -333,6 +333,13 @@ func TestChangeExpiry(t *testing.T) {
 // job that stays queued (the server runs no exports).
 func queuedExport(t *testing.T, srv *testserver.Server) (cluster, exportID string) {
 	t.Helper()
+	_, job := queuedExportJob(t, srv)
+	return "Cluster0", job.ID
+}
+
+// queuedExportJob is queuedExport answering the service's job.
+func queuedExportJob(t *testing.T, srv *testserver.Server) (*service.Service, *snapexport.ExportJob) {
+	t.Helper()
 	ctx := context.Background()
 	svc := srv.Server.Service
 	cl, err := svc.CreateCluster(ctx, service.ClusterInput{ProjectID: srv.GroupID, Name: "Cluster0"})
@@ -356,7 +363,7 @@ func queuedExport(t *testing.T, srv *testserver.Server) (cluster, exportID strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "Cluster0", job.ID
+	return svc, job
 }
 
 // firstEvent reads a server-sent event stream up to its first event.
@@ -554,5 +561,45 @@ func TestConsoleRequestsLogged(t *testing.T) {
 	}
 	if page != 1 || apiCalls < 2 {
 		t.Errorf("%d console lines and %d API lines with the page's request id %s", page, apiCalls, id)
+	}
+}
+
+// TestNewestExportJobs: of a cluster with more export jobs than a page
+// shows, the exports page shows the newest, and says how many there are.
+func TestNewestExportJobs(t *testing.T) {
+	srv := testserver.NewServer(t, testserver.Options{NoExports: true})
+	ctx := context.Background()
+	svc, first := queuedExportJob(t, srv)
+	ids := []string{first.ID}
+	for len(ids) < 130 {
+		err := srv.Server.Store.Write(ctx, func(tx snapexport.Tx) error {
+			j, err := tx.ExportJob(ctx, srv.GroupID, ids[len(ids)-1])
+			if err != nil {
+				return err
+			}
+			now := time.Now().UTC()
+			j.State, j.FinishedAt = snapexport.ExportSuccessful, &now
+			return tx.UpdateExportJob(ctx, j)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := svc.CreateExportJob(ctx, service.ExportJobInput{ProjectID: srv.GroupID, ClusterName: "Cluster0",
+			SnapshotID: first.SnapshotID, ExportBucketID: first.ExportBucketID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, job.ID)
+	}
+	b := newBrowser(t, srv)
+	b.signIn("serviceAccount", srv.ServiceAccount.ClientID, srv.ServiceAccount.ClientSecret)
+	p := b.get("/console/projects/" + srv.GroupID + "/exports")
+	if !strings.Contains(p.body, "The newest 100 of 130 export jobs.") {
+		t.Errorf("the page does not say it shows the newest 100 of 130")
+	}
+	for i, id := range ids {
+		if shown := strings.Contains(p.body, `data-export="`+id+`"`); shown != (i >= 30) {
+			t.Errorf("job %d of 130 shown: %v", i+1, shown)
+		}
 	}
 }

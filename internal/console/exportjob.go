@@ -72,7 +72,42 @@ func progressOfListed(j exportJob) exportProgress {
 type clusterExports struct {
 	Cluster string
 	Jobs    []exportProgress
-	Err     error
+	// Total is how many jobs the cluster has; the page shows the newest
+	// jobsShown.
+	Total int
+	Err   error
+}
+
+// jobsShown is how many of a cluster's export jobs the exports page shows.
+const jobsShown = 100
+
+// newestJobs reads the newest jobsShown export jobs of a cluster, which
+// the API lists oldest first: its last page, and the one before when the
+// last is not full.
+func (s *Server) newestJobs(r *http.Request, path string) ([]exportJob, int, error) {
+	list := func(pageNum int) (page[exportJob], error) {
+		var p page[exportJob]
+		err := s.call(r, http.MethodGet, fmt.Sprintf("%s?itemsPerPage=%d&pageNum=%d&includeCount=true", path, jobsShown, pageNum), v20230101, nil, &p)
+		return p, err
+	}
+	first, err := list(1)
+	if err != nil || first.TotalCount <= jobsShown {
+		return first.Results, first.TotalCount, err
+	}
+	last := (first.TotalCount + jobsShown - 1) / jobsShown
+	newest, err := list(last)
+	if err != nil {
+		return nil, 0, err
+	}
+	jobs := newest.Results
+	if len(jobs) < jobsShown {
+		before, err := list(last - 1)
+		if err != nil {
+			return nil, 0, err
+		}
+		jobs = append(before.Results[len(jobs):], jobs...)
+	}
+	return jobs, newest.TotalCount, nil
 }
 
 type exportsPageData struct {
@@ -112,11 +147,11 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 		d.Clusters = append(d.Clusters, ce)
 		wg.Go(inSlot(slots, func() {
 			defer slices.SortFunc(ce.Jobs, func(a, b exportProgress) int { return strings.Compare(b.CreatedAt+b.ID, a.CreatedAt+a.ID) })
-			var jobs page[exportJob]
-			if ce.Err = s.call(r, http.MethodGet, exportsPath(nav.GroupID, c.Name)+"?itemsPerPage=100", v20230101, nil, &jobs); ce.Err != nil {
+			var jobs []exportJob
+			if jobs, ce.Total, ce.Err = s.newestJobs(r, exportsPath(nav.GroupID, c.Name)); ce.Err != nil {
 				return
 			}
-			for _, j := range jobs.Results {
+			for _, j := range jobs {
 				if exportEnded(j.State) {
 					ce.Jobs = append(ce.Jobs, progressOfListed(j))
 					continue

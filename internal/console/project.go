@@ -115,11 +115,14 @@ type bucket struct {
 // clusterView is one cluster on the project's page; each part the
 // principal may not read, or that failed, carries the API's error.
 type clusterView struct {
-	Cluster      cluster
-	Schedule     *schedule
-	ScheduleErr  error
-	Snapshots    []snapshot
-	SnapshotsErr error
+	Cluster     cluster
+	Schedule    *schedule
+	ScheduleErr error
+	Snapshots   []snapshot
+	// SnapshotsTotal is how many snapshots the cluster has; the page
+	// shows the API's first page of them.
+	SnapshotsTotal int
+	SnapshotsErr   error
 }
 
 type projectPageData struct {
@@ -176,7 +179,7 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 			}
 			var snaps page[snapshot]
 			cv.SnapshotsErr = s.call(r, http.MethodGet, list, v20230101, nil, &snaps)
-			cv.Snapshots = snaps.Results
+			cv.Snapshots, cv.SnapshotsTotal = snaps.Results, snaps.TotalCount
 		}))
 	}
 	wg.Go(func() {
