@@ -220,7 +220,10 @@ func (s *Server) Handler() http.Handler {
 			apiVersion = v1
 		}
 		allow := strings.Join(slices.Sorted(maps.Keys(ops)), ", ")
-		own := strings.HasPrefix(p, ownPrefix) || strings.Contains(p, " "+ownPrefix)
+		own := false
+		for _, op := range ops {
+			own = own || op.own
+		}
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			op, found := ops[r.Method]
 			if !found && own {

@@ -78,10 +78,6 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request, err error, success
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-func (s *Server) clusterPath(r *http.Request) string {
-	return "/api/atlas/v2/groups/" + escapeSegment(r.PathValue("groupId")) + "/clusters/" + escapeSegment(r.PathValue("clusterName"))
-}
-
 // takeSnapshot takes an on-demand snapshot.
 func (s *Server) takeSnapshot(w http.ResponseWriter, r *http.Request) {
 	cluster := r.PathValue("clusterName")
@@ -95,7 +91,7 @@ func (s *Server) takeSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var snap snapshot
-	err = s.call(r, http.MethodPost, s.clusterPath(r)+"/backup/snapshots", v20230101,
+	err = s.call(r, http.MethodPost, clusterPath(r.PathValue("groupId"), r.PathValue("clusterName"))+"/backup/snapshots", v20230101,
 		map[string]any{"description": description, "retentionInDays": days}, &snap)
 	s.done(w, r, err, "Snapshot "+snap.ID+" of "+cluster+" was requested.", "")
 }
@@ -112,7 +108,7 @@ func (s *Server) changeExpiry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var snap snapshot
-	err = s.call(r, http.MethodPatch, s.clusterPath(r)+"/backup/snapshots/"+escapeSegment(id), v20230101,
+	err = s.call(r, http.MethodPatch, clusterPath(r.PathValue("groupId"), r.PathValue("clusterName"))+"/backup/snapshots/"+escapeSegment(id), v20230101,
 		map[string]any{"retentionUnit": unit, "retentionValue": value}, &snap)
 	s.done(w, r, err, "Snapshot "+id+" now expires "+humanTime(snap.ExpiresAt)+".", "")
 }
@@ -124,7 +120,7 @@ func (s *Server) startExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var job exportJob
-	err := s.call(r, http.MethodPost, s.clusterPath(r)+"/backup/exports", v20230101,
+	err := s.call(r, http.MethodPost, clusterPath(r.PathValue("groupId"), r.PathValue("clusterName"))+"/backup/exports", v20230101,
 		map[string]any{"snapshotId": snapshotID, "exportBucketId": bucketID}, &job)
 	to := ""
 	if err == nil {

@@ -153,3 +153,25 @@ type page[T any] struct {
 	Results    []T `json:"results"`
 	TotalCount int `json:"totalCount"`
 }
+
+// groupPath is the API path of a project, and clusterPath of one of its
+// clusters.
+func groupPath(groupID string) string { return "/api/atlas/v2/groups/" + escapeSegment(groupID) }
+
+func clusterPath(groupID, clusterName string) string {
+	return groupPath(groupID) + "/clusters/" + escapeSegment(clusterName)
+}
+
+// clusters reads a project's clusters, the first 500.
+func (s *Server) clusters(r *http.Request, groupID string) ([]cluster, error) {
+	var clusters page[cluster]
+	err := s.call(r, http.MethodGet, groupPath(groupID)+"/clusters?itemsPerPage=500", v20240805, nil, &clusters)
+	return clusters.Results, err
+}
+
+// buckets reads a project's export buckets, the first 500.
+func (s *Server) buckets(r *http.Request, groupID string) ([]bucket, error) {
+	var buckets page[bucket]
+	err := s.call(r, http.MethodGet, groupPath(groupID)+"/backup/exportBuckets?itemsPerPage=500", v20240530, nil, &buckets)
+	return buckets.Results, err
+}

@@ -116,7 +116,7 @@ type exportsPageData struct {
 }
 
 func exportsPath(groupID, clusterName string) string {
-	return "/api/atlas/v2/groups/" + escapeSegment(groupID) + "/clusters/" + escapeSegment(clusterName) + "/backup/exports"
+	return clusterPath(groupID, clusterName) + "/backup/exports"
 }
 
 func ownExportPath(groupID, clusterName, exportID string) string {
@@ -134,15 +134,15 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err, 0, "")
 		return
 	}
-	var clusters page[cluster]
-	if err := s.call(r, http.MethodGet, "/api/atlas/v2/groups/"+escapeSegment(nav.GroupID)+"/clusters?itemsPerPage=500", v20240805, nil, &clusters); err != nil {
+	clusters, err := s.clusters(r, nav.GroupID)
+	if err != nil {
 		s.renderError(w, r, err, 0, "")
 		return
 	}
 	d := exportsPageData{GroupID: nav.GroupID}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxParallelReads)
-	for _, c := range clusters.Results {
+	for _, c := range clusters {
 		ce := &clusterExports{Cluster: c.Name}
 		d.Clusters = append(d.Clusters, ce)
 		wg.Go(inSlot(slots, func() {

@@ -62,7 +62,7 @@ func (s *Server) projectsPage(w http.ResponseWriter, r *http.Request) {
 // the API refuses a principal who may not see it.
 func (s *Server) projectNav(r *http.Request, current string) (*navData, error) {
 	var p project
-	if err := s.call(r, http.MethodGet, "/api/atlas/v2/groups/"+escapeSegment(r.PathValue("groupId")), v20230101, nil, &p); err != nil {
+	if err := s.call(r, http.MethodGet, groupPath(r.PathValue("groupId")), v20230101, nil, &p); err != nil {
 		return nil, err
 	}
 	return &navData{GroupID: p.ID, GroupName: p.Name, Current: current}, nil
@@ -152,19 +152,18 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err, 0, "")
 		return
 	}
-	base := "/api/atlas/v2/groups/" + escapeSegment(nav.GroupID)
-	var clusters page[cluster]
-	if err := s.call(r, http.MethodGet, base+"/clusters?itemsPerPage=500", v20240805, nil, &clusters); err != nil {
+	clusters, err := s.clusters(r, nav.GroupID)
+	if err != nil {
 		s.renderError(w, r, err, 0, "")
 		return
 	}
 	d := projectPageData{GroupID: nav.GroupID}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxParallelReads)
-	for _, c := range clusters.Results {
+	for _, c := range clusters {
 		cv := &clusterView{Cluster: c}
 		d.Clusters = append(d.Clusters, cv)
-		cbase := base + "/clusters/" + escapeSegment(c.Name) + "/backup"
+		cbase := clusterPath(nav.GroupID, c.Name) + "/backup"
 		wg.Go(inSlot(slots, func() {
 			var sch schedule
 			if cv.ScheduleErr = s.call(r, http.MethodGet, cbase+"/schedule", v20240805, nil, &sch); cv.ScheduleErr == nil {
@@ -182,11 +181,7 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 			cv.Snapshots, cv.SnapshotsTotal = snaps.Results, snaps.TotalCount
 		}))
 	}
-	wg.Go(func() {
-		var buckets page[bucket]
-		d.BucketsErr = s.call(r, http.MethodGet, base+"/backup/exportBuckets?itemsPerPage=500", v20240530, nil, &buckets)
-		d.Buckets = buckets.Results
-	})
+	wg.Go(inSlot(slots, func() { d.Buckets, d.BucketsErr = s.buckets(r, nav.GroupID) }))
 	wg.Wait()
 	s.renderNav(w, r, http.StatusOK, "project", nav.GroupName, nav, d)
 }
@@ -224,17 +219,14 @@ func (s *Server) bucketsPage(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err, 0, "")
 		return
 	}
-	base := "/api/atlas/v2/groups/" + escapeSegment(nav.GroupID)
 	var d bucketsPageData
-	var buckets page[bucket]
-	d.BucketsErr = s.call(r, http.MethodGet, base+"/backup/exportBuckets?itemsPerPage=500", v20240530, nil, &buckets)
-	d.Buckets = buckets.Results
+	d.Buckets, d.BucketsErr = s.buckets(r, nav.GroupID)
 	var roles struct {
 		AWS   []accessRole `json:"awsIamRoles"`
 		Azure []accessRole `json:"azureServicePrincipals"`
 		GCP   []accessRole `json:"gcpServiceAccounts"`
 	}
-	d.RolesErr = s.call(r, http.MethodGet, base+"/cloudProviderAccess", v20230101, nil, &roles)
+	d.RolesErr = s.call(r, http.MethodGet, groupPath(nav.GroupID)+"/cloudProviderAccess", v20230101, nil, &roles)
 	d.Roles = slices.Concat(roles.AWS, roles.Azure, roles.GCP)
 	s.renderNav(w, r, http.StatusOK, "buckets", nav.GroupName+": buckets", nav, d)
 }

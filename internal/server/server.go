@@ -145,6 +145,9 @@ type Server struct {
 	// Console is the web console, served at /console/ beside the API.
 	Console *console.Server
 
+	// apiHandler is the API's handler, which the console calls too.
+	apiHandler func() http.Handler
+
 	cfg       Config
 	backend   *backend.Backend
 	exports   *exportrunner.Runner
@@ -265,15 +268,19 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 		apiSrv.Observer = cfg.Metrics
 	}
 	apiSrv.Tracing = cfg.Tracing
-	apiHandler := apiSrv.Handler()
+	// Built when first served: commands that open a server without
+	// serving it do not pay for its routes.
+	apiHandler := sync.OnceValue(apiSrv.Handler)
 	return &Server{
-		Store:     b.Store,
-		Buckets:   buckets,
-		Snapshots: snapshots,
-		Service:   svc,
-		Auth:      authn,
-		API:       apiSrv,
-		Console: &console.Server{API: apiHandler, Auth: authn, Organizations: svc.Organizations,
+		Store:      b.Store,
+		Buckets:    buckets,
+		Snapshots:  snapshots,
+		Service:    svc,
+		Auth:       authn,
+		API:        apiSrv,
+		apiHandler: apiHandler,
+		Console: &console.Server{API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { apiHandler().ServeHTTP(w, r) }),
+			Auth: authn, Organizations: svc.Organizations,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Now: cfg.Now},
 		cfg:       cfg,
 		prepared:  prepared,
@@ -311,7 +318,7 @@ func (s *Server) Backend() string { return s.backend.Name }
 func (s *Server) Handler() http.Handler {
 	// Not a ServeMux: it would answer unclean paths with redirects the
 	// API answers with its own errors.
-	consoleHandler, apiHandler := s.Console.Handler(), s.Console.API
+	consoleHandler, apiHandler := s.Console.Handler(), s.apiHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasPrefix(r.URL.Path, console.Prefix):
