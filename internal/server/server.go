@@ -255,7 +255,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash}
+	authn := &auth.Authenticator{Store: b.Store, Now: cfg.Now, Hash: cfg.Hash, OwnNonces: b.Alone}
 	svc.IdentityChanged = authn.Forget
 	// Instants of the backup schedules before the server opened are not
 	// taken afterwards.
@@ -574,18 +574,21 @@ func (s *Server) sweep(ctx context.Context) {
 }
 
 // takeScheduledSnapshots takes the snapshots the backup schedules call
-// for, every SchedulePollInterval until ctx ends.
+// for, every SchedulePollInterval until ctx ends, the first time one
+// interval after serving began: Open started the schedule, so a look
+// right away would find nothing due, and would race a caller of
+// TakeScheduledSnapshots that moved the clock meanwhile.
 func (s *Server) takeScheduledSnapshots(ctx context.Context) {
 	t := time.NewTicker(s.cfg.SchedulePollInterval)
 	defer t.Stop()
 	for {
-		// The scheduler logs each cluster's failure.
-		s.TakeScheduledSnapshots(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		// The scheduler logs each cluster's failure.
+		s.TakeScheduledSnapshots(ctx)
 	}
 }
 
