@@ -1142,6 +1142,24 @@ func TestDigestChallengesStoreNothing(t *testing.T) {
 	}
 }
 
+// TestDigestNoncesWhereKept: a digest answer writes its used nonce to
+// PostgreSQL, which replicas share, and nothing to SQLite, whose one
+// server keeps its nonces in memory.
+func TestDigestNoncesWhereKept(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, envOptions{dataDir: dir})
+	list := apitest.Request{Path: e.bucketsPath("v2"), Accept: v20240530}
+	before := e.nonceRows(t, dir)
+	apitest.WantStatus(t, e.Do(t, list), http.StatusOK)
+	want, kind := before, "SQLite"
+	if e.test.Schema != "" {
+		want, kind = before+1, "PostgreSQL"
+	}
+	if after := e.nonceRows(t, dir); after != want {
+		t.Errorf("on %s a digest-authenticated request took the stored nonces from %d to %d rows; want %d", kind, before, after, want)
+	}
+}
+
 // TestDigestNonceForged answers a challenge the server did not issue: a
 // nonce of the right shape whose authentication is wrong gets a fresh
 // challenge, not stale=true, even when its answer is right.

@@ -26,6 +26,14 @@ type Authenticator struct {
 	// DefaultPrincipalTTL when zero, never when negative).
 	PrincipalTTL time.Duration
 
+	// OwnNonces keeps digest nonces to this Authenticator: they are sealed
+	// with a key it makes instead of the store's, and the used ones are
+	// kept in its memory instead of written to the store, so that a digest
+	// response costs no write. For a store that no other process serves
+	// (a SQLite data directory): an answer to a nonce another process, or
+	// an earlier run of this one, issued gets a new challenge.
+	OwnNonces bool
+
 	// Hash is the parameters of the hash unknown client ids are checked
 	// against, so that they cost what a known one does: set it to those
 	// new secrets are hashed with (DefaultHashParams when zero).
@@ -34,6 +42,7 @@ type Authenticator struct {
 	checks     secretChecks
 	keys       serverKeys
 	principals principalCache
+	own        ownNonces
 }
 
 const (
@@ -163,11 +172,11 @@ func (a *Authenticator) digest(ctx context.Context, c digestCredentials, method,
 	}
 	// A correct response to an expired nonce asks the client to retry
 	// with a fresh one rather than to prompt for new credentials.
-	now, expiresAt := a.now(), issuedAt.Add(a.nonceTTL())
-	if now.After(expiresAt) {
+	now := a.now()
+	if now.After(issuedAt.Add(a.nonceTTL())) {
 		return nil, "", true, nil
 	}
-	err = a.Store.Nonces().UseNonce(ctx, c.Nonce, expiresAt.Add(nonceClockMargin), now)
+	err = a.useNonce(ctx, c.Nonce, issuedAt, now)
 	if errors.Is(err, snapexport.ErrConflict) {
 		return nil, "digest response to a used nonce", false, nil
 	}

@@ -8,7 +8,10 @@ import (
 	"encoding/binary"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/snapexport/snapexport"
 )
 
 // Digest nonces carry their own proof of origin, so that issuing one
@@ -19,7 +22,8 @@ import (
 // bytes), and the first 12 bytes of an HMAC-SHA256 of those 11 under a
 // server secret every replica shares. A replica verifies a nonce any of
 // them issued without asking the store; only a nonce that authenticated a
-// request is recorded (NonceStore), so that it is accepted once.
+// request is recorded (NonceStore), so that it is accepted once. A server
+// that owns its store alone keeps its nonces to itself (OwnNonces).
 
 // nonceKeyName is the server secret that authenticates digest nonces.
 const nonceKeyName = "digest-nonce-key"
@@ -39,7 +43,7 @@ const nonceClockMargin = time.Minute
 
 // newNonce returns a nonce issued at now.
 func (a *Authenticator) newNonce(ctx context.Context, now time.Time) (string, error) {
-	key, err := a.serverKey(ctx, nonceKeyName)
+	key, err := a.nonceKey(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -49,12 +53,79 @@ func (a *Authenticator) newNonce(ctx context.Context, now time.Time) (string, er
 // nonceIssuedAt returns the issue time of a nonce this server (or a
 // replica sharing its store) issued; authentic is false for any other.
 func (a *Authenticator) nonceIssuedAt(ctx context.Context, nonce string) (issuedAt time.Time, authentic bool, err error) {
-	key, err := a.serverKey(ctx, nonceKeyName)
+	key, err := a.nonceKey(ctx)
 	if err != nil {
 		return time.Time{}, false, err
 	}
 	issuedAt, authentic = openNonce(key, nonce)
 	return issuedAt, authentic, nil
+}
+
+// nonceKey is the key nonces are sealed with: the Authenticator's own
+// with OwnNonces, else the one every server sharing the store reads.
+func (a *Authenticator) nonceKey(ctx context.Context) ([]byte, error) {
+	if a.OwnNonces {
+		return a.own.sealKey(), nil
+	}
+	return a.serverKey(ctx, nonceKeyName)
+}
+
+// useNonce records that nonce, issued at issuedAt, authenticated a
+// request; ErrConflict if one did before.
+func (a *Authenticator) useNonce(ctx context.Context, nonce string, issuedAt, now time.Time) error {
+	if a.OwnNonces {
+		return a.own.use(nonce, a.nonceTTL()+nonceClockMargin, now)
+	}
+	return a.Store.Nonces().UseNonce(ctx, nonce, issuedAt.Add(a.nonceTTL()+nonceClockMargin), now)
+}
+
+// ownNonces are the nonces of an Authenticator with OwnNonces: sealed
+// with a key made at its first nonce and kept nowhere else, so that no
+// other process, nor a later run of this one, accepts them; the used ones
+// are kept in memory, in two generations of a window at least as long as
+// a nonce can be answered: a generation is dropped a window after it
+// stopped taking nonces, when every nonce it holds has expired. Windows
+// are measured on the monotonic clock; their margin covers a wall clock
+// (which dates nonces) set back by less than it.
+type ownNonces struct {
+	keyOnce sync.Once
+	key     []byte
+
+	mu                sync.Mutex
+	since             time.Time // when current began taking nonces
+	current, previous map[[nonceChars]byte]struct{}
+}
+
+func (o *ownNonces) sealKey() []byte {
+	o.keyOnce.Do(func() {
+		o.key = make([]byte, 32)
+		rand.Read(o.key)
+	})
+	return o.key
+}
+
+func (o *ownNonces) use(nonce string, window time.Duration, now time.Time) error {
+	if len(nonce) != nonceChars {
+		return snapexport.ErrConflict // openNonce accepts no other
+	}
+	id := [nonceChars]byte([]byte(nonce))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if age := now.Sub(o.since); o.current == nil || age >= window {
+		o.previous = o.current
+		if age >= 2*window {
+			o.previous = nil // it took its last nonce over a window ago
+		}
+		o.current, o.since = map[[nonceChars]byte]struct{}{}, now
+	}
+	if _, used := o.previous[id]; used {
+		return snapexport.ErrConflict
+	}
+	if _, used := o.current[id]; used {
+		return snapexport.ErrConflict
+	}
+	o.current[id] = struct{}{}
+	return nil
 }
 
 // sealNonce makes a nonce issued at now, authenticated by key.

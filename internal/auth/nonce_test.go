@@ -2,10 +2,14 @@ package auth
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/snapexport/snapexport"
 )
 
 func TestNonceRoundTrip(t *testing.T) {
@@ -53,5 +57,37 @@ func TestNonceForgeries(t *testing.T) {
 		if got, ok := openNonce(key, forged); ok {
 			t.Errorf("%s: openNonce(%q) = %v, true; want it refused", name, forged, got)
 		}
+	}
+}
+
+// TestOwnNoncesForgetExpired checks the generations of used nonces: a
+// nonce stays refused for a window after its use, whatever other uses
+// come, and is forgotten once two windows passed without it (its five
+// minutes too).
+func TestOwnNoncesForgetExpired(t *testing.T) {
+	var o ownNonces
+	const window = 6 * time.Minute
+	start := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	nonce := func(i int) string { return fmt.Sprintf("%032d", i) }
+	if err := o.use(nonce(0), window, start); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 12; i++ {
+		at := start.Add(time.Duration(i) * time.Minute)
+		if err := o.use(nonce(i), window, at); err != nil {
+			t.Fatalf("a fresh nonce at minute %d: %v", i, err)
+		}
+		if err := o.use(nonce(0), window, at); i < 6 && !errors.Is(err, snapexport.ErrConflict) {
+			t.Fatalf("the nonce used at minute 0, again at minute %d: %v; want ErrConflict", i, err)
+		}
+	}
+	if len(o.previous)+len(o.current) > 8 {
+		t.Errorf("after 13 uses over 12 minutes %d nonces are kept; want those of the last two windows at most", len(o.previous)+len(o.current))
+	}
+	if err := o.use(nonce(0), window, start.Add(time.Hour)); err != nil {
+		t.Errorf("a nonce used an hour before is still kept: %v", err)
+	}
+	if err := o.use("short", window, start); !errors.Is(err, snapexport.ErrConflict) {
+		t.Errorf("a nonce of another length: %v; want ErrConflict", err)
 	}
 }

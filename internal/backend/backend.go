@@ -28,6 +28,9 @@ type Backend struct {
 	// process that owns a database file, in the database for replicas
 	// sharing it.
 	Limiter ratelimit.Limiter
+	// Alone is true when no other process serves the database (a SQLite
+	// data directory): what replicas would share may live in memory.
+	Alone bool
 	// Unavailable reports failures that mean the database cannot be
 	// reached right now (answered 503, to be retried) rather than a fault.
 	Unavailable func(error) bool

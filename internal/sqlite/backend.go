@@ -16,8 +16,8 @@ import (
 const DatabaseFile = "snapexport.db"
 
 // OpenBackend opens (creating it and the directory when needed) the
-// database of the data directory dir. Its rate limits live in memory: the
-// one process that owns the file is the only one to count them. Its job
+// database of the data directory dir, served by this process alone: its
+// rate limits and digest nonces live in memory. Its job
 // queue gets a pool of its own, of one connection (SQLite has one writer;
 // River's own advice).
 func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
@@ -33,6 +33,6 @@ func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
 		// River's migrations are in the schema the database was made with.
 		queue = backend.NewMigratedQueue(riversqlite.New(db.queue))
 	}
-	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(),
+	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(), Alone: true,
 		Unavailable: func(error) bool { return false }, Queue: queue}, nil
 }

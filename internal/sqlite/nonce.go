@@ -11,7 +11,9 @@ import (
 // without waiting for the disk (writer.writeLazily). A crash of the
 // process loses none; a crash of the machine may lose those of the last
 // moments before it, whose digest responses could then be answered again
-// until their nonces expire (docs/compatibility.md).
+// until their nonces expire (docs/compatibility.md). A server over a data
+// directory keeps its nonces in memory instead (auth.Authenticator's
+// OwnNonces): this is the store's for an Authenticator without them.
 type nonces struct {
 	w    *writer
 	used *atomic.Int64
