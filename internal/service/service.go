@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -95,6 +96,7 @@ type Service struct {
 	// positions are where the pages of passes served by this process
 	// ended (see listPage).
 	positions pagePositions
+	projects  keptProjects
 }
 
 func (s *Service) identityChanged() {
@@ -123,15 +125,50 @@ func (s *Service) now() time.Time {
 // NewID returns a new ObjectId in hex, the id format of every Atlas resource.
 func NewID() string { return bson.NewObjectID().Hex() }
 
-// Project returns the project with id, or GROUP_NOT_FOUND.
+// Project returns the project with id, or GROUP_NOT_FOUND. A project
+// never changes nor goes once created, so one found is kept in memory:
+// the check of a request's project reads no database after the first.
 func (s *Service) Project(ctx context.Context, id string) (*snapexport.Project, error) {
+	if p, ok := s.projects.get(id); ok {
+		return p, nil
+	}
 	p, err := snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) (*snapexport.Project, error) {
 		return tx.Project(ctx, id)
 	})
 	if errors.Is(err, snapexport.ErrNotFound) {
 		return nil, groupNotFound(id)
 	}
+	if err == nil {
+		s.projects.put(p)
+	}
 	return p, err
+}
+
+// maxKeptProjects bounds the projects kept; past it, the keeping starts
+// again empty.
+const maxKeptProjects = 10_000
+
+// keptProjects are projects found by id.
+type keptProjects struct {
+	mu   sync.RWMutex
+	byID map[string]snapexport.Project
+}
+
+// get returns a copy, which the caller may change.
+func (k *keptProjects) get(id string) (*snapexport.Project, bool) {
+	k.mu.RLock()
+	p, ok := k.byID[id]
+	k.mu.RUnlock()
+	return &p, ok
+}
+
+func (k *keptProjects) put(p *snapexport.Project) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.byID == nil || len(k.byID) >= maxKeptProjects {
+		k.byID = map[string]snapexport.Project{}
+	}
+	k.byID[p.ID] = *p
 }
 
 func groupNotFound(id string) error {
