@@ -3,15 +3,20 @@
 package sqlite
 
 import (
+	"bytes"
+	"cmp"
+	"compress/gzip"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -37,6 +42,15 @@ var migrations embed.FS
 //go:embed newdatabase.sql
 var newDatabase string
 
+// newDatabaseImage is the file of a database newdatabase.sql made (then
+// checkpointed), compressed: a missing database file is this image put in
+// place, which takes a fraction of the time SQLite takes to build the
+// schema (TestNewDatabaseSchema checks a database so made against the
+// migrations, and rewrites the image with -update).
+//
+//go:embed newdatabase.db.gz
+var newDatabaseImage []byte
+
 // DB is a SQLite-backed snapexport.Store. Every write of the store, nonces
 // and listings included, goes through one writer (writer) on one
 // connection, which is how SQLite serializes writers anyway, so callers
@@ -57,8 +71,8 @@ type DB struct {
 	readers         *readers
 	// noncesUsed paces the sweep of the recorded nonces whose time passed.
 	noncesUsed atomic.Int64
-	// made is whether Open made the database from newdatabase.sql, River's
-	// tables and migrations included.
+	// made is whether Open made the database from newdatabase.sql or its
+	// image, River's tables and migrations included.
 	made bool
 }
 
@@ -67,6 +81,10 @@ var _ snapexport.Store = (*DB)(nil)
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
+	placed, err := placeNewDatabase(path)
+	if err != nil {
+		return nil, fmt.Errorf("database file: %w", err)
+	}
 	// SQLite would create the file readable by all (0644, less the umask);
 	// its journal files take the database file's mode.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -75,6 +93,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	f.Close()
 	db := &DB{
+		made:  placed,
 		path:  path,
 		write: openPool(path, "immediate", "FULL", 1),
 		read:  openPool(path, "deferred", "FULL", readConns),
@@ -105,6 +124,52 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.writer = newWriter(c, db)
 	return db, nil
+}
+
+// placeNewDatabase puts newDatabaseImage at path when no file is there,
+// and reports whether it did. The image is written whole and synced under
+// another name first, then linked to path, which fails when another
+// process put a database there meanwhile: a file at path is never partly
+// written, and never replaced.
+func placeNewDatabase(path string) (placed bool, err error) {
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*") // mode 0600
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	zr, err := gzip.NewReader(bytes.NewReader(newDatabaseImage))
+	if err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("the embedded new database: %w", err)
+	}
+	_, err = io.Copy(tmp, zr)
+	err = cmp.Or(err, tmp.Sync())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, syncDir(dir)
+}
+
+// syncDir makes the entries of directory dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // readConns is the size of the pool of read connections.

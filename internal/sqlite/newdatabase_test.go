@@ -1,10 +1,14 @@
 package sqlite
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,15 +19,16 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 )
 
-var update = flag.Bool("update", false, "rewrite newdatabase.sql from the migrations")
+var update = flag.Bool("update", false, "rewrite newdatabase.sql and newdatabase.db.gz from the migrations")
 
 // TestNewDatabaseSchema: a new database made by newdatabase.sql is the
 // database every migration and then River's make one by one: the same
 // schema, the same user_version, River's migrations recorded as applied
-// (its migrator finds nothing to do) and no rows of data. With -update it
-// rewrites newdatabase.sql from the migrations.
+// (its migrator finds nothing to do) and no rows of data, whether made
+// from the embedded image (a missing file) or by the script (an empty
+// file). With -update it rewrites newdatabase.sql from the migrations and
+// newdatabase.db.gz from the script.
 func TestNewDatabaseSchema(t *testing.T) {
-	ctx := context.Background()
 	stepwise := filepath.Join(t.TempDir(), "stepwise.db")
 	migrateStepwise(t, stepwise)
 	script := schemaScript(t, stepwise)
@@ -31,19 +36,90 @@ func TestNewDatabaseSchema(t *testing.T) {
 		if err := os.WriteFile("newdatabase.sql", []byte(script), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		newDatabase = script
+		if err := os.WriteFile("newdatabase.db.gz", imageOfScript(t), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Log("newdatabase.db.gz rewritten: run the test again without -update to check it")
+		return
 	} else if script != newDatabase {
 		t.Fatal("newdatabase.sql is not the schema the migrations make: run go test ./internal/sqlite -run TestNewDatabaseSchema -update")
 	}
 
-	fresh := filepath.Join(t.TempDir(), "snapexport.db")
+	// A missing file is made from the image; an empty one (left by a
+	// process that stopped before making it) by the script.
+	for _, made := range []string{"image", "script"} {
+		t.Run(made, func(t *testing.T) {
+			fresh := filepath.Join(t.TempDir(), DatabaseFile)
+			if made == "script" {
+				if err := os.WriteFile(fresh, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkNewDatabase(t, fresh, stepwise)
+			if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("database file %v, %v; want mode 0600", fi.Mode(), err)
+			}
+		})
+	}
+}
+
+// imageOfScript is a database newdatabase.sql made, checkpointed and
+// compressed: the content of newdatabase.db.gz.
+func imageOfScript(t *testing.T) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), DatabaseFile)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the database's WAL is left after it closed (%v): its image would miss what the WAL holds", err)
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&out, gzip.BestCompression)
+	zw.Write(body)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// checkNewDatabase opens a backend on the new database file fresh and
+// checks it against the database the migrations made one by one at
+// stepwise.
+func checkNewDatabase(t *testing.T, fresh, stepwise string) {
+	t.Helper()
+	ctx := context.Background()
 	b, err := OpenBackend(ctx, filepath.Dir(fresh))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !b.Store.(*DB).made {
+		t.Errorf("Open did not report the database made: River's migrator would run")
 	}
 	if err := b.Queue.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
+	var check string
+	if err := raw(t, fresh).QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check of a new database: %q, %v", check, err)
+	}
+	var mode string
+	if err := raw(t, fresh).QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode of a new database: %q, %v; want wal", mode, err)
+	}
 	if got, want := schema(t, fresh), schema(t, stepwise); got != want {
 		t.Errorf("schema of a new database:\n%s\nwant, as the migrations make it:\n%s", got, want)
 	}
