@@ -75,12 +75,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stop := serveMetrics(cfg, metricsLn)
 		defer stop()
 	}
-	// An empty database is initialized while the server already answers:
-	// the hash of the new client secret takes longer than the rest of the
-	// start, and until the credentials are stored and printed no request
-	// can carry them. A failed initialization stops the server.
+	// An empty database is initialized once the server answers and runs
+	// its jobs: the hash of the new client secret takes a core for longer
+	// than the rest of the start, and until the credentials are stored and
+	// printed no request can carry them. A failed initialization stops the
+	// server.
 	initialized := make(chan error, 1)
+	stopped := make(chan struct{})
 	go func() {
+		select {
+		case <-srv.Ready():
+		case <-stopped:
+			initialized <- nil
+			return
+		}
 		b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
 		if err != nil {
 			srv.Shutdown(context.WithoutCancel(ctx))
@@ -95,6 +103,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		initialized <- nil
 	}()
 	err = srv.Serve(ctx, ln)
+	close(stopped)
 	return cmp.Or(<-initialized, err)
 }
 

@@ -152,9 +152,8 @@ type Server struct {
 	backend   *backend.Backend
 	exports   *exportrunner.Runner
 	scheduler *service.Scheduler
-	// prepared are the credentials of an Init, made while Open ran when
-	// the store had no organization; nil once used, or when it had one.
-	prepared *service.PreparedInit
+	// ready is closed once Serve answers requests and runs jobs.
+	ready chan struct{}
 
 	mu       sync.Mutex
 	http     *http.Server  // while serving
@@ -202,14 +201,6 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 			store.Tracer = cfg.Tracing.Tracer("github.com/snapexport/snapexport/internal/instrumentedstore")
 		}
 		b.Store = store
-	}
-	var prepared *service.PreparedInit
-	if initialized, err := hasOrganization(ctx, b.Store); err != nil {
-		return nil, err
-	} else if !initialized {
-		// serve on an empty data directory initializes it: the Argon2id
-		// hash of its credentials runs beside the rest of the start.
-		prepared = service.PrepareInit(cfg.Hash)
 	}
 	osc := cfg.ObjectStores
 	if osc.LocalDir == "" {
@@ -283,7 +274,7 @@ func Open(ctx context.Context, cfg Config) (s *Server, err error) {
 			Auth: authn, Organizations: svc.Organizations,
 			PublicURL: cfg.PublicURL, Logger: cfg.Logger, Now: cfg.Now},
 		cfg:       cfg,
-		prepared:  prepared,
+		ready:     make(chan struct{}),
 		backend:   b,
 		exports:   runner,
 		scheduler: scheduler,
@@ -350,15 +341,14 @@ func hasOrganization(ctx context.Context, store snapexport.Store) (bool, error) 
 // own them; service.ErrAlreadyInitialized when the store has an
 // organization.
 func (s *Server) Init(ctx context.Context, orgName, projectName string) (*service.Bootstrap, error) {
-	s.mu.Lock()
-	prepared := s.prepared
-	s.prepared = nil
-	s.mu.Unlock()
-	if prepared == nil {
-		prepared = service.PrepareInit(s.cfg.Hash)
-	}
-	return s.Service.InitWith(ctx, orgName, projectName, prepared)
+	return s.Service.Init(ctx, orgName, projectName, s.cfg.Hash)
 }
+
+// Ready is closed once Serve answers requests and runs export jobs, the
+// backup schedules and the sweeps: what has to wait for the start, not
+// to slow it (the hash of new credentials takes a core for tens of
+// milliseconds), begins then.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // InitIfEmpty is Init on a store that has no organization yet; on one
 // that has, initialized by an earlier start or by another replica at the
@@ -427,24 +417,32 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		logger.Info("object storage", "provider", line)
 	}
 	s.reportOpenDataDir(logger)
+	// Requests are answered while the job runner starts (a few
+	// milliseconds): an export or snapshot a request queues meanwhile is
+	// taken once it runs.
+	served := make(chan error, 1)
+	go func() { served <- httpSrv.Serve(ln) }()
+	logger.Info("serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "database", s.backend.Name,
+		"rateLimits", !s.cfg.Limits.Disabled)
+	serving = true
 	if !s.cfg.NoExports {
-		if err := s.startExports(ctx); err != nil {
-			if ctx.Err() != nil {
-				// Serving ended while the jobs were being started: a
-				// stop like any other, the jobs resuming at the next start.
-				return nil
-			}
+		if err := s.startExports(ctx); err == nil {
+			// Running exports stop where they are (and resume at the next
+			// start) before the store closes, however serving ends.
+			defer func() {
+				stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				if err := s.exports.Stop(stopCtx); err != nil {
+					logger.Warn("stopping export jobs", "error", err)
+				}
+			}()
+		} else if ctx.Err() == nil {
+			httpSrv.Close()
+			<-served
 			return err
 		}
-		// Running exports stop where they are (and resume at the next
-		// start) before the store closes, however serving ends.
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if err := s.exports.Stop(stopCtx); err != nil {
-				logger.Warn("stopping export jobs", "error", err)
-			}
-		}()
+		// Else serving ended while the jobs were being started: a stop
+		// like any other, below, the jobs resuming at the next start.
 	}
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
 	swept := make(chan struct{}, 2)
@@ -462,11 +460,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		<-swept
 	}()
 
-	served := make(chan error, 1)
-	go func() { served <- httpSrv.Serve(ln) }()
-	logger.Info("serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "database", s.backend.Name,
-		"rateLimits", !s.cfg.Limits.Disabled)
-	serving = true
+	close(s.ready)
 	select {
 	case err := <-served:
 		if errors.Is(err, http.ErrServerClosed) {
