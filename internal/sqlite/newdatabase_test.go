@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -239,4 +240,69 @@ func eachRow(db *sql.DB, query string, fn func(*sql.Rows) error) error {
 		}
 	}
 	return rows.Err()
+}
+
+// TestNewDatabaseOpenedTogether opens one missing database file from
+// several goroutines at once, each writing once it is open, as processes
+// starting together on a new data directory do: every Open succeeds, one
+// of them puts the image in place and the others use it (no file put
+// over another's, so no write lost), and no temporary file is left.
+func TestNewDatabaseOpenedTogether(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, DatabaseFile)
+	const openers = 8
+	dbs := make([]*DB, openers)
+	errs := make([]error, openers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range openers {
+		wg.Go(func() {
+			<-start
+			if dbs[i], errs[i] = Open(ctx, path); errs[i] == nil {
+				errs[i] = createOrganization(ctx, dbs[i], organization(i))
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	placed := 0
+	for i, db := range dbs {
+		if errs[i] != nil {
+			t.Errorf("opener %d: %v", i, errs[i])
+		}
+		if db != nil {
+			if db.made {
+				placed++
+			}
+			defer db.Close()
+		}
+	}
+	if placed != 1 {
+		t.Errorf("%d openers made the database, want exactly one", placed)
+	}
+	ids := make([]string, openers)
+	for i := range ids {
+		ids[i] = organization(i).ID
+	}
+	db := open(t, path)
+	defer db.Close()
+	stored := 0
+	for _, ok := range organizationsIn(t, db, ids...) {
+		if ok {
+			stored++
+		}
+	}
+	if stored != openers {
+		t.Errorf("the organizations each opener wrote: %d of %d are in the database", stored, openers)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".new-") {
+			t.Errorf("temporary file %s left in the data directory", e.Name())
+		}
+	}
 }
