@@ -36,49 +36,17 @@ var ErrAlreadyInitialized = errors.New("already initialized")
 // transaction; it fails with ErrAlreadyInitialized when the store has any
 // organization.
 func (s *Service) Init(ctx context.Context, orgName, projectName string, hash auth.HashParams) (*Bootstrap, error) {
-	return s.InitWith(ctx, orgName, projectName, PrepareInit(hash))
-}
-
-// PreparedInit is the credentials of an Init made ahead: the service
-// account's secret is hashed (tens of milliseconds of Argon2id) while the
-// server does its other start-up work.
-type PreparedInit struct {
-	orgID string
-	done  chan struct{}
-	key   *snapexport.APIKey
-	sa    *snapexport.ServiceAccount
-	creds [2]Credentials
-}
-
-// PrepareInit starts making the credentials of an Init, hashed with hash.
-func PrepareInit(hash auth.HashParams) *PreparedInit {
-	p := &PreparedInit{orgID: NewID(), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		// Their times are set when they are stored.
-		p.key, p.creds[0] = newAPIKey(p.orgID, "snapexport init", time.Time{})
-		p.sa, p.creds[1] = newServiceAccount(p.orgID, "snapexport-init", "snapexport init", time.Time{}, hash)
-	}()
-	return p
-}
-
-// InitWith is Init with credentials made by PrepareInit, which it waits
-// for; a PreparedInit serves one InitWith.
-func (s *Service) InitWith(ctx context.Context, orgName, projectName string, p *PreparedInit) (*Bootstrap, error) {
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	orgID := NewID()
+	key, keyCreds := newAPIKey(orgID, "snapexport init", time.Time{})
+	sa, saCreds := newServiceAccount(orgID, "snapexport-init", "snapexport init", time.Time{}, hash)
+	// The times are taken after the hash of the secret, which takes a while.
 	now := s.now()
-	b := &Bootstrap{
-		Org:     &snapexport.Organization{ID: p.orgID, Name: orgName, CreatedAt: now},
-		Project: &snapexport.Project{ID: NewID(), Name: projectName, CreatedAt: now},
-	}
-	b.Project.OrgID = b.Org.ID
-	key, sa := *p.key, *p.sa
 	key.CreatedAt, sa.CreatedAt = now, now
-	b.APIKey, b.ServiceAccount = p.creds[0], p.creds[1]
+	b := &Bootstrap{
+		Org:     &snapexport.Organization{ID: orgID, Name: orgName, CreatedAt: now},
+		Project: &snapexport.Project{ID: NewID(), OrgID: orgID, Name: projectName, CreatedAt: now},
+		APIKey:  keyCreds, ServiceAccount: saCreds,
+	}
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		orgs, err := tx.ListOrganizations(ctx)
 		if err != nil {
@@ -90,8 +58,8 @@ func (s *Service) InitWith(ctx context.Context, orgName, projectName string, p *
 		for _, step := range []func() error{
 			func() error { return tx.CreateOrganization(ctx, b.Org) },
 			func() error { return tx.CreateProject(ctx, b.Project) },
-			func() error { return tx.CreateAPIKey(ctx, &key) },
-			func() error { return tx.CreateServiceAccount(ctx, &sa) },
+			func() error { return tx.CreateAPIKey(ctx, key) },
+			func() error { return tx.CreateServiceAccount(ctx, sa) },
 			func() error {
 				return tx.AssignRole(ctx, snapexport.RoleAssignment{PrincipalID: key.ID, OrgID: b.Org.ID, Role: snapexport.RoleOrgOwner})
 			},
