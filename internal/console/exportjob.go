@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -129,27 +128,20 @@ func ownExportPath(groupID, clusterName, exportID string) string {
 // progress is read, one request each: the page costs a few of the
 // project's rate-limit tokens however many jobs have ended.
 func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
-	nav, err := s.projectNav(r, "exports")
-	if err != nil {
-		s.renderError(w, r, err, 0, "")
-		return
-	}
-	clusters, err := s.clusters(r, nav.GroupID)
-	if err != nil {
-		s.renderError(w, r, err, 0, "")
+	nav, clusters, ok := s.projectClusters(w, r, "exports")
+	if !ok {
 		return
 	}
 	d := exportsPageData{GroupID: nav.GroupID}
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, maxParallelReads)
+	reads := pageReads()
 	for _, c := range clusters {
 		ce := &clusterExports{Cluster: c.Name}
 		d.Clusters = append(d.Clusters, ce)
-		wg.Go(inSlot(slots, func() {
+		reads.Go(func() error {
 			defer slices.SortFunc(ce.Jobs, func(a, b exportProgress) int { return strings.Compare(b.CreatedAt+b.ID, a.CreatedAt+a.ID) })
 			var jobs []exportJob
 			if jobs, ce.Total, ce.Err = s.newestJobs(r, exportsPath(nav.GroupID, c.Name)); ce.Err != nil {
-				return
+				return nil
 			}
 			for _, j := range jobs {
 				if exportEnded(j.State) {
@@ -159,13 +151,14 @@ func (s *Server) exportsPage(w http.ResponseWriter, r *http.Request) {
 				var p exportProgress
 				if err := s.call(r, http.MethodGet, ownExportPath(nav.GroupID, c.Name, j.ID)+"/progress", "application/json", nil, &p); err != nil {
 					ce.Err = err
-					return
+					return nil
 				}
 				ce.Jobs = append(ce.Jobs, p)
 			}
-		}))
+			return nil
+		})
 	}
-	wg.Wait()
+	reads.Wait()
 	s.renderNav(w, r, http.StatusOK, "exports", nav.GroupName+": exports", nav, d)
 }
 

@@ -4,7 +4,8 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 type project struct {
@@ -135,42 +136,50 @@ type projectPageData struct {
 // maxParallelReads bounds the API requests a page makes at once.
 const maxParallelReads = 8
 
-// inSlot is f run once one of slots is free.
-func inSlot(slots chan struct{}, f func()) func() {
-	return func() {
-		slots <- struct{}{}
-		defer func() { <-slots }()
-		f()
+// pageReads runs a page's API requests, maxParallelReads at most at once;
+// each records its own error for the page to show.
+func pageReads() *errgroup.Group {
+	g := new(errgroup.Group)
+	g.SetLimit(maxParallelReads)
+	return g
+}
+
+// projectClusters reads the navigation of a project's page, on tab, and
+// the project's clusters; when either fails it has answered the error
+// page, and ok is false.
+func (s *Server) projectClusters(w http.ResponseWriter, r *http.Request, tab string) (nav *navData, clusters []cluster, ok bool) {
+	nav, err := s.projectNav(r, tab)
+	if err == nil {
+		clusters, err = s.clusters(r, nav.GroupID)
 	}
+	if err != nil {
+		s.renderError(w, r, err, 0, "")
+		return nil, nil, false
+	}
+	return nav, clusters, true
 }
 
 // projectPage shows a project's clusters, each with its backup schedule
 // and snapshots, and the actions on them.
 func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
-	nav, err := s.projectNav(r, "clusters")
-	if err != nil {
-		s.renderError(w, r, err, 0, "")
-		return
-	}
-	clusters, err := s.clusters(r, nav.GroupID)
-	if err != nil {
-		s.renderError(w, r, err, 0, "")
+	nav, clusters, ok := s.projectClusters(w, r, "clusters")
+	if !ok {
 		return
 	}
 	d := projectPageData{GroupID: nav.GroupID}
-	var wg sync.WaitGroup
-	slots := make(chan struct{}, maxParallelReads)
+	reads := pageReads()
 	for _, c := range clusters {
 		cv := &clusterView{Cluster: c}
 		d.Clusters = append(d.Clusters, cv)
 		cbase := clusterPath(nav.GroupID, c.Name) + "/backup"
-		wg.Go(inSlot(slots, func() {
+		reads.Go(func() error {
 			var sch schedule
 			if cv.ScheduleErr = s.call(r, http.MethodGet, cbase+"/schedule", v20240805, nil, &sch); cv.ScheduleErr == nil {
 				cv.Schedule = &sch
 			}
-		}))
-		wg.Go(inSlot(slots, func() {
+			return nil
+		})
+		reads.Go(func() error {
 			// A sharded cluster's snapshots are listed apart.
 			list := cbase + "/snapshots?itemsPerPage=100"
 			if c.ClusterType == "SHARDED" || c.ClusterType == "GEOSHARDED" {
@@ -179,10 +188,14 @@ func (s *Server) projectPage(w http.ResponseWriter, r *http.Request) {
 			var snaps page[snapshot]
 			cv.SnapshotsErr = s.call(r, http.MethodGet, list, v20230101, nil, &snaps)
 			cv.Snapshots, cv.SnapshotsTotal = snaps.Results, snaps.TotalCount
-		}))
+			return nil
+		})
 	}
-	wg.Go(inSlot(slots, func() { d.Buckets, d.BucketsErr = s.buckets(r, nav.GroupID) }))
-	wg.Wait()
+	reads.Go(func() error {
+		d.Buckets, d.BucketsErr = s.buckets(r, nav.GroupID)
+		return nil
+	})
+	reads.Wait()
 	s.renderNav(w, r, http.StatusOK, "project", nav.GroupName, nav, d)
 }
 
