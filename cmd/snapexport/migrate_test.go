@@ -47,14 +47,11 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0014_list_counts.sql, PostgreSQL's
+// backend: SQLite's 0015_packed_buckets.sql, PostgreSQL's
 // 0016_list_counts.sql.
 const (
-	undoLastSQLite = "DROP TABLE list_counts; DROP INDEX export_buckets_list; " +
-		"CREATE INDEX export_buckets_project ON export_buckets (project_id, seq); " +
-		"DROP TRIGGER export_buckets_counted; DROP TRIGGER export_buckets_uncounted; DROP TRIGGER export_buckets_recounted; " +
-		"DROP TRIGGER private_endpoints_counted; DROP TRIGGER private_endpoints_uncounted; DROP TRIGGER private_endpoints_recounted; " +
-		"DROP TRIGGER snapshots_counted; DROP TRIGGER snapshots_uncounted; DROP TRIGGER snapshots_recounted_old; DROP TRIGGER snapshots_recounted_new; "
+	undoLastSQLite = "DROP TRIGGER export_buckets_packed; DROP TRIGGER export_buckets_repacked; DROP TRIGGER removed_export_buckets_packed; " +
+		"ALTER TABLE export_buckets DROP COLUMN packed; ALTER TABLE removed_export_buckets DROP COLUMN packed; "
 	undoLastPostgres = "DROP TABLE list_counts, list_count_changes; DROP FUNCTION list_count_add, count_by_provider, count_snapshots CASCADE; " +
 		"DROP INDEX export_buckets_list; CREATE INDEX export_buckets_project ON export_buckets (project_id, seq); "
 )
@@ -68,8 +65,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0014_list_counts.sql" {
-			t.Fatalf("the test undoes 0014_list_counts.sql; the last migration is now %s", last)
+		if last != "0015_packed_buckets.sql" {
+			t.Fatalf("the test undoes 0015_packed_buckets.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -155,14 +155,14 @@ func readPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, 
 			limit = page.Limit + 1
 		}
 	}
-	var seqs []int64
+	var rows sqlrow.PageRows
 	stmt := union(`seq, `+columns, bound, &pageArgs, limit, 0)
-	out, err := query(ctx, t, func(s sqlrow.Scanner) (*T, error) { return scan(sqlrow.SeqThen(s, &seqs)) }, stmt, pageArgs...)
+	out, err := query(ctx, t, func(s sqlrow.Scanner) (*T, error) { return scan(rows.Row(s)) }, stmt, pageArgs...)
 	if err != nil {
 		return nil, 0, err
 	}
 	read := len(out)
-	out = snapexport.CutPage(page, out, seqs)
+	out = snapexport.CutPage(page, out, rows.Seqs)
 	return out, page.Total(total, read), nil
 }
 

@@ -320,11 +320,11 @@ func scanBuckets(rows interface {
 }, withSeq bool) (int, error) {
 	defer rows.Close()
 	n := 0
-	var seqs []int64
+	var page sqlrow.PageRows
 	for rows.Next() {
 		var s sqlrow.Scanner = rows
 		if withSeq {
-			s = sqlrow.SeqThen(rows, &seqs)
+			s = page.Row(rows)
 		}
 		if _, err := sqlrow.ScanExportBucket(s); err != nil {
 			return n, err

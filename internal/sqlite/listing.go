@@ -171,15 +171,15 @@ func readPage[T any](ctx context.Context, t *tx, scan func(sqlrow.Scanner) (*T, 
 		// One more than the page, which tells whether a page follows.
 		limit++
 	}
-	var seqs []int64
+	var rows sqlrow.PageRows
 	stmt, args := union(`seq, `+columns, bound, boundArgs...)
-	out, err := query(ctx, t.tx, func(s sqlrow.Scanner) (*T, error) { return scan(sqlrow.SeqThen(s, &seqs)) },
+	out, err := query(ctx, t.tx, func(s sqlrow.Scanner) (*T, error) { return scan(rows.Row(s)) },
 		stmt+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, 0, err
 	}
 	read := len(out)
-	out = snapexport.CutPage(page, out, seqs)
+	out = snapexport.CutPage(page, out, rows.Seqs)
 	return out, page.Total(total, read), nil
 }
 

@@ -92,7 +92,7 @@ CREATE TABLE export_buckets (
 	service_url                TEXT NOT NULL DEFAULT '',
 	tenant_id                  TEXT NOT NULL DEFAULT '',
 	created_at                 TEXT NOT NULL
-);
+, packed TEXT NOT NULL DEFAULT '');
 
 CREATE INDEX export_buckets_role ON export_buckets (project_id, role_id);
 
@@ -190,7 +190,7 @@ CREATE TABLE removed_export_buckets(
   service_url TEXT,
   tenant_id TEXT,
   created_at TEXT
-, removal INTEGER NOT NULL DEFAULT 0, removed_at TEXT NOT NULL DEFAULT '');
+, removal INTEGER NOT NULL DEFAULT 0, removed_at TEXT NOT NULL DEFAULT '', packed TEXT NOT NULL DEFAULT '');
 
 CREATE INDEX removed_export_buckets_list ON removed_export_buckets (project_id, seq);
 
@@ -361,6 +361,22 @@ CREATE TRIGGER snapshots_recounted_new AFTER UPDATE OF project_id, cluster_id, k
 END;
 
 CREATE INDEX export_buckets_list ON export_buckets (project_id, seq, provider);
+
+CREATE TRIGGER export_buckets_packed AFTER INSERT ON export_buckets BEGIN
+	UPDATE export_buckets SET packed = json_array(new.id, new.project_id, new.provider, new.bucket_name, new.role_id, new.region,
+		new.require_private_networking, new.service_url, new.tenant_id, new.created_at) WHERE seq = new.seq;
+END;
+
+CREATE TRIGGER export_buckets_repacked AFTER UPDATE OF id, project_id, provider, bucket_name, role_id, region,
+	require_private_networking, service_url, tenant_id, created_at ON export_buckets BEGIN
+	UPDATE export_buckets SET packed = json_array(new.id, new.project_id, new.provider, new.bucket_name, new.role_id, new.region,
+		new.require_private_networking, new.service_url, new.tenant_id, new.created_at) WHERE seq = new.seq;
+END;
+
+CREATE TRIGGER removed_export_buckets_packed AFTER INSERT ON removed_export_buckets BEGIN
+	UPDATE removed_export_buckets SET packed = json_array(new.id, new.project_id, new.provider, new.bucket_name, new.role_id, new.region,
+		new.require_private_networking, new.service_url, new.tenant_id, new.created_at) WHERE rowid = new.rowid;
+END;
 
 CREATE TABLE river_leader (
     elected_at timestamp NOT NULL,

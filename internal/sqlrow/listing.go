@@ -19,19 +19,28 @@ func ScanListing(s Scanner) (*snapexport.Listing, error) {
 	return &l, nil
 }
 
-// SeqThen scans a row whose first column is its seq, the creation order a
-// list is paged by, which it appends to seqs, and the rest into the
-// destinations given to Scan.
-func SeqThen(s Scanner, seqs *[]int64) Scanner { return seqThen{s, seqs} }
-
-type seqThen struct {
-	s    Scanner
-	seqs *[]int64
+// PageRows scans the rows of a list page, whose first column is the row's
+// seq, the creation order a list is paged by: Row makes it the Scanner of
+// a row, which appends the row's seq to Seqs and scans its other columns
+// into the destinations given to Scan. One PageRows serves every row of a
+// page, so that scanning a row allocates nothing of its own.
+type PageRows struct {
+	Seqs []int64
+	row  Scanner
+	seq  int64
+	args []any
 }
 
-func (a seqThen) Scan(dest ...any) error {
-	var seq int64
-	err := a.s.Scan(append([]any{&seq}, dest...)...)
-	*a.seqs = append(*a.seqs, seq)
+// Row returns p as the Scanner of row s.
+func (p *PageRows) Row(s Scanner) Scanner {
+	p.row = s
+	return p
+}
+
+func (p *PageRows) Scan(dest ...any) error {
+	p.args = append(append(p.args[:0], &p.seq), dest...)
+	err := p.row.Scan(p.args...)
+	clear(p.args) // the destinations are the caller's row's, not to be kept
+	p.Seqs = append(p.Seqs, p.seq)
 	return err
 }
