@@ -27,14 +27,11 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 			parts[i] = string(p)
 		}
 	}
-	return pageOf(ctx, t, scanPackedExportBucket, "export_buckets", "packed", where, args, page,
+	// A page reads each bucket from its packed column (migration 0015).
+	var packed packedRow
+	scan := func(s sqlrow.Scanner) (*snapexport.ExportBucket, error) { return sqlrow.ScanExportBucket(packed.Of(s)) }
+	return pageOf(ctx, t, scan, "export_buckets", "packed", where, args, page,
 		func(m snapexport.ListMark) int64 { return m.Buckets }, projectID, parts...)
-}
-
-// scanPackedExportBucket reads a bucket from its packed column (migration
-// 0015), which a list page selects instead of its columns.
-func scanPackedExportBucket(s sqlrow.Scanner) (*snapexport.ExportBucket, error) {
-	return sqlrow.ScanExportBucket(&packedRow{s: s})
 }
 
 func (t *tx) ExportBucketsByRole(ctx context.Context, projectID, roleID string) ([]*snapexport.ExportBucket, error) {

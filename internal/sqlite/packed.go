@@ -16,14 +16,23 @@ import (
 // packed, a JSON array that SQLite's json_array made of them (see migration
 // 0015), as a Scanner of the columns themselves would: the row scans of
 // sqlrow read it unchanged. Strings are cut from the packed text, without a
-// copy each, unless they hold an escape.
+// copy each, unless they hold an escape. One packedRow serves the rows of a
+// page in turn (Of), so that it allocates nothing per row itself.
 type packedRow struct {
 	s      sqlrow.Scanner
 	packed string
+	dest   [1]any
+}
+
+// Of returns r as the Scanner of the packed row s.
+func (r *packedRow) Of(s sqlrow.Scanner) sqlrow.Scanner {
+	r.s = s
+	return r
 }
 
 func (r *packedRow) Scan(dest ...any) error {
-	if err := r.s.Scan(&r.packed); err != nil {
+	r.dest[0] = &r.packed
+	if err := r.s.Scan(r.dest[:]...); err != nil {
 		return err
 	}
 	return scanPacked(r.packed, dest)
