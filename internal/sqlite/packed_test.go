@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,18 +212,7 @@ func TestPackedBucketsMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v14.db")
 	r := raw(t, path)
 	const before = 14 // the last migration without packed buckets
-	for i, name := range Migrations()[:before] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := r.Exec("PRAGMA user_version = " + strconv.Itoa(i+1)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateTo(t, r, before)
 	created := sqlrow.FormatTime(time.Date(2026, 8, 10, 3, 2, 50, 123, time.UTC))
 	for _, q := range []string{
 		`INSERT INTO organizations (id, name, created_at) VALUES ('o', 'org', '` + created + `')`,

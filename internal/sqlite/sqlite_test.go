@@ -43,6 +43,24 @@ func programVersion(t *testing.T) int {
 }
 
 // raw opens the file directly, around the DB type.
+// migrateTo applies the first version migrations to db, which is at
+// version 0, as a program of that schema version did.
+func migrateTo(t *testing.T, db *sql.DB, version int) {
+	t.Helper()
+	for _, name := range Migrations()[:version] {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := db.Exec("PRAGMA user_version = " + strconv.Itoa(version)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func raw(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -255,18 +273,9 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "snapexport.db")
 	db := raw(t, path)
 	const before = 6 // the last migration without backup policies
-	for _, name := range Migrations()[:before] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	migrateTo(t, db, before)
 	created := []time.Time{time.Date(2026, 8, 10, 3, 2, 50, 0, time.UTC), time.Date(2025, 1, 31, 23, 59, 59, 999_999_999, time.UTC)}
 	for _, stmt := range []string{
-		"PRAGMA user_version = " + strconv.Itoa(before),
 		`INSERT INTO organizations (id, name, created_at) VALUES ('6500000000000000000000a1', 'org', '` + sqlrow.FormatTime(created[0]) + `')`,
 		`INSERT INTO projects (id, org_id, name, created_at) VALUES ('6500000000000000000000b1', '6500000000000000000000a1', 'project', '` + sqlrow.FormatTime(created[0]) + `')`,
 		`INSERT INTO clusters (id, project_id, name, cluster_type, mongodb_version, created_at)
@@ -291,18 +300,7 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 func TestClusterRegionsMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v6.db")
 	r := raw(t, path)
-	for i, name := range Migrations()[:6] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := r.Exec("PRAGMA user_version = " + strconv.Itoa(i+1)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	migrateTo(t, r, 6)
 	now := sqlrow.FormatTime(time.Now())
 	for _, q := range []string{
 		`INSERT INTO organizations (id, name, created_at) VALUES ('o', 'org', '` + now + `')`,
