@@ -911,3 +911,36 @@ func withinPrincipalTTL(t *testing.T, do func() *apitest.Response, done func(*ap
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestServeStoppedWhileInitializing: a serve on an empty data directory
+// stopped right once it answers, while it may still be initializing the
+// database (the secret's hash takes a while), exits 0; the data directory
+// is either initialized with its credentials printed or left for the next
+// start to initialize, never initialized without them.
+func TestServeStoppedWhileInitializing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServe(t, dir)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("serve stopped while initializing exited %d\nstderr: %s", code, p.stderr)
+	}
+	printedFirst := printedSA.MatchString(p.stdout.String())
+
+	p = startServe(t, dir)
+	if printedFirst {
+		time.Sleep(200 * time.Millisecond) // the time an initialization would take to print
+		if printedSA.MatchString(p.stdout.String()) {
+			t.Fatalf("the first serve printed credentials and so did the second:\n%s", p.stdout)
+		}
+		return
+	}
+	out := p.printed(t, printedSA)
+	key := printedKey.FindStringSubmatch(out)
+	project := printedProject.FindStringSubmatch(out)
+	owner := &apitest.Client{BaseURL: p.base, Auth: apitest.Digest(key[1], key[2])}
+	if got := owner.Do(t, apitest.Request{Path: "/api/atlas/v2/groups/" + project[1], Accept: apitest.MediaType("2023-01-01")}); got.Status != 200 {
+		t.Fatalf("the credentials of the start after the stopped one cannot read their project: %s", got)
+	}
+}

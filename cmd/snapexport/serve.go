@@ -79,7 +79,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// its jobs: the hash of the new client secret takes a core for longer
 	// than the rest of the start, and until the credentials are stored and
 	// printed no request can carry them. A failed initialization stops the
-	// server.
+	// server; one cut short by a stop is no failure: its transaction is
+	// rolled back and the next start initializes the database.
 	initialized := make(chan error, 1)
 	stopped := make(chan struct{})
 	go func() {
@@ -90,6 +91,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return
 		}
 		b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
+		if err != nil && ctx.Err() != nil {
+			initialized <- nil
+			return
+		}
 		if err != nil {
 			srv.Shutdown(context.WithoutCancel(ctx))
 			initialized <- fmt.Errorf("initialize %s: %w", cfg.DataDir, err)
