@@ -240,5 +240,6 @@ func (v packedValue) assign(dest any) error {
 	default:
 		return fmt.Errorf("cannot scan into %T", dest)
 	}
-	return fmt.Errorf("cannot scan %T %v into %T", v.any(), v.any(), dest)
+	// The type alone: a column's value may be a secret's hash.
+	return fmt.Errorf("cannot scan %T into %T", v.any(), dest)
 }
