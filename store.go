@@ -312,6 +312,16 @@ type Tx interface {
 	// ReleaseScheduledSnapshot forgets the claim of an instant, so that it
 	// can be claimed again.
 	ReleaseScheduledSnapshot(ctx context.Context, clusterID string, at time.Time) error
+	// ClaimSnapshot gives runner the lease on taking a snapshot until
+	// until, when the lease is free (never taken, or lapsed at now) or
+	// already runner's; it reports whether runner holds it. A zero until
+	// releases it. ErrNotFound when there is no such snapshot.
+	ClaimSnapshot(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
+	// LapsedSnapshots lists up to limit snapshots of any project being
+	// taken (queued or inProgress), not members of a sharded-cluster
+	// snapshot, whose lease was taken and has lapsed at now (their runner
+	// died), oldest first.
+	LapsedSnapshots(ctx context.Context, now time.Time, limit int) ([]*Snapshot, error)
 
 	// CreateExportJob adds an export job; ErrConflict when its id is taken.
 	CreateExportJob(ctx context.Context, j *ExportJob) error

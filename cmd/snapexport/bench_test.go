@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/dumptest"
 	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
@@ -157,7 +158,7 @@ func BenchmarkSnapshot1GiB(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := srv.Service.RunSnapshot(ctx, group, snap.ID); err != nil {
+		if err := srv.Service.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 			b.Fatal(err)
 		}
 		if done, err := srv.Service.Snapshot(ctx, group, "big", snap.ID, ""); err != nil || done.StorageSizeBytes < size/2 {

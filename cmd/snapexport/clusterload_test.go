@@ -67,7 +67,7 @@ func TestClusterLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.Service.RunSnapshot(ctx, f.group, snap.ID); err != nil {
+	if err := srv.Service.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: f.group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	done, err := srv.Service.Snapshot(ctx, f.group, "Cluster0", snap.ID, "")

@@ -47,13 +47,11 @@ func wantMigrate(t *testing.T, what string, got migrateOutput, version int, pend
 }
 
 // undoLastSQLite and undoLastPostgres undo the last migration of each
-// backend: SQLite's 0015_packed_buckets.sql, PostgreSQL's
-// 0016_list_counts.sql.
+// backend: SQLite's 0016_snapshot_leases.sql, PostgreSQL's
+// 0017_snapshot_leases.sql.
 const (
-	undoLastSQLite = "DROP TRIGGER export_buckets_packed; DROP TRIGGER export_buckets_repacked; DROP TRIGGER removed_export_buckets_packed; " +
-		"ALTER TABLE export_buckets DROP COLUMN packed; ALTER TABLE removed_export_buckets DROP COLUMN packed; "
-	undoLastPostgres = "DROP TABLE list_counts, list_count_changes; DROP FUNCTION list_count_add, count_by_provider, count_snapshots CASCADE; " +
-		"DROP INDEX export_buckets_list; CREATE INDEX export_buckets_project ON export_buckets (project_id, seq); "
+	undoLastSQLite   = "DROP INDEX snapshots_lease; ALTER TABLE snapshots DROP COLUMN runner; ALTER TABLE snapshots DROP COLUMN lease_until; "
+	undoLastPostgres = "DROP INDEX snapshots_lease; ALTER TABLE snapshots DROP COLUMN runner, DROP COLUMN lease_until; "
 )
 
 // TestMigrate runs status and up on each backend: on a database one
@@ -65,8 +63,8 @@ func TestMigrate(t *testing.T) {
 			t.Fatalf("sqlite migrations %v, version %d", names, sqlite.SchemaVersion())
 		}
 		last := names[len(names)-1]
-		if last != "0015_packed_buckets.sql" {
-			t.Fatalf("the test undoes 0015_packed_buckets.sql; the last migration is now %s", last)
+		if last != "0016_snapshot_leases.sql" {
+			t.Fatalf("the test undoes 0016_snapshot_leases.sql; the last migration is now %s", last)
 		}
 		dir := filepath.Join(t.TempDir(), "data")
 		mustFail(t, 1, []string{"not initialized", dir}, "migrate", "status", "--data", dir)

@@ -366,7 +366,13 @@ func TestPointInTimeSnapshotsOfAReplicaSet(t *testing.T) {
 
 	clock := &fakeClock{}
 	clock.Set(t, "2026-08-10T12:00:00Z")
-	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now})
+	logs := &testserver.LogBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's log:\n%s", logs)
+		}
+	})
+	srv := testserver.NewServer(t, testserver.Options{Now: clock.Now, Logger: slog.New(logs.JSONHandler(slog.LevelDebug))})
 	c := newSDKClient(t, srv, "digest")
 	g := srv.GroupID
 	for name, bind := range map[string]struct {
@@ -421,4 +427,85 @@ func TestPointInTimeSnapshotsOfAReplicaSet(t *testing.T) {
 
 	wantSnapshotFails(t, c, "TooOld", "minSnapshotHistoryWindowInSeconds")
 	wantSnapshotFails(t, c, "Sharded", "mongos")
+}
+
+// TestSnapshotQueuedAgainWhileTaken: a snapshot queued again while it is
+// being taken, as a server starting beside the one taking it does (or this
+// server, when a request takes a snapshot while its job runner starts),
+// is taken by one run and exports whole: the second job leaves it to the
+// first, which holds its lease.
+func TestSnapshotQueuedAgainWhileTaken(t *testing.T) {
+	ctx := context.Background()
+	rs, err := fakemongo.Start(fakemongo.Config{Kind: fakemongo.ReplicaSet, BatchSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rs.Close)
+	var orders []bson.D
+	for i := range 2000 {
+		orders = append(orders, bson.D{{Key: "_id", Value: int64(i)}, {Key: "orderNo", Value: int64(1000 + i)}})
+	}
+	if err := rs.Add("shop", "orders", orders...); err != nil {
+		t.Fatal(err)
+	}
+	// The reading pauses (a retry's backoff) halfway, while the snapshot
+	// is queued again.
+	rs.DropConnection("shop", "orders", 1000, 1)
+	logs := &testserver.LogBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the server's log:\n%s", logs)
+		}
+	})
+	srv := testserver.NewServer(t, testserver.Options{Logger: slog.New(logs.JSONHandler(slog.LevelDebug))})
+	c := newSDKClient(t, srv, "digest")
+	g := srv.GroupID
+	if _, err := srv.CreateCluster(ctx, "Cluster0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.BindCluster(ctx, "Cluster0", rs.URI(), snapexport.ConsistencyNone); err != nil {
+		t.Fatal(err)
+	}
+	snap, _, err := c.CloudBackupsApi.TakeSnapshots(ctx, g, "Cluster0", &admin.DiskBackupOnDemandSnapshotRequest{
+		RetentionInDays: admin.PtrInt(1)}).Execute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	requeued := 0
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		got, _, err := c.CloudBackupsApi.GetClusterBackupSnapshot(ctx, g, "Cluster0", snap.GetId()).Execute()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.GetStatus() == "completed" {
+			break
+		}
+		if got.GetStatus() == "failed" || time.Now().After(deadline) {
+			t.Fatalf("snapshot %s, want completed", got.GetStatus())
+		}
+		if err := srv.Server.Service.RequeueSnapshots(ctx); err != nil {
+			t.Fatal(err)
+		}
+		requeued++
+	}
+	if requeued == 0 {
+		t.Fatal("the snapshot completed before it could be queued again")
+	}
+	bucketID := sdkExportBucket(t, c.APIClient, g, "requeued-exports")
+	b := srv.OpenExportBucket(t, bucketID)
+	prefix := exportWithSDK(t, c, "Cluster0", snap.GetId(), bucketID)
+	var got []bson.Raw
+	for _, key := range exporttest.ListKeys(t, b, prefix+"/shop/orders/") {
+		if strings.HasSuffix(key, ".json.gz") {
+			got = append(got, exporttest.ReadDocuments(t, b, key)...)
+		}
+	}
+	if len(got) != len(orders) {
+		t.Fatalf("%d documents exported, the replica set held %d", len(got), len(orders))
+	}
+	for i, d := range orders {
+		if want, _ := bson.Marshal(d); !exporttest.SameDocument(got[i], want) {
+			t.Fatalf("document %d exported as %s, want %s", i, got[i], bson.Raw(want))
+		}
+	}
 }

@@ -289,6 +289,28 @@ func (r *Runner) requeueLapsed(ctx context.Context) {
 					append(j.LogAttrs(), slog.Any("error", err))...)
 			}
 		}
+		r.requeueLapsedSnapshots(ctx)
+	}
+}
+
+// requeueLapsedSnapshots queues again the snapshots whose run stopped
+// renewing its lease, as requeueLapsed does exports.
+func (r *Runner) requeueLapsedSnapshots(ctx context.Context) {
+	if r.cfg.SnapshotJobs == nil {
+		return
+	}
+	lapsed, err := r.cfg.SnapshotJobs.LapsedSnapshots(ctx, 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Logger.Warn("looking for snapshots whose runner died", "error", err)
+		}
+		return
+	}
+	for _, snap := range lapsed {
+		_, err := r.client.Insert(ctx, SnapshotArgs{ProjectID: snap.ProjectID, SnapshotID: snap.ID}, nil)
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Warn("snapshot of a dead runner not queued", "group", snap.ProjectID, "snapshot", snap.ID, "error", err)
+		}
 	}
 }
 

@@ -47,11 +47,17 @@ func (t *tx) UpdateExportJob(ctx context.Context, j *snapexport.ExportJob) error
 }
 
 func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {
+	return t.claimLease(ctx, "export_jobs", projectID, id, runner, now, until)
+}
+
+// claimLease gives runner the lease on the row of table (export_jobs,
+// snapshots) when it is free, lapsed at now, or already runner's.
+func (t *tx) claimLease(ctx context.Context, table, projectID, id, runner string, now, until time.Time) (bool, error) {
 	var lease *time.Time
 	if !until.IsZero() {
 		lease = &until
 	}
-	tag, err := t.exec(ctx, `UPDATE export_jobs SET runner = $1, lease_until = $2
+	tag, err := t.exec(ctx, `UPDATE `+table+` SET runner = $1, lease_until = $2
 		WHERE project_id = $3 AND id = $4 AND (runner = $1 OR lease_until IS NULL OR lease_until < $5)`,
 		runner, lease, projectID, id, now)
 	if err != nil {
@@ -61,7 +67,7 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 		return true, nil
 	}
 	var one int
-	if err := t.queryRow(ctx, `SELECT 1 FROM export_jobs WHERE project_id = $1 AND id = $2`, projectID, id).Scan(&one); err != nil {
+	if err := t.queryRow(ctx, `SELECT 1 FROM `+table+` WHERE project_id = $1 AND id = $2`, projectID, id).Scan(&one); err != nil {
 		return false, sqlrow.NotFound(err)
 	}
 	return false, nil

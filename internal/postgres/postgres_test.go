@@ -933,6 +933,8 @@ func TestMigrationGivesClustersTheDefaultPolicy(t *testing.T) {
 		`DROP FUNCTION list_count_add, count_by_provider, count_snapshots CASCADE`,
 		`DROP INDEX export_buckets_list`,
 		`CREATE INDEX export_buckets_project ON export_buckets (project_id, seq)`,
+		`DROP INDEX snapshots_lease`,
+		`ALTER TABLE snapshots DROP COLUMN runner, DROP COLUMN lease_until`,
 		`DELETE FROM schema_migrations WHERE version >= 7`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {

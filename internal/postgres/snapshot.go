@@ -73,6 +73,16 @@ func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) 
 		ORDER BY expires_at, seq LIMIT $2`, before, lim)
 }
 
+func (t *tx) ClaimSnapshot(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {
+	return t.claimLease(ctx, "snapshots", projectID, id, runner, now, until)
+}
+
+func (t *tx) LapsedSnapshots(ctx context.Context, now time.Time, limit int) ([]*snapexport.Snapshot, error) {
+	return query(ctx, t, sqlrow.ScanSnapshot, `SELECT `+sqlrow.SnapshotColumns+` FROM snapshots
+		WHERE status IN ($1, $2) AND parent_id = '' AND lease_until IS NOT NULL AND lease_until < $3 ORDER BY seq LIMIT $4`,
+		string(snapexport.SnapshotQueued), string(snapexport.SnapshotInProgress), now, limit)
+}
+
 func (t *tx) ClaimScheduledSnapshot(ctx context.Context, projectID, clusterID string, at, forgetBefore time.Time) (bool, error) {
 	if _, err := t.exec(ctx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = $1 AND scheduled_at < $2`, clusterID, forgetBefore); err != nil {
 		return false, err

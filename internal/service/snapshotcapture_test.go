@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -48,7 +49,9 @@ func boundEnv(t *testing.T, n int, pause time.Duration) (*snapshotEnv, *fakemong
 func waitProgress(t *testing.T, e *snapshotEnv, ctx context.Context, id string) (*snapexport.Snapshot, <-chan error) {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- e.svc.RunSnapshot(ctx, e.group, id) }()
+	go func() {
+		done <- e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: id, Holder: "test"})
+	}()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		snap := e.stored(t, "rs", id)
 		if snap.Progress != nil && snap.Progress.Documents > 0 {
@@ -109,12 +112,104 @@ func TestCaptureStoppedMidway(t *testing.T) {
 	if got := e.stored(t, "rs", snap.ID); got.Status != snapexport.SnapshotInProgress || e.hasData(t, snap.ID) {
 		t.Fatalf("after the stop: status %s, data stored %v; want inProgress with no data", got.Status, e.hasData(t, snap.ID))
 	}
-	if err := e.svc.RunSnapshot(context.Background(), e.group, snap.ID); err != nil {
+	if err := e.svc.RunSnapshot(context.Background(), snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	got := e.stored(t, "rs", snap.ID)
 	m, err := e.data.Manifest(context.Background(), snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID})
 	if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != n {
 		t.Fatalf("taken again: status %s, manifest %v; want completed with %d documents", got.Status, err, n)
+	}
+}
+
+// TestSnapshotTakenByOneRunAtATime: a second run of a snapshot being taken
+// (queued again when a server starts, say) neither reads it again nor ends
+// it while the first holds its lease; the first completes it whole. A run
+// whose server died holds it until its lease lapses; then another run
+// takes it.
+func TestSnapshotTakenByOneRunAtATime(t *testing.T) {
+	const n = 3000
+	e, _ := boundEnv(t, n, time.Second)
+	ctx := context.Background()
+	take := func() *snapexport.Snapshot {
+		t.Helper()
+		snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+			ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap
+	}
+	complete := func(what, id string) {
+		t.Helper()
+		got := e.stored(t, "rs", id)
+		m, err := e.data.Manifest(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: id})
+		if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != n {
+			t.Fatalf("%s: status %s, manifest %v; want completed with %d documents", what, got.Status, err, n)
+		}
+		// Every part is there and matches its checksum.
+		cr, err := e.data.OpenCollection(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: id}, m, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		defer cr.Close()
+		read := 0
+		for ; ; read++ {
+			if _, err := cr.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: reading document %d: %v", what, read, err)
+			}
+		}
+		if read != n {
+			t.Fatalf("%s: %d documents read back, want %d", what, read, n)
+		}
+	}
+
+	snap := take()
+	_, done := waitProgress(t, e, ctx, snap.ID)
+	other := snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "other"}
+	if err := e.svc.RunSnapshot(ctx, other); !errors.Is(err, snapexport.ErrSnapshotLeaseHeld) {
+		t.Errorf("a second run while the first reads = %v, want ErrSnapshotLeaseHeld", err)
+	}
+	if err := e.svc.FailSnapshot(ctx, other, "refused"); !errors.Is(err, snapexport.ErrSnapshotLeaseHeld) {
+		t.Errorf("FailSnapshot by a second run = %v, want ErrSnapshotLeaseHeld", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	complete("taken while a second run was refused", snap.ID)
+	if err := e.svc.RunSnapshot(ctx, other); err != nil {
+		t.Errorf("the second run once the snapshot completed = %v, want nil (nothing to do)", err)
+	}
+
+	// A run that died holding the lease: refused until it lapses.
+	snap = take()
+	dead := snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "dead"}
+	until := time.Now().Add(300 * time.Millisecond)
+	err := e.svc.Store.Write(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.ClaimSnapshot(ctx, e.group, snap.ID, dead.Holder, time.Now(), until)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.SnapshotID = snap.ID
+	if err := e.svc.RunSnapshot(ctx, other); !errors.Is(err, snapexport.ErrSnapshotLeaseHeld) {
+		t.Errorf("a run while a dead run's lease lasts = %v, want ErrSnapshotLeaseHeld", err)
+	}
+	if lapsed, err := e.svc.LapsedSnapshots(ctx, 10); err != nil || len(lapsed) != 0 {
+		t.Errorf("LapsedSnapshots before the lease lapses = %v, %v; want none", lapsed, err)
+	}
+	time.Sleep(time.Until(until) + 10*time.Millisecond)
+	if lapsed, err := e.svc.LapsedSnapshots(ctx, 10); err != nil || len(lapsed) != 1 || lapsed[0].ID != snap.ID {
+		t.Errorf("LapsedSnapshots once the lease lapsed = %v, %v; want %s", lapsed, err, snap.ID)
+	}
+	if err := e.svc.RunSnapshot(ctx, other); err != nil {
+		t.Fatalf("a run once the dead run's lease lapsed = %v", err)
+	}
+	complete("taken over", snap.ID)
+	if lapsed, err := e.svc.LapsedSnapshots(ctx, 10); err != nil || len(lapsed) != 0 {
+		t.Errorf("LapsedSnapshots once completed = %v, %v; want none", lapsed, err)
 	}
 }

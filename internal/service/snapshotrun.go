@@ -205,16 +205,24 @@ func (t *takenSnapshot) record(ctx context.Context, tx snapexport.Tx) error {
 	return nil
 }
 
-// RunSnapshot takes a queued snapshot (the SnapshotQueue's work): it marks
-// it inProgress, copies the current data of each of its replica sets into
-// it, sharing the data's parts, and completes it. A snapshot that is gone,
-// completed or failed is left alone, and one interrupted midway is taken
-// again from where it stopped; an error means the run may be tried again.
-func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string) error {
+// RunSnapshot takes a queued snapshot (the SnapshotQueue's work) as c's
+// run: it takes the snapshot's lease, marks it inProgress, copies the
+// current data of each of its replica sets into it, sharing the data's
+// parts, and completes it, renewing the lease meanwhile and giving it up
+// at the end. A snapshot that is gone, completed or failed is left alone,
+// and one interrupted midway is taken again from where it stopped;
+// snapexport.ErrSnapshotLeaseHeld means another run is taking it (or took
+// it over from this one), any other error that the run may be tried again.
+func (s *Service) RunSnapshot(ctx context.Context, c snapexport.SnapshotClaim) (err error) {
+	c = withLease(c)
+	projectID, snapshotID := c.ProjectID, c.SnapshotID
 	var t *takenSnapshot
-	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+	err = s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
 		if t, err = s.loadTaken(ctx, tx, projectID, snapshotID); err != nil || t == nil {
+			return err
+		}
+		if err := claimSnapshot(ctx, tx, c); err != nil {
 			return err
 		}
 		provider := t.cluster.Provider
@@ -235,13 +243,30 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 	if err != nil || t == nil {
 		return err
 	}
+	// A run that lost the lease stops reading. The lease is given up
+	// however the run ends, once no renewal can take it again, so that a
+	// retry need not wait for it to lapse.
+	ctx, stop := context.WithCancelCause(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		s.keepSnapshotLease(ctx, stop, c)
+	}()
+	defer func() {
+		stop(nil)
+		<-kept
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, snapexport.ErrSnapshotLeaseHeld) {
+			err = cause
+		}
+		s.releaseSnapshot(context.WithoutCancel(ctx), c)
+	}()
 	var taken time.Time
 	if t.cluster.Deployment != nil {
 		err := s.captureDeployment(ctx, t)
 		var failure *captureFailure
 		switch {
 		case errors.As(err, &failure):
-			return s.FailSnapshot(context.WithoutCancel(ctx), projectID, snapshotID, failure.Reason)
+			return s.failSnapshot(context.WithoutCancel(ctx), c, failure.Reason)
 		case errors.Is(err, errSnapshotEnded):
 			return nil
 		case err != nil:
@@ -271,6 +296,11 @@ func (s *Service) RunSnapshot(ctx context.Context, projectID, snapshotID string)
 		// its data to the sweep of orphaned snapshot data.
 		current, err := unfinishedSnapshot(ctx, tx, projectID, snapshotID)
 		if finished = current != nil; err != nil || !finished {
+			return err
+		}
+		// A run that lost its lease may have had its data rewritten by the
+		// run that took it over.
+		if err := claimSnapshot(ctx, tx, c); err != nil {
 			return err
 		}
 		retention := t.top.ExpiresAt.Sub(t.top.CreatedAt)
@@ -328,14 +358,25 @@ func (s *Service) recordAutoExport(ctx context.Context, tx snapexport.Tx, snap *
 	return job, queued, err
 }
 
-// FailSnapshot ends a snapshot that could not be taken (why says why; it
-// is kept as the snapshot's FailureReason and logged) and removes what was
-// copied into it.
-func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why string) error {
+// FailSnapshot ends, as c's run, a snapshot that could not be taken (why
+// says why; it is kept as the snapshot's FailureReason and logged) and
+// removes what was copied into it; snapexport.ErrSnapshotLeaseHeld when
+// another run is taking it.
+func (s *Service) FailSnapshot(ctx context.Context, c snapexport.SnapshotClaim, why string) error {
+	c = withLease(c)
+	defer s.releaseSnapshot(context.WithoutCancel(ctx), c)
+	return s.failSnapshot(ctx, c, why)
+}
+
+func (s *Service) failSnapshot(ctx context.Context, c snapexport.SnapshotClaim, why string) error {
+	projectID, snapshotID := c.ProjectID, c.SnapshotID
 	var t *takenSnapshot
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
 		if t, err = unfinishedSnapshot(ctx, tx, projectID, snapshotID); err != nil || t == nil {
+			return err
+		}
+		if err := claimSnapshot(ctx, tx, c); err != nil {
 			return err
 		}
 		for _, snap := range t.all() {
@@ -350,6 +391,72 @@ func (s *Service) FailSnapshot(ctx context.Context, projectID, snapshotID, why s
 	s.observer().SnapshotEnded(string(snapexport.SnapshotFailed), 0)
 	s.deleteSnapshotData(ctx, t.holders)
 	return nil
+}
+
+// DefaultSnapshotLease is the lease of a SnapshotClaim that names none.
+const DefaultSnapshotLease = 30 * time.Second
+
+func withLease(c snapexport.SnapshotClaim) snapexport.SnapshotClaim {
+	if c.Lease <= 0 {
+		c.Lease = DefaultSnapshotLease
+	}
+	return c
+}
+
+// claimSnapshot gives c's run the snapshot's lease for another c.Lease
+// from now, in tx, when it is free or already the run's;
+// snapexport.ErrSnapshotLeaseHeld when another run holds it.
+func claimSnapshot(ctx context.Context, tx snapexport.Tx, c snapexport.SnapshotClaim) error {
+	now := time.Now()
+	held, err := tx.ClaimSnapshot(ctx, c.ProjectID, c.SnapshotID, c.Holder, now, now.Add(c.Lease))
+	if err == nil && !held {
+		err = snapexport.ErrSnapshotLeaseHeld
+	}
+	return err
+}
+
+// releaseSnapshot gives c's lease up, if c's run still holds it.
+func (s *Service) releaseSnapshot(ctx context.Context, c snapexport.SnapshotClaim) {
+	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.ClaimSnapshot(ctx, c.ProjectID, c.SnapshotID, c.Holder, time.Now(), time.Time{})
+		return err
+	})
+	if err != nil && !errors.Is(err, snapexport.ErrNotFound) {
+		s.logger().Warn("snapshot lease not given up; it lapses", "group", c.ProjectID, "snapshot", c.SnapshotID, "error", err)
+	}
+}
+
+// keepSnapshotLease renews c's lease every third of it until ctx ends; it
+// stops the run (with snapexport.ErrSnapshotLeaseHeld) once another run
+// holds the lease.
+func (s *Service) keepSnapshotLease(ctx context.Context, stop context.CancelCauseFunc, c snapexport.SnapshotClaim) {
+	t := time.NewTicker(c.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.Store.Write(ctx, func(tx snapexport.Tx) error { return claimSnapshot(ctx, tx, c) })
+		switch {
+		case errors.Is(err, snapexport.ErrSnapshotLeaseHeld):
+			s.logger().Warn("snapshot lease lost to another run; this run stops", "group", c.ProjectID, "snapshot", c.SnapshotID)
+			stop(err)
+			return
+		case err != nil && ctx.Err() == nil && !errors.Is(err, snapexport.ErrNotFound):
+			s.logger().Warn("snapshot lease not renewed", "group", c.ProjectID, "snapshot", c.SnapshotID, "error", err)
+		}
+	}
+}
+
+// LapsedSnapshots lists up to limit snapshots of any project being taken
+// whose run stopped renewing its lease: a server that died, on any
+// replica.
+func (s *Service) LapsedSnapshots(ctx context.Context, limit int) ([]*snapexport.Snapshot, error) {
+	return snapexport.ReadValue(ctx, s.Store, func(tx snapexport.Tx) ([]*snapexport.Snapshot, error) {
+		return tx.LapsedSnapshots(ctx, time.Now(), limit)
+	})
 }
 
 // RequeueSnapshots queues again every snapshot of every project that is

@@ -73,14 +73,14 @@ func TestTakeSnapshotScheduled(t *testing.T) {
 	}
 
 	e.clock.Add(time.Minute)
-	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err == nil {
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err == nil {
 		t.Fatal("RunSnapshot interrupted after the copy: no error")
 	}
 	if s := e.stored(t, "rs", snap.ID); s.Status != snapexport.SnapshotInProgress || s.MongodVersion == "" {
 		t.Fatalf("after an interrupted run: %s %q, want inProgress with its mongodVersion", s.Status, s.MongodVersion)
 	}
 	e.clock.Add(time.Minute)
-	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	done := e.stored(t, "rs", snap.ID)
@@ -92,7 +92,7 @@ func TestTakeSnapshotScheduled(t *testing.T) {
 		t.Errorf("collections %v, want the loaded %v", done.Collections, loaded.Collections)
 	}
 	// A later run leaves the completed snapshot alone.
-	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil || e.stored(t, "rs", snap.ID).Status != snapexport.SnapshotCompleted {
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err != nil || e.stored(t, "rs", snap.ID).Status != snapexport.SnapshotCompleted {
 		t.Errorf("a second run: %v", err)
 	}
 }
@@ -129,7 +129,7 @@ func TestTakeSnapshotRefusals(t *testing.T) {
 	if _, err := e.svc.TakeSnapshot(ctx, e.group, "rs", req); snapexport.ErrorCode(err) != snapexport.CodeUnfinishedSnapshot {
 		t.Errorf("a second snapshot while one is queued: %v", err)
 	}
-	if err := e.svc.FailSnapshot(ctx, e.group, first.ID, "test"); err != nil {
+	if err := e.svc.FailSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: first.ID, Holder: "test"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if s := e.stored(t, "rs", first.ID); s.Status != snapexport.SnapshotFailed || e.hasData(t, first.ID) {
@@ -155,7 +155,7 @@ func TestTakeShardedSnapshot(t *testing.T) {
 	if snap.Kind != snapexport.SnapshotShardedCluster || len(snap.Members) != 3 {
 		t.Fatalf("sharded take: %+v", snap)
 	}
-	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	done := e.stored(t, "sh", snap.ID)
@@ -207,7 +207,7 @@ func TestDeleteClusterDropsItsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.RunSnapshot(ctx, e.group, snap.ID); err != nil {
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.DeleteCluster(ctx, e.group, "rs", true); err != nil {
@@ -276,7 +276,7 @@ func TestAutoExportRecordedWithTheCompletion(t *testing.T) {
 		return err == nil && s.Status == snapexport.SnapshotCompleted
 	}
 	e.svc.Store = store
-	runErr := e.svc.RunSnapshot(ctx, e.group, snap.ID)
+	runErr := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "test"})
 	e.svc.Store = store.Store
 	if s := e.stored(t, "rs", snap.ID); s.Status != snapexport.SnapshotCompleted {
 		t.Fatalf("snapshot %s (run: %v), want completed", s.Status, runErr)

@@ -45,11 +45,17 @@ func (t *tx) UpdateExportJob(ctx context.Context, j *snapexport.ExportJob) error
 }
 
 func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {
+	return t.claimLease(ctx, "export_jobs", projectID, id, runner, now, until)
+}
+
+// claimLease gives runner the lease on the row of table (export_jobs,
+// snapshots) when it is free, lapsed at now, or already runner's.
+func (t *tx) claimLease(ctx context.Context, table, projectID, id, runner string, now, until time.Time) (bool, error) {
 	var lease *time.Time
 	if !until.IsZero() {
 		lease = &until
 	}
-	res, err := exec(ctx, t.tx, `UPDATE export_jobs SET runner = ?, lease_until = ?
+	res, err := exec(ctx, t.tx, `UPDATE `+table+` SET runner = ?, lease_until = ?
 		WHERE project_id = ? AND id = ? AND (runner = ? OR lease_until IS NULL OR lease_until < ?)`,
 		runner, lease, projectID, id, runner, now)
 	if err != nil {
@@ -59,7 +65,7 @@ func (t *tx) ClaimExportJob(ctx context.Context, projectID, id, runner string, n
 		return n == 1, err
 	}
 	var one int
-	if err := queryRow(ctx, t.tx, `SELECT 1 FROM export_jobs WHERE project_id = ? AND id = ?`, projectID, id).Scan(&one); err != nil {
+	if err := queryRow(ctx, t.tx, `SELECT 1 FROM `+table+` WHERE project_id = ? AND id = ?`, projectID, id).Scan(&one); err != nil {
 		return false, sqlrow.NotFound(err)
 	}
 	return false, nil

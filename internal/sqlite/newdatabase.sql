@@ -132,7 +132,7 @@ CREATE TABLE snapshots (
 	expires_at         TEXT NOT NULL,
 	imported_at        TEXT NOT NULL,
 	collections        TEXT NOT NULL DEFAULT '[]'
-, policy_items TEXT NOT NULL DEFAULT '[]', consistency TEXT NOT NULL DEFAULT '', progress TEXT NOT NULL DEFAULT 'null', failure_reason TEXT NOT NULL DEFAULT '');
+, policy_items TEXT NOT NULL DEFAULT '[]', consistency TEXT NOT NULL DEFAULT '', progress TEXT NOT NULL DEFAULT 'null', failure_reason TEXT NOT NULL DEFAULT '', runner TEXT NOT NULL DEFAULT '', lease_until TEXT);
 
 CREATE INDEX snapshots_list ON snapshots (project_id, cluster_id, kind, parent_id, seq);
 
@@ -377,6 +377,8 @@ CREATE TRIGGER removed_export_buckets_packed AFTER INSERT ON removed_export_buck
 	UPDATE removed_export_buckets SET packed = json_array(new.id, new.project_id, new.provider, new.bucket_name, new.role_id, new.region,
 		new.require_private_networking, new.service_url, new.tenant_id, new.created_at) WHERE rowid = new.rowid;
 END;
+
+CREATE INDEX snapshots_lease ON snapshots (lease_until) WHERE lease_until IS NOT NULL;
 
 CREATE TABLE river_leader (
     elected_at timestamp NOT NULL,

@@ -64,6 +64,16 @@ func (t *tx) ExpiredSnapshots(ctx context.Context, before time.Time, limit int) 
 		ORDER BY expires_at, seq`+limitOffset(snapexport.Page{Limit: limit}), before)
 }
 
+func (t *tx) ClaimSnapshot(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error) {
+	return t.claimLease(ctx, "snapshots", projectID, id, runner, now, until)
+}
+
+func (t *tx) LapsedSnapshots(ctx context.Context, now time.Time, limit int) ([]*snapexport.Snapshot, error) {
+	return query(ctx, t.tx, sqlrow.ScanSnapshot, `SELECT `+sqlrow.SnapshotColumns+` FROM snapshots
+		WHERE status IN (?, ?) AND parent_id = '' AND lease_until IS NOT NULL AND lease_until < ? ORDER BY seq LIMIT ?`,
+		string(snapexport.SnapshotQueued), string(snapexport.SnapshotInProgress), now, limit)
+}
+
 func (t *tx) ClaimScheduledSnapshot(ctx context.Context, projectID, clusterID string, at, forgetBefore time.Time) (bool, error) {
 	if _, err := exec(ctx, t.tx, `DELETE FROM scheduled_snapshot_claims WHERE cluster_id = ? AND scheduled_at < ?`, clusterID, forgetBefore); err != nil {
 		return false, err

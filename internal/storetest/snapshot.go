@@ -365,4 +365,77 @@ var snapshotTests = []test{
 		claim("forgotten", c, at, at, true)
 		claim("other clusters keep theirs", c2, at, at, false)
 	}},
+	{"Claim", func(t *testing.T, e *env) {
+		o := e.org()
+		p, other := e.project(o.ID), e.project(o.ID)
+		c := e.cluster(p.ID, "c0")
+		being := func(c *snapexport.Cluster, kind snapexport.SnapshotKind, status snapexport.SnapshotStatus) *snapexport.Snapshot {
+			s := e.newSnapshot(c, kind)
+			s.Status = status
+			return e.snapshot(s)
+		}
+		s := being(c, snapexport.SnapshotReplicaSet, snapexport.SnapshotInProgress)
+		now := e.now()
+		claim := func(what, runner string, at, until time.Time, want bool) {
+			t.Helper()
+			var got bool
+			e.mustWrite(func(tx snapexport.Tx) error {
+				var err error
+				got, err = tx.ClaimSnapshot(e.ctx, p.ID, s.ID, runner, at, until)
+				return err
+			})
+			if got != want {
+				t.Errorf("ClaimSnapshot(%s) = %v, want %v", what, got, want)
+			}
+		}
+		claim("never taken", "a", now, now.Add(time.Minute), true)
+		claim("held by a", "b", now.Add(30*time.Second), now.Add(2*time.Minute), false)
+		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(90*time.Second), true)
+		claim("still held by a", "b", now.Add(89*time.Second), now.Add(3*time.Minute), false)
+		claim("lapsed", "b", now.Add(91*time.Second), now.Add(3*time.Minute), true)
+		claim("taken over by b", "a", now.Add(92*time.Second), now.Add(4*time.Minute), false)
+		claim("released by b", "b", now.Add(92*time.Second), time.Time{}, true)
+		claim("released", "a", now.Add(93*time.Second), now.Add(4*time.Minute), true)
+		e.wantStored(t, "Snapshot after claims", s)
+
+		// Lapsed leases, across projects: a queued snapshot's counts, a
+		// released one's, a completed one's and a member's do not.
+		p2 := e.project(o.ID)
+		queued := being(e.cluster(p2.ID, "c1"), snapexport.SnapshotReplicaSet, snapexport.SnapshotQueued)
+		released := being(c, snapexport.SnapshotReplicaSet, snapexport.SnapshotQueued)
+		completed := being(c, snapexport.SnapshotReplicaSet, snapexport.SnapshotCompleted)
+		member := e.newSnapshot(c, snapexport.SnapshotReplicaSet)
+		member.Status, member.ParentID = snapexport.SnapshotInProgress, e.id()
+		e.snapshot(member)
+		e.mustWrite(func(tx snapexport.Tx) error {
+			for _, x := range []*snapexport.Snapshot{queued, released, completed, member} {
+				if _, err := tx.ClaimSnapshot(e.ctx, x.ProjectID, x.ID, "c", now, now.Add(10*time.Second)); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ClaimSnapshot(e.ctx, released.ProjectID, released.ID, "c", now, time.Time{})
+			return err
+		})
+		lapsed := func(what string, at time.Time, limit int, want ...*snapexport.Snapshot) {
+			t.Helper()
+			e.mustRead(func(tx snapexport.Tx) error {
+				listed(t, "LapsedSnapshots("+what+")", want, snapshotID)(tx.LapsedSnapshots(e.ctx, at, limit))
+				return nil
+			})
+		}
+		lapsed("before any lapse", now.Add(5*time.Second), 10)
+		lapsed("after the queued one's lease", now.Add(11*time.Second), 10, queued)
+		lapsed("after a's", now.Add(5*time.Minute), 10, s, queued)
+		lapsed("limit 1", now.Add(5*time.Minute), 1, s)
+		err := e.write(func(tx snapexport.Tx) error {
+			_, err := tx.ClaimSnapshot(e.ctx, other.ID, s.ID, "a", now, now.Add(time.Minute))
+			return err
+		})
+		wantErr(t, "ClaimSnapshot(another project's)", err, snapexport.ErrNotFound)
+		err = e.write(func(tx snapexport.Tx) error {
+			_, err := tx.ClaimSnapshot(e.ctx, p.ID, e.id(), "a", now, now.Add(time.Minute))
+			return err
+		})
+		wantErr(t, "ClaimSnapshot(unknown)", err, snapexport.ErrNotFound)
+	}},
 }
