@@ -407,20 +407,7 @@ func TestPointInTimeSnapshotsOfAReplicaSet(t *testing.T) {
 	bucketID := sdkExportBucket(t, c.APIClient, g, "pit-exports")
 	b := srv.OpenExportBucket(t, bucketID)
 	prefix := exportWithSDK(t, c, "Cluster0", id, bucketID)
-	var got []bson.Raw
-	for _, key := range exporttest.ListKeys(t, b, prefix+"/shop/orders/") {
-		if strings.HasSuffix(key, ".json.gz") {
-			got = append(got, exporttest.ReadDocuments(t, b, key)...)
-		}
-	}
-	if len(got) != len(orders) {
-		t.Fatalf("%d documents exported, the replica set held %d", len(got), len(orders))
-	}
-	for i, d := range orders {
-		if want, _ := bson.Marshal(d); !exporttest.SameDocument(got[i], want) {
-			t.Fatalf("document %d exported as %s, want %s", i, got[i], bson.Raw(want))
-		}
-	}
+	wantOrdersExported(t, b, prefix, orders)
 	if complete := readComplete(t, b, prefix, exporttest.ListKeys(t, b, prefix+"/")); complete.SnapshotInitiationDate != "2026-08-10T11:59:30.000Z" {
 		t.Errorf(".complete snapshotInitiationDate %s, want the point in time", complete.SnapshotInitiationDate)
 	}
@@ -494,6 +481,13 @@ func TestSnapshotQueuedAgainWhileTaken(t *testing.T) {
 	bucketID := sdkExportBucket(t, c.APIClient, g, "requeued-exports")
 	b := srv.OpenExportBucket(t, bucketID)
 	prefix := exportWithSDK(t, c, "Cluster0", snap.GetId(), bucketID)
+	wantOrdersExported(t, b, prefix, orders)
+}
+
+// wantOrdersExported reads shop.orders back from the export at prefix and
+// wants exactly orders, in order.
+func wantOrdersExported(t *testing.T, b *blob.Bucket, prefix string, orders []bson.D) {
+	t.Helper()
 	var got []bson.Raw
 	for _, key := range exporttest.ListKeys(t, b, prefix+"/shop/orders/") {
 		if strings.HasSuffix(key, ".json.gz") {

@@ -10,9 +10,15 @@ import (
 	"time"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/api"
+	"github.com/snapexport/snapexport/internal/auth"
+	"github.com/snapexport/snapexport/internal/backend"
 	"github.com/snapexport/snapexport/internal/dump"
 	"github.com/snapexport/snapexport/internal/dumptest"
+	"github.com/snapexport/snapexport/internal/exportrunner"
+	"github.com/snapexport/snapexport/internal/server"
 	"github.com/snapexport/snapexport/internal/service"
+	"github.com/snapexport/snapexport/internal/sqlite"
 )
 
 // TestSnapshotsResumeAfterRestart: snapshots left queued and in progress
@@ -89,6 +95,80 @@ func TestSnapshotsResumeAfterRestart(t *testing.T) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s snapshot still %s after the restart", name, s.Status)
 			}
+		}
+	}
+	stop()
+	within(t, done, "context ended")
+}
+
+// TestSnapshotOfADeadRunnerTakenOver: a snapshot whose run died holding
+// its lease (its server gone, on this database) and that no job queue
+// holds any more is queued again by a serving server once the lease
+// lapses, and taken.
+func TestSnapshotOfADeadRunnerTakenOver(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Open(ctx, server.Config{DataDir: dir, Limits: api.Limits{Disabled: true},
+		Hash:    auth.HashParams{Time: 1, Memory: 64, Threads: 1},
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Exports: exportrunner.Config{Lease: time.Second, PollInterval: 50 * time.Millisecond},
+		Backend: func(ctx context.Context) (*backend.Backend, error) { return sqlite.OpenBackend(ctx, dir) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	boot, err := srv.Init(ctx, "org", "project")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := boot.Project.ID
+	c, err := srv.Service.CreateCluster(ctx, service.ClusterInput{ProjectID: group, Name: "dead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	_, done := serve(t, serveCtx, srv)
+	select {
+	case <-srv.Ready(): // past the start's queueing of unfinished snapshots
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not start")
+	}
+
+	// Written as the dead run left it: inProgress, its lease lasting a
+	// little longer, and no job queued.
+	now := time.Now()
+	snap := &snapexport.Snapshot{ID: service.NewID(), ProjectID: group, ClusterID: c.ID, ClusterName: c.Name,
+		Kind: snapexport.SnapshotReplicaSet, ReplicaSetName: c.Shards[0].ReplicaSetName, SnapshotType: "onDemand",
+		FrequencyType: "ondemand", Status: snapexport.SnapshotInProgress, MongodVersion: c.MongoDBVersion,
+		CloudProvider: snapexport.AWS, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	leaseEnd := now.Add(500 * time.Millisecond)
+	err = srv.Store.Write(ctx, func(tx snapexport.Tx) error {
+		if err := tx.CreateSnapshot(ctx, snap); err != nil {
+			return err
+		}
+		_, err := tx.ClaimSnapshot(ctx, group, snap.ID, "dead-runner/1/1", now, leaseEnd)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s, err := srv.Service.Snapshot(ctx, group, c.Name, snap.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Status == snapexport.SnapshotCompleted {
+			if time.Now().Before(leaseEnd) {
+				t.Errorf("completed before the dead run's lease lapsed")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead run's snapshot still %s", s.Status)
 		}
 	}
 	stop()
