@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bin := fs.String("snapexport", "", "snapexport binary for -start (default: built from this module)")
 	groups := fs.String("cases", "", "comma-separated groups of cases to run, of "+strings.Join(apibench.GroupNames, ", ")+" (default all)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (client, server and baseline together) to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile of the run (what client, server and baseline allocated, in the pprof heap format) to this file at its end")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -102,6 +103,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	rep, err := apibench.Run(ctx, cfg)
+	if *memProfile != "" {
+		if perr := writeHeapProfile(*memProfile); perr != nil {
+			return perr
+		}
+	}
 	if rep != nil {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
@@ -114,4 +120,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// writeHeapProfile writes the allocations sampled since the start (and
+// the heap in use) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("-memprofile %s: %w", path, err)
+	}
+	return f.Close()
 }

@@ -1,6 +1,7 @@
 package apibench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ type client struct {
 	created []string
 	// page is the page of a list pass this client read last.
 	page int
+	// answer holds the last answer read, reused: a list page is 150 KB,
+	// and a client allocating it anew for every request would make the
+	// server's garbage collector, in the same process, run for it.
+	answer bytes.Buffer
 }
 
 // newClient makes a client with a pool of its own: digest, when
@@ -41,8 +46,9 @@ func (c *client) close() {
 }
 
 // call sends one request and reads its whole answer (so that the
-// connection is reused); an answer of another status than want is an
-// error naming the request and the answer.
+// connection is reused), which stays valid until c's next call; an answer
+// of another status than want is an error naming the request and the
+// answer.
 func (c *client) call(ctx context.Context, method, path, accept, body string, want int) ([]byte, http.Header, error) {
 	var rd io.Reader
 	if body != "" {
@@ -65,8 +71,10 @@ func (c *client) call(ctx context.Context, method, path, accept, body string, wa
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := io.ReadAll(resp.Body)
+	c.answer.Reset()
+	_, err = c.answer.ReadFrom(resp.Body)
 	resp.Body.Close()
+	out := c.answer.Bytes()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}

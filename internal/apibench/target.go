@@ -1,6 +1,7 @@
 package apibench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,7 +120,7 @@ func (t *target) fixtures(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.getBody, t.contentType = body, header.Get("Content-Type")
+	t.getBody, t.contentType = bytes.Clone(body), header.Get("Content-Type")
 	return nil
 }
 
