@@ -6,6 +6,7 @@
 package api
 
 import (
+	"bytes"
 	"cmp"
 	"log/slog"
 	"maps"
@@ -458,14 +459,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, op operation, api
 	if envelope {
 		body = envelopeOf(resp)
 	}
-	data, err := encode(body, pretty)
-	if err != nil {
+	buf := answerBuffers.Get().(*bytes.Buffer)
+	defer keepAnswerBuffer(buf)
+	if err := encodeInto(buf, body, pretty); err != nil {
 		fail(err)
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(resp.status)
-	w.Write(data)
+	w.Write(buf.Bytes())
 }
 
 // authenticate identifies the caller of r. When it cannot, it answers the

@@ -27,7 +27,8 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 		where += ` AND provider = ANY($2)`
 		args = append(args, names)
 	}
-	return pageOf(ctx, t, sqlrow.ScanExportBucket, "export_buckets", sqlrow.ExportBucketColumns, where, args, page,
+	var buckets sqlrow.ExportBucketRows
+	return pageOf(ctx, t, buckets.Scan, "export_buckets", sqlrow.ExportBucketColumns, where, args, page,
 		func(m snapexport.ListMark) int64 { return m.Buckets }, projectID, names...)
 }
 

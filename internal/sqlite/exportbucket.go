@@ -29,7 +29,8 @@ func (t *tx) ListExportBuckets(ctx context.Context, projectID string, providers 
 	}
 	// A page reads each bucket from its packed column (migration 0015).
 	var packed packedRow
-	scan := func(s sqlrow.Scanner) (*snapexport.ExportBucket, error) { return sqlrow.ScanExportBucket(packed.Of(s)) }
+	var buckets sqlrow.ExportBucketRows
+	scan := func(s sqlrow.Scanner) (*snapexport.ExportBucket, error) { return buckets.Scan(packed.Of(s)) }
 	return pageOf(ctx, t, scan, "export_buckets", "packed", where, args, page,
 		func(m snapexport.ListMark) int64 { return m.Buckets }, projectID, parts...)
 }

@@ -188,3 +188,40 @@ func BenchmarkParseTime(b *testing.B) {
 		}
 	})
 }
+
+// TestExportBucketRows: the buckets of a page, read through one
+// ExportBucketRows across more than one block, each read as
+// ScanExportBucket reads it and none changed by the rows read after it;
+// a failed row is the scanner's error.
+func TestExportBucketRows(t *testing.T) {
+	at := time.Date(2026, 7, 8, 9, 10, 11, 0, time.UTC)
+	columns := func(i int) row {
+		n := fmt.Sprint(i)
+		return row{"id" + n, "p" + n, "AZURE", "bucket" + n, "role" + n, "region" + n, i%2 == 0, "https://" + n, "tenant" + n,
+			FormatTime(at.Add(time.Duration(i) * time.Second))}
+	}
+	var rows ExportBucketRows
+	var got []*snapexport.ExportBucket
+	for i := range 2*exportBucketBlock + 3 {
+		b, err := rows.Scan(columns(i))
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		got = append(got, b)
+	}
+	for i, b := range got {
+		want, err := ScanExportBucket(columns(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(b, want) {
+			t.Errorf("row %d read as %+v, want %+v", i, b, want)
+		}
+	}
+	if _, err := rows.Scan(row{"too", "few"}); err == nil {
+		t.Error("a row of 2 columns scanned without an error")
+	}
+	if _, err := rows.Scan(row{}); err == nil || !strings.Contains(err.Error(), "destinations") {
+		t.Errorf("a failed scan = %v, want the scanner's error", err)
+	}
+}
