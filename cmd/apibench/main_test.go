@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -146,9 +148,14 @@ func backendNames(rep *apibench.Report) []string {
 func TestCases(t *testing.T) {
 	t.Setenv("SNAPEXPORTTEST_DATABASE", "")
 	var out, stderr bytes.Buffer
-	args := append(slices.Clone(tinyArgs), "-start", "0", "-dir", t.TempDir(), "-cases", "gets", "-json")
+	profile := filepath.Join(t.TempDir(), "allocs.pprof")
+	args := append(slices.Clone(tinyArgs), "-start", "0", "-dir", t.TempDir(), "-cases", "gets", "-json", "-memprofile", profile)
 	if err := run(context.Background(), args, &out, &stderr); err != nil {
 		t.Fatalf("apibench -cases gets: %v\n%s", err, stderr.String())
+	}
+	// pprof's profiles are gzipped protocol buffers.
+	if data, err := os.ReadFile(profile); err != nil || len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Errorf("-memprofile wrote %d bytes (%v), want a gzipped profile", len(data), err)
 	}
 	var rep apibench.Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
