@@ -25,14 +25,18 @@ func (t *tx) ListMark(ctx context.Context, projectID string) (snapexport.ListMar
 }
 
 // listings keeps listings through the store's writer, in the commits of
-// the writes around them, and reads them on the read connections.
+// the writes around them, and reads them on the read connections. A batch
+// of listings alone (the first page of a pass, a read) commits without
+// waiting for the disk (writer.writeLazily): listings need not survive a
+// crash, and one lost in a crash of the machine leaves its pass to go on
+// from the list as it is then.
 type listings struct{ db *DB }
 
 // Listings implements snapexport.Store.
 func (db *DB) Listings() snapexport.ListingStore { return listings{db} }
 
 func (ls listings) SaveListing(ctx context.Context, l *snapexport.Listing, now time.Time) error {
-	return ls.db.writer.write(ctx, func(t *tx) error { return saveListing(ctx, t.tx, l, now) })
+	return ls.db.writer.writeLazily(ctx, func(t *tx) error { return saveListing(ctx, t.tx, l, now) })
 }
 
 // saveListing records l through q and forgets the listings expired at now.

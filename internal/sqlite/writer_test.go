@@ -407,9 +407,10 @@ func synchronousOfWriter(t *testing.T, db *DB, lazy bool) int {
 	return level
 }
 
-// TestNoncesAloneCommitLazily checks that a batch of used nonces alone
-// commits without an fsync (synchronous NORMAL) and that any batch with
-// another write commits with one (FULL), nonces included.
+// TestNoncesAloneCommitLazily checks that a batch of used nonces alone,
+// or of listings alone, commits without an fsync (synchronous NORMAL) and
+// that any batch with another write commits with one (FULL), nonces
+// included.
 func TestNoncesAloneCommitLazily(t *testing.T) {
 	db := openTemp(t)
 	ctx := context.Background()
@@ -423,6 +424,13 @@ func TestNoncesAloneCommitLazily(t *testing.T) {
 	}
 	if got := db.writer.lazyCommits.Load() - before; got != 1 {
 		t.Errorf("a nonce alone: %d commits without an fsync, want 1", got)
+	}
+	before = db.writer.lazyCommits.Load()
+	if err := db.Listings().SaveListing(ctx, &snapexport.Listing{Key: "alone", ExpiresAt: now.Add(time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.writer.lazyCommits.Load() - before; got != 1 {
+		t.Errorf("a listing alone: %d commits without an fsync, want 1", got)
 	}
 	if got := synchronousOfWriter(t, db, true); got != 1 {
 		t.Errorf("a lazy write alone commits at synchronous %d, want 1 (NORMAL)", got)
