@@ -186,7 +186,7 @@ func TestSnapshotTakenByOneRunAtATime(t *testing.T) {
 	// A run that died holding the lease: refused until it lapses.
 	snap = take()
 	dead := snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "dead"}
-	until := time.Now().Add(300 * time.Millisecond)
+	until := time.Now().Add(2 * time.Second)
 	err := e.svc.Store.Write(ctx, func(tx snapexport.Tx) error {
 		_, err := tx.ClaimSnapshot(ctx, e.group, snap.ID, dead.Holder, time.Now(), until)
 		return err
