@@ -263,9 +263,10 @@ func (r *Runner) Start(ctx context.Context) error {
 	return nil
 }
 
-// requeueLapsed queues again, every half lease, the jobs whose runner
-// stopped renewing its lease: a server that died, on any replica. River
-// does not rescue jobs that have no timeout, and exports have none.
+// requeueLapsed queues again, every half lease, the jobs and snapshots
+// whose runner stopped renewing its lease: a server that died, on any
+// replica. River does not rescue jobs that have no timeout, and exports
+// and snapshots have none.
 func (r *Runner) requeueLapsed(ctx context.Context) {
 	defer close(r.swept)
 	t := time.NewTicker(max(r.cfg.Lease/2, 500*time.Millisecond))
@@ -276,25 +277,31 @@ func (r *Runner) requeueLapsed(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		lapsed, err := r.cfg.Jobs.LapsedExportJobs(ctx, 100)
-		if err != nil {
-			if ctx.Err() == nil {
-				r.cfg.Logger.Warn("looking for exports whose runner died", "error", err)
-			}
-			continue
-		}
-		for _, j := range lapsed {
-			if err := r.enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
-				r.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "export of a dead runner not queued",
-					append(j.LogAttrs(), slog.Any("error", err))...)
-			}
-		}
+		r.requeueLapsedExports(ctx)
 		r.requeueLapsedSnapshots(ctx)
 	}
 }
 
+// requeueLapsedExports queues again the export jobs whose run stopped
+// renewing its lease.
+func (r *Runner) requeueLapsedExports(ctx context.Context) {
+	lapsed, err := r.cfg.Jobs.LapsedExportJobs(ctx, 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Logger.Warn("looking for exports whose runner died", "error", err)
+		}
+		return
+	}
+	for _, j := range lapsed {
+		if err := r.enqueue(ctx, j.ProjectID, j.ID); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "export of a dead runner not queued",
+				append(j.LogAttrs(), slog.Any("error", err))...)
+		}
+	}
+}
+
 // requeueLapsedSnapshots queues again the snapshots whose run stopped
-// renewing its lease, as requeueLapsed does exports.
+// renewing its lease.
 func (r *Runner) requeueLapsedSnapshots(ctx context.Context) {
 	if r.cfg.SnapshotJobs == nil {
 		return
