@@ -46,7 +46,7 @@ func encodeInto(buf *bytes.Buffer, v any, pretty bool) error {
 }
 
 // answerBuffers hold answers' bodies while they are written, kept between
-// requests: a list page's 150 KB, grown anew for each answer, was a fifth
+// requests: a list page's 150 KB, grown anew for each answer, was a sixth
 // of all a busy server allocated, and garbage is what makes it collect.
 var answerBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
