@@ -4,7 +4,7 @@
 // operation's rate and latency quantiles and the ratios of the goals in
 // docs/performance.md:
 //
-//	go run ./cmd/apibench [-clients 1,8,50] [-duration 5s] [-list-items 100000] [-postgres env|URL] [-start 5] [-json]
+//	go run ./cmd/apibench [-clients 1,8,50] [-duration 5s] [-list-items 100000] [-postgres env|URL] [-start 5] [-rounds 1] [-json]
 //
 // SQLite runs on disk (in -dir), durable as `snapexport serve` runs it;
 // with -postgres, the cases run again on PostgreSQL in a fresh schema.
@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	groups := fs.String("cases", "", "comma-separated groups of cases to run, of "+strings.Join(apibench.GroupNames, ", ")+" (default all)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (client, server and baseline together) to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile of the run (what client, server and baseline allocated, in the pprof heap format) to this file at its end")
+	rounds := fs.Int("rounds", 1, "run every case this many times, each round on fresh data directories, and report each figure's median across the rounds too")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	quiet := fs.Bool("q", false, "no progress lines on standard error")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds %d: must be at least 1", *rounds)
 	}
 	cfg := apibench.Config{Dir: *dir, Duration: *duration, ListItems: *listItems, StartRuns: *start, Snapexport: *bin}
 	for _, s := range strings.Split(*clients, ",") {
@@ -102,7 +106,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rep, err := apibench.Run(ctx, cfg)
+	var rep interface{ Print(io.Writer) }
+	var err error
+	if *rounds > 1 {
+		var r *apibench.Rounds
+		if r, err = apibench.RunRounds(ctx, cfg, *rounds); r != nil {
+			rep = r
+		}
+	} else {
+		var r *apibench.Report
+		if r, err = apibench.Run(ctx, cfg); r != nil {
+			rep = r
+		}
+	}
 	if *memProfile != "" {
 		if perr := writeHeapProfile(*memProfile); perr != nil {
 			return perr

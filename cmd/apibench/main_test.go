@@ -76,6 +76,9 @@ func runTiny(t *testing.T, more ...string) *apibench.Report {
 	}
 	var text bytes.Buffer
 	rep.Print(&text)
+	if !strings.Contains(text.String(), "| case | clients | CPU µs per request, user | kernel | cores busy |") {
+		t.Errorf("the printed report has no table of CPU per request:\n%s", text.String())
+	}
 	for _, br := range rep.Backends {
 		for name := range wantCases {
 			for _, n := range []int{1, 2} {
@@ -100,6 +103,11 @@ func checkBackend(t *testing.T, br *apibench.BackendReport) {
 		if !ok {
 			t.Errorf("%s: unexpected case %q", br.Backend, c.Case)
 			continue
+		}
+		// The clients and the server share this process: every case
+		// spends some of its CPU time, in user space at least.
+		if c.CPU == nil || c.CPU.UserUsPerRequest <= 0 || c.CPU.SysUsPerRequest < 0 || c.CPU.Cores <= 0 {
+			t.Errorf("%s: %s, %d clients: CPU per request %+v, want some", br.Backend, c.Case, c.Clients, c.CPU)
 		}
 		var ops []string
 		for _, op := range c.Ops {
@@ -171,5 +179,51 @@ func TestCases(t *testing.T) {
 	err := run(context.Background(), append(slices.Clone(tinyArgs), "-start", "0", "-cases", "gets,nope"), &out, &stderr)
 	if err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("-cases gets,nope: %v, want an error naming nope", err)
+	}
+}
+
+// TestRounds runs the GETs twice and wants every figure of both rounds
+// in the summary, its median within the rounds' values, and the summary
+// printed after both rounds' tables.
+func TestRounds(t *testing.T) {
+	t.Setenv("SNAPEXPORTTEST_DATABASE", "")
+	args := append(slices.Clone(tinyArgs), "-start", "0", "-dir", t.TempDir(), "-cases", "gets", "-rounds", "2")
+	var out, stderr bytes.Buffer
+	if err := run(context.Background(), append(slices.Clone(args), "-json"), &out, &stderr); err != nil {
+		t.Fatalf("apibench -rounds 2: %v\n%s", err, stderr.String())
+	}
+	var r apibench.Rounds
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatalf("-json output: %v\n%s", err, out.String())
+	}
+	if len(r.Rounds) != 2 {
+		t.Fatalf("%d rounds reported, want 2", len(r.Rounds))
+	}
+	want := map[string]bool{}
+	for _, n := range []string{"1 client", "2 clients"} {
+		want["GET bearer ÷ bare read, "+n] = true
+		want["GET digest ÷ bare read, "+n] = true
+	}
+	got := map[string]bool{}
+	for _, f := range r.Figures {
+		got[f.Name] = true
+		if len(f.Values) != 2 || f.Median < min(f.Values[0], f.Values[1]) || f.Median > max(f.Values[0], f.Values[1]) {
+			t.Errorf("%s: values %v, median %g: want two values and the median between them", f.Name, f.Values, f.Median)
+		}
+		if f.Met == nil || f.RoundsMet == nil || *f.RoundsMet > 2 {
+			t.Errorf("%s: met %v in %v rounds, want both told for a figure with a goal", f.Name, f.Met, f.RoundsMet)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("figures %v, want %v", got, want)
+	}
+	var text bytes.Buffer
+	r.Print(&text)
+	second, summary := strings.Index(text.String(), "## Round 2 of 2"), strings.Index(text.String(), "## Every round")
+	if second < 0 || summary < second || !strings.Contains(text.String()[summary:], "| sqlite | GET bearer ÷ bare read, 2 clients | ") {
+		t.Errorf("the printed rounds want round 2, then the summary with every figure:\n%s", text.String())
+	}
+	if err := run(context.Background(), append(slices.Clone(tinyArgs), "-rounds", "0"), &out, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds 0") {
+		t.Errorf("-rounds 0: %v, want an error naming it", err)
 	}
 }

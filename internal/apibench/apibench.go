@@ -86,6 +86,19 @@ type CaseResult struct {
 	Clients int        `json:"clients"`
 	Seconds float64    `json:"seconds"`
 	Ops     []OpResult `json:"ops"`
+	// CPU is what this process spent while the case ran: the clients',
+	// the server's and (idle) the baseline's share, not a PostgreSQL
+	// server's. Nil where the process's CPU time cannot be read.
+	CPU *CaseCPU `json:"cpu,omitempty"`
+}
+
+// CaseCPU is a case's CPU time per request, split where the time went:
+// in user space, or in the kernel (the network, file systems, fsyncs),
+// and the cores it kept busy on average.
+type CaseCPU struct {
+	UserUsPerRequest float64 `json:"userUsPerRequest"`
+	SysUsPerRequest  float64 `json:"sysUsPerRequest"`
+	Cores            float64 `json:"cores"`
 }
 
 // OpResult is one operation of a case: the mixed load has several, and
@@ -280,7 +293,9 @@ func (r *runner) run(ctx context.Context, name string, n int, base string, a aut
 			c.close()
 		}
 	}()
+	user0, sys0, cpuOK := processCPU()
 	tallies, elapsed := drive(ctx, clients, r.cfg.Duration, s)
+	user1, sys1, cpuOK1 := processCPU()
 	res := &CaseResult{Case: name, Clients: n, Seconds: elapsed.Seconds()}
 	ops := make([]string, 0, len(tallies))
 	for op := range tallies {
@@ -296,6 +311,13 @@ func (r *runner) run(ctx context.Context, name string, n int, base string, a aut
 	}
 	if len(ops) > 1 {
 		res.Ops = append(res.Ops, opResult(opAll, all, elapsed))
+	}
+	if requests := all.hist.n + uint64(all.errors); cpuOK && cpuOK1 && requests > 0 {
+		res.CPU = &CaseCPU{
+			UserUsPerRequest: float64((user1 - user0).Microseconds()) / float64(requests),
+			SysUsPerRequest:  float64((sys1 - sys0).Microseconds()) / float64(requests),
+			Cores:            (user1 - user0 + sys1 - sys0).Seconds() / elapsed.Seconds(),
+		}
 	}
 	r.report.Cases = append(r.report.Cases, res)
 }

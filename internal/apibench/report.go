@@ -3,6 +3,7 @@ package apibench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -154,6 +155,15 @@ func (rep *Report) Print(w io.Writer) {
 			for _, op := range c.Ops {
 				fmt.Fprintf(w, "| %s | %d | %s | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %d |\n",
 					c.Case, c.Clients, op.Op, op.Count, op.PerSec, op.P50Ms, op.P90Ms, op.P99Ms, op.MaxMs, op.Errors)
+			}
+		}
+		if slices.ContainsFunc(br.Cases, func(c *CaseResult) bool { return c.CPU != nil }) {
+			fmt.Fprintln(w, "\n| case | clients | CPU µs per request, user | kernel | cores busy |")
+			fmt.Fprintln(w, "|---|---|---|---|---|")
+			for _, c := range br.Cases {
+				if c.CPU != nil {
+					fmt.Fprintf(w, "| %s | %d | %.0f | %.0f | %.2f |\n", c.Case, c.Clients, c.CPU.UserUsPerRequest, c.CPU.SysUsPerRequest, c.CPU.Cores)
+				}
 			}
 		}
 		fmt.Fprintf(w, "\n| %s figure | value | goal | met |\n|---|---|---|---|\n", br.Backend)
