@@ -92,6 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
+	cfg.Stuck = stderr
 	// The sqlite cases run on SQLite even where the test suite's variable
 	// sends test servers to PostgreSQL; -postgres names PostgreSQL.
 	os.Unsetenv(testserver.EnvDatabase)

@@ -49,6 +49,10 @@ type Config struct {
 	Groups []string
 	// Progress receives a line as each case starts; nothing when nil.
 	Progress io.Writer
+	// Stuck receives every goroutine's stack when a case's requests are
+	// still unanswered a minute after its end (they then fail); nothing
+	// when nil.
+	Stuck io.Writer
 }
 
 // GroupNames are the groups of cases, in the order they run: the GETs,
@@ -294,7 +298,7 @@ func (r *runner) run(ctx context.Context, name string, n int, base string, a aut
 		}
 	}()
 	user0, sys0, cpuOK := processCPU()
-	tallies, elapsed := drive(ctx, clients, r.cfg.Duration, s)
+	tallies, elapsed := drive(ctx, clients, r.cfg.Duration, s, r.cfg.Stuck)
 	user1, sys1, cpuOK1 := processCPU()
 	res := &CaseResult{Case: name, Clients: n, Seconds: elapsed.Seconds()}
 	ops := make([]string, 0, len(tallies))

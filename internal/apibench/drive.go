@@ -3,10 +3,12 @@ package apibench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -97,14 +99,34 @@ type opTally struct {
 	firstError string
 }
 
+// stuckAfter is how long past a case's end its last requests may take
+// before the case is called stuck; a variable for the tests.
+var stuckAfter = time.Minute
+
+// errStuck ends the requests of a stuck case.
+var errStuck = errors.New("apibench: requests still unanswered long after the case's end")
+
 // drive runs step in a loop on each client until the case's time is up
 // and tallies each operation's latencies; failed requests are counted,
-// not timed.
-func drive(ctx context.Context, clients []*client, d time.Duration, run step) (map[string]*opTally, time.Duration) {
+// not timed. When requests are still unanswered stuckAfter past the end,
+// drive writes every goroutine's stack to stuck (when not nil), the
+// server's included, and ends them with errStuck: a hung server fails the
+// run, telling where it hung, rather than hang it.
+func drive(ctx context.Context, clients []*client, d time.Duration, run step, stuck io.Writer) (map[string]*opTally, time.Duration) {
 	tallies := make([]map[string]*opTally, len(clients))
 	var wg sync.WaitGroup
 	start := time.Now()
 	deadline := start.Add(d)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(d+stuckAfter, func() {
+		if stuck != nil {
+			fmt.Fprintf(stuck, "apibench: a case's requests are unanswered %v after its end; every goroutine:\n", stuckAfter)
+			pprof.Lookup("goroutine").WriteTo(stuck, 2)
+		}
+		cancel(errStuck)
+	})
+	defer watchdog.Stop()
 	for i, c := range clients {
 		tallies[i] = map[string]*opTally{}
 		wg.Go(func() {
@@ -119,6 +141,9 @@ func drive(ctx context.Context, clients []*client, d time.Duration, run step) (m
 					mine[op] = t
 				}
 				if err != nil {
+					if cause := context.Cause(ctx); cause != nil {
+						err = fmt.Errorf("%w (%w)", err, cause)
+					}
 					if t.errors == 0 {
 						t.firstError = err.Error()
 					}

@@ -34,7 +34,7 @@ func TestFigureKey(t *testing.T) {
 		"list p99, slowest jump to a page (list page 100 (middle)), 8 clients": "list p99, slowest jump to a page, 8 clients",
 		"list p99, slowest jump to a page (list page 1), 1 client":             "list p99, slowest jump to a page, 1 client",
 		"GET bearer ÷ bare read, 1 client":                                     "GET bearer ÷ bare read, 1 client",
-		"serve ready on an empty data directory, median":                      "serve ready on an empty data directory, median",
+		"serve ready on an empty data directory, median":                       "serve ready on an empty data directory, median",
 	} {
 		if got := figureKey(name); got != want {
 			t.Errorf("figureKey(%q) = %q, want %q", name, got, want)
