@@ -317,6 +317,11 @@ type Tx interface {
 	// already runner's; it reports whether runner holds it. A zero until
 	// releases it. ErrNotFound when there is no such snapshot.
 	ClaimSnapshot(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
+	// RenewSnapshot extends runner's lease on taking a snapshot to until
+	// when runner still holds it: no other runner claimed it since, even
+	// if it lapsed meanwhile, and runner did not release it. It reports
+	// whether runner holds it. ErrNotFound when there is no such snapshot.
+	RenewSnapshot(ctx context.Context, projectID, id, runner string, until time.Time) (bool, error)
 	// LapsedSnapshots lists up to limit snapshots of any project being
 	// taken (queued or inProgress), not members of a sharded-cluster
 	// snapshot, whose lease was taken and has lapsed at now (their runner

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/snapexport/snapexport"
 	"github.com/snapexport/snapexport/internal/sqlrow"
 )
@@ -60,6 +62,20 @@ func (t *tx) claimLease(ctx context.Context, table, projectID, id, runner string
 	tag, err := t.exec(ctx, `UPDATE `+table+` SET runner = $1, lease_until = $2
 		WHERE project_id = $3 AND id = $4 AND (runner = $1 OR lease_until IS NULL OR lease_until < $5)`,
 		runner, lease, projectID, id, now)
+	return t.leaseHeld(ctx, table, projectID, id, tag, err)
+}
+
+// renewLease extends runner's lease on the row of table to until, if
+// runner still holds it (a lease runner released is not held).
+func (t *tx) renewLease(ctx context.Context, table, projectID, id, runner string, until time.Time) (bool, error) {
+	tag, err := t.exec(ctx, `UPDATE `+table+` SET lease_until = $1
+		WHERE project_id = $2 AND id = $3 AND runner = $4 AND lease_until IS NOT NULL`, until, projectID, id, runner)
+	return t.leaseHeld(ctx, table, projectID, id, tag, err)
+}
+
+// leaseHeld tells from the update of a lease whether it took: ErrNotFound
+// when no row was updated because there is none.
+func (t *tx) leaseHeld(ctx context.Context, table, projectID, id string, tag pgconn.CommandTag, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

@@ -50,8 +50,8 @@ func (s *Service) captureDeployment(ctx context.Context, t *takenSnapshot) error
 	}
 	opts := s.Capture
 	opts.PointInTime = t.cluster.Deployment.Consistency != snapexport.ConsistencyNone
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	src, err := capture.Open(ctx, uri, opts)
 	if err != nil {
 		return captureError(err)
@@ -136,11 +136,14 @@ func (s *Service) recordCaptureStart(ctx context.Context, t *takenSnapshot, take
 }
 
 // progressRecorder records a capture's progress every ProgressInterval,
-// and cancels the capture when the snapshot was deleted or ended.
+// and cancels the capture when the snapshot was deleted or ended. What the
+// capture wrote is then left where it is (snapshotstore.ErrTakenOver): a
+// run that completed the snapshot meanwhile wrote its data there, and the
+// data of a deleted snapshot is the sweep's to remove.
 type progressRecorder struct {
 	s       *Service
 	ctx     context.Context
-	cancel  context.CancelFunc
+	cancel  context.CancelCauseFunc
 	t       *takenSnapshot
 	every   time.Duration
 	mu      sync.Mutex
@@ -149,7 +152,7 @@ type progressRecorder struct {
 	ended   bool
 }
 
-func (s *Service) progressRecorder(ctx context.Context, cancel context.CancelFunc, t *takenSnapshot, start *snapexport.SnapshotProgress) *progressRecorder {
+func (s *Service) progressRecorder(ctx context.Context, cancel context.CancelCauseFunc, t *takenSnapshot, start *snapexport.SnapshotProgress) *progressRecorder {
 	every := s.ProgressInterval
 	if every <= 0 {
 		every = DefaultProgressInterval
@@ -179,7 +182,7 @@ func (r *progressRecorder) update(p snapshotstore.Progress) {
 		return current.record(r.ctx, tx)
 	})
 	if r.ended {
-		r.cancel()
+		r.cancel(snapshotstore.ErrTakenOver)
 	} else if err != nil && r.ctx.Err() == nil {
 		r.s.logger().Warn("snapshot progress not recorded", "group", r.t.top.ProjectID, "snapshot", r.t.top.ID, "error", err)
 	}

@@ -62,6 +62,76 @@ func waitProgress(t *testing.T, e *snapshotEnv, ctx context.Context, id string) 
 	return nil, nil
 }
 
+// TestSnapshotRunThatLostItsLease: a run that stands still past its lease
+// (here, waiting to read again after its connection dropped) while another
+// run takes the snapshot over and completes it stops once it finds the
+// lease lost, and leaves the other run's data whole.
+func TestSnapshotRunThatLostItsLease(t *testing.T) {
+	const n = 3000
+	// The stale run reads half, loses its connection and waits 10 s to
+	// read again; it renews its lease every 2 s.
+	e, _ := boundEnv(t, n, 10*time.Second)
+	ctx := context.Background()
+	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
+		ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "stale", Lease: 6 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- e.svc.RunSnapshot(ctx, stale) }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if p := e.stored(t, "rs", snap.ID).Progress; p != nil && p.Documents >= n/3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stale run read no third of the documents within 30s")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // to where its connection drops
+	// Its lease is taken as though it had lapsed, and the snapshot taken.
+	later := time.Now().Add(time.Hour)
+	if err := e.svc.Store.Write(ctx, func(tx snapexport.Tx) error {
+		_, err := tx.ClaimSnapshot(ctx, e.group, snap.ID, "other", later, later.Add(time.Minute))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RunSnapshot(ctx, snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "other"}); err != nil {
+		t.Fatalf("the run taking the snapshot over: %v", err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, snapexport.ErrSnapshotLeaseHeld) {
+			t.Errorf("the stale run ended with %v, want ErrSnapshotLeaseHeld", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stale run did not stop within 30s of losing its lease")
+	}
+	got := e.stored(t, "rs", snap.ID)
+	loc := snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID}
+	m, err := e.data.Manifest(ctx, loc)
+	if err != nil || got.Status != snapexport.SnapshotCompleted {
+		t.Fatalf("after the stale run stopped: status %s, manifest %v; want completed with its data", got.Status, err)
+	}
+	cr, err := e.data.OpenCollection(ctx, loc, m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cr.Close()
+	read := 0
+	for ; ; read++ {
+		if _, err := cr.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("reading document %d of the completed snapshot: %v", read, err)
+		}
+	}
+	if read != n {
+		t.Errorf("%d documents read back, want %d", read, n)
+	}
+}
+
 // TestCaptureRecordsProgress: while a bound cluster's snapshot reads its
 // deployment, the snapshot is inProgress with the point in time as its
 // time and how far the reading has gone; once complete it counts all.

@@ -255,8 +255,12 @@ func (s *Service) RunSnapshot(ctx context.Context, c snapexport.SnapshotClaim) (
 	defer func() {
 		stop(nil)
 		<-kept
-		if cause := context.Cause(ctx); err != nil && errors.Is(cause, snapexport.ErrSnapshotLeaseHeld) {
-			err = cause
+		if cause := context.Cause(ctx); errors.Is(cause, snapexport.ErrSnapshotLeaseHeld) {
+			// Another run holds the lease: it is not this run's to give up.
+			if err != nil {
+				err = cause
+			}
+			return
 		}
 		s.releaseSnapshot(context.WithoutCancel(ctx), c)
 	}()
@@ -298,9 +302,9 @@ func (s *Service) RunSnapshot(ctx context.Context, c snapexport.SnapshotClaim) (
 		if finished = current != nil; err != nil || !finished {
 			return err
 		}
-		// A run that lost its lease may have had its data rewritten by the
-		// run that took it over.
-		if err := claimSnapshot(ctx, tx, c); err != nil {
+		// A run that lost its lease, even if the run that took it over
+		// has let it go since, may have had its data rewritten by that run.
+		if err := renewSnapshot(ctx, tx, c); err != nil {
 			return err
 		}
 		retention := t.top.ExpiresAt.Sub(t.top.CreatedAt)
@@ -415,6 +419,16 @@ func claimSnapshot(ctx context.Context, tx snapexport.Tx, c snapexport.SnapshotC
 	return err
 }
 
+// renewSnapshot extends c's lease if c's run still holds it: no other run
+// claimed it since.
+func renewSnapshot(ctx context.Context, tx snapexport.Tx, c snapexport.SnapshotClaim) error {
+	held, err := tx.RenewSnapshot(ctx, c.ProjectID, c.SnapshotID, c.Holder, time.Now().Add(c.Lease))
+	if err == nil && !held {
+		err = snapexport.ErrSnapshotLeaseHeld
+	}
+	return err
+}
+
 // releaseSnapshot gives c's lease up, if c's run still holds it.
 func (s *Service) releaseSnapshot(ctx context.Context, c snapexport.SnapshotClaim) {
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
@@ -438,11 +452,13 @@ func (s *Service) keepSnapshotLease(ctx context.Context, stop context.CancelCaus
 			return
 		case <-t.C:
 		}
-		err := s.Store.Write(ctx, func(tx snapexport.Tx) error { return claimSnapshot(ctx, tx, c) })
+		err := s.Store.Write(ctx, func(tx snapexport.Tx) error { return renewSnapshot(ctx, tx, c) })
 		switch {
 		case errors.Is(err, snapexport.ErrSnapshotLeaseHeld):
 			s.logger().Warn("snapshot lease lost to another run; this run stops", "group", c.ProjectID, "snapshot", c.SnapshotID)
-			stop(err)
+			// The run that holds the lease now may already be writing
+			// where this run's import was: the import must not delete it.
+			stop(fmt.Errorf("%w (%w)", err, snapshotstore.ErrTakenOver))
 			return
 		case err != nil && ctx.Err() == nil && !errors.Is(err, snapexport.ErrNotFound):
 			s.logger().Warn("snapshot lease not renewed", "group", c.ProjectID, "snapshot", c.SnapshotID, "error", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,6 +220,51 @@ func TestImportCancelled(t *testing.T) {
 	cancel()
 	if _, err := s.Import(ctx, loc, "rs0", openArchive(t, data), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Import with a cancelled context: %v", err)
+	}
+}
+
+// TestImportTakenOver: an import whose run lost the location to another
+// import (its context cancelled with ErrTakenOver) stops without deleting
+// anything, so that the other import's data, written meanwhile, stays
+// whole and readable.
+func TestImportTakenOver(t *testing.T) {
+	data := dumptest.ArchiveBytes(dumptest.Generate(dumptest.Options{Seed: 9, DocsPerCollection: 100}), true, true)
+	s, _ := newDirStore(t, snapshotstore.Options{MaxOpenParts: 3})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	var taken *snapshotstore.Manifest
+	stale := &countingSource{Source: openArchive(t, data), at: 50, after: func() {
+		// The other import runs to its end while the stale one waits, as
+		// when the stale one's process stood still past its lease.
+		var err error
+		if taken, err = s.Import(context.Background(), loc, "rs0", openArchive(t, data), nil); err != nil {
+			t.Fatalf("the import taking the location over: %v", err)
+		}
+		cancel(snapshotstore.ErrTakenOver)
+	}}
+	if _, err := s.Import(ctx, loc, "rs0", stale, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the import taken over: %v, want context.Canceled", err)
+	}
+	m, err := s.Manifest(context.Background(), loc)
+	if err != nil {
+		t.Fatalf("the other import's manifest after the stale import stopped: %v", err)
+	}
+	if m.Size() != taken.Size() || len(m.Namespaces) != len(taken.Namespaces) {
+		t.Errorf("manifest of %d bytes in %d collections, want the other import's %d in %d", m.Size(), len(m.Namespaces), taken.Size(), len(taken.Namespaces))
+	}
+	for i := range m.Namespaces {
+		cr, err := s.OpenCollection(context.Background(), loc, m, i)
+		if err != nil {
+			t.Fatalf("collection %d: %v", i, err)
+		}
+		for {
+			if _, err := cr.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatalf("collection %d of the other import: %v", i, err)
+			}
+		}
+		cr.Close()
 	}
 }
 

@@ -41,8 +41,9 @@ type Progress struct {
 // buckets) and system collections are kept like any other.
 //
 // On any error, a cancelled ctx included, Import deletes everything it
-// wrote before returning; bad input is the *dump.FormatError of src, as is
-// or joined with a cleanup failure, so errors.As finds it. progress, which
+// wrote before returning, unless ctx was cancelled with ErrTakenOver as
+// its cause; bad input is the *dump.FormatError of src, as is or joined
+// with a cleanup failure, so errors.As finds it. progress, which
 // may be nil, is called from Import's goroutine now and then and at the end.
 // Import refuses (ErrExists) a location that holds a complete snapshot and
 // removes what an earlier, failed import may have left there; two imports
@@ -289,6 +290,10 @@ func (im *importer) abort() error {
 		}
 	}
 	im.nOpen = 0
+	if errors.Is(context.Cause(im.ctx), ErrTakenOver) {
+		// What is at the location now may be the other import's.
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(im.ctx), cleanupTimeout)
 	defer cancel()
 	// The import had its folder to itself (it emptied it first).

@@ -29,6 +29,11 @@ var (
 	// ErrInvalidLocation is a project or snapshot id that cannot be a
 	// folder name.
 	ErrInvalidLocation = errors.New("snapshotstore: invalid location")
+	// ErrTakenOver is the cause to cancel an Import's context with when
+	// another import took its location over (the run that started it
+	// lost its lease): the location is the other import's now, so the
+	// cancelled import leaves it as it is rather than delete what is there.
+	ErrTakenOver = errors.New("snapshotstore: another import took the location over")
 )
 
 const (

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/snapexport/snapexport"
@@ -58,6 +59,20 @@ func (t *tx) claimLease(ctx context.Context, table, projectID, id, runner string
 	res, err := exec(ctx, t.tx, `UPDATE `+table+` SET runner = ?, lease_until = ?
 		WHERE project_id = ? AND id = ? AND (runner = ? OR lease_until IS NULL OR lease_until < ?)`,
 		runner, lease, projectID, id, runner, now)
+	return t.leaseHeld(ctx, table, projectID, id, res, err)
+}
+
+// renewLease extends runner's lease on the row of table to until, if
+// runner still holds it (a lease runner released is not held).
+func (t *tx) renewLease(ctx context.Context, table, projectID, id, runner string, until time.Time) (bool, error) {
+	res, err := exec(ctx, t.tx, `UPDATE `+table+` SET lease_until = ?
+		WHERE project_id = ? AND id = ? AND runner = ? AND lease_until IS NOT NULL`, until, projectID, id, runner)
+	return t.leaseHeld(ctx, table, projectID, id, res, err)
+}
+
+// leaseHeld tells from the update of a lease whether it took: ErrNotFound
+// when no row was updated because there is none.
+func (t *tx) leaseHeld(ctx context.Context, table, projectID, id string, res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

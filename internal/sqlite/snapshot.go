@@ -68,6 +68,10 @@ func (t *tx) ClaimSnapshot(ctx context.Context, projectID, id, runner string, no
 	return t.claimLease(ctx, "snapshots", projectID, id, runner, now, until)
 }
 
+func (t *tx) RenewSnapshot(ctx context.Context, projectID, id, runner string, until time.Time) (bool, error) {
+	return t.renewLease(ctx, "snapshots", projectID, id, runner, until)
+}
+
 func (t *tx) LapsedSnapshots(ctx context.Context, now time.Time, limit int) ([]*snapexport.Snapshot, error) {
 	return query(ctx, t.tx, sqlrow.ScanSnapshot, `SELECT `+sqlrow.SnapshotColumns+` FROM snapshots
 		WHERE status IN (?, ?) AND parent_id = '' AND lease_until IS NOT NULL AND lease_until < ? ORDER BY seq LIMIT ?`,

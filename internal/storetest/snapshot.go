@@ -388,14 +388,33 @@ var snapshotTests = []test{
 				t.Errorf("ClaimSnapshot(%s) = %v, want %v", what, got, want)
 			}
 		}
+		renew := func(what, runner string, until time.Time, want bool) {
+			t.Helper()
+			var got bool
+			e.mustWrite(func(tx snapexport.Tx) error {
+				var err error
+				got, err = tx.RenewSnapshot(e.ctx, p.ID, s.ID, runner, until)
+				return err
+			})
+			if got != want {
+				t.Errorf("RenewSnapshot(%s) = %v, want %v", what, got, want)
+			}
+		}
+		renew("never taken", "a", now.Add(time.Minute), false)
 		claim("never taken", "a", now, now.Add(time.Minute), true)
 		claim("held by a", "b", now.Add(30*time.Second), now.Add(2*time.Minute), false)
-		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(90*time.Second), true)
+		renew("by b, held by a", "b", now.Add(2*time.Minute), false)
+		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(80*time.Second), true)
+		renew("by a", "a", now.Add(90*time.Second), true)
 		claim("still held by a", "b", now.Add(89*time.Second), now.Add(3*time.Minute), false)
 		claim("lapsed", "b", now.Add(91*time.Second), now.Add(3*time.Minute), true)
+		renew("by a, taken over by b", "a", now.Add(4*time.Minute), false)
 		claim("taken over by b", "a", now.Add(92*time.Second), now.Add(4*time.Minute), false)
 		claim("released by b", "b", now.Add(92*time.Second), time.Time{}, true)
-		claim("released", "a", now.Add(93*time.Second), now.Add(4*time.Minute), true)
+		renew("by b, released", "b", now.Add(4*time.Minute), false)
+		renew("by a, released by b", "a", now.Add(4*time.Minute), false)
+		claim("released", "a", now.Add(93*time.Second), now.Add(3*time.Minute), true)
+		renew("by a, held again", "a", now.Add(4*time.Minute), true)
 		e.wantStored(t, "Snapshot after claims", s)
 
 		// Lapsed leases, across projects: a queued snapshot's counts, a
@@ -437,5 +456,10 @@ var snapshotTests = []test{
 			return err
 		})
 		wantErr(t, "ClaimSnapshot(unknown)", err, snapexport.ErrNotFound)
+		err = e.write(func(tx snapexport.Tx) error {
+			_, err := tx.RenewSnapshot(e.ctx, other.ID, s.ID, "a", now.Add(time.Minute))
+			return err
+		})
+		wantErr(t, "RenewSnapshot(another project's)", err, snapexport.ErrNotFound)
 	}},
 }
