@@ -347,6 +347,11 @@ type Tx interface {
 	// it reports whether runner holds it. A zero until releases it.
 	// ErrNotFound when there is no such job.
 	ClaimExportJob(ctx context.Context, projectID, id, runner string, now, until time.Time) (bool, error)
+	// RenewExportJob extends runner's lease on the job to until when
+	// runner still holds it: no other runner claimed it since, even if it
+	// lapsed meanwhile, and runner did not release it. It reports whether
+	// runner holds it. ErrNotFound when there is no such job.
+	RenewExportJob(ctx context.Context, projectID, id, runner string, until time.Time) (bool, error)
 	// ExportJobLease is who holds the job's lease ("" when it was never
 	// taken) and until when (nil when released or never taken).
 	// ErrNotFound when there is no such job.

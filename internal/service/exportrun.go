@@ -36,7 +36,7 @@ func (s *Service) ClaimExportJob(ctx context.Context, c snapexport.ExportClaim) 
 		if err != nil {
 			return err
 		}
-		held, err := renewLease(ctx, tx, c)
+		held, err := claimLease(ctx, tx, c)
 		if err != nil {
 			return err
 		}
@@ -146,7 +146,7 @@ func (s *Service) EndExportJob(ctx context.Context, c snapexport.ExportClaim, st
 	var ended *snapexport.ExportJob
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		ended = nil
-		held, err := renewLease(ctx, tx, c)
+		held, err := claimLease(ctx, tx, c)
 		if err != nil || !held {
 			return err
 		}
@@ -270,10 +270,18 @@ func (s *Service) LapsedExportJobs(ctx context.Context, limit int) ([]*snapexpor
 	})
 }
 
-// renewLease gives c's run the job's lease for another c.Lease from now,
+// claimLease gives c's run the job's lease for another c.Lease from now,
 // in tx, when it is free or already the run's; it reports whether the run
 // holds it.
-func renewLease(ctx context.Context, tx snapexport.Tx, c snapexport.ExportClaim) (bool, error) {
+func claimLease(ctx context.Context, tx snapexport.Tx, c snapexport.ExportClaim) (bool, error) {
 	now := time.Now()
 	return tx.ClaimExportJob(ctx, c.ProjectID, c.JobID, c.Holder, now, now.Add(c.Lease))
+}
+
+// renewLease extends the lease of c's run for another c.Lease from now,
+// in tx, when the run still holds it: a run that stood still while
+// another claimed the job does not get it back once that one let it go.
+// It reports whether the run holds it.
+func renewLease(ctx context.Context, tx snapexport.Tx, c snapexport.ExportClaim) (bool, error) {
+	return tx.RenewExportJob(ctx, c.ProjectID, c.JobID, c.Holder, time.Now().Add(c.Lease))
 }

@@ -63,3 +63,43 @@ func TestLeaseTakeoverObserved(t *testing.T) {
 		}
 	}
 }
+
+// TestExportRunThatLostItsLease: a run whose lease lapsed while another
+// run claimed the job cannot renew it, nor record progress, even once that
+// run let the job go again: it stops rather than write beside the run
+// that takes the job next.
+func TestExportRunThatLostItsLease(t *testing.T) {
+	ctx := context.Background()
+	svc, project, _ := newService(t, nil)
+	job := &snapexport.ExportJob{ID: service.NewID(), ProjectID: project, ClusterID: service.NewID(), ClusterName: "c",
+		SnapshotID: service.NewID(), ExportBucketID: service.NewID(), Prefix: "exported_snapshots/x", State: snapexport.ExportQueued,
+		CreatedAt: time.Now()}
+	if err := svc.Store.Write(ctx, func(tx snapexport.Tx) error { return tx.CreateExportJob(ctx, job) }); err != nil {
+		t.Fatal(err)
+	}
+	stale := snapexport.ExportClaim{ProjectID: project, JobID: job.ID, Holder: "stale", Lease: 20 * time.Millisecond}
+	if _, err := svc.ClaimExportJob(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RenewExportClaim(ctx, stale, nil); err != nil {
+		t.Fatalf("renewal while held: %v", err)
+	}
+	time.Sleep(40 * time.Millisecond)
+	other := snapexport.ExportClaim{ProjectID: project, JobID: job.ID, Holder: "other", Lease: time.Hour}
+	if _, err := svc.ClaimExportJob(ctx, other); err != nil {
+		t.Fatalf("the claim of the lapsed lease: %v", err)
+	}
+	if err := svc.ReleaseExportJob(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RenewExportClaim(ctx, stale, nil); !errors.Is(err, snapexport.ErrLeaseHeld) {
+		t.Errorf("the stale run's renewal after the other run let the job go: %v, want ErrLeaseHeld", err)
+	}
+	if err := svc.RecordExportProgress(ctx, stale, snapexport.ExportProgress{}); !errors.Is(err, snapexport.ErrLeaseHeld) {
+		t.Errorf("the stale run's progress after the other run let the job go: %v, want ErrLeaseHeld", err)
+	}
+	// A new claim of the free lease is another matter: a run starting anew.
+	if _, err := svc.ClaimExportJob(ctx, stale); err != nil {
+		t.Errorf("a new claim by the same holder of the free lease: %v", err)
+	}
+}

@@ -62,6 +62,10 @@ func (t *tx) claimLease(ctx context.Context, table, projectID, id, runner string
 	return t.leaseHeld(ctx, table, projectID, id, res, err)
 }
 
+func (t *tx) RenewExportJob(ctx context.Context, projectID, id, runner string, until time.Time) (bool, error) {
+	return t.renewLease(ctx, "export_jobs", projectID, id, runner, until)
+}
+
 // renewLease extends runner's lease on the row of table to until, if
 // runner still holds it (a lease runner released is not held).
 func (t *tx) renewLease(ctx context.Context, table, projectID, id, runner string, until time.Time) (bool, error) {

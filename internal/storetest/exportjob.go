@@ -329,17 +329,36 @@ var exportJobTests = []test{
 				return nil
 			})
 		}
+		renew := func(what, runner string, until time.Time, want bool) {
+			t.Helper()
+			var got bool
+			e.mustWrite(func(tx snapexport.Tx) error {
+				var err error
+				got, err = tx.RenewExportJob(e.ctx, p.ID, j.ID, runner, until)
+				return err
+			})
+			if got != want {
+				t.Errorf("RenewExportJob(%s) = %v, want %v", what, got, want)
+			}
+		}
 		lease("never taken", "", time.Time{})
+		renew("never taken", "a", now.Add(time.Minute), false)
 		claim("never taken", "a", now, now.Add(time.Minute), true)
 		lease("taken by a", "a", now.Add(time.Minute))
 		claim("held by a", "b", now.Add(30*time.Second), now.Add(2*time.Minute), false)
 		lease("refused to b", "a", now.Add(time.Minute))
-		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(90*time.Second), true)
+		renew("by b, held by a", "b", now.Add(2*time.Minute), false)
+		claim("renewed by a", "a", now.Add(30*time.Second), now.Add(80*time.Second), true)
+		renew("by a", "a", now.Add(90*time.Second), true)
+		lease("renewed by a", "a", now.Add(90*time.Second))
 		claim("still held by a", "b", now.Add(89*time.Second), now.Add(3*time.Minute), false)
 		claim("lapsed", "b", now.Add(91*time.Second), now.Add(3*time.Minute), true)
+		renew("by a, taken over by b", "a", now.Add(4*time.Minute), false)
 		lease("taken over by b", "b", now.Add(3*time.Minute))
 		claim("released by b", "b", now.Add(92*time.Second), time.Time{}, true)
 		lease("released by b", "b", time.Time{})
+		renew("by b, released", "b", now.Add(4*time.Minute), false)
+		renew("by a, released by b", "a", now.Add(4*time.Minute), false)
 		claim("released", "a", now.Add(93*time.Second), now.Add(4*time.Minute), true)
 		// Lapsed leases, across projects: a's job once b released it is not
 		// lapsed (no lease), an ended job's lapsed lease does not count.
@@ -373,6 +392,11 @@ var exportJobTests = []test{
 			return err
 		})
 		wantErr(t, "ClaimExportJob(another project's)", err, snapexport.ErrNotFound)
+		err = e.write(func(tx snapexport.Tx) error {
+			_, err := tx.RenewExportJob(e.ctx, other.ID, j.ID, "a", now.Add(time.Minute))
+			return err
+		})
+		wantErr(t, "RenewExportJob(another project's)", err, snapexport.ErrNotFound)
 		err = e.read(func(tx snapexport.Tx) error {
 			_, _, err := tx.ExportJobLease(e.ctx, other.ID, j.ID)
 			return err
