@@ -62,6 +62,46 @@ func waitProgress(t *testing.T, e *snapshotEnv, ctx context.Context, id string) 
 	return nil, nil
 }
 
+// takeOnDemand asks for an on-demand snapshot of e's bound cluster.
+func takeOnDemand(t *testing.T, e *snapshotEnv) *snapexport.Snapshot {
+	t.Helper()
+	snap, err := e.svc.TakeSnapshot(context.Background(), e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand",
+		FrequencyType: "ondemand", ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// wantWhole wants snapshot id completed, with a manifest of n documents
+// that all read back against their parts' checksums.
+func wantWhole(t *testing.T, e *snapshotEnv, what, id string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	loc := snapshotstore.Location{ProjectID: e.group, SnapshotID: id}
+	got := e.stored(t, "rs", id)
+	m, err := e.data.Manifest(ctx, loc)
+	if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != int64(n) {
+		t.Fatalf("%s: status %s, manifest %v; want completed with %d documents", what, got.Status, err, n)
+	}
+	cr, err := e.data.OpenCollection(ctx, loc, m, 0)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	defer cr.Close()
+	read := 0
+	for ; ; read++ {
+		if _, err := cr.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: reading document %d: %v", what, read, err)
+		}
+	}
+	if read != n {
+		t.Fatalf("%s: %d documents read back, want %d", what, read, n)
+	}
+}
+
 // TestSnapshotRunThatLostItsLease: a run that stands still past its lease
 // (here, waiting to read again after its connection dropped) while another
 // run takes the snapshot over and completes it stops once it finds the
@@ -72,11 +112,7 @@ func TestSnapshotRunThatLostItsLease(t *testing.T) {
 	// read again; it renews its lease every 2 s.
 	e, _ := boundEnv(t, n, 10*time.Second)
 	ctx := context.Background()
-	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
-		ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := takeOnDemand(t, e)
 	stale := snapexport.SnapshotClaim{ProjectID: e.group, SnapshotID: snap.ID, Holder: "stale", Lease: 6 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- e.svc.RunSnapshot(ctx, stale) }()
@@ -108,28 +144,7 @@ func TestSnapshotRunThatLostItsLease(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stale run did not stop within 30s of losing its lease")
 	}
-	got := e.stored(t, "rs", snap.ID)
-	loc := snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID}
-	m, err := e.data.Manifest(ctx, loc)
-	if err != nil || got.Status != snapexport.SnapshotCompleted {
-		t.Fatalf("after the stale run stopped: status %s, manifest %v; want completed with its data", got.Status, err)
-	}
-	cr, err := e.data.OpenCollection(ctx, loc, m, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cr.Close()
-	read := 0
-	for ; ; read++ {
-		if _, err := cr.Next(); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("reading document %d of the completed snapshot: %v", read, err)
-		}
-	}
-	if read != n {
-		t.Errorf("%d documents read back, want %d", read, n)
-	}
+	wantWhole(t, e, "after the stale run stopped", snap.ID, n)
 }
 
 // TestCaptureRecordsProgress: while a bound cluster's snapshot reads its
@@ -139,11 +154,7 @@ func TestCaptureRecordsProgress(t *testing.T) {
 	const n = 3000
 	e, _ := boundEnv(t, n, 2*time.Second)
 	ctx := context.Background()
-	snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
-		ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := takeOnDemand(t, e)
 	during, done := waitProgress(t, e, ctx, snap.ID)
 	p := during.Progress
 	if during.Status != snapexport.SnapshotInProgress || p.Collections != 1 || p.Documents >= n || p.Bytes == 0 ||
@@ -187,7 +198,7 @@ func TestCaptureStoppedMidway(t *testing.T) {
 	}
 	got := e.stored(t, "rs", snap.ID)
 	m, err := e.data.Manifest(context.Background(), snapshotstore.Location{ProjectID: e.group, SnapshotID: snap.ID})
-	if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != n {
+	if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != int64(n) {
 		t.Fatalf("taken again: status %s, manifest %v; want completed with %d documents", got.Status, err, n)
 	}
 }
@@ -201,40 +212,8 @@ func TestSnapshotTakenByOneRunAtATime(t *testing.T) {
 	const n = 3000
 	e, _ := boundEnv(t, n, time.Second)
 	ctx := context.Background()
-	take := func() *snapexport.Snapshot {
-		t.Helper()
-		snap, err := e.svc.TakeSnapshot(ctx, e.group, "rs", service.SnapshotRequest{SnapshotType: "onDemand", FrequencyType: "ondemand",
-			ExpiresAt: e.clock.Now().Add(24 * time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return snap
-	}
-	complete := func(what, id string) {
-		t.Helper()
-		got := e.stored(t, "rs", id)
-		m, err := e.data.Manifest(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: id})
-		if err != nil || got.Status != snapexport.SnapshotCompleted || m.Namespaces[0].Count != n {
-			t.Fatalf("%s: status %s, manifest %v; want completed with %d documents", what, got.Status, err, n)
-		}
-		// Every part is there and matches its checksum.
-		cr, err := e.data.OpenCollection(ctx, snapshotstore.Location{ProjectID: e.group, SnapshotID: id}, m, 0)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		defer cr.Close()
-		read := 0
-		for ; ; read++ {
-			if _, err := cr.Next(); err == io.EOF {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: reading document %d: %v", what, read, err)
-			}
-		}
-		if read != n {
-			t.Fatalf("%s: %d documents read back, want %d", what, read, n)
-		}
-	}
+	take := func() *snapexport.Snapshot { return takeOnDemand(t, e) }
+	complete := func(what, id string) { wantWhole(t, e, what, id, n) }
 
 	snap := take()
 	_, done := waitProgress(t, e, ctx, snap.ID)
