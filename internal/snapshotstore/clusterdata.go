@@ -205,11 +205,13 @@ func (s *Store) ClusterData(ctx context.Context, d DataLocation) (*Manifest, err
 // Capture makes the current data at d (none when nothing was loaded
 // there) the data of the snapshot at loc, sharing its parts, and returns
 // the snapshot's manifest. A snapshot that already has a manifest (a
-// capture that was interrupted after writing it) keeps it. Capture fails,
-// and leaves no manifest, when reading the data and writing the manifest
-// took longer than within, which must be less than the grace of
-// SweepShared: past it, the sweep may have removed parts of data that a
-// load replaced meanwhile. Every part is checked to exist.
+// capture that was interrupted after writing it) keeps it. Capture fails
+// when reading the data and writing the manifest took longer than within,
+// which must be less than the grace of SweepShared: past it, the sweep may
+// have removed parts of data that a load replaced meanwhile. Past within
+// before its write, it writes nothing (another capture of the snapshot may
+// have completed meanwhile); past it after, it removes the manifest it
+// wrote. Every part is checked to exist.
 func (s *Store) Capture(ctx context.Context, d DataLocation, loc Location, within time.Duration) (*Manifest, error) {
 	if err := d.validate(); err != nil {
 		return nil, err
@@ -254,6 +256,14 @@ func (s *Store) capture(ctx context.Context, d DataLocation, loc Location, withi
 	if afterCaptureRead != nil {
 		afterCaptureRead()
 	}
+	tooLong := func(took time.Duration) error {
+		return fmt.Errorf("snapshotstore: copying the data of %s to %s took %s, longer than the %s the sweep of shared parts allows", d, loc, took, within)
+	}
+	// A capture that stood still past within writes nothing: the location
+	// may be another capture's by now, its manifest complete.
+	if took := time.Since(start); took > within {
+		return nil, tooLong(took)
+	}
 	m.ProjectID, m.SnapshotID, m.ImportedAt = loc.ProjectID, loc.SnapshotID, s.opts.Now().UTC()
 	if err := s.writeManifest(ctx, loc.ManifestKey(), m); err != nil {
 		return nil, err
@@ -262,7 +272,7 @@ func (s *Store) capture(ctx context.Context, d DataLocation, loc Location, withi
 		if err := s.Delete(context.WithoutCancel(ctx), loc); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("snapshotstore: copying the data of %s to %s took %s, longer than the %s the sweep of shared parts allows", d, loc, took, within)
+		return nil, tooLong(took)
 	}
 	return m, nil
 }

@@ -308,6 +308,31 @@ func TestSweepWhileCapturing(t *testing.T) {
 	}
 }
 
+// TestCaptureStoodStill: a capture that stood still past its bound, while
+// another capture of the same snapshot completed, fails without writing or
+// deleting anything: the other capture's manifest stays.
+func TestCaptureStoodStill(t *testing.T) {
+	_, s, _, old := loadedStore(t)
+	ctx := context.Background()
+	snap := snapshotAt("6a0b1c2d3e4f5a6b7c8d9e40")
+	nested := false
+	defer snapshotstore.SetAfterCaptureRead(func() {
+		if nested {
+			return
+		}
+		nested = true
+		capture(t, s, snap)
+		time.Sleep(100 * time.Millisecond)
+	})()
+	if _, err := s.Capture(ctx, data, snap, 50*time.Millisecond); err == nil {
+		t.Fatal("the capture that stood still succeeded, want its bound's error")
+	}
+	if _, err := s.Manifest(ctx, snap); err != nil {
+		t.Fatalf("the other capture's manifest after the one that stood still failed: %v", err)
+	}
+	wantDocuments(t, s, snap, old)
+}
+
 // TestDropData: dropped data is gone at once (a snapshot taken then is
 // empty); its parts stay while a snapshot lists them or the dropped
 // manifest is younger than the grace, and go after.
