@@ -439,15 +439,6 @@ type roleOut struct {
 	ProjectID string `json:"projectId"`
 	Role      string `json:"role"`
 }
-type principalOut struct {
-	ID          string `json:"id"`
-	OrgID       string `json:"orgId"`
-	PublicKey   string `json:"publicKey"`
-	ClientID    string `json:"clientId"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Created     string `json:"created"`
-}
 type credsOut struct {
 	ID           string `json:"id"`
 	PublicKey    string `json:"publicKey"`

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -190,8 +189,6 @@ func readArchive(data []byte, name string) error {
 	_, err = drain(src)
 	return err
 }
-
-func nsString(c *dumptest.Collection) string { return fmt.Sprintf("%s.%s", c.DB, c.DataCollection()) }
 
 func bsonElements(d []byte) ([]bson.RawElement, error) { return bson.Raw(d).Elements() }
 

@@ -49,7 +49,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -306,6 +305,3 @@ func (e *env) bucket(role *snapexport.CloudProviderAccessRole) *snapexport.Expor
 	e.t.Helper()
 	return written(e, snapexport.Tx.CreateExportBucket, e.newBucket(role))
 }
-
-// describe names an item in failure messages.
-func describe(v any) string { return fmt.Sprintf("%+v", v) }
