@@ -16,6 +16,8 @@ type Ratio struct {
 	// figures without one.
 	Goal string `json:"goal,omitempty"`
 	Met  *bool  `json:"met,omitempty"`
+	// bound is the goal itself, for a median across rounds to be held to.
+	bound *goal
 }
 
 // goal is a bound on a figure.
@@ -33,7 +35,7 @@ func (g *goal) apply(r *Ratio) {
 	if g.atLeast {
 		met, op = r.Value >= g.bound, "≥"
 	}
-	r.Goal, r.Met = fmt.Sprintf("%s %g%s", op, g.bound, unitSuffix(r.Unit)), &met
+	r.Goal, r.Met, r.bound = fmt.Sprintf("%s %g%s", op, g.bound, unitSuffix(r.Unit)), &met, g
 }
 
 func unitSuffix(unit string) string {

@@ -30,6 +30,7 @@ type RoundFigure struct {
 	// rounds the figure did. Both nil for figures without a goal.
 	Met       *bool `json:"met,omitempty"`
 	RoundsMet *int  `json:"roundsMet,omitempty"`
+	bound     *goal
 }
 
 // RunRounds runs Run n times and sums up its figures; it stops at the
@@ -68,18 +69,14 @@ func summarize(rounds []*Report) []RoundFigure {
 				if !ok {
 					i = len(out)
 					index[key] = i
-					out = append(out, RoundFigure{Backend: br.Backend, Name: figureKey(r.Name), Unit: r.Unit, Goal: r.Goal})
+					out = append(out, RoundFigure{Backend: br.Backend, Name: figureKey(r.Name), Unit: r.Unit, Goal: r.Goal, bound: r.bound})
+					if r.bound != nil {
+						out[i].RoundsMet = new(int)
+					}
 				}
 				out[i].Values = append(out[i].Values, r.Value)
-				if r.Met != nil {
-					met := 0
-					if out[i].RoundsMet != nil {
-						met = *out[i].RoundsMet
-					}
-					if *r.Met {
-						met++
-					}
-					out[i].RoundsMet = &met
+				if r.Met != nil && *r.Met && out[i].RoundsMet != nil {
+					*out[i].RoundsMet++
 				}
 			}
 		}
@@ -87,11 +84,9 @@ func summarize(rounds []*Report) []RoundFigure {
 	for i := range out {
 		f := &out[i]
 		f.Median = median(slices.Sorted(slices.Values(f.Values)))
-		if g := parseGoal(f.Goal); g != nil {
-			r := Ratio{Value: f.Median, Unit: f.Unit}
-			g.apply(&r)
-			f.Met = r.Met
-		}
+		r := Ratio{Value: f.Median, Unit: f.Unit}
+		f.bound.apply(&r)
+		f.Met = r.Met
 	}
 	return out
 }
@@ -106,22 +101,6 @@ func figureKey(name string) string {
 		return name
 	}
 	return name[:open] + name[end+1:]
-}
-
-// parseGoal reads back a goal as Ratio.Goal writes it, nil for none.
-func parseGoal(s string) *goal {
-	var op string
-	var bound float64
-	if _, err := fmt.Sscanf(s, "%s %g", &op, &bound); err != nil {
-		return nil
-	}
-	switch op {
-	case "≥":
-		return atLeast(bound)
-	case "≤":
-		return atMost(bound)
-	}
-	return nil
 }
 
 // Print writes every round's report, then one table of the figures: each
