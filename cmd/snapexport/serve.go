@@ -59,9 +59,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var keyWritten string
 	if cfg.SecretKey == nil {
 		// A database this start initializes gets a key as init gives one.
-		if initialized, err := srv.Initialized(ctx); err != nil {
-			return err
-		} else if !initialized {
+		// One it made is known empty without asking it: the first read
+		// opens a connection, which can wait until the server answers.
+		initialized := false
+		if !srv.MadeDatabase() {
+			if initialized, err = srv.Initialized(ctx); err != nil {
+				return err
+			}
+		}
+		if !initialized {
 			if keyWritten, err = newSecretKey(ctx, srv, cfg.DataDir); err != nil {
 				return err
 			}

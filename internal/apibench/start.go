@@ -71,17 +71,21 @@ func median(sorted []float64) float64 {
 	return sorted[len(sorted)/2]
 }
 
-// buildSnapexport builds cmd/snapexport of the module this is run in.
+// buildTags are the tags of the build the README gives users.
+const buildTags = "disable_grpc_modules"
+
+// buildSnapexport builds cmd/snapexport of the module this is run in, as
+// the README builds it.
 func buildSnapexport(ctx context.Context, dir string) (string, error) {
 	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" || strings.TrimSpace(string(gomod)) == os.DevNull {
 		return "", fmt.Errorf("find the module to build snapexport from (run inside it, or give the binary): %v", err)
 	}
 	bin := filepath.Join(dir, "snapexport")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/snapexport")
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", buildTags, "-o", bin, "./cmd/snapexport")
 	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/snapexport: %v\n%s", err, out)
+		return "", fmt.Errorf("go build -tags %s ./cmd/snapexport: %v\n%s", buildTags, err, out)
 	}
 	return bin, nil
 }

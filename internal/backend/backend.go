@@ -31,6 +31,9 @@ type Backend struct {
 	// Alone is true when no other process serves the database (a SQLite
 	// data directory): what replicas would share may live in memory.
 	Alone bool
+	// Made is true when opening created the database: it holds no data
+	// yet, no organization among it.
+	Made bool
 	// Unavailable reports failures that mean the database cannot be
 	// reached right now (answered 503, to be retried) rather than a fault.
 	Unavailable func(error) bool

@@ -322,6 +322,10 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
+// MadeDatabase reports whether opening the server created its database,
+// which is therefore not initialized: Initialized need not ask it.
+func (s *Server) MadeDatabase() bool { return s.backend.Made }
+
 // Initialized reports whether the store has been initialized.
 func (s *Server) Initialized(ctx context.Context) (bool, error) {
 	return hasOrganization(ctx, s.Store)

@@ -33,6 +33,6 @@ func OpenBackend(ctx context.Context, dir string) (*backend.Backend, error) {
 		// River's migrations are in the schema the database was made with.
 		queue = backend.NewMigratedQueue(riversqlite.New(db.queue))
 	}
-	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(), Alone: true,
+	return &backend.Backend{Name: "sqlite", Store: db, Limiter: ratelimit.NewMemory(), Alone: true, Made: db.made,
 		Unavailable: func(error) bool { return false }, Queue: queue}, nil
 }

@@ -109,10 +109,21 @@ func checkNewDatabase(t *testing.T, fresh, stepwise string) {
 	if !b.Store.(*DB).made {
 		t.Errorf("Open did not report the database made: River's migrator would run")
 	}
+	if !b.Made {
+		t.Errorf("the backend of a database its open made: Made false, want true")
+	}
 	if err := b.Queue.Migrate(ctx, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
+	again, err := OpenBackend(ctx, filepath.Dir(fresh))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Made {
+		t.Errorf("the backend of a database made by an earlier open: Made true, want false")
+	}
+	again.Close()
 	var check string
 	if err := raw(t, fresh).QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Errorf("integrity_check of a new database: %q, %v", check, err)
