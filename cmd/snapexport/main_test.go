@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -764,6 +765,7 @@ var (
 	printedProject = regexp.MustCompile(`Project \(group\) ID:\s+([0-9a-f]{24})`)
 	printedKey     = regexp.MustCompile(`public (\S+)\s+private (\S+)`)
 	printedSA      = regexp.MustCompile(`client id (\S+)\s+client secret (\S+)`)
+	printedKeyFile = regexp.MustCompile(`secret key, which seals[^\n]*\n[^\n]*is in (\S+): back it up`)
 )
 
 // TestServe starts serve on an empty directory, checks the credentials it
@@ -794,7 +796,26 @@ func TestServe(t *testing.T) {
 	clientID, secret := sa[1], sa[2]
 	roleID := awsRole(t, owner, groupID)
 
+	// The secret key it made, printed with the credentials, is the
+	// database's: another is refused at the next start.
+	keyFile := filepath.Join(dir, "secret.key")
+	if printed := printedKeyFile.FindStringSubmatch(p.printed(t, printedKeyFile)); printed[1] != keyFile {
+		t.Errorf("serve printed the secret key file %s, want %s", printed[1], keyFile)
+	}
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file: %v, %v; want mode 0600", fi, err)
+	}
+
 	first := inFlightShutdown(t, p, clientID, secret, groupID, roleID, syscall.SIGTERM, "drained-term")
+
+	otherKey := filepath.Join(t.TempDir(), "other.key")
+	if err := os.WriteFile(otherKey, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if wrong := execBinary(t, "serve", "--data", dir, "--listen", "127.0.0.1:0", "--secret-key-file", otherKey); wrong.code != 1 ||
+		!strings.Contains(wrong.stderr, "the secret key does not match the one this database was initialized with") {
+		t.Errorf("serve with another key than the one the first serve made: exit %d, %q", wrong.code, wrong.stderr)
+	}
 
 	// Restarted: no credentials again, and the drained request's bucket
 	// was kept.

@@ -86,7 +86,9 @@ func dataDirSecretKey(dataDir string) (key []byte, created bool, err error) {
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	if err := errors.Join(err, tmp.Chmod(0o600), tmp.Close()); err != nil {
+	// Synced before the database records the key's check: a file lost or
+	// left empty by a crash would leave a database no key opens.
+	if err := errors.Join(err, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
 		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
 	}
 	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
@@ -95,5 +97,18 @@ func dataDirSecretKey(dataDir string) (key []byte, created bool, err error) {
 	} else if err != nil {
 		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
 	}
+	if err := syncDir(dataDir); err != nil {
+		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
+	}
 	return key, true, nil
+}
+
+// syncDir makes the entries of directory dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

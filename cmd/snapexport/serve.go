@@ -18,6 +18,7 @@ import (
 	"github.com/snapexport/snapexport/internal/exportrunner"
 	"github.com/snapexport/snapexport/internal/metrics"
 	"github.com/snapexport/snapexport/internal/server"
+	"github.com/snapexport/snapexport/internal/service"
 	"github.com/snapexport/snapexport/internal/tracing"
 )
 
@@ -56,18 +57,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer srv.Close()
+	// A database this start initializes gets a key as init gives one. One
+	// this start made gets it once the server answers, before the
+	// credentials: nothing can use the key before a request carries them,
+	// and the key's file and check are synced writes the first answer
+	// need not wait for.
 	var keyWritten string
-	if cfg.SecretKey == nil {
-		// A database this start initializes gets a key as init gives one.
-		// One it made is known empty without asking it: the first read
-		// opens a connection, which can wait until the server answers.
-		initialized := false
-		if !srv.MadeDatabase() {
-			if initialized, err = srv.Initialized(ctx); err != nil {
-				return err
-			}
-		}
-		if !initialized {
+	keyLater := cfg.SecretKey == nil && srv.MadeDatabase()
+	if cfg.SecretKey == nil && !keyLater {
+		if initialized, err := srv.Initialized(ctx); err != nil {
+			return err
+		} else if !initialized {
 			if keyWritten, err = newSecretKey(ctx, srv, cfg.DataDir); err != nil {
 				return err
 			}
@@ -96,7 +96,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			initialized <- nil
 			return
 		}
-		b, err := srv.InitIfEmpty(ctx, "snapexport", "default")
+		var b *service.Bootstrap
+		var err error
+		if keyLater {
+			keyWritten, err = newSecretKey(ctx, srv, cfg.DataDir)
+		}
+		if err == nil {
+			b, err = srv.InitIfEmpty(ctx, "snapexport", "default")
+		}
 		if err != nil && ctx.Err() != nil {
 			initialized <- nil
 			return

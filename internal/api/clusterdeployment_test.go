@@ -19,7 +19,6 @@ import (
 func TestClusterConnectionStrings(t *testing.T) {
 	clock := newClock(time.Date(2026, 8, 10, 3, 0, 0, 0, time.UTC))
 	e := newEnv(t, envOptions{clock: clock, clusterChangeDelay: time.Minute})
-	e.Server.Service.SecretKey, _ = service.NewRandomSecretKey()
 	const password, token = "pa55-S3cret", "t0ken-S3cret"
 	e.cluster(t, service.ClusterInput{Name: "replicas", Deployment: &service.DeploymentInput{
 		URI: "mongodb://backup:" + password + "@db0.example.com:27017,db1.example.com:27017/?replicaSet=rs0&tls=true&authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:" + token}})

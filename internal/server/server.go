@@ -293,12 +293,7 @@ func useSecretKey(ctx context.Context, svc *service.Service, key []byte) error {
 	if err != nil {
 		return err
 	}
-	svc.SecretKey = k
-	if err := svc.CheckSecretKey(ctx); err != nil {
-		svc.SecretKey = nil
-		return err
-	}
-	return nil
+	return svc.UseSecretKey(ctx, k)
 }
 
 // Backend names the kind of database the server runs on: sqlite or

@@ -188,10 +188,11 @@ func (s *Service) newDeployment(clusterID string, in DeploymentInput) (*snapexpo
 	if err != nil {
 		return nil, ClusterInvalid("%s.", err.Error())
 	}
-	if s.SecretKey == nil {
-		return nil, ErrNoSecretKey
+	key, err := s.sealing()
+	if err != nil {
+		return nil, err
 	}
-	return &snapexport.Deployment{SealedURI: s.SecretKey.Seal(clusterID, []byte(in.URI)), PublicURI: uri.Public,
+	return &snapexport.Deployment{SealedURI: key.Seal(clusterID, []byte(in.URI)), PublicURI: uri.Public,
 		Hosts: uri.Hosts, Consistency: in.Consistency}, nil
 }
 
@@ -215,9 +216,10 @@ func (s *Service) DeploymentURI(c *snapexport.Cluster) (string, error) {
 	if c.Deployment == nil {
 		return "", ClusterInvalid("cluster %s is bound to no deployment.", c.Name)
 	}
-	if s.SecretKey == nil {
-		return "", ErrNoSecretKey
+	key, err := s.sealing()
+	if err != nil {
+		return "", err
 	}
-	uri, err := s.SecretKey.Open(c.ID, c.Deployment.SealedURI)
+	uri, err := key.Open(c.ID, c.Deployment.SealedURI)
 	return string(uri), err
 }

@@ -22,7 +22,10 @@ const (
 func keyed(t *testing.T) *service.Service {
 	t.Helper()
 	svc, _, _ := newService(t, nil)
-	svc.SecretKey, _ = service.NewRandomSecretKey()
+	key, _ := service.NewRandomSecretKey()
+	if err := svc.UseSecretKey(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
 	return svc
 }
 
@@ -55,25 +58,37 @@ func TestSealOpen(t *testing.T) {
 	}
 }
 
-func TestCheckSecretKey(t *testing.T) {
+func TestUseSecretKey(t *testing.T) {
 	ctx := context.Background()
-	svc, _, _ := newService(t, nil)
-	if err := svc.CheckSecretKey(ctx); err != nil {
-		t.Fatalf("no key: %v", err)
-	}
+	svc, project, _ := newService(t, nil)
 	first, _ := service.NewRandomSecretKey()
-	svc.SecretKey = first
 	// The first key given to a database (here, initialized without one)
 	// becomes its key.
 	for range 2 {
-		if err := svc.CheckSecretKey(ctx); err != nil {
+		if err := svc.UseSecretKey(ctx, first); err != nil {
 			t.Fatalf("the database's key: %v", err)
 		}
 	}
-	svc.SecretKey, _ = service.NewRandomSecretKey()
-	if err := svc.CheckSecretKey(ctx); !errors.Is(err, service.ErrSecretKeyMismatch) ||
+	c, err := svc.CreateCluster(ctx, service.ClusterInput{ProjectID: project, Name: "bound", Deployment: &service.DeploymentInput{URI: boundURI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := service.NewRandomSecretKey()
+	if err := svc.UseSecretKey(ctx, other); !errors.Is(err, service.ErrSecretKeyMismatch) ||
 		err.Error() != "the secret key does not match the one this database was initialized with" {
 		t.Errorf("another key: %v, want ErrSecretKeyMismatch", err)
+	}
+	// The key refused is not used: what the first sealed still opens.
+	if uri, err := svc.DeploymentURI(c); err != nil || uri != boundURI {
+		t.Errorf("DeploymentURI after another key was refused = %q, %v; want the URI given", uri, err)
+	}
+	// Another service over the same database gets only its key.
+	again := &service.Service{Store: svc.Store, Identities: service.DefaultIdentities}
+	if err := again.UseSecretKey(ctx, other); !errors.Is(err, service.ErrSecretKeyMismatch) {
+		t.Errorf("another key, another service: %v, want ErrSecretKeyMismatch", err)
+	}
+	if _, err := again.DeploymentURI(c); !errors.Is(err, service.ErrNoSecretKey) {
+		t.Errorf("DeploymentURI of a service whose key was refused: %v, want ErrNoSecretKey", err)
 	}
 }
 
@@ -132,8 +147,8 @@ func TestBindCluster(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "consistency snapshot is not one of none and pointInTime") {
 		t.Errorf("bad consistency: %v", err)
 	}
-	svc.SecretKey = nil
-	if _, err := svc.BindCluster(ctx, project, "bound", &service.DeploymentInput{URI: "mongodb://db"}); !errors.Is(err, service.ErrNoSecretKey) {
+	keyless := &service.Service{Store: svc.Store, Identities: service.DefaultIdentities}
+	if _, err := keyless.BindCluster(ctx, project, "bound", &service.DeploymentInput{URI: "mongodb://db"}); !errors.Is(err, service.ErrNoSecretKey) {
 		t.Errorf("binding without a key: %v, want ErrNoSecretKey", err)
 	}
 }

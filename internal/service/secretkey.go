@@ -89,25 +89,34 @@ func (k *SecretKey) Open(id string, sealed []byte) ([]byte, error) {
 	return value, nil
 }
 
-// CheckSecretKey compares the service's secret key with the database's,
-// and makes it the database's when the database has none yet (a new
-// database, or one initialized before secret keys were kept):
-// ErrSecretKeyMismatch when they differ. Without a key it checks nothing.
-func (s *Service) CheckSecretKey(ctx context.Context) error {
-	if s.SecretKey == nil {
-		return nil
-	}
+// UseSecretKey makes k the service's secret key once it is the database's:
+// the key check stored in the database is compared with k's, and k's is
+// stored when the database has none yet (a new database, or one
+// initialized before secret keys were kept). ErrSecretKeyMismatch when
+// they differ; the service's key is then left as it was, so nothing is
+// ever sealed with a key the database refuses.
+func (s *Service) UseSecretKey(ctx context.Context, k *SecretKey) error {
 	var stored []byte
 	err := s.Store.Write(ctx, func(tx snapexport.Tx) error {
 		var err error
-		stored, err = tx.ServerSecret(ctx, secretKeyCheckName, s.SecretKey.check)
+		stored, err = tx.ServerSecret(ctx, secretKeyCheckName, k.check)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("check the secret key: %w", err)
 	}
-	if !hmac.Equal(stored, s.SecretKey.check) {
+	if !hmac.Equal(stored, k.check) {
 		return ErrSecretKeyMismatch
 	}
+	s.secretKey.Store(k)
 	return nil
+}
+
+// sealing is the service's secret key; ErrNoSecretKey when it has none.
+func (s *Service) sealing() (*SecretKey, error) {
+	k := s.secretKey.Load()
+	if k == nil {
+		return nil, ErrNoSecretKey
+	}
+	return k, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -75,9 +76,10 @@ type Service struct {
 	// ProgressInterval is how often a snapshot being read from a
 	// deployment records its progress; DefaultProgressInterval when zero.
 	ProgressInterval time.Duration
-	// SecretKey seals the connection strings of the deployments clusters
-	// are bound to; clusters cannot be bound when nil.
-	SecretKey *SecretKey
+	// secretKey seals the connection strings of the deployments clusters
+	// are bound to (UseSecretKey); clusters cannot be bound without one.
+	// Atomic, as a server may be given its key while it serves.
+	secretKey atomic.Pointer[SecretKey]
 	// Logger receives what fails after a request has been answered;
 	// slog.Default() when nil.
 	Logger *slog.Logger

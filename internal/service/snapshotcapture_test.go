@@ -35,7 +35,10 @@ func boundEnv(t *testing.T, n int, pause time.Duration) (*snapshotEnv, *fakemong
 		t.Fatal(err)
 	}
 	fake.DropConnection("shop", "orders", n/2, 1)
-	e.svc.SecretKey, _ = service.NewRandomSecretKey()
+	key, _ := service.NewRandomSecretKey()
+	if err := e.svc.UseSecretKey(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
 	e.svc.Capture.RetryBackoff, e.svc.ProgressInterval = pause, time.Millisecond
 	if _, err := e.svc.BindCluster(context.Background(), e.group, "rs", &service.DeploymentInput{URI: fake.URI()}); err != nil {
 		t.Fatal(err)
