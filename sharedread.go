@@ -94,6 +94,17 @@ func (s *SharedRead) Run(store any, begin func() (Tx, func(), error), fn func(Tx
 	return true, err
 }
 
+// Holds reports whether s holds a transaction of store: a read of its
+// context that cannot share it would then hold two. False for a nil s.
+func (s *SharedRead) Holds(store any) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.store == store && s.tx != nil
+}
+
 // Interrupt ends the shared transaction of store before a write, so that
 // the reads after it see it; the context's later reads begin another.
 func (s *SharedRead) Interrupt(store any) {

@@ -82,7 +82,7 @@ func TestUseSecretKey(t *testing.T) {
 	if uri, err := svc.DeploymentURI(c); err != nil || uri != boundURI {
 		t.Errorf("DeploymentURI after another key was refused = %q, %v; want the URI given", uri, err)
 	}
-	// Another service over the same database gets only its key.
+	// A service given only a refused key has none.
 	again := &service.Service{Store: svc.Store, Identities: service.DefaultIdentities}
 	if err := again.UseSecretKey(ctx, other); !errors.Is(err, service.ErrSecretKeyMismatch) {
 		t.Errorf("another key, another service: %v, want ErrSecretKeyMismatch", err)

@@ -20,6 +20,9 @@ type conn struct {
 	c        *sql.Conn
 	prepared map[string]*list.Element // of *preparedStmt
 	recent   list.List                // most recently used first
+	// extra marks a reader's connection opened beyond the pool's size,
+	// closed when put back (readers.get).
+	extra bool
 }
 
 type preparedStmt struct {
@@ -132,12 +135,23 @@ func newReaders(pool *sql.DB, n int) *readers {
 }
 
 // get returns an idle connection, a new one while fewer than the pool's
-// size are open, or the first one put back.
-func (r *readers) get(ctx context.Context) (*conn, error) {
+// size are open, or the first one put back. A caller that holds one
+// already (holding: a read inside its request's shared read) gets a
+// connection beyond the pool's size rather than wait: were every
+// connection held so, each holder would wait for another's for ever.
+func (r *readers) get(ctx context.Context, holding bool) (*conn, error) {
 	select {
 	case c := <-r.idle:
 		return c, nil
 	default:
+	}
+	if holding {
+		c, err := newConn(ctx, r.pool)
+		if err != nil {
+			return nil, err
+		}
+		c.extra = true
+		return c, nil
 	}
 	select {
 	case c := <-r.idle:
@@ -153,7 +167,14 @@ func (r *readers) get(ctx context.Context) (*conn, error) {
 	}
 }
 
-func (r *readers) put(c *conn) { r.idle <- c }
+func (r *readers) put(c *conn) {
+	if c.extra {
+		// An error closing it tells nothing a reader needs.
+		c.close()
+		return
+	}
+	r.idle <- c
+}
 
 // close closes the connections, once every reader put its own back.
 func (r *readers) close() error {

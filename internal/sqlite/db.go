@@ -96,7 +96,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		made:  placed,
 		path:  path,
 		write: openPool(path, "immediate", "FULL", 1),
-		read:  openPool(path, "deferred", "FULL", readConns),
+		// readers keeps readConns of them, and opens more only for reads
+		// that may not wait (readers.get).
+		read: openPool(path, "deferred", "FULL", 0),
 		// The job queue's own writer (River's driver runs its own
 		// transactions): its writes and the store's wait for each other
 		// in SQLite's busy handler.
@@ -175,9 +177,9 @@ func syncDir(dir string) error {
 // readConns is the size of the pool of read connections.
 const readConns = 8
 
-// openPool opens a pool of at most conns connections to the file at path,
-// whose transactions begin in mode (deferred, immediate) and whose commits
-// are synchronous as sync says (FULL, NORMAL).
+// openPool opens a pool of at most conns connections (0: any number) to
+// the file at path, whose transactions begin in mode (deferred, immediate)
+// and whose commits are synchronous as sync says (FULL, NORMAL).
 func openPool(path, mode, sync string, conns int) *sql.DB {
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + sync + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
@@ -336,7 +338,7 @@ func isEmpty(ctx context.Context, tx *sql.Tx) (bool, error) {
 // Read implements snapexport.Store.
 func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
 	if s := snapexport.SharedReadOf(ctx); s != nil {
-		begin := func() (snapexport.Tx, func(), error) { return db.beginRead(ctx) }
+		begin := func() (snapexport.Tx, func(), error) { return db.beginRead(ctx, false) }
 		if shared, err := s.Run(db, begin, fn); shared {
 			return err
 		}
@@ -344,9 +346,10 @@ func (db *DB) Read(ctx context.Context, fn func(snapexport.Tx) error) error {
 	return db.reading(ctx, func(t *tx) error { return fn(t) })
 }
 
-// beginRead begins a read transaction that finish ends.
-func (db *DB) beginRead(ctx context.Context) (t *tx, finish func(), err error) {
-	c, err := db.readers.get(ctx)
+// beginRead begins a read transaction that finish ends; holding tells
+// whether the caller holds another already (readers.get).
+func (db *DB) beginRead(ctx context.Context, holding bool) (t *tx, finish func(), err error) {
+	c, err := db.readers.get(ctx, holding)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -362,7 +365,7 @@ func (db *DB) beginRead(ctx context.Context) (t *tx, finish func(), err error) {
 }
 
 func (db *DB) reading(ctx context.Context, fn func(*tx) error) error {
-	t, finish, err := db.beginRead(ctx)
+	t, finish, err := db.beginRead(ctx, snapexport.SharedReadOf(ctx).Holds(db))
 	if err != nil {
 		return err
 	}

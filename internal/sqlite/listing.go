@@ -52,9 +52,11 @@ func saveListing(ctx context.Context, q querier, l *snapexport.Listing, now time
 	return err
 }
 
+// Listing reads in the shared read of ctx, when it has one: a page of a
+// pass reads it before its page, in the request's transaction.
 func (ls listings) Listing(ctx context.Context, key string, now time.Time) (l *snapexport.Listing, err error) {
-	err = ls.db.reading(ctx, func(t *tx) error {
-		l, err = sqlrow.ScanListing(queryRow(ctx, t.tx, `SELECT `+sqlrow.ListingColumns+` FROM listings
+	err = ls.db.Read(ctx, func(t snapexport.Tx) error {
+		l, err = sqlrow.ScanListing(queryRow(ctx, t.(*tx).tx, `SELECT `+sqlrow.ListingColumns+` FROM listings
 		WHERE key = ? AND expires_at > ?`, key, now))
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/snapexport/snapexport"
 )
@@ -75,7 +76,7 @@ func TestSharedRead(t *testing.T) {
 	// can run at once.
 	held := make([]*conn, 0, cap(db.readers.idle))
 	for range cap(db.readers.idle) {
-		c, err := db.readers.get(bg)
+		c, err := db.readers.get(bg, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,5 +84,61 @@ func TestSharedRead(t *testing.T) {
 	}
 	for _, c := range held {
 		db.readers.put(c)
+	}
+}
+
+// TestSharedReadsHoldingEveryConnection: requests that each hold a shared
+// read, as many as the pool has connections, and then read once more
+// outside it (a nested read, a pass's listing) all go on, where each used
+// to wait for a connection another held, for ever.
+func TestSharedReadsHoldingEveryConnection(t *testing.T) {
+	db := openTemp(t)
+	bg := context.Background()
+	if err := createOrganization(bg, db, organization(1)); err != nil {
+		t.Fatal(err)
+	}
+	read := func(ctx context.Context) error {
+		return db.Read(ctx, func(tx snapexport.Tx) error {
+			_, err := tx.Organization(ctx, organization(1).ID)
+			return err
+		})
+	}
+	n := cap(db.readers.idle)
+	ctxs := make([]context.Context, n)
+	for i := range ctxs {
+		var shared *snapexport.SharedRead
+		ctxs[i], shared = snapexport.WithSharedRead(bg)
+		defer shared.End()
+		if err := read(ctxs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(db.readers.idle) != 0 {
+		t.Fatalf("%d reader connections idle with %d shared reads held, want none", len(db.readers.idle), n)
+	}
+	done := make(chan error, 2*n)
+	for _, ctx := range ctxs {
+		go func() {
+			// A read inside a read of the shared transaction.
+			done <- db.Read(ctx, func(snapexport.Tx) error { return read(ctx) })
+		}()
+		go func() {
+			_, err := db.Listings().Listing(ctx, "no such pass", time.Now())
+			if errors.Is(err, snapexport.ErrNotFound) {
+				err = nil
+			}
+			done <- err
+		}()
+	}
+	timeout := time.After(10 * time.Second)
+	for range 2 * n {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-timeout:
+			t.Fatal("reads of requests that hold every reader connection still wait after 10 s")
+		}
 	}
 }
