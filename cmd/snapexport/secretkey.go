@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/snapexport/snapexport/internal/newfile"
 	"github.com/snapexport/snapexport/internal/service"
 )
 
@@ -73,42 +74,24 @@ func decodeSecretKey(text string) ([]byte, error) {
 // dataDirSecretKey is the key of DIR/secret.key, made and written there,
 // owner only, when the file is missing; created tells whether it was. A
 // key already there, written by an init or serve running at the same
-// time, is never replaced: the file appears whole, once.
+// time, is never replaced: the file appears whole, once, and synced before
+// the database records the key's check, as a file lost or left empty by a
+// crash would leave a database no key opens.
 func dataDirSecretKey(dataDir string) (key []byte, created bool, err error) {
 	_, key = service.NewRandomSecretKey()
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, false, err
 	}
 	path := filepath.Join(dataDir, secretKeyFileName)
-	tmp, err := os.CreateTemp(dataDir, secretKeyFileName+".*")
-	if err != nil {
-		return nil, false, fmt.Errorf("write the secret key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	// Synced before the database records the key's check: a file lost or
-	// left empty by a crash would leave a database no key opens.
-	if err := errors.Join(err, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
-		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
-		key, err := readSecretKey(path)
-		return key, false, err
-	} else if err != nil {
-		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
-	}
-	if err := syncDir(dataDir); err != nil {
-		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
-	}
-	return key, true, nil
-}
-
-// syncDir makes the entries of directory dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	created, err = newfile.Create(path, func(f *os.File) error {
+		_, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
 		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("write the secret key %s: %w", path, err)
 	}
-	defer d.Close()
-	return d.Sync()
+	if !created {
+		key, err = readSecretKey(path)
+	}
+	return key, created, err
 }

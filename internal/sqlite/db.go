@@ -4,7 +4,6 @@ package sqlite
 
 import (
 	"bytes"
-	"cmp"
 	"compress/gzip"
 	"context"
 	"database/sql"
@@ -16,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,6 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/snapexport/snapexport"
+	"github.com/snapexport/snapexport/internal/newfile"
 	"github.com/snapexport/snapexport/internal/sqlrow"
 )
 
@@ -129,49 +128,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // placeNewDatabase puts newDatabaseImage at path when no file is there,
-// and reports whether it did. The image is written whole and synced under
-// another name first, then linked to path, which fails when another
-// process put a database there meanwhile: a file at path is never partly
-// written, and never replaced.
+// and reports whether it did; a file at path is never partly written, and
+// never replaced (newfile).
 func placeNewDatabase(path string) (placed bool, err error) {
 	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*") // mode 0600
-	if err != nil {
-		return false, err
-	}
-	defer os.Remove(tmp.Name())
-	zr, err := gzip.NewReader(bytes.NewReader(newDatabaseImage))
-	if err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("the embedded new database: %w", err)
-	}
-	_, err = io.Copy(tmp, zr)
-	err = cmp.Or(err, tmp.Sync())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return true, syncDir(dir)
-}
-
-// syncDir makes the entries of directory dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	return newfile.Create(path, func(f *os.File) error {
+		zr, err := gzip.NewReader(bytes.NewReader(newDatabaseImage))
+		if err != nil {
+			return fmt.Errorf("the embedded new database: %w", err)
+		}
+		_, err = io.Copy(f, zr)
 		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }
 
 // readConns is the size of the pool of read connections.
