@@ -1,6 +1,6 @@
 // Package newfile makes files that appear whole and once: never partly
-// written, never replaced, and durable once made, whatever process makes
-// the same file at the same time and whenever the machine stops.
+// written and never replaced, whatever process makes the same file at
+// the same time, and durable once the call that made one returns.
 package newfile
 
 import (

@@ -20,8 +20,9 @@ type conn struct {
 	c        *sql.Conn
 	prepared map[string]*list.Element // of *preparedStmt
 	recent   list.List                // most recently used first
-	// extra marks a reader's connection opened beyond the pool's size,
-	// closed when put back (readers.get).
+	// extra marks a reader's connection taken beyond the pool's size
+	// (readers.get): put back, it goes to database/sql, which keeps at
+	// most two idle, rather than to the readers.
 	extra bool
 }
 
@@ -169,7 +170,8 @@ func (r *readers) get(ctx context.Context, holding bool) (*conn, error) {
 
 func (r *readers) put(c *conn) {
 	if c.extra {
-		// An error closing it tells nothing a reader needs.
+		// Its statements closed, the connection goes back to database/sql;
+		// an error doing so tells nothing a reader needs.
 		c.close()
 		return
 	}

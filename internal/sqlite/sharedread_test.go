@@ -89,12 +89,17 @@ func TestSharedRead(t *testing.T) {
 
 // TestSharedReadsHoldingEveryConnection: requests that each hold a shared
 // read, as many as the pool has connections, and then read once more
-// outside it (a nested read, a pass's listing) all go on, where each used
-// to wait for a connection another held, for ever.
+// outside it (a nested read) or read a pass's listing all go on, where
+// each used to wait for a connection another held, for ever. Each kind
+// runs with every connection held, so that none is given back meanwhile.
 func TestSharedReadsHoldingEveryConnection(t *testing.T) {
 	db := openTemp(t)
 	bg := context.Background()
 	if err := createOrganization(bg, db, organization(1)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.Listings().SaveListing(bg, &snapexport.Listing{Key: "pass", ExpiresAt: now.Add(time.Hour)}, now); err != nil {
 		t.Fatal(err)
 	}
 	read := func(ctx context.Context) error {
@@ -113,32 +118,35 @@ func TestSharedReadsHoldingEveryConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(db.readers.idle) != 0 {
-		t.Fatalf("%d reader connections idle with %d shared reads held, want none", len(db.readers.idle), n)
-	}
-	done := make(chan error, 2*n)
-	for _, ctx := range ctxs {
-		go func() {
-			// A read inside a read of the shared transaction.
-			done <- db.Read(ctx, func(snapexport.Tx) error { return read(ctx) })
-		}()
-		go func() {
-			_, err := db.Listings().Listing(ctx, "no such pass", time.Now())
-			if errors.Is(err, snapexport.ErrNotFound) {
-				err = nil
+	for _, step := range []struct {
+		what string
+		read func(ctx context.Context) error
+	}{
+		{"a read inside a read of the shared transaction", func(ctx context.Context) error {
+			return db.Read(ctx, func(snapexport.Tx) error { return read(ctx) })
+		}},
+		{"a pass's listing", func(ctx context.Context) error {
+			_, err := db.Listings().Listing(ctx, "pass", now)
+			return err
+		}},
+	} {
+		if len(db.readers.idle) != 0 {
+			t.Fatalf("%d reader connections idle with %d shared reads held, want none", len(db.readers.idle), n)
+		}
+		done := make(chan error, n)
+		for _, ctx := range ctxs {
+			go func() { done <- step.read(ctx) }()
+		}
+		timeout := time.After(10 * time.Second)
+		for range n {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s: %v", step.what, err)
+				}
+			case <-timeout:
+				t.Fatalf("%s, in requests that hold every reader connection, still waits after 10 s", step.what)
 			}
-			done <- err
-		}()
-	}
-	timeout := time.After(10 * time.Second)
-	for range 2 * n {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Error(err)
-			}
-		case <-timeout:
-			t.Fatal("reads of requests that hold every reader connection still wait after 10 s")
 		}
 	}
 }
